@@ -1,0 +1,78 @@
+import type { Peer } from './peer.js';
+
+/**
+ * Why a node went down:
+ * - `left`: it said goodbye (graceful `stop()`);
+ * - `connectionClosed`: its connection closed without a goodbye (crash, kill -9, network);
+ * - `heartbeatTimeout`: it went silent for longer than the failure timeout (SIGSTOP, partition);
+ * - `disconnected`: this node disconnected it (removal policy `'disconnect'`, `disconnect()`);
+ * - `restarted`: a new incarnation of the same name replaced it;
+ * - `stopped`: this node is stopping;
+ * - `unknown`: the dist reported no reason (a dist that only answers `members()`).
+ */
+export type NodeDownReason =
+  | 'left'
+  | 'connectionClosed'
+  | 'heartbeatTimeout'
+  | 'disconnected'
+  | 'restarted'
+  | 'stopped'
+  | 'unknown';
+
+/** A node became a connected member. */
+export interface NodeUpEvent {
+  readonly type: 'nodeUp';
+  readonly node: string;
+  readonly peer: Peer;
+}
+/** A connected member went away. */
+export interface NodeDownEvent {
+  readonly type: 'nodeDown';
+  readonly node: string;
+  readonly reason: NodeDownReason;
+}
+/** Discovery named a node it had not named before. */
+export interface DiscoveredEvent {
+  readonly type: 'discovered';
+  readonly node: string;
+  readonly peer: Peer;
+}
+/** Discovery stopped naming a node (in a successful answer). */
+export interface LostEvent {
+  readonly type: 'lost';
+  readonly node: string;
+}
+/** Discovery failed; the last good answer stands. */
+export interface DiscoveryErrorEvent {
+  readonly type: 'discoveryError';
+  readonly error: Error;
+  /** Failures in a row, 1 for the first. */
+  readonly consecutive: number;
+}
+/** A connection attempt failed; it is retried after `retryInMs` while the node is discovered. */
+export interface ConnectFailedEvent {
+  readonly type: 'connectFailed';
+  readonly node: string;
+  readonly error: Error;
+  /** Failed attempts in a row, 1 for the first. */
+  readonly attempt: number;
+  /** When the next attempt is due, or `undefined` when none is planned. */
+  readonly retryInMs: number | undefined;
+}
+
+/** Everything `events$` emits; switch on `type`. Events for one node arrive in order. */
+export type ClusterEvent =
+  | NodeUpEvent
+  | NodeDownEvent
+  | DiscoveredEvent
+  | LostEvent
+  | DiscoveryErrorEvent
+  | ConnectFailedEvent;
+
+/** A snapshot of the cluster as this node sees it. */
+export interface Membership {
+  /** This node's name. */
+  readonly self: string;
+  /** Connected nodes, sorted, without self (as Erlang's `nodes()`). */
+  readonly members: readonly string[];
+}

@@ -1,0 +1,79 @@
+import type { ClusterLogger } from './logger.js';
+import type { NodeDownReason } from './events.js';
+import type { Peer } from './peer.js';
+
+/** What a discovery strategy is given when the cluster starts. */
+export interface DiscoveryContext {
+  /** This node's canonical name. */
+  readonly self: string;
+  /** Logger with the cluster's context. */
+  readonly logger: ClusterLogger;
+  /**
+   * Asks the cluster to refresh now, for push-based sources (a watch stream) that learn of a
+   * change between two intervals. Calls coalesce.
+   */
+  readonly requestRefresh: () => void;
+}
+
+/**
+ * Says who the peers should be (gen_cluster's `gc_discover` behaviour: `init`, `peers`).
+ *
+ * `peers()` either answers (an empty array is a real "nobody") or throws: a thrown error is a
+ * failed lookup, and the cluster keeps the last good answer. It may return the node itself; the
+ * cluster filters self out.
+ */
+export interface DiscoveryStrategy {
+  /** Name used in logs and errors, e.g. `"dns"`. */
+  readonly name: string;
+  /** Prepares the strategy; called once before the first `peers()`. */
+  init?(context: DiscoveryContext): void | Promise<void>;
+  /**
+   * The peers that should be in the cluster now.
+   * @param signal aborted when the lookup has timed out or the cluster stops.
+   */
+  peers(signal: AbortSignal): readonly (Peer | string)[] | Promise<readonly (Peer | string)[]>;
+  /** Releases what `init` acquired. */
+  close?(): void | Promise<void>;
+}
+
+/** What a dist strategy is given when the cluster starts. */
+export interface DistContext {
+  /** This node's canonical name. */
+  readonly self: string;
+  /** Logger with the cluster's context. */
+  readonly logger: ClusterLogger;
+  /** The dist reports a new connected member. */
+  readonly nodeUp: (peer: Peer) => void;
+  /** The dist reports a member gone, with the reason. */
+  readonly nodeDown: (node: string, reason: NodeDownReason) => void;
+}
+
+/**
+ * Connects to peers and says who is connected (gen_cluster's `gc_dist` behaviour: `init`,
+ * `members`, `connect`, `disconnect`).
+ *
+ * A dist reports changes through `context.nodeUp` / `context.nodeDown` as they happen; the cluster
+ * also reads `members()` after every refresh, so a dist that cannot push changes still works, at
+ * the refresh interval's pace.
+ */
+export interface DistStrategy {
+  /** Name used in logs and errors, e.g. `"tcp"`. */
+  readonly name: string;
+  /** Starts the dist (listens, registers); called once, before any other method. */
+  init(context: DistContext): void | Promise<void>;
+  /** The connected nodes, without self. */
+  members(): readonly Peer[];
+  /**
+   * Connects to a peer. Resolves `true` once connected, `false` when the attempt failed (it is
+   * retried on a backoff), `'ignored'` when the dist does not act on this peer (not retried until
+   * the next refresh). A rejection counts as `false`.
+   * @param signal aborted when the connect timeout passes or the cluster stops.
+   */
+  connect(peer: Peer, signal: AbortSignal): Promise<boolean | 'ignored'>;
+  /** Disconnects a member. */
+  disconnect(peer: Peer): Promise<boolean | 'ignored'>;
+  /** Tells peers this node is leaving (they see reason `left`); optional. */
+  leave?(): Promise<void>;
+  /** Closes every connection and listener. */
+  close(): Promise<void>;
+}

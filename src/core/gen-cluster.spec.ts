@@ -1,0 +1,458 @@
+import { jest } from '@jest/globals';
+import type { ClusterEvent, Membership } from './events.js';
+import { DEFAULT_GEN_CLUSTER_OPTIONS } from './defaults.js';
+import { GenCluster, type GenClusterOptions } from './gen-cluster.js';
+import type { ClusterLogger } from './logger.js';
+import { TestDiscovery, TestDist } from '../../test/support/test-strategies.js';
+import { flushPromises } from '../../test/support/wait.js';
+
+const silent: ClusterLogger = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+const SELF = 'self@10.0.0.1';
+
+function setup(
+  options: Partial<GenClusterOptions> = {},
+  peers: string[] = ['a@10.0.0.2', 'b@10.0.0.3'],
+) {
+  const discovery = new TestDiscovery(peers);
+  const dist = new TestDist();
+  const cluster = new GenCluster({
+    node: SELF,
+    discovery,
+    dist,
+    logger: silent,
+    random: () => 0.5, // no jitter unless a test asks for it
+    ...options,
+  });
+  const events: ClusterEvent[] = [];
+  cluster.events$.subscribe(e => events.push(e));
+  return { cluster, discovery, dist, events };
+}
+
+/** Advances fake time and lets the promise callbacks scheduled by timers run. */
+async function advance(ms: number): Promise<void> {
+  await jest.advanceTimersByTimeAsync(ms);
+  await flushPromises();
+}
+
+describe('GenCluster scheduler', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('refreshes at once on start and connects every discovered peer but itself', async () => {
+    const { cluster, dist, discovery } = setup({}, ['a@10.0.0.2', SELF, 'b@10.0.0.3']);
+    await cluster.start();
+    await flushPromises();
+    expect(discovery.calls).toBe(1);
+    expect(dist.connectCalls.sort()).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
+    await cluster.stop();
+  });
+
+  it('refreshes on the interval and picks up new peers', async () => {
+    const { cluster, dist, discovery } = setup({ refreshIntervalMs: 1_000 });
+    await cluster.start();
+    await flushPromises();
+    discovery.answer = ['a@10.0.0.2', 'b@10.0.0.3', 'c@10.0.0.4'];
+    await advance(999);
+    expect(discovery.calls).toBe(1);
+    await advance(1);
+    expect(discovery.calls).toBe(2);
+    expect(dist.connectCalls).toContain('c@10.0.0.4');
+    await advance(3_000);
+    expect(discovery.calls).toBe(5);
+    await cluster.stop();
+  });
+
+  it.each([Infinity, 'infinity' as const])(
+    'runs only the first refresh with interval %p',
+    async interval => {
+      const { cluster, discovery } = setup({ refreshIntervalMs: interval });
+      await cluster.start();
+      await advance(60_000);
+      expect(discovery.calls).toBe(1);
+      expect(cluster.options.refreshIntervalMs).toBe('infinity');
+      await cluster.stop();
+    },
+  );
+
+  it('keeps the last good peers when discovery fails, and says so', async () => {
+    const { cluster, dist, discovery, events } = setup({ refreshIntervalMs: 1_000 });
+    await cluster.start();
+    await flushPromises();
+    discovery.answer = new Error('SERVFAIL');
+    await advance(1_000);
+    await advance(1_000);
+    const errors = events.filter(e => e.type === 'discoveryError');
+    expect(errors.map(e => e.type === 'discoveryError' && e.consecutive)).toEqual([1, 2]);
+    expect(events.some(e => e.type === 'lost')).toBe(false);
+    expect(
+      cluster
+        .discoveredPeers()
+        .map(p => p.node)
+        .sort(),
+    ).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
+    // a connection lost while discovery is failing is still retried: the last answer stands
+    dist.down('a@10.0.0.2');
+    await flushPromises();
+    expect(dist.connectCalls.filter(n => n === 'a@10.0.0.2')).toHaveLength(2);
+    discovery.answer = [];
+    await advance(1_000);
+    expect(events.filter(e => e.type === 'lost').length).toBe(2);
+    await cluster.stop();
+  });
+
+  it('treats an empty successful answer as a real "nobody"', async () => {
+    const { cluster, discovery, events } = setup({ refreshIntervalMs: 1_000 });
+    await cluster.start();
+    await flushPromises();
+    discovery.answer = [];
+    await advance(1_000);
+    expect(cluster.discoveredPeers()).toEqual([]);
+    expect(
+      events
+        .filter(e => e.type === 'lost')
+        .map(e => e.type === 'lost' && e.node)
+        .sort(),
+    ).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
+    await cluster.stop();
+  });
+
+  it('gives up on a discovery that hangs past its timeout and keeps refreshing', async () => {
+    const { cluster, discovery, events } = setup({
+      refreshIntervalMs: 1_000,
+      discoveryTimeoutMs: 300,
+    });
+    discovery.answer = 'hang';
+    await cluster.start();
+    await advance(300);
+    expect(discovery.lastSignal?.aborted).toBe(true);
+    const error = events.find(e => e.type === 'discoveryError');
+    expect(error?.type === 'discoveryError' && (error.error as { code?: string }).code).toBe(
+      'ERR_DISCOVERY_TIMEOUT',
+    );
+    discovery.answer = ['a@10.0.0.2'];
+    await advance(1_000);
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
+    await cluster.stop();
+  });
+
+  it('never lets the timer die when discovery throws synchronously', async () => {
+    const { cluster, discovery } = setup({ refreshIntervalMs: 1_000 });
+    discovery.peers = () => {
+      discovery.calls++;
+      throw new Error('boom');
+    };
+    await cluster.start();
+    await advance(5_000);
+    expect(discovery.calls).toBe(6);
+    await cluster.stop();
+  });
+
+  it('coalesces refresh() calls made while one runs into a single follow-up', async () => {
+    const { cluster, discovery } = setup({ refreshIntervalMs: 60_000 });
+    let release: (() => void) | undefined;
+    const original = discovery.peers.bind(discovery);
+    discovery.peers = signal => {
+      const answer = original(signal);
+      return new Promise(resolve => (release = () => resolve(answer)));
+    };
+    await cluster.start();
+    const calls = [cluster.refresh(), cluster.refresh(), cluster.refresh()];
+    expect(discovery.calls).toBe(1);
+    release!();
+    await advance(0);
+    expect(discovery.calls).toBe(2);
+    release!();
+    await Promise.all(calls);
+    expect(discovery.calls).toBe(2);
+    await cluster.stop();
+  });
+
+  it('times out a hanging connect, aborts it, and retries on the backoff', async () => {
+    const { cluster, dist, events } = setup(
+      { connectTimeoutMs: 2_000, refreshIntervalMs: 60_000 },
+      ['a@10.0.0.2'],
+    );
+    dist.outcome = () => 'hang';
+    await cluster.start();
+    await advance(2_000);
+    const failed = events.find(e => e.type === 'connectFailed');
+    expect(failed).toMatchObject({
+      type: 'connectFailed',
+      node: 'a@10.0.0.2',
+      attempt: 1,
+      retryInMs: 1_000,
+    });
+    expect(failed?.type === 'connectFailed' && (failed.error as { code?: string }).code).toBe(
+      'ERR_CONNECT_TIMEOUT',
+    );
+    dist.outcome = () => true;
+    await advance(1_000);
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
+    await cluster.stop();
+  });
+
+  it('backs off per node: 1 s doubling to 15 s, reset on success', async () => {
+    const { cluster, dist, events } = setup({ refreshIntervalMs: 60_000 }, ['a@10.0.0.2']);
+    dist.outcome = () => false;
+    await cluster.start();
+    await flushPromises();
+    for (const delay of [1_000, 2_000, 4_000, 8_000, 15_000]) await advance(delay);
+    const retries = events.flatMap(e => (e.type === 'connectFailed' ? [e.retryInMs] : []));
+    expect(retries).toEqual([1_000, 2_000, 4_000, 8_000, 15_000, 15_000]);
+    dist.outcome = () => true;
+    await advance(15_000);
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
+    dist.outcome = () => false;
+    dist.down('a@10.0.0.2');
+    await flushPromises();
+    const after = events.flatMap(e => (e.type === 'connectFailed' ? [e.retryInMs] : [])).slice(6);
+    expect(after).toEqual([1_000]);
+    await cluster.stop();
+  });
+
+  it('spreads the backoff by ±20 %', async () => {
+    for (const [random, expected] of [
+      [0, 800],
+      [0.999999, 1_200],
+    ] as const) {
+      const { cluster, dist, events } = setup({ random: () => random }, ['a@10.0.0.2']);
+      dist.outcome = () => false;
+      await cluster.start();
+      await flushPromises();
+      expect(events.find(e => e.type === 'connectFailed')).toMatchObject({ retryInMs: expected });
+      await cluster.stop();
+    }
+  });
+
+  it('does not dial a node on backoff at a refresh before its retry is due', async () => {
+    const { cluster, dist } = setup({ refreshIntervalMs: 500 }, ['a@10.0.0.2']);
+    dist.outcome = () => false;
+    await cluster.start();
+    await flushPromises();
+    await advance(500);
+    expect(dist.connectCalls).toHaveLength(1);
+    await advance(500);
+    expect(dist.connectCalls).toHaveLength(2);
+    await cluster.stop();
+  });
+
+  it('retries a lost peer that is still discovered at once, and a lost undiscovered one never', async () => {
+    const { cluster, dist, discovery } = setup({ refreshIntervalMs: 60_000 });
+    await cluster.start();
+    await flushPromises();
+    dist.down('a@10.0.0.2');
+    await flushPromises();
+    expect(dist.connectCalls.filter(n => n === 'a@10.0.0.2')).toHaveLength(2);
+    discovery.answer = ['a@10.0.0.2'];
+    await cluster.refresh();
+    dist.down('b@10.0.0.3');
+    await advance(120_000);
+    expect(dist.connectCalls.filter(n => n === 'b@10.0.0.3')).toHaveLength(1);
+    await cluster.stop();
+  });
+
+  it('keeps a member that left discovery under removal policy "keep"', async () => {
+    const { cluster, dist, discovery, events } = setup();
+    await cluster.start();
+    await flushPromises();
+    discovery.answer = ['a@10.0.0.2'];
+    await cluster.refresh();
+    expect(dist.disconnectCalls).toEqual([]);
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
+    expect(events).toContainEqual({ type: 'lost', node: 'b@10.0.0.3' });
+    await cluster.stop();
+  });
+
+  it('disconnects a member that left discovery under removal policy "disconnect", without retrying it', async () => {
+    const { cluster, dist, discovery } = setup({ removalPolicy: 'disconnect' });
+    await cluster.start();
+    await flushPromises();
+    discovery.answer = ['a@10.0.0.2'];
+    await cluster.refresh();
+    await flushPromises();
+    expect(dist.disconnectCalls).toEqual(['b@10.0.0.3']);
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
+    expect(dist.connectCalls.filter(n => n === 'b@10.0.0.3')).toHaveLength(1);
+    await cluster.stop();
+  });
+
+  it('caps the number of concurrent connects', async () => {
+    const peers = Array.from({ length: 40 }, (_, i) => `n${i}@10.0.1.${i + 1}`);
+    const { cluster, dist } = setup({ connectConcurrency: 4, connectTimeoutMs: 1_000 }, peers);
+    dist.outcome = () => 'hang';
+    await cluster.start();
+    await flushPromises();
+    expect(dist.inFlight).toBe(4);
+    await advance(1_000);
+    expect(dist.maxInFlight).toBe(4);
+    expect(dist.connectCalls.length).toBe(8);
+    await cluster.stop();
+  });
+
+  it('stops refreshing while paused and refreshes at once on resume', async () => {
+    const { cluster, discovery } = setup({ refreshIntervalMs: 1_000 });
+    await cluster.start();
+    await flushPromises();
+    cluster.pause();
+    await advance(10_000);
+    expect(discovery.calls).toBe(1);
+    await cluster.refresh();
+    expect(discovery.calls).toBe(1);
+    cluster.resume();
+    await flushPromises();
+    expect(discovery.calls).toBe(2);
+    await advance(1_000);
+    expect(discovery.calls).toBe(3);
+    await cluster.stop();
+  });
+
+  it('treats "ignored" as neither success nor failure', async () => {
+    const { cluster, dist, events } = setup({ refreshIntervalMs: 1_000 }, ['a@10.0.0.2']);
+    dist.outcome = () => 'ignored';
+    await cluster.start();
+    await advance(1_000);
+    expect(events.some(e => e.type === 'connectFailed')).toBe(false);
+    expect(dist.connectCalls).toHaveLength(2);
+    await cluster.stop();
+  });
+
+  it('treats a rejected connect as a failure with its error', async () => {
+    const { cluster, dist, events } = setup({}, ['a@10.0.0.2']);
+    dist.outcome = () => new Error('ECONNREFUSED');
+    await cluster.start();
+    await flushPromises();
+    const failed = events.find(e => e.type === 'connectFailed');
+    expect(failed?.type === 'connectFailed' && failed.error.message).toBe('ECONNREFUSED');
+    await cluster.stop();
+  });
+
+  it('sees a peer with a port and the same member without one as one node', async () => {
+    const { cluster, dist } = setup({ refreshIntervalMs: 1_000 }, ['a@[0:0:0:0:0:0:0:1]:4000']);
+    dist.outcome = () => false;
+    await cluster.start();
+    await flushPromises();
+    dist.up({ node: 'a@::1' });
+    await advance(5_000);
+    expect(cluster.nodes()).toEqual(['a@::1']);
+    expect(dist.connectCalls).toEqual(['a@::1']);
+    await cluster.stop();
+  });
+
+  it('follows a dist that never pushes changes through members()', async () => {
+    const { cluster, dist } = setup({ refreshIntervalMs: 1_000 });
+    dist.push = false;
+    await cluster.start();
+    await flushPromises();
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
+    dist.down('a@10.0.0.2');
+    dist.outcome = () => false;
+    await advance(1_000);
+    expect(cluster.nodes()).toEqual(['b@10.0.0.3']);
+    await cluster.stop();
+  });
+
+  it('replays the current membership to late subscribers and emits only changes', async () => {
+    const { cluster, dist } = setup({ refreshIntervalMs: 1_000 });
+    await cluster.start();
+    await flushPromises();
+    const seen: Membership[] = [];
+    cluster.membership$.subscribe(m => seen.push(m));
+    expect(seen).toEqual([{ self: SELF, members: ['a@10.0.0.2', 'b@10.0.0.3'] }]);
+    dist.up({ node: 'a@10.0.0.2' });
+    await advance(3_000);
+    expect(seen).toHaveLength(1);
+    dist.down('b@10.0.0.3');
+    expect(seen.at(-1)).toEqual({ self: SELF, members: ['a@10.0.0.2'] });
+    await cluster.stop();
+  });
+
+  it('delivers events for one node in order, even when a subscriber reacts synchronously', async () => {
+    const { cluster, dist, events } = setup({}, ['a@10.0.0.2']);
+    cluster.events$.subscribe(e => {
+      if (e.type === 'nodeUp') dist.down('a@10.0.0.2', 'heartbeatTimeout');
+    });
+    dist.outcome = () => false;
+    await cluster.start();
+    await flushPromises();
+    dist.outcome = () => true;
+    dist.up({ node: 'a@10.0.0.2' });
+    const forA = events.filter(e => 'node' in e && e.node === 'a@10.0.0.2').map(e => e.type);
+    expect(forA.slice(0, 4)).toEqual(['discovered', 'connectFailed', 'nodeUp', 'nodeDown']);
+    await cluster.stop();
+  });
+
+  it('leaves gracefully on stop and completes both streams', async () => {
+    const { cluster, dist, discovery, events } = setup();
+    await cluster.start();
+    await flushPromises();
+    let membershipDone = false;
+    let eventsDone = false;
+    cluster.membership$.subscribe({ complete: () => (membershipDone = true) });
+    cluster.events$.subscribe({ complete: () => (eventsDone = true) });
+    await cluster.stop();
+    expect(dist.left).toBe(true);
+    expect(dist.closed).toBe(true);
+    expect(discovery.closed).toBe(true);
+    expect(membershipDone && eventsDone).toBe(true);
+    expect(events.filter(e => e.type === 'nodeDown').length).toBe(2);
+    expect(cluster.status).toBe('stopped');
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('aborts connects in flight when stopped', async () => {
+    const { cluster, dist } = setup({}, ['a@10.0.0.2']);
+    dist.outcome = () => 'hang';
+    await cluster.start();
+    await flushPromises();
+    expect(dist.inFlight).toBe(1);
+    await cluster.stop();
+    expect(dist.inFlight).toBe(0);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('waits for members with a deadline', async () => {
+    const { cluster, dist } = setup({}, ['a@10.0.0.2']);
+    dist.outcome = () => false;
+    await cluster.start();
+    const waiting = cluster.waitForMembers(1, { timeoutMs: 5_000 });
+    dist.up({ node: 'a@10.0.0.2' });
+    await expect(waiting).resolves.toEqual({ self: SELF, members: ['a@10.0.0.2'] });
+    const tooMany = cluster.waitForMembers(3, { timeoutMs: 1_000 });
+    const assertion = expect(tooMany).rejects.toMatchObject({ code: 'ERR_WAIT_TIMEOUT' });
+    await advance(1_000);
+    await assertion;
+    await cluster.stop();
+  });
+
+  it('fills unset options from DEFAULT_GEN_CLUSTER_OPTIONS', () => {
+    const { cluster } = setup({ random: undefined });
+    expect(cluster.options).toEqual(DEFAULT_GEN_CLUSTER_OPTIONS);
+    expect(DEFAULT_GEN_CLUSTER_OPTIONS).toEqual({
+      refreshIntervalMs: 5_000,
+      removalPolicy: 'keep',
+      connectConcurrency: 16,
+      connectTimeoutMs: 5_000,
+      discoveryTimeoutMs: 10_000,
+      backoff: { initialMs: 1_000, maxMs: 15_000, multiplier: 2, jitter: 0.2 },
+    });
+    expect(Object.isFrozen(DEFAULT_GEN_CLUSTER_OPTIONS)).toBe(true);
+  });
+
+  it.each([
+    [{ refreshIntervalMs: 0 }, 'refreshIntervalMs'],
+    [{ refreshIntervalMs: -5 }, 'refreshIntervalMs'],
+    [{ removalPolicy: 'drop' as 'keep' }, 'removalPolicy'],
+    [{ connectConcurrency: 1.5 }, 'connectConcurrency'],
+    [{ connectTimeoutMs: Number.NaN }, 'connectTimeoutMs'],
+    [{ backoff: { jitter: 1 } }, 'backoff.jitter'],
+    [{ backoff: { multiplier: 0.5 } }, 'backoff.multiplier'],
+    [{ node: 'no-at-sign' }, 'Invalid node name'],
+  ])('refuses bad options %j, naming the option', (options, name) => {
+    expect(() => setup(options as Partial<GenClusterOptions>)).toThrow(name);
+  });
+});

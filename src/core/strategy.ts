@@ -77,3 +77,47 @@ export interface DistStrategy {
   /** Closes every connection and listener. */
   close(): Promise<void>;
 }
+
+/** Handles messages of one topic; its return value (awaited) answers a request. */
+export type MessageHandler<T = unknown> = (
+  payload: T,
+  context: { readonly from: string; readonly topic: string },
+) => unknown;
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** How long to wait for the answer; the dist's default (5 s for the TCP dist) when unset. */
+  readonly timeoutMs?: number;
+  /** Aborts the request. */
+  readonly signal?: AbortSignal;
+}
+
+/** Messaging between nodes, offered by dists that carry messages (the TCP mesh does). */
+export interface ClusterMessaging {
+  /** One-way message; throws at once when the node is not connected or its queue is full. */
+  send(node: string, topic: string, payload: unknown): void;
+  /** One-way message to every member; returns how many it was queued for. */
+  broadcast(topic: string, payload: unknown): number;
+  /** A request answered by the handler of `topic` on `node`. */
+  request<T = unknown>(
+    node: string,
+    topic: string,
+    payload: unknown,
+    options?: RequestOptions,
+  ): Promise<T>;
+  /** Registers the handler of a topic; returns a function that removes it. */
+  on(topic: string, handler: MessageHandler): () => void;
+}
+
+/** A dist that also carries messages. */
+export interface MessagingDistStrategy extends DistStrategy {
+  readonly messaging: ClusterMessaging;
+}
+
+/** Whether a dist offers messaging. */
+export function hasMessaging(dist: DistStrategy): dist is MessagingDistStrategy {
+  const messaging = (dist as Partial<MessagingDistStrategy>).messaging;
+  return (
+    typeof messaging === 'object' && messaging !== null && typeof messaging.send === 'function'
+  );
+}

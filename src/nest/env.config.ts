@@ -1,0 +1,225 @@
+import { isIP } from 'node:net';
+import { InvalidConfigError } from '../core/errors.js';
+import { nodeKey, parseNodeName } from '../core/peer.js';
+import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
+import { NestMessages } from './gen-cluster.messages.js';
+
+/** The variables of the environment contract, by name. */
+export const ENV = {
+  node: 'GEN_CLUSTER_NODE',
+  port: 'GEN_CLUSTER_PORT',
+  cookie: 'GEN_CLUSTER_COOKIE',
+  cookieFile: 'GEN_CLUSTER_COOKIE_FILE',
+  discovery: 'GEN_CLUSTER_DISCOVERY',
+  refreshInterval: 'GEN_CLUSTER_REFRESH_INTERVAL_MS',
+  dnsServers: 'GEN_CLUSTER_DNS_SERVERS',
+  portMapperPort: 'GEN_CLUSTER_PORTMAPPER_PORT',
+  bind: 'GEN_CLUSTER_BIND',
+} as const;
+
+/** A resolver address from `GEN_CLUSTER_DNS_SERVERS`. */
+export interface DnsServer {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What the environment says, parsed and checked. Absent variables are absent fields. */
+export interface EnvConfig {
+  readonly node?: string;
+  readonly port?: number;
+  readonly cookie?: string;
+  readonly cookieFile?: string;
+  readonly discovery?: Readonly<Record<string, unknown>> & { readonly strategy: string };
+  readonly refreshIntervalMs?: number | 'infinity';
+  readonly dnsServers?: readonly DnsServer[];
+  readonly portMapperPort?: number;
+  readonly bind?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the `GEN_CLUSTER_*` variables. A bad value throws {@link InvalidConfigError} naming the
+ * variable, the value and the accepted forms, so a misconfigured node fails at bootstrap.
+ */
+export function readEnvConfig(env: Env = process.env): EnvConfig {
+  const get = (name: string) => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const config: { -readonly [K in keyof EnvConfig]: EnvConfig[K] } = {};
+
+  const node = get(ENV.node);
+  if (node !== undefined) {
+    try {
+      const parsed = parseNodeName(node);
+      if (parsed.port !== undefined)
+        throw new Error('a port does not belong in the node name; use GEN_CLUSTER_PORT');
+      config.node = nodeKey(node);
+    } catch (error) {
+      throw bad(ENV.node, node, '"name@host", e.g. "app@10.0.0.5" or "app@${POD_IP}"', error);
+    }
+  }
+  const port = get(ENV.port);
+  if (port !== undefined) config.port = portValue(ENV.port, port, 0);
+  const cookie = env[ENV.cookie];
+  if (cookie !== undefined && cookie !== '') config.cookie = cookie;
+  const cookieFile = get(ENV.cookieFile);
+  if (cookieFile !== undefined) config.cookieFile = cookieFile;
+  const discovery = get(ENV.discovery);
+  if (discovery !== undefined) config.discovery = parseDiscoveryEnv(discovery);
+  const interval = get(ENV.refreshInterval);
+  if (interval !== undefined) {
+    if (interval.toLowerCase() === 'infinity') config.refreshIntervalMs = 'infinity';
+    else if (/^\d+$/.test(interval) && Number(interval) > 0)
+      config.refreshIntervalMs = Number(interval);
+    else
+      throw bad(ENV.refreshInterval, interval, 'a positive integer (milliseconds) or "infinity"');
+  }
+  const servers = get(ENV.dnsServers);
+  if (servers !== undefined) config.dnsServers = parseDnsServers(servers);
+  const mapper = get(ENV.portMapperPort);
+  if (mapper !== undefined) config.portMapperPort = portValue(ENV.portMapperPort, mapper, 1);
+  const bind = get(ENV.bind);
+  if (bind !== undefined) {
+    if (isIP(bind) === 0)
+      throw bad(ENV.bind, bind, 'an IPv4 or IPv6 address, e.g. "0.0.0.0", "::" or "10.0.0.5"');
+    config.bind = bind;
+  }
+  return config;
+}
+
+/**
+ * Parses `GEN_CLUSTER_DISCOVERY`: JSON options (`{"strategy":"dns","domain":"svc.ns"}`) or a
+ * short form: `static:a@h1,b@h2:4000`, `dns:svc.ns`, `dns+srv:_dist._tcp.svc.ns`, `local`,
+ * `local:host1,host2`, `kubernetes:service`.
+ */
+export function parseDiscoveryEnv(
+  value: string,
+): Readonly<Record<string, unknown>> & { readonly strategy: string } {
+  const accepted =
+    'JSON such as {"strategy":"dns","domain":"svc.ns"}, or "static:a@h1,b@h2:4000", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:host1,host2", "kubernetes:service"';
+  if (value.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw bad(ENV.discovery, value, accepted, error);
+    }
+    if (
+      typeof parsed !== 'object' ||
+      parsed === null ||
+      typeof (parsed as { strategy?: unknown }).strategy !== 'string'
+    ) {
+      throw bad(ENV.discovery, value, `${accepted} (the JSON needs a "strategy" string)`);
+    }
+    return parsed as Record<string, unknown> & { strategy: string };
+  }
+  const colon = value.indexOf(':');
+  const kind = (colon < 0 ? value : value.slice(0, colon)).toLowerCase();
+  const rest = colon < 0 ? '' : value.slice(colon + 1).trim();
+  const list = () =>
+    rest
+      .split(',')
+      .map(s => s.trim())
+      .filter(Boolean);
+  switch (kind) {
+    case 'static':
+      return { strategy: 'static', nodes: list() };
+    case 'dns':
+      if (!rest) throw bad(ENV.discovery, value, 'a domain after "dns:", e.g. "dns:my-svc.my-ns"');
+      return { strategy: 'dns', domain: rest };
+    case 'dns+srv':
+      if (!rest)
+        throw bad(
+          ENV.discovery,
+          value,
+          'an SRV name after "dns+srv:", e.g. "dns+srv:_dist._tcp.my-svc.my-ns"',
+        );
+      return { strategy: 'dns', recordType: 'srv', domain: rest };
+    case 'local':
+      return rest ? { strategy: 'local', hosts: list() } : { strategy: 'local' };
+    case 'kubernetes':
+    case 'k8s':
+      if (!rest) throw bad(ENV.discovery, value, 'a service name after "kubernetes:"');
+      return { strategy: 'kubernetes', service: rest };
+    default:
+      throw bad(ENV.discovery, value, accepted);
+  }
+}
+
+/** Parses `ip[:port]` entries, IPv6 in brackets when a port follows (`[::1]:5353`). */
+export function parseDnsServers(value: string): DnsServer[] {
+  return value
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
+    .map(entry => {
+      const accepted = '"ip" or "ip:port", comma-separated; IPv6 as "::1" or "[::1]:5353"';
+      let host = entry;
+      let port = 53;
+      const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+      if (bracket) {
+        host = bracket[1]!;
+        if (bracket[2] !== undefined) port = portValue(ENV.dnsServers, bracket[2], 1);
+      } else if (entry.split(':').length === 2) {
+        const [h, p] = entry.split(':') as [string, string];
+        host = h;
+        port = portValue(ENV.dnsServers, p, 1);
+      }
+      if (isIP(host) === 0) throw bad(ENV.dnsServers, value, accepted);
+      return { host, port };
+    });
+}
+
+function portValue(variable: string, text: string, min: 0 | 1): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > 65535) {
+    throw bad(
+      variable,
+      text,
+      `an integer from ${min} to 65535${min === 0 ? ' (0 for an ephemeral port)' : ''}`,
+    );
+  }
+  return n;
+}
+
+function bad(
+  variable: string,
+  value: string,
+  accepted: string,
+  cause?: unknown,
+): InvalidConfigError {
+  return new InvalidConfigError(NestMessages.badEnv(variable, value, accepted, cause));
+}
+
+/** The module options the environment describes (the base that explicit options override). */
+export function envToModuleOptions(env: EnvConfig): GenClusterModuleOptions {
+  const options: { -readonly [K in keyof GenClusterModuleOptions]: GenClusterModuleOptions[K] } =
+    {};
+  if (env.node) options.node = env.node;
+  if (env.refreshIntervalMs !== undefined) options.refreshIntervalMs = env.refreshIntervalMs;
+  if (env.discovery) {
+    const discovery: Record<string, unknown> = { ...env.discovery };
+    if (env.dnsServers && discovery.strategy === 'dns' && discovery.servers === undefined)
+      discovery.servers = env.dnsServers;
+    if (
+      env.portMapperPort &&
+      discovery.strategy === 'local' &&
+      discovery.portMapperPort === undefined
+    ) {
+      discovery.portMapperPort = env.portMapperPort;
+    }
+    options.discovery = discovery as unknown as GenClusterModuleOptions['discovery'];
+  }
+  const dist: Record<string, unknown> = {};
+  if (env.port !== undefined) dist.port = env.port;
+  if (env.bind !== undefined) dist.bind = env.bind;
+  if (env.cookie !== undefined) dist.cookie = env.cookie;
+  if (env.cookieFile !== undefined) dist.cookieFile = env.cookieFile;
+  if (env.dnsServers !== undefined) dist.dnsServers = env.dnsServers;
+  if (env.portMapperPort !== undefined) dist.portMapperPort = env.portMapperPort;
+  if (Object.keys(dist).length)
+    options.dist = { strategy: 'tcp', ...dist } as unknown as GenClusterModuleOptions['dist'];
+  return options;
+}

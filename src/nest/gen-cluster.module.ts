@@ -1,0 +1,168 @@
+import {
+  type DynamicModule,
+  Global,
+  Injectable,
+  Logger,
+  Module,
+  type Provider,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { InvalidConfigError } from '../core/errors.js';
+import { GenCluster } from '../core/gen-cluster.js';
+import { defaultNodeName } from '../core/node-name.js';
+import { nodeKey } from '../core/peer.js';
+import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
+import { ClusterService } from './cluster.service.js';
+import { envToModuleOptions, readEnvConfig } from './env.config.js';
+import type {
+  GenClusterModuleExtras,
+  GenClusterModuleOptions,
+} from './gen-cluster-options.interface.js';
+import { DEFAULT_CLUSTER_NAME, GEN_CLUSTER_NAME } from './gen-cluster.constants.js';
+import { NestMessages } from './gen-cluster.messages.js';
+import {
+  GEN_CLUSTER_MODULE_OPTIONS,
+  GenClusterConfigurableModule,
+  type GenClusterModuleAsyncOptions,
+  type GenClusterModuleForRootOptions,
+} from './gen-cluster.module-definition.js';
+import { getClusterToken } from './inject-cluster.decorator.js';
+import { resolveStrategy } from './strategy-resolver.js';
+
+/** The cluster names registered in one application, to refuse duplicates. @internal */
+@Injectable()
+export class GenClusterRegistry {
+  private readonly names = new Set<string>();
+
+  register(name: string): void {
+    if (this.names.has(name)) throw new InvalidConfigError(NestMessages.duplicateCluster(name));
+    this.names.add(name);
+  }
+}
+
+/** One registry per application, shared by every `forRoot`. @internal */
+@Global()
+@Module({ providers: [GenClusterRegistry], exports: [GenClusterRegistry] })
+export class GenClusterCoreModule {}
+
+/**
+ * Clusters the replicas of a Nest application.
+ *
+ * @example
+ * @Module({ imports: [GenClusterModule.forRoot({ discovery: { strategy: 'dns', domain: 'my-svc.my-ns' } })] })
+ * export class AppModule {}
+ */
+@Module({})
+export class GenClusterModule extends GenClusterConfigurableModule {
+  /**
+   * Registers a cluster. With no options it is configured from the environment
+   * (`GEN_CLUSTER_*`); with no discovery configured anywhere, `ClusterService` is injectable but
+   * nothing starts.
+   */
+  static override forRoot(options: GenClusterModuleForRootOptions = {}): DynamicModule {
+    return GenClusterModule.withCluster(super.forRoot(options), options);
+  }
+
+  /** Registers a cluster whose options come from a factory, a class or an existing provider. */
+  static override forRootAsync(options: GenClusterModuleAsyncOptions): DynamicModule {
+    return GenClusterModule.withCluster(super.forRootAsync(options), options);
+  }
+
+  private static withCluster(
+    definition: DynamicModule,
+    extras: GenClusterModuleExtras,
+  ): DynamicModule {
+    const name = extras.name ?? DEFAULT_CLUSTER_NAME;
+    if (typeof name !== 'string' || name.trim() === '')
+      throw new InvalidConfigError(NestMessages.badName(name));
+    const token = getClusterToken(name);
+    const clusterProvider: Provider = {
+      provide: token,
+      useFactory: (
+        options: GenClusterModuleOptions,
+        moduleRef: ModuleRef,
+        registry: GenClusterRegistry,
+      ) => {
+        registry.register(name);
+        return createClusterService(name, options, moduleRef);
+      },
+      inject: [GEN_CLUSTER_MODULE_OPTIONS, ModuleRef, GenClusterRegistry],
+    };
+    return {
+      ...definition,
+      global: extras.isGlobal ?? false,
+      imports: [...(definition.imports ?? []), GenClusterCoreModule],
+      providers: [
+        ...(definition.providers ?? []),
+        { provide: GEN_CLUSTER_NAME, useValue: name },
+        clusterProvider,
+      ],
+      exports: [token],
+    };
+  }
+}
+
+/** Builds the service of one cluster: environment, then explicit options, then strategies. */
+async function createClusterService(
+  name: string,
+  explicit: GenClusterModuleOptions,
+  moduleRef: ModuleRef,
+): Promise<ClusterService> {
+  const fromEnv = explicit.useEnv === false ? {} : envToModuleOptions(readEnvConfig());
+  const options = mergeOptions(fromEnv, explicit ?? {});
+  const self = options.node ? nodeKey(options.node) : defaultNodeName();
+  if (options.discovery === undefined)
+    return new ClusterService(name, self, undefined, undefined, false);
+  const discovery = await resolveStrategy<DiscoveryStrategy>(
+    'discovery',
+    options.discovery,
+    moduleRef,
+  );
+  const dist = await resolveStrategy<DistStrategy>(
+    'dist',
+    options.dist ?? { strategy: 'tcp' },
+    moduleRef,
+  );
+  const cluster = new GenCluster({
+    node: self,
+    discovery,
+    dist,
+    logger: new Logger(`GenCluster:${name}`),
+    refreshIntervalMs: options.refreshIntervalMs,
+    removalPolicy: options.removalPolicy,
+    connectConcurrency: options.connectConcurrency,
+    connectTimeoutMs: options.connectTimeoutMs,
+    discoveryTimeoutMs: options.discoveryTimeoutMs,
+    backoff: options.backoff,
+  });
+  return new ClusterService(name, self, cluster, dist, options.autoStart ?? true);
+}
+
+const isBuiltInOptions = (
+  value: unknown,
+): value is Record<string, unknown> & { strategy: string } =>
+  typeof value === 'object' &&
+  value !== null &&
+  Object.getPrototypeOf(value) === Object.prototype &&
+  typeof (value as { strategy?: unknown }).strategy === 'string';
+
+/**
+ * Explicit options win over the environment field by field; built-in strategy options of the
+ * same strategy merge (so `GEN_CLUSTER_PORT` still applies to an explicit `{ strategy: 'tcp', tls }`).
+ */
+export function mergeOptions(
+  base: GenClusterModuleOptions,
+  explicit: GenClusterModuleOptions,
+): GenClusterModuleOptions {
+  const defined = Object.fromEntries(
+    Object.entries(explicit).filter(([, v]) => v !== undefined),
+  ) as GenClusterModuleOptions;
+  const merged: Record<string, unknown> = { ...base, ...defined };
+  for (const key of ['discovery', 'dist'] as const) {
+    const [b, e] = [base[key], defined[key]];
+    if (isBuiltInOptions(b) && isBuiltInOptions(e) && b.strategy === e.strategy)
+      merged[key] = { ...b, ...e };
+  }
+  if (base.backoff || defined.backoff) merged.backoff = { ...base.backoff, ...defined.backoff };
+  return merged as GenClusterModuleOptions;
+}

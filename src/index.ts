@@ -1,4 +1,4 @@
 export * from './core/index.js';
 export * from './discovery/index.js';
-export type * from './dist/index.js';
+export * from './dist/index.js';
 export * from './nest/index.js';

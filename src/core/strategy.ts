@@ -106,7 +106,7 @@ export interface ClusterMessaging {
     options?: RequestOptions,
   ): Promise<T>;
   /** Registers the handler of a topic; returns a function that removes it. */
-  on(topic: string, handler: MessageHandler): () => void;
+  on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void;
 }
 
 /** A dist that also carries messages. */

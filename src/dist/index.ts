@@ -1,2 +1,8 @@
+import type { TcpDistOptions } from './tcp/tcp.dist.js';
+
+export * from './messaging/index.js';
+export { DEFAULT_TCP_DIST_OPTIONS, TcpDist, type TcpDistOptions } from './tcp/tcp.dist.js';
+export * from './tcp/tcp-errors.js';
+
 /** Options of the built-in dists, by `strategy` name. */
-export type BuiltInDistOptions = { readonly strategy: 'tcp' } & Readonly<Record<string, unknown>>;
+export type BuiltInDistOptions = TcpDistOptions & { readonly strategy: 'tcp' };

@@ -123,7 +123,7 @@ export class ClusterService
 
   /** Registers the handler of `topic`; returns a function that removes it. */
   on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void {
-    return this.messaging().on(topic, handler as MessageHandler);
+    return this.messaging().on(topic, handler);
   }
 
   /** Starts the cluster; called on application bootstrap unless `autoStart` is `false`. */

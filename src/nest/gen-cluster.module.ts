@@ -159,7 +159,7 @@ export function mergeOptions(
   ) as GenClusterModuleOptions;
   const merged: Record<string, unknown> = { ...base, ...defined };
   for (const key of ['discovery', 'dist'] as const) {
-    const [b, e] = [base[key], defined[key]];
+    const [b, e]: unknown[] = [base[key], defined[key]];
     if (isBuiltInOptions(b) && isBuiltInOptions(e) && b.strategy === e.strategy)
       merged[key] = { ...b, ...e };
   }

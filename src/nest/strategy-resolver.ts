@@ -3,6 +3,7 @@ import type { ModuleRef } from '@nestjs/core';
 import { InvalidConfigError } from '../core/errors.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
 import { StaticDiscovery } from '../discovery/static.discovery.js';
+import { TcpDist, type TcpDistOptions } from '../dist/tcp/tcp.dist.js';
 import { NestMessages } from './gen-cluster.messages.js';
 
 type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;
@@ -13,7 +14,9 @@ export const BUILT_IN_DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrate
 };
 
 /** Built-in dists by name. */
-export const BUILT_IN_DIST: Record<string, Factory<DistStrategy>> = {};
+export const BUILT_IN_DIST: Readonly<Record<string, Factory<DistStrategy>>> = {
+  tcp: options => new TcpDist(options as TcpDistOptions),
+};
 
 const isClass = (value: unknown): value is Type<unknown> => typeof value === 'function';
 const hasMethods = (value: object, methods: readonly string[]) =>

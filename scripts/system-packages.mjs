@@ -1,0 +1,37 @@
+// The system programs the test suite uses, and the Debian packages that provide them. When one is
+// missing, it is installed with apt-get if we are root; otherwise the one command to run is
+// printed and the run fails (a test whose real part is missing must fail, not skip).
+import { spawnSync } from 'node:child_process';
+
+/** command -> Debian package */
+export const SYSTEM_PACKAGES = {
+  ip: 'iproute2',
+};
+
+const has = command =>
+  spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+
+export function ensureSystemPackages(packages = SYSTEM_PACKAGES) {
+  const missing = [
+    ...new Set(
+      Object.entries(packages)
+        .filter(([command]) => !has(command))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
+  if (missing.length === 0) return;
+  const install = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(
+      `The test suite needs: ${missing.join(', ')}. Install them with:\n  sudo sh -c '${install}'`,
+    );
+    process.exit(1);
+  }
+  console.log(`Installing ${missing.join(', ')} ...`);
+  const result = spawnSync('sh', ['-c', install], { stdio: 'inherit' });
+  const still = Object.entries(packages).filter(([command]) => !has(command));
+  if (result.status !== 0 || still.length) {
+    console.error(`Could not install ${missing.join(', ')}; run: ${install}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,56 @@
+/** User-facing texts of the `dns` discovery, kept in one place so they can be found and improved. */
+export const DnsMessages = {
+  invalidOption: (option: string, value: unknown, accepted: string) =>
+    `Invalid dns discovery option "${option}": received ${describe(value)}; expected ${accepted}.`,
+  unknownOption: (option: string, known: readonly string[]) =>
+    `Unknown dns discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
+  lookupFailed: (
+    type: string,
+    name: string,
+    code: string,
+    servers: readonly string[],
+    context?: string,
+  ) =>
+    `DNS discovery: the ${type} lookup of "${name}"${context ? ` (${context})` : ''} failed with ${describeCode(code)} from ${servers.length ? servers.join(', ') : 'the system resolvers'}; keeping the last good peers.`,
+  noNodeName: () =>
+    'DNS discovery has no node name for its peers: give the "nodeName" option, or let the cluster call init() first (it passes this node\'s name).',
+  skippedNoPtr: (address: string, code: string) =>
+    `DNS discovery: no PTR record for ${address} (${code}); skipped.`,
+  skippedBadPtr: (address: string, name: string) =>
+    `DNS discovery: the PTR record of ${address} names ${JSON.stringify(name)}, which is not a usable host name; skipped.`,
+  skippedNoAddress: (target: string, types: string) =>
+    `DNS discovery: SRV target ${target} has no ${types} record; skipped.`,
+  skippedBadTarget: (target: string) =>
+    `DNS discovery: SRV target ${JSON.stringify(target)} is not a usable host name; skipped.`,
+  answered: (type: string, name: string, count: number, what: string) =>
+    `DNS discovery: ${type} ${name} answered ${count} ${what}.`,
+} as const;
+
+/** DNS error codes of `node:dns` (c-ares), in words. */
+const CODE_WORDS: Readonly<Record<string, string>> = {
+  ESERVFAIL: 'SERVFAIL',
+  EREFUSED: 'REFUSED',
+  ETIMEOUT: 'a timeout',
+  ECONNREFUSED: 'connection refused',
+  EFORMERR: 'FORMERR',
+  ENOTIMP: 'NOTIMP',
+  EBADRESP: 'a malformed response',
+  ECANCELLED: 'cancellation',
+  EOF: 'end of file',
+};
+
+function describeCode(code: string): string {
+  const words = CODE_WORDS[code];
+  return words ? `${words} (${code})` : code;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

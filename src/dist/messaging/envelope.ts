@@ -1,0 +1,109 @@
+/**
+ * The binary envelope of one message, so a transport only moves bytes:
+ *
+ * ```
+ * kind: uint8 | requestId: uint32 BE | topicLength: uint16 BE | topic: UTF-8 | body
+ * ```
+ *
+ * `kind` is one of {@link EnvelopeKind}. `requestId` is 0 for a one-way send and pairs a response
+ * with its request otherwise. A response carries an empty topic (the requester knows it). The body
+ * is the payload as encoded by the codec (for an error response, a small JSON object); it runs to
+ * the end of the message, whose length the transport's framing gives.
+ */
+import { isUtf8 } from 'node:buffer';
+import { EnvelopeError, InvalidTopicError } from './messaging-errors.js';
+import { MessagingMessages } from './messaging.messages.js';
+
+/** Kinds of message. */
+export const EnvelopeKind = {
+  /** One-way message; no answer. */
+  Send: 1,
+  /** Request awaiting a response with the same request id. */
+  Request: 2,
+  /** Successful answer to a request; the body is the handler's encoded result. */
+  Response: 3,
+  /** Failed answer to a request; the body describes the error. */
+  ErrorResponse: 4,
+} as const;
+
+/** One of the {@link EnvelopeKind} values. */
+export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];
+
+/** Bytes of the fixed header, before the topic. */
+export const ENVELOPE_HEADER_BYTES = 7;
+
+/** Longest topic, in UTF-8 bytes. */
+export const MAX_TOPIC_BYTES = 1024;
+
+/** A decoded envelope. `body` is a view into the received bytes, not a copy. */
+export interface Envelope {
+  readonly kind: EnvelopeKind;
+  readonly requestId: number;
+  readonly topic: string;
+  readonly body: Buffer;
+}
+
+/**
+ * Encodes an envelope as two parts, the header (with the topic) and the body itself, so a
+ * transport can write them with `writev` without copying a large body.
+ * @throws InvalidTopicError when `topic` is not a string of at most {@link MAX_TOPIC_BYTES} bytes;
+ * EnvelopeError (`ERR_BAD_ENVELOPE`) for an unknown kind or a request id that is not a uint32.
+ */
+export function encodeEnvelope(
+  kind: EnvelopeKind,
+  requestId: number,
+  topic: string,
+  body: Buffer,
+): Buffer[] {
+  if (kind !== 1 && kind !== 2 && kind !== 3 && kind !== 4)
+    throw new EnvelopeError(MessagingMessages.envelopeKindInvalid(kind));
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffff_ffff)
+    throw new EnvelopeError(MessagingMessages.envelopeRequestIdInvalid(requestId));
+  if (typeof topic !== 'string')
+    throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
+  if (!Buffer.isBuffer(body)) throw new EnvelopeError(MessagingMessages.envelopeBodyInvalid());
+  const topicBytes = topic.length === 0 ? 0 : Buffer.byteLength(topic, 'utf8');
+  if (topicBytes > MAX_TOPIC_BYTES)
+    throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
+  const header = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + topicBytes);
+  header[0] = kind;
+  header.writeUInt32BE(requestId, 1);
+  header.writeUInt16BE(topicBytes, 5);
+  if (topicBytes > 0) header.write(topic, ENVELOPE_HEADER_BYTES, 'utf8');
+  return [header, body];
+}
+
+/** Total length of the parts of an envelope, e.g. for a frame header. */
+export function envelopeLength(parts: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
+}
+
+/**
+ * Decodes one whole message.
+ * @throws EnvelopeError (`ERR_BAD_ENVELOPE`) when the bytes are truncated, the kind is unknown, or
+ * the topic is longer than {@link MAX_TOPIC_BYTES}, than the message, or not valid UTF-8.
+ */
+export function decodeEnvelope(bytes: Buffer): Envelope {
+  if (bytes.length < ENVELOPE_HEADER_BYTES)
+    throw new EnvelopeError(
+      MessagingMessages.envelopeTruncated(bytes.length, ENVELOPE_HEADER_BYTES),
+    );
+  const kind = bytes[0];
+  if (kind < 1 || kind > 4) throw new EnvelopeError(MessagingMessages.envelopeKind(kind));
+  const requestId = bytes.readUInt32BE(1);
+  const topicBytes = bytes.readUInt16BE(5);
+  if (topicBytes > MAX_TOPIC_BYTES)
+    throw new EnvelopeError(MessagingMessages.envelopeTopicTooLong(topicBytes, MAX_TOPIC_BYTES));
+  const bodyStart = ENVELOPE_HEADER_BYTES + topicBytes;
+  if (bodyStart > bytes.length)
+    throw new EnvelopeError(MessagingMessages.envelopeTruncated(bytes.length, bodyStart));
+  let topic = '';
+  if (topicBytes > 0) {
+    const raw = bytes.subarray(ENVELOPE_HEADER_BYTES, bodyStart);
+    if (!isUtf8(raw)) throw new EnvelopeError(MessagingMessages.envelopeTopicUtf8());
+    topic = raw.toString('utf8');
+  }
+  return { kind: kind as EnvelopeKind, requestId, topic, body: bytes.subarray(bodyStart) };
+}

@@ -1,0 +1,102 @@
+/**
+ * User-facing texts of the messaging layer, kept in one place so they can be found and improved.
+ * Payload contents are never quoted in them: only sizes, depths, names and codes.
+ */
+export const MessagingMessages = {
+  // Payload codecs.
+  codecUnknown: (value: unknown) =>
+    `Invalid option codec: received ${describe(value)}; expected "msgpack", "json" or an object with name, encode(value) and decode(bytes).`,
+  maxDepthInvalid: (value: unknown, max: number) =>
+    `Invalid option maxDepth: received ${describe(value)}; expected an integer from 1 to ${max}.`,
+  encodeFailed: (codec: string, why: string) => `Cannot encode the payload with ${codec}: ${why}.`,
+  decodeFailed: (codec: string, why: string) => `Cannot decode a ${codec} payload: ${why}.`,
+  unencodable: (type: string, at: string) =>
+    `a ${type} cannot be sent${at === '' ? '' : ` (at key ${JSON.stringify(at)})`}`,
+  forbiddenKey: (key: string) =>
+    `the key ${JSON.stringify(key)} is refused (it could alter an object's prototype)`,
+  tooDeep: (codec: string, max: number, encoding: boolean) =>
+    `The payload is nested deeper than ${max} levels, the limit of the ${codec} codec; ${encoding ? 'it was not sent' : 'it was refused'}.`,
+  codecResult: (codec: string, what: string) =>
+    `Codec "${codec}" returned ${what} from encode(); expected a Buffer or Uint8Array.`,
+
+  // Envelope.
+  envelopeTruncated: (length: number, needed: number) =>
+    `Malformed envelope: ${length} bytes, at least ${needed} needed.`,
+  envelopeKind: (kind: number) => `Malformed envelope: unknown kind ${kind}.`,
+  envelopeTopicTooLong: (length: number, max: number) =>
+    `Malformed envelope: topic of ${length} bytes, at most ${max} allowed.`,
+  envelopeTopicUtf8: () => 'Malformed envelope: the topic is not valid UTF-8.',
+  envelopeKindInvalid: (kind: unknown) =>
+    `Invalid envelope kind ${describe(kind)}: expected 1 (send), 2 (request), 3 (response) or 4 (error response).`,
+  envelopeRequestIdInvalid: (id: unknown) =>
+    `Invalid request id ${describe(id)}: expected an integer from 0 to 4294967295.`,
+  envelopeBodyInvalid: () => 'Invalid envelope body: expected a Buffer.',
+  topicInvalid: (topic: unknown, max: number) =>
+    `Invalid topic ${describe(topic)}: expected a non-empty string of at most ${max} UTF-8 bytes.`,
+
+  // Requests.
+  requestTimeout: (node: string, topic: string, ms: number) =>
+    `Request "${topic}" to ${node} got no answer within ${ms} ms.`,
+  requestAborted: (node: string, topic: string) =>
+    `Request "${topic}" to ${node} was aborted by its signal.`,
+  remoteHandler: (node: string, topic: string, name: string, message: string, code?: string) =>
+    `The handler of "${topic}" on ${node} failed: ${name}${code === undefined ? '' : ` [${code}]`}: ${message}`,
+  noHandler: (node: string, topic: string) => `Node ${node} has no handler for topic "${topic}".`,
+  nodeDown: (node: string, topic?: string) =>
+    topic === undefined
+      ? `Node ${node} is not connected.`
+      : `Node ${node} went down before answering request "${topic}".`,
+  queueFull: (node: string) =>
+    `The send queue to ${node} is full; the message was not sent. Slow down or raise the queue limit.`,
+  tooManyRequests: (max: number) =>
+    `Too many requests awaiting an answer (limit ${max}); the request was not sent.`,
+  duplicateHandler: (topic: string) =>
+    `A handler for topic "${topic}" is already registered; unregister it first (one handler per topic).`,
+  handlerInvalid: (value: unknown) =>
+    `Invalid handler: received ${describe(value)}; expected a function.`,
+  closed: () => 'Messaging is closed: the cluster is stopped.',
+
+  // Logs.
+  badEnvelope: (from: string, why: string) => `Dropped a message from ${from}: ${why}`,
+  noHandlerForSend: (from: string, topic: string) =>
+    `Dropped a message from ${from} on topic "${topic}": no handler is registered for it.`,
+  sendPayloadRefused: (from: string, topic: string, why: string) =>
+    `Dropped a message from ${from} on topic "${topic}": ${why}`,
+  sendHandlerFailed: (from: string, topic: string, error: unknown) =>
+    `The handler of "${topic}" failed on a message from ${from}: ${errorText(error)}`,
+  requestHandlerFailed: (from: string, topic: string, error: unknown) =>
+    `The handler of "${topic}" failed on a request from ${from}; the error was sent back: ${errorText(error)}`,
+  replyFailed: (to: string, error: unknown) =>
+    `Could not send a response to ${to}: ${errorText(error)}`,
+  lateResponse: (from: string, id: number) =>
+    `Dropped a response from ${from} to request ${id}: the request is no longer pending (timed out, aborted or unknown).`,
+  broadcastFailed: (node: string, topic: string, error: unknown) =>
+    `Broadcast of "${topic}" not queued for ${node}: ${errorText(error)}`,
+  receiveFailed: (from: string, error: unknown) =>
+    `Handling a message from ${from} failed: ${errorText(error)}`,
+  receivedAfterClose: (from: string) => `Dropped a message from ${from}: messaging is closed.`,
+  suppressed: (count: number) => ` (${count} similar message(s) suppressed)`,
+} as const;
+
+function errorText(error: unknown): string {
+  try {
+    if (error instanceof Error) return `${error.name}: ${error.message}`;
+    return String(error);
+  } catch {
+    return 'unprintable error';
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value == null)
+    return String(value);
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

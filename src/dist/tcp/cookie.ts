@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidConfigError } from '../../core/errors.js';
+
+/** Where the cookie lives when none is configured (as `~/.erlang.cookie`). */
+export const defaultCookieFile = (): string => join(homedir(), '.gen-cluster.cookie');
+
+/**
+ * The shared secret of the cluster: `cookie` if given, else the content of `cookieFile`, else the
+ * default file, created with 32 random bytes (hex) and mode 0600 when missing. A cookie file that
+ * others may read is refused, as Erlang refuses one.
+ */
+export function resolveCookie(options: { cookie?: string; cookieFile?: string }): Buffer {
+  if (options.cookie !== undefined) {
+    if (options.cookie.length === 0) throw new InvalidConfigError('The cookie must not be empty.');
+    return Buffer.from(options.cookie, 'utf8');
+  }
+  const file = options.cookieFile ?? defaultCookieFile();
+  if (options.cookieFile === undefined) createIfMissing(file);
+  let text: string;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const mode = fstatSync(fd).mode;
+      if (mode & 0o077) {
+        throw new InvalidConfigError(
+          `Cookie file ${file} may be read by other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${file}`,
+        );
+      }
+      text = readFileSync(fd, 'utf8').trim();
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    if (error instanceof InvalidConfigError) throw error;
+    throw new InvalidConfigError(`Cannot read the cookie file ${file} (GEN_CLUSTER_COOKIE_FILE): ${(error as Error).message}`);
+  }
+  if (!text) throw new InvalidConfigError(`The cookie file ${file} is empty.`);
+  return Buffer.from(text, 'utf8');
+}
+
+/** Creates the file atomically (write a private temp file, then link it), so racing starts agree. */
+function createIfMissing(file: string): void {
+  if (existsSync(file)) return;
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      writeSync(fd, randomBytes(32).toString('hex'));
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new InvalidConfigError(`Cannot create the cookie file ${file}: ${(error as Error).message}`);
+    }
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * Framing of the TCP dist. Every frame on the wire is:
+ *
+ * ```
+ * L: uint32 big-endian | type: uint8 | payload: L - 1 bytes
+ * ```
+ *
+ * `L` counts the type byte and the payload, so `L = 0` is invalid (a frame always has a type) and
+ * an empty-payload frame (a tick) is `00 00 00 01 <type>`. The decoder checks `L` against its
+ * limit as soon as the four length bytes are in, before it buffers anything of the body, and
+ * never allocates the declared size up front.
+ */
+import { InvalidConfigError, GenClusterError } from '../../core/errors.js';
+import { CoreMessages } from '../../core/messages.js';
+import { FrameError } from './tcp-errors.js';
+import { TcpMessages } from './tcp.messages.js';
+
+/** Frame types. The decoder does not interpret them; the connection routes on them. */
+export const FrameType = {
+  /** A handshake message (see `handshake.ts`). */
+  Handshake: 1,
+  /** Heartbeat on an idle link; empty payload. */
+  Tick: 2,
+  /** A whole data message. */
+  Data: 3,
+  /** One fragment of a data message too large for one frame. */
+  DataFragment: 4,
+  /** A control message (membership, mesh). */
+  Control: 5,
+  /** The sender is leaving the cluster gracefully. */
+  Leave: 6,
+  /** Liveness probe. */
+  Ping: 7,
+  /** Answer to a {@link FrameType.Ping}. */
+  Pong: 8,
+} as const;
+
+/** One of the {@link FrameType} values. */
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Bytes before the payload: the 4-byte length and the type byte. */
+export const FRAME_HEADER_BYTES = 5;
+
+/** Default largest `L` (type byte plus payload) a decoder accepts: 1 MiB of payload plus slack. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024 + 64;
+
+/** Largest `L` the 4-byte length field can hold. */
+export const MAX_FRAME_LENGTH_FIELD = 0xffff_ffff;
+
+/** Smallest capacity the decoder allocates when it must reassemble a frame split across chunks. */
+const MIN_ASSEMBLY_BYTES = 16 * 1024;
+
+/** Below this many bytes a copy is done in JavaScript rather than by a native call. */
+const SMALL_COPY_BYTES = 16;
+
+/**
+ * Encodes one frame in a single allocation.
+ * @throws FrameError (`ERR_BAD_FRAME`) when `type` is not a byte, (`ERR_FRAME_TOO_LARGE`) when the
+ * payload does not fit the 4-byte length field.
+ */
+export function encodeFrame(type: number, payload?: Uint8Array): Buffer {
+  const length = payload?.length ?? 0;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  writeHeader(frame, type, length);
+  if (payload !== undefined && length > 0) frame.set(payload, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * Encodes the 5 header bytes of a frame whose payload of `payloadLength` bytes is written
+ * separately (e.g. with `socket.writev` / `cork`), so a large payload is never copied.
+ * @throws FrameError as {@link encodeFrame}.
+ */
+export function encodeFrameHeader(type: number, payloadLength: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  writeHeader(header, type, payloadLength);
+  return header;
+}
+
+function writeHeader(target: Buffer, type: number, payloadLength: number): void {
+  if (!Number.isInteger(type) || type < 0 || type > 0xff)
+    throw new FrameError('ERR_BAD_FRAME', TcpMessages.frameTypeInvalid(type));
+  if (
+    !Number.isInteger(payloadLength) ||
+    payloadLength < 0 ||
+    payloadLength + 1 > MAX_FRAME_LENGTH_FIELD
+  ) {
+    throw new FrameError('ERR_FRAME_TOO_LARGE', TcpMessages.payloadTooLarge(payloadLength));
+  }
+  target.writeUInt32BE(payloadLength + 1, 0);
+  target[4] = type;
+}
+
+/** Options of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Largest `L` (type byte plus payload) accepted; default {@link DEFAULT_MAX_FRAME_BYTES}. */
+  readonly maxFrameBytes?: number;
+  /**
+   * Receives each complete frame, in order. `payload` is a view of the pushed chunk when the frame
+   * lay inside one chunk (no copy), and a fresh buffer when it spanned chunks. A throw is caught
+   * and reported through `onError`, which ends the stream.
+   */
+  readonly onFrame: (type: number, payload: Buffer) => void;
+  /**
+   * Called at most once, when the stream is bad: `L = 0` or `L > maxFrameBytes`
+   * ({@link FrameError}), or `onFrame` threw (its {@link GenClusterError} as is, anything else
+   * wrapped in a `FrameError` `ERR_BAD_FRAME` with the throw as `cause`). All later input is
+   * ignored. Must not throw.
+   */
+  readonly onError: (error: GenClusterError) => void;
+}
+
+/**
+ * Incremental decoder of a frame stream. Feed it socket chunks with {@link FrameDecoder.push}; it
+ * calls `onFrame` per complete frame and `onError` once on a bad stream.
+ *
+ * Work and memory are linear in the input whatever the chunking: a frame inside one chunk is
+ * delivered as a view; a frame split across chunks is reassembled in one buffer that grows
+ * geometrically up to its declared length, so each byte is copied a bounded number of times and
+ * at most about twice the bytes received are held (never the declared size up front).
+ *
+ * `push` may be called from inside `onFrame` (the chunk is queued and decoded after the current
+ * one), and {@link FrameDecoder.maxFrameBytes} may be changed at any time (e.g. raised once the
+ * handshake is done); the new limit applies from the next length field.
+ */
+export class FrameDecoder {
+  private limit: number;
+  private readonly onFrame: FrameDecoderOptions['onFrame'];
+  private readonly onError: FrameDecoderOptions['onError'];
+  /** Partial length field. */
+  private readonly header = Buffer.alloc(4);
+  private headerFill = 0;
+  /** Declared length of the frame being read, or -1 while reading a length field. */
+  private bodyLength = -1;
+  /** Reassembly buffer of a frame split across chunks (capacity never above `bodyLength`). */
+  private body: Buffer | undefined;
+  private bodyFill = 0;
+  private stopped = false;
+  private decoding = false;
+  /** Chunks pushed from inside `onFrame`, decoded after the current one. */
+  private readonly queue: Buffer[] = [];
+
+  constructor(options: FrameDecoderOptions) {
+    this.limit = checkMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.onFrame = options.onFrame;
+    this.onError = options.onError;
+  }
+
+  /** Largest `L` accepted from the next length field on. */
+  get maxFrameBytes(): number {
+    return this.limit;
+  }
+
+  /** @throws InvalidConfigError unless an integer from 1 to 2^32 - 1. */
+  set maxFrameBytes(value: number) {
+    this.limit = checkMaxFrameBytes(value);
+  }
+
+  /** Bytes received and held but not yet delivered as a frame. */
+  get bufferedBytes(): number {
+    let queued = 0;
+    for (const chunk of this.queue) queued += chunk.length;
+    return this.headerFill + this.bodyFill + queued;
+  }
+
+  /** `true` once the decoder failed or was destroyed; it then ignores all input. */
+  get closed(): boolean {
+    return this.stopped;
+  }
+
+  /** Decodes a chunk of the stream. Never throws. */
+  push(chunk: Buffer): void {
+    if (this.stopped || chunk.length === 0) return;
+    if (this.decoding) {
+      this.queue.push(chunk);
+      return;
+    }
+    this.decoding = true;
+    try {
+      this.decode(chunk);
+      for (let i = 0; i < this.queue.length && !this.stopped; i++) this.decode(this.queue[i]!);
+    } finally {
+      this.queue.length = 0;
+      this.decoding = false;
+    }
+  }
+
+  /** Drops everything buffered and ignores all later input, without calling `onError`. */
+  destroy(): void {
+    this.stopped = true;
+    this.release();
+  }
+
+  private decode(chunk: Buffer): void {
+    const end = chunk.length;
+    let offset = 0;
+    while (offset < end && !this.stopped) {
+      if (this.bodyLength < 0) {
+        let length: number;
+        if (this.headerFill === 0 && end - offset >= 4) {
+          length = chunk.readUInt32BE(offset);
+          offset += 4;
+        } else {
+          const take = Math.min(4 - this.headerFill, end - offset);
+          chunk.copy(this.header, this.headerFill, offset, offset + take);
+          this.headerFill += take;
+          offset += take;
+          if (this.headerFill < 4) return;
+          this.headerFill = 0;
+          length = this.header.readUInt32BE(0);
+        }
+        if (length === 0) return this.fail(new FrameError('ERR_BAD_FRAME', TcpMessages.frameEmpty()));
+        if (length > this.limit) {
+          return this.fail(
+            new FrameError('ERR_FRAME_TOO_LARGE', TcpMessages.frameTooLarge(length, this.limit)),
+          );
+        }
+        this.bodyLength = length;
+      }
+      const missing = this.bodyLength - this.bodyFill;
+      if (this.bodyFill === 0 && end - offset >= missing) {
+        const frame = chunk.subarray(offset, offset + missing);
+        offset += missing;
+        this.bodyLength = -1;
+        this.deliver(frame);
+        continue;
+      }
+      const take = Math.min(missing, end - offset);
+      const body = this.reserve(this.bodyFill + take);
+      if (take <= SMALL_COPY_BYTES) {
+        // A native copy call costs more than a few byte moves (trickled input).
+        for (let i = 0; i < take; i++) body[this.bodyFill + i] = chunk[offset + i]!;
+      } else {
+        chunk.copy(body, this.bodyFill, offset, offset + take);
+      }
+      this.bodyFill += take;
+      offset += take;
+      if (this.bodyFill === this.bodyLength) {
+        const frame = body.length === this.bodyLength ? body : body.subarray(0, this.bodyLength);
+        this.body = undefined;
+        this.bodyFill = 0;
+        this.bodyLength = -1;
+        this.deliver(frame);
+      }
+    }
+  }
+
+  /** The reassembly buffer, grown geometrically (capped at the declared length) to `needed`. */
+  private reserve(needed: number): Buffer {
+    const current = this.body;
+    if (current !== undefined && current.length >= needed) return current;
+    const grown = Math.min(
+      this.bodyLength,
+      Math.max(needed, (current?.length ?? 0) * 2, MIN_ASSEMBLY_BYTES),
+    );
+    const next = Buffer.allocUnsafe(grown);
+    if (current !== undefined) current.copy(next, 0, 0, this.bodyFill);
+    this.body = next;
+    return next;
+  }
+
+  private deliver(frame: Buffer): void {
+    try {
+      this.onFrame(frame[0]!, frame.subarray(1));
+    } catch (error) {
+      this.fail(
+        error instanceof GenClusterError
+          ? error
+          : new FrameError('ERR_BAD_FRAME', TcpMessages.frameHandlerFailed(error), {
+              cause: error,
+            }),
+      );
+    }
+  }
+
+  private fail(error: GenClusterError): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.release();
+    this.onError(error);
+  }
+
+  private release(): void {
+    this.body = undefined;
+    this.bodyFill = 0;
+    this.bodyLength = -1;
+    this.headerFill = 0;
+    this.queue.length = 0;
+  }
+}
+
+function checkMaxFrameBytes(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_FRAME_LENGTH_FIELD) {
+    throw new InvalidConfigError(
+      CoreMessages.invalidOption('maxFrameBytes', value, 'an integer from 1 to 4294967295'),
+    );
+  }
+  return value;
+}

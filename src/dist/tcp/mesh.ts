@@ -1,0 +1,396 @@
+import { randomBytes } from 'node:crypto';
+import { type Server, type Socket, connect as netConnect, createServer, isIP } from 'node:net';
+import type { NodeDownReason } from '../../core/events.js';
+import type { ClusterLogger } from '../../core/logger.js';
+import { type Peer, parseNodeName } from '../../core/peer.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import {
+  AcceptorHandshake,
+  type HandshakeDecision,
+  type HandshakeIdentity,
+  type HandshakePeer,
+  InitiatorHandshake,
+} from './handshake.js';
+import { HandshakeError } from './tcp-errors.js';
+
+/** Everything the mesh needs, resolved. */
+export interface MeshOptions extends ConnectionLimits {
+  readonly self: string;
+  readonly cookie: Buffer;
+  /** Port to listen on (0: ephemeral); also the port dialled for peers that came without one. */
+  readonly port: number;
+  /** Address to listen on; `undefined` for all interfaces. */
+  readonly bind: string | undefined;
+  readonly hidden: boolean;
+  readonly transitive: boolean;
+  readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerIp: number;
+  /** Resolves a host name before dialling (DNS settings of the cluster); `undefined`: the system's. */
+  readonly lookup?: (host: string) => Promise<string>;
+}
+
+/** What the mesh reports upwards. */
+export interface MeshEvents {
+  nodeUp(peer: Peer): void;
+  nodeDown(node: string, reason: NodeDownReason): void;
+  message(from: string, bytes: Buffer): void;
+}
+
+interface Link {
+  readonly connection: Connection;
+  readonly peer: HandshakePeer;
+}
+
+interface PendingDial {
+  readonly promise: Promise<boolean>;
+  readonly connection?: Connection;
+  cancel(): void;
+}
+
+/**
+ * The connection table of the TCP dist: one authenticated link per peer node, the listener with
+ * its pre-authentication caps, the simultaneous-connect and restart rules, and transitive connect.
+ *
+ * Simultaneous connects: when two nodes dial each other at once, the link started by the node
+ * with the greater name (string order of canonical names) survives, on both sides.
+ * Restarts: an authenticated newcomer with a known name but a new incarnation replaces the old
+ * link if the old one does not answer a ping; if it does, the newcomer is a second live node with
+ * the same name and is refused with `duplicate-name`.
+ */
+export class Mesh {
+  readonly incarnation = randomBytes(8).toString('hex');
+  private server: Server | undefined;
+  private listenPort: number | null = null;
+  private readonly links = new Map<string, Link>();
+  private readonly hiddenLinks = new Set<Link>();
+  private readonly dialing = new Map<string, PendingDial>();
+  private readonly unauthenticated = new Set<Connection>();
+  private readonly perIp = new Map<string, number>();
+  /** Waiters for a node to become linked, whichever side's connection wins. */
+  private readonly linkWaiters = new Map<string, Set<(linked: boolean) => void>>();
+  private closing = false;
+  private readonly refusalLog = new Map<string, number>();
+
+  constructor(
+    private readonly options: MeshOptions,
+    private readonly events: MeshEvents,
+    private readonly logger: ClusterLogger,
+  ) {}
+
+  /** The port the listener got (the fixed one, or the ephemeral one assigned). */
+  get port(): number | null {
+    return this.listenPort;
+  }
+
+  /** Starts listening. Rejects when the port is taken or the address is not local. */
+  async listen(): Promise<number> {
+    const server = createServer({ noDelay: true }, socket => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: this.options.port, host: this.options.bind }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', error => this.logger.error(`Dist listener error: ${error.message}`));
+    const address = server.address();
+    this.listenPort = typeof address === 'object' && address ? address.port : this.options.port;
+    return this.listenPort;
+  }
+
+  /** Connected member nodes (hidden links excluded). */
+  members(): Peer[] {
+    return [...this.links.values()].map(({ peer }) => peerOf(peer));
+  }
+
+  /** The link of a node, hidden or not. @internal */
+  connectionTo(node: string): Connection | undefined {
+    const link = this.links.get(node);
+    if (link) return link.connection;
+    for (const hidden of this.hiddenLinks) if (hidden.peer.name === node) return hidden.connection;
+    return undefined;
+  }
+
+  /** Dials a node; resolves `true` once linked (by this dial or by the peer's simultaneous one). */
+  connect(peer: Peer, signal?: AbortSignal): Promise<boolean> {
+    const node = peer.node;
+    if (this.closing) return Promise.resolve(false);
+    if (this.links.has(node)) return Promise.resolve(true);
+    const pending = this.dialing.get(node);
+    if (pending) return pending.promise;
+    let cancel = () => undefined as void;
+    const promise = new Promise<boolean>((resolve, reject) => {
+      const port = peer.port ?? this.options.port;
+      if (!port) {
+        reject(new Error(`No port known for ${node}: give peers a port (name@host:port) or set a fixed GEN_CLUSTER_PORT.`));
+        return;
+      }
+      const { host } = parseNodeName(node);
+      let connection: Connection | undefined;
+      let socket: Socket | undefined;
+      cancel = () => connection?.close('connectionClosed') ?? socket?.destroy();
+      const onAbort = () => {
+        cancel();
+        reject(signal?.reason instanceof Error ? signal.reason : new Error(`Connecting to ${node} was aborted.`));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (error?: Error, linked = false) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.dialing.get(node)?.promise === promise) this.dialing.delete(node);
+        if (error) reject(error);
+        else resolve(linked);
+      };
+      const dialHost = isIP(host) || !this.options.lookup ? Promise.resolve(host) : this.options.lookup(host);
+      dialHost.then(
+        address => {
+          if (signal?.aborted) return;
+          socket = netConnect({ host: address, port, noDelay: true });
+          connection = new Connection(socket, this.options, this.logger);
+          const dial = this.dialing.get(node);
+          if (dial) (dial as { connection?: Connection }).connection = connection;
+          const handshake = new InitiatorHandshake({ self: this.identity(), cookie: this.options.cookie, expectedName: node });
+          connection.handshake(handshake).then(
+            result => {
+              if (this.closing) {
+                connection!.close('stopped');
+                finish(undefined, false);
+                return;
+              }
+              this.adopt(connection!, result.peer, 'out');
+              finish(undefined, true);
+            },
+            (error: Error) => {
+              if (error instanceof HandshakeError && (error.reason === 'simultaneous' || error.reason === 'already-connected')) {
+                // The peer's own link to us wins; wait for it within the caller's deadline.
+                this.waitForLink(node, signal).then(linked => finish(undefined, linked), finish);
+                return;
+              }
+              if (error instanceof HandshakeError) this.logRefusal(node, error);
+              finish(error);
+            },
+          );
+        },
+        (error: Error) => finish(error),
+      );
+    });
+    this.dialing.set(node, { promise, cancel: () => cancel() });
+    return promise;
+  }
+
+  /** @internal For tests: every link stops reading and writing. */
+  freeze(): void {
+    for (const link of [...this.links.values(), ...this.hiddenLinks]) link.connection.freeze();
+  }
+
+  /** Drops the link to a node. */
+  disconnect(node: string): boolean {
+    const link = this.links.get(node);
+    if (!link) return false;
+    link.connection.close('disconnected');
+    return true;
+  }
+
+  /** Tells every peer this node leaves, then closes the links. */
+  async leave(): Promise<void> {
+    this.closing = true;
+    this.server?.close();
+    for (const dial of this.dialing.values()) dial.cancel();
+    const all = [...this.links.values(), ...this.hiddenLinks];
+    await Promise.all(all.map(link => link.connection.leave()));
+  }
+
+  /** Closes everything at once. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const dial of this.dialing.values()) dial.cancel();
+    for (const connection of this.unauthenticated) connection.close('stopped');
+    for (const link of [...this.links.values(), ...this.hiddenLinks]) link.connection.close('stopped');
+    for (const waiters of this.linkWaiters.values()) for (const waiter of waiters) waiter(false);
+    this.linkWaiters.clear();
+    const server = this.server;
+    if (server) await new Promise<void>(resolve => server.close(() => resolve()));
+  }
+
+  // --- inbound -------------------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    const ip = socket.remoteAddress ?? '?';
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.closing || this.unauthenticated.size >= this.options.maxPendingHandshakes || fromIp >= this.options.maxPendingHandshakesPerIp) {
+      socket.destroy();
+      this.logRateLimited(`cap:${ip}`, `Refused a connection from ${ip}: too many handshakes in progress.`);
+      return;
+    }
+    this.perIp.set(ip, fromIp + 1);
+    const connection = new Connection(socket, this.options, this.logger);
+    this.unauthenticated.add(connection);
+    const release = () => {
+      if (!this.unauthenticated.delete(connection)) return;
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+    };
+    const handshake = new AcceptorHandshake({
+      self: this.identity(),
+      cookie: this.options.cookie,
+      decide: peer => this.decide(peer),
+    });
+    connection.handshake(handshake).then(
+      result => {
+        release();
+        if (this.closing) connection.close('stopped');
+        else this.adopt(connection, result.peer, 'in');
+      },
+      (error: Error) => {
+        release();
+        if (error instanceof HandshakeError && !['simultaneous', 'already-connected'].includes(error.reason)) {
+          this.logRefusal(`${ip}`, error);
+        }
+      },
+    );
+  }
+
+  /** Verdict on an authenticated inbound link (see the class comment for the rules). */
+  private async decide(peer: HandshakePeer): Promise<HandshakeDecision> {
+    if (this.closing) return { ok: false, reason: 'stopping' };
+    if (peer.hidden) return { ok: true };
+    const existing = this.links.get(peer.name);
+    if (existing && existing.peer.incarnation !== peer.incarnation) {
+      const alive = await existing.connection.ping(Math.min(this.options.failureTimeoutMs, 2_000));
+      if (alive && this.links.get(peer.name) === existing) return { ok: false, reason: 'duplicate-name' };
+      return { ok: true }; // a restart: adopt() replaces the old incarnation
+    }
+    // Same node linked or being dialled: the link started by the greater name is the one kept.
+    if ((existing || this.dialing.has(peer.name)) && peer.name < this.options.self) {
+      return { ok: false, reason: existing ? 'already-connected' : 'simultaneous' };
+    }
+    return { ok: true };
+  }
+
+  // --- links ---------------------------------------------------------------------------------
+
+  private adopt(connection: Connection, peer: HandshakePeer, direction: 'in' | 'out'): void {
+    if (connection.isClosed) return;
+    const link: Link = { connection, peer };
+    if (peer.hidden) {
+      this.hiddenLinks.add(link);
+      connection.establish(peer, {
+        onMessage: bytes => this.events.message(peer.name, bytes),
+        onControl: () => undefined,
+        onClose: () => this.hiddenLinks.delete(link),
+      });
+      return;
+    }
+    const previous = this.links.get(peer.name);
+    let replaced = false;
+    if (previous) {
+      if (previous.peer.incarnation !== peer.incarnation) {
+        // A restart: the old incarnation goes down before the new one comes up.
+        this.links.delete(peer.name);
+        previous.connection.close('restarted');
+        this.events.nodeDown(peer.name, 'restarted');
+      } else {
+        // Two links to one node (simultaneous connects that both got through): keep the one
+        // started by the greater name, as the other side does, without a membership change.
+        const initiator = direction === 'out' ? this.options.self : peer.name;
+        const greater = this.options.self > peer.name ? this.options.self : peer.name;
+        if (initiator !== greater) {
+          connection.close('connectionClosed');
+          return;
+        }
+        replaced = true;
+      }
+    }
+    this.links.set(peer.name, link);
+    if (replaced) previous!.connection.close('connectionClosed');
+    connection.establish(peer, {
+      onMessage: bytes => this.events.message(peer.name, bytes),
+      onControl: message => this.onControl(peer.name, message),
+      onClose: reason => {
+        if (this.links.get(peer.name) !== link) return;
+        this.links.delete(peer.name);
+        this.events.nodeDown(peer.name, reason);
+      },
+    });
+    if (replaced) return;
+    this.events.nodeUp(peerOf(peer));
+    for (const waiter of this.linkWaiters.get(peer.name) ?? []) waiter(true);
+    this.linkWaiters.delete(peer.name);
+    if (this.options.transitive) this.sharePeers(link);
+  }
+
+  private waitForLink(node: string, signal?: AbortSignal): Promise<boolean> {
+    if (this.links.has(node)) return Promise.resolve(true);
+    return new Promise(resolve => {
+      const waiters = this.linkWaiters.get(node) ?? new Set();
+      this.linkWaiters.set(node, waiters);
+      const done = (linked: boolean) => {
+        waiters.delete(done);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(linked);
+      };
+      const onAbort = () => done(false);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      waiters.add(done);
+    });
+  }
+
+  /** Transitive connect (Erlang's `connect_all`): tell a new peer who else is in the cluster. */
+  private sharePeers(link: Link): void {
+    const others = [...this.links.values()]
+      .filter(other => other !== link && other.peer.listenPort !== null)
+      .map(other => ({ node: other.peer.name, port: other.peer.listenPort }));
+    if (others.length) link.connection.sendControl({ type: 'peers', peers: others });
+  }
+
+  private onControl(from: string, message: unknown): void {
+    if (!this.options.transitive || typeof message !== 'object' || message === null) return;
+    const { type, peers } = message as { type?: unknown; peers?: unknown };
+    if (type !== 'peers' || !Array.isArray(peers)) return;
+    for (const entry of peers.slice(0, 10_000) as { node?: unknown; port?: unknown }[]) {
+      if (typeof entry?.node !== 'string' || typeof entry.port !== 'number') continue;
+      let node: string;
+      try {
+        const parsed = parseNodeName(entry.node);
+        node = `${parsed.name}@${parsed.host}`;
+      } catch {
+        continue;
+      }
+      if (node === this.options.self || this.links.has(node) || this.dialing.has(node)) continue;
+      this.connect({ node, port: entry.port }).catch(error =>
+        this.logger.debug?.(`Transitive connect to ${node} (learnt from ${from}) failed: ${(error as Error).message}`),
+      );
+    }
+  }
+
+  private identity(): HandshakeIdentity {
+    return {
+      name: this.options.self,
+      incarnation: this.incarnation,
+      listenPort: this.listenPort,
+      hidden: this.options.hidden,
+      heartbeatMs: this.options.heartbeatMs,
+      failureTimeoutMs: this.options.failureTimeoutMs,
+    };
+  }
+
+  private logRefusal(peer: string, error: HandshakeError): void {
+    this.logRateLimited(`${peer}:${error.reason}`, `Handshake with ${peer} failed: ${error.message}`);
+  }
+
+  /** One warning per key and minute, so a hostile or misconfigured peer cannot flood the log. */
+  private logRateLimited(key: string, message: string): void {
+    const now = performance.now();
+    const last = this.refusalLog.get(key);
+    if (last !== undefined && now - last < 60_000) return;
+    if (this.refusalLog.size > 1_000) this.refusalLog.clear();
+    this.refusalLog.set(key, now);
+    this.logger.warn(message);
+  }
+}
+
+function peerOf(peer: HandshakePeer): Peer {
+  return peer.listenPort === null ? { node: peer.name } : { node: peer.name, port: peer.listenPort };
+}
+

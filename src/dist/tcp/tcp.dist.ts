@@ -1,0 +1,244 @@
+import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { GenClusterError, InvalidConfigError } from '../../core/errors.js';
+import type { ClusterLogger } from '../../core/logger.js';
+import { type Peer, parseNodeName } from '../../core/peer.js';
+import type {
+  ClusterMessaging,
+  DistContext,
+  MessageHandler,
+  MessagingDistStrategy,
+  RequestOptions,
+} from '../../core/strategy.js';
+import { Messaging } from '../messaging/messaging.js';
+import { NodeDownError } from '../messaging/messaging-errors.js';
+import type { PayloadCodec } from '../messaging/payload-codec.js';
+import { resolveCookie } from './cookie.js';
+import { DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS, DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS } from './handshake.js';
+import { Mesh } from './mesh.js';
+
+/** Options of the built-in TCP mesh dist. */
+export interface TcpDistOptions {
+  readonly strategy?: 'tcp';
+  /** Port to listen on and to dial peers that came without one (`GEN_CLUSTER_PORT`); 0: ephemeral. */
+  readonly port?: number;
+  /** Address to listen on (`GEN_CLUSTER_BIND`); the node's host when it is an IP, else all interfaces. */
+  readonly bind?: string;
+  /** The shared secret (`GEN_CLUSTER_COOKIE`); wins over `cookieFile`. */
+  readonly cookie?: string;
+  /** File holding the secret (`GEN_CLUSTER_COOKIE_FILE`); `~/.gen-cluster.cookie` by default. */
+  readonly cookieFile?: string;
+  /** Idle time after which a tick is sent; all nodes must agree (checked in the handshake). */
+  readonly heartbeatMs?: number;
+  /** Silence after which a peer is declared down; all nodes must agree. */
+  readonly failureTimeoutMs?: number;
+  readonly handshakeStepTimeoutMs?: number;
+  readonly handshakeTotalTimeoutMs?: number;
+  /** Largest frame payload; larger messages are fragmented. */
+  readonly maxFrameBytes?: number;
+  /** Largest message, sent or received. */
+  readonly maxMessageBytes?: number;
+  /** Bound of each peer's send queue, in bytes; over it `send` throws `ERR_QUEUE_FULL`. */
+  readonly maxQueueBytes?: number;
+  /** Bound of each peer's send queue, in messages. */
+  readonly maxQueueMessages?: number;
+  /** Concurrent unauthenticated connections, in all and per source address. */
+  readonly maxPendingHandshakes?: number;
+  readonly maxPendingHandshakesPerIp?: number;
+  /** Learn and connect the peers of a peer (Erlang's `connect_all`). */
+  readonly transitive?: boolean;
+  /** Connect as a hidden node: not a member of the peers' clusters, not propagated (for tools). */
+  readonly hidden?: boolean;
+  /** Payload codec: `'msgpack'` (default, structured clone), `'json'`, or your own. */
+  readonly codec?: 'msgpack' | 'json' | PayloadCodec;
+  /** Default request timeout. */
+  readonly requestTimeoutMs?: number;
+  /** Resolvers for peer host names (`GEN_CLUSTER_DNS_SERVERS`); the system's when unset. */
+  readonly dnsServers?: readonly { readonly host: string; readonly port: number }[];
+}
+
+/** Defaults of the TCP dist. */
+export const DEFAULT_TCP_DIST_OPTIONS = Object.freeze({
+  port: 0,
+  heartbeatMs: 1_000,
+  failureTimeoutMs: 5_000,
+  handshakeStepTimeoutMs: DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS,
+  handshakeTotalTimeoutMs: DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
+  maxFrameBytes: 1024 * 1024,
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxQueueBytes: 64 * 1024 * 1024,
+  maxQueueMessages: 10_000,
+  maxPendingHandshakes: 256,
+  maxPendingHandshakesPerIp: 32,
+  transitive: true,
+  hidden: false,
+  requestTimeoutMs: 5_000,
+});
+
+/**
+ * The built-in dist: an authenticated TCP mesh with heartbeats and messaging (the counterpart of
+ * Erlang distribution). See the README for the protocol and its guarantees.
+ */
+export class TcpDist implements MessagingDistStrategy {
+  readonly name = 'tcp';
+  /** Messaging between nodes; usable once the cluster started. */
+  readonly messaging: ClusterMessaging;
+  private readonly settings: Required<Omit<TcpDistOptions, 'strategy' | 'bind' | 'cookie' | 'cookieFile' | 'dnsServers' | 'codec'>>;
+  private readonly cookie: Buffer;
+  private mesh: Mesh | undefined;
+  private inner: Messaging | undefined;
+
+  constructor(private readonly options: TcpDistOptions = {}) {
+    this.settings = { ...DEFAULT_TCP_DIST_OPTIONS, ...definedOnly(options) } as TcpDist['settings'];
+    validate(this.settings, options);
+    this.cookie = resolveCookie(options);
+    const use = () => {
+      if (!this.inner) throw new GenClusterError('ERR_NOT_STARTED', 'The TCP dist is not started.');
+      return this.inner;
+    };
+    this.messaging = {
+      send: (node, topic, payload) => use().send(node, topic, payload),
+      broadcast: (topic, payload) => use().broadcast(topic, payload),
+      request: <T>(node: string, topic: string, payload: unknown, opts?: RequestOptions) =>
+        use().request<T>(node, topic, payload, opts),
+      on: <T>(topic: string, handler: MessageHandler<T>) => use().on(topic, handler as MessageHandler),
+    };
+  }
+
+  /** The port this node listens on, once started. */
+  get port(): number | null {
+    return this.mesh?.port ?? null;
+  }
+
+  /** This start's incarnation, once started. */
+  get incarnation(): string | undefined {
+    return this.mesh?.incarnation;
+  }
+
+  async init(context: DistContext): Promise<void> {
+    const { host } = parseNodeName(context.self);
+    const bind = this.options.bind ?? (isIP(host) ? host : undefined);
+    const logger: ClusterLogger = context.logger;
+    let mesh: Mesh | undefined;
+    const messaging = new Messaging({
+      self: context.self,
+      codec: this.options.codec ?? 'msgpack',
+      defaultRequestTimeoutMs: this.settings.requestTimeoutMs,
+      logger,
+      transport: {
+        send: (node, parts) => {
+          const connection = mesh?.connectionTo(node);
+          if (!connection || connection.isClosed) throw new NodeDownError(`${node} is not connected.`);
+          connection.enqueue(parts);
+        },
+        members: () => mesh?.members().map(p => p.node) ?? [],
+      },
+    });
+    mesh = new Mesh(
+      {
+        ...this.settings,
+        self: context.self,
+        cookie: this.cookie,
+        bind,
+        maxFramePayloadBytes: this.settings.maxFrameBytes,
+        lookup: this.options.dnsServers?.length ? lookupWith(this.options.dnsServers) : undefined,
+      },
+      {
+        nodeUp: peer => context.nodeUp(peer),
+        nodeDown: (node, reason) => {
+          messaging.nodeDown(node);
+          context.nodeDown(node, reason);
+        },
+        message: (from, bytes) => messaging.receive(from, bytes),
+      },
+      logger,
+    );
+    const port = await mesh.listen();
+    this.mesh = mesh;
+    this.inner = messaging;
+    logger.log(`Dist listening on ${bind ?? '*'}:${port} as ${context.self}.`);
+  }
+
+  members(): Peer[] {
+    return this.mesh?.members() ?? [];
+  }
+
+  async connect(peer: Peer, signal: AbortSignal): Promise<boolean> {
+    if (!this.mesh) return false;
+    return this.mesh.connect(peer, signal);
+  }
+
+  async disconnect(peer: Peer): Promise<boolean> {
+    return this.mesh?.disconnect(peer.node) ?? false;
+  }
+
+  /** Local and remote ports of the link to `node`, for diagnostics and tests. */
+  linkAddress(node: string): { localPort: number; remotePort: number } | undefined {
+    const socket = this.mesh?.connectionTo(node)?.socket;
+    if (!socket?.localPort || !socket.remotePort) return undefined;
+    return { localPort: socket.localPort, remotePort: socket.remotePort };
+  }
+
+  /** Destroys the socket to `node` without a goodbye, as a crash would. @internal For tests. */
+  dropLinkForTest(node: string): void {
+    this.mesh?.connectionTo(node)?.socket.destroy();
+  }
+
+  /** Stops reading and writing on every link, as a stopped process would. @internal For tests. */
+  freezeForTest(): void {
+    this.mesh?.freeze();
+  }
+
+  async leave(): Promise<void> {
+    await this.mesh?.leave();
+  }
+
+  async close(): Promise<void> {
+    this.inner?.close();
+    await this.mesh?.close();
+  }
+}
+
+function lookupWith(servers: readonly { host: string; port: number }[]): (host: string) => Promise<string> {
+  const resolver = new Resolver({ timeout: 3_000, tries: 2 });
+  resolver.setServers(servers.map(s => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)));
+  return async host => {
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+    const address = (v4.status === 'fulfilled' && v4.value[0]) || (v6.status === 'fulfilled' && v6.value[0]);
+    if (!address) throw new Error(`Cannot resolve ${host} with the configured DNS servers.`);
+    return address;
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function validate(settings: TcpDist['settings'], options: TcpDistOptions): void {
+  const bad = (name: string, value: unknown, accepted: string) =>
+    new InvalidConfigError(`Invalid TCP dist option ${name}: received ${JSON.stringify(value)}; expected ${accepted}.`);
+  if (!Number.isInteger(settings.port) || settings.port < 0 || settings.port > 65535) throw bad('port', settings.port, 'an integer from 0 to 65535');
+  for (const key of [
+    'heartbeatMs',
+    'failureTimeoutMs',
+    'handshakeStepTimeoutMs',
+    'handshakeTotalTimeoutMs',
+    'maxFrameBytes',
+    'maxMessageBytes',
+    'maxQueueBytes',
+    'maxQueueMessages',
+    'maxPendingHandshakes',
+    'maxPendingHandshakesPerIp',
+    'requestTimeoutMs',
+  ] as const) {
+    const value = settings[key];
+    if (!Number.isInteger(value) || value <= 0) throw bad(key, value, 'a positive integer');
+  }
+  if (settings.failureTimeoutMs <= settings.heartbeatMs) {
+    throw bad('failureTimeoutMs', settings.failureTimeoutMs, `more than heartbeatMs (${settings.heartbeatMs})`);
+  }
+  if (settings.maxFrameBytes < 1024 || settings.maxFrameBytes > 16 * 1024 * 1024) {
+    throw bad('maxFrameBytes', settings.maxFrameBytes, 'from 1 KiB to 16 MiB');
+  }
+  if (options.bind !== undefined && isIP(options.bind) === 0) throw bad('bind', options.bind, 'an IPv4 or IPv6 address');
+}

@@ -44,6 +44,12 @@ export class ClusterController {
     return { self: this.cluster.self, members: this.cluster.nodes() };
   }
 
+  /** The nodes the last good discovery answer named (connected or not). */
+  @Get('discovered')
+  discovered(): string[] {
+    return this.cluster.discovered();
+  }
+
   /** The last 100 membership changes seen by this node. */
   @Get('events')
   events(): readonly MembershipChange[] {

@@ -1,5 +1,8 @@
-export * from './static.discovery.js';
+import type { DnsDiscoveryOptions } from './dns.discovery.js';
 import type { StaticDiscoveryOptions } from './static.discovery.js';
 
+export * from './dns.discovery.js';
+export * from './static.discovery.js';
+
 /** Options of the built-in discovery strategies, by `strategy` name. */
-export type BuiltInDiscoveryOptions = StaticDiscoveryOptions;
+export type BuiltInDiscoveryOptions = StaticDiscoveryOptions | DnsDiscoveryOptions;

@@ -75,6 +75,11 @@ export class ClusterService
     return this.cluster?.nodes() ?? [];
   }
 
+  /** The nodes the last good discovery answer named, sorted, without self. */
+  discovered(): string[] {
+    return (this.cluster?.discoveredPeers() ?? []).map(p => p.node).sort();
+  }
+
   /** Runs a refresh now (calls made while one runs are coalesced). */
   refresh(): Promise<void> {
     return this.cluster?.refresh() ?? Promise.resolve();

@@ -2,6 +2,7 @@ import type { InjectionToken, Type } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import { InvalidConfigError } from '../core/errors.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
+import { DnsDiscovery, type DnsDiscoveryOptions } from '../discovery/dns.discovery.js';
 import { StaticDiscovery } from '../discovery/static.discovery.js';
 import { TcpDist, type TcpDistOptions } from '../dist/tcp/tcp.dist.js';
 import { NestMessages } from './gen-cluster.messages.js';
@@ -11,6 +12,7 @@ type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;
 /** Built-in discovery strategies by name. */
 export const BUILT_IN_DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
   static: options => new StaticDiscovery(options as { nodes: string[] }),
+  dns: options => new DnsDiscovery(options as unknown as DnsDiscoveryOptions),
 };
 
 /** Built-in dists by name. */

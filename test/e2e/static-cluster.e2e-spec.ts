@@ -1,4 +1,4 @@
-import { SampleNode, TEST_COOKIE, startNode, stopAll } from '../support/nodes.js';
+import { type SampleNode, TEST_COOKIE, startNode, stopAll } from '../support/nodes.js';
 import { freeSharedPort } from '../support/ports.js';
 import { until } from '../support/wait.js';
 
@@ -106,7 +106,8 @@ describe('failure detection between processes', () => {
   it('reports a graceful stop (SIGTERM) as "left"', async () => {
     const [a, b, c] = nodes as [SampleNode, SampleNode, SampleNode];
     await c.stop();
-    expect(c.exitCode).toBe(0);
+    // Nest's shutdown hooks close the app, then re-raise the signal
+    expect(c.exitCode === 0 || c.exitSignal === 'SIGTERM').toBe(true);
     await until(
       async () => (await a.members())?.length === 1 && (await b.members())?.length === 1,
       5_000,

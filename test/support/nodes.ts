@@ -16,6 +16,7 @@ export class SampleNode {
   http = 0;
   private exited: Promise<number | null>;
   exitCode: number | null | undefined;
+  exitSignal: NodeJS.Signals | null | undefined;
 
   constructor(
     readonly name: string,
@@ -23,8 +24,9 @@ export class SampleNode {
   ) {
     live.add(this);
     this.exited = new Promise(resolve =>
-      child.once('exit', code => {
+      child.once('exit', (code, signal) => {
         this.exitCode = code;
+        this.exitSignal = signal;
         live.delete(this);
         resolve(code);
       }),
@@ -51,6 +53,17 @@ export class SampleNode {
   async changes(): Promise<{ type: string; node: string; reason?: string }[]> {
     const response = await fetch(`http://127.0.0.1:${this.http}/cluster/events`);
     return (await response.json()) as { type: string; node: string; reason?: string }[];
+  }
+
+  /** `GET /cluster/discovered`: what this node's discovery last answered. */
+  async discovered(): Promise<string[] | undefined> {
+    try {
+      return (await (
+        await fetch(`http://127.0.0.1:${this.http}/cluster/discovered`)
+      ).json()) as string[];
+    } catch {
+      return undefined;
+    }
   }
 
   /** Members as seen by this node, or `undefined` while it does not answer. */

@@ -119,7 +119,7 @@ export class TcpDist implements MessagingDistStrategy {
     const { host } = parseNodeName(context.self);
     const bind = this.options.bind ?? (isIP(host) ? host : undefined);
     const logger: ClusterLogger = context.logger;
-    let mesh: Mesh | undefined;
+    let mesh: Mesh | undefined = undefined;
     const messaging = new Messaging({
       self: context.self,
       codec: this.options.codec ?? 'msgpack',

@@ -1,0 +1,105 @@
+/**
+ * User-facing texts of the port mapper layer (the EPMD codec, the server, the client, the
+ * registration and the `local` discovery), kept in one place so they can be found and improved.
+ */
+export const PortMapperMessages = {
+  // The EPMD codec.
+  frameLength: (length: number, max: number) =>
+    `Invalid EPMD request length ${length}: expected 1 to ${max} bytes.`,
+  truncated: (what: string, need: number, have: number) =>
+    `Malformed EPMD ${what}: needs ${need} bytes, has ${have}.`,
+  trailing: (what: string, extra: number) =>
+    `Malformed EPMD ${what}: ${extra} byte(s) after the end of the message.`,
+  unknownRequest: (code: number) => `Unsupported EPMD request code ${code}.`,
+  killRefused: () => 'EPMD KILL_REQ is not supported by this port mapper; answered "NO".',
+  unexpectedResponse: (what: string, code: number) =>
+    `Unexpected EPMD answer to ${what}: first byte ${code}.`,
+  badName: (why: string) => `Invalid EPMD node name: ${why}.`,
+  badField: (field: string, value: unknown, accepted: string) =>
+    `Invalid EPMD ${field} ${String(value)}: expected ${accepted}.`,
+  badNamesLine: (line: string) =>
+    `Malformed EPMD NAMES answer line ${JSON.stringify(line.slice(0, 120))}: expected "name <name> at port <port>".`,
+  namesTooLarge: (max: number) => `The EPMD NAMES answer exceeds ${max} bytes.`,
+
+  // The server.
+  listening: (address: string) => `Port mapper listening on ${address}.`,
+  listenFailed: (address: string, error: Error) =>
+    `The port mapper could not listen on ${address}: ${error.message}`,
+  closedConnection: (remote: string, why: string) =>
+    `Port mapper closed a connection from ${remote}: ${why}.`,
+  registered: (name: string, port: number, creation: number) =>
+    `Port mapper registered "${name}" at port ${port} (creation ${creation}).`,
+  unregistered: (name: string) => `Port mapper unregistered "${name}".`,
+  nonLocalRegister: (remote: string) =>
+    `Port mapper refused a registration from ${remote}: only loopback clients may register.`,
+  duplicateName: (name: string) =>
+    `Port mapper refused to register "${name}": a live node holds that name.`,
+  registryFull: (max: number) =>
+    `Port mapper refused a registration: its registry holds the maximum of ${max} names.`,
+  bytesOnAlive: (name: string) =>
+    `Port mapper received bytes on the registration connection of "${name}"; unregistered it.`,
+
+  // The client.
+  unreachable: (address: string, code: string) => `No port mapper answers on ${address} (${code}).`,
+  connectTimeout: (address: string, ms: number) =>
+    `Connecting to the port mapper on ${address} timed out after ${ms} ms.`,
+  requestTimeout: (what: string, address: string, ms: number) =>
+    `The port mapper on ${address} did not answer ${what} within ${ms} ms.`,
+  closedEarly: (what: string, address: string) =>
+    `The port mapper on ${address} closed the connection before answering ${what}.`,
+  answerTooLarge: (what: string, address: string, max: number) =>
+    `The answer of the port mapper on ${address} to ${what} exceeds ${max} bytes.`,
+  invalidAnswer: (what: string, address: string, why: string) =>
+    `The port mapper on ${address} answered ${what} with invalid bytes: ${why}`,
+  nameTaken: (name: string, address: string) =>
+    `The port mapper on ${address} refused to register "${name}": a live node on this host already uses that name (or the mapper's registry is full). Give each node on a host its own name.`,
+  aborted: (what: string) => `${what} was aborted.`,
+  registrationDropped: (name: string, address: string, why: string) =>
+    `The registration of "${name}" with the port mapper on ${address} was lost (${why}).`,
+  invalidOption: (option: string, value: unknown, accepted: string) =>
+    `Invalid port mapper option ${option}: received ${describe(value)}; expected ${accepted}.`,
+
+  // The registration (orchestration).
+  becameMapper: (address: string) =>
+    `No port mapper answered on ${address}; this process now serves it.`,
+  lostRace: (address: string) =>
+    `Another process started the port mapper on ${address} first; registering with it.`,
+  reRegistering: (name: string, ms: number) =>
+    `Re-registering "${name}" with the port mapper in ${ms} ms.`,
+  reRegistered: (name: string, address: string) =>
+    `Registered "${name}" again with the port mapper on ${address}.`,
+  retryFailed: (name: string, error: Error) =>
+    `Registering "${name}" with the port mapper failed (${error.message}); retrying.`,
+  unavailable: (name: string, address: string, ms: number, last: string) =>
+    `Could not register "${name}" with a port mapper on ${address} within ${ms} ms: ${last}`,
+  registrationClosed: () => 'The port mapper registration is closed.',
+  serverError: (address: string, error: Error) =>
+    `The embedded port mapper on ${address} failed: ${error.message}`,
+
+  // The `local` discovery.
+  localInvalidOption: (option: string, value: unknown, accepted: string) =>
+    `Invalid local discovery option "${option}": received ${describe(value)}; expected ${accepted}.`,
+  localUnknownOption: (option: string, known: readonly string[]) =>
+    `Unknown local discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
+  localLookupFailed: (host: string, error: Error) =>
+    `Local discovery: asking the port mapper of ${host} for its names failed: ${error.message}`,
+  localAllFailed: (details: string) =>
+    `Local discovery: no port mapper answered (${details}); keeping the last good peers.`,
+  localPartial: (host: string, error: Error) =>
+    `Local discovery: the port mapper of ${host} did not answer (${error.message}); using its last good names.`,
+  localSkipped: (name: string, host: string) =>
+    `Local discovery: skipped the registered name ${JSON.stringify(name)} on ${host}: not a valid node name.`,
+  localNotStarted: () =>
+    "Local discovery has no node name for this host: let the cluster call init() first (it passes this node's name).",
+} as const;
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

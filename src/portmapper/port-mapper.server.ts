@@ -1,0 +1,451 @@
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { InvalidConfigError, toError } from '../core/errors.js';
+import type { ClusterLogger } from '../core/logger.js';
+import {
+  EPMD_LIMITS,
+  EpmdCode,
+  type EpmdNameEntry,
+  type EpmdNodeInfo,
+  type EpmdRequest,
+  decodeRequest,
+  encodeAlive2Response,
+  encodeNamesResponse,
+  encodePort2Response,
+  readRequestFrame,
+} from './epmd-protocol.js';
+import { EpmdProtocolError, PortMapperError } from './port-mapper-errors.js';
+import { PortMapperMessages as M } from './port-mapper.messages.js';
+import {
+  DEFAULT_PORT_MAPPER_HOST,
+  DEFAULT_PORT_MAPPER_PORT,
+  PORT_MAPPER_DEFAULTS,
+} from './port-mapper.defaults.js';
+
+/** Options of a {@link PortMapperServer}. */
+export interface PortMapperServerOptions {
+  /**
+   * The address to listen on; `127.0.0.1` by default. Give `0.0.0.0` or `::` to let other hosts
+   * ask for names and ports (the `local` discovery's `hosts` option); registering stays allowed
+   * from loopback clients only, whatever the address.
+   */
+  readonly host?: string;
+  /** The port to listen on; {@link DEFAULT_PORT_MAPPER_PORT} by default, `0` for an ephemeral one. */
+  readonly port?: number;
+  /**
+   * How long a connection may stay without a complete request, and how long an answered one may
+   * take to be read, before it is closed (epmd's `packet_timeout`); 10 s by default.
+   */
+  readonly packetTimeoutMs?: number;
+  /** Names held at most (10,000 by default); a registration beyond is refused (result 1). */
+  readonly maxRegistrations?: number;
+  /**
+   * Connections without a registration held at once (1,024 by default). Past the bound the oldest
+   * of them is closed, so a flood of idle connections cannot lock out real clients.
+   */
+  readonly maxPendingConnections?: number;
+  /** Where to report what it does; nothing is logged without one. */
+  readonly logger?: ClusterLogger;
+}
+
+/** One connection and what the server knows of it. */
+interface Connection {
+  readonly socket: Socket;
+  readonly remote: string;
+  buffer: Buffer;
+  /** The registered name, once an ALIVE2_REQ succeeded on this connection. */
+  registered: string | undefined;
+  /** An answer was written and the connection is ending. */
+  answered: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** One live registration. */
+interface Registration {
+  readonly node: EpmdNodeInfo;
+  readonly connection: Connection;
+  readonly creation: number;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+/** `MAX_UNREG_COUNT` of epmd: unregistered names remembered to bump their next creation. */
+const MAX_UNREGISTERED = 1_000;
+/** Distinct sources whose hostile input is logged, before the table is reset. */
+const MAX_LOG_SOURCES = 256;
+const LOG_EVERY_MS = 10_000;
+
+/**
+ * Whether an address is loopback: `127.0.0.0/8`, `::1`, or an IPv4-mapped `::ffff:127.x.x.x`.
+ * Only loopback clients may register with the port mapper.
+ */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const lower = address.toLowerCase();
+  if (lower === '::1' || lower === '0:0:0:0:0:0:0:1') return true;
+  const v4 = lower.startsWith('::ffff:') ? lower.slice(7) : lower;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/**
+ * A host-local port mapper speaking the EPMD wire protocol (ALIVE2, PORT_PLEASE2, NAMES; KILL is
+ * answered `"NO"`), so Erlang's `erl` and `epmd -names` can use it too.
+ *
+ * - A registration lives exactly as long as the connection that made it: when that connection
+ *   closes, or sends any further byte (as epmd), the name is unregistered.
+ * - Only loopback clients may register; others are closed without an answer.
+ * - Every registration gets a fresh creation number (epmd's algorithm: a counter seeded with the
+ *   clock, bumped per registration, never equal to the previous creation of the same name).
+ * - A name held by a live connection is refused (result 1), as is any registration past
+ *   `maxRegistrations`.
+ * - Hostile input never crashes it: bad lengths and layouts close the connection at once, silent or
+ *   partial connections are closed after `packetTimeoutMs`, every buffer is bounded.
+ */
+export class PortMapperServer {
+  /** The address it listens on. */
+  readonly host: string;
+
+  private readonly server: Server;
+  private readonly packetTimeoutMs: number;
+  private readonly maxRegistrations: number;
+  private readonly maxPending: number;
+  private readonly logger: ClusterLogger | undefined;
+  private readonly registry = new Map<string, Registration>();
+  /** Connections without a registration, oldest first. */
+  private readonly pending = new Set<Connection>();
+  private readonly connections = new Set<Connection>();
+  /** Name -> creation of its last registration (bounded, oldest dropped first). */
+  private readonly unregistered = new Map<string, number>();
+  private readonly logged = new Map<string, number>();
+  private counter = Math.floor(Date.now() / 1000) >>> 0;
+  private listeningPort = 0;
+  private closing: Promise<void> | undefined;
+
+  private constructor(options: PortMapperServerOptions) {
+    this.host = options.host ?? DEFAULT_PORT_MAPPER_HOST;
+    this.packetTimeoutMs = options.packetTimeoutMs ?? PORT_MAPPER_DEFAULTS.packetTimeoutMs;
+    this.maxRegistrations = options.maxRegistrations ?? PORT_MAPPER_DEFAULTS.maxRegistrations;
+    this.maxPending = options.maxPendingConnections ?? PORT_MAPPER_DEFAULTS.maxPendingConnections;
+    this.logger = options.logger;
+    this.server = createServer({ noDelay: true }, socket => this.accept(socket));
+  }
+
+  /**
+   * Starts a port mapper listening on `options.host`:`options.port`.
+   * @throws PortMapperError `ERR_PORT_MAPPER_UNREACHABLE` when it cannot listen; its `errno` is
+   * `EADDRINUSE` when another process holds the port.
+   */
+  static async start(options: PortMapperServerOptions = {}): Promise<PortMapperServer> {
+    checkOptions(options);
+    const mapper = new PortMapperServer(options);
+    const port = options.port ?? DEFAULT_PORT_MAPPER_PORT;
+    const address = `${mapper.host}:${port}`;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(
+          new PortMapperError(
+            'ERR_PORT_MAPPER_UNREACHABLE',
+            M.listenFailed(address, toError(error)),
+            { cause: error, errno: error.code },
+          ),
+        );
+      };
+      mapper.server.once('error', onError);
+      mapper.server.listen({ host: mapper.host, port, exclusive: true }, () => {
+        mapper.server.off('error', onError);
+        resolve();
+      });
+    });
+    mapper.listeningPort = (mapper.server.address() as AddressInfo).port;
+    mapper.server.on('error', error =>
+      mapper.logger?.warn(M.serverError(mapper.address, toError(error))),
+    );
+    mapper.logger?.debug?.(M.listening(mapper.address));
+    return mapper;
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return this.listeningPort;
+  }
+
+  /** `host:port` (IPv6 in brackets). */
+  get address(): string {
+    return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.listeningPort}`;
+  }
+
+  /** How many names are registered. */
+  get size(): number {
+    return this.registry.size;
+  }
+
+  /** How many connections are open (registered or not). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** The registered names and ports, in registration order. */
+  names(): EpmdNameEntry[] {
+    return [...this.registry.values()].map(r => ({ name: r.node.name, port: r.node.port }));
+  }
+
+  /** The registration of `name`, if it is registered. */
+  lookup(name: string): (EpmdNodeInfo & { readonly creation: number }) | undefined {
+    const registration = this.registry.get(name);
+    return registration && { ...registration.node, creation: registration.creation };
+  }
+
+  /** Whether it stopped (or is stopping). */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /**
+   * Stops listening and closes every connection at once, which unregisters every node: each of
+   * them sees its registration connection drop.
+   */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>(resolve => {
+      this.server.close(() => resolve());
+      for (const connection of this.connections) connection.socket.destroy();
+      this.connections.clear();
+      this.pending.clear();
+      this.registry.clear();
+    });
+    return this.closing;
+  }
+
+  // --- connections -------------------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const connection: Connection = {
+      socket,
+      remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+      buffer: NO_BYTES,
+      registered: undefined,
+      answered: false,
+      timer: undefined,
+    };
+    this.connections.add(connection);
+    this.pending.add(connection);
+    socket.on('error', () => undefined); // 'close' follows and cleans up
+    socket.on('close', () => this.release(connection));
+    socket.on('data', chunk => {
+      try {
+        this.receive(connection, chunk);
+      } catch (error) {
+        this.drop(connection, toError(error).message);
+      }
+    });
+    connection.timer = setTimeout(
+      () => this.drop(connection, `no complete request within ${this.packetTimeoutMs} ms`),
+      this.packetTimeoutMs,
+    );
+    connection.timer.unref();
+    if (this.pending.size > this.maxPending) {
+      const oldest = this.pending.values().next().value!;
+      this.drop(oldest, `more than ${this.maxPending} connections without a registration`);
+    }
+  }
+
+  private receive(connection: Connection, chunk: Buffer): void {
+    if (connection.socket.destroyed) return;
+    if (connection.registered !== undefined) {
+      // epmd: any byte on a registration connection unregisters the node and closes it.
+      this.logger?.debug?.(M.bytesOnAlive(connection.registered));
+      this.drop(connection, 'bytes on a registration connection');
+      return;
+    }
+    if (connection.answered) {
+      this.drop(connection, 'bytes after the request');
+      return;
+    }
+    connection.buffer =
+      connection.buffer.length === 0 ? chunk : Buffer.concat([connection.buffer, chunk]);
+    let frame: ReturnType<typeof readRequestFrame>;
+    try {
+      frame = readRequestFrame(connection.buffer);
+    } catch (error) {
+      this.drop(connection, toError(error).message);
+      return;
+    }
+    if (frame === undefined) return; // bounded: readRequestFrame checked the declared length
+    if (frame.rest.length > 0) {
+      this.drop(connection, 'more bytes than the request length declares');
+      return;
+    }
+    connection.buffer = NO_BYTES;
+    this.handle(connection, frame.body);
+  }
+
+  private handle(connection: Connection, body: Buffer): void {
+    let request: EpmdRequest;
+    try {
+      request = decodeRequest(body);
+    } catch (error) {
+      const isAlive2 = body[0] === EpmdCode.ALIVE2_REQ;
+      if (
+        error instanceof EpmdProtocolError &&
+        error.reason === 'bad-name' &&
+        isAlive2 &&
+        isLoopbackAddress(connection.socket.remoteAddress)
+      ) {
+        // As epmd's alive_req_too_large: an error answer, nothing registered.
+        this.refuseAlive2(connection, body.length >= 7 && body.readUInt16BE(5) >= 6);
+        this.limitedLog(connection, error.message);
+        return;
+      }
+      this.drop(connection, toError(error).message);
+      return;
+    }
+    switch (request.type) {
+      case 'alive2':
+        this.register(connection, request);
+        return;
+      case 'portPlease2': {
+        const registration = this.registry.get(request.name);
+        this.answer(connection, encodePort2Response(registration?.node));
+        return;
+      }
+      case 'names':
+        this.answer(connection, encodeNamesResponse(this.listeningPort, this.names()));
+        return;
+      case 'kill':
+        this.logger?.debug?.(M.killRefused());
+        this.answer(connection, Buffer.from('NO', 'latin1'));
+        return;
+    }
+  }
+
+  private register(connection: Connection, node: EpmdNodeInfo & { type: 'alive2' }): void {
+    const { socket } = connection;
+    if (!isLoopbackAddress(socket.remoteAddress)) {
+      this.limitedLog(connection, M.nonLocalRegister(connection.remote), 'warn');
+      this.drop(connection, 'registration from a non-loopback address');
+      return;
+    }
+    const extended = node.highestVersion >= 6;
+    if (this.registry.has(node.name)) {
+      this.logger?.debug?.(M.duplicateName(node.name));
+      this.refuseAlive2(connection, extended);
+      return;
+    }
+    if (this.registry.size >= this.maxRegistrations) {
+      this.limitedLog(connection, M.registryFull(this.maxRegistrations), 'warn');
+      this.refuseAlive2(connection, extended);
+      return;
+    }
+    if (socket.destroyed || !socket.writable) return; // gone before we answer: no zombie
+    const creation = this.nextCreation(node.name, extended);
+    const { type: _type, ...info } = node;
+    this.registry.set(node.name, { node: info, connection, creation });
+    connection.registered = node.name;
+    this.pending.delete(connection);
+    clearTimeout(connection.timer);
+    connection.timer = undefined;
+    socket.setKeepAlive(true, 5_000);
+    socket.write(
+      encodeAlive2Response({
+        result: 0,
+        creation: extended ? creation : (creation % 3) + 1,
+        extended,
+      }),
+    );
+    this.logger?.debug?.(M.registered(node.name, node.port, creation));
+  }
+
+  private refuseAlive2(connection: Connection, extended: boolean): void {
+    this.answer(
+      connection,
+      encodeAlive2Response({ result: 1, creation: EPMD_LIMITS.failedCreation, extended }),
+    );
+  }
+
+  /** Writes a one-shot answer and ends the connection; the packet timer still bounds the flush. */
+  private answer(connection: Connection, bytes: Buffer): void {
+    connection.answered = true;
+    if (connection.socket.destroyed) return;
+    connection.socket.end(bytes);
+  }
+
+  /** Closes a connection at once (its `close` event unregisters it). */
+  private drop(connection: Connection, why: string): void {
+    if (!connection.socket.destroyed)
+      this.logger?.debug?.(M.closedConnection(connection.remote, why));
+    connection.socket.destroy();
+    this.release(connection);
+  }
+
+  /** Forgets a closed connection, and its registration if it holds one. Idempotent. */
+  private release(connection: Connection): void {
+    clearTimeout(connection.timer);
+    connection.timer = undefined;
+    connection.buffer = NO_BYTES;
+    this.connections.delete(connection);
+    this.pending.delete(connection);
+    const name = connection.registered;
+    if (name === undefined) return;
+    connection.registered = undefined;
+    const registration = this.registry.get(name);
+    if (registration?.connection !== connection) return;
+    this.registry.delete(name);
+    this.unregistered.delete(name);
+    this.unregistered.set(name, registration.creation);
+    if (this.unregistered.size > MAX_UNREGISTERED)
+      this.unregistered.delete(this.unregistered.keys().next().value!);
+    this.logger?.debug?.(M.unregistered(name));
+  }
+
+  /**
+   * epmd's creation algorithm: a counter seeded with the clock in seconds, bumped per registration
+   * (never below 4), and bumped again while it would repeat the previous creation of the same name
+   * as the client sees it (the full 32 bits, or `creation % 3 + 1` for old clients).
+   */
+  private nextCreation(name: string, extended: boolean): number {
+    const previous = this.unregistered.get(name);
+    const seen = (creation: number) => (extended ? creation : (creation % 3) + 1);
+    do {
+      this.counter = (this.counter + 1) >>> 0;
+      if (this.counter < 4) this.counter = 4;
+    } while (previous !== undefined && seen(this.counter) === seen(previous));
+    return this.counter;
+  }
+
+  /** Logs hostile input once per source and `LOG_EVERY_MS`. */
+  private limitedLog(connection: Connection, message: string, level: 'debug' | 'warn' = 'debug') {
+    const logger = this.logger;
+    if (!logger) return;
+    const source = connection.socket.remoteAddress ?? '?';
+    const now = performance.now();
+    const last = this.logged.get(source);
+    if (last !== undefined && now - last < LOG_EVERY_MS) return;
+    if (this.logged.size >= MAX_LOG_SOURCES) this.logged.clear();
+    this.logged.set(source, now);
+    if (level === 'warn') logger.warn(message);
+    else logger.debug?.(message);
+  }
+}
+
+function checkOptions(options: PortMapperServerOptions): void {
+  const bad = (option: string, value: unknown, accepted: string) =>
+    new InvalidConfigError(M.invalidOption(option, value, accepted));
+  const int = (value: unknown, min: number, max: number) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+  if (options.port !== undefined && !int(options.port, 0, 65535))
+    throw bad('port', options.port, 'an integer from 0 to 65535');
+  if (options.packetTimeoutMs !== undefined && !int(options.packetTimeoutMs, 1, 2 ** 31 - 1))
+    throw bad('packetTimeoutMs', options.packetTimeoutMs, 'a positive integer of milliseconds');
+  if (options.maxRegistrations !== undefined && !int(options.maxRegistrations, 1, 1_000_000))
+    throw bad('maxRegistrations', options.maxRegistrations, 'an integer from 1 to 1000000');
+  if (
+    options.maxPendingConnections !== undefined &&
+    !int(options.maxPendingConnections, 1, 1_000_000)
+  )
+    throw bad(
+      'maxPendingConnections',
+      options.maxPendingConnections,
+      'an integer from 1 to 1000000',
+    );
+}

@@ -58,8 +58,11 @@ function start(node) {
     const text = chunk.toString();
     const ready = /SAMPLE_READY (\{.*\})/.exec(text);
     if (ready) node.http = JSON.parse(ready[1]).http;
-    for (const line of text.split('\n'))
+    for (const raw of text.split('\n')) {
+      // eslint-disable-next-line no-control-regex
+      const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
       if (/Node (up|down)/.test(line)) node.log.push(line.replace(/^.*?(Node (up|down))/, '$1'));
+    }
     node.log.splice(0, Math.max(0, node.log.length - 3));
   });
   child.stderr.on('data', chunk => node.log.push(chunk.toString().trim()));

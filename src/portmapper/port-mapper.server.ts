@@ -45,6 +45,11 @@ export interface PortMapperServerOptions {
   readonly maxPendingConnections?: number;
   /** Where to report what it does; nothing is logged without one. */
   readonly logger?: ClusterLogger;
+  /**
+   * Let neither the listener nor the connections keep the process alive (`unref()`), for a mapper
+   * embedded in a node: the node's own work decides when its process ends.
+   */
+  readonly unref?: boolean;
 }
 
 /** One connection and what the server knows of it. */
@@ -108,6 +113,7 @@ export class PortMapperServer {
   private readonly maxRegistrations: number;
   private readonly maxPending: number;
   private readonly logger: ClusterLogger | undefined;
+  private readonly unref: boolean;
   private readonly registry = new Map<string, Registration>();
   /** Connections without a registration, oldest first. */
   private readonly pending = new Set<Connection>();
@@ -125,6 +131,7 @@ export class PortMapperServer {
     this.maxRegistrations = options.maxRegistrations ?? PORT_MAPPER_DEFAULTS.maxRegistrations;
     this.maxPending = options.maxPendingConnections ?? PORT_MAPPER_DEFAULTS.maxPendingConnections;
     this.logger = options.logger;
+    this.unref = options.unref ?? false;
     this.server = createServer({ noDelay: true }, socket => this.accept(socket));
   }
 
@@ -155,6 +162,7 @@ export class PortMapperServer {
       });
     });
     mapper.listeningPort = (mapper.server.address() as AddressInfo).port;
+    if (mapper.unref) mapper.server.unref();
     mapper.server.on('error', error =>
       mapper.logger?.warn(M.serverError(mapper.address, toError(error))),
     );
@@ -220,6 +228,7 @@ export class PortMapperServer {
       socket.destroy();
       return;
     }
+    if (this.unref) socket.unref();
     const connection: Connection = {
       socket,
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,

@@ -110,6 +110,20 @@ describe('TCP mesh (real sockets, one process)', () => {
     ]);
   });
 
+  it('keeps a hidden (tool) connection out of membership and out of transitive connect', async () => {
+    const b = await startInProcess('b');
+    const a = await startInProcess('a', [addr(b, 'b')]);
+    await until(() => a.cluster.nodes().length === 1, 5_000, 'a and b to link');
+    const tool = await startInProcess('tool', [addr(a, 'a')], { hidden: true });
+    await until(() => tool.cluster.nodes().length === 1, 5_000, 'the tool to reach a');
+    a.dist.messaging.on('status', () => 'fine');
+    await expect(tool.dist.messaging.request('a@127.0.0.1', 'status', null)).resolves.toBe('fine');
+    expect(a.cluster.nodes()).toEqual(['b@127.0.0.1']);
+    expect(a.events.some(e => 'node' in e && e.node === 'tool@127.0.0.1')).toBe(false);
+    expect(tool.cluster.nodes()).toEqual(['a@127.0.0.1']);
+    expect(b.cluster.nodes()).toEqual(['a@127.0.0.1']);
+  });
+
   it('reports a graceful stop as reason "left"', async () => {
     const b = await startInProcess('b');
     const a = await startInProcess('a', [addr(b, 'b')]);

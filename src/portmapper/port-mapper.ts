@@ -1,0 +1,368 @@
+import { InvalidConfigError, toError } from '../core/errors.js';
+import type { ClusterLogger } from '../core/logger.js';
+import { checkNodeName } from './epmd-protocol.js';
+import { PortMapperError } from './port-mapper-errors.js';
+import { PortMapperMessages as M } from './port-mapper.messages.js';
+import { type RegisteredNode, PortMapperClient } from './port-mapper.client.js';
+import { PortMapperServer, type PortMapperServerOptions } from './port-mapper.server.js';
+import {
+  DEFAULT_PORT_MAPPER_HOST,
+  DEFAULT_PORT_MAPPER_PORT,
+  PORT_MAPPER_DEFAULTS,
+} from './port-mapper.defaults.js';
+
+/** Options of a {@link PortMapperRegistration}. */
+export interface PortMapperRegistrationOptions {
+  /**
+   * The node's name. A full node name (`name@host`) is accepted; only the part before `@` is
+   * registered, as with EPMD.
+   */
+  readonly name: string;
+  /** The node's dist port (the port its dist listener is bound to). */
+  readonly port: number;
+  /** The port mapper's port; {@link DEFAULT_PORT_MAPPER_PORT} (14369) by default. */
+  readonly portMapperPort?: number;
+  /**
+   * The loopback address where the mapper is looked for and, when none answers, served;
+   * `127.0.0.1` by default.
+   */
+  readonly host?: string;
+  /**
+   * Whether this process may become the mapper when none answers (default `true`). Set `false`
+   * when a separately run mapper (Erlang's `epmd` on 4369) must be used.
+   */
+  readonly serve?: boolean;
+  /** Where to report failover and failures. */
+  readonly logger?: ClusterLogger;
+  /** How long `start()` keeps trying before it fails (5 s by default). */
+  readonly startTimeoutMs?: number;
+  /** Connect timeout of each attempt (1 s by default). */
+  readonly connectTimeoutMs?: number;
+  /** Longest wait between two attempts after the mapper is lost (1 s by default, with jitter). */
+  readonly retryMaxDelayMs?: number;
+  /** Options of the embedded mapper, when this process serves it. */
+  readonly server?: Omit<PortMapperServerOptions, 'host' | 'port' | 'logger' | 'unref'>;
+}
+
+/** What a {@link PortMapperRegistration} reports to {@link PortMapperRegistration.onChange}. */
+export type PortMapperRegistrationEvent =
+  /** Registered (again); `serving` tells whether this process holds the mapper. */
+  | { readonly type: 'registered'; readonly creation: number; readonly serving: boolean }
+  /** The registration was lost (the mapper's process died); a new attempt follows shortly. */
+  | { readonly type: 'dropped'; readonly error: Error | undefined }
+  /** This process started serving the mapper. */
+  | { readonly type: 'serving'; readonly address: string };
+
+/**
+ * Keeps one node registered with the host-local port mapper, so nobody has to start a daemon by
+ * hand:
+ *
+ * 1. `start()` registers `name` -> `port` with the mapper on `host:portMapperPort`.
+ * 2. When nothing answers there (`ECONNREFUSED`), this process becomes the mapper: it starts an
+ *    embedded {@link PortMapperServer} on that port and registers with it. When the bind fails with
+ *    `EADDRINUSE`, another node just won that race, and this one registers with the winner.
+ * 3. A registration lives as long as its connection. When it drops (the process holding the mapper
+ *    died), a new attempt runs after a random 0-250 ms, then with capped exponential backoff
+ *    (1 s by default): the first survivor to try finds no mapper and becomes it, the others
+ *    register with it. The registry is whole again within about a second.
+ *
+ * `close()` unregisters and stops everything it started (the embedded mapper, sockets, timers);
+ * nothing it holds keeps the process alive.
+ *
+ * @example In a dist, once its listener is bound:
+ * const mapper = new PortMapperRegistration({ name: 'app@my-host', port: 40123, logger });
+ * await mapper.start();
+ * // ...
+ * await mapper.close();
+ */
+export class PortMapperRegistration {
+  /** The registered name (the part of the node name before `@`). */
+  readonly name: string;
+  /** The registered dist port. */
+  readonly port: number;
+  /** The mapper's port. */
+  readonly portMapperPort: number;
+  /** The mapper's address. */
+  readonly host: string;
+
+  private readonly client: PortMapperClient;
+  private readonly serve: boolean;
+  private readonly logger: ClusterLogger | undefined;
+  private readonly startTimeoutMs: number;
+  private readonly retryMaxDelayMs: number;
+  private readonly serverOptions: PortMapperRegistrationOptions['server'];
+  private readonly listeners = new Set<(event: PortMapperRegistrationEvent) => void>();
+  private readonly abort = new AbortController();
+  private handle: RegisteredNode | undefined;
+  private embedded: PortMapperServer | undefined;
+  private starting: Promise<void> | undefined;
+  private retrying = false;
+  private closing: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wakeRetry: (() => void) | undefined;
+  private duplicateLogged = false;
+
+  /** @throws InvalidConfigError naming the option, the value and the accepted forms. */
+  constructor(options: PortMapperRegistrationOptions) {
+    const bad = (option: string, value: unknown, accepted: string) =>
+      new InvalidConfigError(M.invalidOption(option, value, accepted));
+    const int = (value: unknown, min: number, max: number) =>
+      typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+    if (typeof options !== 'object' || options === null)
+      throw bad('(options)', options, 'an object such as { name: "app", port: 40123 }');
+    const rawName = typeof options.name === 'string' ? options.name.split('@')[0]! : options.name;
+    try {
+      this.name = checkNodeName(rawName as string);
+    } catch (error) {
+      throw bad('name', options.name, `a node name or its part before "@" (${toError(error).message})`);
+    }
+    if (!int(options.port, 1, 65535)) throw bad('port', options.port, 'an integer from 1 to 65535');
+    this.port = options.port;
+    this.portMapperPort = options.portMapperPort ?? DEFAULT_PORT_MAPPER_PORT;
+    if (!int(this.portMapperPort, 1, 65535))
+      throw bad('portMapperPort', options.portMapperPort, 'an integer from 1 to 65535');
+    this.host = options.host ?? DEFAULT_PORT_MAPPER_HOST;
+    if (typeof this.host !== 'string' || this.host === '')
+      throw bad('host', options.host, 'a loopback address such as "127.0.0.1" or "::1"');
+    this.serve = options.serve ?? true;
+    this.logger = options.logger;
+    this.startTimeoutMs = options.startTimeoutMs ?? PORT_MAPPER_DEFAULTS.startTimeoutMs;
+    if (!int(this.startTimeoutMs, 1, 2 ** 31 - 1))
+      throw bad('startTimeoutMs', options.startTimeoutMs, 'a positive integer of milliseconds');
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? PORT_MAPPER_DEFAULTS.retryMaxDelayMs;
+    if (!int(this.retryMaxDelayMs, 1, 2 ** 31 - 1))
+      throw bad('retryMaxDelayMs', options.retryMaxDelayMs, 'a positive integer of milliseconds');
+    this.serverOptions = options.server;
+    this.client = new PortMapperClient({
+      port: this.portMapperPort,
+      connectTimeoutMs: options.connectTimeoutMs ?? PORT_MAPPER_DEFAULTS.connectTimeoutMs,
+    });
+  }
+
+  /** Whether the name is registered right now. */
+  get registered(): boolean {
+    return this.handle?.active ?? false;
+  }
+
+  /** The creation number of the current registration. */
+  get creation(): number | undefined {
+    return this.handle?.active ? this.handle.creation : undefined;
+  }
+
+  /** Whether this process serves the port mapper. */
+  get serving(): boolean {
+    return this.embedded !== undefined && !this.embedded.closed;
+  }
+
+  /** The embedded port mapper, while this process serves it. */
+  get server(): PortMapperServer | undefined {
+    return this.serving ? this.embedded : undefined;
+  }
+
+  /** Calls `listener` on every registration, loss and takeover; returns a function that stops it. */
+  onChange(listener: (event: PortMapperRegistrationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Registers the node, becoming the mapper when none answers. Resolves once registered; later
+   * losses are repaired in the background.
+   * @throws PortMapperError `ERR_DUPLICATE_NODE_NAME` when a live node on this host holds the name,
+   * `ERR_PORT_MAPPER_UNAVAILABLE` when no mapper could be reached or started within
+   * `startTimeoutMs`, `ERR_PORT_MAPPER_ABORTED` when closed meanwhile. On failure, everything
+   * started is stopped.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.firstRegistration().catch(async error => {
+      await this.close();
+      throw error;
+    });
+    return this.starting;
+  }
+
+  /** Unregisters and stops what it started: the embedded mapper, sockets, timers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.abort.abort(new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.registrationClosed()));
+      clearTimeout(this.retryTimer);
+      this.wakeRetry?.();
+      const handle = this.handle;
+      this.handle = undefined;
+      await handle?.close();
+      const server = this.embedded;
+      this.embedded = undefined;
+      await server?.close();
+      this.listeners.clear();
+    })();
+    return this.closing;
+  }
+
+  // --- attempts ----------------------------------------------------------------------------------
+
+  private async firstRegistration(): Promise<void> {
+    const deadline = performance.now() + this.startTimeoutMs;
+    for (let failures = 0; ; failures++) {
+      this.throwIfClosed();
+      try {
+        await this.attempt();
+        return;
+      } catch (error) {
+        this.throwIfClosed();
+        if (isDuplicate(error)) throw error;
+        const wait = this.retryDelay(failures);
+        if (performance.now() + wait > deadline) {
+          throw new PortMapperError(
+            'ERR_PORT_MAPPER_UNAVAILABLE',
+            M.unavailable(
+              this.name,
+              this.address(),
+              this.startTimeoutMs,
+              toError(error).message,
+            ),
+            { cause: error },
+          );
+        }
+        this.logger?.debug?.(M.retryFailed(this.name, toError(error)));
+        await this.sleep(wait);
+      }
+    }
+  }
+
+  /** After a loss: tries again until registered or closed, never giving up. */
+  private async reRegister(): Promise<void> {
+    if (this.retrying || this.closing) return;
+    this.retrying = true;
+    try {
+      // The first try is spread over 0-250 ms, so the survivors do not all race at once.
+      const first = Math.floor(Math.random() * Math.min(250, this.retryMaxDelayMs));
+      this.logger?.debug?.(M.reRegistering(this.name, first));
+      await this.sleep(first);
+      for (let failures = 0; !this.closing; failures++) {
+        try {
+          await this.attempt();
+          this.duplicateLogged = false;
+          this.logger?.log(M.reRegistered(this.name, this.address()));
+          return;
+        } catch (error) {
+          if (this.closing) return;
+          if (isDuplicate(error)) {
+            if (!this.duplicateLogged) this.logger?.error(toError(error).message);
+            this.duplicateLogged = true;
+          } else if (failures === 2) {
+            this.logger?.warn(M.retryFailed(this.name, toError(error)));
+          } else {
+            this.logger?.debug?.(M.retryFailed(this.name, toError(error)));
+          }
+          await this.sleep(this.retryDelay(failures));
+        }
+      }
+    } finally {
+      this.retrying = false;
+    }
+  }
+
+  /**
+   * One attempt: register; if nobody answers, serve the mapper (or find that another process just
+   * did) and register with it.
+   */
+  private async attempt(): Promise<void> {
+    const signal = this.abort.signal;
+    try {
+      return this.adopt(await this.client.register(this.name, this.port, this.registerOptions()));
+    } catch (error) {
+      if (!this.serve || !(error instanceof PortMapperError) || error.errno !== 'ECONNREFUSED')
+        throw error;
+    }
+    this.throwIfClosed();
+    try {
+      const server = await PortMapperServer.start({
+        ...this.serverOptions,
+        host: this.host,
+        port: this.portMapperPort,
+        logger: this.logger,
+        unref: true,
+      });
+      if (signal.aborted) {
+        await server.close();
+        this.throwIfClosed();
+      }
+      const previous = this.embedded;
+      this.embedded = server;
+      await previous?.close();
+      this.logger?.log(M.becameMapper(server.address));
+      this.emit({ type: 'serving', address: server.address });
+    } catch (error) {
+      if (!(error instanceof PortMapperError) || error.errno !== 'EADDRINUSE') throw error;
+      this.logger?.debug?.(M.lostRace(this.address()));
+    }
+    this.adopt(await this.client.register(this.name, this.port, this.registerOptions()));
+  }
+
+  private registerOptions() {
+    return { host: this.host, signal: this.abort.signal, unref: true } as const;
+  }
+
+  /** Takes a fresh registration and watches it. */
+  private adopt(handle: RegisteredNode): void {
+    if (this.closing) {
+      void handle.close();
+      this.throwIfClosed();
+    }
+    this.handle = handle;
+    this.emit({ type: 'registered', creation: handle.creation, serving: this.serving });
+    void handle.ended.then(end => {
+      if (this.handle !== handle || this.closing || end.reason === 'closed') return;
+      this.handle = undefined;
+      this.logger?.warn(
+        M.registrationDropped(this.name, handle.address, end.error?.message ?? 'connection closed'),
+      );
+      this.emit({ type: 'dropped', error: end.error });
+      void this.reRegister();
+    });
+  }
+
+  // --- helpers -----------------------------------------------------------------------------------
+
+  /** Capped exponential backoff with jitter: ~50, 100, 200, 400 ms ... up to `retryMaxDelayMs`. */
+  private retryDelay(failures: number): number {
+    const cap = Math.min(this.retryMaxDelayMs, 50 * 2 ** Math.min(failures, 10));
+    return Math.floor(cap / 2 + Math.random() * (cap / 2));
+  }
+
+  /** Waits `ms`, or less when closed; the timer never keeps the process alive. */
+  private sleep(ms: number): Promise<void> {
+    if (this.closing || ms <= 0) return Promise.resolve();
+    return new Promise(resolve => {
+      this.wakeRetry = resolve;
+      this.retryTimer = setTimeout(() => {
+        this.wakeRetry = undefined;
+        resolve();
+      }, ms);
+      this.retryTimer.unref();
+    });
+  }
+
+  private throwIfClosed(): void {
+    if (this.closing || this.abort.signal.aborted)
+      throw new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.registrationClosed());
+  }
+
+  private address(): string {
+    return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.portMapperPort}`;
+  }
+
+  private emit(event: PortMapperRegistrationEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger?.warn(toError(error).message);
+      }
+    }
+  }
+}
+
+function isDuplicate(error: unknown): boolean {
+  return error instanceof PortMapperError && error.code === 'ERR_DUPLICATE_NODE_NAME';
+}

@@ -80,7 +80,17 @@ async function makeCa(dir: string, name: string): Promise<void> {
 
 async function makeLeaf(dir: string, name: string, ca: string, san: string): Promise<TestCert> {
   await openssl(
-    ['req', '-new', ...KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`],
+    [
+      'req',
+      '-new',
+      ...KEY,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    ],
     dir,
   );
   await writeFile(

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Server, type Socket, connect as netConnect, createServer, isIP } from 'node:net';
+import { type Server as TlsServer, type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { NodeDownReason } from '../../core/events.js';
 import type { ClusterLogger } from '../../core/logger.js';
 import { type Peer, parseNodeName } from '../../core/peer.js';
@@ -12,6 +13,15 @@ import {
   InitiatorHandshake,
 } from './handshake.js';
 import { HandshakeError } from './tcp-errors.js';
+import {
+  type ResolvedTls,
+  TlsError,
+  TlsMessages,
+  awaitSecureConnect,
+  clientCertificateNameProblem,
+  dialTls,
+  toTlsError,
+} from './tls.js';
 
 /** Everything the mesh needs, resolved. */
 export interface MeshOptions extends ConnectionLimits {
@@ -27,6 +37,8 @@ export interface MeshOptions extends ConnectionLimits {
   readonly maxPendingHandshakesPerIp: number;
   /** Resolves a host name before dialling (DNS settings of the cluster); `undefined`: the system's. */
   readonly lookup?: (host: string) => Promise<string>;
+  /** TLS (and mutual TLS) on every link, inbound and outbound; `undefined`: plain TCP. */
+  readonly tls?: ResolvedTls;
 }
 
 /** What the mesh reports upwards. */
@@ -39,6 +51,15 @@ export interface MeshEvents {
 interface Link {
   readonly connection: Connection;
   readonly peer: HandshakePeer;
+}
+
+/** An accepted socket in its TLS handshake, before the cookie handshake. */
+interface TlsAccept {
+  readonly raw: Socket;
+  readonly ip: string;
+  /** `ip:port`, for logs. */
+  readonly remote: string;
+  readonly release: () => void;
 }
 
 interface PendingDial {
@@ -56,10 +77,20 @@ interface PendingDial {
  * Restarts: an authenticated newcomer with a known name but a new incarnation replaces the old
  * link if the old one does not answer a ping; if it does, the newcomer is a second live node with
  * the same name and is refused with `duplicate-name`.
+ *
+ * TLS: accepted sockets go through the same caps, then a TLS handshake (a `tls.Server` that never
+ * listens runs it), then the cookie handshake; dialled ones through a TLS handshake, then the
+ * cookie handshake. With mutual TLS and `verifyNodeName`, a client whose certificate does not
+ * name the host of the node it proved the cookie for is refused with `certificate-name`.
  */
 export class Mesh {
   readonly incarnation = randomBytes(8).toString('hex');
   private server: Server | undefined;
+  private tlsServer: TlsServer | undefined;
+  /** Accepted sockets in their TLS handshake, by remote address and port. */
+  private readonly tlsAccepting = new Map<string, TlsAccept>();
+  /** The accepted socket whose close is being reported (see `createTlsServer`). */
+  private closingTlsAccept: TlsAccept | undefined;
   private listenPort: number | null = null;
   private readonly links = new Map<string, Link>();
   private readonly hiddenLinks = new Set<Link>();
@@ -84,6 +115,7 @@ export class Mesh {
 
   /** Starts listening. Rejects when the port is taken or the address is not local. */
   async listen(): Promise<number> {
+    if (this.options.tls) this.tlsServer = this.createTlsServer(this.options.tls);
     const server = createServer({ noDelay: true }, socket => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -141,32 +173,76 @@ export class Mesh {
         if (error) reject(error);
         else resolve(linked);
       };
+      /** Runs the cookie handshake on a connected (and, with TLS, secured) socket. */
+      const authenticate = (open: Socket, tlsError?: () => Error | undefined) => {
+        connection = new Connection(open, this.options, this.logger);
+        const dial = this.dialing.get(node);
+        if (dial) (dial as { connection?: Connection }).connection = connection;
+        const handshake = new InitiatorHandshake({
+          self: this.identity(),
+          cookie: this.options.cookie,
+          expectedName: node,
+        });
+        connection.handshake(handshake).then(
+          result => {
+            if (this.closing) {
+              connection!.close('stopped');
+              finish(undefined, false);
+              return;
+            }
+            this.adopt(connection!, result.peer, 'out');
+            finish(undefined, true);
+          },
+          (error: Error) => {
+            if (
+              error instanceof HandshakeError &&
+              (error.reason === 'simultaneous' || error.reason === 'already-connected')
+            ) {
+              // The peer's own link to us wins; wait for it within the caller's deadline.
+              this.waitForLink(node, signal).then(linked => finish(undefined, linked), finish);
+              return;
+            }
+            if (error instanceof HandshakeError && error.byPeer && error.reason === 'certificate-name') {
+              // The peer checked our certificate against our node name and refused it.
+              error = new TlsError('ERR_TLS_CERT_NAME', TlsMessages.refusedOurName(node), {
+                reason: 'certificate-name',
+                peer: node,
+              }, { cause: error });
+            } else if (!(error instanceof HandshakeError) && tlsError) {
+              // TLS 1.3 servers check client certificates after the client is done: a refusal
+              // arrives as an alert or, when Node refuses the certificate, as a bare close.
+              const late = tlsError();
+              error = late
+                ? toTlsError(late, node)
+                : new TlsError('ERR_TLS_HANDSHAKE', TlsMessages.closedAfterTls(node), { reason: 'closed', peer: node }, { cause: error });
+            }
+            if (error instanceof HandshakeError) this.logRefusal(node, error);
+            else if (error instanceof TlsError && !this.closing && !signal?.aborted) this.logTlsFailure(node, error);
+            finish(error);
+          },
+        );
+      };
       const dialHost = isIP(host) || !this.options.lookup ? Promise.resolve(host) : this.options.lookup(host);
       dialHost.then(
         address => {
           if (signal?.aborted) return;
-          socket = netConnect({ host: address, port, noDelay: true });
-          connection = new Connection(socket, this.options, this.logger);
-          const dial = this.dialing.get(node);
-          if (dial) (dial as { connection?: Connection }).connection = connection;
-          const handshake = new InitiatorHandshake({ self: this.identity(), cookie: this.options.cookie, expectedName: node });
-          connection.handshake(handshake).then(
-            result => {
-              if (this.closing) {
-                connection!.close('stopped');
-                finish(undefined, false);
-                return;
+          const tls = this.options.tls;
+          if (!tls) {
+            socket = netConnect({ host: address, port, noDelay: true });
+            authenticate(socket);
+            return;
+          }
+          const secure = dialTls(tls, node, address, port);
+          socket = secure;
+          const tlsState = awaitSecureConnect(
+            secure,
+            tls,
+            node,
+            () => authenticate(secure, () => tlsState.lastError()),
+            error => {
+              if (error instanceof TlsError && !this.closing && !signal?.aborted) {
+                this.logTlsFailure(node, error);
               }
-              this.adopt(connection!, result.peer, 'out');
-              finish(undefined, true);
-            },
-            (error: Error) => {
-              if (error instanceof HandshakeError && (error.reason === 'simultaneous' || error.reason === 'already-connected')) {
-                // The peer's own link to us wins; wait for it within the caller's deadline.
-                this.waitForLink(node, signal).then(linked => finish(undefined, linked), finish);
-                return;
-              }
-              if (error instanceof HandshakeError) this.logRefusal(node, error);
               finish(error);
             },
           );
@@ -205,6 +281,7 @@ export class Mesh {
     this.closing = true;
     for (const dial of this.dialing.values()) dial.cancel();
     for (const connection of this.unauthenticated) connection.close('stopped');
+    for (const { raw } of this.tlsAccepting.values()) raw.destroy();
     for (const link of [...this.links.values(), ...this.hiddenLinks]) link.connection.close('stopped');
     for (const waiters of this.linkWaiters.values()) for (const waiter of waiters) waiter(false);
     this.linkWaiters.clear();
@@ -217,38 +294,147 @@ export class Mesh {
   private accept(socket: Socket): void {
     const ip = socket.remoteAddress ?? '?';
     const fromIp = this.perIp.get(ip) ?? 0;
-    if (this.closing || this.unauthenticated.size >= this.options.maxPendingHandshakes || fromIp >= this.options.maxPendingHandshakesPerIp) {
+    const pending = this.unauthenticated.size + this.tlsAccepting.size;
+    if (this.closing || pending >= this.options.maxPendingHandshakes || fromIp >= this.options.maxPendingHandshakesPerIp) {
       socket.destroy();
       this.logRateLimited(`cap:${ip}`, `Refused a connection from ${ip}: too many handshakes in progress.`);
       return;
     }
     this.perIp.set(ip, fromIp + 1);
-    const connection = new Connection(socket, this.options, this.logger);
-    this.unauthenticated.add(connection);
+    let released = false;
     const release = () => {
-      if (!this.unauthenticated.delete(connection)) return;
+      if (released) return;
+      released = true;
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);
     };
+    if (!this.tlsServer) {
+      this.authenticate(socket, ip, release);
+      return;
+    }
+    // TLS first: the TLS server runs the handshake on this socket and reports it by address.
+    if (socket.remotePort === undefined || socket.remoteAddress === undefined) {
+      socket.destroy(); // already gone
+      release();
+      return;
+    }
+    const key = `${ip}|${socket.remotePort ?? '?'}`;
+    const entry: TlsAccept = { raw: socket, ip, remote: `${ip}:${socket.remotePort ?? '?'}`, release };
+    this.tlsAccepting.set(key, entry);
+    socket.once('close', () => {
+      if (this.tlsAccepting.get(key) !== entry) return;
+      this.tlsAccepting.delete(key);
+      release();
+      // A TLS socket that ends by a close (a certificate Node refused, a peer that hung up)
+      // reports its 'tlsClientError' within this very 'close' emit, with its address gone.
+      this.closingTlsAccept = entry;
+      process.nextTick(() => {
+        if (this.closingTlsAccept === entry) this.closingTlsAccept = undefined;
+      });
+    });
+    this.tlsServer.emit('connection', socket);
+  }
+
+  /** The TLS server of accepted sockets; it never listens (the plain listener applies the caps). */
+  private createTlsServer(tls: ResolvedTls): TlsServer {
+    const server = createTlsServer(tls.server);
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const key = `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
+      const entry = this.tlsAccepting.get(key);
+      if (!entry) {
+        socket.destroy();
+        return;
+      }
+      this.tlsAccepting.delete(key);
+      if (this.closing) {
+        socket.destroy();
+        entry.release();
+        return;
+      }
+      if (tls.mutual && !socket.authorized) {
+        // Not reached: rejectUnauthorized refuses such clients before 'secureConnection'.
+        socket.destroy();
+        entry.release();
+        this.logRateLimited(
+          `tls:${entry.ip}:unauthorized`,
+          TlsMessages.unauthorized(`${entry.ip}:${socket.remotePort ?? '?'}`, String(socket.authorizationError)),
+        );
+        return;
+      }
+      this.authenticate(socket, entry.ip, entry.release, socket);
+    });
+    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      const key = `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
+      const entry = this.tlsAccepting.get(key) ?? this.closingTlsAccept;
+      socket.destroy();
+      if (entry && this.tlsAccepting.get(key) === entry) {
+        this.tlsAccepting.delete(key);
+        entry.release();
+        entry.raw.destroy();
+      }
+      if (this.closing) return;
+      // A certificate that fails verification is refused by Node after the TLS handshake, as a
+      // close (no alert): the verification error says why.
+      const code = socket.authorizationError ? String(socket.authorizationError) : undefined;
+      const why = code
+        ? Object.assign(new Error(`the client certificate failed verification (${code})`), { code })
+        : error;
+      const failure = toTlsError(why, entry?.remote ?? 'an unknown address');
+      this.logRateLimited(`tls:${entry?.ip ?? '?'}:${failure.reason}`, failure.message);
+    });
+    return server;
+  }
+
+  /** Runs the cookie handshake of an accepted (and, with TLS, secured) socket. */
+  private authenticate(socket: Socket, ip: string, release: () => void, tlsSocket?: TLSSocket): void {
+    const connection = new Connection(socket, this.options, this.logger);
+    this.unauthenticated.add(connection);
+    const done = () => {
+      this.unauthenticated.delete(connection);
+      release();
+    };
     const handshake = new AcceptorHandshake({
       self: this.identity(),
       cookie: this.options.cookie,
-      decide: peer => this.decide(peer),
+      decide: peer => {
+        const refusal = tlsSocket && this.checkClientCertificate(tlsSocket, ip, peer.name);
+        return refusal ?? this.decide(peer);
+      },
     });
     connection.handshake(handshake).then(
       result => {
-        release();
+        done();
         if (this.closing) connection.close('stopped');
         else this.adopt(connection, result.peer, 'in');
       },
       (error: Error) => {
-        release();
-        if (error instanceof HandshakeError && !['simultaneous', 'already-connected'].includes(error.reason)) {
+        done();
+        // certificate-name refusals were logged with their details by checkClientCertificate
+        if (error instanceof HandshakeError && !['simultaneous', 'already-connected', 'certificate-name'].includes(error.reason)) {
           this.logRefusal(`${ip}`, error);
         }
       },
     );
+  }
+
+  /**
+   * With mutual TLS and `verifyNodeName`: the client's certificate must name the host of the node
+   * it proved the cookie for. Returns the refusal when it does not, after logging it.
+   */
+  private checkClientCertificate(socket: TLSSocket, ip: string, node: string): HandshakeDecision | undefined {
+    const tls = this.options.tls;
+    if (!tls?.mutual || !tls.verifyNodeName) return undefined;
+    const names = clientCertificateNameProblem(socket, node);
+    if (names === undefined) return undefined;
+    const remote = `${ip}:${socket.remotePort ?? '?'}`;
+    this.logRateLimited(`tls:${ip}:certificate-name:${node}`, TlsMessages.clientName(remote, node, names));
+    return { ok: false, reason: 'certificate-name' };
+  }
+
+  /** One warning per peer and reason, as for refused handshakes. */
+  private logTlsFailure(peer: string, error: TlsError): void {
+    this.logRateLimited(`tls:${peer}:${error.reason}`, error.message);
   }
 
   /** Verdict on an authenticated inbound link (see the class comment for the rules). */

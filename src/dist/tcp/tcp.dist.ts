@@ -1,5 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { GenClusterError, InvalidConfigError } from '../../core/errors.js';
 import type { ClusterLogger } from '../../core/logger.js';
 import { type Peer, parseNodeName } from '../../core/peer.js';
@@ -16,6 +17,7 @@ import type { PayloadCodec } from '../messaging/payload-codec.js';
 import { resolveCookie } from './cookie.js';
 import { DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS, DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS } from './handshake.js';
 import { Mesh } from './mesh.js';
+import { type ResolvedTls, type TlsOptions, checkOwnCertificate, resolveTlsOptions } from './tls.js';
 
 /** Options of the built-in TCP mesh dist. */
 export interface TcpDistOptions {
@@ -55,6 +57,12 @@ export interface TcpDistOptions {
   readonly requestTimeoutMs?: number;
   /** Resolvers for peer host names (`GEN_CLUSTER_DNS_SERVERS`); the system's when unset. */
   readonly dnsServers?: readonly { readonly host: string; readonly port: number }[];
+  /**
+   * TLS on every link, mutual by default, with certificates bound to node names; the cookie is
+   * still required inside TLS. Checked at construction: half-configured TLS throws
+   * `ERR_INVALID_CONFIG` naming the option. All nodes of a cluster must agree.
+   */
+  readonly tls?: TlsOptions;
 }
 
 /** Defaults of the TCP dist. */
@@ -83,8 +91,9 @@ export class TcpDist implements MessagingDistStrategy {
   readonly name = 'tcp';
   /** Messaging between nodes; usable once the cluster started. */
   readonly messaging: ClusterMessaging;
-  private readonly settings: Required<Omit<TcpDistOptions, 'strategy' | 'bind' | 'cookie' | 'cookieFile' | 'dnsServers' | 'codec'>>;
+  private readonly settings: Required<Omit<TcpDistOptions, 'strategy' | 'bind' | 'cookie' | 'cookieFile' | 'dnsServers' | 'codec' | 'tls'>>;
   private readonly cookie: Buffer;
+  private readonly tls: ResolvedTls | undefined;
   private mesh: Mesh | undefined;
   private inner: Messaging | undefined;
 
@@ -92,6 +101,7 @@ export class TcpDist implements MessagingDistStrategy {
     this.settings = { ...DEFAULT_TCP_DIST_OPTIONS, ...definedOnly(options) } as TcpDist['settings'];
     validate(this.settings, options);
     this.cookie = resolveCookie(options);
+    this.tls = options.tls === undefined ? undefined : resolveTlsOptions(options.tls);
     const use = () => {
       if (!this.inner) throw new GenClusterError('ERR_NOT_STARTED', 'The TCP dist is not started.');
       return this.inner;
@@ -117,6 +127,7 @@ export class TcpDist implements MessagingDistStrategy {
 
   async init(context: DistContext): Promise<void> {
     const { host } = parseNodeName(context.self);
+    if (this.tls) checkOwnCertificate(this.tls, context.self);
     const bind = this.options.bind ?? (isIP(host) ? host : undefined);
     const logger: ClusterLogger = context.logger;
     let mesh: Mesh | undefined = undefined;
@@ -142,6 +153,7 @@ export class TcpDist implements MessagingDistStrategy {
         bind,
         maxFramePayloadBytes: this.settings.maxFrameBytes,
         lookup: this.options.dnsServers?.length ? lookupWith(this.options.dnsServers) : undefined,
+        tls: this.tls,
       },
       {
         nodeUp: peer => context.nodeUp(peer),
@@ -156,7 +168,8 @@ export class TcpDist implements MessagingDistStrategy {
     const port = await mesh.listen();
     this.mesh = mesh;
     this.inner = messaging;
-    logger.log(`Dist listening on ${bind ?? '*'}:${port} as ${context.self}.`);
+    const tls = this.tls ? ` over ${this.tls.mutual ? 'mutual ' : ''}TLS (${this.tls.minVersion} or later)` : '';
+    logger.log(`Dist listening on ${bind ?? '*'}:${port} as ${context.self}${tls}.`);
   }
 
   members(): Peer[] {
@@ -172,11 +185,16 @@ export class TcpDist implements MessagingDistStrategy {
     return this.mesh?.disconnect(peer.node) ?? false;
   }
 
-  /** Local and remote ports of the link to `node`, for diagnostics and tests. */
-  linkAddress(node: string): { localPort: number; remotePort: number } | undefined {
+  /**
+   * Local and remote ports of the link to `node`, and its TLS version when it runs over TLS, for
+   * diagnostics and tests.
+   */
+  linkAddress(node: string): { localPort: number; remotePort: number; tls?: string } | undefined {
     const socket = this.mesh?.connectionTo(node)?.socket;
     if (!socket?.localPort || !socket.remotePort) return undefined;
-    return { localPort: socket.localPort, remotePort: socket.remotePort };
+    const address = { localPort: socket.localPort, remotePort: socket.remotePort };
+    if (!(socket instanceof TLSSocket)) return address;
+    return { ...address, tls: socket.getProtocol() ?? 'unknown' };
   }
 
   /** Destroys the socket to `node` without a goodbye, as a crash would. @internal For tests. */

@@ -17,7 +17,7 @@ import {
   connect as tlsConnect,
   createSecureContext,
 } from 'node:tls';
-import { GenClusterError, InvalidConfigError } from '../../core/errors.js';
+import { ConnectError, GenClusterError, InvalidConfigError } from '../../core/errors.js';
 import { parseNodeName } from '../../core/peer.js';
 
 /** TLS versions accepted as a floor; TLS 1.2 is the lowest ever allowed. */
@@ -32,7 +32,10 @@ export interface TlsOptions {
   readonly cert?: string | Buffer;
   /** The private key of `cert` (PEM, unencrypted). */
   readonly key?: string | Buffer;
-  /** CA certificates (PEM) trusted for peers; required with `mutual`. */
+  /**
+   * CA certificates (PEM) trusted for peers; required with `mutual`. Without it (server-only TLS),
+   * servers are verified against Node's bundled root CAs.
+   */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
   /** File holding `cert`. */
   readonly certFile?: string;
@@ -138,6 +141,8 @@ export const TlsMessages = {
   closed: () =>
     'the peer closed the connection during the TLS handshake (is TLS enabled on every node?)',
   notTls: (detail: string) => `the peer does not speak TLS (${detail}); is TLS enabled on every node?`,
+  closedAfterTls: (node: string) =>
+    `TLS handshake with ${node} failed (reason "closed"): the peer closed the connection right after the TLS handshake; it probably refused this node's certificate (see its log).`,
   serverName: (node: string, detail: string) =>
     `the certificate of ${node} does not name its host: ${detail}`,
   clientName: (remote: string, node: string, names: string) =>
@@ -372,7 +377,6 @@ export function dialTls(tls: ResolvedTls, node: string, address: string, port: n
     secureContext: tls.client,
     minVersion: tls.minVersion,
     rejectUnauthorized: true,
-    noDelay: true,
     checkServerIdentity: tls.verifyNodeName
       ? (_hostname, cert) => checkServerIdentity(host, cert)
       : () => undefined,
@@ -382,20 +386,28 @@ export function dialTls(tls: ResolvedTls, node: string, address: string, port: n
 }
 
 /**
- * Calls `onSecure` once the TLS handshake of a dialled socket is done, or `onFail` with a
- * {@link TlsError} (deadline, error, close), exactly once. Errors emitted later are left to the
- * socket's other listeners; `lastError` gives the first one, for a clearer failure.
+ * Calls `onSecure` once the TLS handshake of a dialled socket is done, or `onFail` exactly once:
+ * with a {@link TlsError} when the TLS handshake fails (deadline, error, close), or with a
+ * `ConnectError` when the TCP connection itself could not be made. Errors emitted later are left to
+ * the socket's other listeners; `lastError` gives the first one, for a clearer failure.
  */
 export function awaitSecureConnect(
   socket: TLSSocket,
   tls: ResolvedTls,
   node: string,
   onSecure: () => void,
-  onFail: (error: TlsError) => void,
+  onFail: (error: TlsError | ConnectError) => void,
 ): { lastError(): Error | undefined } {
   let first: Error | undefined;
   let settled = false;
-  const settle = (error?: TlsError) => {
+  let connected = false;
+  const failure = (error: Error | undefined): TlsError | ConnectError =>
+    connected || !error
+      ? toTlsError(error, node)
+      : new ConnectError('ERR_CONNECT_FAILED', node, `Could not reach ${node}: ${error.message}`, {
+          cause: error,
+        });
+  const settle = (error?: TlsError | ConnectError) => {
     if (settled) return;
     settled = true;
     clearTimeout(timer);
@@ -409,22 +421,29 @@ export function awaitSecureConnect(
   const timer = setTimeout(
     () =>
       settle(
-        new TlsError(
-          'ERR_TLS_HANDSHAKE',
-          TlsMessages.failed(node, 'timeout', TlsMessages.timeout(tls.handshakeTimeoutMs)),
-          { reason: 'timeout', peer: node },
-        ),
+        connected
+          ? new TlsError(
+              'ERR_TLS_HANDSHAKE',
+              TlsMessages.failed(node, 'timeout', TlsMessages.timeout(tls.handshakeTimeoutMs)),
+              { reason: 'timeout', peer: node },
+            )
+          : new ConnectError(
+              'ERR_CONNECT_TIMEOUT',
+              node,
+              `Could not reach ${node} within ${tls.handshakeTimeoutMs} ms.`,
+            ),
       ),
     tls.handshakeTimeoutMs,
   );
   timer.unref();
   const onSecureConnect = () => settle();
-  const onClose = () => settle(toTlsError(first, node));
+  const onClose = () => settle(failure(first));
   // A permanent listener: a socket error never goes unhandled, whoever owns the socket then.
   socket.on('error', error => {
     first ??= error;
-    if (!settled) settle(toTlsError(error, node));
+    if (!settled) settle(failure(error));
   });
+  socket.once('connect', () => (connected = true));
   socket.once('secureConnect', onSecureConnect);
   socket.once('close', onClose);
   return { lastError: () => first };

@@ -7,7 +7,7 @@ export const CoreMessages = {
   invalidPort: (value: unknown) =>
     `Invalid port ${JSON.stringify(value)}: expected an integer from 1 to 65535.`,
   invalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid option ${option}: received ${describe(value)}; expected ${accepted}.`,
+    `Invalid option ${option}: received ${describeValue(value)}; expected ${accepted}.`,
   discoveryTimeout: (strategy: string, ms: number) =>
     `Discovery "${strategy}" did not answer within ${ms} ms; keeping the last good peers.`,
   discoveryFailed: (strategy: string, error: Error) =>
@@ -19,12 +19,14 @@ export const CoreMessages = {
     `Timed out after ${ms} ms waiting for ${n} connected peer(s); ${have} connected.`,
 } as const;
 
-function describe(value: unknown): string {
+/** A short, safe rendering of a configuration value for error messages. */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null)
     return String(value);
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value) ?? String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -151,7 +151,8 @@ export function canonicalIPv6(address: string): string {
   return `${head}::${tail}${zone}`;
 }
 
-function ipv6Groups(address: string): number[] {
+/** The eight 16-bit groups of an IPv6 address (without zone id), already validated. */
+export function ipv6Groups(address: string): number[] {
   let text = address;
   const lastColon = text.lastIndexOf(':');
   const tail = text.slice(lastColon + 1);

@@ -3,7 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { DiscoveryError, InvalidConfigError, toError } from '../core/errors.js';
 import type { ClusterLogger } from '../core/logger.js';
-import { type Peer, canonicalHost, parseNodeName } from '../core/peer.js';
+import { type Peer, canonicalHost, ipv6Groups, parseNodeName } from '../core/peer.js';
 import type { DiscoveryContext, DiscoveryStrategy } from '../core/strategy.js';
 import { DnsMessages } from './dns.messages.js';
 
@@ -519,23 +519,6 @@ function reverseName(address: string): string {
     .map(group => group.toString(16).padStart(4, '0'))
     .join('');
   return `${[...hex].reverse().join('.')}.ip6.arpa`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (validated by the caller). */
-function ipv6Groups(address: string): number[] {
-  let text = address;
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const [a, b, c, d] = tail.split('.').map(Number) as [number, number, number, number];
-    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map(h => parseInt(h, 16)));
-  const gap = text.indexOf('::');
-  if (gap < 0) return parse(text);
-  const left = parse(text.slice(0, gap));
-  const right = parse(text.slice(gap + 2));
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
 /** Maps with at most `limit` calls in flight; stops starting new ones after a failure. */

@@ -1,7 +1,8 @@
+import { describeValue } from '../core/messages.js';
 /** User-facing texts of the `dns` discovery, kept in one place so they can be found and improved. */
 export const DnsMessages = {
   invalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid dns discovery option "${option}": received ${describe(value)}; expected ${accepted}.`,
+    `Invalid dns discovery option "${option}": received ${describeValue(value)}; expected ${accepted}.`,
   unknownOption: (option: string, known: readonly string[]) =>
     `Unknown dns discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
   lookupFailed: (
@@ -42,15 +43,4 @@ const CODE_WORDS: Readonly<Record<string, string>> = {
 function describeCode(code: string): string {
   const words = CODE_WORDS[code];
   return words ? `${words} (${code})` : code;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
-    return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }

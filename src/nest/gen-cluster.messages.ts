@@ -1,3 +1,4 @@
+import { describeValue } from '../core/messages.js';
 /** User-facing texts of the Nest layer. */
 export const NestMessages = {
   badEnv: (variable: string, value: string, accepted: string, cause?: unknown) =>
@@ -7,21 +8,12 @@ export const NestMessages = {
   unknownStrategy: (kind: 'discovery' | 'dist', strategy: unknown, known: readonly string[]) =>
     `Unknown ${kind} strategy ${JSON.stringify(strategy)}; built-in ${kind} strategies: ${known.map(k => `"${k}"`).join(', ') || 'none'}. A custom strategy may be given as a class, an instance or a provider token.`,
   badStrategy: (kind: 'discovery' | 'dist', value: unknown) =>
-    `Invalid ${kind} option: ${describe(value)}. Give a built-in strategy as { strategy: "<name>", ... }, a class, an instance, or a provider token.`,
+    `Invalid ${kind} option: ${describeValue(value)}. Give a built-in strategy as { strategy: "<name>", ... }, a class, an instance, or a provider token.`,
   noDist: () =>
     'GenClusterModule: discovery is configured but no dist is; set "dist" (e.g. { strategy: "tcp" }).',
   notStarted: (name: string) =>
     `Cluster "${name}" is not running: no discovery is configured (set GEN_CLUSTER_DISCOVERY or the "discovery" option).`,
   noMessaging: (dist: string) => `The dist "${dist}" does not carry messages.`,
   badName: (name: unknown) =>
-    `GenClusterModule: "name" must be a non-empty string; received ${describe(name)}.`,
+    `GenClusterModule: "name" must be a non-empty string; received ${describeValue(name)}.`,
 } as const;
-
-function describe(value: unknown): string {
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}

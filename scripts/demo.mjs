@@ -3,7 +3,6 @@
 // connected to whom. Keys 1-3 stop/start a node; q or Ctrl-C stops everything.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,23 +15,11 @@ if (!existsSync(main) || process.env.GEN_CLUSTER_DEMO_BUILD !== '0') {
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-const ports = [];
-for (let i = 0; i < COUNT; i++) ports.push(await freePort());
-const names = ports.map((_, i) => `demo${i + 1}@127.0.0.1`);
-const cookie = `demo-${process.pid}-${Date.now()}`;
-const nodes = names.map((name, i) => ({
-  name,
-  port: ports[i],
+// Zero configuration: each node takes a default name (node-<pid>@<hostname>), an ephemeral dist
+// port and the cookie of ~/.gen-cluster.cookie, and registers with the host's port mapper (the
+// first node to start provides it); `local` discovery asks the mapper who else is there.
+const nodes = Array.from({ length: COUNT }, () => ({
+  name: '',
   child: undefined,
   http: 0,
   view: undefined,
@@ -45,15 +32,13 @@ function start(node) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      GEN_CLUSTER_NODE: node.name,
-      GEN_CLUSTER_PORT: String(node.port),
-      GEN_CLUSTER_COOKIE: cookie,
-      GEN_CLUSTER_DISCOVERY: `static:${nodes.map(n => `${n.name}:${n.port}`).join(',')}`,
+      GEN_CLUSTER_DISCOVERY: 'local',
       GEN_CLUSTER_REFRESH_INTERVAL_MS: '1000',
     },
   });
   node.child = child;
   node.http = 0;
+  node.log = [];
   child.stdout.on('data', chunk => {
     const text = chunk.toString();
     const ready = /SAMPLE_READY (\{.*\})/.exec(text);
@@ -81,6 +66,7 @@ async function poll() {
           signal: AbortSignal.timeout(500),
         });
         node.view = await response.json();
+        node.name = node.view.self;
       } catch {
         node.view = undefined;
       }
@@ -89,7 +75,10 @@ async function poll() {
 }
 
 function render() {
-  const lines = ['gen-cluster demo: three sample nodes on this machine', ''];
+  const lines = [
+    'gen-cluster demo: three sample nodes on this machine, clustered by local discovery',
+    '',
+  ];
   for (const [i, node] of nodes.entries()) {
     const state = node.child ? (node.view ? 'up' : 'starting') : 'stopped';
     const members = node.view ? node.view.members : [];

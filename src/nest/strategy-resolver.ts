@@ -3,6 +3,11 @@ import type { ModuleRef } from '@nestjs/core';
 import { InvalidConfigError } from '../core/errors.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
 import { DnsDiscovery, type DnsDiscoveryOptions } from '../discovery/dns.discovery.js';
+import {
+  KubernetesDiscovery,
+  type KubernetesDiscoveryOptions,
+} from '../discovery/kubernetes.discovery.js';
+import { LocalDiscovery, type LocalDiscoveryOptions } from '../discovery/local.discovery.js';
 import { StaticDiscovery } from '../discovery/static.discovery.js';
 import { TcpDist, type TcpDistOptions } from '../dist/tcp/tcp.dist.js';
 import { NestMessages } from './gen-cluster.messages.js';
@@ -13,6 +18,8 @@ type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;
 export const BUILT_IN_DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
   static: options => new StaticDiscovery(options as { nodes: string[] }),
   dns: options => new DnsDiscovery(options as unknown as DnsDiscoveryOptions),
+  local: options => new LocalDiscovery(options as unknown as LocalDiscoveryOptions),
+  kubernetes: options => new KubernetesDiscovery(options as unknown as KubernetesDiscoveryOptions),
 };
 
 /** Built-in dists by name. */

@@ -337,7 +337,7 @@ export function encodeNamesResponse(mapperPort: number, names: readonly EpmdName
   return Buffer.concat([head, Buffer.from(lines.join(''), 'utf8')]);
 }
 
-const NAMES_LINE = /^name (.+) at port (\d{1,5})$/u;
+const NAMES_LINE = /^name (.+) at port (\d{1,5})$/su;
 
 /**
  * Decodes a complete NAMES answer (the mapper closes the connection after it).

@@ -102,7 +102,12 @@ export class PortMapperClient {
   constructor(options: PortMapperClientOptions = {}) {
     const int = (value: unknown, min: number, max: number) =>
       typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-    const check = (option: keyof PortMapperClientOptions, min: number, max: number, accepted: string) => {
+    const check = (
+      option: keyof PortMapperClientOptions,
+      min: number,
+      max: number,
+      accepted: string,
+    ) => {
       const value = options[option];
       if (value !== undefined && !int(value, min, max))
         throw new InvalidConfigError(M.invalidOption(option, value, accepted));
@@ -124,7 +129,11 @@ export class PortMapperClient {
    * `ERR_PORT_MAPPER_TIMEOUT`, `ERR_PORT_MAPPER_PROTOCOL` or `ERR_PORT_MAPPER_ABORTED`.
    * @throws EpmdProtocolError when the name or a field is not acceptable (nothing is sent).
    */
-  async register(name: string, port: number, options: RegisterOptions = {}): Promise<RegisteredNode> {
+  async register(
+    name: string,
+    port: number,
+    options: RegisterOptions = {},
+  ): Promise<RegisteredNode> {
     const request: EpmdRequest = {
       type: 'alive2',
       name: checkNodeName(name),
@@ -143,11 +152,19 @@ export class PortMapperClient {
     let answer: { result: number; creation: number };
     let rest: Buffer;
     try {
-      ({ value: answer, rest } = await this.exchange(socket, address, what, frame, options.signal, (bytes, ended) => {
-        const decoded = decodeAlive2Response(bytes);
-        if (decoded === undefined) return ended ? null : undefined;
-        return { value: decoded.value, rest: Buffer.from(bytes.subarray(decoded.length)) };
-      }, false));
+      ({ value: answer, rest } = await this.exchange(
+        socket,
+        address,
+        what,
+        frame,
+        options.signal,
+        (bytes, ended) => {
+          const decoded = decodeAlive2Response(bytes);
+          if (decoded === undefined) return ended ? null : undefined;
+          return { value: decoded.value, rest: Buffer.from(bytes.subarray(decoded.length)) };
+        },
+        false,
+      ));
     } catch (error) {
       socket.destroy();
       throw error;
@@ -172,16 +189,27 @@ export class PortMapperClient {
    * @returns the node, or `undefined` when the mapper does not know the name.
    * @throws PortMapperError when the mapper cannot be reached or answers nonsense.
    */
-  async lookup(host: string, name: string, options: LookupOptions = {}): Promise<PortMapperEntry | undefined> {
+  async lookup(
+    host: string,
+    name: string,
+    options: LookupOptions = {},
+  ): Promise<PortMapperEntry | undefined> {
     const frame = encodeRequest({ type: 'portPlease2', name: checkNodeName(name) });
     const address = this.addressOf(host);
     const socket = await this.connect(host, address, options.signal);
     try {
-      const { value } = await this.exchange(socket, address, `PORT_PLEASE2_REQ for "${name}"`, frame, options.signal, (bytes, ended) => {
-        const decoded = decodePort2Response(bytes);
-        if (decoded === undefined) return ended ? null : undefined;
-        return { value: decoded.value, rest: Buffer.alloc(0) };
-      });
+      const { value } = await this.exchange(
+        socket,
+        address,
+        `PORT_PLEASE2_REQ for "${name}"`,
+        frame,
+        options.signal,
+        (bytes, ended) => {
+          const decoded = decodePort2Response(bytes);
+          if (decoded === undefined) return ended ? null : undefined;
+          return { value: decoded.value, rest: Buffer.alloc(0) };
+        },
+      );
       return value;
     } finally {
       socket.destroy();
@@ -198,8 +226,14 @@ export class PortMapperClient {
     const address = this.addressOf(host);
     const socket = await this.connect(host, address, options.signal);
     try {
-      const { value } = await this.exchange(socket, address, 'NAMES_REQ', frame, options.signal, (bytes, ended) =>
-        ended ? { value: decodeNamesResponse(bytes).names, rest: Buffer.alloc(0) } : undefined,
+      const { value } = await this.exchange(
+        socket,
+        address,
+        'NAMES_REQ',
+        frame,
+        options.signal,
+        (bytes, ended) =>
+          ended ? { value: decodeNamesResponse(bytes).names, rest: Buffer.alloc(0) } : undefined,
       );
       return [...value];
     } finally {
@@ -216,7 +250,11 @@ export class PortMapperClient {
   private connect(host: string, address: string, signal: AbortSignal | undefined): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
       if (signal?.aborted) {
-        reject(new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(`Connecting to ${address}`), { cause: signal.reason }));
+        reject(
+          new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(`Connecting to ${address}`), {
+            cause: signal.reason,
+          }),
+        );
         return;
       }
       const socket = connect({ host: stripBrackets(host), port: this.port, noDelay: true });
@@ -248,9 +286,20 @@ export class PortMapperClient {
         );
       };
       const onAbort = () =>
-        fail(new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(`Connecting to ${address}`), { cause: signal?.reason }));
+        fail(
+          new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(`Connecting to ${address}`), {
+            cause: signal?.reason,
+          }),
+        );
       const timer = setTimeout(
-        () => fail(new PortMapperError('ERR_PORT_MAPPER_TIMEOUT', M.connectTimeout(address, this.connectTimeoutMs), { errno: 'ETIMEDOUT' })),
+        () =>
+          fail(
+            new PortMapperError(
+              'ERR_PORT_MAPPER_TIMEOUT',
+              M.connectTimeout(address, this.connectTimeoutMs),
+              { errno: 'ETIMEDOUT' },
+            ),
+          ),
         this.connectTimeoutMs,
       );
       timer.unref();
@@ -276,7 +325,7 @@ export class PortMapperClient {
     closeAfter = true,
   ): Promise<{ value: T; rest: Buffer }> {
     return new Promise((resolve, reject) => {
-      let buffer = Buffer.alloc(0);
+      let buffer: Buffer = Buffer.alloc(0);
       let settled = false;
       const cleanup = () => {
         settled = true;
@@ -344,9 +393,20 @@ export class PortMapperClient {
         );
       };
       const onAbort = () =>
-        fail(new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(what), { cause: signal?.reason }));
+        fail(
+          new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(what), {
+            cause: signal?.reason,
+          }),
+        );
       const timer = setTimeout(
-        () => fail(new PortMapperError('ERR_PORT_MAPPER_TIMEOUT', M.requestTimeout(what, address, this.requestTimeoutMs), { errno: 'ETIMEDOUT' })),
+        () =>
+          fail(
+            new PortMapperError(
+              'ERR_PORT_MAPPER_TIMEOUT',
+              M.requestTimeout(what, address, this.requestTimeoutMs),
+              { errno: 'ETIMEDOUT' },
+            ),
+          ),
         this.requestTimeoutMs,
       );
       timer.unref();
@@ -441,9 +501,10 @@ function errnoOf(error: unknown): string | undefined {
   const direct = (error as NodeJS.ErrnoException | undefined)?.code;
   if (typeof direct === 'string') return direct;
   const inner = (error as { errors?: unknown[] } | undefined)?.errors;
-  if (Array.isArray(inner)) for (const e of inner) {
-    const code = (e as NodeJS.ErrnoException | undefined)?.code;
-    if (typeof code === 'string') return code;
-  }
+  if (Array.isArray(inner))
+    for (const e of inner) {
+      const code = (e as NodeJS.ErrnoException | undefined)?.code;
+      if (typeof code === 'string') return code;
+    }
   return undefined;
 }

@@ -19,7 +19,6 @@ export const PortMapperMessages = {
     `Invalid EPMD ${field} ${String(value)}: expected ${accepted}.`,
   badNamesLine: (line: string) =>
     `Malformed EPMD NAMES answer line ${JSON.stringify(line.slice(0, 120))}: expected "name <name> at port <port>".`,
-  namesTooLarge: (max: number) => `The EPMD NAMES answer exceeds ${max} bytes.`,
 
   // The server.
   listening: (address: string) => `Port mapper listening on ${address}.`,
@@ -81,16 +80,12 @@ export const PortMapperMessages = {
     `Invalid local discovery option "${option}": received ${describe(value)}; expected ${accepted}.`,
   localUnknownOption: (option: string, known: readonly string[]) =>
     `Unknown local discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
-  localLookupFailed: (host: string, error: Error) =>
-    `Local discovery: asking the port mapper of ${host} for its names failed: ${error.message}`,
   localAllFailed: (details: string) =>
-    `Local discovery: no port mapper answered (${details}); keeping the last good peers.`,
+    `Local discovery: no port mapper answered (${details}); keeping the last good peers. Is a node with an ephemeral dist port running on the host (it serves the mapper), and is portMapperPort the same everywhere?`,
   localPartial: (host: string, error: Error) =>
     `Local discovery: the port mapper of ${host} did not answer (${error.message}); using its last good names.`,
   localSkipped: (name: string, host: string) =>
     `Local discovery: skipped the registered name ${JSON.stringify(name)} on ${host}: not a valid node name.`,
-  localNotStarted: () =>
-    "Local discovery has no node name for this host: let the cluster call init() first (it passes this node's name).",
 } as const;
 
 function describe(value: unknown): string {

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { InvalidConfigError, toError } from '../core/errors.js';
 import type { ClusterLogger } from '../core/logger.js';
@@ -97,8 +98,9 @@ export function isLoopbackAddress(address: string | undefined): boolean {
  * - A registration lives exactly as long as the connection that made it: when that connection
  *   closes, or sends any further byte (as epmd), the name is unregistered.
  * - Only loopback clients may register; others are closed without an answer.
- * - Every registration gets a fresh creation number (epmd's algorithm: a counter seeded with the
- *   clock, bumped per registration, never equal to the previous creation of the same name).
+ * - Every registration gets a fresh creation number (epmd's algorithm: a counter bumped per
+ *   registration, never equal to the previous creation of the same name; seeded at random rather
+ *   than with the clock, so a mapper restarted by failover in the same second starts elsewhere).
  * - A name held by a live connection is refused (result 1), as is any registration past
  *   `maxRegistrations`.
  * - Hostile input never crashes it: bad lengths and layouts close the connection at once, silent or
@@ -121,7 +123,11 @@ export class PortMapperServer {
   /** Name -> creation of its last registration (bounded, oldest dropped first). */
   private readonly unregistered = new Map<string, number>();
   private readonly logged = new Map<string, number>();
-  private counter = Math.floor(Date.now() / 1000) >>> 0;
+  /**
+   * epmd seeds with the clock in seconds; a mapper that fails over can restart within the same
+   * second, so this one seeds at random, keeping creations of successive mappers apart.
+   */
+  private counter = randomInt(4, 2 ** 32 - 2 ** 24);
   private listeningPort = 0;
   private closing: Promise<void> | undefined;
 
@@ -408,7 +414,7 @@ export class PortMapperServer {
   }
 
   /**
-   * epmd's creation algorithm: a counter seeded with the clock in seconds, bumped per registration
+   * epmd's creation algorithm: a counter (seeded at random), bumped per registration
    * (never below 4), and bumped again while it would repeat the previous creation of the same name
    * as the client sees it (the full 32 bits, or `creation % 3 + 1` for old clients).
    */

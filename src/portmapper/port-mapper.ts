@@ -28,6 +28,12 @@ export interface PortMapperRegistrationOptions {
    */
   readonly host?: string;
   /**
+   * The address the embedded mapper listens on, when this process serves it; `host` by default.
+   * Give `0.0.0.0` or `::` so that the `local` discovery of other hosts can ask this host's mapper
+   * (registering stays allowed from loopback only).
+   */
+  readonly bind?: string;
+  /**
    * Whether this process may become the mapper when none answers (default `true`). Set `false`
    * when a separately run mapper (Erlang's `epmd` on 4369) must be used.
    */
@@ -87,6 +93,7 @@ export class PortMapperRegistration {
 
   private readonly client: PortMapperClient;
   private readonly serve: boolean;
+  private readonly bind: string;
   private readonly logger: ClusterLogger | undefined;
   private readonly startTimeoutMs: number;
   private readonly retryMaxDelayMs: number;
@@ -114,7 +121,11 @@ export class PortMapperRegistration {
     try {
       this.name = checkNodeName(rawName as string);
     } catch (error) {
-      throw bad('name', options.name, `a node name or its part before "@" (${toError(error).message})`);
+      throw bad(
+        'name',
+        options.name,
+        `a node name or its part before "@" (${toError(error).message})`,
+      );
     }
     if (!int(options.port, 1, 65535)) throw bad('port', options.port, 'an integer from 1 to 65535');
     this.port = options.port;
@@ -124,6 +135,9 @@ export class PortMapperRegistration {
     this.host = options.host ?? DEFAULT_PORT_MAPPER_HOST;
     if (typeof this.host !== 'string' || this.host === '')
       throw bad('host', options.host, 'a loopback address such as "127.0.0.1" or "::1"');
+    this.bind = options.bind ?? this.host;
+    if (typeof this.bind !== 'string' || this.bind === '')
+      throw bad('bind', options.bind, 'an address such as "127.0.0.1", "0.0.0.0" or "::"');
     this.serve = options.serve ?? true;
     this.logger = options.logger;
     this.startTimeoutMs = options.startTimeoutMs ?? PORT_MAPPER_DEFAULTS.startTimeoutMs;
@@ -214,12 +228,7 @@ export class PortMapperRegistration {
         if (performance.now() + wait > deadline) {
           throw new PortMapperError(
             'ERR_PORT_MAPPER_UNAVAILABLE',
-            M.unavailable(
-              this.name,
-              this.address(),
-              this.startTimeoutMs,
-              toError(error).message,
-            ),
+            M.unavailable(this.name, this.address(), this.startTimeoutMs, toError(error).message),
             { cause: error },
           );
         }
@@ -278,7 +287,7 @@ export class PortMapperRegistration {
     try {
       const server = await PortMapperServer.start({
         ...this.serverOptions,
-        host: this.host,
+        host: this.bind,
         port: this.portMapperPort,
         logger: this.logger,
         unref: true,

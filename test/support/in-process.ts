@@ -39,6 +39,7 @@ export async function startInProcess(
     cookie: 'in-process-cookie',
     heartbeatMs: 200,
     failureTimeoutMs: 1_000,
+    portMapper: false, // tests that want the port mapper give their own, on a port of their own
     ...tcp,
   });
   const discovery = new TestDiscovery(peers);

@@ -16,6 +16,8 @@ import { NodeDownError } from '../messaging/messaging-errors.js';
 import type { PayloadCodec } from '../messaging/payload-codec.js';
 import { resolveCookie } from './cookie.js';
 import { DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS, DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS } from './handshake.js';
+import { DEFAULT_PORT_MAPPER_PORT } from '../../portmapper/port-mapper.defaults.js';
+import { PortMapperRegistration } from '../../portmapper/port-mapper.js';
 import { Mesh } from './mesh.js';
 import { type ResolvedTls, type TlsOptions, checkOwnCertificate, resolveTlsOptions } from './tls.js';
 
@@ -55,6 +57,13 @@ export interface TcpDistOptions {
   readonly codec?: 'msgpack' | 'json' | PayloadCodec;
   /** Default request timeout. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Register this node's name and port with the host-local port mapper, so `local` discovery
+   * finds it: `'auto'` (default) when the port is ephemeral, `true` always, `false` never.
+   */
+  readonly portMapper?: boolean | 'auto';
+  /** Port of the host-local port mapper (`GEN_CLUSTER_PORTMAPPER_PORT`). */
+  readonly portMapperPort?: number;
   /** Resolvers for peer host names (`GEN_CLUSTER_DNS_SERVERS`); the system's when unset. */
   readonly dnsServers?: readonly { readonly host: string; readonly port: number }[];
   /**
@@ -81,6 +90,8 @@ export const DEFAULT_TCP_DIST_OPTIONS = Object.freeze({
   transitive: true,
   hidden: false,
   requestTimeoutMs: 5_000,
+  portMapper: 'auto' as boolean | 'auto',
+  portMapperPort: DEFAULT_PORT_MAPPER_PORT,
 });
 
 /**
@@ -96,6 +107,7 @@ export class TcpDist implements MessagingDistStrategy {
   private readonly tls: ResolvedTls | undefined;
   private mesh: Mesh | undefined;
   private inner: Messaging | undefined;
+  private registration: PortMapperRegistration | undefined;
 
   constructor(private readonly options: TcpDistOptions = {}) {
     this.settings = { ...DEFAULT_TCP_DIST_OPTIONS, ...definedOnly(options) } as TcpDist['settings'];
@@ -168,6 +180,23 @@ export class TcpDist implements MessagingDistStrategy {
     const port = await mesh.listen();
     this.mesh = mesh;
     this.inner = messaging;
+    const register = this.settings.portMapper === 'auto' ? this.settings.port === 0 : this.settings.portMapper;
+    if (register) {
+      // Fails at startup on a name already registered on this host (a duplicate node name).
+      const registration = new PortMapperRegistration({
+        name: context.self,
+        port,
+        portMapperPort: this.settings.portMapperPort,
+        logger,
+      });
+      try {
+        await registration.start();
+      } catch (error) {
+        await mesh.close();
+        throw error;
+      }
+      this.registration = registration;
+    }
     const tls = this.tls ? ` over ${this.tls.mutual ? 'mutual ' : ''}TLS (${this.tls.minVersion} or later)` : '';
     logger.log(`Dist listening on ${bind ?? '*'}:${port} as ${context.self}${tls}.`);
   }
@@ -208,11 +237,14 @@ export class TcpDist implements MessagingDistStrategy {
   }
 
   async leave(): Promise<void> {
+    // Unregister first, so that local discovery stops naming a node that is going away.
+    await this.registration?.close();
     await this.mesh?.leave();
   }
 
   async close(): Promise<void> {
     this.inner?.close();
+    await this.registration?.close();
     await this.mesh?.close();
   }
 }
@@ -248,9 +280,14 @@ function validate(settings: TcpDist['settings'], options: TcpDistOptions): void 
     'maxPendingHandshakes',
     'maxPendingHandshakesPerIp',
     'requestTimeoutMs',
+    'portMapperPort',
   ] as const) {
     const value = settings[key];
     if (!Number.isInteger(value) || value <= 0) throw bad(key, value, 'a positive integer');
+  }
+  if (settings.portMapperPort > 65535) throw bad('portMapperPort', settings.portMapperPort, 'a port from 1 to 65535');
+  if (![true, false, 'auto'].includes(settings.portMapper)) {
+    throw bad('portMapper', settings.portMapper, 'true, false or "auto"');
   }
   if (settings.failureTimeoutMs <= settings.heartbeatMs) {
     throw bad('failureTimeoutMs', settings.failureTimeoutMs, `more than heartbeatMs (${settings.heartbeatMs})`);

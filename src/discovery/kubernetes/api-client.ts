@@ -1,0 +1,445 @@
+import { readFile } from 'node:fs/promises';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { Agent, request } from 'node:https';
+import { toError } from '../../core/errors.js';
+import { type KubeStatus, isKubeStatus } from './endpoint-slice.js';
+
+/** Settings of a {@link KubeApiClient}. */
+export interface KubeApiClientOptions {
+  /** `https://host:port[/prefix]` of the API server. The token goes to this origin only. */
+  readonly apiServer: URL;
+  /** PEM of the CA(s) the server certificate must chain to (the only ones trusted). */
+  readonly ca: string;
+  /** File holding the bearer token; re-read when older than `tokenReloadIntervalMs`, and on 401. */
+  readonly tokenFile: string;
+  readonly tokenReloadIntervalMs: number;
+  /** Deadline of a whole list request, and of a watch request until its headers arrive. */
+  readonly requestTimeoutMs: number;
+  /** Largest response body accepted; 64 MiB by default. */
+  readonly maxBodyBytes?: number;
+}
+
+/** Why a request failed. */
+export type KubeFailure =
+  /** The server answered with a status other than 200 (after a retry with a re-read token for 401). */
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly body: KubeStatus | undefined;
+      readonly text: string;
+    }
+  /** No answer within the deadline. */
+  | { readonly kind: 'timeout'; readonly ms: number }
+  /** The connection failed (refused, reset, TLS verification). */
+  | {
+      readonly kind: 'network';
+      readonly code: string;
+      readonly message: string;
+      readonly tls: boolean;
+    }
+  /** The token file could not be read. */
+  | { readonly kind: 'token'; readonly file: string; readonly message: string }
+  /** The answer was not what the API sends (bad JSON, too large). */
+  | { readonly kind: 'protocol'; readonly message: string };
+
+/** A failed API request; `failure` says how. */
+export class KubeRequestError extends Error {
+  constructor(
+    readonly failure: KubeFailure,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${describeFailure(failure)} (GET ${path})`, options);
+    this.name = 'KubeRequestError';
+  }
+}
+
+/** Handlers of a watch stream. */
+export interface WatchHandlers {
+  readonly signal: AbortSignal;
+  /** The server accepted the watch (status 200). */
+  readonly onOpen: () => void;
+  /** One parsed line of the stream. */
+  readonly onValue: (value: unknown) => void;
+  /** The stream is cut if it lasts longer than this (a lost connection would otherwise hang). */
+  readonly maxDurationMs: number;
+}
+
+const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
+const MAX_ERROR_BODY = 64 * 1024;
+const TOKEN = /^[\x21-\x7e]+$/;
+const TLS_CODE = /CERT|SIGNATURE|ISSUER|TLS|SSL|ALTNAME/i;
+
+/**
+ * A small client for the Kubernetes API over `node:https`: GET a JSON document, or follow a watch
+ * stream (newline-delimited JSON), with the service account's bearer token.
+ *
+ * - TLS is always verified, against the given CA only; there is no way to turn verification off.
+ * - The token is sent only to `apiServer` (redirects are not followed: a 3xx is an error).
+ * - The token file is re-read when the cached token is older than `tokenReloadIntervalMs` (bound
+ *   service-account tokens rotate), and at once on a 401, after which the request is retried once.
+ */
+export class KubeApiClient {
+  private readonly agent: Agent;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly prefix: string;
+  private token: string | undefined;
+  private tokenReadAt = -Infinity;
+  private tokenReading: Promise<string> | undefined;
+
+  constructor(private readonly options: KubeApiClientOptions) {
+    const url = options.apiServer;
+    this.host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.port = url.port === '' ? 443 : Number(url.port);
+    this.prefix = url.pathname.replace(/\/+$/, '');
+    this.agent = new Agent({ keepAlive: true, ca: options.ca, maxSockets: 8, maxFreeSockets: 2 });
+  }
+
+  /** Reads the token now (or returns the cached one while fresh). */
+  async loadToken(force = false): Promise<string> {
+    const fresh = performance.now() - this.tokenReadAt < this.options.tokenReloadIntervalMs;
+    if (!force && this.token !== undefined && fresh) return this.token;
+    this.tokenReading ??= this.readToken().finally(() => (this.tokenReading = undefined));
+    return this.tokenReading;
+  }
+
+  /**
+   * The ServiceAccount the token belongs to, as `namespace/name`, read from the token's (unverified)
+   * `sub` claim; `undefined` when the token is not a service-account JWT or not read yet.
+   */
+  serviceAccount(): string | undefined {
+    const payload = this.token?.split('.')[1];
+    if (!payload) return undefined;
+    try {
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+        sub?: unknown;
+      };
+      const match =
+        typeof claims.sub === 'string'
+          ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(claims.sub)
+          : null;
+      return match ? `${match[1]}/${match[2]}` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** GETs `path` (below the API server URL) and parses the JSON answer. */
+  async getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+    const started = performance.now();
+    const { res } = await this.open(path, signal, this.options.requestTimeoutMs);
+    const left = Math.max(1, this.options.requestTimeoutMs - (performance.now() - started));
+    const text = await readText(
+      res,
+      path,
+      this.options.maxBodyBytes ?? DEFAULT_MAX_BODY,
+      left,
+      this.options.requestTimeoutMs,
+      signal,
+    );
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new KubeRequestError(
+        { kind: 'protocol', message: `the answer is not JSON (${toError(error).message})` },
+        path,
+      );
+    }
+  }
+
+  /**
+   * Follows a watch stream: resolves when the server ends it cleanly, rejects with a
+   * {@link KubeRequestError} when it is refused or breaks off, or with the abort reason.
+   */
+  async watch(path: string, handlers: WatchHandlers): Promise<void> {
+    const { req, res } = await this.open(path, handlers.signal, this.options.requestTimeoutMs);
+    handlers.onOpen();
+    const maxLine = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    await new Promise<void>((resolve, reject) => {
+      let buffer = '';
+      let settled = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        handlers.signal.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else {
+          req.destroy();
+          reject(error);
+        }
+      };
+      const onAbort = () => finish(abortReason(handlers.signal));
+      const timer = setTimeout(
+        () => finish(new KubeRequestError({ kind: 'timeout', ms: handlers.maxDurationMs }, path)),
+        handlers.maxDurationMs,
+      );
+      timer.unref();
+      handlers.signal.addEventListener('abort', onAbort, { once: true });
+      if (handlers.signal.aborted) return onAbort();
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (settled) return;
+        buffer += chunk;
+        let newline = buffer.indexOf('\n');
+        while (newline >= 0 && !settled) {
+          const line = buffer.slice(0, newline).trim();
+          buffer = buffer.slice(newline + 1);
+          if (line !== '') {
+            let value: unknown;
+            try {
+              value = JSON.parse(line);
+            } catch (error) {
+              return finish(
+                new KubeRequestError(
+                  {
+                    kind: 'protocol',
+                    message: `a watch event is not JSON (${toError(error).message})`,
+                  },
+                  path,
+                ),
+              );
+            }
+            try {
+              handlers.onValue(value);
+            } catch (error) {
+              return finish(error);
+            }
+          }
+          newline = buffer.indexOf('\n');
+        }
+        if (buffer.length > maxLine) {
+          finish(
+            new KubeRequestError(
+              { kind: 'protocol', message: `a watch event is larger than ${maxLine} bytes` },
+              path,
+            ),
+          );
+        }
+      });
+      res.on('end', () => finish());
+      res.on('error', error => finish(networkError(error, path)));
+      res.on('close', () =>
+        finish(
+          res.complete
+            ? undefined
+            : new KubeRequestError(brokeOff('the watch stream broke off'), path),
+        ),
+      );
+    });
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private async readToken(): Promise<string> {
+    const file = this.options.tokenFile;
+    let text: string;
+    try {
+      text = (await readFile(file, 'utf8')).trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new KubeRequestError(
+        { kind: 'token', file, message: code ?? toError(error).message },
+        '(token)',
+        { cause: error },
+      );
+    }
+    if (!TOKEN.test(text)) {
+      throw new KubeRequestError(
+        {
+          kind: 'token',
+          file,
+          message: text === '' ? 'the file is empty' : 'the file does not hold a bearer token',
+        },
+        '(token)',
+      );
+    }
+    this.token = text;
+    this.tokenReadAt = performance.now();
+    return text;
+  }
+
+  /** A 200 response to GET `path`, a 401 being retried once with the token re-read. */
+  private async open(
+    path: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+    let token = await this.loadToken();
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      const { req, res } = await this.send(path, token, signal, timeoutMs);
+      const status = res.statusCode ?? 0;
+      if (status === 200) return { req, res };
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      const text = await readText(res, path, MAX_ERROR_BODY, left, timeoutMs, signal).catch(
+        () => '',
+      );
+      if (status === 401 && attempt === 1) {
+        token = await this.loadToken(true);
+        continue;
+      }
+      let body: KubeStatus | undefined;
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (isKubeStatus(parsed)) body = parsed;
+      } catch {
+        // not a Status: keep the text
+      }
+      throw new KubeRequestError({ kind: 'status', status, body, text: text.slice(0, 500) }, path);
+    }
+  }
+
+  /** Sends one GET and resolves when the response headers arrive. */
+  private send(
+    path: string,
+    token: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortReason(signal));
+      let settled = false;
+      const req = request({
+        host: this.host,
+        port: this.port,
+        path: `${this.prefix}${path}`,
+        method: 'GET',
+        agent: this.agent,
+        headers: {
+          Accept: 'application/json',
+          Authorization: `Bearer ${token}`,
+          'User-Agent': 'gen-cluster',
+        },
+      });
+      const done = () => {
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (error: unknown) => {
+        if (settled) return;
+        done();
+        req.destroy();
+        reject(error);
+      };
+      const onAbort = () => fail(abortReason(signal!));
+      const timer = setTimeout(
+        () => fail(new KubeRequestError({ kind: 'timeout', ms: timeoutMs }, path)),
+        timeoutMs,
+      );
+      timer.unref();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // Errors after the response are reported on the response; this listener keeps a late
+      // request error from being unhandled.
+      req.on('error', error => fail(networkError(error, path)));
+      req.on('response', res => {
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        done();
+        resolve({ req, res });
+      });
+      req.end();
+    });
+  }
+}
+
+/** Reads a response body as text, within `maxBytes` and `timeoutMs`. */
+function readText(
+  res: IncomingMessage,
+  path: string,
+  maxBytes: number,
+  timeoutMs: number,
+  requestTimeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve(Buffer.concat(chunks).toString('utf8'));
+      else {
+        res.destroy();
+        reject(error);
+      }
+    };
+    const onAbort = () => finish(abortReason(signal!));
+    const timer = setTimeout(
+      () => finish(new KubeRequestError({ kind: 'timeout', ms: requestTimeoutMs }, path)),
+      timeoutMs,
+    );
+    timer.unref();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) return onAbort();
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        finish(
+          new KubeRequestError(
+            { kind: 'protocol', message: `the answer is larger than ${maxBytes} bytes` },
+            path,
+          ),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => finish());
+    res.on('error', error => finish(networkError(error, path)));
+    res.on('close', () =>
+      finish(
+        res.complete ? undefined : new KubeRequestError(brokeOff('the answer broke off'), path),
+      ),
+    );
+  });
+}
+
+function networkError(error: unknown, path: string): KubeRequestError {
+  if (error instanceof KubeRequestError) return error;
+  // Read the fields rather than trusting instanceof: errors may come from another realm.
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+  };
+  const code = typeof e.code === 'string' ? e.code : 'ERROR';
+  const message = typeof e.message === 'string' ? e.message : toError(error).message;
+  return new KubeRequestError({ kind: 'network', code, message, tls: TLS_CODE.test(code) }, path, {
+    cause: error,
+  });
+}
+
+function brokeOff(message: string): KubeFailure {
+  return { kind: 'network', code: 'ECONNRESET', message, tls: false };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return toError(signal.reason ?? new Error('aborted'));
+}
+
+function describeFailure(failure: KubeFailure): string {
+  switch (failure.kind) {
+    case 'status':
+      return `HTTP ${failure.status}${failure.body?.message ? `: ${failure.body.message}` : ''}`;
+    case 'timeout':
+      return `no answer within ${failure.ms} ms`;
+    case 'network':
+      return `${failure.code}: ${failure.message}`;
+    case 'token':
+      return `cannot read the token file ${failure.file}: ${failure.message}`;
+    case 'protocol':
+      return failure.message;
+  }
+}

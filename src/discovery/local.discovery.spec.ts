@@ -1,0 +1,157 @@
+import { createServer } from 'node:net';
+import { hostname } from 'node:os';
+import { DiscoveryError, InvalidConfigError } from '../core/errors.js';
+import type { ClusterLogger } from '../core/logger.js';
+import { PortMapperClient, type RegisteredNode } from '../portmapper/port-mapper.client.js';
+import { PortMapperServer } from '../portmapper/port-mapper.server.js';
+import { LocalDiscovery } from './local.discovery.js';
+
+const servers: PortMapperServer[] = [];
+const handles: RegisteredNode[] = [];
+
+afterEach(async () => {
+  await Promise.all(handles.splice(0).map(h => h.close()));
+  await Promise.all(servers.splice(0).map(s => s.close()));
+});
+
+const logs: string[] = [];
+const logger: ClusterLogger = {
+  debug: m => logs.push(m),
+  log: m => logs.push(m),
+  warn: m => logs.push(m),
+  error: m => logs.push(m),
+};
+const context = (self: string) => ({ self, logger, requestRefresh: () => undefined });
+
+async function mapper(host = '127.0.0.1', port = 0): Promise<PortMapperServer> {
+  const server = await PortMapperServer.start({ host, port });
+  servers.push(server);
+  return server;
+}
+
+async function register(port: number, name: string, distPort: number, host = '127.0.0.1') {
+  handles.push(await new PortMapperClient({ port }).register(name, distPort, { host }));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise(resolve => server.close(resolve));
+  return port;
+}
+
+describe('LocalDiscovery', () => {
+  beforeEach(() => logs.splice(0));
+
+  it('asks the mapper of this host by default, on port 14369', () => {
+    const discovery = new LocalDiscovery({ strategy: 'local' });
+    expect(discovery.name).toBe('local');
+    expect(discovery.hosts).toEqual(['localhost']);
+    expect(discovery.portMapperPort).toBe(14369);
+  });
+
+  it('returns every registered node as name@<this node host> with its port, without self', async () => {
+    const server = await mapper();
+    await register(server.port, 'node-1', 41_001);
+    await register(server.port, 'node-2', 41_002);
+    await register(server.port, 'self', 41_003);
+    const discovery = new LocalDiscovery({ portMapperPort: server.port });
+    discovery.init(context('self@my-box'));
+    expect(await discovery.peers()).toEqual([
+      { node: 'node-1@my-box', port: 41_001 },
+      { node: 'node-2@my-box', port: 41_002 },
+    ]);
+  });
+
+  it('returns a real empty answer when nobody is registered', async () => {
+    const server = await mapper();
+    const discovery = new LocalDiscovery({ portMapperPort: server.port });
+    discovery.init(context('self@my-box'));
+    expect(await discovery.peers()).toEqual([]);
+  });
+
+  it('treats this host name like localhost', async () => {
+    const server = await mapper();
+    await register(server.port, 'other', 41_001);
+    const discovery = new LocalDiscovery({
+      hosts: [hostname(), 'localhost'],
+      portMapperPort: server.port,
+    });
+    expect(discovery.hosts).toEqual(['localhost']);
+    discovery.init(context('self@10.1.2.3'));
+    expect(await discovery.peers()).toEqual([{ node: 'other@10.1.2.3', port: 41_001 }]);
+  });
+
+  it('names the nodes of another host after that host, IPv6 included', async () => {
+    const port = await freePort();
+    const local = await mapper('127.0.0.1', port);
+    const v6 = await mapper('::1', port);
+    await register(local.port, 'here', 41_001);
+    await register(v6.port, 'there', 41_002, '::1');
+    const discovery = new LocalDiscovery({ hosts: ['localhost', '[::1]'], portMapperPort: port });
+    discovery.init(context('self@my-box'));
+    expect(await discovery.peers()).toEqual([
+      { node: 'here@my-box', port: 41_001 },
+      { node: 'there@::1', port: 41_002 },
+    ]);
+  });
+
+  it('throws a DiscoveryError, not an empty answer, when the mapper does not answer', async () => {
+    const discovery = new LocalDiscovery({ portMapperPort: await freePort() });
+    discovery.init(context('self@my-box'));
+    const error = await discovery.peers().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DiscoveryError);
+    expect(error).toMatchObject({ code: 'ERR_DISCOVERY_FAILED' });
+    expect((error as Error).message).toMatch(/localhost.*ECONNREFUSED/);
+  });
+
+  it('keeps the last good names of a host that stops answering while another answers', async () => {
+    const port = await freePort();
+    const local = await mapper('127.0.0.1', port);
+    const v6 = await mapper('::1', port);
+    await register(local.port, 'here', 41_001);
+    await register(v6.port, 'there', 41_002, '::1');
+    const discovery = new LocalDiscovery({ hosts: ['localhost', '::1'], portMapperPort: port });
+    discovery.init(context('self@my-box'));
+    await discovery.peers();
+    await v6.close();
+    await register(local.port, 'new', 41_003);
+    expect(await discovery.peers()).toEqual([
+      { node: 'here@my-box', port: 41_001 },
+      { node: 'new@my-box', port: 41_003 },
+      { node: 'there@::1', port: 41_002 },
+    ]);
+    expect(logs.some(l => /::1 did not answer/.test(l))).toBe(true);
+    await local.close();
+    await expect(discovery.peers()).rejects.toBeInstanceOf(DiscoveryError);
+  });
+
+  it('skips registered names that are not node names', async () => {
+    const server = await mapper();
+    await register(server.port, 'has space', 41_001);
+    await register(server.port, 'ok', 41_002);
+    const discovery = new LocalDiscovery({ portMapperPort: server.port });
+    discovery.init(context('self@my-box'));
+    expect(await discovery.peers()).toEqual([{ node: 'ok@my-box', port: 41_002 }]);
+  });
+
+  it('stops when aborted', async () => {
+    const discovery = new LocalDiscovery({ portMapperPort: await freePort() });
+    discovery.init(context('self@my-box'));
+    await expect(discovery.peers(AbortSignal.abort(new Error('stop')))).rejects.toThrow('stop');
+  });
+
+  it.each([
+    [{ hosts: [] }, /hosts/],
+    [{ hosts: ['not a host'] }, /hosts\[0\]/],
+    [{ hosts: 'localhost' }, /hosts/],
+    [{ portMapperPort: 0 }, /portMapperPort/],
+    [{ connectTimeoutMs: 0 }, /connectTimeoutMs/],
+    [{ strategy: 'dns' }, /strategy/],
+    [{ domain: 'x' }, /Unknown local discovery option "domain"/],
+  ])('refuses the options %j', (options, message) => {
+    expect(() => new LocalDiscovery(options as never)).toThrow(InvalidConfigError);
+    expect(() => new LocalDiscovery(options as never)).toThrow(message);
+  });
+});

@@ -1,0 +1,191 @@
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { DiscoveryError, InvalidConfigError, toError } from '../core/errors.js';
+import type { ClusterLogger } from '../core/logger.js';
+import { type Peer, canonicalHost, parseNodeName } from '../core/peer.js';
+import type { DiscoveryContext, DiscoveryStrategy } from '../core/strategy.js';
+import type { EpmdNameEntry } from '../portmapper/epmd-protocol.js';
+import { PortMapperClient } from '../portmapper/port-mapper.client.js';
+import {
+  DEFAULT_PORT_MAPPER_HOST,
+  DEFAULT_PORT_MAPPER_PORT,
+  PORT_MAPPER_DEFAULTS,
+} from '../portmapper/port-mapper.defaults.js';
+import { PortMapperMessages as M } from '../portmapper/port-mapper.messages.js';
+
+/**
+ * Options of the `local` discovery (gen_cluster's `epmd_all`): every node registers with the port
+ * mapper of its host, and this strategy asks the mapper of each host for all registered names.
+ *
+ * @example Nodes on this machine, with no other configuration:
+ * { strategy: 'local' }
+ * @example Nodes on this machine and on two others (their mappers must listen beyond loopback):
+ * { strategy: 'local', hosts: ['localhost', 'box-2.example', '10.0.0.7'] }
+ */
+export interface LocalDiscoveryOptions {
+  readonly strategy: 'local';
+  /**
+   * The hosts whose port mappers to ask; this host by default. `localhost` (and this host's own
+   * name) means this host: its mapper is asked on `127.0.0.1`, and its nodes are named with the
+   * host part of this node's name. Any other host is asked as written, and its nodes are named
+   * `name@<host>`, so it must be the host part those nodes use in their own names.
+   */
+  readonly hosts?: readonly string[];
+  /** The port mappers' port; {@link DEFAULT_PORT_MAPPER_PORT} (14369) by default. */
+  readonly portMapperPort?: number;
+  /** How long to wait for each mapper's connection (1 s by default). */
+  readonly connectTimeoutMs?: number;
+  /** How long to wait for each mapper's answer once connected (2 s by default). */
+  readonly requestTimeoutMs?: number;
+}
+
+/** One configured host: where to ask, and the host part of the nodes it lists. */
+interface Target {
+  /** As configured, for messages. */
+  readonly label: string;
+  /** `undefined`: this host (asked on loopback, named after this node's host part). */
+  readonly host: string | undefined;
+}
+
+const KNOWN_OPTIONS = [
+  'strategy',
+  'hosts',
+  'portMapperPort',
+  'connectTimeoutMs',
+  'requestTimeoutMs',
+] as const;
+
+/**
+ * Peers from the host-local port mappers: one per registered name, `name@host` with the
+ * registered dist port. Registering is the dist's job; this strategy only reads.
+ *
+ * A mapper that does not answer is a failed lookup, never "no peers": with one host, `peers()`
+ * throws a {@link DiscoveryError} (the cluster keeps its last good peers); with several, a host that
+ * does not answer contributes its last good names (logged), and only when no host answers does
+ * `peers()` throw.
+ */
+export class LocalDiscovery implements DiscoveryStrategy {
+  readonly name = 'local';
+  /** The mappers' port. */
+  readonly portMapperPort: number;
+
+  private readonly targets: readonly Target[];
+  private readonly client: PortMapperClient;
+  private readonly lastGood = new Map<string, readonly EpmdNameEntry[]>();
+  private self: string | undefined;
+  private selfHost: string | undefined;
+  private logger: ClusterLogger | undefined;
+
+  /** @throws InvalidConfigError naming the option, the value and the accepted forms. */
+  constructor(options: LocalDiscoveryOptions | Omit<LocalDiscoveryOptions, 'strategy'> = {}) {
+    const bad = (option: string, value: unknown, accepted: string) =>
+      new InvalidConfigError(M.localInvalidOption(option, value, accepted));
+    if (typeof options !== 'object' || options === null || Array.isArray(options))
+      throw bad('(options)', options, 'an object such as { strategy: "local" }');
+    const o = options as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      if (!(KNOWN_OPTIONS as readonly string[]).includes(key))
+        throw new InvalidConfigError(M.localUnknownOption(key, KNOWN_OPTIONS));
+    }
+    if (o.strategy !== undefined && o.strategy !== 'local')
+      throw bad('strategy', o.strategy, '"local"');
+    const int = (value: unknown, min: number, max: number) =>
+      typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+    this.portMapperPort = (o.portMapperPort as number | undefined) ?? DEFAULT_PORT_MAPPER_PORT;
+    if (!int(this.portMapperPort, 1, 65535))
+      throw bad('portMapperPort', o.portMapperPort, 'an integer from 1 to 65535');
+    for (const option of ['connectTimeoutMs', 'requestTimeoutMs'] as const) {
+      if (o[option] !== undefined && !int(o[option], 1, 2 ** 31 - 1))
+        throw bad(option, o[option], 'a positive integer of milliseconds');
+    }
+    const accepted =
+      'a non-empty array of hosts: "localhost" (this host), IPv4 or IPv6 addresses, or DNS names';
+    const hosts = o.hosts ?? ['localhost'];
+    if (!Array.isArray(hosts) || hosts.length === 0) throw bad('hosts', o.hosts, accepted);
+    const seen = new Set<string>();
+    const targets: Target[] = [];
+    hosts.forEach((entry: unknown, i: number) => {
+      const host = typeof entry === 'string' ? canonicalHost(entry.trim()) : undefined;
+      if (host === undefined) throw bad(`hosts[${i}]`, entry, accepted);
+      const local = host === 'localhost' || host === canonicalHost(hostname());
+      const key = local ? '' : host;
+      if (seen.has(key)) return;
+      seen.add(key);
+      targets.push({ label: local ? 'localhost' : host, host: local ? undefined : host });
+    });
+    this.targets = targets;
+    this.client = new PortMapperClient({
+      port: this.portMapperPort,
+      connectTimeoutMs:
+        (o.connectTimeoutMs as number | undefined) ?? PORT_MAPPER_DEFAULTS.connectTimeoutMs,
+      requestTimeoutMs:
+        (o.requestTimeoutMs as number | undefined) ?? PORT_MAPPER_DEFAULTS.requestTimeoutMs,
+    });
+  }
+
+  /** The hosts asked, as configured (`localhost` for this host). */
+  get hosts(): readonly string[] {
+    return this.targets.map(t => t.label);
+  }
+
+  init(context: DiscoveryContext): void {
+    this.self = context.self;
+    this.selfHost = parseNodeName(context.self).host;
+    this.logger = context.logger;
+  }
+
+  async peers(signal?: AbortSignal): Promise<Peer[]> {
+    if (signal?.aborted) throw toError(signal.reason);
+    const answers = await Promise.allSettled(
+      this.targets.map(target =>
+        this.client.names(target.host ?? DEFAULT_PORT_MAPPER_HOST, { signal }),
+      ),
+    );
+    if (signal?.aborted) throw toError(signal.reason);
+    const failures: string[] = [];
+    let firstError: Error | undefined;
+    const unique = new Map<string, Peer>();
+    answers.forEach((answer, i) => {
+      const target = this.targets[i]!;
+      let names: readonly EpmdNameEntry[];
+      if (answer.status === 'fulfilled') {
+        names = answer.value;
+        this.lastGood.set(target.label, names);
+      } else {
+        const error = toError(answer.reason);
+        firstError ??= error;
+        failures.push(`${target.label}: ${error.message}`);
+        const kept = this.lastGood.get(target.label);
+        if (kept === undefined) return;
+        if (this.targets.length > 1) this.logger?.warn(M.localPartial(target.label, error));
+        names = kept;
+      }
+      const nodeHost = target.host ?? this.selfHost ?? canonicalHost(hostname()) ?? 'localhost';
+      for (const entry of names) {
+        const peer = toLocalPeer(entry, nodeHost);
+        if (peer === undefined) {
+          this.logger?.debug?.(M.localSkipped(entry.name, target.label));
+          continue;
+        }
+        if (peer.node !== this.self && !unique.has(peer.node)) unique.set(peer.node, peer);
+      }
+    });
+    if (failures.length === this.targets.length) {
+      throw new DiscoveryError('ERR_DISCOVERY_FAILED', M.localAllFailed(failures.join('; ')), {
+        cause: firstError,
+      });
+    }
+    return [...unique.values()];
+  }
+}
+
+/** `name@host` with the registered port, or `undefined` when the name is not a node name part. */
+function toLocalPeer(entry: EpmdNameEntry, host: string): Peer | undefined {
+  if (entry.port < 1 || entry.port > 65535) return undefined;
+  try {
+    const parsed = parseNodeName(`${entry.name}@${isIP(host) === 6 ? `[${host}]` : host}`);
+    return { node: `${parsed.name}@${parsed.host}`, port: entry.port };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,184 @@
+import { type Server, type Socket, createServer } from 'node:net';
+import { until } from '../../test/support/wait.js';
+import { EpmdProtocolError, PortMapperError } from './port-mapper-errors.js';
+import { PortMapperClient, type RegisteredNode } from './port-mapper.client.js';
+import { PortMapperServer } from './port-mapper.server.js';
+
+const servers: PortMapperServer[] = [];
+const handles: RegisteredNode[] = [];
+const rawServers: Server[] = [];
+const rawSockets: Socket[] = [];
+
+afterEach(async () => {
+  await Promise.all(handles.splice(0).map(h => h.close()));
+  await Promise.all(servers.splice(0).map(s => s.close()));
+  for (const s of rawSockets.splice(0)) s.destroy();
+  await Promise.all(rawServers.splice(0).map(s => new Promise(r => s.close(r))));
+});
+
+async function mapper(host = '127.0.0.1'): Promise<PortMapperServer> {
+  const server = await PortMapperServer.start({ host, port: 0 });
+  servers.push(server);
+  return server;
+}
+
+/** A TCP server that answers each connection with `reply(socket, data)`. */
+async function fakeMapper(onData: (socket: Socket, data: Buffer) => void): Promise<number> {
+  const server = createServer(socket => {
+    rawSockets.push(socket);
+    socket.on('error', () => undefined);
+    socket.on('data', data => onData(socket, data));
+  });
+  rawServers.push(server);
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise(resolve => server.close(resolve));
+  return port;
+}
+
+async function register(client: PortMapperClient, name: string, port: number, host?: string) {
+  const handle = await client.register(name, port, host ? { host } : {});
+  handles.push(handle);
+  return handle;
+}
+
+describe('PortMapperClient', () => {
+  it('registers, looks up, lists and unregisters a name', async () => {
+    const server = await mapper();
+    const client = new PortMapperClient({ port: server.port });
+    const handle = await register(client, 'app', 40_000);
+    expect(handle).toMatchObject({ name: 'app', port: 40_000, active: true });
+    expect(handle.creation).toBeGreaterThanOrEqual(4);
+    expect(await client.lookup('127.0.0.1', 'app')).toMatchObject({
+      name: 'app',
+      port: 40_000,
+      nodeType: 77,
+      protocol: 0,
+      highestVersion: 6,
+      lowestVersion: 5,
+    });
+    expect(await client.lookup('127.0.0.1', 'other')).toBeUndefined();
+    expect(await client.names('127.0.0.1')).toEqual([{ name: 'app', port: 40_000 }]);
+    await handle.close();
+    expect(handle.active).toBe(false);
+    await expect(handle.ended).resolves.toEqual({ reason: 'closed' });
+    await until(() => server.size === 0, 2_000, 'the name to be unregistered');
+    expect(await client.names('127.0.0.1')).toEqual([]);
+  });
+
+  it('gives every registration of a name a new creation', async () => {
+    const server = await mapper();
+    const client = new PortMapperClient({ port: server.port });
+    const creations = new Set<number>();
+    for (let i = 0; i < 5; i++) {
+      const handle = await register(client, 'again', 40_000);
+      creations.add(handle.creation);
+      await handle.close();
+      await until(() => server.size === 0, 2_000, 'the name to be unregistered');
+    }
+    expect(creations.size).toBe(5);
+  });
+
+  it('refuses a name a live registration holds, with ERR_DUPLICATE_NODE_NAME', async () => {
+    const server = await mapper();
+    const client = new PortMapperClient({ port: server.port });
+    const first = await register(client, 'dup', 40_000);
+    await expect(client.register('dup', 40_001)).rejects.toMatchObject({
+      code: 'ERR_DUPLICATE_NODE_NAME',
+    });
+    expect(first.active).toBe(true);
+    expect(await client.lookup('127.0.0.1', 'dup')).toMatchObject({ port: 40_000 });
+  });
+
+  it('reports a registration dropped when the mapper goes away', async () => {
+    const server = await mapper();
+    const client = new PortMapperClient({ port: server.port });
+    const handle = await register(client, 'dropped', 40_000);
+    await server.close();
+    await expect(handle.ended).resolves.toMatchObject({ reason: 'dropped' });
+    expect(handle.active).toBe(false);
+  });
+
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['localhost', '127.0.0.1'],
+    ['::ffff:127.0.0.1', '127.0.0.1'],
+    ['::1', '::1'],
+    ['[::1]', '::1'],
+  ])('reaches a mapper as %s', async (host, listen) => {
+    const server = await mapper(listen);
+    const client = new PortMapperClient({ port: server.port });
+    await register(client, 'forms', 40_000, host);
+    expect(await client.names(host)).toEqual([{ name: 'forms', port: 40_000 }]);
+    expect(await client.lookup(host, 'forms')).toMatchObject({ port: 40_000 });
+  });
+
+  it('fails with ERR_PORT_MAPPER_UNREACHABLE and errno ECONNREFUSED when nothing listens', async () => {
+    const client = new PortMapperClient({ port: await closedPort() });
+    for (const call of [
+      () => client.names('127.0.0.1'),
+      () => client.lookup('localhost', 'x'),
+      () => client.register('x', 1),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PortMapperError);
+      expect(error).toMatchObject({ code: 'ERR_PORT_MAPPER_UNREACHABLE', errno: 'ECONNREFUSED' });
+    }
+  });
+
+  it('times out on a server that never answers', async () => {
+    const port = await fakeMapper(() => undefined);
+    const client = new PortMapperClient({ port, requestTimeoutMs: 200 });
+    const started = performance.now();
+    await expect(client.names('127.0.0.1')).rejects.toMatchObject({
+      code: 'ERR_PORT_MAPPER_TIMEOUT',
+    });
+    await expect(client.register('slow', 1)).rejects.toMatchObject({
+      code: 'ERR_PORT_MAPPER_TIMEOUT',
+    });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('stops when its signal is aborted', async () => {
+    const port = await fakeMapper(() => undefined);
+    const client = new PortMapperClient({ port, requestTimeoutMs: 10_000 });
+    const controller = new AbortController();
+    const pending = client.names('127.0.0.1', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_PORT_MAPPER_ABORTED' });
+    await expect(client.names('127.0.0.1', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ERR_PORT_MAPPER_ABORTED',
+    });
+  });
+
+  it.each([
+    ['garbage', Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')],
+    ['a short answer', Buffer.of(118, 0, 0)],
+  ])('fails with ERR_PORT_MAPPER_PROTOCOL on %s', async (_label, answer) => {
+    const port = await fakeMapper(socket => socket.end(answer));
+    const client = new PortMapperClient({ port });
+    await expect(client.register('x', 1)).rejects.toMatchObject({
+      code: 'ERR_PORT_MAPPER_PROTOCOL',
+    });
+    await expect(client.lookup('127.0.0.1', 'x')).rejects.toMatchObject({
+      code: 'ERR_PORT_MAPPER_PROTOCOL',
+    });
+  });
+
+  it('refuses to send an unacceptable name', async () => {
+    const client = new PortMapperClient({ port: 1 });
+    await expect(client.register('a\0b', 1)).rejects.toBeInstanceOf(EpmdProtocolError);
+    await expect(client.lookup('127.0.0.1', '')).rejects.toBeInstanceOf(EpmdProtocolError);
+  });
+
+  it('validates its options', () => {
+    expect(() => new PortMapperClient({ port: 0 })).toThrow(/port/);
+    expect(() => new PortMapperClient({ connectTimeoutMs: -1 })).toThrow(/connectTimeoutMs/);
+  });
+});

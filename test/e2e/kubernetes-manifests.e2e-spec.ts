@@ -1,0 +1,420 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { DnsDiscovery, type DnsDiscoveryOptions } from '../../src/discovery/dns.discovery.js';
+import {
+  KubernetesDiscovery,
+  type KubernetesDiscoveryOptions,
+} from '../../src/discovery/kubernetes.discovery.js';
+import { parseDiscoveryEnv } from '../../src/nest/env.config.js';
+
+/**
+ * The sample deployment (sample/kubernetes): each kustomization is rendered with the real
+ * `kubectl kustomize`, the objects are decoded by kubectl itself (`annotate --local -o json`, no
+ * cluster needed), and checked for what the README promises: the ports agree, the environment is
+ * complete and valid for the library, the probes, the Secret, graceful termination, and RBAC of
+ * exactly get/list/watch on endpointslices.
+ *
+ * kubectl comes from Debian's `kubernetes-client` package (kubectl 1.20, whose kustomize reads
+ * `bases` and `patchesStrategicMerge`; newer kubectl renders the same objects). Without kubectl
+ * every test here fails, naming the install command.
+ */
+
+const run = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+const DIR = join(ROOT, 'sample/kubernetes');
+const NS = 'gen-cluster-sample';
+
+/** The Debian package with kubectl (and `kubectl kustomize`). */
+const KUBECTL_APT_PACKAGE = 'kubernetes-client';
+const INSTALL = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${KUBECTL_APT_PACKAGE}`;
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    fieldRef?: { fieldPath: string };
+    secretKeyRef?: { name: string; key: string };
+  };
+}
+
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
+
+interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: string;
+  ports: { name?: string; containerPort: number; protocol?: string }[];
+  env: EnvVar[];
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+}
+
+interface PodSpec {
+  containers: Container[];
+  subdomain?: string;
+  hostname?: string;
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+}
+
+interface Deployment extends K8sObject {
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+}
+
+interface Service extends K8sObject {
+  spec: {
+    clusterIP?: string;
+    publishNotReadyAddresses?: boolean;
+    selector: Record<string, string>;
+    ports: { name?: string; port: number; targetPort?: string | number; protocol?: string }[];
+  };
+}
+
+interface Rendered {
+  readonly objects: K8sObject[];
+  one<T extends K8sObject = K8sObject>(kind: string, name?: string): T;
+  all(kind: string): K8sObject[];
+}
+
+let kubectl: string;
+let scratch: string;
+const rendered = new Map<string, Rendered>();
+
+/** The `kubectl` binary, or a loud error naming the package and the install command. */
+function findKubectl(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, 'kubectl'))) return join(dir, 'kubectl');
+  }
+  throw new Error(
+    `The Kubernetes manifest tests need kubectl (for "kubectl kustomize"), which is not installed. Install Debian's "${KUBECTL_APT_PACKAGE}" package as root:\n  ${INSTALL}`,
+  );
+}
+
+/** Splits kubectl's output of several JSON documents, one after the other. */
+function splitJson(text: string): unknown[] {
+  const values: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' && --depth === 0) {
+      values.push(JSON.parse(text.slice(start, i + 1)));
+    }
+  }
+  return values;
+}
+
+/** Renders a kustomization and decodes its objects with kubectl. */
+async function render(kustomization: string): Promise<Rendered> {
+  const cached = rendered.get(kustomization);
+  if (cached) return cached;
+  let yaml: string;
+  try {
+    ({ stdout: yaml } = await run(kubectl, ['kustomize', join(DIR, kustomization)], {
+      timeout: 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }));
+  } catch (error) {
+    const { stderr, message } = error as { stderr?: string; message: string };
+    throw new Error(`kubectl kustomize ${kustomization} failed: ${stderr?.trim() || message}`);
+  }
+  const file = join(scratch, `${kustomization.replace(/\W+/g, '-')}.yaml`);
+  writeFileSync(file, yaml);
+  // Decoded by kubectl itself (typed: a field of the wrong type fails here), offline.
+  const { stdout } = await run(
+    kubectl,
+    ['annotate', '--local', '-f', file, '-o', 'json', 'gen-cluster.test/probe-'],
+    { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const objects = splitJson(stdout).flatMap(value => {
+    const o = value as K8sObject & { items?: K8sObject[] };
+    return o.kind === 'List' ? (o.items ?? []) : [o];
+  });
+  const result: Rendered = {
+    objects,
+    all: kind => objects.filter(o => o.kind === kind),
+    one: <T extends K8sObject>(kind: string, name?: string) => {
+      const found = objects.filter(o => o.kind === kind && (!name || o.metadata.name === name));
+      if (found.length !== 1)
+        throw new Error(
+          `${kustomization}: expected one ${kind}${name ? ` "${name}"` : ''}, found ${found.length}`,
+        );
+      return found[0] as T;
+    },
+  };
+  rendered.set(kustomization, result);
+  return result;
+}
+
+const env = (container: Container, name: string): EnvVar => {
+  const found = container.env.find(e => e.name === name);
+  if (!found) throw new Error(`env ${name} is missing`);
+  return found;
+};
+
+const podSpec = (r: Rendered) => r.one<Deployment>('Deployment').spec.template.spec;
+const container = (r: Rendered) => podSpec(r).containers[0]!;
+
+/** Options of the discovery a pod would build from its environment. */
+function discoveryOptions(r: Rendered): Record<string, unknown> & { strategy: string } {
+  return parseDiscoveryEnv(env(container(r), 'GEN_CLUSTER_DISCOVERY').value!);
+}
+
+beforeAll(() => {
+  kubectl = findKubectl();
+  scratch = mkdtempSync(join(tmpdir(), 'gen-cluster-manifests-'));
+});
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe.each(['base', 'overlays/srv', 'overlays/kubernetes-api'])('%s', kustomization => {
+  it('renders a namespace, a headless Service and a Deployment of 3 replicas in it', async () => {
+    const r = await render(kustomization);
+    expect(r.one('Namespace').metadata.name).toBe(NS);
+    const service = r.one<Service>('Service');
+    const deployment = r.one<Deployment>('Deployment');
+    expect(service.spec.clusterIP).toBe('None');
+    expect(service.spec.publishNotReadyAddresses).toBe(true);
+    expect(deployment.spec.replicas).toBe(3);
+    for (const o of r.objects) {
+      if (o.kind === 'Namespace') continue;
+      if (o.kind === 'ConfigMap' && o.metadata.name === 'coredns') continue;
+      expect([o.kind, o.metadata.namespace]).toEqual([o.kind, NS]);
+    }
+    const labels = deployment.spec.template.metadata.labels;
+    expect(labels).toMatchObject(deployment.spec.selector.matchLabels);
+    expect(labels).toMatchObject(service.spec.selector);
+  });
+
+  it('uses one dist port everywhere: the Service port "dist", the container port and GEN_CLUSTER_PORT', async () => {
+    const r = await render(kustomization);
+    const service = r.one<Service>('Service');
+    const c = container(r);
+    const servicePort = service.spec.ports.find(p => p.name === 'dist');
+    const containerPort = c.ports.find(p => p.name === 'dist');
+    expect(servicePort).toBeDefined();
+    expect(containerPort).toBeDefined();
+    const port = Number(env(c, 'GEN_CLUSTER_PORT').value);
+    expect(servicePort!.port).toBe(port);
+    expect(containerPort!.containerPort).toBe(port);
+    expect([port, 'dist']).toContain(servicePort!.targetPort);
+    expect(servicePort!.protocol ?? 'TCP').toBe('TCP');
+  });
+
+  it('names the node from the downward API, with every $(VAR) defined before its use', async () => {
+    const r = await render(kustomization);
+    const c = container(r);
+    expect(env(c, 'POD_IP').valueFrom?.fieldRef?.fieldPath).toBe('status.podIP');
+    expect(env(c, 'GEN_CLUSTER_NODE').value).toMatch(/^app@/);
+    c.env.forEach((variable, i) => {
+      for (const [, name] of (variable.value ?? '').matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) {
+        const defined = c.env.findIndex(e => e.name === name);
+        expect([variable.name, name, defined >= 0 && defined < i]).toEqual([
+          variable.name,
+          name,
+          true,
+        ]);
+      }
+    });
+  });
+
+  it('takes the cookie from the generated Secret', async () => {
+    const r = await render(kustomization);
+    const ref = env(container(r), 'GEN_CLUSTER_COOKIE').valueFrom?.secretKeyRef;
+    expect(ref).toBeDefined();
+    const secret = r.one('Secret', ref!.name) as K8sObject & { data: Record<string, string> };
+    expect(ref!.name).toMatch(/^gen-cluster-sample-cookie-[a-z0-9]{10}$/);
+    expect(Buffer.from(secret.data[ref!.key]!, 'base64').length).toBeGreaterThan(0);
+  });
+
+  it('serves GET /cluster on HTTP_HOST 0.0.0.0 and probes it for readiness and liveness', async () => {
+    const r = await render(kustomization);
+    const c = container(r);
+    expect(env(c, 'HTTP_HOST').value).toBe('0.0.0.0');
+    const http = c.ports.find(p => p.name === 'http');
+    expect(http?.containerPort).toBe(Number(env(c, 'HTTP_PORT').value));
+    for (const probe of [c.readinessProbe, c.livenessProbe]) {
+      expect(probe?.httpGet?.path).toBe('/cluster');
+      expect(['http', http?.containerPort]).toContain(probe?.httpGet?.port);
+    }
+  });
+
+  it('terminates gracefully and runs unprivileged', async () => {
+    const r = await render(kustomization);
+    const spec = podSpec(r);
+    const c = container(r);
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10);
+    expect(c.lifecycle?.preStop?.exec?.command).toBeDefined();
+    expect(spec.securityContext?.runAsNonRoot).toBe(true);
+    expect(spec.securityContext?.runAsUser).toBeGreaterThan(0);
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(c.image).toBe('gen-cluster-sample:0.1.0');
+    expect(c.imagePullPolicy).toBe('IfNotPresent');
+  });
+
+  it('grants no cluster-wide permission', async () => {
+    const r = await render(kustomization);
+    expect(r.all('ClusterRole')).toEqual([]);
+    expect(r.all('ClusterRoleBinding')).toEqual([]);
+  });
+});
+
+describe('base: DNS A records', () => {
+  it('finds peers with dns:<service>.<namespace>, as app@$(POD_IP), without API access', async () => {
+    const r = await render('base');
+    const service = r.one<Service>('Service');
+    const c = container(r);
+    expect(env(c, 'GEN_CLUSTER_NODE').value).toBe('app@$(POD_IP)');
+    const options = discoveryOptions(r);
+    expect(options).toEqual({ strategy: 'dns', domain: `${service.metadata.name}.${NS}` });
+    expect(() => new DnsDiscovery(options as unknown as DnsDiscoveryOptions)).not.toThrow();
+    expect(podSpec(r).automountServiceAccountToken).toBe(false);
+    expect(r.all('Role')).toEqual([]);
+    expect(r.all('RoleBinding')).toEqual([]);
+  });
+});
+
+describe('overlays/srv: DNS SRV records', () => {
+  it('names pods <pod>.<subdomain>.<namespace>.svc.cluster.local and asks _dist._tcp.<service>.<namespace>', async () => {
+    const r = await render('overlays/srv');
+    const service = r.one<Service>('Service');
+    const spec = podSpec(r);
+    const c = container(r);
+    expect(spec.subdomain).toBe(service.metadata.name);
+    expect(spec.hostname).toBeUndefined(); // one per replica would clash
+    expect(env(c, 'POD_NAME').valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    expect(env(c, 'GEN_CLUSTER_NODE').value).toBe(
+      `app@$(POD_NAME).${spec.subdomain}.${NS}.svc.cluster.local`,
+    );
+    const options = discoveryOptions(r);
+    expect(options).toEqual({
+      strategy: 'dns',
+      recordType: 'srv',
+      domain: `_dist._tcp.${service.metadata.name}.${NS}`,
+    });
+    expect(() => new DnsDiscovery(options as unknown as DnsDiscoveryOptions)).not.toThrow();
+  });
+
+  it('configures CoreDNS (kube-system) with endpoint_pod_names in its kubernetes block', async () => {
+    const r = await render('overlays/srv');
+    const coredns = r.one('ConfigMap', 'coredns') as K8sObject & { data: { Corefile: string } };
+    expect(coredns.metadata.namespace).toBe('kube-system');
+    const block = /kubernetes cluster\.local[^{]*\{([^}]*)\}/.exec(coredns.data.Corefile);
+    expect(block?.[1]).toMatch(/^\s*endpoint_pod_names\s*$/m);
+    expect(block?.[1]).toMatch(/^\s*pods insecure\s*$/m);
+  });
+});
+
+describe('overlays/kubernetes-api: the Kubernetes API strategy', () => {
+  it('runs the pods as a ServiceAccount with its token mounted', async () => {
+    const r = await render('overlays/kubernetes-api');
+    const account = r.one('ServiceAccount');
+    expect(podSpec(r).serviceAccountName).toBe(account.metadata.name);
+    expect(podSpec(r).automountServiceAccountToken).toBe(true);
+  });
+
+  it('grants exactly get, list and watch on endpointslices of discovery.k8s.io, to that ServiceAccount only', async () => {
+    const r = await render('overlays/kubernetes-api');
+    const account = r.one('ServiceAccount');
+    const role = r.one('Role') as K8sObject & { rules: unknown[] };
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ['discovery.k8s.io'],
+        resources: ['endpointslices'],
+        verbs: ['get', 'list', 'watch'],
+      },
+    ]);
+    const binding = r.one('RoleBinding') as K8sObject & {
+      roleRef: unknown;
+      subjects: unknown[];
+    };
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: role.metadata.name,
+    });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: account.metadata.name, namespace: NS },
+    ]);
+  });
+
+  it('configures the kubernetes discovery for the Service and its dist port, with options the strategy accepts', async () => {
+    const r = await render('overlays/kubernetes-api');
+    const service = r.one<Service>('Service');
+    const c = container(r);
+    expect(env(c, 'GEN_CLUSTER_NODE').value).toBe('app@$(POD_IP)');
+    const options = discoveryOptions(r);
+    expect(options).toMatchObject({ strategy: 'kubernetes', service: service.metadata.name });
+    if (options.portName !== undefined)
+      expect(service.spec.ports.map(p => p.name)).toContain(options.portName);
+    // As in the pod: the namespace, token and CA come from the service account's files.
+    const caFile = join(scratch, 'ca.crt');
+    writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const strategy = new KubernetesDiscovery(
+      { ...options, namespace: NS, caFile } as unknown as KubernetesDiscoveryOptions,
+      { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
+    );
+    expect(strategy.settings.labelSelector).toBe(
+      `kubernetes.io/service-name=${service.metadata.name}`,
+    );
+    await strategy.close();
+  });
+});
+
+describe('the Dockerfile', () => {
+  const dockerfile = readFileSync(join(DIR, 'Dockerfile'), 'utf8');
+
+  it('builds in stages and runs as the non-root user the Deployment expects, with production dependencies only', async () => {
+    const r = await render('base');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/npm install --omit=dev/);
+    expect(runtime).toMatch(new RegExp(`^USER ${podSpec(r).securityContext!.runAsUser}:`, 'm'));
+    expect(runtime).not.toMatch(/npm ci --no-audit --no-fund\s*$/m);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/sample\/main\.js"\]$/m);
+  });
+
+  it('exposes the ports the manifests use', async () => {
+    const c = container(await render('base'));
+    const exposed = /^EXPOSE (.+)$/m.exec(dockerfile)![1]!.split(/\s+/).map(Number).sort();
+    expect(exposed).toEqual(c.ports.map(p => p.containerPort).sort());
+  });
+});

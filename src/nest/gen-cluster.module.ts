@@ -120,7 +120,7 @@ async function createClusterService(
   );
   const dist = await resolveStrategy<DistStrategy>(
     'dist',
-    options.dist ?? { strategy: 'tcp' },
+    distWithDiscoveryResolvers(options),
     moduleRef,
   );
   const cluster = new GenCluster({
@@ -145,6 +145,25 @@ const isBuiltInOptions = (
   value !== null &&
   Object.getPrototypeOf(value) === Object.prototype &&
   typeof (value as { strategy?: unknown }).strategy === 'string';
+
+/**
+ * The TCP dist resolves peer host names with the resolvers DNS discovery was told to use, so a
+ * cluster works with the configured servers alone.
+ */
+function distWithDiscoveryResolvers(options: GenClusterModuleOptions): unknown {
+  const dist: unknown = options.dist ?? { strategy: 'tcp' };
+  const discovery: unknown = options.discovery;
+  if (!isBuiltInOptions(dist) || dist.strategy !== 'tcp' || dist.dnsServers !== undefined)
+    return dist;
+  if (
+    !isBuiltInOptions(discovery) ||
+    discovery.strategy !== 'dns' ||
+    discovery.servers === undefined
+  )
+    return dist;
+  const servers = discovery.servers as readonly { host: string; port?: number }[];
+  return { ...dist, dnsServers: servers.map(s => ({ host: s.host, port: s.port ?? 53 })) };
+}
 
 /**
  * Explicit options win over the environment field by field; built-in strategy options of the

@@ -5,11 +5,20 @@ import { spawnSync } from 'node:child_process';
 
 /** command -> Debian package */
 export const SYSTEM_PACKAGES = {
-  ip: 'iproute2',
+  dnsmasq: 'dnsmasq-base', // the DNS server of the DNS discovery tests
+  openssl: 'openssl', // test certificates for TLS and the Kubernetes API test server
+  epmd: 'erlang-base', // interoperability of the port mapper with Erlang's epmd
+  erl: 'erlang-base',
+  kubectl: 'kubernetes-client', // `kubectl kustomize` renders the sample manifests
 };
 
+// sbin directories are not on every user's PATH, and dnsmasq lives there.
+const SEARCH_PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/local/sbin`;
 const has = command =>
-  spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+  spawnSync('sh', ['-c', `command -v ${command}`], {
+    stdio: 'ignore',
+    env: { ...process.env, PATH: SEARCH_PATH },
+  }).status === 0;
 
 export function ensureSystemPackages(packages = SYSTEM_PACKAGES) {
   const missing = [

@@ -1,3 +1,5 @@
+import { describeValue } from './messages.js';
+
 /**
  * Typed errors with stable `code`s, so callers can branch on `error.code` rather than on message
  * text. Every error the library throws or emits is a {@link GenClusterError}.
@@ -69,5 +71,5 @@ export class ConnectError extends GenClusterError {
 /** Turns anything thrown into an `Error`, keeping the original as `cause`. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : JSON.stringify(value), { cause: value });
+  return new Error(typeof value === 'string' ? value : describeValue(value), { cause: value });
 }

@@ -429,6 +429,114 @@ describe('GenCluster scheduler', () => {
     await cluster.stop();
   });
 
+  it('does not let a slow peer hold up the refresh timer', async () => {
+    const { cluster, dist, discovery } = setup(
+      { refreshIntervalMs: 500, connectTimeoutMs: 3_000 },
+      ['a@10.0.0.2'],
+    );
+    dist.outcome = () => 'hang';
+    await cluster.start();
+    await advance(500);
+    expect(discovery.calls).toBe(2);
+    await advance(500);
+    expect(discovery.calls).toBe(3);
+    await cluster.stop();
+  });
+
+  it('re-arms a pending retry after pause() and resume(), even with no periodic refresh', async () => {
+    const { cluster, dist } = setup({ refreshIntervalMs: 'infinity' }, ['a@10.0.0.2']);
+    dist.outcome = () => false;
+    await cluster.start();
+    await flushPromises();
+    cluster.pause();
+    cluster.resume();
+    await flushPromises();
+    expect(dist.connectCalls).toHaveLength(1);
+    dist.outcome = () => true;
+    await advance(1_000);
+    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
+    await cluster.stop();
+  });
+
+  it('closes what a start in progress opens when stopped meanwhile', async () => {
+    const { cluster, dist } = setup();
+    let release: (() => void) | undefined;
+    dist.init = context => {
+      dist.context = context;
+      return new Promise<void>(resolve => (release = resolve));
+    };
+    const started = cluster.start();
+    const stopped = cluster.stop();
+    release!();
+    await started;
+    await stopped;
+    expect(dist.closed).toBe(true);
+    expect(cluster.status).toBe('stopped');
+    expect(dist.connectCalls).toEqual([]);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('stops at once even when discovery ignores its abort signal', async () => {
+    const { cluster, discovery } = setup({ discoveryTimeoutMs: 10_000 });
+    discovery.answer = 'hang';
+    await cluster.start();
+    await flushPromises();
+    await cluster.stop(); // would wait for the 10 s discovery timeout otherwise (fake time stands still)
+    expect(cluster.status).toBe('stopped');
+  });
+
+  it('survives a dist that rejects with a circular object or throws synchronously', async () => {
+    const { cluster, dist, discovery, events } = setup({ removalPolicy: 'disconnect' }, [
+      'a@10.0.0.2',
+    ]);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    dist.outcome = () => circular as unknown as Error;
+    dist.connect = async () => {
+      throw circular;
+    };
+    await cluster.start();
+    await flushPromises();
+    expect(events.find(e => e.type === 'connectFailed')).toBeDefined();
+    dist.disconnect = () => {
+      throw new Error('sync');
+    };
+    dist.up({ node: 'a@10.0.0.2' });
+    discovery.answer = [];
+    await cluster.refresh();
+    await flushPromises();
+    expect(cluster.discoveredPeers()).toEqual([]);
+    await cluster.stop();
+  });
+
+  it('keeps no retry state for a node that left discovery while its connect failed', async () => {
+    const { cluster, dist, discovery, events } = setup({ refreshIntervalMs: 1_000 }, [
+      'a@10.0.0.2',
+    ]);
+    let fail: (() => void) | undefined;
+    dist.connect = () => new Promise(resolve => (fail = () => resolve(false)));
+    await cluster.start();
+    await flushPromises();
+    discovery.answer = [];
+    await advance(1_000);
+    fail!();
+    await flushPromises();
+    expect(events.find(e => e.type === 'connectFailed')).toMatchObject({ retryInMs: undefined });
+    expect(jest.getTimerCount()).toBe(1); // the refresh timer only
+    await cluster.stop();
+  });
+
+  it('waits for members without a deadline when timeoutMs is Infinity', async () => {
+    const { cluster, dist } = setup({}, ['a@10.0.0.2']);
+    dist.outcome = () => false;
+    await cluster.start();
+    const waiting = cluster.waitForMembers(1, { timeoutMs: Infinity });
+    await advance(60_000);
+    dist.up({ node: 'a@10.0.0.2' });
+    await expect(waiting).resolves.toMatchObject({ members: ['a@10.0.0.2'] });
+    await cluster.stop();
+  });
+
   it('fills unset options from DEFAULT_GEN_CLUSTER_OPTIONS', () => {
     const { cluster } = setup({ random: undefined });
     expect(cluster.options).toEqual(DEFAULT_GEN_CLUSTER_OPTIONS);
@@ -452,6 +560,8 @@ describe('GenCluster scheduler', () => {
     [{ backoff: { jitter: 1 } }, 'backoff.jitter'],
     [{ backoff: { multiplier: 0.5 } }, 'backoff.multiplier'],
     [{ node: 'no-at-sign' }, 'Invalid node name'],
+    [{ refreshIntervalMs: 2 ** 31 }, 'at most 2147483647 ms'],
+    [{ backoff: { maxMs: 1e12 } }, 'backoff.maxMs'],
   ])('refuses bad options %j, naming the option', (options, name) => {
     expect(() => setup(options as Partial<GenClusterOptions>)).toThrow(name);
   });

@@ -91,14 +91,17 @@ export class GenCluster {
   private discovered = new Map<string, Peer>();
   private readonly backoffs = new Map<string, Backoff>();
   private readonly connecting = new Map<string, Promise<void>>();
-  /** Bumped on every up/down report of a node, to tell a stale connect result from a fresh one. */
+  /**
+   * Per node with a connect in flight: bumped on every up/down report of it, to tell a stale
+   * connect result from a fresh one. Entries live only as long as the attempt.
+   */
   private readonly epochs = new Map<string, number>();
   private readonly stopping = new AbortController();
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private starting: Promise<void> | undefined;
   private inflight: Promise<void> | undefined;
   private followUp: Promise<void> | undefined;
   private discoveryFailures = 0;
-  private discoveryAnswered = false;
 
   /** Snapshots of the membership: the current one at once, then each change. Completes on stop. */
   readonly membership$: Observable<Membership>;
@@ -145,6 +148,11 @@ export class GenCluster {
     return this.state;
   }
 
+  /** The discovery and dist strategies in use (for diagnostics). */
+  get strategies(): { readonly discovery: DiscoveryStrategy; readonly dist: DistStrategy } {
+    return { discovery: this.discovery, dist: this.dist };
+  }
+
   /** The current snapshot. */
   get membership(): Membership {
     return this.membershipSubject.value;
@@ -164,12 +172,16 @@ export class GenCluster {
    * Starts the dist and the discovery, then runs the first refresh without waiting for it (so an
    * HTTP server is not held up by a slow DNS answer). Rejects if either strategy fails to start.
    */
-  async start(): Promise<void> {
-    if (this.state !== 'new')
-      throw new GenClusterError(
-        'ERR_INVALID_CONFIG',
-        `start() called on a cluster that is ${this.state}.`,
-      );
+  start(): Promise<void> {
+    if (this.starting) return this.starting;
+    if (this.state !== 'new') {
+      return Promise.reject(new GenClusterError('ERR_CLUSTER_STOPPED', CoreMessages.stopped()));
+    }
+    this.starting = this.startStrategies();
+    return this.starting;
+  }
+
+  private async startStrategies(): Promise<void> {
     this.state = 'running';
     try {
       await this.dist.init({
@@ -185,10 +197,15 @@ export class GenCluster {
       });
     } catch (error) {
       this.state = 'stopped';
-      await Promise.allSettled([this.dist.close(), this.discovery.close?.()]);
+      await Promise.allSettled([
+        call(() => this.dist.close()),
+        call(() => this.discovery.close?.()),
+      ]);
       this.complete();
       throw error;
     }
+    // stop() may have been called while the strategies started; it waits for this, then closes.
+    if (this.state !== 'running') return;
     this.logger.log(
       `Node ${this.self} started (discovery "${this.discovery.name}", dist "${this.dist.name}").`,
     );
@@ -212,7 +229,7 @@ export class GenCluster {
     let attempts: Promise<unknown> = Promise.resolve();
     const round = this.discoverAndDispatch()
       .then(started => {
-        attempts = started;
+        attempts = started.attempts;
       })
       .catch(error => this.logger.error(`Refresh failed unexpectedly: ${toError(error).message}`))
       .finally(() => {
@@ -243,12 +260,10 @@ export class GenCluster {
   /** Resolves once at least `count` nodes are connected; rejects after `timeoutMs`. */
   async waitForMembers(count: number, options: { timeoutMs?: number } = {}): Promise<Membership> {
     const timeoutMs = options.timeoutMs ?? 30_000;
+    const enough = this.membership$.pipe(filter(m => m.members.length >= count));
     try {
       return await firstValueFrom(
-        this.membership$.pipe(
-          filter(m => m.members.length >= count),
-          timeout({ first: timeoutMs }),
-        ),
+        Number.isFinite(timeoutMs) ? enough.pipe(timeout({ first: timeoutMs })) : enough,
       );
     } catch (error) {
       if (error instanceof Error && error.name === 'TimeoutError') {
@@ -269,16 +284,17 @@ export class GenCluster {
    */
   async leave(): Promise<void> {
     if (this.state === 'leaving' || this.state === 'stopped') return;
-    const wasStarted = this.state !== 'new';
     this.state = 'leaving';
     this.clearRefreshTimer();
     for (const backoff of this.backoffs.values()) this.clearBackoffTimer(backoff);
     this.stopping.abort(new GenClusterError('ERR_CLUSTER_STOPPED', CoreMessages.stopped()));
+    // A start still in progress finishes first, so what it opens is closed below.
+    await this.starting?.catch(() => undefined);
     await this.inflight;
     await Promise.allSettled(this.connecting.values());
-    if (wasStarted) {
+    if (this.starting) {
       try {
-        await this.dist.leave?.();
+        await call(() => this.dist.leave?.());
       } catch (error) {
         this.logger.warn(`Leaving the cluster failed: ${toError(error).message}`);
       }
@@ -288,12 +304,12 @@ export class GenCluster {
   /** Second half of a graceful stop: closes the dist and discovery and completes the streams. */
   async close(): Promise<void> {
     if (this.state === 'stopped') return;
-    const wasStarted = this.state !== 'new';
     await this.leave();
+    const wasStarted = this.starting !== undefined;
     if (wasStarted) {
       const results = await Promise.allSettled([
-        this.dist.close(),
-        Promise.resolve(this.discovery.close?.()),
+        call(() => this.dist.close()),
+        call(() => this.discovery.close?.()),
       ]);
       for (const result of results) {
         if (result.status === 'rejected')
@@ -314,9 +330,14 @@ export class GenCluster {
 
   // --- refresh ------------------------------------------------------------------------------
 
-  private async discoverAndDispatch(): Promise<Promise<unknown>> {
+  /**
+   * One round: discovery, then connection attempts. The attempts are handed back in an object (a
+   * bare promise would be awaited by this async function): the round, and so the timer, must not
+   * wait for slow peers.
+   */
+  private async discoverAndDispatch(): Promise<{ attempts: Promise<unknown> }> {
     const answer = await this.lookup();
-    if (this.state !== 'running') return Promise.resolve();
+    if (this.state !== 'running') return { attempts: Promise.resolve() };
     if (answer) this.applyDiscovery(answer);
     this.syncMembers();
     const attempts: Promise<void>[] = [];
@@ -324,13 +345,18 @@ export class GenCluster {
     for (const [key, peer] of this.discovered) {
       if (this.members.has(key) || this.connecting.has(key)) continue;
       const backoff = this.backoffs.get(key);
-      if (backoff && (backoff.timer || backoff.dueAt > now)) continue;
+      if (backoff && (backoff.timer || backoff.dueAt > now)) {
+        // A retry not due yet whose timer was cleared (by pause(), or while the node was out of
+        // discovery) is re-armed, so it is not left waiting for a refresh that may never come.
+        if (!backoff.timer) this.armRetry(key, backoff, backoff.dueAt - now);
+        continue;
+      }
       attempts.push(this.connect(peer));
     }
     this.logger.debug?.(
       `Refresh: ${this.discovered.size} discovered, ${this.members.size} connected, ${attempts.length} to connect.`,
     );
-    return Promise.all(attempts);
+    return { attempts: Promise.all(attempts) };
   }
 
   private async lookup(): Promise<Peer[] | undefined> {
@@ -342,6 +368,14 @@ export class GenCluster {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timedOut = new Promise<never>((_, reject) => {
+        // a discovery that ignores its signal must not hold up stop()
+        controller.signal.addEventListener(
+          'abort',
+          () => reject(toError(controller.signal.reason)),
+          {
+            once: true,
+          },
+        );
         timer = setTimeout(() => {
           const error = new DiscoveryError(
             'ERR_DISCOVERY_TIMEOUT',
@@ -363,7 +397,6 @@ export class GenCluster {
         );
       }
       this.discoveryFailures = 0;
-      this.discoveryAnswered = true;
       return this.canonicalPeers(raw);
     } catch (thrown) {
       if (this.stopping.signal.aborted) return undefined;
@@ -419,9 +452,8 @@ export class GenCluster {
       const member = this.members.get(key);
       if (member && this.options.removalPolicy === 'disconnect') {
         this.logger.log(`${key} left discovery; disconnecting it (removal policy "disconnect").`);
-        this.dist.disconnect(member).then(
-          () => undefined,
-          error => this.logger.warn(`Disconnecting ${key} failed: ${toError(error).message}`),
+        call(() => this.dist.disconnect(member)).catch(error =>
+          this.logger.warn(`Disconnecting ${key} failed: ${toError(error).message}`),
         );
       }
     }
@@ -484,7 +516,8 @@ export class GenCluster {
     // Facts may have changed while this attempt waited for a slot.
     const peer = this.discovered.get(key);
     if (this.state !== 'running' || !peer || this.members.has(key)) return;
-    const epoch = this.epochs.get(key) ?? 0;
+    const epoch = 0;
+    this.epochs.set(key, epoch);
     const ms = this.options.connectTimeoutMs;
     const controller = new AbortController();
     const onStop = () => controller.abort(this.stopping.signal.reason);
@@ -517,12 +550,14 @@ export class GenCluster {
       clearTimeout(timer);
       this.stopping.signal.removeEventListener('abort', onStop);
     }
+    const reportedMeanwhile = this.epochs.get(key) !== epoch;
+    this.epochs.delete(key);
     if (this.state !== 'running') return;
     if (result === true) {
       this.dropBackoff(key);
       // A dist that pushes changes has already reported this node (or its loss since); only
       // when it said nothing during the attempt is the connect result itself the news.
-      if ((this.epochs.get(key) ?? 0) === epoch && !this.members.has(key)) this.onNodeUp(peer);
+      if (!reportedMeanwhile && !this.members.has(key)) this.onNodeUp(peer);
       return;
     }
     if (result === 'ignored') return;
@@ -534,19 +569,17 @@ export class GenCluster {
 
   private connectFailed(key: string, error: Error): void {
     const backoff = this.backoffs.get(key) ?? { attempt: 0, dueAt: 0 };
-    this.backoffs.set(key, backoff);
     backoff.attempt++;
     this.clearBackoffTimer(backoff);
+    // A node that left discovery meanwhile is not retried, and keeps no state here.
     const stillWanted = this.discovered.has(key);
     const delay = backoffDelay(this.options.backoff, backoff.attempt, this.random);
-    backoff.dueAt = performance.now() + delay;
     if (stillWanted) {
-      backoff.timer = setTimeout(() => {
-        backoff.timer = undefined;
-        if (this.state === 'running' && this.discovered.has(key) && !this.members.has(key))
-          void this.connect(this.discovered.get(key)!);
-      }, delay);
-      backoff.timer.unref?.();
+      this.backoffs.set(key, backoff);
+      backoff.dueAt = performance.now() + delay;
+      this.armRetry(key, backoff, delay);
+    } else {
+      this.backoffs.delete(key);
     }
     const message = `Could not connect to ${key} (attempt ${backoff.attempt}): ${error.message}${stillWanted ? `; retrying in ${delay} ms` : ''}.`;
     if (backoff.attempt === 1) this.logger.warn(message);
@@ -558,6 +591,25 @@ export class GenCluster {
       attempt: backoff.attempt,
       retryInMs: stillWanted ? delay : undefined,
     });
+  }
+
+  private armRetry(key: string, backoff: Backoff, delay: number): void {
+    backoff.timer = setTimeout(() => {
+      backoff.timer = undefined;
+      const peer = this.discovered.get(key);
+      if (this.state === 'running' && peer && !this.members.has(key))
+        this.connectInBackground(peer);
+    }, delay);
+    backoff.timer.unref?.();
+  }
+
+  /** A connection attempt nobody waits for; it cannot reject, but stay safe if that changes. */
+  private connectInBackground(peer: Peer): void {
+    this.connect(peer).catch(error =>
+      this.logger.error(
+        `Connecting to ${peer.node} failed unexpectedly: ${toError(error).message}`,
+      ),
+    );
   }
 
   private dropBackoff(key: string): void {
@@ -587,7 +639,7 @@ export class GenCluster {
     }
     const key = peer.node;
     if (key === this.self) return;
-    this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+    this.bumpEpoch(key);
     if (this.members.has(key)) {
       this.members.set(key, peer);
       return;
@@ -607,14 +659,20 @@ export class GenCluster {
       return;
     }
     if (!this.members.delete(key)) return;
-    this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+    this.bumpEpoch(key);
     this.logger.log(`Node down: ${key} (${reason}).`);
     this.emit({ type: 'nodeDown', node: key, reason });
     this.publishMembership();
     // A lost node that is still discovered is retried at once, then on its backoff; one that is
     // no longer discovered, or that we dropped on purpose, is not.
     const peer = this.discovered.get(key);
-    if (this.state === 'running' && peer && reason !== 'disconnected') void this.connect(peer);
+    if (this.state === 'running' && peer && reason !== 'disconnected')
+      this.connectInBackground(peer);
+  }
+
+  private bumpEpoch(key: string): void {
+    const epoch = this.epochs.get(key);
+    if (epoch !== undefined) this.epochs.set(key, epoch + 1);
   }
 
   // --- output --------------------------------------------------------------------------------
@@ -634,13 +692,11 @@ export class GenCluster {
     if (this.emitting) return;
     this.emitting = true;
     try {
+      // RxJS reports an error thrown by a subscriber itself (asynchronously, as an uncaught
+      // exception); subscribers must not throw, as the README says.
       for (let item = this.outbox.shift(); item; item = this.outbox.shift()) {
-        try {
-          if ('event' in item) this.eventsSubject.next(item.event);
-          else this.membershipSubject.next({ self: this.self, members: item.members });
-        } catch (error) {
-          this.logger.error(`A cluster subscriber threw: ${toError(error).message}`);
-        }
+        if ('event' in item) this.eventsSubject.next(item.event);
+        else this.membershipSubject.next({ self: this.self, members: item.members });
       }
     } finally {
       this.emitting = false;
@@ -652,6 +708,14 @@ export class GenCluster {
     this.eventsSubject.complete();
     this.membershipSubject.complete();
   }
+}
+
+/** The longest delay a Node timer honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs a strategy method so that a synchronous throw becomes a rejection. */
+function call<T>(method: () => T | Promise<T>): Promise<T> {
+  return Promise.resolve().then(method);
 }
 
 /** Fills in defaults and validates the scheduler options; throws {@link InvalidConfigError}. */
@@ -669,12 +733,7 @@ export function resolveSchedulerOptions(
     backoff: { ...d.backoff, ...options.backoff },
   };
   const positive = (name: string, value: unknown, integer = false) => {
-    if (
-      typeof value !== 'number' ||
-      !(value > 0) ||
-      !Number.isFinite(value) ||
-      (integer && !Number.isInteger(value))
-    ) {
+    if (typeof value !== 'number' || !(value > 0) || (integer && !Number.isInteger(value))) {
       throw new InvalidConfigError(
         CoreMessages.invalidOption(
           name,
@@ -684,8 +743,17 @@ export function resolveSchedulerOptions(
       );
     }
   };
+  // Node fires a timer set beyond 2^31-1 ms after 1 ms: such a value would be a storm, not a wait.
+  const duration = (name: string, value: unknown) => {
+    positive(name, value);
+    if ((value as number) > MAX_TIMER_MS) {
+      throw new InvalidConfigError(
+        CoreMessages.invalidOption(name, value, `at most ${MAX_TIMER_MS} ms (about 24.8 days)`),
+      );
+    }
+  };
   if (resolved.refreshIntervalMs !== 'infinity')
-    positive('refreshIntervalMs', resolved.refreshIntervalMs);
+    duration('refreshIntervalMs', resolved.refreshIntervalMs);
   const policies: RemovalPolicy[] = ['keep', 'disconnect'];
   if (!policies.includes(resolved.removalPolicy)) {
     throw new InvalidConfigError(
@@ -693,10 +761,10 @@ export function resolveSchedulerOptions(
     );
   }
   positive('connectConcurrency', resolved.connectConcurrency, true);
-  positive('connectTimeoutMs', resolved.connectTimeoutMs);
-  positive('discoveryTimeoutMs', resolved.discoveryTimeoutMs);
-  positive('backoff.initialMs', resolved.backoff.initialMs);
-  positive('backoff.maxMs', resolved.backoff.maxMs);
+  duration('connectTimeoutMs', resolved.connectTimeoutMs);
+  duration('discoveryTimeoutMs', resolved.discoveryTimeoutMs);
+  duration('backoff.initialMs', resolved.backoff.initialMs);
+  duration('backoff.maxMs', resolved.backoff.maxMs);
   if (!(resolved.backoff.multiplier >= 1)) {
     throw new InvalidConfigError(
       CoreMessages.invalidOption(

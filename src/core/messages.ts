@@ -19,15 +19,31 @@ export const CoreMessages = {
     `Timed out after ${ms} ms waiting for ${n} connected peer(s); ${have} connected.`,
 } as const;
 
-/** A short, safe rendering of a configuration value for error messages. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+const SECRET_KEYS = /cookie|key|cert|secret|token|password|passphrase|tls|ca$/i;
+
+/**
+ * A short rendering of a configuration value for error messages. Objects show their shape (keys,
+ * and values only when plain and not secret-sounding), never a cookie, a key or a token, so a
+ * bootstrap error cannot leak them into logs.
+ */
+export function describeValue(value: unknown, depth = 0): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}...` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null)
     return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
+  if (typeof value !== 'object') return typeof value;
+  if (depth > 1) return Array.isArray(value) ? `[${value.length} items]` : '{...}';
+  if (Array.isArray(value)) {
+    const shown = value.slice(0, 10).map(item => describeValue(item, depth + 1));
+    return `[${shown.join(', ')}${value.length > 10 ? `, ... ${value.length - 10} more` : ''}]`;
   }
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== Object.prototype && proto !== null)
+    return `a ${value.constructor?.name ?? 'object'}`;
+  const fields = Object.entries(value as Record<string, unknown>).map(([key, field]) =>
+    SECRET_KEYS.test(key) ? `${key}: (hidden)` : `${key}: ${describeValue(field, depth + 1)}`,
+  );
+  return `{ ${fields.join(', ')} }`;
 }

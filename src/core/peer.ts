@@ -30,6 +30,15 @@ export interface NodeName {
 }
 
 const NAME_PART = /^[A-Za-z0-9_.+-]{1,255}$/;
+
+/** What the name part of a node name may hold, for messages about it. */
+export const NAME_PART_FORMS =
+  'the name part of a node name (letters, digits, "_", ".", "+", "-"), without "@"';
+
+/** Whether `value` can be the name part of a node name (the text before `@`). */
+export function isNamePart(value: unknown): value is string {
+  return typeof value === 'string' && NAME_PART.test(value);
+}
 const HOST_NAME =
   /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 

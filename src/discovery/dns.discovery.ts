@@ -3,7 +3,14 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { DiscoveryError, InvalidConfigError, toError } from '../core/errors.js';
 import type { ClusterLogger } from '../core/logger.js';
-import { type Peer, canonicalHost, ipv6Groups, parseNodeName } from '../core/peer.js';
+import {
+  type Peer,
+  canonicalHost,
+  ipv6Groups,
+  NAME_PART_FORMS,
+  isNamePart,
+  parseNodeName,
+} from '../core/peer.js';
 import type { DiscoveryContext, DiscoveryStrategy } from '../core/strategy.js';
 import { DnsMessages } from './dns.messages.js';
 
@@ -403,18 +410,10 @@ function resolveDnsDiscoveryOptions(options: unknown): ResolvedDnsDiscoveryOptio
   if (hostType !== 'ip' && hostType !== 'hostname')
     throw bad('hostType', o.hostType, '"ip" or "hostname"');
 
-  let nodeName: string | undefined;
-  if (o.nodeName !== undefined) {
-    const accepted =
-      'the name part of a node name (letters, digits, "_", ".", "+", "-"), without "@"';
-    if (typeof o.nodeName !== 'string' || o.nodeName.includes('@'))
-      throw bad('nodeName', o.nodeName, accepted);
-    try {
-      nodeName = parseNodeName(`${o.nodeName}@localhost`).name;
-    } catch {
-      throw bad('nodeName', o.nodeName, accepted);
-    }
+  if (o.nodeName !== undefined && !isNamePart(o.nodeName)) {
+    throw bad('nodeName', o.nodeName, NAME_PART_FORMS);
   }
+  const nodeName = o.nodeName;
 
   const lookupTimeoutMs = o.lookupTimeoutMs ?? DNS_DISCOVERY_DEFAULTS.lookupTimeoutMs;
   if (!isIntegerIn(lookupTimeoutMs, 1, 2 ** 31 - 1))

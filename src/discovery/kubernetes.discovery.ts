@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import type { BackoffOptions } from '../core/defaults.js';
 import { DiscoveryError, InvalidConfigError, toError } from '../core/errors.js';
 import type { ClusterLogger } from '../core/logger.js';
-import { type Peer, canonicalHost, hostForUrl, parseNodeName } from '../core/peer.js';
+import {
+  type Peer,
+  canonicalHost,
+  hostForUrl,
+  NAME_PART_FORMS,
+  isNamePart,
+  parseNodeName,
+} from '../core/peer.js';
 import type { DiscoveryContext, DiscoveryStrategy } from '../core/strategy.js';
 import { KubeApiClient, KubeRequestError } from './kubernetes/api-client.js';
 import {
@@ -527,18 +534,10 @@ function resolveKubernetesDiscoveryOptions(
   if (hostType !== 'ip' && hostType !== 'hostname')
     throw bad('hostType', o.hostType, '"ip" or "hostname"');
 
-  let nodeName: string | undefined;
-  if (o.nodeName !== undefined) {
-    const accepted =
-      'the name part of a node name (letters, digits, "_", ".", "+", "-"), without "@"';
-    if (typeof o.nodeName !== 'string' || o.nodeName.includes('@'))
-      throw bad('nodeName', o.nodeName, accepted);
-    try {
-      nodeName = parseNodeName(`${o.nodeName}@localhost`).name;
-    } catch {
-      throw bad('nodeName', o.nodeName, accepted);
-    }
+  if (o.nodeName !== undefined && !isNamePart(o.nodeName)) {
+    throw bad('nodeName', o.nodeName, NAME_PART_FORMS);
   }
+  const nodeName = o.nodeName;
 
   const addressType = o.addressType;
   if (

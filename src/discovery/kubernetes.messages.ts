@@ -1,10 +1,11 @@
+import { describeValue } from '../core/messages.js';
 /**
  * User-facing texts of the `kubernetes` discovery, kept in one place so they can be found and
  * improved.
  */
 export const KubernetesMessages = {
   invalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid kubernetes discovery option "${option}": received ${describe(value)}; expected ${accepted}.`,
+    `Invalid kubernetes discovery option "${option}": received ${describeValue(value)}; expected ${accepted}.`,
   unknownOption: (option: string, known: readonly string[]) =>
     `Unknown kubernetes discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
   needServiceOrSelector: () =>
@@ -58,7 +59,7 @@ export const KubernetesMessages = {
   skippedAddressType: (slice: string, type: string) =>
     `Kubernetes discovery: EndpointSlice "${slice}" has addressType ${JSON.stringify(type)}; only IPv4 and IPv6 slices are read, skipped.`,
   skippedAddress: (slice: string, address: unknown) =>
-    `Kubernetes discovery: an endpoint of EndpointSlice "${slice}" has no usable address (${describe(address)}); skipped.`,
+    `Kubernetes discovery: an endpoint of EndpointSlice "${slice}" has no usable address (${describeValue(address)}); skipped.`,
   skippedNoHostname: (slice: string, address: string, label: string | undefined) =>
     `Kubernetes discovery: the endpoint ${address} of EndpointSlice "${slice}" has ${label ? `the name ${JSON.stringify(label)}, which is not a DNS label` : 'neither a hostname nor a pod name'} (hostType "hostname"); skipped.`,
   answered: (count: number, source: 'watch' | 'list') =>
@@ -78,15 +79,4 @@ export const KubernetesMessages = {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
-    return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }

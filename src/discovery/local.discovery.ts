@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
-import { isIP } from 'node:net';
 import { DiscoveryError, InvalidConfigError, toError } from '../core/errors.js';
 import type { ClusterLogger } from '../core/logger.js';
-import { type Peer, canonicalHost, parseNodeName } from '../core/peer.js';
+import { type Peer, canonicalHost, hostForUrl, parseNodeName } from '../core/peer.js';
 import type { DiscoveryContext, DiscoveryStrategy } from '../core/strategy.js';
 import type { EpmdNameEntry } from '../portmapper/epmd-protocol.js';
 import { PortMapperClient } from '../portmapper/port-mapper.client.js';
@@ -183,7 +182,7 @@ export class LocalDiscovery implements DiscoveryStrategy {
 function toLocalPeer(entry: EpmdNameEntry, host: string): Peer | undefined {
   if (entry.port < 1 || entry.port > 65535) return undefined;
   try {
-    const parsed = parseNodeName(`${entry.name}@${isIP(host) === 6 ? `[${host}]` : host}`);
+    const parsed = parseNodeName(`${entry.name}@${hostForUrl(host)}`);
     return { node: `${parsed.name}@${parsed.host}`, port: entry.port };
   } catch {
     return undefined;

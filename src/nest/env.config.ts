@@ -71,10 +71,14 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
   const interval = get(ENV.refreshInterval);
   if (interval !== undefined) {
     if (interval.toLowerCase() === 'infinity') config.refreshIntervalMs = 'infinity';
-    else if (/^\d+$/.test(interval) && Number(interval) > 0)
+    else if (/^\d+$/.test(interval) && Number(interval) > 0 && Number(interval) <= 2 ** 31 - 1)
       config.refreshIntervalMs = Number(interval);
     else
-      throw bad(ENV.refreshInterval, interval, 'a positive integer (milliseconds) or "infinity"');
+      throw bad(
+        ENV.refreshInterval,
+        interval,
+        'a positive integer of milliseconds up to 2147483647, or "infinity"',
+      );
   }
   const servers = get(ENV.dnsServers);
   if (servers !== undefined) config.dnsServers = parseDnsServers(servers);
@@ -199,19 +203,8 @@ export function envToModuleOptions(env: EnvConfig): GenClusterModuleOptions {
     {};
   if (env.node) options.node = env.node;
   if (env.refreshIntervalMs !== undefined) options.refreshIntervalMs = env.refreshIntervalMs;
-  if (env.discovery) {
-    const discovery: Record<string, unknown> = { ...env.discovery };
-    if (env.dnsServers && discovery.strategy === 'dns' && discovery.servers === undefined)
-      discovery.servers = env.dnsServers;
-    if (
-      env.portMapperPort &&
-      discovery.strategy === 'local' &&
-      discovery.portMapperPort === undefined
-    ) {
-      discovery.portMapperPort = env.portMapperPort;
-    }
-    options.discovery = discovery as unknown as GenClusterModuleOptions['discovery'];
-  }
+  if (env.discovery)
+    options.discovery = env.discovery as unknown as GenClusterModuleOptions['discovery'];
   const dist: Record<string, unknown> = {};
   if (env.port !== undefined) dist.port = env.port;
   if (env.bind !== undefined) dist.bind = env.bind;

@@ -9,8 +9,6 @@ export const NestMessages = {
     `Unknown ${kind} strategy ${JSON.stringify(strategy)}; built-in ${kind} strategies: ${known.map(k => `"${k}"`).join(', ') || 'none'}. A custom strategy may be given as a class, an instance or a provider token.`,
   badStrategy: (kind: 'discovery' | 'dist', value: unknown) =>
     `Invalid ${kind} option: ${describeValue(value)}. Give a built-in strategy as { strategy: "<name>", ... }, a class, an instance, or a provider token.`,
-  noDist: () =>
-    'GenClusterModule: discovery is configured but no dist is; set "dist" (e.g. { strategy: "tcp" }).',
   notStarted: (name: string) =>
     `Cluster "${name}" is not running: no discovery is configured (set GEN_CLUSTER_DISCOVERY or the "discovery" option).`,
   noMessaging: (dist: string) => `The dist "${dist}" does not carry messages.`,

@@ -3,6 +3,8 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { DEFAULT_GEN_CLUSTER_OPTIONS } from '../core/defaults.js';
 import type { DiscoveryStrategy, Peer } from '../core/index.js';
+import type { DnsDiscovery } from '../discovery/dns.discovery.js';
+import type { LocalDiscovery } from '../discovery/local.discovery.js';
 import { ClusterService } from './cluster.service.js';
 import type {
   GenClusterModuleOptions,
@@ -141,6 +143,36 @@ describe('GenClusterModule', () => {
       );
     },
   );
+
+  it('gives an explicit DNS discovery the resolvers of GEN_CLUSTER_DNS_SERVERS', async () => {
+    process.env.GEN_CLUSTER_DNS_SERVERS = '127.0.0.1:5353';
+    const app = await boot([
+      GenClusterModule.forRoot({
+        node: 'app@127.0.0.1',
+        discovery: { strategy: 'dns', domain: 'svc.ns', search: [] },
+        dist: new TestDist(),
+        autoStart: false,
+      }),
+    ]);
+    const discovery = app.get(ClusterService).engine!.strategies.discovery as DnsDiscovery;
+    expect(discovery.settings.servers).toEqual([{ host: '127.0.0.1', port: 5353 }]);
+    await app.close();
+  });
+
+  it('gives an explicit local discovery the port mapper port of GEN_CLUSTER_PORTMAPPER_PORT', async () => {
+    process.env.GEN_CLUSTER_PORTMAPPER_PORT = '24369';
+    const app = await boot([
+      GenClusterModule.forRoot({
+        node: 'app@127.0.0.1',
+        discovery: { strategy: 'local' },
+        dist: new TestDist(),
+        autoStart: false,
+      }),
+    ]);
+    const discovery = app.get(ClusterService).engine!.strategies.discovery as LocalDiscovery;
+    expect(discovery.portMapperPort).toBe(24369);
+    await app.close();
+  });
 
   it('names unknown strategies and lists the built-in ones', async () => {
     await expect(

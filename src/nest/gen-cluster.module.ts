@@ -13,12 +13,12 @@ import { defaultNodeName } from '../core/node-name.js';
 import { nodeKey } from '../core/peer.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
 import { ClusterService } from './cluster.service.js';
-import { envToModuleOptions, readEnvConfig } from './env.config.js';
+import { type EnvConfig, envToModuleOptions, readEnvConfig } from './env.config.js';
 import type {
   GenClusterModuleExtras,
   GenClusterModuleOptions,
 } from './gen-cluster-options.interface.js';
-import { DEFAULT_CLUSTER_NAME, GEN_CLUSTER_NAME } from './gen-cluster.constants.js';
+import { DEFAULT_CLUSTER_NAME } from './gen-cluster.constants.js';
 import { NestMessages } from './gen-cluster.messages.js';
 import {
   GEN_CLUSTER_MODULE_OPTIONS,
@@ -92,11 +92,7 @@ export class GenClusterModule extends GenClusterConfigurableModule {
       ...definition,
       global: extras.isGlobal ?? false,
       imports: [...(definition.imports ?? []), GenClusterCoreModule],
-      providers: [
-        ...(definition.providers ?? []),
-        { provide: GEN_CLUSTER_NAME, useValue: name },
-        clusterProvider,
-      ],
+      providers: [...(definition.providers ?? []), clusterProvider],
       exports: [token],
     };
   }
@@ -108,8 +104,8 @@ async function createClusterService(
   explicit: GenClusterModuleOptions,
   moduleRef: ModuleRef,
 ): Promise<ClusterService> {
-  const fromEnv = explicit.useEnv === false ? {} : envToModuleOptions(readEnvConfig());
-  const options = mergeOptions(fromEnv, explicit ?? {});
+  const env = explicit.useEnv === false ? {} : readEnvConfig();
+  const options = shareHostSettings(mergeOptions(envToModuleOptions(env), explicit ?? {}), env);
   const self = options.node ? nodeKey(options.node) : defaultNodeName();
   if (options.discovery === undefined)
     return new ClusterService(name, self, undefined, undefined, false);
@@ -120,7 +116,7 @@ async function createClusterService(
   );
   const dist = await resolveStrategy<DistStrategy>(
     'dist',
-    distWithDiscoveryResolvers(options),
+    options.dist ?? { strategy: 'tcp' },
     moduleRef,
   );
   const cluster = new GenCluster({
@@ -147,22 +143,43 @@ const isBuiltInOptions = (
   typeof (value as { strategy?: unknown }).strategy === 'string';
 
 /**
- * The TCP dist resolves peer host names with the resolvers DNS discovery was told to use, so a
- * cluster works with the configured servers alone.
+ * Settings that discovery and the dist must agree on, whichever side they were given to: the DNS
+ * resolvers (DNS discovery asks them, the TCP dist resolves peer host names with them) and the
+ * port mapper's port (local discovery asks it, the TCP dist registers with it). The environment
+ * fills what neither says.
  */
-function distWithDiscoveryResolvers(options: GenClusterModuleOptions): unknown {
-  const dist: unknown = options.dist ?? { strategy: 'tcp' };
+function shareHostSettings(
+  options: GenClusterModuleOptions,
+  env: EnvConfig,
+): GenClusterModuleOptions {
   const discovery: unknown = options.discovery;
-  if (!isBuiltInOptions(dist) || dist.strategy !== 'tcp' || dist.dnsServers !== undefined)
-    return dist;
-  if (
-    !isBuiltInOptions(discovery) ||
-    discovery.strategy !== 'dns' ||
-    discovery.servers === undefined
-  )
-    return dist;
-  const servers = discovery.servers as readonly { host: string; port?: number }[];
-  return { ...dist, dnsServers: servers.map(s => ({ host: s.host, port: s.port ?? 53 })) };
+  const dist: unknown = options.dist ?? { strategy: 'tcp' };
+  const tcp = isBuiltInOptions(dist) && dist.strategy === 'tcp' ? { ...dist } : undefined;
+  let found: Record<string, unknown> | undefined;
+  if (isBuiltInOptions(discovery)) {
+    found = { ...discovery };
+    if (found.strategy === 'dns') {
+      const servers = (found.servers ?? tcp?.dnsServers ?? env.dnsServers) as
+        readonly { host: string; port?: number }[] | undefined;
+      if (servers) {
+        found.servers = servers;
+        if (tcp && tcp.dnsServers === undefined)
+          tcp.dnsServers = servers.map(s => ({ host: s.host, port: s.port ?? 53 }));
+      }
+    }
+    if (found.strategy === 'local') {
+      const port = found.portMapperPort ?? tcp?.portMapperPort ?? env.portMapperPort;
+      if (port !== undefined) {
+        found.portMapperPort = port;
+        if (tcp && tcp.portMapperPort === undefined) tcp.portMapperPort = port;
+      }
+    }
+  }
+  return {
+    ...options,
+    ...(found ? { discovery: found as unknown as GenClusterModuleOptions['discovery'] } : {}),
+    ...(tcp ? { dist: tcp as unknown as GenClusterModuleOptions['dist'] } : {}),
+  };
 }
 
 /**

@@ -1,0 +1,103 @@
+// One benchmark process: it hosts one endpoint of one stack (or a cluster node, or the in-process
+// engine measurements) and obeys the orchestrator (bench/run.mjs) over IPC. It exits when the
+// orchestrator goes away, and after an hour whatever happens.
+import { runRequests } from './lib/driver.mjs';
+import { now } from './lib/common.mjs';
+
+const label = process.argv[2] ?? 'child';
+process.title = `bench-${label}`;
+const send = message => {
+  try {
+    process.send?.(message);
+  } catch {
+    // the orchestrator is gone
+  }
+};
+process.on('disconnect', () => process.exit(0));
+setTimeout(() => process.exit(3), 60 * 60 * 1000).unref();
+
+const loaders = {
+  ours: () => import('./lib/stacks/ours.mjs'),
+  raw: () => import('./lib/stacks/raw.mjs'),
+  moleculer: () => import('./lib/stacks/moleculer.mjs'),
+  nest: () => import('./lib/stacks/nest.mjs'),
+};
+const stack = name => {
+  const load = loaders[name];
+  if (!load) throw new Error(`unknown stack ${name}`);
+  return load();
+};
+
+let client; // the client endpoint of a request/response pair
+let node; // a cluster node (ours or moleculer)
+
+const usage = ({ gc = true } = {}) => {
+  if (gc) {
+    global.gc?.();
+    global.gc?.();
+  }
+  return { cpu: process.cpuUsage(), mem: process.memoryUsage(), t: now() };
+};
+
+const commands = {
+  async serve({ stack: name, ...args }) {
+    return (await stack(name)).serve(args);
+  },
+  async connect({ stack: name, ...args }) {
+    client = await (await stack(name)).connect(args);
+    return { ok: true };
+  },
+  async rr({ size, window, ms, warmMs, maxCount }) {
+    client.prepare(size);
+    if (warmMs > 0) await runRequests(client, { window, ms: warmMs, maxCount });
+    const cpu0 = process.cpuUsage();
+    const result = await runRequests(client, { window, ms, maxCount });
+    const cpu = process.cpuUsage(cpu0);
+    return { ...result, cpuMicros: cpu.user + cpu.system };
+  },
+  async oneway({ size, ms, warmMs, maxCount }) {
+    client.prepare(size);
+    if (warmMs > 0) {
+      await client.oneway(warmMs, maxCount, size);
+      await client.barrier();
+    }
+    const before = await client.barrier();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const sent = await client.oneway(ms, maxCount, size);
+    const after = await client.barrier();
+    const elapsedMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    return { sent, received: after - before, elapsedMs, cpuMicros: cpu.user + cpu.system };
+  },
+  async node({ stack: name, ...args }) {
+    const t0 = now();
+    node = await (await stack(name)).startNode(args, send);
+    return { t0, t: now(), port: node.port };
+  },
+  async broadcast(args) {
+    return (await stack('ours')).broadcast(node, args);
+  },
+  async many(args) {
+    return (await stack('ours')).many(args);
+  },
+  async refreshScale(args) {
+    return (await stack('ours')).refreshScale(args, send);
+  },
+  usage,
+};
+
+process.on('message', async message => {
+  if (!message || typeof message.cmd !== 'string') return;
+  if (message.cmd === 'exit') process.exit(0);
+  const { id, cmd, args } = message;
+  try {
+    const handler = commands[cmd];
+    if (!handler) throw new Error(`unknown command ${cmd}`);
+    send({ id, ok: true, result: await handler(args ?? {}) });
+  } catch (error) {
+    send({ id, ok: false, error: error?.stack ?? String(error) });
+  }
+});
+
+send({ ev: 'ready', t: now(), pid: process.pid });

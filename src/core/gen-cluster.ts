@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   BehaviorSubject,
   type Observable,
@@ -97,6 +98,8 @@ export class GenCluster {
    */
   private readonly epochs = new Map<string, number>();
   private readonly stopping = new AbortController();
+  /** The member names in order, kept sorted as they change (sorting per change is O(n log n)). */
+  private readonly sortedMembers: string[] = [];
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private starting: Promise<void> | undefined;
   private inflight: Promise<void> | undefined;
@@ -136,6 +139,8 @@ export class GenCluster {
     this.limiter = new Limiter(this.options.connectConcurrency);
     this.interval =
       this.options.refreshIntervalMs === 'infinity' ? Infinity : this.options.refreshIntervalMs;
+    // every attempt in flight listens to it (connectConcurrency of them, plus a lookup)
+    setMaxListeners(0, this.stopping.signal);
     this.membershipSubject = new BehaviorSubject<Membership>({ self: this.self, members: [] });
     this.membership$ = this.membershipSubject
       .asObservable()
@@ -645,6 +650,7 @@ export class GenCluster {
       return;
     }
     this.members.set(key, peer);
+    this.sortedMembers.splice(sortedIndex(this.sortedMembers, key), 0, key);
     this.dropBackoff(key);
     this.logger.log(`Node up: ${key}.`);
     this.emit({ type: 'nodeUp', node: key, peer });
@@ -659,6 +665,7 @@ export class GenCluster {
       return;
     }
     if (!this.members.delete(key)) return;
+    this.sortedMembers.splice(sortedIndex(this.sortedMembers, key), 1);
     this.bumpEpoch(key);
     this.logger.log(`Node down: ${key} (${reason}).`);
     this.emit({ type: 'nodeDown', node: key, reason });
@@ -678,7 +685,7 @@ export class GenCluster {
   // --- output --------------------------------------------------------------------------------
 
   private publishMembership(): void {
-    this.outbox.push({ members: [...this.members.keys()].sort() });
+    this.outbox.push({ members: this.sortedMembers.slice() });
     this.drain();
   }
 
@@ -708,6 +715,18 @@ export class GenCluster {
     this.eventsSubject.complete();
     this.membershipSubject.complete();
   }
+}
+
+/** Where `key` is, or would go, in the sorted array `keys` (binary search). */
+function sortedIndex(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (keys[mid]! < key) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** The longest delay a Node timer honours. */

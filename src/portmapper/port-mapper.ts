@@ -195,6 +195,35 @@ export class PortMapperRegistration {
     return this.starting;
   }
 
+  /**
+   * Like {@link PortMapperRegistration.start}, for a node that can run without being registered
+   * (only `local` discovery needs the registration): a mapper that cannot be reached or started
+   * within `startTimeoutMs`, or that accepts connections but does not answer (its process is
+   * stopped), is not fatal. Resolves `true` once registered, or `false` after a warning, without
+   * waiting further once a mapper timed out; it then keeps trying in the background (as after a
+   * loss) until registered or closed.
+   * @throws PortMapperError `ERR_DUPLICATE_NODE_NAME` when a live node on this host holds the name,
+   * `ERR_PORT_MAPPER_ABORTED` when closed meanwhile; everything started is stopped then.
+   */
+  startOrRetry(): Promise<boolean> {
+    if (this.starting) return this.starting.then(() => true);
+    const result = this.firstRegistration(true).then(
+      () => true,
+      async (error: unknown) => {
+        if (isDuplicate(error) || this.closing || this.abort.signal.aborted) {
+          await this.close();
+          throw error;
+        }
+        this.logger?.warn(startingUnregistered(toError(error).message));
+        void this.reRegister(false);
+        return false;
+      },
+    );
+    this.starting = result.then(() => undefined);
+    this.starting.catch(() => undefined);
+    return result;
+  }
+
   /** Unregisters and stops what it started: the embedded mapper, sockets, timers. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -214,7 +243,11 @@ export class PortMapperRegistration {
 
   // --- attempts ----------------------------------------------------------------------------------
 
-  private async firstRegistration(): Promise<void> {
+  /**
+   * Registers within `startTimeoutMs`; with `stopOnTimeout`, a mapper that accepted the connection
+   * but did not answer ends the wait at once (a stopped mapper would not answer later either).
+   */
+  private async firstRegistration(stopOnTimeout = false): Promise<void> {
     const deadline = performance.now() + this.startTimeoutMs;
     for (let failures = 0; ; failures++) {
       this.throwIfClosed();
@@ -225,6 +258,7 @@ export class PortMapperRegistration {
         this.throwIfClosed();
         if (isDuplicate(error)) throw error;
         const wait = this.retryDelay(failures);
+        if (stopOnTimeout && isTimeout(error)) throw error;
         if (performance.now() + wait > deadline) {
           throw new PortMapperError(
             'ERR_PORT_MAPPER_UNAVAILABLE',
@@ -239,12 +273,15 @@ export class PortMapperRegistration {
   }
 
   /** After a loss: tries again until registered or closed, never giving up. */
-  private async reRegister(): Promise<void> {
+  private async reRegister(afterLoss = true): Promise<void> {
     if (this.retrying || this.closing) return;
     this.retrying = true;
     try {
-      // The first try is spread over 0-250 ms, so the survivors do not all race at once.
-      const first = Math.floor(Math.random() * Math.min(250, this.retryMaxDelayMs));
+      // The first try is spread over 0-250 ms, so the survivors do not all race at once (after a
+      // failed start, the start's own backoff applies instead).
+      const first = afterLoss
+        ? Math.floor(Math.random() * Math.min(250, this.retryMaxDelayMs))
+        : this.retryDelay(10);
       this.logger?.debug?.(M.reRegistering(this.name, first));
       await this.sleep(first);
       for (let failures = 0; !this.closing; failures++) {
@@ -370,6 +407,14 @@ export class PortMapperRegistration {
       }
     }
   }
+}
+
+/** The warning of {@link PortMapperRegistration.startOrRetry} when it starts unregistered. */
+const startingUnregistered = (why: string) =>
+  `${why} Starting without the port mapper registration (local discovery will not find this node until it succeeds); retrying in the background.`;
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof PortMapperError && error.code === 'ERR_PORT_MAPPER_TIMEOUT';
 }
 
 function isDuplicate(error: unknown): boolean {

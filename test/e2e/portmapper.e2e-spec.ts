@@ -16,6 +16,7 @@ import {
   type PortMapperServerOptions,
 } from '../../src/portmapper/port-mapper.server.js';
 import { PortMapperRegistration } from '../../src/portmapper/port-mapper.js';
+import { startInProcess, stopInProcess } from '../support/in-process.js';
 import { until } from '../support/wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -433,6 +434,77 @@ describe('port mapper server: hostile input (epmd_SUITE)', () => {
     await Promise.all(nodes.map(n => n.start()));
     expect(await namesOf(portMapperPort)).toEqual(nodes.map(n => `${n.name}:${n.port}`).sort());
     expect(nodes.filter(n => n.serving)).toHaveLength(1);
+  });
+});
+
+// --- a TCP dist and a port mapper that does not answer -------------------------------------------
+
+describe('the TCP dist with a port mapper that does not answer', () => {
+  afterEach(stopInProcess);
+
+  it('starts unregistered when the mapper accepts connections but never answers (a stopped process), and registers once it is gone', async () => {
+    const held: Socket[] = [];
+    const stopped = createServer(socket => {
+      held.push(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>(resolve => stopped.listen(0, '127.0.0.1', resolve));
+    const portMapperPort = (stopped.address() as { port: number }).port;
+    const started = performance.now();
+    const node = await startInProcess('pm-late', [], { portMapper: true, portMapperPort });
+    expect(performance.now() - started).toBeLessThan(4_500);
+    expect(
+      node.logs.some(
+        l => l.startsWith('warn') && /Starting without the port mapper registration/.test(l),
+      ),
+    ).toBe(true);
+    // the stuck mapper's process goes away: the node takes its place and registers
+    for (const socket of held) socket.destroy();
+    await new Promise(resolve => stopped.close(resolve));
+    await until(
+      async () =>
+        (await namesOf(portMapperPort).catch((): string[] => [])).includes(`pm-late:${node.port}`),
+      10_000,
+      'the registration in the background',
+    );
+  });
+
+  it('still fails at startup on a name a live node on this host holds', async () => {
+    const server = await mapper();
+    handles.push(
+      await new PortMapperClient({ port: server.port }).register('pm-dup', await distPort()),
+    );
+    await expect(
+      startInProcess('pm-dup', [], { portMapper: true, portMapperPort: server.port }),
+    ).rejects.toMatchObject({ code: 'ERR_DUPLICATE_NODE_NAME' });
+  });
+
+  it('startOrRetry() resolves false at once on a timeout, then registers in the background', async () => {
+    const held: Socket[] = [];
+    const stopped = createServer(socket => {
+      held.push(socket);
+      socket.on('error', () => undefined);
+    });
+    listeners.push(stopped);
+    await new Promise<void>(resolve => stopped.listen(0, '127.0.0.1', resolve));
+    const portMapperPort = (stopped.address() as { port: number }).port;
+    const registration = new PortMapperRegistration({
+      name: 'pm-retry',
+      port: await distPort(),
+      portMapperPort,
+      startTimeoutMs: 30_000,
+      retryMaxDelayMs: 100,
+    });
+    registrations.push(registration);
+    const started = performance.now();
+    await expect(registration.startOrRetry()).resolves.toBe(false);
+    expect(performance.now() - started).toBeLessThan(10_000); // one request timeout, not 30 s
+    expect(registration.registered).toBe(false);
+    for (const socket of held) socket.destroy();
+    listeners.splice(listeners.indexOf(stopped), 1);
+    await new Promise(resolve => stopped.close(resolve));
+    await until(() => registration.registered, 10_000, 'the registration in the background');
+    expect(registration.serving).toBe(true);
   });
 });
 

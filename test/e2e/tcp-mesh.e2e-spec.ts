@@ -1,6 +1,18 @@
-import { createConnection } from 'node:net';
+import { type Server, type Socket, createConnection, createServer } from 'node:net';
+import type { Connection } from '../../src/dist/tcp/connection.js';
+import { FrameType, encodeFrame } from '../../src/dist/tcp/frame-codec.js';
+import type { Mesh } from '../../src/dist/tcp/mesh.js';
 import type { ClusterEvent, NodeDownEvent } from '../../src/index.js';
-import { startInProcess, stopInProcess, type TestNode } from '../support/in-process.js';
+import {
+  type MeshNode,
+  startInProcess,
+  startMesh,
+  stopInProcess,
+  stopMeshes,
+  type TestNode,
+  wireAcceptor,
+  wireInitiator,
+} from '../support/in-process.js';
 import { until } from '../support/wait.js';
 
 const addr = (node: TestNode, name: string) => `${name}@127.0.0.1:${node.port}`;
@@ -302,5 +314,335 @@ describe('TCP mesh (real sockets, one process)', () => {
       c.dist.messaging.on('ping', () => 'pong');
       await expect(a.dist.messaging.request('c@127.0.0.1', 'ping', 1)).resolves.toBe('pong');
     });
+  });
+});
+
+// --- the link layer on its own: bare meshes and peers speaking the wire protocol ---------------
+
+/** The dials in progress of a mesh (private state, read to prove none is left stuck). */
+const dialsOf = (mesh: Mesh) => (mesh as unknown as { dialing: Map<string, unknown> }).dialing;
+const linkTo = (node: MeshNode, peer: string) => node.mesh.connectionTo(peer)!;
+const tick = () => encodeFrame(FrameType.Tick);
+
+/** The outcome of `promise`, or a failure if it is still pending after `ms` (a deadline). */
+async function outcome<T>(promise: Promise<T>, ms = 5_000): Promise<{ value?: T; error?: Error }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        value => ({ value }),
+        (error: Error) => ({ error }),
+      ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A fragment frame of message `id`. */
+function fragment(id: number, data: Buffer, last: boolean): Buffer {
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(id, 0);
+  header[4] = last ? 1 : 0;
+  return encodeFrame(FrameType.DataFragment, Buffer.concat([header, data]));
+}
+
+describe('TCP mesh link layer (bare meshes, wire-level peers, one process)', () => {
+  const handles: (Server | Socket)[] = [];
+
+  /** A listener that accepts connections and never answers (a stopped process). */
+  async function silentListener(): Promise<number> {
+    const server = createServer(socket => {
+      handles.push(socket);
+      socket.on('error', () => undefined);
+    });
+    handles.push(server);
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as { port: number }).port;
+  }
+
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise(resolve => server.close(resolve));
+    return port;
+  }
+
+  async function linked(a: MeshNode, b: MeshNode): Promise<void> {
+    await expect(
+      a.mesh.connect({ node: b.name, port: b.port }, AbortSignal.timeout(5_000)),
+    ).resolves.toBe(true);
+    await until(() => b.mesh.members().length > 0, 5_000, 'both ends to link');
+  }
+
+  afterEach(async () => {
+    await stopMeshes();
+    const all = handles.splice(0);
+    for (const handle of all) if ('destroy' in handle) handle.destroy();
+    await Promise.all(
+      all
+        .filter((h): h is Server => !('destroy' in h))
+        .map(h => new Promise(resolve => h.close(resolve))),
+    );
+  });
+
+  it('settles every dial, leaving none stuck: abort during the DNS lookup, an aborted signal, no port, a bad port', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>(resolve => (release = resolve));
+    const b = await startMesh('b@slow.example');
+    const a = await startMesh('a@slow.example', {
+      lookup: async () => {
+        await gate;
+        return '127.0.0.1';
+      },
+    });
+    const controller = new AbortController();
+    const first = a.mesh.connect({ node: b.name, port: b.port }, controller.signal);
+    controller.abort(new Error('given up'));
+    expect((await outcome(first)).error?.message).toBe('given up');
+    expect(dialsOf(a.mesh).size).toBe(0);
+    release();
+    // the next dial is a fresh one, not the aborted one still waiting
+    expect(
+      await outcome(a.mesh.connect({ node: b.name, port: b.port }, AbortSignal.timeout(5_000))),
+    ).toEqual({ value: true });
+
+    const c = await startMesh('c');
+    const aborted = await outcome(
+      c.mesh.connect({ node: b.name, port: b.port }, AbortSignal.abort()),
+    );
+    expect(aborted.error?.message).toBeTruthy();
+    const noPort = await outcome(c.mesh.connect({ node: 'x@127.0.0.1' }));
+    expect(noPort.error?.message).toMatch(/No port known/);
+    const badPort = await outcome(c.mesh.connect({ node: 'x@127.0.0.1', port: 70_000 }));
+    expect(badPort.error?.message).toMatch(/Port/);
+    expect(dialsOf(c.mesh).size).toBe(0);
+  });
+
+  it('survives a peers message with bad entries, and dials at most 16 learnt peers at once', async () => {
+    const a = await startMesh('a');
+    const b = await startMesh('b');
+    await linked(a, b);
+    const stuck = await silentListener();
+    const bad = [
+      { node: 'x1@127.0.0.1', port: 70_000 },
+      { node: 'x2@127.0.0.1', port: 0 },
+      { node: 'x3@127.0.0.1', port: 1.5 },
+      { node: 'x4@127.0.0.1', port: '80' },
+      { node: 'x5@127.0.0.1:81', port: 82 },
+      { node: 'not a node', port: 80 },
+      null,
+      42,
+    ];
+    const good = Array.from({ length: 40 }, (_, i) => ({ node: `n${i}@127.0.0.1`, port: stuck }));
+    linkTo(b, a.name).sendControl({ type: 'peers', peers: [...bad, ...good] });
+    await until(() => dialsOf(a.mesh).size === 16, 5_000, '16 transitive dials');
+    expect(a.logs.filter(l => l.includes('Ignored a peer entry'))).toHaveLength(5);
+    expect(a.logs.some(l => /24 peer\(s\) learnt from b@127.0.0.1 not dialled/.test(l))).toBe(true);
+    expect([...dialsOf(a.mesh).keys()].every(n => n.startsWith('n'))).toBe(true);
+    // the process is alive, the link too
+    expect(a.mesh.members()).toEqual([{ node: b.name, port: b.port }]);
+  });
+
+  it('reads frames that follow the last handshake frame in the same chunk with the established limit, and delivers them after nodeUp', async () => {
+    const a = await startMesh('a');
+    const b = await wireAcceptor({ name: 'b@127.0.0.1', listenPort: 1 }, undefined, () => [
+      encodeFrame(FrameType.Data, Buffer.alloc(20_000, 1)),
+    ]);
+    expect(await outcome(a.mesh.connect({ node: 'b@127.0.0.1', port: b.port }))).toEqual({
+      value: true,
+    });
+    await until(() => a.messages.length === 1, 5_000, 'the early message');
+    expect(a.events).toEqual(['up b@127.0.0.1', 'message b@127.0.0.1 20000']);
+  });
+
+  it('does not report a link that closed before it was adopted as connected', async () => {
+    const a = await startMesh('a', { maxMessageBytes: 4_096 });
+    // more than this side holds before it adopts the link: closed within the handshake's chunk
+    const b = await wireAcceptor({ name: 'b@127.0.0.1', listenPort: 1 }, undefined, () => [
+      encodeFrame(FrameType.Data, Buffer.alloc(5_000, 1)),
+    ]);
+    expect(await outcome(a.mesh.connect({ node: 'b@127.0.0.1', port: b.port }))).toEqual({
+      value: false,
+    });
+    expect(a.events).toEqual([]);
+    expect(a.mesh.members()).toEqual([]);
+    expect(dialsOf(a.mesh).size).toBe(0);
+  });
+
+  it('writes the queued messages before the goodbye when leaving, and reads as "left" and "stopped"', async () => {
+    const a = await startMesh('a');
+    const b = await startMesh('b');
+    await linked(a, b);
+    const link = linkTo(a, b.name);
+    for (let i = 0; i < 100; i++) link.enqueue([Buffer.alloc(10, i)]);
+    link.enqueue([Buffer.alloc(1_024), Buffer.alloc(3 * 1024 * 1024 - 1_024, 7)]);
+    await a.mesh.leave();
+    await until(() => b.events.includes(`down ${a.name} left`), 5_000, 'the goodbye');
+    expect(b.messages.map(m => m.bytes.length)).toEqual([
+      ...Array<number>(100).fill(10),
+      3 * 1024 * 1024,
+    ]);
+    expect(b.messages[100]!.bytes.subarray(-1)[0]).toBe(7);
+    await until(() => a.events.length > 1, 5_000, 'the local close');
+    expect(a.events).toEqual([`up ${b.name}`, `down ${b.name} stopped`]);
+    expect(a.logs.filter(l => l.startsWith('warn'))).toEqual([]);
+  });
+
+  it('does not declare healthy peers down when this process itself stalled longer than the failure timeout', async () => {
+    const a = await startMesh('a');
+    const b = await startMesh('b');
+    await linked(a, b);
+    // Each side's peer wrote just before the stall; nothing is read while the loop is blocked.
+    linkTo(a, b.name).socket.write(tick());
+    linkTo(b, a.name).socket.write(tick());
+    const end = performance.now() + 1_300; // failureTimeoutMs is 1 000
+    while (performance.now() < end);
+    expect(await linkTo(a, b.name).ping(2_000)).toBe(true);
+    expect(await linkTo(b, a.name).ping(2_000)).toBe(true);
+    expect([...a.events, ...b.events].filter(e => e.startsWith('down'))).toEqual([]);
+  });
+
+  it('resolves a ping false when the link fails, removes its listener, and counts any bytes as alive', async () => {
+    const a = await startMesh('a', { heartbeatMs: 1_000, failureTimeoutMs: 5_000 });
+    const b = await startMesh('b', { heartbeatMs: 1_000, failureTimeoutMs: 5_000 });
+    await linked(a, b);
+    const link = linkTo(a, b.name);
+    const before = link.socket.listenerCount('close');
+    for (let i = 0; i < 20; i++) expect(await link.ping(2_000)).toBe(true);
+    expect(link.socket.listenerCount('close')).toBe(before);
+    b.mesh.freeze();
+    const pending = link.ping(5_000);
+    link.close('connectionClosed');
+    expect(await outcome(pending)).toEqual({ value: false });
+
+    // a peer that never answers pings, but sends something meanwhile, is alive
+    let wire: { write(frames: Buffer[]): void } | undefined;
+    const timing = { heartbeatMs: 1_000, failureTimeoutMs: 5_000 };
+    const c = await wireAcceptor(
+      { name: 'c@127.0.0.1', listenPort: 1, ...timing },
+      peer => (wire = peer),
+    );
+    await a.mesh.connect({ node: 'c@127.0.0.1', port: c.port });
+    await until(() => wire !== undefined, 5_000, 'the wire peer');
+    const toC = linkTo(a, 'c@127.0.0.1');
+    expect(await toC.ping(200)).toBe(false);
+    const alive = toC.ping(300);
+    wire!.write([tick()]);
+    expect(await alive).toBe(true);
+  });
+
+  it('reports a refused dial as ERR_CONNECT_FAILED with the system error, naming the address', async () => {
+    const a = await startMesh('a');
+    const port = await freePort();
+    const { error } = await outcome(a.mesh.connect({ node: 'b@127.0.0.1', port }));
+    expect(error).toMatchObject({
+      code: 'ERR_CONNECT_FAILED',
+      node: 'b@127.0.0.1',
+      cause: { code: 'ECONNREFUSED' },
+    });
+    expect(error!.message).toContain(`127.0.0.1:${port}`);
+    expect(error!.message).not.toContain('?');
+  });
+
+  it('answers a flood of pings with few pongs', async () => {
+    const a = await startMesh('a');
+    const frames: { type: number }[][] = [];
+    let wire: { write(frames: Buffer[]): void } | undefined;
+    const b = await wireAcceptor({ name: 'b@127.0.0.1', listenPort: 1 }, peer => {
+      wire = peer;
+      frames.push(peer.frames);
+    });
+    await a.mesh.connect({ node: 'b@127.0.0.1', port: b.port });
+    await until(() => wire !== undefined, 5_000, 'the wire peer');
+    const pongs = () => frames[0]!.filter(f => f.type === FrameType.Pong).length;
+    wire!.write([
+      ...Array.from({ length: 10_000 }, () => encodeFrame(FrameType.Ping)),
+      encodeFrame(FrameType.Data, Buffer.from('x')),
+    ]);
+    await until(() => a.messages.length === 1 && pongs() >= 1, 5_000, 'the pings to be read');
+    const settled = pongs();
+    wire!.write([encodeFrame(FrameType.Ping)]);
+    await until(() => pongs() > settled, 5_000, 'the last pong');
+    expect(pongs()).toBeLessThan(100);
+  });
+
+  it('bounds the bytes of all reassemblies together at maxMessageBytes', async () => {
+    const a = await startMesh('a', { maxMessageBytes: 64 * 1024 });
+    let wire: { write(frames: Buffer[]): void } | undefined;
+    const b = await wireAcceptor({ name: 'b@127.0.0.1', listenPort: 1 }, peer => (wire = peer));
+    await a.mesh.connect({ node: 'b@127.0.0.1', port: b.port });
+    await until(() => wire !== undefined, 5_000, 'the wire peer');
+    // three messages of 40 KiB each, none finished: each within the bound, together beyond it
+    for (const id of [1, 2, 3]) wire!.write([fragment(id, Buffer.alloc(30 * 1024), false)]);
+    await until(
+      () => a.events.includes('down b@127.0.0.1 connectionClosed'),
+      5_000,
+      'the link to close',
+    );
+    expect(a.logs.some(l => /maxMessageBytes/.test(l))).toBe(true);
+  });
+
+  it('never has more large messages in fragments at once than the peer reassembles', async () => {
+    const limits = {
+      maxMessageBytes: 64 * 1024,
+      maxFramePayloadBytes: 4_096,
+      maxQueueBytes: 1024 * 1024,
+    };
+    const a = await startMesh('a', limits);
+    const b = await startMesh('b', limits);
+    await linked(a, b);
+    const link = linkTo(a, b.name);
+    for (const fill of [1, 2, 3]) link.enqueue([Buffer.alloc(40 * 1024, fill)]);
+    link.enqueue([Buffer.from('small')]);
+    await until(() => b.messages.length === 4, 5_000, 'all four messages');
+    // the small one overtakes; the large ones start, and so arrive, in the order they were sent
+    expect(b.messages.map(m => `${m.bytes.length}:${m.bytes[0]}`)).toEqual([
+      '5:115',
+      '40960:1',
+      '40960:2',
+      '40960:3',
+    ]);
+    expect(b.events.filter(e => e.startsWith('down'))).toEqual([]);
+  });
+
+  it('bounds the control queue of a link that does not drain', async () => {
+    const a = await startMesh('a');
+    const b = await startMesh('b');
+    await linked(a, b);
+    const link = linkTo(a, b.name);
+    link.freeze();
+    for (let i = 0; i < 2_000; i++) link.sendControl({ type: 'noise', pad: 'x'.repeat(4_096) });
+    const queued = (link as unknown as { controlBytes: number }).controlBytes;
+    expect(queued).toBeGreaterThan(0);
+    expect(queued).toBeLessThanOrEqual(4 * 1024 * 1024);
+  });
+
+  it('moves the unsent messages of a link replaced in a simultaneous connect to the winning link', async () => {
+    const a = await startMesh('a');
+    const identity = { name: 'b@127.0.0.1', incarnation: 'b-1', listenPort: 1 };
+    const b = await wireAcceptor(identity);
+    await a.mesh.connect({ node: 'b@127.0.0.1', port: b.port }); // the link a started: the loser
+    const loser: Connection = linkTo(a, 'b@127.0.0.1');
+    loser.freeze(); // nothing leaves it any more
+    for (const text of ['one', 'two', 'three']) loser.enqueue([Buffer.from(text)]);
+    // b's own link (b is the greater name) gets through and replaces it
+    const winner = await wireInitiator(a.port, identity, a.name);
+    await until(
+      () => winner.frames.filter(f => f.type === FrameType.Data).length === 3,
+      5_000,
+      'the moved messages',
+    );
+    expect(
+      winner.frames.filter(f => f.type === FrameType.Data).map(f => f.payload.toString()),
+    ).toEqual(['one', 'two', 'three']);
+    expect(loser.isClosed).toBe(true);
+    expect(linkTo(a, 'b@127.0.0.1')).not.toBe(loser);
+    expect(a.events).toEqual(['up b@127.0.0.1']);
   });
 });

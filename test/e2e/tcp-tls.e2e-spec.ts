@@ -269,6 +269,46 @@ describe('TCP dist over TLS (real sockets, one process)', () => {
     await until(() => warned(c, /reason "version"/), 2_000, 'c to log the TLS 1.2 client');
   });
 
+  it('settles TLS dials that fail at once or are refused, with typed errors and no crash', async () => {
+    const a = await startInProcess('a', [], mtls());
+    const within = <T>(promise: Promise<T>) =>
+      Promise.race([
+        promise,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the dial never settled')), 5_000).unref(),
+        ),
+      ]);
+    // a bad port makes the TLS connect throw synchronously, inside the dial
+    await expect(
+      within(a.dist.connect({ node: 'x@127.0.0.1', port: 70_000 }, AbortSignal.timeout(5_000))),
+    ).rejects.toThrow(/Port/);
+    // a peers message naming such ports is ignored, and the link stays up
+    const b = await startInProcess('b', [addr(a, 'a')], mtls());
+    await until(() => a.cluster.nodes().length === 1, 5_000, 'a TLS link');
+    const meshOf = (node: TestNode) =>
+      (
+        node.dist as unknown as {
+          mesh: { connectionTo(n: string): { sendControl(m: unknown): void } };
+        }
+      ).mesh;
+    meshOf(b)
+      .connectionTo('a@127.0.0.1')
+      .sendControl({ type: 'peers', peers: [{ node: 'x@127.0.0.1', port: 70_000 }] });
+    b.dist.messaging.on('echo', payload => payload);
+    await expect(
+      a.dist.messaging.request('b@127.0.0.1', 'echo', 1, { timeoutMs: 5_000 }),
+    ).resolves.toBe(1);
+    const server = createServer();
+    opened.push(server);
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise(resolve => server.close(resolve));
+    await expect(
+      within(a.dist.connect({ node: 'y@127.0.0.1', port }, AbortSignal.timeout(5_000))),
+    ).rejects.toMatchObject({ code: 'ERR_CONNECT_FAILED', cause: { code: 'ECONNREFUSED' } });
+    expect(b.cluster.nodes()).toEqual(['a@127.0.0.1']);
+  });
+
   it("fails at startup when this node's certificate does not name its host", async () => {
     await expect(
       startInProcess('b', [], mtls({ cert: certs.otherName.cert, key: certs.otherName.key })),

@@ -32,7 +32,9 @@ describe('message envelope', () => {
     const body = Buffer.from([0xaa, 0xbb]);
     const parts = encodeEnvelope(EnvelopeKind.Request, 0x01020304, 'hé', body);
     expect(parts).toHaveLength(2);
-    expect(parts[0].toString('hex')).toBe('02' + '01020304' + '0003' + Buffer.from('hé').toString('hex'));
+    expect(parts[0].toString('hex')).toBe(
+      '02' + '01020304' + '0003' + Buffer.from('hé').toString('hex'),
+    );
     expect(parts[1]).toBe(body); // the body is not copied
     expect(envelopeLength(parts)).toBe(7 + 3 + 2);
   });

@@ -122,7 +122,11 @@ export class NodeDownError extends GenClusterError {
   readonly topic: string | undefined;
 
   constructor(message: string, details: NodeDownDetails = {}) {
-    super('ERR_NODE_DOWN', message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      'ERR_NODE_DOWN',
+      message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.node = details.node;
     this.topic = details.topic;
   }
@@ -136,7 +140,11 @@ export class QueueFullError extends GenClusterError {
   readonly node: string | undefined;
 
   constructor(message: string, details: { readonly node?: string; readonly cause?: unknown } = {}) {
-    super('ERR_QUEUE_FULL', message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      'ERR_QUEUE_FULL',
+      message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.node = details.node;
   }
 }

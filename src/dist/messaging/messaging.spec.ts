@@ -219,7 +219,7 @@ describe('Messaging', () => {
       expect(a.codec.name).toBe('json');
     });
 
-    it("awaits an async handler and answers undefined for a void one", async () => {
+    it('awaits an async handler and answers undefined for a void one', async () => {
       const a = net.add(A);
       const b = net.add(B);
       b.on('later', async (payload: unknown) => {
@@ -555,7 +555,8 @@ describe('Messaging', () => {
           throw new Error('async failure');
         });
         b.on('thenable', () => ({
-          then: (_ok: unknown, fail: (error: unknown) => void) => fail(new Error('thenable failure')),
+          then: (_ok: unknown, fail: (error: unknown) => void) =>
+            fail(new Error('thenable failure')),
         }));
         a.send(B, 'sync', 1);
         a.send(B, 'async', 2);
@@ -603,7 +604,8 @@ describe('Messaging', () => {
       };
       const a = net.add(A, { codec: counting });
       const got = new Map<string, unknown>();
-      for (const node of [B, C, D]) net.add(node).on('news', payload => void got.set(node, payload));
+      for (const node of [B, C, D])
+        net.add(node).on('news', payload => void got.set(node, payload));
       a.on('news', () => void got.set(A, 'self'));
       expect(a.broadcast('news', { headline: 'hi' })).toBe(3);
       expect(encodes).toBe(1);

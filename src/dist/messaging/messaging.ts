@@ -208,8 +208,7 @@ export class Messaging implements ClusterMessaging {
       'defaultRequestTimeoutMs',
       options.defaultRequestTimeoutMs ?? DEFAULT_MESSAGING_OPTIONS.defaultRequestTimeoutMs,
     );
-    const maxPending =
-      options.maxPendingRequests ?? DEFAULT_MESSAGING_OPTIONS.maxPendingRequests;
+    const maxPending = options.maxPendingRequests ?? DEFAULT_MESSAGING_OPTIONS.maxPendingRequests;
     if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 0x7fff_ffff)
       throw new InvalidConfigError(
         CoreMessages.invalidOption(
@@ -281,7 +280,11 @@ export class Messaging implements ClusterMessaging {
         this.transport.send(node, parts);
         queued++;
       } catch (error) {
-        this.logLimited('warn', `broadcast|${node}`, MessagingMessages.broadcastFailed(node, topic, error));
+        this.logLimited(
+          'warn',
+          `broadcast|${node}`,
+          MessagingMessages.broadcastFailed(node, topic, error),
+        );
       }
     }
     return queued;
@@ -451,7 +454,11 @@ export class Messaging implements ClusterMessaging {
         try {
           this.dispatch(this.self, kind, requestId, topic, body);
         } catch (error) {
-          this.logLimited('warn', `receive|${this.self}`, MessagingMessages.receiveFailed(this.self, error));
+          this.logLimited(
+            'warn',
+            `receive|${this.self}`,
+            MessagingMessages.receiveFailed(this.self, error),
+          );
         }
       });
       return;
@@ -480,7 +487,11 @@ export class Messaging implements ClusterMessaging {
   private onSend(from: string, topic: string, body: Buffer): void {
     const handler = this.handlers.get(topic);
     if (handler === undefined) {
-      this.logLimited('warn', `nohandler|${topic}`, MessagingMessages.noHandlerForSend(from, topic));
+      this.logLimited(
+        'warn',
+        `nohandler|${topic}`,
+        MessagingMessages.noHandlerForSend(from, topic),
+      );
       return;
     }
     let payload: unknown;
@@ -488,11 +499,19 @@ export class Messaging implements ClusterMessaging {
       payload = this.codec.decode(body);
     } catch (error) {
       const why = toPayloadError(error, 'ERR_PAYLOAD_DECODE', this.codec.name).message;
-      this.logLimited('warn', `payload|${from}`, MessagingMessages.sendPayloadRefused(from, topic, why));
+      this.logLimited(
+        'warn',
+        `payload|${from}`,
+        MessagingMessages.sendPayloadRefused(from, topic, why),
+      );
       return;
     }
     const failed = (error: unknown): void => {
-      this.logLimited('warn', `handler|${topic}`, MessagingMessages.sendHandlerFailed(from, topic, error));
+      this.logLimited(
+        'warn',
+        `handler|${topic}`,
+        MessagingMessages.sendHandlerFailed(from, topic, error),
+      );
     };
     let result: unknown;
     try {
@@ -518,12 +537,20 @@ export class Messaging implements ClusterMessaging {
     try {
       payload = this.codec.decode(body);
     } catch (error) {
-      this.replyError(from, requestId, handlerFailure(toPayloadError(error, 'ERR_PAYLOAD_DECODE', this.codec.name)));
+      this.replyError(
+        from,
+        requestId,
+        handlerFailure(toPayloadError(error, 'ERR_PAYLOAD_DECODE', this.codec.name)),
+      );
       return;
     }
     // Both run in promise callbacks: they must never throw.
     const failed = (error: unknown): void => {
-      this.logLimited('debug', `handler|${topic}`, MessagingMessages.requestHandlerFailed(from, topic, error));
+      this.logLimited(
+        'debug',
+        `handler|${topic}`,
+        MessagingMessages.requestHandlerFailed(from, topic, error),
+      );
       this.replyError(from, requestId, handlerFailure(error));
     };
     const answered = (value: unknown): void => this.reply(from, requestId, value);
@@ -603,7 +630,8 @@ export class Messaging implements ClusterMessaging {
       throw toPayloadError(error, 'ERR_PAYLOAD_ENCODE', this.codec.name);
     }
     if (Buffer.isBuffer(bytes)) return bytes;
-    if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    if (bytes instanceof Uint8Array)
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     throw new PayloadError(
       'ERR_PAYLOAD_ENCODE',
       MessagingMessages.codecResult(this.codec.name, typeof bytes),
@@ -638,7 +666,11 @@ function checkTopic(topic: unknown): asserts topic is string {
 function checkTimeout(option: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMEOUT_MS)
     throw new InvalidConfigError(
-      CoreMessages.invalidOption(option, value, `a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`),
+      CoreMessages.invalidOption(
+        option,
+        value,
+        `a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`,
+      ),
     );
   return value;
 }
@@ -720,7 +752,8 @@ function parseWireError(node: string, topic: string, body: Buffer): RemoteError 
   >;
   const text = (value: unknown, max: number): string | undefined =>
     typeof value === 'string' ? value.slice(0, max) : undefined;
-  const code: RemoteErrorCode = fields.code === 'ERR_NO_HANDLER' ? 'ERR_NO_HANDLER' : 'ERR_REMOTE_HANDLER';
+  const code: RemoteErrorCode =
+    fields.code === 'ERR_NO_HANDLER' ? 'ERR_NO_HANDLER' : 'ERR_REMOTE_HANDLER';
   const remoteCode = text(fields.remoteCode, MAX_ERROR_NAME);
   return new RemoteError(code, node, topic, {
     remoteName: text(fields.name, MAX_ERROR_NAME) ?? 'Error',

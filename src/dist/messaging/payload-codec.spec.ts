@@ -448,7 +448,7 @@ describe('payload codecs', () => {
       },
     );
 
-    it("msgpack: refuses an Error extension named after an Object.prototype member", () => {
+    it('msgpack: refuses an Error extension named after an Object.prototype member', () => {
       // msgpackr looks the name up on a plain object: "valueOf" would return its internal table.
       const codec = createPayloadCodec();
       for (const name of ['valueOf', 'constructor', '__proto__', 'toString']) {

@@ -1,10 +1,16 @@
 import type { Socket } from 'node:net';
+import { ConnectError } from '../../core/errors.js';
 import type { NodeDownReason } from '../../core/events.js';
 import type { ClusterLogger } from '../../core/logger.js';
 import { QueueFullError } from '../messaging/messaging-errors.js';
 import { FrameDecoder, FrameType, encodeFrame, encodeFrameHeader } from './frame-codec.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, type HandshakeResult, type HandshakeStep } from './handshake.js';
+import {
+  HANDSHAKE_MAX_FRAME_BYTES,
+  type HandshakeResult,
+  type HandshakeStep,
+} from './handshake.js';
 import { HandshakeError, ProtocolError } from './tcp-errors.js';
+import { TcpMessages as M } from './tcp.messages.js';
 
 /** Limits and timings of one link. */
 export interface ConnectionLimits {
@@ -37,12 +43,24 @@ export interface HandshakeDriver {
   receive(payload: Buffer): HandshakeStep | Promise<HandshakeStep>;
 }
 
+/** Where the socket of a connection leads, known before it is connected. */
+export interface ConnectionTarget {
+  /** `address:port` of the remote end, for messages (the socket's own is unknown until connected). */
+  readonly remote?: string;
+  /** The node dialled, for the errors of a dial. */
+  readonly node?: string;
+}
+
 interface Outgoing {
-  /** The whole message as one buffer once it is being fragmented. */
-  data: Buffer[];
-  bytes: number;
+  /** The message's parts, never concatenated: fragments are cut with a cursor over them. */
+  readonly data: Buffer[];
+  readonly bytes: number;
   /** Bytes already written (fragmented messages). */
   offset: number;
+  /** Index in `data` of the part the next fragment starts in, and the offset within that part. */
+  part: number;
+  partOffset: number;
+  /** Fragment id, 0 until the first fragment is written. */
   id: number;
 }
 
@@ -54,6 +72,19 @@ const FLUSH_BUDGET_BYTES = 512 * 1024;
 const MAX_EARLY_FRAMES = 1_024;
 /** Fragmented messages being reassembled at once from one peer. */
 const MAX_PARTIAL_MESSAGES = 64;
+/** Bytes of control frames (ticks, pings, pongs, peer lists) queued at most. */
+const MAX_CONTROL_BYTES = 4 * 1024 * 1024;
+/** How long `leave()` waits for queued data and the goodbye to be written. */
+const LEAVE_WAIT_MS = 500;
+
+/**
+ * A received slice worth keeping (early frames, fragments): the view itself when it fills most of
+ * its underlying memory, else a copy, so that small slices never pin large socket chunks.
+ * Decoder output is never reused (views of fresh socket chunks or of fresh reassembly buffers).
+ */
+function keep(view: Buffer): Buffer {
+  return view.length * 2 >= view.buffer.byteLength ? view : Buffer.from(view);
+}
 
 /**
  * One link to one peer: it runs the handshake with its deadlines, then carries frames both ways
@@ -64,31 +95,52 @@ export class Connection {
   /** Set once the handshake succeeded. */
   peer: HandshakeResult['peer'] | undefined;
   private handlers: ConnectionHandlers | undefined;
+  /** Established, but frames are still held until {@link Connection.deliverEarly}. */
+  private holding = false;
   private readonly decoder: FrameDecoder;
+  private readonly remoteAddress: string;
+  private readonly node: string | undefined;
+  private connected: boolean;
+  private socketError: Error | undefined;
   private lastReceived = performance.now();
+  private bytesReceived = 0;
   private lastSent = performance.now();
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** `leave()` started: nothing more is queued, everything queued is written, then the end. */
+  private ending = false;
   private closeReason: NodeDownReason = 'connectionClosed';
   private readonly control: Buffer[] = [];
-  private readonly queue: Outgoing[] = [];
+  private controlBytes = 0;
+  private pongQueued = false;
+  private queue: Outgoing[] = [];
   private queuedBytes = 0;
+  /** Bytes of the messages being fragmented (started, not finished). */
+  private fragmentingBytes = 0;
   private flushScheduled = false;
   private waitingDrain = false;
   private nextFragmentId = 1;
   private readonly partial = new Map<number, { parts: Buffer[]; bytes: number }>();
+  private partialBytes = 0;
   private handshakeFrame: ((payload: Buffer) => void) | undefined;
-  private pongWaiters: (() => void)[] = [];
+  private readonly pongWaiters = new Set<(alive: boolean) => void>();
   private frozen = false;
   private authenticated = false;
   private readonly early: [number, Buffer][] = [];
+  private earlyBytes = 0;
 
   constructor(
     readonly socket: Socket,
     private readonly limits: ConnectionLimits,
     private readonly logger: ClusterLogger,
+    target: ConnectionTarget = {},
   ) {
     socket.setNoDelay(true);
+    this.remoteAddress =
+      target.remote ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.node = target.node;
+    this.connected = !socket.connecting;
+    if (!this.connected) socket.once('connect', () => (this.connected = true));
     this.decoder = new FrameDecoder({
       maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES,
       onFrame: (type, payload) => this.onFrame(type, payload),
@@ -96,30 +148,41 @@ export class Connection {
     });
     socket.on('data', chunk => {
       this.lastReceived = performance.now();
+      this.bytesReceived += chunk.length;
       this.decoder.push(chunk);
     });
-    socket.on('error', error => this.fail('connectionClosed', error));
+    socket.on('error', error => {
+      this.socketError ??= error;
+      // A reset while leaving is the peer closing on our goodbye: still a stop.
+      if (this.ending) this.fail(this.closeReason);
+      else this.fail('connectionClosed', error);
+    });
     socket.on('close', () => this.fail(this.closeReason));
   }
 
   /** Address of the remote end, for logs. */
   get remote(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+    return this.remoteAddress;
   }
 
+  /** Closed, or leaving: nothing more can be sent. */
   get isClosed(): boolean {
-    return this.closed;
+    return this.closed || this.ending;
   }
 
   /**
    * Runs a handshake over this socket with a per-step and a total deadline (the total one is
    * armed at once, so it is also the pre-authentication idle deadline of an accepted socket).
+   * A dialled socket that cannot connect rejects with a `ConnectError` (`ERR_CONNECT_FAILED` with
+   * the system error as `cause`, or `ERR_CONNECT_TIMEOUT`).
    */
   handshake(driver: HandshakeDriver): Promise<HandshakeResult> {
     return new Promise<HandshakeResult>((resolve, reject) => {
       let stepTimer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
       const settle = (error?: Error, result?: HandshakeResult) => {
-        if (!error) this.authenticated = true;
+        if (settled) return;
+        settled = true;
         clearTimeout(stepTimer);
         clearTimeout(totalTimer);
         this.handshakeFrame = undefined;
@@ -129,22 +192,57 @@ export class Connection {
           reject(error);
         } else resolve(result!);
       };
-      const timeout = (what: string) => () =>
-        settle(new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `Handshake with ${this.remote} timed out (${what}).`, { reason: 'timeout', byPeer: false }));
-      const totalTimer = setTimeout(timeout(`${this.limits.handshakeTotalTimeoutMs} ms in all`), this.limits.handshakeTotalTimeoutMs);
+      const node = this.node ?? this.remoteAddress;
+      const timeout = (what: string, ms: number) => () =>
+        settle(
+          this.connected
+            ? new HandshakeError(
+                'ERR_HANDSHAKE_TIMEOUT',
+                M.handshakeTimedOut(this.remoteAddress, what),
+                {
+                  reason: 'timeout',
+                  byPeer: false,
+                },
+              )
+            : new ConnectError(
+                'ERR_CONNECT_TIMEOUT',
+                node,
+                M.connectTimeout(node, this.remoteAddress, ms),
+              ),
+        );
+      const { handshakeStepTimeoutMs: stepMs, handshakeTotalTimeoutMs: totalMs } = this.limits;
+      const totalTimer = setTimeout(timeout(`${totalMs} ms in all`, totalMs), totalMs);
       totalTimer.unref();
       const armStep = () => {
         clearTimeout(stepTimer);
-        stepTimer = setTimeout(timeout(`${this.limits.handshakeStepTimeoutMs} ms for one step`), this.limits.handshakeStepTimeoutMs);
+        stepTimer = setTimeout(timeout(`${stepMs} ms for one step`, stepMs), stepMs);
         stepTimer.unref();
       };
-      const onClose = () => settle(new ProtocolError(`Connection to ${this.remote} closed during the handshake.`));
+      const onClose = () => {
+        const cause = this.socketError;
+        settle(
+          !this.connected && cause
+            ? new ConnectError(
+                'ERR_CONNECT_FAILED',
+                node,
+                M.connectFailed(node, this.remoteAddress, cause.message),
+                { cause },
+              )
+            : new ProtocolError(M.closedDuringHandshake(this.remoteAddress), { cause }),
+        );
+      };
       this.socket.once('close', onClose);
       const apply = (step: HandshakeStep) => {
+        if (settled) return;
         for (const frame of step.send ?? []) this.socket.write(frame);
         if (step.error) settle(step.error);
-        else if (step.done) settle(undefined, step.done);
-        else armStep();
+        else if (step.done) {
+          // Raise the frame limit now, before the decoder reads on: the peer's first frames may
+          // follow its last handshake frame in the very same chunk.
+          this.authenticated = true;
+          this.decoder.maxFrameBytes = this.limits.maxFramePayloadBytes + FRAGMENT_HEADER_BYTES + 1;
+          settle(undefined, step.done);
+        } else armStep();
       };
       this.handshakeFrame = payload => {
         let step: HandshakeStep | Promise<HandshakeStep>;
@@ -159,24 +257,40 @@ export class Connection {
           step.then(apply, error => settle(error as Error));
         } else apply(step);
       };
-      if (driver.start) apply(driver.start());
-      else armStep();
+      try {
+        if (driver.start) apply(driver.start());
+        else armStep();
+      } catch (error) {
+        settle(error as Error);
+      }
     });
   }
 
-  /** Switches to the established state: larger frames, heartbeats, handlers. */
+  /**
+   * Switches to the established state: heartbeats and handlers. Frames received so far (and until
+   * {@link Connection.deliverEarly}) are held, so the owner can announce the peer first.
+   */
   establish(peer: HandshakeResult['peer'], handlers: ConnectionHandlers): void {
     this.peer = peer;
     this.handlers = handlers;
-    this.decoder.maxFrameBytes = this.limits.maxFramePayloadBytes + FRAGMENT_HEADER_BYTES + 1;
+    this.holding = true;
     this.lastReceived = performance.now();
     this.armHeartbeat();
-    for (const [type, payload] of this.early.splice(0)) {
+  }
+
+  /** Delivers the frames held since the handshake, then every frame as it comes. */
+  deliverEarly(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    const early = this.early.splice(0);
+    this.earlyBytes = 0;
+    for (const [type, payload] of early) {
       if (this.closed) return;
       try {
-        this.onFrame(type, payload);
+        this.dispatch(type, payload);
       } catch (error) {
         this.fail('connectionClosed', error as Error);
+        return;
       }
     }
   }
@@ -186,58 +300,114 @@ export class Connection {
    * caller's back-pressure signal); never blocks and never grows memory past the bounds.
    */
   enqueue(parts: Buffer[]): void {
-    if (this.closed) throw new ProtocolError(`Connection to ${this.peer?.name ?? this.remote} is closed.`);
+    if (this.isClosed) throw new ProtocolError(M.linkClosed(this.peer?.name ?? this.remoteAddress));
     let bytes = 0;
     for (const part of parts) bytes += part.length;
     if (bytes > this.limits.maxMessageBytes) {
-      throw new QueueFullError(`Message of ${bytes} bytes exceeds maxMessageBytes (${this.limits.maxMessageBytes}).`);
-    }
-    if (this.queue.length >= this.limits.maxQueueMessages || this.queuedBytes + bytes > this.limits.maxQueueBytes) {
       throw new QueueFullError(
-        `Send queue to ${this.peer?.name ?? this.remote} is full (${this.queue.length} messages, ${this.queuedBytes} bytes).`,
+        `Message of ${bytes} bytes exceeds maxMessageBytes (${this.limits.maxMessageBytes}).`,
       );
     }
-    this.queue.push({ data: parts, bytes, offset: 0, id: 0 });
+    if (
+      this.queue.length >= this.limits.maxQueueMessages ||
+      this.queuedBytes + bytes > this.limits.maxQueueBytes
+    ) {
+      throw new QueueFullError(
+        `Send queue to ${this.peer?.name ?? this.remoteAddress} is full (${this.queue.length} messages, ${this.queuedBytes} bytes).`,
+      );
+    }
+    this.queue.push({ data: parts, bytes, offset: 0, part: 0, partOffset: 0, id: 0 });
+    this.queuedBytes += bytes;
+    this.scheduleFlush();
+  }
+
+  /**
+   * Takes over the unsent messages of `other` (a link to the same node being replaced), ahead of
+   * this link's own: messages partly written there are sent again whole here.
+   */
+  takeQueue(other: Connection): void {
+    if (other === this || other.queue.length === 0) return;
+    const moved = other.queue;
+    other.queue = [];
+    other.queuedBytes = 0;
+    other.fragmentingBytes = 0;
+    if (this.isClosed) return;
+    let bytes = 0;
+    for (const message of moved) {
+      message.offset = 0;
+      message.part = 0;
+      message.partOffset = 0;
+      message.id = 0;
+      bytes += message.bytes;
+    }
+    this.queue = [...moved, ...this.queue];
     this.queuedBytes += bytes;
     this.scheduleFlush();
   }
 
   /** Sends a control message (JSON) ahead of queued data; never refused for back-pressure. */
   sendControl(message: unknown): void {
-    if (this.closed) return;
-    this.control.push(encodeFrame(FrameType.Control, Buffer.from(JSON.stringify(message))));
-    this.scheduleFlush();
+    if (this.isClosed) return;
+    if (this.pushControl(encodeFrame(FrameType.Control, Buffer.from(JSON.stringify(message))))) {
+      this.scheduleFlush();
+    } else {
+      this.logger.debug?.(
+        M.controlQueueFull(this.peer?.name ?? this.remoteAddress, this.controlBytes),
+      );
+    }
   }
 
-  /** Resolves `true` if the peer answers a ping within `timeoutMs`. */
+  /**
+   * Resolves `true` if the peer answers a ping within `timeoutMs`, or sent anything at all
+   * meanwhile (a peer busy sending us data is alive); `false` on silence or when the link fails.
+   */
   ping(timeoutMs: number): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
+    if (this.isClosed) return Promise.resolve(false);
     return new Promise(resolve => {
-      const timer = setTimeout(() => done(false), timeoutMs);
-      timer.unref();
+      const before = this.bytesReceived;
+      let settled = false;
       const done = (alive: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        this.pongWaiters = this.pongWaiters.filter(w => w !== onPong);
+        this.pongWaiters.delete(done);
+        this.socket.off('close', onClose);
         resolve(alive);
       };
-      const onPong = () => done(true);
-      this.pongWaiters.push(onPong);
-      this.control.push(encodeFrame(FrameType.Ping));
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(!this.closed && this.bytesReceived > before), timeoutMs);
+      timer.unref();
+      this.pongWaiters.add(done);
+      this.socket.once('close', onClose);
+      this.pushControl(encodeFrame(FrameType.Ping));
       this.scheduleFlush();
-      this.socket.once('close', () => done(false));
     });
   }
 
-  /** Tells the peer this node is leaving, flushes, and ends the link. */
+  /**
+   * Tells the peer this node is leaving and ends the link: the data already queued is written
+   * first, then the goodbye, then the end of the stream. Waits at most {@link LEAVE_WAIT_MS} for
+   * it all to be written; the local reason of the close is `stopped`.
+   */
   async leave(): Promise<void> {
-    if (this.closed) return;
-    this.control.push(encodeFrame(FrameType.Leave));
-    this.flush();
+    if (this.closed || this.ending) return;
     this.closeReason = 'stopped';
+    this.ending = true;
+    clearTimeout(this.heartbeatTimer);
+    const socket = this.socket;
     await new Promise<void>(resolve => {
-      this.socket.end(resolve);
-      const timer = setTimeout(resolve, 500);
+      const timer = setTimeout(resolve, LEAVE_WAIT_MS);
       timer.unref();
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      socket.once('close', done);
+      if (!this.frozen) {
+        this.flush(true);
+        socket.write(encodeFrame(FrameType.Leave));
+      }
+      socket.end(done);
     });
   }
 
@@ -257,38 +427,63 @@ export class Connection {
   private fail(reason: NodeDownReason, error?: Error): void {
     if (this.closed) return;
     this.closed = true;
+    this.decoder.destroy();
     clearTimeout(this.heartbeatTimer);
-    this.queue.length = 0;
+    this.queue = [];
     this.queuedBytes = 0;
+    this.fragmentingBytes = 0;
+    this.control.length = 0;
+    this.controlBytes = 0;
     this.partial.clear();
-    for (const waiter of this.pongWaiters) waiter();
+    this.partialBytes = 0;
+    this.early.length = 0;
+    this.earlyBytes = 0;
+    for (const waiter of [...this.pongWaiters]) waiter(false);
+    this.pongWaiters.clear();
     this.socket.destroy();
-    if (error && this.handlers) this.logger.warn(`Link to ${this.peer?.name ?? this.remote} closed: ${error.message}`);
+    if (error && this.handlers) {
+      this.logger.warn(M.linkClosedLog(this.peer?.name ?? this.remoteAddress, error.message));
+    }
     this.handlers?.onClose(reason, error);
   }
 
   // --- receive -------------------------------------------------------------------------------
 
   private onFrame(type: number, payload: Buffer): void {
-    if (!this.handlers) {
+    if (this.closed) return;
+    if (!this.handlers || this.holding) {
       if (this.handshakeFrame) {
-        if (type !== FrameType.Handshake) throw new ProtocolError(`Unexpected frame ${type} during the handshake.`);
+        if (type !== FrameType.Handshake) {
+          throw new ProtocolError(M.unexpectedFrame(type, 'during the handshake'));
+        }
         this.handshakeFrame(payload);
         return;
       }
       // The peer may write its first frames as soon as it is done, before our side has adopted
-      // the link (a promise turn later): hold them, boundedly, until establish().
-      if (!this.authenticated || this.early.length >= MAX_EARLY_FRAMES) {
-        throw new ProtocolError(`Unexpected frame ${type} outside of an established link.`);
+      // the link (a promise turn later): hold them, boundedly, until deliverEarly().
+      if (!this.authenticated) {
+        throw new ProtocolError(M.unexpectedFrame(type, 'outside of an established link'));
       }
-      this.early.push([type, Buffer.from(payload)]);
+      if (
+        this.early.length >= MAX_EARLY_FRAMES ||
+        this.earlyBytes + payload.length > this.limits.maxMessageBytes
+      ) {
+        throw new ProtocolError(M.tooManyEarlyFrames(this.remoteAddress));
+      }
+      this.early.push([type, keep(payload)]);
+      this.earlyBytes += payload.length;
       return;
     }
+    this.dispatch(type, payload);
+  }
+
+  private dispatch(type: number, payload: Buffer): void {
+    const handlers = this.handlers!;
     switch (type) {
       case FrameType.Tick:
         return;
       case FrameType.Data:
-        this.handlers.onMessage(payload);
+        handlers.onMessage(payload);
         return;
       case FrameType.DataFragment:
         this.onFragment(payload);
@@ -298,50 +493,70 @@ export class Connection {
         try {
           message = JSON.parse(payload.toString('utf8'));
         } catch (error) {
-          throw new ProtocolError('Malformed control frame.', { cause: error });
+          throw new ProtocolError(M.malformedControl(), { cause: error });
         }
-        this.handlers.onControl(message);
+        handlers.onControl(message);
         return;
       }
       case FrameType.Ping:
-        this.control.push(encodeFrame(FrameType.Pong));
-        this.scheduleFlush();
+        // One answer is enough for any number of pings not yet answered.
+        if (!this.pongQueued && this.pushControl(encodeFrame(FrameType.Pong))) {
+          this.pongQueued = true;
+          this.scheduleFlush();
+        }
         return;
       case FrameType.Pong:
-        for (const waiter of this.pongWaiters.splice(0)) waiter();
+        for (const waiter of [...this.pongWaiters]) waiter(true);
         return;
       case FrameType.Leave:
         this.closeReason = 'left';
         this.fail('left');
         return;
       default:
-        throw new ProtocolError(`Unknown frame type ${type}.`);
+        throw new ProtocolError(M.unknownFrame(type));
     }
   }
 
   private onFragment(payload: Buffer): void {
-    if (payload.length < FRAGMENT_HEADER_BYTES) throw new ProtocolError('Truncated fragment.');
+    if (payload.length < FRAGMENT_HEADER_BYTES) throw new ProtocolError(M.truncatedFragment());
     const id = payload.readUInt32BE(0);
     const last = (payload[4]! & FLAG_LAST) !== 0;
-    const chunk = Buffer.from(payload.subarray(FRAGMENT_HEADER_BYTES));
+    const chunk = keep(payload.subarray(FRAGMENT_HEADER_BYTES));
     let entry = this.partial.get(id);
     if (!entry) {
-      if (this.partial.size >= MAX_PARTIAL_MESSAGES) throw new ProtocolError('Too many fragmented messages at once.');
+      if (this.partial.size >= MAX_PARTIAL_MESSAGES) throw new ProtocolError(M.tooManyPartials());
       entry = { parts: [], bytes: 0 };
       this.partial.set(id, entry);
     }
+    // All reassemblies together stay within maxMessageBytes (senders never exceed it, see flush).
+    if (this.partialBytes + chunk.length > this.limits.maxMessageBytes) {
+      throw new ProtocolError(M.partialsTooLarge(this.limits.maxMessageBytes));
+    }
     entry.parts.push(chunk);
     entry.bytes += chunk.length;
-    if (entry.bytes > this.limits.maxMessageBytes) throw new ProtocolError(`Message exceeds maxMessageBytes (${this.limits.maxMessageBytes}).`);
+    this.partialBytes += chunk.length;
     if (!last) return;
     this.partial.delete(id);
-    this.handlers!.onMessage(entry.parts.length === 1 ? entry.parts[0]! : Buffer.concat(entry.parts, entry.bytes));
+    this.partialBytes -= entry.bytes;
+    this.handlers!.onMessage(
+      entry.parts.length === 1 ? entry.parts[0]! : Buffer.concat(entry.parts, entry.bytes),
+    );
   }
 
   // --- send ----------------------------------------------------------------------------------
 
+  /** Queues a control frame unless the control queue is over its bound. */
+  private pushControl(frame: Buffer): boolean {
+    if (this.controlBytes + frame.length > MAX_CONTROL_BYTES) return false;
+    this.control.push(frame);
+    this.controlBytes += frame.length;
+    return true;
+  }
+
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.waitingDrain || this.closed || this.frozen) return;
+    if (this.flushScheduled || this.waitingDrain || this.closed || this.ending || this.frozen) {
+      return;
+    }
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -349,49 +564,65 @@ export class Connection {
     });
   }
 
-  /** Writes control frames, then up to a budget of data, in one corked batch. */
-  private flush(): void {
-    if (this.closed || this.frozen) return;
+  /**
+   * Writes control frames, then up to a budget of data (everything with `all`), in one corked
+   * batch. Large messages go out one fragment at a time, round-robin with the rest of the queue;
+   * a large message is not started while the ones being fragmented would exceed maxMessageBytes
+   * with it (the peer's bound on all reassemblies), so smaller messages may overtake it.
+   */
+  private flush(all = false): void {
+    if (this.closed || this.frozen || (this.ending && !all)) return;
     const socket = this.socket;
     socket.cork();
-    for (const frame of this.control.splice(0)) socket.write(frame);
-    let budget = FLUSH_BUDGET_BYTES;
+    for (const frame of this.control) socket.write(frame);
+    this.control.length = 0;
+    this.controlBytes = 0;
+    this.pongQueued = false;
+    let budget = all ? Infinity : FLUSH_BUDGET_BYTES;
     const maxPayload = this.limits.maxFramePayloadBytes;
-    while (this.queue.length > 0 && budget > 0) {
-      const message = this.queue[0]!;
-      if (message.offset === 0 && message.bytes <= maxPayload) {
-        socket.write(encodeFrameHeader(FrameType.Data, message.bytes));
-        for (const part of message.data) socket.write(part);
-        this.queue.shift();
-        this.queuedBytes -= message.bytes;
-        budget -= message.bytes;
-        continue;
+    do {
+      // A large message that may not start yet stays in place, and so do the large messages
+      // after it: large messages start in the order they were queued.
+      let blocked = false;
+      let i = 0;
+      while (i < this.queue.length && budget > 0) {
+        const message = this.queue[i]!;
+        if (message.id === 0 && message.bytes <= maxPayload) {
+          socket.write(encodeFrameHeader(FrameType.Data, message.bytes));
+          for (const part of message.data) if (part.length > 0) socket.write(part);
+          this.queue.splice(i, 1);
+          this.queuedBytes -= message.bytes;
+          budget -= message.bytes;
+          continue;
+        }
+        if (message.id === 0) {
+          if (
+            blocked ||
+            (this.fragmentingBytes > 0 &&
+              this.fragmentingBytes + message.bytes > this.limits.maxMessageBytes)
+          ) {
+            blocked = true;
+            i++;
+            continue;
+          }
+          message.id = this.nextFragmentId;
+          this.nextFragmentId = (this.nextFragmentId % 0xffff_ffff) + 1;
+          this.fragmentingBytes += message.bytes;
+        }
+        // A large message goes out one fragment at a time, round-robin with the rest.
+        budget -= this.writeFragment(message);
+        this.queue.splice(i, 1);
+        if (message.offset >= message.bytes) {
+          this.queuedBytes -= message.bytes;
+          this.fragmentingBytes -= message.bytes;
+        } else this.queue.push(message);
       }
-      // A large message goes out one fragment at a time, round-robin with the rest of the queue.
-      if (message.id === 0) {
-        message.id = this.nextFragmentId;
-        this.nextFragmentId = (this.nextFragmentId % 0xffff_ffff) + 1;
-        if (message.data.length > 1) message.data = [Buffer.concat(message.data, message.bytes)];
-      }
-      const whole = message.data[0]!;
-      const length = Math.min(maxPayload - FRAGMENT_HEADER_BYTES, message.bytes - message.offset);
-      const last = message.offset + length >= message.bytes;
-      const header = Buffer.allocUnsafe(FRAGMENT_HEADER_BYTES);
-      header.writeUInt32BE(message.id, 0);
-      header[4] = last ? FLAG_LAST : 0;
-      socket.write(encodeFrameHeader(FrameType.DataFragment, FRAGMENT_HEADER_BYTES + length));
-      socket.write(header);
-      socket.write(whole.subarray(message.offset, message.offset + length));
-      message.offset += length;
-      budget -= length;
-      this.queue.shift();
-      if (last) this.queuedBytes -= message.bytes;
-      else this.queue.push(message);
-    }
+    } while (all && this.queue.length > 0);
     socket.uncork();
     this.lastSent = performance.now();
-    if (this.queue.length === 0 && this.control.length === 0) return;
+    if (all || (this.queue.length === 0 && this.control.length === 0)) return;
     if (socket.writableNeedDrain) {
+      if (this.waitingDrain) return;
       this.waitingDrain = true;
       socket.once('drain', () => {
         this.waitingDrain = false;
@@ -400,25 +631,68 @@ export class Connection {
     } else this.scheduleFlush();
   }
 
-  private armHeartbeat(): void {
-    const { heartbeatMs, failureTimeoutMs } = this.limits;
-    this.heartbeatTimer = setTimeout(() => {
-      if (this.closed) return;
-      const now = performance.now();
-      if (now - this.lastReceived > failureTimeoutMs) {
-        this.close(
-          'heartbeatTimeout',
-          new ProtocolError(`No data from ${this.peer?.name ?? this.remote} for ${Math.round(now - this.lastReceived)} ms.`),
+  /** Writes the next fragment of `message`, cut from its parts with its cursor; returns its size. */
+  private writeFragment(message: Outgoing): number {
+    const socket = this.socket;
+    const length = Math.min(
+      this.limits.maxFramePayloadBytes - FRAGMENT_HEADER_BYTES,
+      message.bytes - message.offset,
+    );
+    const header = Buffer.allocUnsafe(FRAGMENT_HEADER_BYTES);
+    header.writeUInt32BE(message.id, 0);
+    header[4] = message.offset + length >= message.bytes ? FLAG_LAST : 0;
+    socket.write(encodeFrameHeader(FrameType.DataFragment, FRAGMENT_HEADER_BYTES + length));
+    socket.write(header);
+    for (let left = length; left > 0;) {
+      const part = message.data[message.part]!;
+      const take = Math.min(left, part.length - message.partOffset);
+      if (take > 0) {
+        socket.write(
+          take === part.length
+            ? part
+            : part.subarray(message.partOffset, message.partOffset + take),
         );
-        return;
       }
-      // Ticks only on idle links: any data we wrote already proves we are alive.
-      if (now - this.lastSent >= heartbeatMs * 0.9 && !this.waitingDrain) {
-        this.control.push(encodeFrame(FrameType.Tick));
-        this.flush();
+      message.partOffset += take;
+      left -= take;
+      if (message.partOffset >= part.length) {
+        message.part++;
+        message.partOffset = 0;
       }
-      this.armHeartbeat();
+    }
+    message.offset += length;
+    return length;
+  }
+
+  private armHeartbeat(): void {
+    const { heartbeatMs } = this.limits;
+    const due = performance.now() + heartbeatMs;
+    this.heartbeatTimer = setTimeout(() => {
+      if (this.closed || this.frozen) return;
+      // Fired late: this process itself stalled (GC pause, synchronous work), so the peer's
+      // frames may be waiting unread. Let the poll phase read them before judging the peer.
+      if (performance.now() - due > heartbeatMs / 2) setImmediate(() => this.heartbeat());
+      else this.heartbeat();
     }, heartbeatMs);
     this.heartbeatTimer.unref();
+  }
+
+  private heartbeat(): void {
+    if (this.closed || this.ending || this.frozen) return;
+    const { heartbeatMs, failureTimeoutMs } = this.limits;
+    const now = performance.now();
+    if (now - this.lastReceived > failureTimeoutMs) {
+      const peer = this.peer?.name ?? this.remoteAddress;
+      this.close(
+        'heartbeatTimeout',
+        new ProtocolError(M.noData(peer, Math.round(now - this.lastReceived))),
+      );
+      return;
+    }
+    // Ticks only on idle links: any data we wrote already proves we are alive.
+    if (now - this.lastSent >= heartbeatMs * 0.9 && !this.waitingDrain) {
+      if (this.pushControl(encodeFrame(FrameType.Tick))) this.flush();
+    }
+    this.armHeartbeat();
   }
 }

@@ -45,7 +45,9 @@ export function resolveCookie(options: { cookie?: string; cookieFile?: string })
     }
   } catch (error) {
     if (error instanceof InvalidConfigError) throw error;
-    throw new InvalidConfigError(`Cannot read the cookie file ${file} (GEN_CLUSTER_COOKIE_FILE): ${(error as Error).message}`);
+    throw new InvalidConfigError(
+      `Cannot read the cookie file ${file} (GEN_CLUSTER_COOKIE_FILE): ${(error as Error).message}`,
+    );
   }
   if (!text) throw new InvalidConfigError(`The cookie file ${file} is empty.`);
   return Buffer.from(text, 'utf8');
@@ -65,7 +67,9 @@ function createIfMissing(file: string): void {
     linkSync(temp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new InvalidConfigError(`Cannot create the cookie file ${file}: ${(error as Error).message}`);
+      throw new InvalidConfigError(
+        `Cannot create the cookie file ${file}: ${(error as Error).message}`,
+      );
     }
   } finally {
     rmSync(temp, { force: true });

@@ -440,7 +440,10 @@ describe('FrameDecoder', () => {
               }
               // Without an error, the frames re-encode to a prefix and the rest is buffered.
               if (run.errors.length === 0) {
-                const decoded = run.frames.reduce((n, f) => n + FRAME_HEADER_BYTES + f.payload.length, 0);
+                const decoded = run.frames.reduce(
+                  (n, f) => n + FRAME_HEADER_BYTES + f.payload.length,
+                  0,
+                );
                 expect(decoded + run.decoder.bufferedBytes).toBe(stream.length);
                 const prefix = Buffer.concat(run.frames.map(f => encodeFrame(f.type, f.payload)));
                 expect(prefix).toEqual(stream.subarray(0, prefix.length));

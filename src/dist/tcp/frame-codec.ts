@@ -209,7 +209,8 @@ export class FrameDecoder {
           this.headerFill = 0;
           length = this.header.readUInt32BE(0);
         }
-        if (length === 0) return this.fail(new FrameError('ERR_BAD_FRAME', TcpMessages.frameEmpty()));
+        if (length === 0)
+          return this.fail(new FrameError('ERR_BAD_FRAME', TcpMessages.frameEmpty()));
         if (length > this.limit) {
           return this.fail(
             new FrameError('ERR_FRAME_TOO_LARGE', TcpMessages.frameTooLarge(length, this.limit)),

@@ -226,12 +226,22 @@ describe('handshake', () => {
       expect(sideA.error).toBeUndefined();
       expect(sideB.error).toBeUndefined();
       expect(sideA.done).toEqual({
-        peer: { name: 'b@10.0.0.2', incarnation: 'b2b2b2b2b2b2b2b2', listenPort: 4371, hidden: false },
+        peer: {
+          name: 'b@10.0.0.2',
+          incarnation: 'b2b2b2b2b2b2b2b2',
+          listenPort: 4371,
+          hidden: false,
+        },
         version: 1,
         capabilities: ['fragments', 'compression'],
       });
       expect(sideB.done).toEqual({
-        peer: { name: 'a@10.0.0.1', incarnation: 'a1a1a1a1a1a1a1a1', listenPort: 4370, hidden: false },
+        peer: {
+          name: 'a@10.0.0.1',
+          incarnation: 'a1a1a1a1a1a1a1a1',
+          listenPort: 4370,
+          hidden: false,
+        },
         version: 1,
         capabilities: ['compression', 'fragments'],
       });
@@ -371,7 +381,9 @@ describe('handshake', () => {
         const a = initiator();
         const impostor = handAcceptor(payloadOf(a.start().send![0]!));
         a.receive(impostor.payload);
-        const step = a.receive(encodeHandshakeMessage({ kind: 'ack', mac: Buffer.alloc(length, 7) }));
+        const step = a.receive(
+          encodeHandshakeMessage({ kind: 'ack', mac: Buffer.alloc(length, 7) }),
+        );
         expectFailure(step, 'ERR_BAD_COOKIE', 'bad-cookie', false);
       },
     );
@@ -382,7 +394,11 @@ describe('handshake', () => {
         const { handshake: b, decide } = acceptor();
         b.receive(encodeHandshakeMessage(hello()));
         const step = b.receive(
-          encodeHandshakeMessage({ kind: 'reply', nonce: Buffer.alloc(32, 1), mac: Buffer.alloc(length) }),
+          encodeHandshakeMessage({
+            kind: 'reply',
+            nonce: Buffer.alloc(32, 1),
+            mac: Buffer.alloc(length),
+          }),
         ) as HandshakeStep;
         expectFailure(step, 'ERR_BAD_COOKIE', 'bad-cookie', false);
         expect(sent(step)).toEqual([{ kind: 'refused', reason: 'bad-cookie' }]);
@@ -406,7 +422,10 @@ describe('handshake', () => {
 
     it('rejects the acceptor’s own ack MAC reflected as a reply MAC (direction label)', async () => {
       // Same nonceB both times, so the transcripts are identical and only the label differs.
-      const recorded = await run(initiator(), acceptor({ randomBytes: fixedRandom(0x42) }).handshake);
+      const recorded = await run(
+        initiator(),
+        acceptor({ randomBytes: fixedRandom(0x42) }).handshake,
+      );
       expect(recorded.b.done).toBeDefined();
       const helloPayload = recorded.wire[0]!.payload;
       const reply = recorded.wire[2]!.message as { nonce: Buffer; mac: Buffer };
@@ -463,7 +482,9 @@ describe('handshake', () => {
       const step = a.receive(impostor.payload);
       const error = expectFailure(step, 'ERR_NAME_MISMATCH', 'name-mismatch', false);
       expect(error.message).toContain('c@10.0.0.2');
-      expect(sent(step)).toEqual([{ kind: 'refused', reason: 'name-mismatch', name: 'a@10.0.0.1' }]);
+      expect(sent(step)).toEqual([
+        { kind: 'refused', reason: 'name-mismatch', name: 'a@10.0.0.1' },
+      ]);
     });
 
     it('refuses a node dialling itself (same name and incarnation)', async () => {
@@ -647,7 +668,11 @@ describe('handshake', () => {
       expect(expectFailure(step, 'ERR_TIMING_MISMATCH', 'timing', false).message).toContain(
         'heartbeatMs=250',
       );
-      expect(sent(step)[0]).toMatchObject({ kind: 'refused', reason: 'timing', heartbeatMs: 1_000 });
+      expect(sent(step)[0]).toMatchObject({
+        kind: 'refused',
+        reason: 'timing',
+        heartbeatMs: 1_000,
+      });
     });
 
     it('refuses when the version ranges do not overlap', async () => {
@@ -788,7 +813,10 @@ describe('handshake', () => {
       ['an empty capability', helloWith(11, Buffer.from([0]))],
       [
         'more than 32 capabilities',
-        helloWith(11, Buffer.concat(Array.from({ length: 33 }, (_, i) => Buffer.from([1, 0x41 + (i % 26)])))),
+        helloWith(
+          11,
+          Buffer.concat(Array.from({ length: 33 }, (_, i) => Buffer.from([1, 0x41 + (i % 26)]))),
+        ),
       ],
     ];
 
@@ -815,9 +843,15 @@ describe('handshake', () => {
     });
 
     it.each([
-      ['a reply with a short nonce', Buffer.concat([Buffer.from([3]), field(12, Buffer.alloc(31)), field(13, Buffer.alloc(32))])],
+      [
+        'a reply with a short nonce',
+        Buffer.concat([Buffer.from([3]), field(12, Buffer.alloc(31)), field(13, Buffer.alloc(32))]),
+      ],
       ['a reply without a MAC', Buffer.concat([Buffer.from([3]), field(12, Buffer.alloc(32))])],
-      ['a refusal with a non-token reason', Buffer.concat([Buffer.from([5]), field(14, Buffer.from('Bad Reason'))])],
+      [
+        'a refusal with a non-token reason',
+        Buffer.concat([Buffer.from([5]), field(14, Buffer.from('Bad Reason'))]),
+      ],
     ])('rejects %s', (_what, payload) => {
       expect(() => decodeHandshakeMessage(payload)).toThrow(
         expect.objectContaining({ code: 'ERR_PROTOCOL' }),
@@ -864,7 +898,12 @@ describe('handshake', () => {
       const { handshake: b } = acceptor();
       b.receive(encodeHandshakeMessage(hello()));
       const step = b.receive(
-        encodeHandshakeMessage({ kind: 'refused', reason: 'timing', heartbeatMs: 9, failureTimeoutMs: 9 }),
+        encodeHandshakeMessage({
+          kind: 'refused',
+          reason: 'timing',
+          heartbeatMs: 9,
+          failureTimeoutMs: 9,
+        }),
       ) as HandshakeStep;
       expect(step.send).toBeUndefined();
       expectFailure(step, 'ERR_TIMING_MISMATCH', 'timing', true);
@@ -949,16 +988,19 @@ describe('handshake', () => {
       ['33 capabilities', { capabilities: Array.from({ length: 33 }, (_, i) => `c${i}`) }],
       ['an empty version range', { versions: { min: 2, max: 1 } }],
       ['version 0', { versions: { min: 0, max: 1 } }],
-    ] as [string, Partial<InitiatorHandshakeOptions>][])('throws InvalidConfigError for %s', (_what, over) => {
-      let thrown: unknown;
-      try {
-        initiator(over);
-      } catch (error) {
-        thrown = error;
-      }
-      expect(thrown).toBeInstanceOf(InvalidConfigError);
-      expect((thrown as Error).message).not.toContain(COOKIE);
-    });
+    ] as [string, Partial<InitiatorHandshakeOptions>][])(
+      'throws InvalidConfigError for %s',
+      (_what, over) => {
+        let thrown: unknown;
+        try {
+          initiator(over);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(InvalidConfigError);
+        expect((thrown as Error).message).not.toContain(COOKIE);
+      },
+    );
 
     it('reports a failing nonce source as an error, not a throw', () => {
       const a = initiator({ randomBytes: () => Buffer.alloc(3) });
@@ -1006,9 +1048,18 @@ describe('handshake', () => {
           capabilities: r.capabilities,
         })),
       fc
-        .record({ nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }), mac: fc.uint8Array({ maxLength: 64 }) })
-        .map(r => ({ kind: 'reply' as const, nonce: Buffer.from(r.nonce), mac: Buffer.from(r.mac) })),
-      fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,63}$/).map(reason => ({ kind: 'refused' as const, reason })),
+        .record({
+          nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          mac: fc.uint8Array({ maxLength: 64 }),
+        })
+        .map(r => ({
+          kind: 'reply' as const,
+          nonce: Buffer.from(r.nonce),
+          mac: Buffer.from(r.mac),
+        })),
+      fc
+        .stringMatching(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+        .map(reason => ({ kind: 'refused' as const, reason })),
     );
 
     it('decodes what it encodes', () => {
@@ -1044,7 +1095,10 @@ describe('handshake', () => {
       fc.assert(
         fc.property(
           fc.integer({ min: 0, max: 2 }),
-          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+            minLength: 1,
+            maxLength: 4,
+          }),
           fc.nat(),
           (stepIndex, flips, cut) => {
             // A clean exchange, then one message corrupted (bytes flipped, then maybe truncated).

@@ -33,7 +33,12 @@
  * the label defeats reflection, and hashing both opening messages binds everything negotiated in
  * them (versions, timings, capabilities, flags, unknown fields) against tampering in transit.
  */
-import { createHash, createHmac, randomBytes as cryptoRandomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  randomBytes as cryptoRandomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { InvalidConfigError } from '../../core/errors.js';
 import { CoreMessages } from '../../core/messages.js';
 import { nodeKey } from '../../core/peer.js';
@@ -229,11 +234,7 @@ export interface RefusedMessage {
 
 /** Any handshake message. */
 export type HandshakeMessage =
-  | HelloMessage
-  | ChallengeMessage
-  | ReplyMessage
-  | AckMessage
-  | RefusedMessage;
+  HelloMessage | ChallengeMessage | ReplyMessage | AckMessage | RefusedMessage;
 
 const KIND = { hello: 1, challenge: 2, reply: 3, ack: 4, refused: 5 } as const;
 const KIND_NAME = ['', 'hello', 'challenge', 'reply', 'ack', 'refused'] as const;
@@ -734,7 +735,11 @@ function checkOptions(options: CommonOptions): Checked {
     versions.min > versions.max
   ) {
     throw new InvalidConfigError(
-      CoreMessages.invalidOption('versions', versions, '{ min, max } with 1 <= min <= max <= 65535'),
+      CoreMessages.invalidOption(
+        'versions',
+        versions,
+        '{ min, max } with 1 <= min <= max <= 65535',
+      ),
     );
   }
   return {
@@ -1113,7 +1118,8 @@ export class AcceptorHandshake {
     if (this.current === 'done' || this.current === 'failed') return over(claimed);
     try {
       const message = decodeHandshakeMessage(payload);
-      if (message.kind === 'refused') return this.fail(refusedError(message, claimed, this.checked));
+      if (message.kind === 'refused')
+        return this.fail(refusedError(message, claimed, this.checked));
       if (this.current === 'awaiting-hello' && message.kind === 'hello')
         return this.onHello(message, payload);
       if (this.current === 'awaiting-reply' && message.kind === 'reply')

@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { type Server, type Socket, connect as netConnect, createServer, isIP } from 'node:net';
-import { type Server as TlsServer, type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import {
+  type Server as TlsServer,
+  type TLSSocket,
+  createServer as createTlsServer,
+} from 'node:tls';
+import { types } from 'node:util';
 import type { NodeDownReason } from '../../core/events.js';
+import { ConnectError, toError as coreToError } from '../../core/errors.js';
 import type { ClusterLogger } from '../../core/logger.js';
-import { type Peer, parseNodeName } from '../../core/peer.js';
+import { type Peer, parseNodeName, toPeer } from '../../core/peer.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import {
   AcceptorHandshake,
@@ -13,6 +19,7 @@ import {
   InitiatorHandshake,
 } from './handshake.js';
 import { HandshakeError } from './tcp-errors.js';
+import { TcpMessages as M } from './tcp.messages.js';
 import {
   type ResolvedTls,
   TlsError,
@@ -62,9 +69,11 @@ interface TlsAccept {
   readonly release: () => void;
 }
 
+/** Transitive dials (learnt from `peers` messages) in progress at most. */
+const MAX_TRANSITIVE_DIALS = 16;
+
 interface PendingDial {
   readonly promise: Promise<boolean>;
-  readonly connection?: Connection;
   cancel(): void;
 }
 
@@ -100,6 +109,8 @@ export class Mesh {
   /** Waiters for a node to become linked, whichever side's connection wins. */
   private readonly linkWaiters = new Map<string, Set<(linked: boolean) => void>>();
   private closing = false;
+  /** Transitive dials in progress (see `onControl`). */
+  private transitiveDials = 0;
   private readonly refusalLog = new Map<string, number>();
 
   constructor(
@@ -144,113 +155,163 @@ export class Mesh {
     return undefined;
   }
 
-  /** Dials a node; resolves `true` once linked (by this dial or by the peer's simultaneous one). */
+  /**
+   * Dials a node; resolves `true` once linked (by this dial or by the peer's simultaneous one),
+   * `false` when the link did not hold. Every way out (error, abort, a throw anywhere) settles the
+   * dial and removes it from the dials in progress.
+   */
   connect(peer: Peer, signal?: AbortSignal): Promise<boolean> {
     const node = peer.node;
     if (this.closing) return Promise.resolve(false);
     if (this.links.has(node)) return Promise.resolve(true);
     const pending = this.dialing.get(node);
     if (pending) return pending.promise;
-    let cancel = () => undefined as void;
+    const abortError = () =>
+      signal?.reason instanceof Error ? signal.reason : new Error(M.dialAborted(node));
+    if (signal?.aborted) return Promise.reject(abortError());
+
+    let resolvePromise!: (linked: boolean) => void;
+    let rejectPromise!: (error: Error) => void;
     const promise = new Promise<boolean>((resolve, reject) => {
-      const port = peer.port ?? this.options.port;
-      if (!port) {
-        reject(new Error(`No port known for ${node}: give peers a port (name@host:port) or set a fixed GEN_CLUSTER_PORT.`));
-        return;
+      resolvePromise = resolve;
+      rejectPromise = reject;
+    });
+    let connection: Connection | undefined;
+    let socket: Socket | undefined;
+    let settled = false;
+    const onAbort = () => finish(abortError());
+    /** Settles the dial once; a dial that did not link leaves no socket behind. */
+    const finish = (error?: Error, linked = false) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (this.dialing.get(node) === dial) this.dialing.delete(node);
+      if (!linked) {
+        if (connection) connection.close('connectionClosed');
+        else socket?.destroy();
       }
-      const { host } = parseNodeName(node);
-      let connection: Connection | undefined;
-      let socket: Socket | undefined;
-      cancel = () => connection?.close('connectionClosed') ?? socket?.destroy();
-      const onAbort = () => {
-        cancel();
-        reject(signal?.reason instanceof Error ? signal.reason : new Error(`Connecting to ${node} was aborted.`));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (error?: Error, linked = false) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (this.dialing.get(node)?.promise === promise) this.dialing.delete(node);
-        if (error) reject(error);
-        else resolve(linked);
-      };
-      /** Runs the cookie handshake on a connected (and, with TLS, secured) socket. */
-      const authenticate = (open: Socket, tlsError?: () => Error | undefined) => {
-        connection = new Connection(open, this.options, this.logger);
-        const dial = this.dialing.get(node);
-        if (dial) (dial as { connection?: Connection }).connection = connection;
-        const handshake = new InitiatorHandshake({
-          self: this.identity(),
-          cookie: this.options.cookie,
-          expectedName: node,
-        });
-        connection.handshake(handshake).then(
-          result => {
+      if (error) rejectPromise(error);
+      else resolvePromise(linked);
+    };
+    const dial: PendingDial = { promise, cancel: () => finish(undefined, false) };
+    this.dialing.set(node, dial);
+    /** Runs `step`, settling the dial with whatever it throws. */
+    const guarded = (step: () => void) => {
+      if (settled) return;
+      try {
+        step();
+      } catch (error) {
+        finish(toError(error));
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    /** Runs the cookie handshake on a connected (and, with TLS, secured) socket. */
+    const authenticate = (open: Socket, remote: string, tlsError?: () => Error | undefined) => {
+      connection = new Connection(open, this.options, this.logger, { remote, node });
+      const dialled = connection;
+      const handshake = new InitiatorHandshake({
+        self: this.identity(),
+        cookie: this.options.cookie,
+        expectedName: node,
+      });
+      dialled.handshake(handshake).then(
+        result =>
+          guarded(() => {
             if (this.closing) {
-              connection!.close('stopped');
+              dialled.close('stopped');
               finish(undefined, false);
               return;
             }
-            this.adopt(connection!, result.peer, 'out');
-            finish(undefined, true);
-          },
-          (error: Error) => {
+            const adopted = this.adopt(dialled, result.peer, 'out');
+            // Lost the tie-break: linked all the same when the other link holds.
+            finish(undefined, adopted || this.links.has(node));
+          }),
+        (error: Error) =>
+          guarded(() => {
             if (
               error instanceof HandshakeError &&
               (error.reason === 'simultaneous' || error.reason === 'already-connected')
             ) {
               // The peer's own link to us wins; wait for it within the caller's deadline.
-              this.waitForLink(node, signal).then(linked => finish(undefined, linked), finish);
+              this.waitForLink(node, signal).then(
+                linked => finish(undefined, linked),
+                (failure: unknown) => finish(toError(failure)),
+              );
               return;
             }
-            if (error instanceof HandshakeError && error.byPeer && error.reason === 'certificate-name') {
+            if (
+              error instanceof HandshakeError &&
+              error.byPeer &&
+              error.reason === 'certificate-name'
+            ) {
               // The peer checked our certificate against our node name and refused it.
-              error = new TlsError('ERR_TLS_CERT_NAME', TlsMessages.refusedOurName(node), {
-                reason: 'certificate-name',
-                peer: node,
-              }, { cause: error });
-            } else if (!(error instanceof HandshakeError) && tlsError) {
+              error = new TlsError(
+                'ERR_TLS_CERT_NAME',
+                TlsMessages.refusedOurName(node),
+                { reason: 'certificate-name', peer: node },
+                { cause: error },
+              );
+            } else if (
+              !(error instanceof HandshakeError) &&
+              !(error instanceof ConnectError) &&
+              tlsError
+            ) {
               // TLS 1.3 servers check client certificates after the client is done: a refusal
               // arrives as an alert or, when Node refuses the certificate, as a bare close.
               const late = tlsError();
               error = late
                 ? toTlsError(late, node)
-                : new TlsError('ERR_TLS_HANDSHAKE', TlsMessages.closedAfterTls(node), { reason: 'closed', peer: node }, { cause: error });
+                : new TlsError(
+                    'ERR_TLS_HANDSHAKE',
+                    TlsMessages.closedAfterTls(node),
+                    { reason: 'closed', peer: node },
+                    { cause: error },
+                  );
             }
             if (error instanceof HandshakeError) this.logRefusal(node, error);
-            else if (error instanceof TlsError && !this.closing && !signal?.aborted) this.logTlsFailure(node, error);
+            else if (error instanceof TlsError && !this.closing && !signal?.aborted) {
+              this.logTlsFailure(node, error);
+            }
             finish(error);
-          },
-        );
-      };
-      const dialHost = isIP(host) || !this.options.lookup ? Promise.resolve(host) : this.options.lookup(host);
+          }),
+      );
+    };
+
+    guarded(() => {
+      const port = peer.port ?? this.options.port;
+      if (!port) throw new Error(M.noPort(node));
+      const { host } = parseNodeName(node);
+      const dialHost =
+        isIP(host) || !this.options.lookup ? Promise.resolve(host) : this.options.lookup(host);
       dialHost.then(
-        address => {
-          if (signal?.aborted) return;
-          const tls = this.options.tls;
-          if (!tls) {
-            socket = netConnect({ host: address, port, noDelay: true });
-            authenticate(socket);
-            return;
-          }
-          const secure = dialTls(tls, node, address, port);
-          socket = secure;
-          const tlsState = awaitSecureConnect(
-            secure,
-            tls,
-            node,
-            () => authenticate(secure, () => tlsState.lastError()),
-            error => {
-              if (error instanceof TlsError && !this.closing && !signal?.aborted) {
-                this.logTlsFailure(node, error);
-              }
-              finish(error);
-            },
-          );
-        },
-        (error: Error) => finish(error),
+        address =>
+          guarded(() => {
+            const remote = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+            const tls = this.options.tls;
+            if (!tls) {
+              socket = netConnect({ host: address, port, noDelay: true });
+              authenticate(socket, remote);
+              return;
+            }
+            const secure = dialTls(tls, node, address, port);
+            socket = secure;
+            const tlsState = awaitSecureConnect(
+              secure,
+              tls,
+              node,
+              () => guarded(() => authenticate(secure, remote, () => tlsState.lastError())),
+              error => {
+                if (error instanceof TlsError && !this.closing && !signal?.aborted) {
+                  this.logTlsFailure(node, error);
+                }
+                finish(error);
+              },
+            );
+          }),
+        (error: unknown) => finish(toError(error)),
       );
     });
-    this.dialing.set(node, { promise, cancel: () => cancel() });
     return promise;
   }
 
@@ -282,7 +343,8 @@ export class Mesh {
     for (const dial of this.dialing.values()) dial.cancel();
     for (const connection of this.unauthenticated) connection.close('stopped');
     for (const { raw } of this.tlsAccepting.values()) raw.destroy();
-    for (const link of [...this.links.values(), ...this.hiddenLinks]) link.connection.close('stopped');
+    for (const link of [...this.links.values(), ...this.hiddenLinks])
+      link.connection.close('stopped');
     for (const waiters of this.linkWaiters.values()) for (const waiter of waiters) waiter(false);
     this.linkWaiters.clear();
     const server = this.server;
@@ -295,9 +357,16 @@ export class Mesh {
     const ip = socket.remoteAddress ?? '?';
     const fromIp = this.perIp.get(ip) ?? 0;
     const pending = this.unauthenticated.size + this.tlsAccepting.size;
-    if (this.closing || pending >= this.options.maxPendingHandshakes || fromIp >= this.options.maxPendingHandshakesPerIp) {
+    if (
+      this.closing ||
+      pending >= this.options.maxPendingHandshakes ||
+      fromIp >= this.options.maxPendingHandshakesPerIp
+    ) {
       socket.destroy();
-      this.logRateLimited(`cap:${ip}`, `Refused a connection from ${ip}: too many handshakes in progress.`);
+      this.logRateLimited(
+        `cap:${ip}`,
+        `Refused a connection from ${ip}: too many handshakes in progress.`,
+      );
       return;
     }
     this.perIp.set(ip, fromIp + 1);
@@ -320,7 +389,12 @@ export class Mesh {
       return;
     }
     const key = `${ip}|${socket.remotePort ?? '?'}`;
-    const entry: TlsAccept = { raw: socket, ip, remote: `${ip}:${socket.remotePort ?? '?'}`, release };
+    const entry: TlsAccept = {
+      raw: socket,
+      ip,
+      remote: `${ip}:${socket.remotePort ?? '?'}`,
+      release,
+    };
     this.tlsAccepting.set(key, entry);
     socket.once('close', () => {
       if (this.tlsAccepting.get(key) !== entry) return;
@@ -358,7 +432,10 @@ export class Mesh {
         entry.release();
         this.logRateLimited(
           `tls:${entry.ip}:unauthorized`,
-          TlsMessages.unauthorized(`${entry.ip}:${socket.remotePort ?? '?'}`, String(socket.authorizationError)),
+          TlsMessages.unauthorized(
+            `${entry.ip}:${socket.remotePort ?? '?'}`,
+            String(socket.authorizationError),
+          ),
         );
         return;
       }
@@ -387,8 +464,14 @@ export class Mesh {
   }
 
   /** Runs the cookie handshake of an accepted (and, with TLS, secured) socket. */
-  private authenticate(socket: Socket, ip: string, release: () => void, tlsSocket?: TLSSocket): void {
-    const connection = new Connection(socket, this.options, this.logger);
+  private authenticate(
+    socket: Socket,
+    ip: string,
+    release: () => void,
+    tlsSocket?: TLSSocket,
+  ): void {
+    const remote = `${ip.includes(':') ? `[${ip}]` : ip}:${socket.remotePort ?? '?'}`;
+    const connection = new Connection(socket, this.options, this.logger, { remote });
     this.unauthenticated.add(connection);
     const done = () => {
       this.unauthenticated.delete(connection);
@@ -405,13 +488,26 @@ export class Mesh {
     connection.handshake(handshake).then(
       result => {
         done();
-        if (this.closing) connection.close('stopped');
-        else this.adopt(connection, result.peer, 'in');
+        if (this.closing) {
+          connection.close('stopped');
+          return;
+        }
+        try {
+          this.adopt(connection, result.peer, 'in');
+        } catch (error) {
+          connection.close('connectionClosed', toError(error));
+          this.logger.error(
+            `Adopting the link from ${connection.remote} failed: ${toError(error).message}`,
+          );
+        }
       },
       (error: Error) => {
         done();
         // certificate-name refusals were logged with their details by checkClientCertificate
-        if (error instanceof HandshakeError && !['simultaneous', 'already-connected', 'certificate-name'].includes(error.reason)) {
+        if (
+          error instanceof HandshakeError &&
+          !['simultaneous', 'already-connected', 'certificate-name'].includes(error.reason)
+        ) {
           this.logRefusal(`${ip}`, error);
         }
       },
@@ -422,13 +518,20 @@ export class Mesh {
    * With mutual TLS and `verifyNodeName`: the client's certificate must name the host of the node
    * it proved the cookie for. Returns the refusal when it does not, after logging it.
    */
-  private checkClientCertificate(socket: TLSSocket, ip: string, node: string): HandshakeDecision | undefined {
+  private checkClientCertificate(
+    socket: TLSSocket,
+    ip: string,
+    node: string,
+  ): HandshakeDecision | undefined {
     const tls = this.options.tls;
     if (!tls?.mutual || !tls.verifyNodeName) return undefined;
     const names = clientCertificateNameProblem(socket, node);
     if (names === undefined) return undefined;
     const remote = `${ip}:${socket.remotePort ?? '?'}`;
-    this.logRateLimited(`tls:${ip}:certificate-name:${node}`, TlsMessages.clientName(remote, node, names));
+    this.logRateLimited(
+      `tls:${ip}:certificate-name:${node}`,
+      TlsMessages.clientName(remote, node, names),
+    );
     return { ok: false, reason: 'certificate-name' };
   }
 
@@ -444,7 +547,8 @@ export class Mesh {
     const existing = this.links.get(peer.name);
     if (existing && existing.peer.incarnation !== peer.incarnation) {
       const alive = await existing.connection.ping(Math.min(this.options.failureTimeoutMs, 2_000));
-      if (alive && this.links.get(peer.name) === existing) return { ok: false, reason: 'duplicate-name' };
+      if (alive && this.links.get(peer.name) === existing)
+        return { ok: false, reason: 'duplicate-name' };
       return { ok: true }; // a restart: adopt() replaces the old incarnation
     }
     // Same node linked or being dialled: the link started by the greater name is the one kept.
@@ -456,8 +560,12 @@ export class Mesh {
 
   // --- links ---------------------------------------------------------------------------------
 
-  private adopt(connection: Connection, peer: HandshakePeer, direction: 'in' | 'out'): void {
-    if (connection.isClosed) return;
+  /**
+   * Takes an authenticated connection as the link to its node. Returns `false` when it is not
+   * kept: it closed meanwhile, or it lost the simultaneous-connect tie-break.
+   */
+  private adopt(connection: Connection, peer: HandshakePeer, direction: 'in' | 'out'): boolean {
+    if (connection.isClosed) return false;
     const link: Link = { connection, peer };
     if (peer.hidden) {
       this.hiddenLinks.add(link);
@@ -466,7 +574,8 @@ export class Mesh {
         onControl: () => undefined,
         onClose: () => this.hiddenLinks.delete(link),
       });
-      return;
+      connection.deliverEarly();
+      return !connection.isClosed;
     }
     const previous = this.links.get(peer.name);
     let replaced = false;
@@ -483,13 +592,12 @@ export class Mesh {
         const greater = this.options.self > peer.name ? this.options.self : peer.name;
         if (initiator !== greater) {
           connection.close('connectionClosed');
-          return;
+          return false;
         }
         replaced = true;
       }
     }
     this.links.set(peer.name, link);
-    if (replaced) previous!.connection.close('connectionClosed');
     connection.establish(peer, {
       onMessage: bytes => this.events.message(peer.name, bytes),
       onControl: message => this.onControl(peer.name, message),
@@ -499,24 +607,46 @@ export class Mesh {
         this.events.nodeDown(peer.name, reason);
       },
     });
-    if (replaced) return;
+    if (replaced) {
+      // What was not yet sent on the old link goes out on the new one, not lost with it.
+      connection.takeQueue(previous!.connection);
+      previous!.connection.close('connectionClosed');
+      connection.deliverEarly();
+      return !connection.isClosed;
+    }
     this.events.nodeUp(peerOf(peer));
     for (const waiter of this.linkWaiters.get(peer.name) ?? []) waiter(true);
     this.linkWaiters.delete(peer.name);
     if (this.options.transitive) this.sharePeers(link);
+    // Only now, with the node a member, may its first messages reach the handlers.
+    connection.deliverEarly();
+    return !connection.isClosed;
   }
 
+  /**
+   * Waits until `node` is linked, by whichever side's connection; `false` on abort, on close of
+   * the mesh, or after the handshake deadline when no signal bounds the wait.
+   */
   private waitForLink(node: string, signal?: AbortSignal): Promise<boolean> {
     if (this.links.has(node)) return Promise.resolve(true);
+    if (this.closing || signal?.aborted) return Promise.resolve(false);
     return new Promise(resolve => {
       const waiters = this.linkWaiters.get(node) ?? new Set();
       this.linkWaiters.set(node, waiters);
       const done = (linked: boolean) => {
+        clearTimeout(timer);
         waiters.delete(done);
+        if (waiters.size === 0 && this.linkWaiters.get(node) === waiters) {
+          this.linkWaiters.delete(node);
+        }
         signal?.removeEventListener('abort', onAbort);
         resolve(linked);
       };
       const onAbort = () => done(false);
+      const timer = signal
+        ? undefined
+        : setTimeout(() => done(false), this.options.handshakeTotalTimeoutMs);
+      timer?.unref();
       signal?.addEventListener('abort', onAbort, { once: true });
       waiters.add(done);
     });
@@ -530,24 +660,49 @@ export class Mesh {
     if (others.length) link.connection.sendControl({ type: 'peers', peers: others });
   }
 
+  /**
+   * A control message from a linked peer. Nothing in it may crash the process or grow memory
+   * without bound: each entry is validated, and at most {@link MAX_TRANSITIVE_DIALS} transitive
+   * dials run at once (the rest are dropped; discovery finds those nodes anyway).
+   */
   private onControl(from: string, message: unknown): void {
     if (!this.options.transitive || typeof message !== 'object' || message === null) return;
     const { type, peers } = message as { type?: unknown; peers?: unknown };
     if (type !== 'peers' || !Array.isArray(peers)) return;
-    for (const entry of peers.slice(0, 10_000) as { node?: unknown; port?: unknown }[]) {
-      if (typeof entry?.node !== 'string' || typeof entry.port !== 'number') continue;
-      let node: string;
+    let dropped = 0;
+    for (const entry of peers.slice(0, 10_000) as unknown[]) {
+      if (typeof entry !== 'object' || entry === null) continue;
+      const { node: name, port } = entry as { node?: unknown; port?: unknown };
+      if (typeof name !== 'string' || (port !== undefined && typeof port !== 'number')) continue;
+      let peer: Peer;
       try {
-        const parsed = parseNodeName(entry.node);
-        node = `${parsed.name}@${parsed.host}`;
-      } catch {
+        peer = toPeer(port === undefined ? { node: name } : { node: name, port });
+      } catch (error) {
+        this.logger.debug?.(M.badPeerEntry(from, toError(error).message));
         continue;
       }
+      const node = peer.node;
       if (node === this.options.self || this.links.has(node) || this.dialing.has(node)) continue;
-      this.connect({ node, port: entry.port }).catch(error =>
-        this.logger.debug?.(`Transitive connect to ${node} (learnt from ${from}) failed: ${(error as Error).message}`),
-      );
+      if (this.transitiveDials >= MAX_TRANSITIVE_DIALS) {
+        dropped++;
+        continue;
+      }
+      this.transitiveDials++;
+      let dial: Promise<boolean>;
+      try {
+        dial = this.connect(peer, AbortSignal.timeout(this.options.handshakeTotalTimeoutMs));
+      } catch (error) {
+        dial = Promise.reject(toError(error));
+      }
+      dial
+        .catch(error =>
+          this.logger.debug?.(
+            `Transitive connect to ${node} (learnt from ${from}) failed: ${toError(error).message}`,
+          ),
+        )
+        .finally(() => this.transitiveDials--);
     }
+    if (dropped > 0) this.logger.debug?.(M.transitiveDropped(from, dropped, MAX_TRANSITIVE_DIALS));
   }
 
   private identity(): HandshakeIdentity {
@@ -562,7 +717,10 @@ export class Mesh {
   }
 
   private logRefusal(peer: string, error: HandshakeError): void {
-    this.logRateLimited(`${peer}:${error.reason}`, `Handshake with ${peer} failed: ${error.message}`);
+    this.logRateLimited(
+      `${peer}:${error.reason}`,
+      `Handshake with ${peer} failed: ${error.message}`,
+    );
   }
 
   /** One warning per key and minute, so a hostile or misconfigured peer cannot flood the log. */
@@ -577,6 +735,12 @@ export class Mesh {
 }
 
 function peerOf(peer: HandshakePeer): Peer {
-  return peer.listenPort === null ? { node: peer.name } : { node: peer.name, port: peer.listenPort };
+  return peer.listenPort === null
+    ? { node: peer.name }
+    : { node: peer.name, port: peer.listenPort };
 }
 
+/** An `Error` for anything thrown, keeping native errors of any realm as they are. */
+function toError(value: unknown): Error {
+  return types.isNativeError(value) ? value : coreToError(value);
+}

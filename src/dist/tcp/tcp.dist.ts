@@ -15,11 +15,19 @@ import { Messaging } from '../messaging/messaging.js';
 import { NodeDownError } from '../messaging/messaging-errors.js';
 import type { PayloadCodec } from '../messaging/payload-codec.js';
 import { resolveCookie } from './cookie.js';
-import { DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS, DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS } from './handshake.js';
+import {
+  DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
+} from './handshake.js';
 import { DEFAULT_PORT_MAPPER_PORT } from '../../portmapper/port-mapper.defaults.js';
 import { PortMapperRegistration } from '../../portmapper/port-mapper.js';
 import { Mesh } from './mesh.js';
-import { type ResolvedTls, type TlsOptions, checkOwnCertificate, resolveTlsOptions } from './tls.js';
+import {
+  type ResolvedTls,
+  type TlsOptions,
+  checkOwnCertificate,
+  resolveTlsOptions,
+} from './tls.js';
 
 /** Options of the built-in TCP mesh dist. */
 export interface TcpDistOptions {
@@ -102,7 +110,12 @@ export class TcpDist implements MessagingDistStrategy {
   readonly name = 'tcp';
   /** Messaging between nodes; usable once the cluster started. */
   readonly messaging: ClusterMessaging;
-  private readonly settings: Required<Omit<TcpDistOptions, 'strategy' | 'bind' | 'cookie' | 'cookieFile' | 'dnsServers' | 'codec' | 'tls'>>;
+  private readonly settings: Required<
+    Omit<
+      TcpDistOptions,
+      'strategy' | 'bind' | 'cookie' | 'cookieFile' | 'dnsServers' | 'codec' | 'tls'
+    >
+  >;
   private readonly cookie: Buffer;
   private readonly tls: ResolvedTls | undefined;
   private mesh: Mesh | undefined;
@@ -123,7 +136,8 @@ export class TcpDist implements MessagingDistStrategy {
       broadcast: (topic, payload) => use().broadcast(topic, payload),
       request: <T>(node: string, topic: string, payload: unknown, opts?: RequestOptions) =>
         use().request<T>(node, topic, payload, opts),
-      on: <T>(topic: string, handler: MessageHandler<T>) => use().on(topic, handler as MessageHandler),
+      on: <T>(topic: string, handler: MessageHandler<T>) =>
+        use().on(topic, handler as MessageHandler),
     };
   }
 
@@ -151,7 +165,8 @@ export class TcpDist implements MessagingDistStrategy {
       transport: {
         send: (node, parts) => {
           const connection = mesh?.connectionTo(node);
-          if (!connection || connection.isClosed) throw new NodeDownError(`${node} is not connected.`);
+          if (!connection || connection.isClosed)
+            throw new NodeDownError(`${node} is not connected.`);
           connection.enqueue(parts);
         },
         members: () => mesh?.members().map(p => p.node) ?? [],
@@ -180,9 +195,12 @@ export class TcpDist implements MessagingDistStrategy {
     const port = await mesh.listen();
     this.mesh = mesh;
     this.inner = messaging;
-    const register = this.settings.portMapper === 'auto' ? this.settings.port === 0 : this.settings.portMapper;
+    const register =
+      this.settings.portMapper === 'auto' ? this.settings.port === 0 : this.settings.portMapper;
     if (register) {
-      // Fails at startup on a name already registered on this host (a duplicate node name).
+      // Fails at startup only on a name already registered on this host (a duplicate node
+      // name). A mapper that cannot be reached or does not answer (its process stopped) is not
+      // fatal: the node starts unregistered, with a warning, and keeps trying in the background.
       const registration = new PortMapperRegistration({
         name: context.self,
         port,
@@ -190,14 +208,16 @@ export class TcpDist implements MessagingDistStrategy {
         logger,
       });
       try {
-        await registration.start();
+        await registration.startOrRetry();
       } catch (error) {
         await mesh.close();
         throw error;
       }
       this.registration = registration;
     }
-    const tls = this.tls ? ` over ${this.tls.mutual ? 'mutual ' : ''}TLS (${this.tls.minVersion} or later)` : '';
+    const tls = this.tls
+      ? ` over ${this.tls.mutual ? 'mutual ' : ''}TLS (${this.tls.minVersion} or later)`
+      : '';
     logger.log(`Dist listening on ${bind ?? '*'}:${port} as ${context.self}${tls}.`);
   }
 
@@ -249,12 +269,17 @@ export class TcpDist implements MessagingDistStrategy {
   }
 }
 
-function lookupWith(servers: readonly { host: string; port: number }[]): (host: string) => Promise<string> {
+function lookupWith(
+  servers: readonly { host: string; port: number }[],
+): (host: string) => Promise<string> {
   const resolver = new Resolver({ timeout: 3_000, tries: 2 });
-  resolver.setServers(servers.map(s => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)));
+  resolver.setServers(
+    servers.map(s => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)),
+  );
   return async host => {
     const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
-    const address = (v4.status === 'fulfilled' && v4.value[0]) || (v6.status === 'fulfilled' && v6.value[0]);
+    const address =
+      (v4.status === 'fulfilled' && v4.value[0]) || (v6.status === 'fulfilled' && v6.value[0]);
     if (!address) throw new Error(`Cannot resolve ${host} with the configured DNS servers.`);
     return address;
   };
@@ -266,8 +291,11 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 
 function validate(settings: TcpDist['settings'], options: TcpDistOptions): void {
   const bad = (name: string, value: unknown, accepted: string) =>
-    new InvalidConfigError(`Invalid TCP dist option ${name}: received ${JSON.stringify(value)}; expected ${accepted}.`);
-  if (!Number.isInteger(settings.port) || settings.port < 0 || settings.port > 65535) throw bad('port', settings.port, 'an integer from 0 to 65535');
+    new InvalidConfigError(
+      `Invalid TCP dist option ${name}: received ${JSON.stringify(value)}; expected ${accepted}.`,
+    );
+  if (!Number.isInteger(settings.port) || settings.port < 0 || settings.port > 65535)
+    throw bad('port', settings.port, 'an integer from 0 to 65535');
   for (const key of [
     'heartbeatMs',
     'failureTimeoutMs',
@@ -285,15 +313,21 @@ function validate(settings: TcpDist['settings'], options: TcpDistOptions): void 
     const value = settings[key];
     if (!Number.isInteger(value) || value <= 0) throw bad(key, value, 'a positive integer');
   }
-  if (settings.portMapperPort > 65535) throw bad('portMapperPort', settings.portMapperPort, 'a port from 1 to 65535');
+  if (settings.portMapperPort > 65535)
+    throw bad('portMapperPort', settings.portMapperPort, 'a port from 1 to 65535');
   if (![true, false, 'auto'].includes(settings.portMapper)) {
     throw bad('portMapper', settings.portMapper, 'true, false or "auto"');
   }
   if (settings.failureTimeoutMs <= settings.heartbeatMs) {
-    throw bad('failureTimeoutMs', settings.failureTimeoutMs, `more than heartbeatMs (${settings.heartbeatMs})`);
+    throw bad(
+      'failureTimeoutMs',
+      settings.failureTimeoutMs,
+      `more than heartbeatMs (${settings.heartbeatMs})`,
+    );
   }
   if (settings.maxFrameBytes < 1024 || settings.maxFrameBytes > 16 * 1024 * 1024) {
     throw bad('maxFrameBytes', settings.maxFrameBytes, 'from 1 KiB to 16 MiB');
   }
-  if (options.bind !== undefined && isIP(options.bind) === 0) throw bad('bind', options.bind, 'an IPv4 or IPv6 address');
+  if (options.bind !== undefined && isIP(options.bind) === 0)
+    throw bad('bind', options.bind, 'an IPv4 or IPv6 address');
 }

@@ -61,4 +61,33 @@ export const TcpMessages = {
     `Handshake failed internally: ${error instanceof Error ? error.message : String(error)}`,
   timeout: (node: string, stage: string, ms: number) =>
     `Handshake with ${node} timed out after ${ms} ms while ${stage}.`,
+
+  // Links.
+  connectFailed: (node: string, remote: string, why: string) =>
+    `Could not connect to ${node} at ${remote}: ${why}.`,
+  connectTimeout: (node: string, remote: string, ms: number) =>
+    `Could not connect to ${node} at ${remote} within ${ms} ms.`,
+  closedDuringHandshake: (remote: string) => `Connection to ${remote} closed during the handshake.`,
+  handshakeTimedOut: (remote: string, what: string) =>
+    `Handshake with ${remote} timed out (${what}).`,
+  linkClosed: (peer: string) => `Connection to ${peer} is closed.`,
+  linkClosedLog: (peer: string, why: string) => `Link to ${peer} closed: ${why}`,
+  noData: (peer: string, ms: number) => `No data from ${peer} for ${ms} ms.`,
+  unexpectedFrame: (type: number, where: string) => `Unexpected frame ${type} ${where}.`,
+  tooManyEarlyFrames: (remote: string) =>
+    `${remote} sent too much before this side finished the handshake.`,
+  unknownFrame: (type: number) => `Unknown frame type ${type}.`,
+  malformedControl: () => 'Malformed control frame.',
+  truncatedFragment: () => 'Truncated fragment.',
+  tooManyPartials: () => 'Too many fragmented messages at once.',
+  partialsTooLarge: (max: number) =>
+    `Fragmented messages being reassembled exceed maxMessageBytes (${max}) in all.`,
+  controlQueueFull: (peer: string, bytes: number) =>
+    `Control queue to ${peer} is full (${bytes} bytes); a control message was dropped.`,
+  noPort: (node: string) =>
+    `No port known for ${node}: give peers a port (name@host:port) or set a fixed GEN_CLUSTER_PORT.`,
+  dialAborted: (node: string) => `Connecting to ${node} was aborted.`,
+  badPeerEntry: (from: string, why: string) => `Ignored a peer entry from ${from}: ${why}`,
+  transitiveDropped: (from: string, count: number, max: number) =>
+    `Transitive connect: ${count} peer(s) learnt from ${from} not dialled now (at most ${max} dials at once); discovery will find them.`,
 } as const;

@@ -140,7 +140,8 @@ export const TlsMessages = {
   timeout: (ms: number) => `no TLS handshake within ${ms} ms`,
   closed: () =>
     'the peer closed the connection during the TLS handshake (is TLS enabled on every node?)',
-  notTls: (detail: string) => `the peer does not speak TLS (${detail}); is TLS enabled on every node?`,
+  notTls: (detail: string) =>
+    `the peer does not speak TLS (${detail}); is TLS enabled on every node?`,
   closedAfterTls: (node: string) =>
     `TLS handshake with ${node} failed (reason "closed"): the peer closed the connection right after the TLS handshake; it probably refused this node's certificate (see its log).`,
   serverName: (node: string, detail: string) =>
@@ -166,7 +167,11 @@ type Pem = string | Buffer;
  */
 export function resolveTlsOptions(options: TlsOptions): ResolvedTls {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalid('tls', describe(options), 'an object with cert and key (or certFile and keyFile)');
+    throw invalid(
+      'tls',
+      describe(options),
+      'an object with cert and key (or certFile and keyFile)',
+    );
   }
   const mutual = booleanOption('tls.mutual', options.mutual, DEFAULT_TLS_OPTIONS.mutual);
   const verifyNodeName = booleanOption(
@@ -194,10 +199,18 @@ export function resolveTlsOptions(options: TlsOptions): ResolvedTls {
   const cert = pemOption(options, 'cert', 'certFile');
   const key = pemOption(options, 'key', 'keyFile');
   if (cert === undefined && key === undefined) {
-    throw invalid('tls.cert', 'nothing', 'a PEM certificate (tls.cert or tls.certFile) and its key');
+    throw invalid(
+      'tls.cert',
+      'nothing',
+      'a PEM certificate (tls.cert or tls.certFile) and its key',
+    );
   }
   if (cert === undefined) {
-    throw invalid('tls.cert', 'nothing', 'a PEM certificate (tls.cert or tls.certFile) with tls.key');
+    throw invalid(
+      'tls.cert',
+      'nothing',
+      'a PEM certificate (tls.cert or tls.certFile) with tls.key',
+    );
   }
   if (key === undefined) {
     throw invalid('tls.key', 'nothing', 'the PEM private key (tls.key or tls.keyFile) of tls.cert');
@@ -215,7 +228,11 @@ export function resolveTlsOptions(options: TlsOptions): ResolvedTls {
     throw invalid(keyName(options), 'an unusable key', 'an unencrypted PEM private key');
   }
   if (!certificate.checkPrivateKey(privateKey)) {
-    throw invalid(keyName(options), 'a key of another certificate', `the private key of ${certName(options)}`);
+    throw invalid(
+      keyName(options),
+      'a key of another certificate',
+      `the private key of ${certName(options)}`,
+    );
   }
 
   const ca = caOption(options);
@@ -223,7 +240,7 @@ export function resolveTlsOptions(options: TlsOptions): ResolvedTls {
     throw invalid(
       'tls.ca',
       'nothing',
-      'the CA certificates (tls.ca or tls.caFile) that sign the nodes\' certificates, required with mutual TLS (tls.mutual, on by default)',
+      "the CA certificates (tls.ca or tls.caFile) that sign the nodes' certificates, required with mutual TLS (tls.mutual, on by default)",
     );
   }
 
@@ -232,7 +249,11 @@ export function resolveTlsOptions(options: TlsOptions): ResolvedTls {
   try {
     client = createSecureContext(mutual ? { ...common, cert, key } : common);
   } catch (error) {
-    throw invalid('tls', `credentials Node cannot load (${(error as Error).message})`, 'PEM credentials');
+    throw invalid(
+      'tls',
+      `credentials Node cannot load (${(error as Error).message})`,
+      'PEM credentials',
+    );
   }
   const server: NodeTlsServerOptions = {
     ...common,
@@ -272,7 +293,9 @@ function invalid(option: string, received: string, expected: string): InvalidCon
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') {
-    return value.length <= 40 && !value.includes('-----') ? JSON.stringify(value) : `a string of ${value.length} characters`;
+    return value.length <= 40 && !value.includes('-----')
+      ? JSON.stringify(value)
+      : `a string of ${value.length} characters`;
   }
   if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -294,7 +317,9 @@ function keyName(options: TlsOptions): string {
 }
 
 function isPem(value: unknown): value is Pem {
-  return (typeof value === 'string' && value.length > 0) || (Buffer.isBuffer(value) && value.length > 0);
+  return (
+    (typeof value === 'string' && value.length > 0) || (Buffer.isBuffer(value) && value.length > 0)
+  );
 }
 
 /** An inline PEM value or the contents of its file (never both). */
@@ -309,7 +334,8 @@ function pemOption(
     throw invalid(`tls.${inline}`, `both tls.${inline} and tls.${file}`, `one of them`);
   }
   if (value !== undefined) {
-    if (!isPem(value)) throw invalid(`tls.${inline}`, describe(value), 'a non-empty PEM string or Buffer');
+    if (!isPem(value))
+      throw invalid(`tls.${inline}`, describe(value), 'a non-empty PEM string or Buffer');
     return value;
   }
   if (path === undefined) return undefined;
@@ -324,7 +350,8 @@ function readPem(option: string, path: unknown): Buffer {
   } catch (error) {
     throw new InvalidConfigError(TlsMessages.unreadable(option, path, error));
   }
-  if (contents.length === 0) throw invalid(option, `the empty file ${JSON.stringify(path)}`, 'a PEM file');
+  if (contents.length === 0)
+    throw invalid(option, `the empty file ${JSON.stringify(path)}`, 'a PEM file');
   return contents;
 }
 
@@ -340,7 +367,9 @@ function caOption(options: TlsOptions): Pem[] | undefined {
     const list: readonly unknown[] = Array.isArray(options.ca) ? options.ca : [options.ca];
     entries = list.map(value => ({ option: 'tls.ca', value }));
   } else if (options.caFile !== undefined) {
-    const files: readonly unknown[] = Array.isArray(options.caFile) ? options.caFile : [options.caFile];
+    const files: readonly unknown[] = Array.isArray(options.caFile)
+      ? options.caFile
+      : [options.caFile];
     entries = files.map(file => ({ option: 'tls.caFile', value: readPem('tls.caFile', file) }));
   } else return undefined;
   if (entries.length === 0) return undefined;

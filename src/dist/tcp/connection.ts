@@ -3,7 +3,13 @@ import { ConnectError } from '../../core/errors.js';
 import type { NodeDownReason } from '../../core/events.js';
 import type { ClusterLogger } from '../../core/logger.js';
 import { QueueFullError } from '../messaging/messaging-errors.js';
-import { FrameDecoder, FrameType, encodeFrame, encodeFrameHeader } from './frame-codec.js';
+import {
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  FrameType,
+  encodeFrame,
+  encodeFrameHeader,
+} from './frame-codec.js';
 import {
   HANDSHAKE_MAX_FRAME_BYTES,
   type HandshakeResult,
@@ -68,6 +74,10 @@ const FRAGMENT_HEADER_BYTES = 5; // u32 message id + u8 flags
 const FLAG_LAST = 1;
 /** How many bytes one flush writes before yielding, so control frames and other peers get a turn. */
 const FLUSH_BUDGET_BYTES = 512 * 1024;
+/** Messages up to this size are copied into a shared write buffer rather than written apart. */
+const SMALL_MESSAGE_BYTES = 16 * 1024;
+/** Size of one shared write buffer. */
+const BATCH_BYTES = 64 * 1024;
 /** Frames a peer may send between its end of the handshake and ours. */
 const MAX_EARLY_FRAMES = 1_024;
 /** Fragmented messages being reassembled at once from one peer. */
@@ -558,6 +568,7 @@ export class Connection {
       return;
     }
     this.flushScheduled = true;
+    // Once per turn of the event loop: every message queued meanwhile goes out in one batch.
     setImmediate(() => {
       this.flushScheduled = false;
       this.flush();
@@ -580,6 +591,8 @@ export class Connection {
     this.pongQueued = false;
     let budget = all ? Infinity : FLUSH_BUDGET_BYTES;
     const maxPayload = this.limits.maxFramePayloadBytes;
+    let batch: Buffer | undefined;
+    let batchFill = 0;
     do {
       // A large message that may not start yet stays in place, and so do the large messages
       // after it: large messages start in the order they were queued.
@@ -588,9 +601,26 @@ export class Connection {
       while (i < this.queue.length && budget > 0) {
         const message = this.queue[i]!;
         if (message.id === 0 && message.bytes <= maxPayload) {
-          socket.write(encodeFrameHeader(FrameType.Data, message.bytes));
-          for (const part of message.data) if (part.length > 0) socket.write(part);
-          this.queue.splice(i, 1);
+          if (message.bytes <= SMALL_MESSAGE_BYTES) {
+            // Small messages are copied into one buffer: one write for many of them.
+            const need = FRAME_HEADER_BYTES + message.bytes;
+            if (batch === undefined || batchFill + need > batch.length) {
+              if (batch !== undefined) socket.write(batch.subarray(0, batchFill));
+              batch = Buffer.allocUnsafe(this.batchSize(i));
+              batchFill = 0;
+            }
+            batch.writeUInt32BE(message.bytes + 1, batchFill);
+            batch[batchFill + 4] = FrameType.Data;
+            batchFill += FRAME_HEADER_BYTES;
+            for (const part of message.data) batchFill += part.copy(batch, batchFill);
+          } else {
+            if (batch !== undefined && batchFill > 0) socket.write(batch.subarray(0, batchFill));
+            batch = undefined;
+            socket.write(encodeFrameHeader(FrameType.Data, message.bytes));
+            for (const part of message.data) if (part.length > 0) socket.write(part);
+          }
+          if (i === 0) this.queue.shift();
+          else this.queue.splice(i, 1);
           this.queuedBytes -= message.bytes;
           budget -= message.bytes;
           continue;
@@ -610,6 +640,8 @@ export class Connection {
           this.fragmentingBytes += message.bytes;
         }
         // A large message goes out one fragment at a time, round-robin with the rest.
+        if (batch !== undefined && batchFill > 0) socket.write(batch.subarray(0, batchFill));
+        batch = undefined;
         budget -= this.writeFragment(message);
         this.queue.splice(i, 1);
         if (message.offset >= message.bytes) {
@@ -618,6 +650,7 @@ export class Connection {
         } else this.queue.push(message);
       }
     } while (all && this.queue.length > 0);
+    if (batch !== undefined && batchFill > 0) socket.write(batch.subarray(0, batchFill));
     socket.uncork();
     this.lastSent = performance.now();
     if (all || (this.queue.length === 0 && this.control.length === 0)) return;
@@ -629,6 +662,19 @@ export class Connection {
         this.flush();
       });
     } else this.scheduleFlush();
+  }
+
+  /** Bytes of the small messages from `from` on, to write in one buffer (at most BATCH_BYTES). */
+  private batchSize(from: number): number {
+    let size = 0;
+    for (let i = from; i < this.queue.length; i++) {
+      const message = this.queue[i]!;
+      if (message.id !== 0 || message.bytes > SMALL_MESSAGE_BYTES) break;
+      const need = FRAME_HEADER_BYTES + message.bytes;
+      if (size + need > BATCH_BYTES) return size === 0 ? need : size;
+      size += need;
+    }
+    return size;
   }
 
   /** Writes the next fragment of `message`, cut from its parts with its cursor; returns its size. */

@@ -312,14 +312,17 @@ export function scanMsgpack(b: Uint8Array, maxDepth: number): void {
         case 0xc2:
         case 0xc3:
           break;
-        case 0xc4:
+        case 0xc4: // bin 8
+        case 0xd9: // str 8
           need(1);
           skip(1 + b[pos]);
           break;
-        case 0xc5:
+        case 0xc5: // bin 16
+        case 0xda: // str 16
           skip(u16());
           break;
-        case 0xc6:
+        case 0xc6: // bin 32
+        case 0xdb: // str 32
           skip(u32());
           break;
         case 0xca:
@@ -339,16 +342,6 @@ export function scanMsgpack(b: Uint8Array, maxDepth: number): void {
         case 0xcd:
         case 0xd1:
           skip(2);
-          break;
-        case 0xd9:
-          need(1);
-          skip(1 + b[pos]);
-          break;
-        case 0xda:
-          skip(u16());
-          break;
-        case 0xdb:
-          skip(u32());
           break;
         case 0xdc:
           open = u16();

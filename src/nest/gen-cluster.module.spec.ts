@@ -174,6 +174,22 @@ describe('GenClusterModule', () => {
     await app.close();
   });
 
+  it('lets an explicit cookie file win over GEN_CLUSTER_COOKIE, and an explicit discovery replace the environment one', async () => {
+    const { mergeOptions } = await import('./gen-cluster.module.js');
+    const merged = mergeOptions(
+      {
+        dist: { strategy: 'tcp', cookie: 'from-env', port: 4370 },
+        discovery: { strategy: 'dns', recordType: 'srv', domain: '_d._tcp.a' },
+      },
+      {
+        dist: { strategy: 'tcp', cookieFile: '/run/secrets/cookie' },
+        discovery: { strategy: 'dns', domain: 'b.ns' },
+      },
+    );
+    expect(merged.dist).toEqual({ strategy: 'tcp', cookieFile: '/run/secrets/cookie', port: 4370 });
+    expect(merged.discovery).toEqual({ strategy: 'dns', domain: 'b.ns' });
+  });
+
   it('names unknown strategies and lists the built-in ones', async () => {
     await expect(
       boot([
@@ -304,7 +320,10 @@ describe('GenClusterModule', () => {
         GenClusterModule.forRoot({ ...options(), name: 'twin' }),
         GenClusterModule.forRootAsync({ name: 'twin', useFactory: () => options() }),
       ]),
-    ).rejects.toThrow('a cluster named "twin" is already registered');
+    ).rejects.toMatchObject({
+      code: 'ERR_DUPLICATE_CLUSTER_NAME',
+      message: expect.stringContaining('a cluster named "twin" is already registered'),
+    });
   });
 
   it('takes a strategy as a class built with dependency injection, and as a provider token', async () => {

@@ -7,7 +7,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { InvalidConfigError } from '../core/errors.js';
+import { GenClusterError, InvalidConfigError } from '../core/errors.js';
 import { GenCluster } from '../core/gen-cluster.js';
 import { defaultNodeName } from '../core/node-name.js';
 import { nodeKey } from '../core/peer.js';
@@ -35,7 +35,9 @@ export class GenClusterRegistry {
   private readonly names = new Set<string>();
 
   register(name: string): void {
-    if (this.names.has(name)) throw new InvalidConfigError(NestMessages.duplicateCluster(name));
+    if (this.names.has(name)) {
+      throw new GenClusterError('ERR_DUPLICATE_CLUSTER_NAME', NestMessages.duplicateCluster(name));
+    }
     this.names.add(name);
   }
 }
@@ -194,10 +196,15 @@ export function mergeOptions(
     Object.entries(explicit).filter(([, v]) => v !== undefined),
   ) as GenClusterModuleOptions;
   const merged: Record<string, unknown> = { ...base, ...defined };
-  for (const key of ['discovery', 'dist'] as const) {
-    const [b, e]: unknown[] = [base[key], defined[key]];
-    if (isBuiltInOptions(b) && isBuiltInOptions(e) && b.strategy === e.strategy)
-      merged[key] = { ...b, ...e };
+  // An explicit discovery replaces the environment's whole (fields of another record type must
+  // not leak in); the resolvers and port-mapper port are shared by shareHostSettings().
+  const [b, e]: unknown[] = [base.dist, defined.dist];
+  if (isBuiltInOptions(b) && isBuiltInOptions(e) && b.strategy === e.strategy) {
+    const dist = { ...b, ...e };
+    // the cookie and the cookie file are one setting: the explicit one wins whichever form it takes
+    if (e.cookie !== undefined && e.cookieFile === undefined) delete dist.cookieFile;
+    if (e.cookieFile !== undefined && e.cookie === undefined) delete dist.cookie;
+    merged.dist = dist;
   }
   if (base.backoff || defined.backoff) merged.backoff = { ...base.backoff, ...defined.backoff };
   return merged as GenClusterModuleOptions;

@@ -2,7 +2,13 @@ import { type Server, type Socket, createConnection, createServer } from 'node:n
 import type { Connection } from '../../src/dist/tcp/connection.js';
 import { FrameType, encodeFrame } from '../../src/dist/tcp/frame-codec.js';
 import type { Mesh } from '../../src/dist/tcp/mesh.js';
-import type { ClusterEvent, NodeDownEvent } from '../../src/index.js';
+import {
+  type ClusterEvent,
+  GenCluster,
+  type NodeDownEvent,
+  StaticDiscovery,
+  TcpDist,
+} from '../../src/index.js';
 import {
   type MeshNode,
   startInProcess,
@@ -122,6 +128,40 @@ describe('TCP mesh (real sockets, one process)', () => {
     ]);
   });
 
+  it('keeps handlers registered before the dist starts, so a constructor can register them', async () => {
+    const dist = new TcpDist({
+      cookie: 'in-process-cookie',
+      heartbeatMs: 200,
+      failureTimeoutMs: 1_000,
+      portMapper: false,
+    });
+    const off = dist.messaging.on('early', () => 'registered before start');
+    expect(() => dist.messaging.on('early', () => 'again')).toThrow(
+      expect.objectContaining({ code: 'ERR_DUPLICATE_HANDLER' }),
+    );
+    dist.messaging.on('removed', () => 'never');
+    const cluster = new GenCluster({
+      node: 'b@127.0.0.1',
+      discovery: new StaticDiscovery([]),
+      dist,
+      refreshIntervalMs: 'infinity',
+    });
+    await cluster.start();
+    try {
+      const a = await startInProcess('a', [`b@127.0.0.1:${dist.port}`]);
+      await until(() => a.cluster.nodes().length === 1, 5_000, 'a to reach b');
+      await expect(a.dist.messaging.request('b@127.0.0.1', 'early', null)).resolves.toBe(
+        'registered before start',
+      );
+      off();
+      await expect(a.dist.messaging.request('b@127.0.0.1', 'early', null)).rejects.toMatchObject({
+        code: 'ERR_NO_HANDLER',
+      });
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('keeps a hidden (tool) connection out of membership and out of transitive connect', async () => {
     const b = await startInProcess('b');
     const a = await startInProcess('a', [addr(b, 'b')]);
@@ -233,6 +273,16 @@ describe('TCP mesh (real sockets, one process)', () => {
       expect(reply.payload.when).toEqual(when);
       expect(reply.payload.map.get('k')).toEqual(new Set([1, 2]));
       expect(Buffer.from(reply.payload.bytes)).toEqual(Buffer.from([1, 2, 3]));
+    });
+
+    it('takes node names in any spelling', async () => {
+      b.dist.messaging.on('who', () => 'b');
+      await expect(a.dist.messaging.request(`b@127.0.0.1:${b.port}`, 'who', null)).resolves.toBe(
+        'b',
+      );
+      await expect(a.dist.messaging.request('B@127.0.0.1', 'who', null)).rejects.toMatchObject({
+        code: 'ERR_NODE_DOWN', // names are case-sensitive, hosts are not
+      });
     });
 
     it('broadcasts to every member', async () => {

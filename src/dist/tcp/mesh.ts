@@ -167,7 +167,9 @@ export class Mesh {
     const pending = this.dialing.get(node);
     if (pending) return pending.promise;
     const abortError = () =>
-      signal?.reason instanceof Error ? signal.reason : new Error(M.dialAborted(node));
+      signal?.reason instanceof Error
+        ? signal.reason
+        : new ConnectError('ERR_CONNECT_FAILED', node, M.dialAborted(node));
     if (signal?.aborted) return Promise.reject(abortError());
 
     let resolvePromise!: (linked: boolean) => void;
@@ -280,7 +282,7 @@ export class Mesh {
 
     guarded(() => {
       const port = peer.port ?? this.options.port;
-      if (!port) throw new Error(M.noPort(node));
+      if (!port) throw new ConnectError('ERR_CONNECT_FAILED', node, M.noPort(node));
       const { host } = parseNodeName(node);
       const dialHost =
         isIP(host) || !this.options.lookup ? Promise.resolve(host) : this.options.lookup(host);

@@ -1,9 +1,9 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { GenClusterError, InvalidConfigError } from '../../core/errors.js';
+import { ConnectError, GenClusterError, InvalidConfigError } from '../../core/errors.js';
 import type { ClusterLogger } from '../../core/logger.js';
-import { type Peer, parseNodeName } from '../../core/peer.js';
+import { type Peer, nodeKey, parseNodeName } from '../../core/peer.js';
 import type {
   ClusterMessaging,
   DistContext,
@@ -12,7 +12,7 @@ import type {
   RequestOptions,
 } from '../../core/strategy.js';
 import { Messaging } from '../messaging/messaging.js';
-import { NodeDownError } from '../messaging/messaging-errors.js';
+import { DuplicateHandlerError, NodeDownError } from '../messaging/messaging-errors.js';
 import type { PayloadCodec } from '../messaging/payload-codec.js';
 import { resolveCookie } from './cookie.js';
 import {
@@ -120,6 +120,8 @@ export class TcpDist implements MessagingDistStrategy {
   private readonly tls: ResolvedTls | undefined;
   private mesh: Mesh | undefined;
   private inner: Messaging | undefined;
+  private readonly earlyHandlers = new Map<string, MessageHandler>();
+  private readonly attachEarly: ((inner: Messaging) => void)[] = [];
   private registration: PortMapperRegistration | undefined;
 
   constructor(private readonly options: TcpDistOptions = {}) {
@@ -131,13 +133,33 @@ export class TcpDist implements MessagingDistStrategy {
       if (!this.inner) throw new GenClusterError('ERR_NOT_STARTED', 'The TCP dist is not started.');
       return this.inner;
     };
+    // Node names are taken in any spelling (`b@LOCALHOST`, `b@[::1]:4370`), as everywhere else.
     this.messaging = {
-      send: (node, topic, payload) => use().send(node, topic, payload),
+      send: (node, topic, payload) => use().send(nodeKey(node), topic, payload),
       broadcast: (topic, payload) => use().broadcast(topic, payload),
       request: <T>(node: string, topic: string, payload: unknown, opts?: RequestOptions) =>
-        use().request<T>(node, topic, payload, opts),
+        use().request<T>(nodeKey(node), topic, payload, opts),
       on: <T>(topic: string, handler: MessageHandler<T>) =>
-        use().on(topic, handler as MessageHandler),
+        this.onTopic(topic, handler as MessageHandler),
+    };
+  }
+
+  /**
+   * Registers a topic handler. Before the dist starts (a constructor registering its handlers),
+   * the handler is kept and attached at start, so no message arriving after start is missed.
+   */
+  private onTopic(topic: string, handler: MessageHandler): () => void {
+    if (this.inner) return this.inner.on(topic, handler);
+    if (this.earlyHandlers.has(topic)) {
+      // the same error the messaging room gives for a second handler of one topic
+      throw new DuplicateHandlerError(topic);
+    }
+    this.earlyHandlers.set(topic, handler);
+    let off: (() => void) | undefined;
+    this.attachEarly.push(inner => (off = inner.on(topic, handler)));
+    return () => {
+      if (this.earlyHandlers.get(topic) === handler) this.earlyHandlers.delete(topic);
+      off?.();
     };
   }
 
@@ -195,6 +217,8 @@ export class TcpDist implements MessagingDistStrategy {
     const port = await mesh.listen();
     this.mesh = mesh;
     this.inner = messaging;
+    for (const attach of this.attachEarly.splice(0)) attach(messaging);
+    this.earlyHandlers.clear();
     const register =
       this.settings.portMapper === 'auto' ? this.settings.port === 0 : this.settings.portMapper;
     if (register) {
@@ -280,7 +304,13 @@ function lookupWith(
     const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
     const address =
       (v4.status === 'fulfilled' && v4.value[0]) || (v6.status === 'fulfilled' && v6.value[0]);
-    if (!address) throw new Error(`Cannot resolve ${host} with the configured DNS servers.`);
+    if (!address) {
+      throw new ConnectError(
+        'ERR_CONNECT_FAILED',
+        host,
+        `Cannot resolve ${host} with the configured DNS servers.`,
+      );
+    }
     return address;
   };
 }

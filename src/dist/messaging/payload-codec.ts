@@ -154,31 +154,39 @@ class MsgpackCodec implements PayloadCodec {
       scanMsgpack(bytes, this.maxDepth);
       return this.unpackr.unpack(bytes);
     } catch (error) {
-      if ((error instanceof Refusal && error.tooDeep) || isStackOverflow(error))
-        throw new PayloadError(
-          'ERR_PAYLOAD_TOO_DEEP',
-          MessagingMessages.tooDeep(this.name, this.maxDepth, false),
-        );
-      throw new PayloadError(
-        'ERR_PAYLOAD_DECODE',
-        MessagingMessages.decodeFailed(this.name, reason(error)),
-        { cause: error },
-      );
+      throw payloadError(error, this.name, this.maxDepth, 'decode');
     }
   }
 
   private encodeError(error: unknown): PayloadError {
-    if ((error instanceof Refusal && error.tooDeep) || isStackOverflow(error))
-      return new PayloadError(
-        'ERR_PAYLOAD_TOO_DEEP',
-        MessagingMessages.tooDeep(this.name, this.maxDepth, true),
-      );
-    let why = reason(error);
-    if (/^Unknown type: symbol/.test(why)) why = MessagingMessages.unencodable('symbol', '');
-    return new PayloadError('ERR_PAYLOAD_ENCODE', MessagingMessages.encodeFailed(this.name, why), {
-      cause: error,
-    });
+    return payloadError(error, this.name, this.maxDepth, 'encode');
   }
+}
+
+/** The typed error of a failed encode or decode: too deep, or malformed / unencodable. */
+function payloadError(
+  error: unknown,
+  codec: string,
+  maxDepth: number,
+  direction: 'encode' | 'decode',
+): PayloadError {
+  const encoding = direction === 'encode';
+  if ((error instanceof Refusal && error.tooDeep) || isStackOverflow(error)) {
+    return new PayloadError(
+      'ERR_PAYLOAD_TOO_DEEP',
+      MessagingMessages.tooDeep(codec, maxDepth, encoding),
+    );
+  }
+  let why = reason(error);
+  if (encoding && /^Unknown type: symbol/.test(why))
+    why = MessagingMessages.unencodable('symbol', '');
+  return encoding
+    ? new PayloadError('ERR_PAYLOAD_ENCODE', MessagingMessages.encodeFailed(codec, why), {
+        cause: error,
+      })
+    : new PayloadError('ERR_PAYLOAD_DECODE', MessagingMessages.decodeFailed(codec, why), {
+        cause: error,
+      });
 }
 
 /** Structured-clone extension types of msgpackr that the scanner accepts. */
@@ -484,16 +492,7 @@ class JsonCodec implements PayloadCodec {
       text = JSON.stringify(value, jsonReplacer);
       if (text !== undefined) checkJsonDepth(text, this.maxDepth);
     } catch (error) {
-      if ((error instanceof Refusal && error.tooDeep) || isStackOverflow(error))
-        throw new PayloadError(
-          'ERR_PAYLOAD_TOO_DEEP',
-          MessagingMessages.tooDeep(this.name, this.maxDepth, true),
-        );
-      throw new PayloadError(
-        'ERR_PAYLOAD_ENCODE',
-        MessagingMessages.encodeFailed(this.name, reason(error)),
-        { cause: error },
-      );
+      throw payloadError(error, this.name, this.maxDepth, 'encode');
     }
     // `undefined` (a void handler's answer) travels as an empty body.
     return text === undefined ? EMPTY : Buffer.from(text, 'utf8');
@@ -508,16 +507,7 @@ class JsonCodec implements PayloadCodec {
       const risky = text.includes('__proto__') || text.includes('\\u');
       return JSON.parse(text, risky ? jsonReviver : undefined);
     } catch (error) {
-      if ((error instanceof Refusal && error.tooDeep) || isStackOverflow(error))
-        throw new PayloadError(
-          'ERR_PAYLOAD_TOO_DEEP',
-          MessagingMessages.tooDeep(this.name, this.maxDepth, false),
-        );
-      throw new PayloadError(
-        'ERR_PAYLOAD_DECODE',
-        MessagingMessages.decodeFailed(this.name, reason(error)),
-        { cause: error },
-      );
+      throw payloadError(error, this.name, this.maxDepth, 'decode');
     }
   }
 }

@@ -648,11 +648,14 @@ describe('TCP mesh link layer (bare meshes, wire-level peers, one process)', () 
     const b = await startMesh('b', limits);
     await linked(a, b);
     const link = linkTo(a, b.name);
+    // the first message of a turn is written at once; the rest of the turn is scheduled together
+    link.enqueue([Buffer.from('first')]);
     for (const fill of [1, 2, 3]) link.enqueue([Buffer.alloc(40 * 1024, fill)]);
     link.enqueue([Buffer.from('small')]);
-    await until(() => b.messages.length === 4, 5_000, 'all four messages');
+    await until(() => b.messages.length === 5, 5_000, 'all five messages');
     // the small one overtakes; the large ones start, and so arrive, in the order they were sent
     expect(b.messages.map(m => `${m.bytes.length}:${m.bytes[0]}`)).toEqual([
+      '5:102',
       '5:115',
       '40960:1',
       '40960:2',

@@ -328,7 +328,15 @@ export class Connection {
     }
     this.queue.push({ data: parts, bytes, offset: 0, part: 0, partOffset: 0, id: 0 });
     this.queuedBytes += bytes;
-    this.scheduleFlush();
+    if (this.flushScheduled || this.waitingDrain || this.ending || this.frozen) return;
+    // The first message of a turn goes out at once (latency); the ones queued after it in the
+    // same turn wait for the end of the turn and go out together (throughput).
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+    this.flush();
   }
 
   /**

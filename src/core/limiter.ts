@@ -5,11 +5,6 @@ export class Limiter {
 
   constructor(private readonly concurrency: number) {}
 
-  /** Tasks started or waiting. */
-  get size(): number {
-    return this.running + this.waiting.length;
-  }
-
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
       await new Promise<void>(resolve => this.waiting.push(resolve));

@@ -67,11 +67,6 @@ export class SliceWatcher {
     return this.synced && this.streaming && !this.stopping.signal.aborted;
   }
 
-  /** Whether the watch has failed often enough that the discovery lists instead. */
-  get pollingFallback(): boolean {
-    return this.polling;
-  }
-
   /** The resourceVersion the watch resumes from. */
   get version(): string | undefined {
     return this.resourceVersion;

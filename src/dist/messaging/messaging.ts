@@ -513,14 +513,7 @@ export class Messaging implements ClusterMessaging {
         MessagingMessages.sendHandlerFailed(from, topic, error),
       );
     };
-    let result: unknown;
-    try {
-      result = handler(payload, { from, topic });
-    } catch (error) {
-      failed(error);
-      return;
-    }
-    if (isThenable(result)) Promise.resolve(result).then(undefined, failed);
+    invoke(handler, payload, { from, topic }, ignore, failed);
   }
 
   private onRequest(from: string, requestId: number, topic: string, body: Buffer): void {
@@ -554,15 +547,7 @@ export class Messaging implements ClusterMessaging {
       this.replyError(from, requestId, handlerFailure(error));
     };
     const answered = (value: unknown): void => this.reply(from, requestId, value);
-    let result: unknown;
-    try {
-      result = handler(payload, { from, topic });
-    } catch (error) {
-      failed(error);
-      return;
-    }
-    if (isThenable(result)) Promise.resolve(result).then(answered, failed);
-    else answered(result);
+    invoke(handler, payload, { from, topic }, answered, failed);
   }
 
   private onResponse(from: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
@@ -760,4 +745,28 @@ function parseWireError(node: string, topic: string, body: Buffer): RemoteError 
     remoteMessage: text(fields.message, MAX_ERROR_MESSAGE) ?? '',
     ...(remoteCode === undefined ? {} : { remoteCode }),
   });
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * Calls a handler: its value (awaited when it is a promise) goes to `answered`, a throw or a
+ * rejection to `failed`. Neither callback may throw.
+ */
+function invoke(
+  handler: MessageHandler,
+  payload: unknown,
+  context: { readonly from: string; readonly topic: string },
+  answered: (value: unknown) => void,
+  failed: (error: unknown) => void,
+): void {
+  let result: unknown;
+  try {
+    result = handler(payload, context);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  if (isThenable(result)) Promise.resolve(result).then(answered, failed);
+  else answered(result);
 }

@@ -33,7 +33,7 @@ export default tseslint.config(
     files: [
       'src/core/**/*.ts',
       'src/discovery/**/*.ts',
-      'src/dist/**/*.ts',
+      'src/distribution/**/*.ts',
       'src/portmapper/**/*.ts',
     ],
     rules: {

@@ -1,6 +1,6 @@
 export * from './core/index.js';
 export * from './discovery/index.js';
-export * from './dist/index.js';
+export * from './distribution/index.js';
 export * from './nest/index.js';
 export {
   DEFAULT_PORT_MAPPER_PORT,

@@ -2,7 +2,7 @@ import type { InjectionToken, Type } from '@nestjs/common';
 import type { BackoffOptions, SchedulerOptions } from '../core/defaults.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
 import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
-import type { BuiltInDistOptions } from '../dist/index.js';
+import type { BuiltInDistOptions } from '../distribution/index.js';
 
 /**
  * How to get a strategy: built-in options (`{ strategy: 'static', nodes: [...] }`), an instance,

@@ -9,7 +9,7 @@ import {
 } from '../discovery/kubernetes.discovery.js';
 import { LocalDiscovery, type LocalDiscoveryOptions } from '../discovery/local.discovery.js';
 import { StaticDiscovery } from '../discovery/static.discovery.js';
-import { TcpDist, type TcpDistOptions } from '../dist/tcp/tcp.dist.js';
+import { TcpDist, type TcpDistOptions } from '../distribution/tcp/tcp.dist.js';
 import { NestMessages } from './gen-cluster.messages.js';
 
 type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;

@@ -1,7 +1,7 @@
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
-import type { Connection } from '../../src/dist/tcp/connection.js';
-import { FrameType, encodeFrame } from '../../src/dist/tcp/frame-codec.js';
-import type { Mesh } from '../../src/dist/tcp/mesh.js';
+import type { Connection } from '../../src/distribution/tcp/connection.js';
+import { FrameType, encodeFrame } from '../../src/distribution/tcp/frame-codec.js';
+import type { Mesh } from '../../src/distribution/tcp/mesh.js';
 import {
   type ClusterEvent,
   GenCluster,

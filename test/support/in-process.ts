@@ -1,11 +1,11 @@
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
-import { FrameDecoder } from '../../src/dist/tcp/frame-codec.js';
+import { FrameDecoder } from '../../src/distribution/tcp/frame-codec.js';
 import {
   AcceptorHandshake,
   type HandshakeStep,
   InitiatorHandshake,
-} from '../../src/dist/tcp/handshake.js';
-import { Mesh, type MeshOptions } from '../../src/dist/tcp/mesh.js';
+} from '../../src/distribution/tcp/handshake.js';
+import { Mesh, type MeshOptions } from '../../src/distribution/tcp/mesh.js';
 import { TestDiscovery } from './test-strategies.js';
 import {
   type ClusterEvent,

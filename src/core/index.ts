@@ -7,3 +7,8 @@ export * from './logger.js';
 export * from './node-name.js';
 export * from './peer.js';
 export * from './strategy.js';
+export * from './deadline.js';
+export * from './limiter.js';
+export * from './messages.js';
+export * from './rate-limited-log.js';
+export * from './validate.js';

@@ -1,0 +1,46 @@
+/**
+ * Bounded, per-key rate limiting for log lines, so a hostile or misconfigured peer cannot flood
+ * the log: at most one line per key and window, with a count of what was held back. The key table
+ * is bounded; when full it is cleared (a flood of distinct keys then logs at most `maxKeys` lines
+ * per window, never unbounded memory).
+ */
+export class RateLimitedLog {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  /**
+   * @param windowMs least time between two lines of one key
+   * @param maxKeys most keys remembered at once
+   */
+  constructor(
+    private readonly windowMs = 60_000,
+    private readonly maxKeys = 1_000,
+  ) {}
+
+  /**
+   * Whether a line for `key` may be written now: the number of lines suppressed for that key
+   * since its last line (0 or more), or `-1` when this one must be suppressed too.
+   */
+  allow(key: string): number {
+    const now = performance.now();
+    const entry = this.last.get(key);
+    if (entry !== undefined && now - entry.at < this.windowMs) {
+      entry.suppressed++;
+      return -1;
+    }
+    if (entry === undefined && this.last.size >= this.maxKeys) this.last.clear();
+    const suppressed = entry?.suppressed ?? 0;
+    this.last.set(key, { at: now, suppressed: 0 });
+    return suppressed;
+  }
+
+  /**
+   * Calls `write(message)` when `key` may log now, appending how many lines were held back.
+   * @returns whether the line was written
+   */
+  write(key: string, message: string, write: (message: string) => void): boolean {
+    const suppressed = this.allow(key);
+    if (suppressed < 0) return false;
+    write(suppressed > 0 ? `${message} (${suppressed} similar suppressed)` : message);
+    return true;
+  }
+}

@@ -382,10 +382,9 @@ export class GenCluster {
           },
         );
         timer = setTimeout(() => {
-          const error = new DiscoveryError(
-            'ERR_DISCOVERY_TIMEOUT',
-            CoreMessages.discoveryTimeout(strategy, ms),
-          );
+          const error = new DiscoveryError(CoreMessages.discoveryTimeout(strategy, ms), {
+            code: 'ERR_DISCOVERY_TIMEOUT',
+          });
           controller.abort(error);
           reject(error);
         }, ms);
@@ -396,10 +395,7 @@ export class GenCluster {
         timedOut,
       ]);
       if (!Array.isArray(raw)) {
-        throw new DiscoveryError(
-          'ERR_DISCOVERY_FAILED',
-          `peers() returned ${typeof raw}, not an array`,
-        );
+        throw new DiscoveryError(CoreMessages.discoveryNotAnArray(strategy, typeof raw));
       }
       this.discoveryFailures = 0;
       return this.canonicalPeers(raw);
@@ -410,11 +406,7 @@ export class GenCluster {
       const error =
         cause instanceof DiscoveryError
           ? cause
-          : new DiscoveryError(
-              'ERR_DISCOVERY_FAILED',
-              CoreMessages.discoveryFailed(strategy, cause),
-              { cause },
-            );
+          : new DiscoveryError(CoreMessages.discoveryFailed(strategy, cause), { cause });
       this.logger.warn(error.message);
       this.emit({ type: 'discoveryError', error, consecutive: this.discoveryFailures });
       return undefined;
@@ -533,11 +525,10 @@ export class GenCluster {
     try {
       const aborted = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const error = new ConnectError(
-            'ERR_CONNECT_TIMEOUT',
-            key,
-            CoreMessages.connectTimeout(key, ms),
-          );
+          const error = new ConnectError(CoreMessages.connectTimeout(key, ms), {
+            code: 'ERR_CONNECT_TIMEOUT',
+            node: key,
+          });
           controller.abort(error);
           reject(error);
         }, ms);
@@ -568,7 +559,7 @@ export class GenCluster {
     if (result === 'ignored') return;
     this.connectFailed(
       key,
-      failure ?? new ConnectError('ERR_CONNECT_FAILED', key, CoreMessages.connectRefused(key)),
+      failure ?? new ConnectError(CoreMessages.connectRefused(key), { node: key }),
     );
   }
 

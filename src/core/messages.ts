@@ -10,6 +10,8 @@ export const CoreMessages = {
     `Invalid option ${option}: received ${describeValue(value)}; expected ${accepted}.`,
   discoveryTimeout: (strategy: string, ms: number) =>
     `Discovery "${strategy}" did not answer within ${ms} ms; keeping the last good peers.`,
+  discoveryNotAnArray: (strategy: string, type: string) =>
+    `Discovery "${strategy}" returned ${type} from peers(), not an array; keeping the last good peers.`,
   discoveryFailed: (strategy: string, error: Error) =>
     `Discovery "${strategy}" failed (${error.message}); keeping the last good peers.`,
   connectTimeout: (node: string, ms: number) => `Connecting to ${node} timed out after ${ms} ms.`,

@@ -163,8 +163,7 @@ export class DnsDiscovery implements DiscoveryStrategy {
 
   async peers(signal?: AbortSignal): Promise<Peer[]> {
     const nodeName = this.settings.nodeName ?? this.selfName;
-    if (nodeName === undefined)
-      throw new DiscoveryError('ERR_DISCOVERY_FAILED', DnsMessages.noNodeName());
+    if (nodeName === undefined) throw new DiscoveryError(DnsMessages.noNodeName());
     if (signal?.aborted) throw toError(signal.reason);
     const resolver = this.newResolver();
     const call: Call = { resolver, signal, servers: resolver.getServers() };
@@ -334,11 +333,9 @@ export class DnsDiscovery implements DiscoveryStrategy {
       if (call.signal?.aborted) throw toError(call.signal.reason);
       const code = String((error as NodeJS.ErrnoException).code ?? toError(error).message);
       if (EMPTY_ANSWER.has(code)) return { records: [], empty: code };
-      throw new DiscoveryError(
-        'ERR_DISCOVERY_FAILED',
-        DnsMessages.lookupFailed(type, name, code, call.servers, context),
-        { cause: error },
-      );
+      throw new DiscoveryError(DnsMessages.lookupFailed(type, name, code, call.servers, context), {
+        cause: error,
+      });
     }
   }
 

@@ -275,7 +275,7 @@ export class KubernetesDiscovery implements DiscoveryStrategy {
   }
 
   async peers(signal?: AbortSignal): Promise<Peer[]> {
-    if (this.closed) throw new DiscoveryError('ERR_DISCOVERY_FAILED', KubernetesMessages.closed());
+    if (this.closed) throw new DiscoveryError(KubernetesMessages.closed());
     const rules = this.rules();
     if (this.watcher?.healthy) {
       return this.answer(slicesToPeers(this.watcher.snapshot(), rules), 'watch');
@@ -313,8 +313,7 @@ export class KubernetesDiscovery implements DiscoveryStrategy {
 
   private rules(): PeerRules {
     const nodeName = this.settings.nodeName ?? this.selfName;
-    if (nodeName === undefined)
-      throw new DiscoveryError('ERR_DISCOVERY_FAILED', KubernetesMessages.noNodeName());
+    if (nodeName === undefined) throw new DiscoveryError(KubernetesMessages.noNodeName());
     return {
       nodeName,
       hostType: this.settings.hostType,
@@ -361,7 +360,7 @@ export class KubernetesDiscovery implements DiscoveryStrategy {
         ? KubernetesMessages.listWhat(s.namespace, s.labelSelector)
         : KubernetesMessages.watchWhat(s.namespace, s.labelSelector);
     const failed = (message: string, code: 'ERR_DISCOVERY_FAILED' | 'ERR_DISCOVERY_TIMEOUT') =>
-      new DiscoveryError(code, message, { cause: error });
+      new DiscoveryError(message, { code, cause: error });
     if (!(error instanceof KubeRequestError))
       return failed(
         KubernetesMessages.network(what, 'ERROR', toError(error).message, url),

@@ -170,7 +170,7 @@ export class LocalDiscovery implements DiscoveryStrategy {
       }
     });
     if (failures.length === this.targets.length) {
-      throw new DiscoveryError('ERR_DISCOVERY_FAILED', M.localAllFailed(failures.join('; ')), {
+      throw new DiscoveryError(M.localAllFailed(failures.join('; ')), {
         cause: firstError,
       });
     }

@@ -14,7 +14,7 @@ import {
   encodeRequest,
   readRequestFrame,
 } from './epmd-protocol.js';
-import { EpmdProtocolError } from './port-mapper-errors.js';
+import { EpmdProtocolError } from './port-mapper.errors.js';
 
 /** A fixed seed, so CI runs the same cases; fast-check prints it with any counterexample. */
 const PROPERTY = { seed: 1, numRuns: 1_000 } as const;

@@ -6,7 +6,7 @@
  * Every request is `Length(2) ‖ Request(Length)`, big-endian; answers are not length-prefixed.
  * Decoders throw only {@link EpmdProtocolError}, whatever the input.
  */
-import { EpmdProtocolError } from './port-mapper-errors.js';
+import { EpmdProtocolError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 
 /** EPMD message codes (the first byte of a request body or of an answer). */

@@ -1,6 +1,6 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { until } from '../../test/support/wait.js';
-import { EpmdProtocolError, PortMapperError } from './port-mapper-errors.js';
+import { EpmdProtocolError, PortMapperError } from './port-mapper.errors.js';
 import { PortMapperClient, type RegisteredNode } from './port-mapper.client.js';
 import { PortMapperServer } from './port-mapper.server.js';
 

@@ -11,7 +11,7 @@ import {
   decodePort2Response,
   encodeRequest,
 } from './epmd-protocol.js';
-import { PortMapperError } from './port-mapper-errors.js';
+import { PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 import {
   DEFAULT_PORT_MAPPER_HOST,

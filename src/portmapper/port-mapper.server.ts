@@ -14,7 +14,7 @@ import {
   encodePort2Response,
   readRequestFrame,
 } from './epmd-protocol.js';
-import { EpmdProtocolError, PortMapperError } from './port-mapper-errors.js';
+import { EpmdProtocolError, PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 import {
   DEFAULT_PORT_MAPPER_HOST,

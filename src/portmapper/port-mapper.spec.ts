@@ -3,7 +3,7 @@ import { InvalidConfigError } from '../core/errors.js';
 import { until } from '../../test/support/wait.js';
 import { PortMapperClient } from './port-mapper.client.js';
 import { DEFAULT_PORT_MAPPER_PORT } from './port-mapper.defaults.js';
-import { PortMapperRegistration, type PortMapperRegistrationOptions } from './port-mapper.js';
+import { PortMapperRegistration, type PortMapperRegistrationOptions } from './port-mapper.registration.js';
 
 const registrations: PortMapperRegistration[] = [];
 const listeners: Server[] = [];

@@ -15,7 +15,7 @@ import {
   PortMapperServer,
   type PortMapperServerOptions,
 } from '../../src/portmapper/port-mapper.server.js';
-import { PortMapperRegistration } from '../../src/portmapper/port-mapper.js';
+import { PortMapperRegistration } from '../../src/portmapper/port-mapper.registration.js';
 import { startInProcess, stopInProcess } from '../support/in-process.js';
 import { until } from '../support/wait.js';
 
@@ -638,7 +638,7 @@ function buildChildBundle(): string {
   writeFileSync(
     join(dir, 'child.mjs'),
     `import { createServer } from 'node:net';
-import { PortMapperRegistration } from './src/portmapper/port-mapper.js';
+import { PortMapperRegistration } from './src/portmapper/port-mapper.registration.js';
 const [name, portMapperPort] = process.argv.slice(2);
 const print = event => process.stdout.write(JSON.stringify(event) + '\\n');
 const dist = createServer(socket => socket.destroy());

@@ -210,7 +210,6 @@ function slicePort(slice: EndpointSlice, portName: string | undefined): number |
   const chosen = portName === undefined ? ports[0] : ports.find(p => p.name === portName);
   if (portName !== undefined && chosen === undefined) {
     throw new DiscoveryError(
-      'ERR_DISCOVERY_FAILED',
       KubernetesMessages.portNotFound(
         portName,
         slice.metadata?.name ?? '(unnamed)',

@@ -7,7 +7,7 @@ import {
   encodeEnvelope,
   envelopeLength,
 } from './envelope.js';
-import { EnvelopeError, InvalidTopicError } from './messaging-errors.js';
+import { EnvelopeError, InvalidTopicError } from './messaging.errors.js';
 
 const kinds = fc.constantFrom(
   EnvelopeKind.Send,

@@ -11,7 +11,7 @@
  * the end of the message, whose length the transport's framing gives.
  */
 import { isUtf8 } from 'node:buffer';
-import { EnvelopeError, InvalidTopicError } from './messaging-errors.js';
+import { EnvelopeError, InvalidTopicError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 
 /** Kinds of message. */

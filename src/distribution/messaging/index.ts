@@ -7,7 +7,7 @@ export {
   encodeEnvelope,
   envelopeLength,
 } from './envelope.js';
-export * from './messaging-errors.js';
+export * from './messaging.errors.js';
 export {
   DEFAULT_MESSAGING_OPTIONS,
   type MessageTransport,

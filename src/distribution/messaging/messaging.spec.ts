@@ -13,7 +13,7 @@ import {
   RequestAbortedError,
   RequestTimeoutError,
   TooManyRequestsError,
-} from './messaging-errors.js';
+} from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 import {
   type MessageTransport,

@@ -26,7 +26,7 @@ import {
   RequestAbortedError,
   RequestTimeoutError,
   TooManyRequestsError,
-} from './messaging-errors.js';
+} from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 import { type PayloadCodec, type PayloadCodecKind, createPayloadCodec } from './payload-codec.js';
 

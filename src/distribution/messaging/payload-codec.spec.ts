@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { InvalidConfigError } from '../../core/errors.js';
-import { PayloadError } from './messaging-errors.js';
+import { PayloadError } from './messaging.errors.js';
 import {
   DEFAULT_MAX_PAYLOAD_DEPTH,
   type PayloadCodec,

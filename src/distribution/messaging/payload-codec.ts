@@ -31,7 +31,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { InvalidConfigError } from '../../core/errors.js';
-import { PayloadError } from './messaging-errors.js';
+import { PayloadError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 
 /** Turns a message's value into bytes and back. Implementations throw {@link PayloadError}. */

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { ConnectError } from '../../core/errors.js';
 import type { NodeDownReason } from '../../core/events.js';
 import type { ClusterLogger } from '../../core/logger.js';
-import { QueueFullError } from '../messaging/messaging-errors.js';
+import { QueueFullError } from '../messaging/messaging.errors.js';
 import {
   FRAME_HEADER_BYTES,
   FrameDecoder,
@@ -15,7 +15,7 @@ import {
   type HandshakeResult,
   type HandshakeStep,
 } from './handshake.js';
-import { HandshakeError, ProtocolError } from './tcp-errors.js';
+import { HandshakeError, ProtocolError } from './tcp.errors.js';
 import { TcpMessages as M } from './tcp.messages.js';
 
 /** Limits and timings of one link. */
@@ -214,11 +214,10 @@ export class Connection {
                   byPeer: false,
                 },
               )
-            : new ConnectError(
-                'ERR_CONNECT_TIMEOUT',
+            : new ConnectError(M.connectTimeout(node, this.remoteAddress, ms), {
+                code: 'ERR_CONNECT_TIMEOUT',
                 node,
-                M.connectTimeout(node, this.remoteAddress, ms),
-              ),
+              }),
         );
       const { handshakeStepTimeoutMs: stepMs, handshakeTotalTimeoutMs: totalMs } = this.limits;
       const totalTimer = setTimeout(timeout(`${totalMs} ms in all`, totalMs), totalMs);
@@ -232,12 +231,10 @@ export class Connection {
         const cause = this.socketError;
         settle(
           !this.connected && cause
-            ? new ConnectError(
-                'ERR_CONNECT_FAILED',
+            ? new ConnectError(M.connectFailed(node, this.remoteAddress, cause.message), {
                 node,
-                M.connectFailed(node, this.remoteAddress, cause.message),
-                { cause },
-              )
+                cause,
+              })
             : new ProtocolError(M.closedDuringHandshake(this.remoteAddress), { cause }),
         );
       };

@@ -9,7 +9,7 @@ import {
   encodeFrame,
   encodeFrameHeader,
 } from './frame-codec.js';
-import { FrameError } from './tcp-errors.js';
+import { FrameError } from './tcp.errors.js';
 
 interface Frame {
   type: number;

@@ -12,7 +12,7 @@
  */
 import { InvalidConfigError, GenClusterError } from '../../core/errors.js';
 import { CoreMessages } from '../../core/messages.js';
-import { FrameError } from './tcp-errors.js';
+import { FrameError } from './tcp.errors.js';
 import { TcpMessages } from './tcp.messages.js';
 
 /** Frame types. The decoder does not interpret them; the connection routes on them. */

@@ -27,7 +27,7 @@ import {
   type HelloMessage,
   type InitiatorHandshakeOptions,
 } from './handshake.js';
-import { HandshakeError } from './tcp-errors.js';
+import { HandshakeError } from './tcp.errors.js';
 
 const COOKIE = 'monster-cookie';
 

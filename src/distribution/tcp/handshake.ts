@@ -47,7 +47,7 @@ import {
   HandshakeError,
   type HandshakeErrorCode,
   type HandshakeFailureReason,
-} from './tcp-errors.js';
+} from './tcp.errors.js';
 import { TcpMessages } from './tcp.messages.js';
 
 /** Handshake protocol version spoken by this release. */

@@ -18,7 +18,7 @@ import {
   type HandshakePeer,
   InitiatorHandshake,
 } from './handshake.js';
-import { HandshakeError } from './tcp-errors.js';
+import { HandshakeError } from './tcp.errors.js';
 import { TcpMessages as M } from './tcp.messages.js';
 import {
   type ResolvedTls,
@@ -169,7 +169,7 @@ export class Mesh {
     const abortError = () =>
       signal?.reason instanceof Error
         ? signal.reason
-        : new ConnectError('ERR_CONNECT_FAILED', node, M.dialAborted(node));
+        : new ConnectError(M.dialAborted(node), { node });
     if (signal?.aborted) return Promise.reject(abortError());
 
     let resolvePromise!: (linked: boolean) => void;
@@ -282,7 +282,7 @@ export class Mesh {
 
     guarded(() => {
       const port = peer.port ?? this.options.port;
-      if (!port) throw new ConnectError('ERR_CONNECT_FAILED', node, M.noPort(node));
+      if (!port) throw new ConnectError(M.noPort(node), { node });
       const { host } = parseNodeName(node);
       const dialHost =
         isIP(host) || !this.options.lookup ? Promise.resolve(host) : this.options.lookup(host);

@@ -12,7 +12,7 @@ import type {
   RequestOptions,
 } from '../../core/strategy.js';
 import { Messaging } from '../messaging/messaging.js';
-import { DuplicateHandlerError, NodeDownError } from '../messaging/messaging-errors.js';
+import { DuplicateHandlerError, NodeDownError } from '../messaging/messaging.errors.js';
 import type { PayloadCodec } from '../messaging/payload-codec.js';
 import { resolveCookie } from './cookie.js';
 import {
@@ -20,7 +20,7 @@ import {
   DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
 } from './handshake.js';
 import { DEFAULT_PORT_MAPPER_PORT } from '../../portmapper/port-mapper.defaults.js';
-import { PortMapperRegistration } from '../../portmapper/port-mapper.js';
+import { PortMapperRegistration } from '../../portmapper/port-mapper.registration.js';
 import { Mesh } from './mesh.js';
 import {
   type ResolvedTls,
@@ -305,11 +305,9 @@ function lookupWith(
     const address =
       (v4.status === 'fulfilled' && v4.value[0]) || (v6.status === 'fulfilled' && v6.value[0]);
     if (!address) {
-      throw new ConnectError(
-        'ERR_CONNECT_FAILED',
-        host,
-        `Cannot resolve ${host} with the configured DNS servers.`,
-      );
+      throw new ConnectError(`Cannot resolve ${host} with the configured DNS servers.`, {
+        node: host,
+      });
     }
     return address;
   };

@@ -433,9 +433,7 @@ export function awaitSecureConnect(
   const failure = (error: Error | undefined): TlsError | ConnectError =>
     connected || !error
       ? toTlsError(error, node)
-      : new ConnectError('ERR_CONNECT_FAILED', node, `Could not reach ${node}: ${error.message}`, {
-          cause: error,
-        });
+      : new ConnectError(`Could not reach ${node}: ${error.message}`, { node, cause: error });
   const settle = (error?: TlsError | ConnectError) => {
     if (settled) return;
     settled = true;
@@ -456,11 +454,10 @@ export function awaitSecureConnect(
               TlsMessages.failed(node, 'timeout', TlsMessages.timeout(tls.handshakeTimeoutMs)),
               { reason: 'timeout', peer: node },
             )
-          : new ConnectError(
-              'ERR_CONNECT_TIMEOUT',
+          : new ConnectError(`Could not reach ${node} within ${tls.handshakeTimeoutMs} ms.`, {
+              code: 'ERR_CONNECT_TIMEOUT',
               node,
-              `Could not reach ${node} within ${tls.handshakeTimeoutMs} ms.`,
-            ),
+            }),
       ),
     tls.handshakeTimeoutMs,
   );

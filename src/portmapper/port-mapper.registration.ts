@@ -1,7 +1,7 @@
 import { InvalidConfigError, toError } from '../core/errors.js';
 import type { ClusterLogger } from '../core/logger.js';
 import { checkNodeName } from './epmd-protocol.js';
-import { PortMapperError } from './port-mapper-errors.js';
+import { PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 import { type RegisteredNode, PortMapperClient } from './port-mapper.client.js';
 import { PortMapperServer, type PortMapperServerOptions } from './port-mapper.server.js';

@@ -167,15 +167,4 @@ process.once('exit', () => {
   }
 });
 
-/** A free TCP port on loopback. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from './ports.js';

@@ -16,3 +16,15 @@ export async function freeSharedPort(hosts: readonly string[]): Promise<number> 
   }
   throw new Error(`No port free on all of ${hosts.join(', ')}`);
 }
+
+/** A free TCP port on `host` (loopback by default), chosen by the kernel. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

@@ -1,11 +1,20 @@
 /**
  * Errors of the messaging layer, each with a stable `code` (see {@link GenClusterError}). Texts
- * live in `messaging.messages.ts`. Transports (TCP mesh, NATS) throw {@link QueueFullError} and
- * {@link NodeDownError} from `MessageTransport.send`, so callers see the same codes whatever the
- * dist.
+ * live in `messaging.messages.ts`. The transport errors ({@link QueueFullError},
+ * {@link NodeDownError}) are defined below messaging, in `../transport.errors.ts`, and re-exported
+ * here because messaging passes them on to its callers.
  */
 import { GenClusterError } from '../../core/errors.js';
+import type { TransportErrorCode } from '../transport.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
+
+export {
+  NodeDownError,
+  type NodeDownDetails,
+  QueueFullError,
+  type QueueFullDetails,
+  type TransportErrorCode,
+} from '../transport.errors.js';
 
 /** Codes of a payload that cannot be encoded or decoded. */
 export type PayloadErrorCode = 'ERR_PAYLOAD_ENCODE' | 'ERR_PAYLOAD_DECODE' | 'ERR_PAYLOAD_TOO_DEEP';
@@ -19,8 +28,7 @@ export type MessagingErrorCode =
   | RemoteErrorCode
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_REQUEST_ABORTED'
-  | 'ERR_NODE_DOWN'
-  | 'ERR_QUEUE_FULL'
+  | TransportErrorCode
   | 'ERR_DUPLICATE_HANDLER'
   | 'ERR_TOO_MANY_REQUESTS'
   | 'ERR_BAD_ENVELOPE'
@@ -100,52 +108,6 @@ export class RemoteError extends GenClusterError implements RemoteErrorDetails {
     this.remoteName = details.remoteName;
     this.remoteMessage = details.remoteMessage;
     this.remoteCode = details.remoteCode;
-  }
-}
-
-/** Details of a {@link NodeDownError}. */
-export interface NodeDownDetails {
-  /** The node concerned, when known. */
-  readonly node?: string;
-  /** The topic of the request that failed, when a pending request failed. */
-  readonly topic?: string;
-  readonly cause?: unknown;
-}
-
-/**
- * The node is not connected (thrown by a transport's `send`), or it went down, or was replaced by
- * a new incarnation, while a request to it was pending (`topic` is then set). A transport passes
- * its own text, or `MessagingMessages.nodeDown(node)`.
- */
-export class NodeDownError extends GenClusterError {
-  readonly node: string | undefined;
-  readonly topic: string | undefined;
-
-  constructor(message: string, details: NodeDownDetails = {}) {
-    super(
-      'ERR_NODE_DOWN',
-      message,
-      details.cause === undefined ? undefined : { cause: details.cause },
-    );
-    this.node = details.node;
-    this.topic = details.topic;
-  }
-}
-
-/**
- * The transport's queue to a node is full (or a message exceeds its limits); the message was not
- * queued. A transport passes its own text, or `MessagingMessages.queueFull(node)`.
- */
-export class QueueFullError extends GenClusterError {
-  readonly node: string | undefined;
-
-  constructor(message: string, details: { readonly node?: string; readonly cause?: unknown } = {}) {
-    super(
-      'ERR_QUEUE_FULL',
-      message,
-      details.cause === undefined ? undefined : { cause: details.cause },
-    );
-    this.node = details.node;
   }
 }
 

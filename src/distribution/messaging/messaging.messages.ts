@@ -1,3 +1,5 @@
+import { TransportMessages } from '../transport.messages.js';
+
 /**
  * User-facing texts of the messaging layer, kept in one place so they can be found and improved.
  * Payload contents are never quoted in them: only sizes, depths, names and codes.
@@ -42,12 +44,8 @@ export const MessagingMessages = {
   remoteHandler: (node: string, topic: string, name: string, message: string, code?: string) =>
     `The handler of "${topic}" on ${node} failed: ${name}${code === undefined ? '' : ` [${code}]`}: ${message}`,
   noHandler: (node: string, topic: string) => `Node ${node} has no handler for topic "${topic}".`,
-  nodeDown: (node: string, topic?: string) =>
-    topic === undefined
-      ? `Node ${node} is not connected.`
-      : `Node ${node} went down before answering request "${topic}".`,
-  queueFull: (node: string) =>
-    `The send queue to ${node} is full; the message was not sent. Slow down or raise the queue limit.`,
+  nodeDown: TransportMessages.nodeDown,
+  queueFull: TransportMessages.queueFull,
   tooManyRequests: (max: number) =>
     `Too many requests awaiting an answer (limit ${max}); the request was not sent.`,
   duplicateHandler: (topic: string) =>

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { ManagedProcess } from './managed-process.js';
 
 /**
  * A real DNS server for tests: Debian's `dnsmasq`, started on a loopback port with no upstream and
@@ -106,6 +107,8 @@ const ROOT_DS = '20326,8,2,E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104
 const GENERATION_NAME = '_generation.dnsmasq-harness.invalid';
 const NAME = /^(?=.{1,253}$)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const MAX_LOG_LINES = 20_000;
+/** dnsmasq exits at once on SIGTERM; SIGKILL follows after this long. */
+const STOP_GRACE_MS = 2_000;
 
 const live = new Set<Dnsmasq>();
 
@@ -125,59 +128,12 @@ export function dnsmasqBinary(): string {
   );
 }
 
-/** One dnsmasq process (the server, or the SERVFAIL helper upstream). */
-class Process {
-  readonly exited: Promise<number | null>;
-  exitCode: number | null | undefined;
-
-  constructor(
-    readonly child: ChildProcess,
-    log: string[],
-    tag: string,
-  ) {
-    this.exited = new Promise(resolve =>
-      child.once('exit', code => {
-        this.exitCode = code;
-        resolve(code);
-      }),
-    );
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) log.push(`${tag}${line}`);
-      if (log.length > MAX_LOG_LINES) log.splice(0, log.length - MAX_LOG_LINES);
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    if (this.exitCode !== undefined) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-
-  async stop(graceMs = 2_000): Promise<void> {
-    if (this.exitCode !== undefined) return;
-    this.signal('SIGCONT');
-    this.signal('SIGTERM');
-    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
 /** A dnsmasq serving a test's records on a loopback port. */
 export class Dnsmasq {
   /** Everything dnsmasq wrote (the upstream's lines prefixed with `upstream: `). */
   readonly log: string[] = [];
-  private main: Process | undefined;
-  private upstream: { process: Process; port: number } | undefined;
+  private main: ManagedProcess | undefined;
+  private upstream: { process: ManagedProcess; port: number } | undefined;
   private dir: string | undefined;
   private generation = 0;
   private readonly id = Math.random().toString(36).slice(2, 10);
@@ -257,13 +213,13 @@ export class Dnsmasq {
   async setRecords(records: DnsRecords): Promise<void> {
     checkRecords(records);
     this.current = records;
-    await this.main?.stop();
+    await this.main?.stop(STOP_GRACE_MS);
     await this.launch(false);
   }
 
   /** Starts the server again on the same port with the current records (after {@link stop}). */
   async restart(): Promise<void> {
-    await this.main?.stop();
+    await this.main?.stop(STOP_GRACE_MS);
     await this.launch(false);
   }
 
@@ -282,7 +238,7 @@ export class Dnsmasq {
    * the temp files. The port is kept, so {@link restart} brings the same server back.
    */
   async stop(): Promise<void> {
-    await Promise.all([this.main?.stop(), this.upstream?.process.stop()]);
+    await Promise.all([this.main?.stop(STOP_GRACE_MS), this.upstream?.process.stop(STOP_GRACE_MS)]);
     this.upstream = undefined;
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
@@ -367,7 +323,7 @@ export class Dnsmasq {
         ...(this.logQueries ? ['--log-queries'] : []),
       ];
       const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const started = new Process(child, this.log, '');
+      const started = new ManagedProcess(child, { output: this.log, maxLines: MAX_LOG_LINES });
       this.main = started;
       const ready = await waitReady(
         started,
@@ -379,7 +335,7 @@ export class Dnsmasq {
       if (ready === 'ready') return;
       const inUse = this.log.some(line => /in use/i.test(line));
       if (ready === 'exited' && inUse && pickPort && attempt < 20) continue;
-      await started.stop();
+      await started.stop(STOP_GRACE_MS);
       throw new Error(
         `dnsmasq did not start on port ${this.portNumber} (${ready === 'exited' ? `exited with ${started.exitCode}` : `no answer within ${this.readyTimeoutMs} ms`}):\n${this.log.slice(-30).join('\n')}`,
       );
@@ -387,7 +343,7 @@ export class Dnsmasq {
   }
 
   /** The record-less upstream that makes the SERVFAIL zones fail DNSSEC validation. */
-  private async startUpstream(): Promise<{ process: Process; port: number }> {
+  private async startUpstream(): Promise<{ process: ManagedProcess; port: number }> {
     const binary = dnsmasqBinary();
     const conf = join(this.dir!, 'upstream.conf');
     const probe = `${this.id}:upstream`;
@@ -397,10 +353,14 @@ export class Dnsmasq {
       const child = spawn(binary, baseArgs(['127.0.0.1'], port, conf), {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const started = new Process(child, this.log, 'upstream: ');
+      const started = new ManagedProcess(child, {
+        output: this.log,
+        tag: 'upstream: ',
+        maxLines: MAX_LOG_LINES,
+      });
       const ready = await waitReady(started, ['127.0.0.1'], port, probe, this.readyTimeoutMs);
       if (ready === 'ready') return { process: started, port };
-      await started.stop();
+      await started.stop(STOP_GRACE_MS);
     }
     throw new Error(
       `The SERVFAIL upstream dnsmasq did not start:\n${this.log.slice(-30).join('\n')}`,
@@ -470,7 +430,7 @@ function randomPort(): number {
 
 /** Waits until every listen address answers the probe TXT record with `expected`. */
 async function waitReady(
-  started: Process,
+  started: ManagedProcess,
   listen: readonly string[],
   port: number,
   expected: string,

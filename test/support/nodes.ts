@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from './managed-process.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sampleMain = join(root, 'dist', 'sample', 'main.js');
@@ -11,36 +12,16 @@ const live = new Set<SampleNode>();
 export const TEST_COOKIE = 'test-cookie-0123456789';
 
 /** One sample-app process, started by a test, killed by the test (or at exit at the latest). */
-export class SampleNode {
-  readonly output: string[] = [];
+export class SampleNode extends ManagedProcess {
   http = 0;
-  private exited: Promise<number | null>;
-  exitCode: number | null | undefined;
-  exitSignal: NodeJS.Signals | null | undefined;
 
   constructor(
     readonly name: string,
-    readonly child: ChildProcess,
+    child: ChildProcess,
   ) {
+    super(child);
     live.add(this);
-    this.exited = new Promise(resolve =>
-      child.once('exit', (code, signal) => {
-        this.exitCode = code;
-        this.exitSignal = signal;
-        live.delete(this);
-        resolve(code);
-      }),
-    );
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) this.output.push(line);
-      if (this.output.length > 2_000) this.output.splice(0, this.output.length - 2_000);
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
+    void this.exited.then(() => live.delete(this));
   }
 
   /** `GET /cluster` of this node. */
@@ -74,43 +55,22 @@ export class SampleNode {
       return undefined;
     }
   }
-
-  signal(signal: NodeJS.Signals): void {
-    if (this.exitCode === undefined) process.kill(this.pid, signal);
-  }
-
-  /** Stops the node (SIGTERM, then SIGKILL after `graceMs`) and waits for it to exit. */
-  async stop(graceMs = 5_000): Promise<void> {
-    if (this.exitCode !== undefined) return;
-    this.signal('SIGCONT');
-    this.signal('SIGTERM');
-    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  /** Kills with SIGKILL and waits for the exit. */
-  async kill(): Promise<void> {
-    this.signal('SIGKILL');
-    await this.exited;
-  }
-
-  waitExit(): Promise<number | null> {
-    return this.exited;
-  }
 }
 
-/** Starts a sample node with the given environment and waits until its HTTP server answers. */
+/**
+ * Starts a sample node with the given environment and waits until its HTTP server answers.
+ * `script` replaces the sample app with another program that prints the same ready line
+ * (`SAMPLE_READY {"http":<port>}`) and serves the same `GET /cluster` routes.
+ */
 export async function startNode(
   env: Record<string, string>,
   timeoutMs = 20_000,
+  script = sampleMain,
 ): Promise<SampleNode> {
-  if (!existsSync(sampleMain)) {
-    throw new Error(
-      `${sampleMain} is missing: run "npm run build" first (npm test does it for you).`,
-    );
+  if (!existsSync(script)) {
+    throw new Error(`${script} is missing: run "npm run build" first (npm test does it for you).`);
   }
-  const child = spawn(process.execPath, [sampleMain], {
+  const child = spawn(process.execPath, [script], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -156,15 +116,3 @@ export async function startNode(
 export async function stopAll(): Promise<void> {
   await Promise.all([...live].map(node => node.stop(2_000)));
 }
-
-process.once('exit', () => {
-  for (const node of live) {
-    try {
-      process.kill(node.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-export { freePort } from './ports.js';

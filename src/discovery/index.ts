@@ -1,12 +1,23 @@
+/**
+ * The discovery layer: the built-in strategies and their options. Each strategy lives in its own
+ * folder; only what is listed here leaves the layer.
+ */
 import type { DnsDiscoveryOptions } from './dns.discovery.js';
-import type { KubernetesDiscoveryOptions } from './kubernetes.discovery.js';
+import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
 import type { LocalDiscoveryOptions } from './local.discovery.js';
 import type { StaticDiscoveryOptions } from './static.discovery.js';
 
 export * from './dns.discovery.js';
-export * from './kubernetes.discovery.js';
 export * from './local.discovery.js';
 export * from './static.discovery.js';
+export { KubernetesDiscovery } from './kubernetes/kubernetes.discovery.js';
+export {
+  KUBERNETES_DISCOVERY_DEFAULTS,
+  type KubernetesDiscoveryOptions,
+  type ResolvedKubernetesDiscoveryOptions,
+} from './kubernetes/kubernetes-options.js';
+export type { KubernetesErrorCode } from './kubernetes/kubernetes.errors.js';
+export type { DiscoveryErrorCode } from './discovery.errors.js';
 
 /** Options of the built-in discovery strategies, by `strategy` name. */
 export type BuiltInDiscoveryOptions =

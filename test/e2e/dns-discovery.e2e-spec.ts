@@ -4,7 +4,7 @@ import {
   type DiscoveryContext,
   type Peer,
 } from '../../src/core/index.js';
-import { DnsDiscovery, type DnsDiscoveryOptions } from '../../src/discovery/dns.discovery.js';
+import { DnsDiscovery, type DnsDiscoveryOptions } from '../../src/discovery/index.js';
 import { Dnsmasq } from '../support/dnsmasq.js';
 
 /**

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
-import { toError } from '../../core/errors.js';
+import { toError, withDeadline } from '../../core/index.js';
 import { type KubeStatus, isKubeStatus } from './endpoint-slice.js';
+import { type KubeFailure, KubeRequestError, kubeRequestError } from './kubernetes.errors.js';
+import { KubernetesMessages as M } from './kubernetes.messages.js';
 
 /** Settings of a {@link KubeApiClient}. */
 export interface KubeApiClientOptions {
@@ -17,41 +19,6 @@ export interface KubeApiClientOptions {
   readonly requestTimeoutMs: number;
   /** Largest response body accepted; 64 MiB by default. */
   readonly maxBodyBytes?: number;
-}
-
-/** Why a request failed. */
-export type KubeFailure =
-  /** The server answered with a status other than 200 (after a retry with a re-read token for 401). */
-  | {
-      readonly kind: 'status';
-      readonly status: number;
-      readonly body: KubeStatus | undefined;
-      readonly text: string;
-    }
-  /** No answer within the deadline. */
-  | { readonly kind: 'timeout'; readonly ms: number }
-  /** The connection failed (refused, reset, TLS verification). */
-  | {
-      readonly kind: 'network';
-      readonly code: string;
-      readonly message: string;
-      readonly tls: boolean;
-    }
-  /** The token file could not be read. */
-  | { readonly kind: 'token'; readonly file: string; readonly message: string }
-  /** The answer was not what the API sends (bad JSON, too large). */
-  | { readonly kind: 'protocol'; readonly message: string };
-
-/** A failed API request; `failure` says how. */
-export class KubeRequestError extends Error {
-  constructor(
-    readonly failure: KubeFailure,
-    readonly path: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${describeFailure(failure)} (GET ${path})`, options);
-    this.name = 'KubeRequestError';
-  }
 }
 
 /** Handlers of a watch stream. */
@@ -141,8 +108,8 @@ export class KubeApiClient {
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw new KubeRequestError(
-        { kind: 'protocol', message: `the answer is not JSON (${toError(error).message})` },
+      throw kubeRequestError(
+        { kind: 'protocol', message: M.notJson(toError(error).message) },
         path,
       );
     }
@@ -156,78 +123,65 @@ export class KubeApiClient {
     const { req, res } = await this.open(path, handlers.signal, this.options.requestTimeoutMs);
     handlers.onOpen();
     const maxLine = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-    await new Promise<void>((resolve, reject) => {
-      let buffer = '';
-      let settled = false;
-      const finish = (error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        handlers.signal.removeEventListener('abort', onAbort);
-        if (error === undefined) resolve();
-        else {
-          req.destroy();
-          reject(error);
-        }
-      };
-      const onAbort = () => finish(abortReason(handlers.signal));
-      const timer = setTimeout(
-        () => finish(new KubeRequestError({ kind: 'timeout', ms: handlers.maxDurationMs }, path)),
-        handlers.maxDurationMs,
+    try {
+      await withDeadline(
+        live =>
+          new Promise<void>((resolve, reject) => {
+            let buffer = '';
+            // Set at the first failure, so that no later line of the same chunk is handed on.
+            let failed = false;
+            const fail = (error: unknown) => {
+              failed = true;
+              req.destroy();
+              reject(error);
+            };
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              if (failed || live.aborted) return;
+              buffer += chunk;
+              let newline = buffer.indexOf('\n');
+              while (newline >= 0 && !failed && !live.aborted) {
+                const line = buffer.slice(0, newline).trim();
+                buffer = buffer.slice(newline + 1);
+                if (line !== '') {
+                  let value: unknown;
+                  try {
+                    value = JSON.parse(line);
+                  } catch (error) {
+                    const message = M.eventNotJson(toError(error).message);
+                    return fail(kubeRequestError({ kind: 'protocol', message }, path));
+                  }
+                  try {
+                    handlers.onValue(value);
+                  } catch (error) {
+                    return fail(error);
+                  }
+                }
+                newline = buffer.indexOf('\n');
+              }
+              if (buffer.length > maxLine) {
+                const message = M.eventTooLarge(maxLine);
+                fail(kubeRequestError({ kind: 'protocol', message }, path));
+              }
+            });
+            res.on('end', () => resolve());
+            res.on('error', error => fail(networkError(error, path)));
+            res.on('close', () => {
+              if (res.complete) resolve();
+              else fail(kubeRequestError(brokeOff(M.streamBrokeOff()), path));
+            });
+          }),
+        {
+          ms: handlers.maxDurationMs,
+          signal: handlers.signal,
+          onTimeout: () => kubeRequestError({ kind: 'timeout', ms: handlers.maxDurationMs }, path),
+        },
       );
-      timer.unref();
-      handlers.signal.addEventListener('abort', onAbort, { once: true });
-      if (handlers.signal.aborted) return onAbort();
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (settled) return;
-        buffer += chunk;
-        let newline = buffer.indexOf('\n');
-        while (newline >= 0 && !settled) {
-          const line = buffer.slice(0, newline).trim();
-          buffer = buffer.slice(newline + 1);
-          if (line !== '') {
-            let value: unknown;
-            try {
-              value = JSON.parse(line);
-            } catch (error) {
-              return finish(
-                new KubeRequestError(
-                  {
-                    kind: 'protocol',
-                    message: `a watch event is not JSON (${toError(error).message})`,
-                  },
-                  path,
-                ),
-              );
-            }
-            try {
-              handlers.onValue(value);
-            } catch (error) {
-              return finish(error);
-            }
-          }
-          newline = buffer.indexOf('\n');
-        }
-        if (buffer.length > maxLine) {
-          finish(
-            new KubeRequestError(
-              { kind: 'protocol', message: `a watch event is larger than ${maxLine} bytes` },
-              path,
-            ),
-          );
-        }
-      });
-      res.on('end', () => finish());
-      res.on('error', error => finish(networkError(error, path)));
-      res.on('close', () =>
-        finish(
-          res.complete
-            ? undefined
-            : new KubeRequestError(brokeOff('the watch stream broke off'), path),
-        ),
-      );
-    });
+    } catch (error) {
+      // Timed out or aborted (or failed): the stream must not outlive the call.
+      req.destroy();
+      throw error;
+    }
   }
 
   /** Closes every connection. */
@@ -244,19 +198,15 @@ export class KubeApiClient {
       text = (await readFile(file, 'utf8')).trim();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new KubeRequestError(
+      throw kubeRequestError(
         { kind: 'token', file, message: code ?? toError(error).message },
         '(token)',
-        { cause: error },
+        error,
       );
     }
     if (!TOKEN.test(text)) {
-      throw new KubeRequestError(
-        {
-          kind: 'token',
-          file,
-          message: text === '' ? 'the file is empty' : 'the file does not hold a bearer token',
-        },
+      throw kubeRequestError(
+        { kind: 'token', file, message: text === '' ? M.tokenFileEmpty() : M.notBearerToken() },
         '(token)',
       );
     }
@@ -292,63 +242,50 @@ export class KubeApiClient {
       } catch {
         // not a Status: keep the text
       }
-      throw new KubeRequestError({ kind: 'status', status, body, text: text.slice(0, 500) }, path);
+      throw kubeRequestError({ kind: 'status', status, body, text: text.slice(0, 500) }, path);
     }
   }
 
-  /** Sends one GET and resolves when the response headers arrive. */
+  /** Sends one GET and resolves when the response headers arrive, within `timeoutMs`. */
   private send(
     path: string,
     token: string,
     signal: AbortSignal | undefined,
     timeoutMs: number,
   ): Promise<{ req: ClientRequest; res: IncomingMessage }> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(abortReason(signal));
-      let settled = false;
-      const req = request({
-        host: this.host,
-        port: this.port,
-        path: `${this.prefix}${path}`,
-        method: 'GET',
-        agent: this.agent,
-        headers: {
-          Accept: 'application/json',
-          Authorization: `Bearer ${token}`,
-          'User-Agent': 'gen-cluster',
-        },
-      });
-      const done = () => {
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const fail = (error: unknown) => {
-        if (settled) return;
-        done();
-        req.destroy();
-        reject(error);
-      };
-      const onAbort = () => fail(abortReason(signal!));
-      const timer = setTimeout(
-        () => fail(new KubeRequestError({ kind: 'timeout', ms: timeoutMs }, path)),
-        timeoutMs,
-      );
-      timer.unref();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // Errors after the response are reported on the response; this listener keeps a late
-      // request error from being unhandled.
-      req.on('error', error => fail(networkError(error, path)));
-      req.on('response', res => {
-        if (settled) {
-          res.destroy();
-          return;
-        }
-        done();
-        resolve({ req, res });
-      });
-      req.end();
-    });
+    return withDeadline(
+      live =>
+        new Promise<{ req: ClientRequest; res: IncomingMessage }>((resolve, reject) => {
+          const req = request({
+            host: this.host,
+            port: this.port,
+            path: `${this.prefix}${path}`,
+            method: 'GET',
+            agent: this.agent,
+            headers: {
+              Accept: 'application/json',
+              Authorization: `Bearer ${token}`,
+              'User-Agent': 'gen-cluster',
+            },
+          });
+          const onAbort = () => req.destroy();
+          live.addEventListener('abort', onAbort, { once: true });
+          // Errors after the response are reported on the response; this listener keeps a late
+          // request error from being unhandled.
+          req.on('error', error => reject(networkError(error, path)));
+          req.on('response', res => {
+            live.removeEventListener('abort', onAbort);
+            if (live.aborted) res.destroy();
+            else resolve({ req, res });
+          });
+          req.end();
+        }),
+      {
+        ms: timeoutMs,
+        signal,
+        onTimeout: () => kubeRequestError({ kind: 'timeout', ms: timeoutMs }, path),
+      },
+    );
   }
 }
 
@@ -361,49 +298,35 @@ function readText(
   requestTimeoutMs: number,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const finish = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve(Buffer.concat(chunks).toString('utf8'));
-      else {
-        res.destroy();
-        reject(error);
-      }
-    };
-    const onAbort = () => finish(abortReason(signal!));
-    const timer = setTimeout(
-      () => finish(new KubeRequestError({ kind: 'timeout', ms: requestTimeoutMs }, path)),
-      timeoutMs,
-    );
-    timer.unref();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) return onAbort();
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        finish(
-          new KubeRequestError(
-            { kind: 'protocol', message: `the answer is larger than ${maxBytes} bytes` },
-            path,
-          ),
-        );
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => finish());
-    res.on('error', error => finish(networkError(error, path)));
-    res.on('close', () =>
-      finish(
-        res.complete ? undefined : new KubeRequestError(brokeOff('the answer broke off'), path),
-      ),
-    );
+  return withDeadline(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            const message = M.answerTooLarge(maxBytes);
+            reject(kubeRequestError({ kind: 'protocol', message }, path));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', error => reject(networkError(error, path)));
+        res.on('close', () => {
+          if (!res.complete) reject(kubeRequestError(brokeOff(M.answerBrokeOff()), path));
+        });
+      }),
+    {
+      ms: timeoutMs,
+      signal,
+      onTimeout: () => kubeRequestError({ kind: 'timeout', ms: requestTimeoutMs }, path),
+    },
+  ).catch((error: unknown) => {
+    // Too large, broken, timed out or aborted: nothing more is read from this answer.
+    res.destroy();
+    throw error;
   });
 }
 
@@ -416,30 +339,13 @@ function networkError(error: unknown, path: string): KubeRequestError {
   };
   const code = typeof e.code === 'string' ? e.code : 'ERROR';
   const message = typeof e.message === 'string' ? e.message : toError(error).message;
-  return new KubeRequestError({ kind: 'network', code, message, tls: TLS_CODE.test(code) }, path, {
-    cause: error,
-  });
+  return kubeRequestError(
+    { kind: 'network', code, message, tls: TLS_CODE.test(code) },
+    path,
+    error,
+  );
 }
 
 function brokeOff(message: string): KubeFailure {
   return { kind: 'network', code: 'ECONNRESET', message, tls: false };
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return toError(signal.reason ?? new Error('aborted'));
-}
-
-function describeFailure(failure: KubeFailure): string {
-  switch (failure.kind) {
-    case 'status':
-      return `HTTP ${failure.status}${failure.body?.message ? `: ${failure.body.message}` : ''}`;
-    case 'timeout':
-      return `no answer within ${failure.ms} ms`;
-    case 'network':
-      return `${failure.code}: ${failure.message}`;
-    case 'token':
-      return `cannot read the token file ${failure.file}: ${failure.message}`;
-    case 'protocol':
-      return failure.message;
-  }
 }

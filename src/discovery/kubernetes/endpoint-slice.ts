@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
-import { DiscoveryError } from '../../core/errors.js';
-import { type Peer, canonicalHost } from '../../core/peer.js';
-import { KubernetesMessages } from '../kubernetes.messages.js';
+import { DiscoveryError, type Peer, canonicalHost } from '../../core/index.js';
+import { KubernetesMessages } from './kubernetes.messages.js';
 
 /**
  * The parts of the `discovery.k8s.io/v1` API this strategy reads, typed as the API server sends

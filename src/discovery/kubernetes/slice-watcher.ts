@@ -1,14 +1,18 @@
-import { backoffDelay } from '../../core/backoff.js';
-import type { BackoffOptions } from '../../core/defaults.js';
-import type { ClusterLogger } from '../../core/logger.js';
-import { KubernetesMessages } from '../kubernetes.messages.js';
-import { type KubeApiClient, KubeRequestError } from './api-client.js';
+import {
+  type BackoffOptions,
+  type ClusterLogger,
+  DiscoveryError,
+  backoffDelay,
+} from '../../core/index.js';
+import type { KubeApiClient } from './api-client.js';
 import {
   type EndpointSlice,
   type EndpointSliceList,
   isEndpointSlice,
   isKubeStatus,
 } from './endpoint-slice.js';
+import { KubeRequestError, kubeRequestError } from './kubernetes.errors.js';
+import { KubernetesMessages } from './kubernetes.messages.js';
 
 /** Settings of a {@link SliceWatcher}. */
 export interface SliceWatcherOptions {
@@ -84,7 +88,7 @@ export class SliceWatcher {
 
   /** Ends the stream and the timers, and waits for the loop to finish. */
   async stop(): Promise<void> {
-    this.stopping.abort(new Error(KubernetesMessages.closed()));
+    this.stopping.abort(new DiscoveryError(KubernetesMessages.closed()));
     clearTimeout(this.timer);
     clearTimeout(this.healthyTimer);
     this.wake?.();
@@ -125,7 +129,7 @@ export class SliceWatcher {
         });
         // The server ended the stream (its timeout): resume at once from the last version.
         if (wasHealthy()) this.succeeded();
-        else delay = this.failed(new Error('the watch stream ended at once'));
+        else delay = this.failed(endedAtOnce(this.options.watchPath(this.resourceVersion!)));
       } catch (error) {
         this.streaming = false;
         if (signal.aborted) break;
@@ -165,11 +169,8 @@ export class SliceWatcher {
     const items = list?.items ?? [];
     const version = list?.metadata?.resourceVersion;
     if (!Array.isArray(items) || typeof version !== 'string' || version === '') {
-      throw new KubeRequestError(
-        {
-          kind: 'protocol',
-          message: 'the answer is not an EndpointSliceList with a resourceVersion',
-        },
+      throw kubeRequestError(
+        { kind: 'protocol', message: KubernetesMessages.notSliceListWithVersion() },
         this.options.listPath,
       );
     }
@@ -185,8 +186,8 @@ export class SliceWatcher {
   private apply(value: unknown): void {
     const event = value as { type?: unknown; object?: unknown };
     if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-      throw new KubeRequestError(
-        { kind: 'protocol', message: 'a watch event has no "type"' },
+      throw kubeRequestError(
+        { kind: 'protocol', message: KubernetesMessages.eventWithoutType() },
         '(watch)',
       );
     }
@@ -194,7 +195,7 @@ export class SliceWatcher {
     switch (event.type) {
       case 'ERROR': {
         const status = isKubeStatus(object) ? object : undefined;
-        throw new KubeRequestError(
+        throw kubeRequestError(
           { kind: 'status', status: status?.code ?? 500, body: status, text: '' },
           '(watch)',
         );
@@ -209,8 +210,8 @@ export class SliceWatcher {
       case 'MODIFIED':
       case 'DELETED': {
         if (!isEndpointSlice(object)) {
-          throw new KubeRequestError(
-            { kind: 'protocol', message: `a ${event.type} event does not hold an EndpointSlice` },
+          throw kubeRequestError(
+            { kind: 'protocol', message: KubernetesMessages.eventWithoutSlice(event.type) },
             '(watch)',
           );
         }
@@ -263,6 +264,15 @@ function isBreak(error: unknown): boolean {
     error instanceof KubeRequestError &&
     (error.failure.kind === 'network' || error.failure.kind === 'timeout')
   );
+}
+
+/**
+ * A stream the server ended before it brought anything. Code `ERROR` is what the discovery shows
+ * for a failure without a system error code: a server that hangs up at once is no network fault.
+ */
+function endedAtOnce(path: string): KubeRequestError {
+  const message = KubernetesMessages.streamEndedAtOnce();
+  return kubeRequestError({ kind: 'network', code: 'ERROR', message, tls: false }, path);
 }
 
 function key(slice: EndpointSlice): string {

@@ -1,21 +1,59 @@
-import { describeValue } from '../core/messages.js';
+import { describeValue } from '../../core/index.js';
+import type { KubeFailure } from './kubernetes.errors.js';
+
 /**
  * User-facing texts of the `kubernetes` discovery, kept in one place so they can be found and
  * improved.
  */
 export const KubernetesMessages = {
-  invalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid kubernetes discovery option "${option}": received ${describeValue(value)}; expected ${accepted}.`,
-  unknownOption: (option: string, known: readonly string[]) =>
-    `Unknown kubernetes discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
+  // Options.
   needServiceOrSelector: () =>
     'The kubernetes discovery needs "service" (the name of the Service whose EndpointSlices list the pods, e.g. { strategy: "kubernetes", service: "my-svc" }) or "labelSelector" (a selector of EndpointSlice labels, e.g. "kubernetes.io/service-name=my-svc").',
   noNamespace: (file: string, code: string) =>
     `Invalid kubernetes discovery option "namespace": it is not set, and the service account's namespace file ${file} cannot be read (${code}). Set "namespace", or run in a pod with its service account token mounted (automountServiceAccountToken: true).`,
   noApiServer: () =>
     'Invalid kubernetes discovery option "apiServer": it is not set, and KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT are not in the environment (Kubernetes sets them in every pod). Set "apiServer", e.g. "https://kubernetes.default.svc".',
-  unreadableFile: (option: string, file: string, code: string, hint: string) =>
-    `Invalid kubernetes discovery option "${option}": cannot read ${file} (${code}). ${hint}`,
+  unreadableTokenFile: (file: string, why: string) =>
+    unreadableFile(
+      'tokenFile',
+      file,
+      why,
+      'Mount the service account token (automountServiceAccountToken: true), or point "tokenFile" at a file holding a bearer token.',
+    ),
+  unreadableCaFile: (file: string, code: string) =>
+    unreadableFile(
+      'caFile',
+      file,
+      code,
+      'It holds the CA (PEM) the API server certificate must chain to; in a pod it is mounted with the service account token.',
+    ),
+  noCertificate: (file: string) =>
+    unreadableFile(
+      'caFile',
+      file,
+      'no PEM certificate in it',
+      'It must hold the CA (PEM) the API server certificate must chain to.',
+    ),
+  /** What each option accepts, for refusals. */
+  accepts: {
+    options: 'an object such as { strategy: "kubernetes", service: "my-svc" }',
+    service:
+      'the name of a Service: lower-case letters, digits and "-", starting with a letter, at most 63 characters',
+    labelSelector:
+      'a label selector such as "app.kubernetes.io/name=my-app" or "tier in (a,b),!canary"',
+    portName: dnsLabel('the name of a port of the Service'),
+    subdomain: dnsLabel('a DNS label (the headless Service name)'),
+    namespace: dnsLabel('a namespace name'),
+    namespaceIn: (file: string) => dnsLabel(`a namespace name (read from ${file})`),
+    file: 'a file path',
+    apiServer:
+      'an https URL of the API server, such as "https://kubernetes.default.svc" or "https://10.96.0.1:443" (TLS is always verified)',
+    apiServerFromEnvironment: (accepted: string) =>
+      `${accepted} (built from KUBERNETES_SERVICE_HOST/PORT)`,
+    clusterDomain: 'a DNS name such as "cluster.local"',
+  },
+
+  // The strategy.
   noNodeName: () =>
     'Kubernetes discovery has no node name for its peers: give the "nodeName" option, or let the cluster call init() first (it passes this node\'s name).',
   closed: () => 'Kubernetes discovery is closed.',
@@ -75,7 +113,47 @@ export const KubernetesMessages = {
   watchResumed: () => 'Kubernetes discovery: the EndpointSlice watch works again.',
   ignoredEvent: (type: string) =>
     `Kubernetes discovery: ignored a watch event of unknown type ${JSON.stringify(type)}.`,
+
+  // Failed API requests (the `message` of a KubeRequestError and of its failure).
+  requestFailed: (failure: KubeFailure, path: string) =>
+    `${describeFailure(failure)} (GET ${path})`,
+  notJson: (reason: string) => `the answer is not JSON (${reason})`,
+  answerTooLarge: (maxBytes: number) => `the answer is larger than ${maxBytes} bytes`,
+  answerBrokeOff: () => 'the answer broke off',
+  eventNotJson: (reason: string) => `a watch event is not JSON (${reason})`,
+  eventTooLarge: (maxBytes: number) => `a watch event is larger than ${maxBytes} bytes`,
+  eventWithoutType: () => 'a watch event has no "type"',
+  eventWithoutSlice: (type: string) => `a ${type} event does not hold an EndpointSlice`,
+  streamBrokeOff: () => 'the watch stream broke off',
+  streamEndedAtOnce: () => 'the watch stream ended at once',
+  notSliceList: () => 'the answer is not an EndpointSliceList',
+  notSliceListWithVersion: () => 'the answer is not an EndpointSliceList with a resourceVersion',
+  tokenFileEmpty: () => 'the file is empty',
+  notBearerToken: () => 'the file does not hold a bearer token',
 } as const;
+
+function unreadableFile(option: string, file: string, code: string, hint: string): string {
+  return `Invalid kubernetes discovery option "${option}": cannot read ${file} (${code}). ${hint}`;
+}
+
+function dnsLabel(what: string): string {
+  return `${what}: lower-case letters, digits and "-", at most 63 characters`;
+}
+
+function describeFailure(failure: KubeFailure): string {
+  switch (failure.kind) {
+    case 'status':
+      return `HTTP ${failure.status}${failure.body?.message ? `: ${failure.body.message}` : ''}`;
+    case 'timeout':
+      return `no answer within ${failure.ms} ms`;
+    case 'network':
+      return `${failure.code}: ${failure.message}`;
+    case 'token':
+      return `cannot read the token file ${failure.file}: ${failure.message}`;
+    case 'protocol':
+      return failure.message;
+  }
+}
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,0 +1,10 @@
+/**
+ * The codes of the discovery layer. Its strategies throw core's error classes: an
+ * `InvalidConfigError` at construction, a `DiscoveryError` from `peers()` (whose `cause` may be a
+ * Kubernetes API error with a code of its own).
+ */
+import type { KubernetesErrorCode } from './kubernetes/kubernetes.errors.js';
+
+/** Every code raised by the discovery layer, its errors' causes included. */
+export type DiscoveryErrorCode =
+  'ERR_INVALID_CONFIG' | 'ERR_DISCOVERY_FAILED' | 'ERR_DISCOVERY_TIMEOUT' | KubernetesErrorCode;

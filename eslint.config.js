@@ -2,6 +2,54 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/ and the layers each may import. A layer imports another only through that
+ * layer's `index.ts` (never a deep path), and only in the direction of this table; only `nest`
+ * and `testing` may import Nest. Specs are white-box tests and may reach inside.
+ */
+const LAYERS = {
+  core: [],
+  portmapper: ['core'],
+  discovery: ['core', 'portmapper'],
+  distribution: ['core', 'portmapper'],
+  config: ['core', 'discovery', 'distribution'],
+  nest: ['core', 'config', 'discovery', 'distribution'],
+  testing: ['core', 'config', 'distribution', 'nest'],
+};
+const NEST_LAYERS = ['nest', 'testing'];
+
+function layerRules() {
+  return Object.entries(LAYERS).map(([layer, allowed]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    ignores: ['src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...(NEST_LAYERS.includes(layer)
+              ? []
+              : [{ group: ['@nestjs/*'], message: `The ${layer} layer knows nothing of Nest.` }]),
+            ...Object.keys(LAYERS)
+              .filter(other => other !== layer)
+              .map(other =>
+                allowed.includes(other)
+                  ? {
+                      group: [`**/${other}/*`, `**/${other}/**/*`, `!**/${other}/index.js`],
+                      message: `Import the ${other} layer through its index.ts, not a deep path.`,
+                    }
+                  : {
+                      group: [`**/${other}/*`, `**/${other}/**/*`],
+                      message: `The ${layer} layer must not depend on the ${other} layer.`,
+                    },
+              ),
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
   js.configs.recommended,
@@ -29,25 +77,5 @@ export default tseslint.config(
     ignores: ['src/**/*.spec.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
-  {
-    files: [
-      'src/core/**/*.ts',
-      'src/discovery/**/*.ts',
-      'src/distribution/**/*.ts',
-      'src/portmapper/**/*.ts',
-    ],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['@nestjs/*', '**/nest/**'],
-              message: 'The core, discovery and dist layers know nothing of Nest.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...layerRules(),
 );

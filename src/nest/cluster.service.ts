@@ -4,17 +4,16 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { BehaviorSubject, type Observable, Subject } from 'rxjs';
-import { GenClusterError } from '../core/errors.js';
-import type { ClusterEvent, Membership } from '../core/events.js';
-import type { GenCluster } from '../core/gen-cluster.js';
+import type { Observable } from 'rxjs';
 import {
+  type ClusterControl,
+  type ClusterEvent,
   type ClusterMessaging,
-  type DistStrategy,
+  GenCluster,
+  type Membership,
   type MessageHandler,
   type RequestOptions,
-  hasMessaging,
-} from '../core/strategy.js';
+} from '../core/index.js';
 import { NestMessages } from './gen-cluster.messages.js';
 
 /**
@@ -22,32 +21,32 @@ import { NestMessages } from './gen-cluster.messages.js';
  * stream, and messaging between nodes. Inject it as `ClusterService` (the default cluster) or with
  * `@InjectCluster(name)`.
  *
- * When no discovery is configured, the service still exists: `started` is `false`, `nodes()` is
- * empty and nothing connects (as gen_cluster with an empty application environment).
+ * When no discovery is configured, the service still works as a cluster of one: `started` is
+ * `false`, `nodes()` is empty, handlers can be registered and streams subscribed, and only calls
+ * that need a peer (`send`, `request`) fail, with `ERR_NOT_STARTED` saying how to configure one.
+ *
+ * @publicApi
  */
 export class ClusterService
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger: Logger;
-  private readonly idleMembership: BehaviorSubject<Membership> | undefined;
-  private readonly idleEvents: Subject<ClusterEvent> | undefined;
   private running = false;
 
   /** @internal Built by `GenClusterModule`; applications inject it. */
   constructor(
     /** The cluster's name (`'default'` unless several are configured). */
     readonly name: string,
-    /** This node's name, `name@host`. */
-    readonly self: string,
-    private readonly cluster: GenCluster | undefined,
-    private readonly dist: DistStrategy | undefined,
+    private readonly cluster: ClusterControl,
+    private readonly messaging: ClusterMessaging,
     private readonly autoStart: boolean,
   ) {
     this.logger = new Logger(`GenCluster:${name}`);
-    if (!cluster) {
-      this.idleMembership = new BehaviorSubject<Membership>({ self, members: [] });
-      this.idleEvents = new Subject<ClusterEvent>();
-    }
+  }
+
+  /** This node's name, `name@host`. */
+  get self(): string {
+    return this.cluster.self;
   }
 
   /** Whether a cluster is configured and running. */
@@ -55,65 +54,62 @@ export class ClusterService
     return this.running;
   }
 
-  /** The engine itself, for what this service does not expose; `undefined` when not configured. */
+  /** The engine itself, for what this service does not expose; `undefined` when none is configured. */
   get engine(): GenCluster | undefined {
-    return this.cluster;
+    return this.cluster instanceof GenCluster ? this.cluster : undefined;
   }
 
   /** Membership snapshots: the current one at once to every subscriber, then each change. */
   get membership$(): Observable<Membership> {
-    return this.cluster?.membership$ ?? this.idleMembership!.asObservable();
+    return this.cluster.membership$;
   }
 
   /** `nodeUp`, `nodeDown`, `discovered`, `lost`, `discoveryError` and `connectFailed` events. */
   get events$(): Observable<ClusterEvent> {
-    return this.cluster?.events$ ?? this.idleEvents!.asObservable();
+    return this.cluster.events$;
   }
 
   /** Connected nodes, sorted, without self (as Erlang's `nodes()`). */
   nodes(): string[] {
-    return this.cluster?.nodes() ?? [];
+    return this.cluster.nodes();
   }
 
   /** The nodes the last good discovery answer named, sorted, without self. */
   discovered(): string[] {
-    return (this.cluster?.discoveredPeers() ?? []).map(p => p.node).sort();
+    return this.cluster
+      .discoveredPeers()
+      .map(p => p.node)
+      .sort();
   }
 
   /** Runs a refresh now (calls made while one runs are coalesced). */
   refresh(): Promise<void> {
-    return this.cluster?.refresh() ?? Promise.resolve();
+    return this.cluster.refresh();
   }
 
   /** Stops refreshing and reconnecting; connections stay up. */
   pause(): void {
-    this.cluster?.pause();
+    this.cluster.pause();
   }
 
   /** Resumes with a refresh at once. */
   resume(): void {
-    this.cluster?.resume();
+    this.cluster.resume();
   }
 
   /** Resolves once `count` nodes are connected; rejects with `ERR_WAIT_TIMEOUT` after `timeoutMs` (30 s). */
   waitForMembers(count: number, options: { timeoutMs?: number } = {}): Promise<Membership> {
-    if (!this.cluster) {
-      if (count <= 0) return Promise.resolve(this.idleMembership!.value);
-      return Promise.reject(
-        new GenClusterError('ERR_NOT_STARTED', NestMessages.notStarted(this.name)),
-      );
-    }
     return this.cluster.waitForMembers(count, options);
   }
 
   /** Sends a one-way message to `node`'s handler of `topic`. */
   send(node: string, topic: string, payload: unknown): void {
-    this.messaging().send(node, topic, payload);
+    this.messaging.send(node, topic, payload);
   }
 
   /** Sends a one-way message to every connected node; returns how many. */
   broadcast(topic: string, payload: unknown): number {
-    return this.messaging().broadcast(topic, payload);
+    return this.messaging.broadcast(topic, payload);
   }
 
   /** Asks `node`'s handler of `topic` and resolves with its answer. */
@@ -123,25 +119,25 @@ export class ClusterService
     payload: unknown,
     options?: RequestOptions,
   ): Promise<T> {
-    return this.messaging().request<T>(node, topic, payload, options);
+    return this.messaging.request<T>(node, topic, payload, options);
   }
 
   /** Registers the handler of `topic`; returns a function that removes it. */
   on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void {
-    return this.messaging().on(topic, handler);
+    return this.messaging.on(topic, handler);
   }
 
   /** Starts the cluster; called on application bootstrap unless `autoStart` is `false`. */
   async start(): Promise<void> {
-    if (!this.cluster || this.running) return;
+    if (this.running || !this.engine) return;
     await this.cluster.start();
     this.running = true;
   }
 
   /** @internal Nest lifecycle. */
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.cluster) {
-      this.logger.log(`No discovery configured; cluster "${this.name}" is not started.`);
+    if (!this.engine) {
+      this.logger.log(NestMessages.noCluster(this.name));
       return;
     }
     if (this.autoStart) await this.start();
@@ -149,25 +145,12 @@ export class ClusterService
 
   /** @internal Nest lifecycle: tells peers this node is leaving. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.cluster?.leave();
+    await this.cluster.leave();
   }
 
   /** @internal Nest lifecycle: closes connections and completes the streams. */
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
-    if (this.cluster) await this.cluster.close();
-    this.idleMembership?.complete();
-    this.idleEvents?.complete();
-  }
-
-  private messaging(): ClusterMessaging {
-    if (!this.cluster || !this.dist)
-      throw new GenClusterError('ERR_NOT_STARTED', NestMessages.notStarted(this.name));
-    if (!hasMessaging(this.dist))
-      throw new GenClusterError(
-        'ERR_MESSAGING_UNSUPPORTED',
-        NestMessages.noMessaging(this.dist.name),
-      );
-    return this.dist.messaging;
+    await this.cluster.close();
   }
 }

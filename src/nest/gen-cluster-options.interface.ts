@@ -1,6 +1,6 @@
 import type { InjectionToken, Type } from '@nestjs/common';
-import type { BackoffOptions, SchedulerOptions } from '../core/defaults.js';
-import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
+import type { ClusterOptions } from '../config/index.js';
+import type { DiscoveryStrategy, DistStrategy } from '../core/index.js';
 import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
 import type { BuiltInDistOptions } from '../distribution/index.js';
 
@@ -12,21 +12,15 @@ import type { BuiltInDistOptions } from '../distribution/index.js';
 export type StrategyOption<TStrategy, TBuiltIn> =
   TBuiltIn | TStrategy | Type<TStrategy> | Exclude<InjectionToken, Type<unknown>>;
 
-/** Options of one cluster. Every field is optional; the environment fills what is left out. */
-export interface GenClusterModuleOptions extends Partial<Omit<SchedulerOptions, 'backoff'>> {
-  /** This node's name, `name@host`; `GEN_CLUSTER_NODE`, else `node-<pid>@<hostname>`. */
-  readonly node?: string;
+/**
+ * Options of one cluster. Every field is optional; the environment fills what is left out.
+ * @publicApi
+ */
+export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery' | 'dist'> {
   /** Who the peers are; `GEN_CLUSTER_DISCOVERY` when unset. Without one, no cluster starts. */
   readonly discovery?: StrategyOption<DiscoveryStrategy, BuiltInDiscoveryOptions>;
   /** How to connect; the built-in TCP mesh (`{ strategy: 'tcp' }`) when unset. */
   readonly dist?: StrategyOption<DistStrategy, BuiltInDistOptions>;
-  /** Per-node reconnect backoff; unset fields keep their defaults. */
-  readonly backoff?: Partial<BackoffOptions>;
-  /**
-   * Whether `GEN_CLUSTER_*` variables fill the fields left out (default `true`). Explicit options
-   * win; built-in strategy options of the same strategy are merged field by field.
-   */
-  readonly useEnv?: boolean;
   /** Start on application bootstrap (default `true`); otherwise call `ClusterService.start()`. */
   readonly autoStart?: boolean;
 }

@@ -11,8 +11,9 @@ import type {
   GenClusterOptionsFactory,
 } from './gen-cluster-options.interface.js';
 import { GenClusterModule } from './gen-cluster.module.js';
-import { InjectCluster, getClusterToken } from './inject-cluster.decorator.js';
-import { TestDiscovery, TestDist } from '../../test/support/test-strategies.js';
+import { getClusterToken } from './get-cluster-token.util.js';
+import { InjectCluster } from './inject-cluster.decorator.js';
+import { TestDiscovery, TestDist } from '../testing/index.js';
 import { until } from '../../test/support/wait.js';
 
 const ENV_KEYS = Object.keys(process.env).filter(k => k.startsWith('GEN_CLUSTER_'));
@@ -175,7 +176,7 @@ describe('GenClusterModule', () => {
   });
 
   it('lets an explicit cookie file win over GEN_CLUSTER_COOKIE, and an explicit discovery replace the environment one', async () => {
-    const { mergeOptions } = await import('./gen-cluster.module.js');
+    const { mergeOptions } = await import('../config/index.js');
     const merged = mergeOptions(
       {
         dist: { strategy: 'tcp', cookie: 'from-env', port: 4370 },

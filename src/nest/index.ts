@@ -1,11 +1,15 @@
-export * from './cluster.service.js';
+export { ClusterService } from './cluster.service.js';
 export { DEFAULT_CLUSTER_NAME } from './gen-cluster.constants.js';
-export * from './env.config.js';
-export type * from './gen-cluster-options.interface.js';
+export type {
+  GenClusterModuleExtras,
+  GenClusterModuleOptions,
+  GenClusterOptionsFactory,
+  StrategyOption,
+} from './gen-cluster-options.interface.js';
 export { GenClusterModule } from './gen-cluster.module.js';
 export type {
   GenClusterModuleAsyncOptions,
   GenClusterModuleForRootOptions,
 } from './gen-cluster.module-definition.js';
-export * from './inject-cluster.decorator.js';
-export { BUILT_IN_DISCOVERY } from './strategy-resolver.js';
+export { getClusterToken } from './get-cluster-token.util.js';
+export { InjectCluster } from './inject-cluster.decorator.js';

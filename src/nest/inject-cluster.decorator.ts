@@ -1,17 +1,9 @@
 import { Inject } from '@nestjs/common';
-import { ClusterService } from './cluster.service.js';
-import { DEFAULT_CLUSTER_NAME } from './gen-cluster.constants.js';
+import { getClusterToken } from './get-cluster-token.util.js';
 
 /**
- * The injection token of a cluster's {@link ClusterService}: the `ClusterService` class for the
- * default cluster, `GenCluster_<name>` for a named one. Use it with `overrideProvider` in tests.
+ * Injects the {@link ClusterService} of the cluster called `name` (the default one when unset).
+ * @publicApi
  */
-export function getClusterToken(
-  name: string = DEFAULT_CLUSTER_NAME,
-): typeof ClusterService | string {
-  return name === DEFAULT_CLUSTER_NAME ? ClusterService : `GenCluster_${name}`;
-}
-
-/** Injects the {@link ClusterService} of the cluster called `name` (the default one when unset). */
 export const InjectCluster = (name?: string): ReturnType<typeof Inject> =>
   Inject(getClusterToken(name));

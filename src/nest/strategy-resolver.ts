@@ -1,52 +1,35 @@
 import type { InjectionToken, Type } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
-import { InvalidConfigError } from '../core/errors.js';
-import type { DiscoveryStrategy, DistStrategy } from '../core/strategy.js';
-import { DnsDiscovery, type DnsDiscoveryOptions } from '../discovery/dns.discovery.js';
-import {
-  KubernetesDiscovery,
-  type KubernetesDiscoveryOptions,
-} from '../discovery/kubernetes.discovery.js';
-import { LocalDiscovery, type LocalDiscoveryOptions } from '../discovery/local.discovery.js';
-import { StaticDiscovery } from '../discovery/static.discovery.js';
-import { TcpDist, type TcpDistOptions } from '../distribution/tcp/tcp.dist.js';
+import { createDiscovery, createDist, isStrategy } from '../config/index.js';
+import { type DiscoveryStrategy, type DistStrategy, InvalidConfigError } from '../core/index.js';
 import { NestMessages } from './gen-cluster.messages.js';
 
-type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;
-
-/** Built-in discovery strategies by name. */
-export const BUILT_IN_DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
-  static: options => new StaticDiscovery(options as { nodes: string[] }),
-  dns: options => new DnsDiscovery(options as unknown as DnsDiscoveryOptions),
-  local: options => new LocalDiscovery(options as unknown as LocalDiscoveryOptions),
-  kubernetes: options => new KubernetesDiscovery(options as unknown as KubernetesDiscoveryOptions),
-};
-
-/** Built-in dists by name. */
-export const BUILT_IN_DIST: Readonly<Record<string, Factory<DistStrategy>>> = {
-  tcp: options => new TcpDist(options as TcpDistOptions),
-};
-
 const isClass = (value: unknown): value is Type<unknown> => typeof value === 'function';
-const hasMethods = (value: object, methods: readonly string[]) =>
-  methods.every(m => typeof (value as Record<string, unknown>)[m] === 'function');
 
-/** Turns a strategy option into a strategy instance. */
-export async function resolveStrategy<T extends object>(
+/**
+ * Turns a strategy option into a strategy instance. Nest adds two forms to the framework-free
+ * ones (built-in options, an instance): a provider token, and a class, taken from the providers
+ * when registered there and otherwise instantiated with dependency injection.
+ */
+export async function resolveStrategy(
+  kind: 'discovery',
+  option: unknown,
+  moduleRef: ModuleRef,
+): Promise<DiscoveryStrategy>;
+export async function resolveStrategy(
+  kind: 'dist',
+  option: unknown,
+  moduleRef: ModuleRef,
+): Promise<DistStrategy>;
+export async function resolveStrategy(
   kind: 'discovery' | 'dist',
   option: unknown,
   moduleRef: ModuleRef,
-): Promise<T> {
-  const builtIns = (kind === 'discovery' ? BUILT_IN_DISCOVERY : BUILT_IN_DIST) as Record<
-    string,
-    Factory<T>
-  >;
-  const methods =
-    kind === 'discovery' ? ['peers'] : ['init', 'members', 'connect', 'disconnect', 'close'];
-  const check = (value: unknown): T => {
-    if (typeof value === 'object' && value !== null && hasMethods(value, methods))
-      return value as T;
-    throw new InvalidConfigError(NestMessages.badStrategy(kind, value));
+): Promise<DiscoveryStrategy | DistStrategy> {
+  const check = (value: unknown): DiscoveryStrategy | DistStrategy => {
+    if (kind === 'discovery' ? isStrategy('discovery', value) : isStrategy('dist', value))
+      return value as DiscoveryStrategy | DistStrategy;
+    throw new InvalidConfigError(NestMessages.badStrategy(kind, value), { option: kind });
   };
   if (typeof option === 'string' || typeof option === 'symbol') {
     return check(moduleRef.get(option as InjectionToken, { strict: false }));
@@ -59,17 +42,9 @@ export async function resolveStrategy<T extends object>(
       return check(await moduleRef.create(option));
     }
   }
-  if (typeof option === 'object' && option !== null) {
-    if (hasMethods(option, methods)) return option as T;
-    const strategy = (option as { strategy?: unknown }).strategy;
-    if (typeof strategy === 'string') {
-      const factory = Object.hasOwn(builtIns, strategy) ? builtIns[strategy] : undefined;
-      if (!factory)
-        throw new InvalidConfigError(
-          NestMessages.unknownStrategy(kind, strategy, Object.keys(builtIns)),
-        );
-      return factory(option as Record<string, unknown>);
-    }
-  }
-  throw new InvalidConfigError(NestMessages.badStrategy(kind, option));
+  if (typeof option !== 'object' || option === null)
+    throw new InvalidConfigError(NestMessages.badStrategy(kind, option), { option: kind });
+  return kind === 'discovery'
+    ? createDiscovery(option as Parameters<typeof createDiscovery>[0])
+    : createDist(option as Parameters<typeof createDist>[0]);
 }

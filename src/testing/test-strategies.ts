@@ -4,11 +4,15 @@ import type {
   DistStrategy,
   NodeDownReason,
   Peer,
-} from '../../src/index.js';
+} from '../core/index.js';
 
 type ConnectOutcome = boolean | 'ignored' | 'hang' | Error;
 
-/** A discovery whose answer the test sets: a list, an error, or a lookup that never answers. */
+/**
+ * A discovery whose answer the test sets: a list, an error, or a lookup that never answers. For
+ * tests of code that drives a cluster through its edge cases (discovery failures, hangs).
+ * @publicApi
+ */
 export class TestDiscovery implements DiscoveryStrategy {
   readonly name = 'test';
   answer: readonly (string | Peer)[] | Error | 'hang' = [];
@@ -35,8 +39,10 @@ export class TestDiscovery implements DiscoveryStrategy {
 }
 
 /**
- * An in-memory dist: `connect` succeeds, fails or hangs per node as the test says, and connected
- * nodes are reported through the context like a real dist would.
+ * A scripted dist without messaging: `connect` succeeds, fails or hangs per node as the test
+ * says, and connected nodes are reported through the context like a real dist would. For tests of
+ * the scheduler's behaviour; {@link InMemoryNetwork} is the dist for tests of an application.
+ * @publicApi
  */
 export class TestDist implements DistStrategy {
   readonly name = 'test';

@@ -1,8 +1,7 @@
 import { isIP } from 'node:net';
-import { InvalidConfigError } from '../core/errors.js';
-import { nodeKey, parseNodeName } from '../core/peer.js';
-import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
-import { NestMessages } from './gen-cluster.messages.js';
+import { InvalidConfigError, MAX_TIMER_MS, nodeKey, parseNodeName } from '../core/index.js';
+import type { ClusterOptions } from './cluster-options.js';
+import { ConfigMessages } from './config.messages.js';
 
 /** The variables of the environment contract, by name. */
 export const ENV = {
@@ -53,8 +52,7 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
   if (node !== undefined) {
     try {
       const parsed = parseNodeName(node);
-      if (parsed.port !== undefined)
-        throw new Error('a port does not belong in the node name; use GEN_CLUSTER_PORT');
+      if (parsed.port !== undefined) throw new InvalidConfigError(ConfigMessages.portInNodeName());
       config.node = nodeKey(node);
     } catch (error) {
       throw bad(ENV.node, node, '"name@host", e.g. "app@10.0.0.5" or "app@${POD_IP}"', error);
@@ -71,13 +69,13 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
   const interval = get(ENV.refreshInterval);
   if (interval !== undefined) {
     if (interval.toLowerCase() === 'infinity') config.refreshIntervalMs = 'infinity';
-    else if (/^\d+$/.test(interval) && Number(interval) > 0 && Number(interval) <= 2 ** 31 - 1)
+    else if (/^\d+$/.test(interval) && Number(interval) > 0 && Number(interval) <= MAX_TIMER_MS)
       config.refreshIntervalMs = Number(interval);
     else
       throw bad(
         ENV.refreshInterval,
         interval,
-        'a positive integer of milliseconds up to 2147483647, or "infinity"',
+        `a positive integer of milliseconds up to ${MAX_TIMER_MS}, or "infinity"`,
       );
   }
   const servers = get(ENV.dnsServers);
@@ -194,17 +192,15 @@ function bad(
   accepted: string,
   cause?: unknown,
 ): InvalidConfigError {
-  return new InvalidConfigError(NestMessages.badEnv(variable, value, accepted, cause));
+  return new InvalidConfigError(ConfigMessages.badEnv(variable, value, accepted, cause));
 }
 
-/** The module options the environment describes (the base that explicit options override). */
-export function envToModuleOptions(env: EnvConfig): GenClusterModuleOptions {
-  const options: { -readonly [K in keyof GenClusterModuleOptions]: GenClusterModuleOptions[K] } =
-    {};
+/** The cluster options the environment describes (the base that explicit options override). */
+export function envToOptions(env: EnvConfig): ClusterOptions {
+  const options: { -readonly [K in keyof ClusterOptions]: ClusterOptions[K] } = {};
   if (env.node) options.node = env.node;
   if (env.refreshIntervalMs !== undefined) options.refreshIntervalMs = env.refreshIntervalMs;
-  if (env.discovery)
-    options.discovery = env.discovery as unknown as GenClusterModuleOptions['discovery'];
+  if (env.discovery) options.discovery = env.discovery as unknown as ClusterOptions['discovery'];
   const dist: Record<string, unknown> = {};
   if (env.port !== undefined) dist.port = env.port;
   if (env.bind !== undefined) dist.bind = env.bind;
@@ -213,6 +209,6 @@ export function envToModuleOptions(env: EnvConfig): GenClusterModuleOptions {
   if (env.dnsServers !== undefined) dist.dnsServers = env.dnsServers;
   if (env.portMapperPort !== undefined) dist.portMapperPort = env.portMapperPort;
   if (Object.keys(dist).length)
-    options.dist = { strategy: 'tcp', ...dist } as unknown as GenClusterModuleOptions['dist'];
+    options.dist = { strategy: 'tcp', ...dist } as unknown as ClusterOptions['dist'];
   return options;
 }

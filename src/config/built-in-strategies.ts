@@ -1,0 +1,100 @@
+import {
+  type DiscoveryStrategy,
+  type DistStrategy,
+  InvalidConfigError,
+  isPlainObject,
+} from '../core/index.js';
+import {
+  type BuiltInDiscoveryOptions,
+  DnsDiscovery,
+  type DnsDiscoveryOptions,
+  KubernetesDiscovery,
+  type KubernetesDiscoveryOptions,
+  LocalDiscovery,
+  type LocalDiscoveryOptions,
+  StaticDiscovery,
+  type StaticDiscoveryOptions,
+} from '../discovery/index.js';
+import { type BuiltInDistOptions, TcpDist, type TcpDistOptions } from '../distribution/index.js';
+import { ConfigMessages } from './config.messages.js';
+
+type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;
+
+/** Built-in discovery strategies by the name their options carry in `strategy`. */
+const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
+  static: options => new StaticDiscovery(options as unknown as StaticDiscoveryOptions),
+  dns: options => new DnsDiscovery(options as unknown as DnsDiscoveryOptions),
+  local: options => new LocalDiscovery(options as unknown as LocalDiscoveryOptions),
+  kubernetes: options => new KubernetesDiscovery(options as unknown as KubernetesDiscoveryOptions),
+};
+
+/** Built-in dists by name. */
+const DIST: Readonly<Record<string, Factory<DistStrategy>>> = {
+  tcp: options => new TcpDist(options as TcpDistOptions),
+};
+
+/** The names of the built-in strategies of each kind. */
+export const BUILT_IN_STRATEGY_NAMES = {
+  discovery: Object.keys(DISCOVERY),
+  dist: Object.keys(DIST),
+} as const;
+
+const METHODS = {
+  discovery: ['peers'],
+  dist: ['init', 'members', 'connect', 'disconnect', 'close'],
+} as const;
+
+/** Whether `value` implements the methods a strategy of `kind` must have. */
+export function isStrategy(kind: 'discovery', value: unknown): value is DiscoveryStrategy;
+export function isStrategy(kind: 'dist', value: unknown): value is DistStrategy;
+export function isStrategy(kind: 'discovery' | 'dist', value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    METHODS[kind].every(m => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
+}
+
+/** Whether `value` is a plain options object naming a strategy (`{ strategy: 'dns', ... }`). */
+export function isBuiltInOptions(
+  value: unknown,
+): value is Record<string, unknown> & { strategy: string } {
+  return isPlainObject(value) && typeof value.strategy === 'string';
+}
+
+/**
+ * Turns a discovery option (built-in options or an instance) into a strategy; throws
+ * {@link InvalidConfigError} for an unknown name or a value that is neither.
+ */
+export function createDiscovery(
+  option: BuiltInDiscoveryOptions | DiscoveryStrategy,
+): DiscoveryStrategy {
+  return create('discovery', option, DISCOVERY) as DiscoveryStrategy;
+}
+
+/** Turns a dist option (built-in options or an instance) into a dist; see {@link createDiscovery}. */
+export function createDist(option: BuiltInDistOptions | DistStrategy): DistStrategy {
+  return create('dist', option, DIST) as DistStrategy;
+}
+
+function create<T>(
+  kind: 'discovery' | 'dist',
+  option: unknown,
+  factories: Readonly<Record<string, Factory<T>>>,
+): T | DiscoveryStrategy | DistStrategy {
+  if (kind === 'discovery' ? isStrategy('discovery', option) : isStrategy('dist', option))
+    return option as DiscoveryStrategy | DistStrategy;
+  if (isBuiltInOptions(option)) {
+    const factory = Object.hasOwn(factories, option.strategy)
+      ? factories[option.strategy]
+      : undefined;
+    if (!factory) {
+      throw new InvalidConfigError(
+        ConfigMessages.unknownStrategy(kind, option.strategy, Object.keys(factories)),
+        { option: kind },
+      );
+    }
+    return factory(option);
+  }
+  throw new InvalidConfigError(ConfigMessages.badStrategy(kind, option), { option: kind });
+}

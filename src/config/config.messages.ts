@@ -1,0 +1,14 @@
+import { describeValue } from '../core/index.js';
+
+/** User-facing texts of the configuration layer (environment, strategy names, option merging). */
+export const ConfigMessages = {
+  badEnv: (variable: string, value: string, accepted: string, cause?: unknown) =>
+    `Invalid ${variable}=${JSON.stringify(value)}: expected ${accepted}.${cause instanceof Error ? ` (${cause.message})` : ''}`,
+  portInNodeName: () => 'a port does not belong in the node name; use GEN_CLUSTER_PORT',
+  unknownStrategy: (kind: 'discovery' | 'dist', strategy: unknown, known: readonly string[]) =>
+    `Unknown ${kind} strategy ${JSON.stringify(strategy)}; built-in ${kind} strategies: ${known.map(k => `"${k}"`).join(', ') || 'none'}. A custom strategy may be given as an instance (or, in Nest, a class or a provider token).`,
+  badStrategy: (kind: 'discovery' | 'dist', value: unknown) =>
+    `Invalid ${kind} option: ${describeValue(value)}. Give a built-in strategy as { strategy: "<name>", ... } or an object implementing the ${kind === 'discovery' ? 'DiscoveryStrategy' : 'DistStrategy'} interface.`,
+  noDiscovery: () =>
+    'No discovery is configured: set the "discovery" option (e.g. { strategy: "static", nodes: [...] }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns").',
+} as const;

@@ -1,0 +1,60 @@
+import {
+  type ClusterLogger,
+  GenCluster,
+  type GenClusterOptions,
+  InvalidConfigError,
+  consoleLogger,
+} from '../core/index.js';
+import { createDiscovery, createDist } from './built-in-strategies.js';
+import type { ClusterOptions } from './cluster-options.js';
+import { ConfigMessages } from './config.messages.js';
+import { type LayeredOptions, resolveClusterOptions } from './merge-options.js';
+
+/** What {@link createCluster} takes beside the cluster options. */
+export interface CreateClusterOptions extends ClusterOptions {
+  /** Where the cluster logs; warnings and errors to the console when unset. */
+  readonly logger?: ClusterLogger;
+  /** The environment to read instead of `process.env` (tests). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Builds a {@link GenCluster} from options as `GenClusterModule.forRoot()` takes them, without
+ * Nest: built-in strategies by name (`{ strategy: 'dns', domain: 'svc.ns' }`), the
+ * `GEN_CLUSTER_*` environment underneath (unless `useEnv: false`). Call `start()` on the result.
+ *
+ * @example
+ * const cluster = createCluster({ discovery: { strategy: 'static', nodes: ['a@10.0.0.1'] } });
+ * await cluster.start();
+ * cluster.membership$.subscribe(m => console.log(m.members));
+ *
+ * @throws InvalidConfigError when no discovery is configured, or an option or variable is bad.
+ */
+export function createCluster(options: CreateClusterOptions = {}): GenCluster {
+  const { logger, env, ...clusterOptions } = options;
+  const { options: resolved, self } = resolveClusterOptions(clusterOptions, env);
+  if (resolved.discovery === undefined) {
+    throw new InvalidConfigError(ConfigMessages.noDiscovery(), { option: 'discovery' });
+  }
+  return new GenCluster({
+    ...schedulerOptions(resolved),
+    node: self,
+    discovery: createDiscovery(resolved.discovery),
+    dist: createDist(resolved.dist ?? { strategy: 'tcp' }),
+    logger: logger ?? consoleLogger(`GenCluster:${self}`),
+  });
+}
+
+/** The scheduler's fields of the options, ready for the `GenCluster` constructor. */
+export function schedulerOptions(
+  options: LayeredOptions,
+): Omit<GenClusterOptions, 'node' | 'discovery' | 'dist' | 'logger'> {
+  return {
+    refreshIntervalMs: options.refreshIntervalMs,
+    removalPolicy: options.removalPolicy,
+    connectConcurrency: options.connectConcurrency,
+    connectTimeoutMs: options.connectTimeoutMs,
+    discoveryTimeoutMs: options.discoveryTimeoutMs,
+    backoff: options.backoff,
+  };
+}

@@ -1,0 +1,5 @@
+export * from './built-in-strategies.js';
+export * from './cluster-options.js';
+export * from './create-cluster.js';
+export * from './env.config.js';
+export * from './merge-options.js';

@@ -1,0 +1,96 @@
+import { defaultNodeName, nodeKey } from '../core/index.js';
+import type { ClusterOptions } from './cluster-options.js';
+import { isBuiltInOptions } from './built-in-strategies.js';
+import { type EnvConfig, envToOptions, readEnvConfig } from './env.config.js';
+
+/**
+ * Any options that layer like {@link ClusterOptions}: the framework-free ones, or a framework's
+ * (Nest's add classes and provider tokens as strategies).
+ */
+export type LayeredOptions = Omit<ClusterOptions, 'discovery' | 'dist'> & {
+  readonly discovery?: unknown;
+  readonly dist?: unknown;
+};
+
+/** Options after the environment and the explicit options were merged, with this node's name. */
+export interface ResolvedClusterOptions<T extends LayeredOptions = ClusterOptions> {
+  /** The merged options; `discovery` is unset when neither the options nor the environment name one. */
+  readonly options: T;
+  /** This node's canonical name. */
+  readonly self: string;
+}
+
+/**
+ * Layers the options of one cluster: the environment (`GEN_CLUSTER_*`, unless `useEnv: false`),
+ * then the explicit options, then settings that discovery and the dist must share. Throws
+ * `InvalidConfigError` for a bad variable. Framework-free: the Nest module and `createCluster()`
+ * both resolve their options here.
+ */
+export function resolveClusterOptions<T extends LayeredOptions>(
+  explicit: T,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ResolvedClusterOptions<T> {
+  const fromEnv = explicit.useEnv === false ? {} : readEnvConfig(env);
+  const options = shareHostSettings(mergeOptions(envToOptions(fromEnv) as unknown as T, explicit), fromEnv);
+  return { options, self: options.node ? nodeKey(options.node) : defaultNodeName() };
+}
+
+/**
+ * Explicit options win over the environment field by field; built-in strategy options of the
+ * same strategy merge (so `GEN_CLUSTER_PORT` still applies to an explicit `{ strategy: 'tcp', tls }`).
+ */
+export function mergeOptions<T extends LayeredOptions>(base: T, explicit: T): T {
+  const defined = Object.fromEntries(
+    Object.entries(explicit).filter(([, v]) => v !== undefined),
+  ) as T;
+  const merged: Record<string, unknown> = { ...(base as object), ...(defined as object) };
+  // An explicit discovery replaces the environment's whole (fields of another record type must
+  // not leak in); the resolvers and port-mapper port are shared by shareHostSettings().
+  const [b, e]: unknown[] = [base.dist, defined.dist];
+  if (isBuiltInOptions(b) && isBuiltInOptions(e) && b.strategy === e.strategy) {
+    const dist = { ...b, ...e };
+    // the cookie and the cookie file are one setting: the explicit one wins whichever form it takes
+    if (e.cookie !== undefined && e.cookieFile === undefined) delete dist.cookieFile;
+    if (e.cookieFile !== undefined && e.cookie === undefined) delete dist.cookie;
+    merged.dist = dist;
+  }
+  if (base.backoff || defined.backoff) merged.backoff = { ...base.backoff, ...defined.backoff };
+  return merged as T;
+}
+
+/**
+ * Settings that discovery and the dist must agree on, whichever side they were given to: the DNS
+ * resolvers (DNS discovery asks them, the TCP dist resolves peer host names with them) and the
+ * port mapper's port (local discovery asks it, the TCP dist registers with it). The environment
+ * fills what neither says.
+ */
+function shareHostSettings<T extends LayeredOptions>(options: T, env: EnvConfig): T {
+  const discovery: unknown = options.discovery;
+  const dist: unknown = options.dist ?? { strategy: 'tcp' };
+  const tcp = isBuiltInOptions(dist) && dist.strategy === 'tcp' ? { ...dist } : undefined;
+  let found: Record<string, unknown> | undefined;
+  if (isBuiltInOptions(discovery)) {
+    found = { ...discovery };
+    if (found.strategy === 'dns') {
+      const servers = (found.servers ?? tcp?.dnsServers ?? env.dnsServers) as
+        readonly { host: string; port?: number }[] | undefined;
+      if (servers) {
+        found.servers = servers;
+        if (tcp && tcp.dnsServers === undefined)
+          tcp.dnsServers = servers.map(s => ({ host: s.host, port: s.port ?? 53 }));
+      }
+    }
+    if (found.strategy === 'local') {
+      const port = found.portMapperPort ?? tcp?.portMapperPort ?? env.portMapperPort;
+      if (port !== undefined) {
+        found.portMapperPort = port;
+        if (tcp && tcp.portMapperPort === undefined) tcp.portMapperPort = port;
+      }
+    }
+  }
+  return {
+    ...options,
+    ...(found ? { discovery: found } : {}),
+    ...(tcp ? { dist: tcp } : {}),
+  };
+}

@@ -1,0 +1,76 @@
+import { Logger, type Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { resolveClusterOptions, schedulerOptions } from '../config/index.js';
+import {
+  type ClusterMessaging,
+  type DistStrategy,
+  GenCluster,
+  GenClusterError,
+  IdleCluster,
+  hasMessaging,
+} from '../core/index.js';
+import { ClusterService } from './cluster.service.js';
+import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
+import { GenClusterNameRegistry } from './gen-cluster-name.registry.js';
+import { NestMessages } from './gen-cluster.messages.js';
+import { GEN_CLUSTER_MODULE_OPTIONS } from './gen-cluster.module-definition.js';
+import { getClusterToken } from './get-cluster-token.util.js';
+import { resolveStrategy } from './strategy-resolver.js';
+
+/** The provider of one cluster's {@link ClusterService}, under its token. @internal */
+export function createClusterProvider(name: string): Provider {
+  return {
+    provide: getClusterToken(name),
+    useFactory: (
+      options: GenClusterModuleOptions,
+      moduleRef: ModuleRef,
+      registry: GenClusterNameRegistry,
+    ) => {
+      registry.register(name);
+      return createClusterService(name, options, moduleRef);
+    },
+    inject: [GEN_CLUSTER_MODULE_OPTIONS, ModuleRef, GenClusterNameRegistry],
+  };
+}
+
+/** Builds the service of one cluster: environment, then explicit options, then strategies. */
+async function createClusterService(
+  name: string,
+  explicit: GenClusterModuleOptions,
+  moduleRef: ModuleRef,
+): Promise<ClusterService> {
+  const { options, self } = resolveClusterOptions(explicit ?? {});
+  if (options.discovery === undefined) {
+    const idle = new IdleCluster(self, NestMessages.notConfigured(name));
+    return new ClusterService(name, idle, idle.messaging, false);
+  }
+  const discovery = await resolveStrategy('discovery', options.discovery, moduleRef);
+  const dist = await resolveStrategy('dist', options.dist ?? { strategy: 'tcp' }, moduleRef);
+  const cluster = new GenCluster({
+    ...schedulerOptions(options),
+    node: self,
+    discovery,
+    dist,
+    logger: new Logger(`GenCluster:${name}`),
+  });
+  return new ClusterService(name, cluster, messagingOf(dist), options.autoStart ?? true);
+}
+
+/** The dist's messaging, or one that says the dist carries none. */
+function messagingOf(dist: DistStrategy): ClusterMessaging {
+  if (hasMessaging(dist)) return dist.messaging;
+  const unsupported = () =>
+    new GenClusterError('ERR_MESSAGING_UNSUPPORTED', NestMessages.noMessaging(dist.name));
+  return {
+    send: () => {
+      throw unsupported();
+    },
+    broadcast: () => {
+      throw unsupported();
+    },
+    request: () => Promise.reject(unsupported()),
+    on: () => {
+      throw unsupported();
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import {
+  type DiscoveryStrategy,
+  type DistContext,
+  type MessagingDistStrategy,
+  type NodeDownReason,
+  GenClusterError,
+  type Peer,
+  nodeKey,
+} from '../core/index.js';
+import {
+  DeferredMessaging,
+  type MessageTransport,
+  Messaging,
+  NodeDownError,
+} from '../distribution/index.js';
+import { TestingMessages } from './testing.messages.js';
+
+/**
+ * Several nodes in one process, without sockets: each node's dist joins the network, the
+ * network's discovery names every node that joined, and messages travel through the same
+ * messaging layer (codec, request ids, timeouts, errors) as over the TCP mesh, delivered on a
+ * later turn of the event loop as a network would. Links can be cut and restored to test what an
+ * application does when a peer goes away.
+ *
+ * @example
+ * const network = new InMemoryNetwork();
+ * // in each test node's module:
+ * GenClusterTestingModule.forRoot({ network, node: 'a@test' })
+ *
+ * @publicApi
+ */
+export class InMemoryNetwork {
+  private readonly nodes = new Map<string, InMemoryDist>();
+  private readonly cut = new Set<string>();
+
+  /** A dist for one node of this network. */
+  dist(): InMemoryDist {
+    return new InMemoryDist(this);
+  }
+
+  /** A discovery that names every node currently on this network. */
+  discovery(): DiscoveryStrategy {
+    return { name: 'in-memory', peers: () => [...this.nodes.keys()] };
+  }
+
+  /** The nodes on the network, sorted. */
+  members(): string[] {
+    return [...this.nodes.keys()].sort();
+  }
+
+  /** Cuts the link between `a` and `b` (both see the other go down) until {@link heal}. */
+  partition(a: string, b: string): void {
+    const [x, y] = [nodeKey(a), nodeKey(b)];
+    this.cut.add(linkKey(x, y));
+    this.nodes.get(x)?.lose(y, 'connectionClosed');
+    this.nodes.get(y)?.lose(x, 'connectionClosed');
+  }
+
+  /** Allows `a` and `b` to connect again; the next refresh reconnects them. */
+  heal(a: string, b: string): void {
+    this.cut.delete(linkKey(nodeKey(a), nodeKey(b)));
+  }
+
+  /** @internal */
+  join(dist: InMemoryDist): void {
+    this.nodes.set(dist.self, dist);
+  }
+
+  /** @internal */
+  leave(dist: InMemoryDist, reason: NodeDownReason): void {
+    if (this.nodes.get(dist.self) !== dist) return;
+    this.nodes.delete(dist.self);
+    for (const other of this.nodes.values()) other.lose(dist.self, reason);
+  }
+
+  /** @internal */
+  reachable(from: string, to: string): InMemoryDist | undefined {
+    return this.cut.has(linkKey(from, to)) ? undefined : this.nodes.get(to);
+  }
+}
+
+/**
+ * The dist of one node of an {@link InMemoryNetwork}: connecting links both nodes, `leave()`
+ * tells peers `left`, `close()` drops every link.
+ * @publicApi
+ */
+export class InMemoryDist implements MessagingDistStrategy {
+  readonly name = 'in-memory';
+  private context: DistContext | undefined;
+  private readonly linked = new Map<string, InMemoryDist>();
+  private messagingLayer: Messaging | undefined;
+  /** Messaging over the network: the same layer the TCP mesh uses, usable before start. */
+  readonly messaging: DeferredMessaging;
+
+  /** @internal Built by {@link InMemoryNetwork.dist}. */
+  constructor(private readonly network: InMemoryNetwork) {
+    this.messaging = new DeferredMessaging(
+      () => new GenClusterError('ERR_NOT_STARTED', TestingMessages.notStarted()),
+      nodeKey,
+    );
+  }
+
+  /** This node's name; known once the cluster started the dist. */
+  get self(): string {
+    if (!this.context) throw new GenClusterError('ERR_NOT_STARTED', TestingMessages.notStarted());
+    return this.context.self;
+  }
+
+  init(context: DistContext): void {
+    this.context = context;
+    this.messagingLayer = new Messaging({
+      self: context.self,
+      transport: this.transport(),
+      logger: context.logger,
+    });
+    this.messaging.attach(this.messagingLayer);
+    this.network.join(this);
+  }
+
+  members(): Peer[] {
+    return [...this.linked.keys()].map(node => ({ node }));
+  }
+
+  async connect(peer: Peer): Promise<boolean> {
+    const other = this.context && this.network.reachable(this.self, peer.node);
+    if (!other || !other.context) return false;
+    this.link(other);
+    other.link(this);
+    return true;
+  }
+
+  async disconnect(peer: Peer): Promise<boolean> {
+    const other = this.linked.get(peer.node);
+    if (!other) return false;
+    this.lose(peer.node, 'disconnected');
+    other.lose(this.self, 'connectionClosed');
+    return true;
+  }
+
+  async leave(): Promise<void> {
+    if (this.context) this.network.leave(this, 'left');
+    for (const node of [...this.linked.keys()]) this.lose(node, 'stopped');
+  }
+
+  async close(): Promise<void> {
+    if (this.context) this.network.leave(this, 'connectionClosed');
+    for (const node of [...this.linked.keys()]) this.lose(node, 'stopped');
+    this.messagingLayer?.close();
+  }
+
+  /** @internal */
+  link(other: InMemoryDist): void {
+    if (this.linked.has(other.self)) return;
+    this.linked.set(other.self, other);
+    this.context?.nodeUp({ node: other.self });
+  }
+
+  /** @internal */
+  lose(node: string, reason: NodeDownReason): void {
+    if (!this.linked.delete(node)) return;
+    this.messagingLayer?.nodeDown(node);
+    this.context?.nodeDown(node, reason);
+  }
+
+  private transport(): MessageTransport {
+    return {
+      members: () => [...this.linked.keys()],
+      send: (node, parts) => {
+        const other = this.linked.get(node);
+        if (!other) throw new NodeDownError(TestingMessages.notLinked(node), { node });
+        const bytes = Buffer.concat(parts);
+        const from = this.self;
+        // a later turn, as a socket would deliver it: handlers never run inside send()
+        setImmediate(() => {
+          if (other.linked.get(from) === this) other.messagingLayer?.receive(from, bytes);
+        });
+      },
+    };
+  }
+}
+
+function linkKey(a: string, b: string): string {
+  return a < b ? `${a}\n${b}` : `${b}\n${a}`;
+}

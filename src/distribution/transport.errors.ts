@@ -10,8 +10,8 @@ export type TransportErrorCode = 'ERR_NODE_DOWN' | 'ERR_QUEUE_FULL';
 
 /** Details of a {@link NodeDownError}. */
 export interface NodeDownDetails extends ErrorDetails {
-  /** The node concerned, when known. */
-  readonly node?: string;
+  /** The node concerned: every throw site knows it, and a user needs it. */
+  readonly node: string;
   /** The topic of the request that failed, when a pending request failed. */
   readonly topic?: string;
 }
@@ -23,12 +23,12 @@ export interface NodeDownDetails extends ErrorDetails {
  */
 export class NodeDownError extends GenClusterError {
   declare readonly code: 'ERR_NODE_DOWN';
-  /** The node concerned, when known. */
-  readonly node: string | undefined;
+  /** The node concerned. */
+  readonly node: string;
   /** The topic of the request that failed, when a pending request failed. */
   readonly topic: string | undefined;
 
-  constructor(message: string, details: NodeDownDetails = {}) {
+  constructor(message: string, details: NodeDownDetails) {
     super('ERR_NODE_DOWN', message, details);
     this.node = details.node;
     this.topic = details.topic;

@@ -11,6 +11,7 @@
  * the end of the message, whose length the transport's framing gives.
  */
 import { isUtf8 } from 'node:buffer';
+import { isIntegerIn } from '../../core/index.js';
 import { EnvelopeError, InvalidTopicError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 
@@ -31,6 +32,9 @@ export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];
 
 /** Bytes of the fixed header, before the topic. */
 export const ENVELOPE_HEADER_BYTES = 7;
+
+/** Highest request id: ids are uint32 on the wire. */
+export const MAX_REQUEST_ID = 0xffff_ffff;
 
 /** Longest topic, in UTF-8 bytes. */
 export const MAX_TOPIC_BYTES = 1024;
@@ -57,8 +61,8 @@ export function encodeEnvelope(
 ): Buffer[] {
   if (kind !== 1 && kind !== 2 && kind !== 3 && kind !== 4)
     throw new EnvelopeError(MessagingMessages.envelopeKindInvalid(kind));
-  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffff_ffff)
-    throw new EnvelopeError(MessagingMessages.envelopeRequestIdInvalid(requestId));
+  if (!isIntegerIn(requestId, 0, MAX_REQUEST_ID))
+    throw new EnvelopeError(MessagingMessages.envelopeRequestIdInvalid(requestId, MAX_REQUEST_ID));
   if (typeof topic !== 'string')
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
   if (!Buffer.isBuffer(body)) throw new EnvelopeError(MessagingMessages.envelopeBodyInvalid());

@@ -1,12 +1,11 @@
 /**
- * Errors of the messaging layer, each with a stable `code` (see {@link GenClusterError}). Texts
- * live in `messaging.messages.ts`. The transport errors ({@link QueueFullError},
- * {@link NodeDownError}) are defined below messaging, in `../transport.errors.ts`, and re-exported
- * here because messaging passes them on to its callers.
+ * Errors of the messaging layer, each with a stable `code` (see {@link GenClusterError}), built as
+ * `new XError(message, details)` with the message from `messaging.messages.ts`. The transport
+ * errors ({@link QueueFullError}, {@link NodeDownError}) are defined below messaging, in
+ * `../transport.errors.ts`, and re-exported here because messaging passes them on to its callers.
  */
-import { GenClusterError } from '../../core/errors.js';
+import { type ErrorDetails, GenClusterError } from '../../core/index.js';
 import type { TransportErrorCode } from '../transport.errors.js';
-import { MessagingMessages } from './messaging.messages.js';
 
 export {
   NodeDownError,
@@ -22,41 +21,63 @@ export type PayloadErrorCode = 'ERR_PAYLOAD_ENCODE' | 'ERR_PAYLOAD_DECODE' | 'ER
 /** Codes of a {@link RemoteError}. */
 export type RemoteErrorCode = 'ERR_REMOTE_HANDLER' | 'ERR_NO_HANDLER';
 
-/** Every code raised by the messaging layer. */
+/** Every code raised by the messaging layer, the transport's included. */
 export type MessagingErrorCode =
   | PayloadErrorCode
   | RemoteErrorCode
+  | TransportErrorCode
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_REQUEST_ABORTED'
-  | TransportErrorCode
   | 'ERR_DUPLICATE_HANDLER'
   | 'ERR_TOO_MANY_REQUESTS'
   | 'ERR_BAD_ENVELOPE'
   | 'ERR_INVALID_TOPIC'
   | 'ERR_CLUSTER_STOPPED';
 
+/** The request a {@link RequestTimeoutError} or {@link RequestAbortedError} is about. */
+export interface RequestDetails extends ErrorDetails {
+  /** The node asked. */
+  readonly node: string;
+  /** The request's topic. */
+  readonly topic: string;
+}
+
+/** Details of a {@link RequestTimeoutError}. */
+export interface RequestTimeoutDetails extends RequestDetails {
+  /** The timeout that passed, in milliseconds. */
+  readonly timeoutMs: number;
+}
+
 /** A request got no answer in time. The remote handler may still have run. */
 export class RequestTimeoutError extends GenClusterError {
-  constructor(
-    /** The node asked. */
-    readonly node: string,
-    /** The request's topic. */
-    readonly topic: string,
-    /** The timeout that passed, in milliseconds. */
-    readonly timeoutMs: number,
-  ) {
-    super('ERR_REQUEST_TIMEOUT', MessagingMessages.requestTimeout(node, topic, timeoutMs));
+  declare readonly code: 'ERR_REQUEST_TIMEOUT';
+  /** The node asked. */
+  readonly node: string;
+  /** The request's topic. */
+  readonly topic: string;
+  /** The timeout that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, details: RequestTimeoutDetails) {
+    super('ERR_REQUEST_TIMEOUT', message, details);
+    this.node = details.node;
+    this.topic = details.topic;
+    this.timeoutMs = details.timeoutMs;
   }
 }
 
-/** A request was abandoned because its `AbortSignal` fired; the reason is the `cause`. */
+/** A request was abandoned because its `AbortSignal` fired; the signal's reason is the `cause`. */
 export class RequestAbortedError extends GenClusterError {
-  constructor(
-    readonly node: string,
-    readonly topic: string,
-    reason: unknown,
-  ) {
-    super('ERR_REQUEST_ABORTED', MessagingMessages.requestAborted(node, topic), { cause: reason });
+  declare readonly code: 'ERR_REQUEST_ABORTED';
+  /** The node asked. */
+  readonly node: string;
+  /** The request's topic. */
+  readonly topic: string;
+
+  constructor(message: string, details: RequestDetails) {
+    super('ERR_REQUEST_ABORTED', message, details);
+    this.node = details.node;
+    this.topic = details.topic;
   }
 }
 
@@ -81,30 +102,22 @@ export interface RemoteErrorDetails {
  * logs the failure (at debug level) if its stack is needed.
  */
 export class RemoteError extends GenClusterError implements RemoteErrorDetails {
+  declare readonly code: RemoteErrorCode;
+  /** The node that answered. */
+  readonly node: string;
+  /** The request's topic. */
+  readonly topic: string;
   readonly remoteName: string;
   readonly remoteMessage: string;
   readonly remoteCode: string | undefined;
 
   constructor(
-    code: RemoteErrorCode,
-    /** The node that answered. */
-    readonly node: string,
-    /** The request's topic. */
-    readonly topic: string,
-    details: RemoteErrorDetails,
+    message: string,
+    details: RequestDetails & RemoteErrorDetails & { readonly code: RemoteErrorCode },
   ) {
-    super(
-      code,
-      code === 'ERR_NO_HANDLER'
-        ? MessagingMessages.noHandler(node, topic)
-        : MessagingMessages.remoteHandler(
-            node,
-            topic,
-            details.remoteName,
-            details.remoteMessage,
-            details.remoteCode,
-          ),
-    );
+    super(details.code, message, details);
+    this.node = details.node;
+    this.topic = details.topic;
     this.remoteName = details.remoteName;
     this.remoteMessage = details.remoteMessage;
     this.remoteCode = details.remoteCode;
@@ -115,42 +128,58 @@ export class RemoteError extends GenClusterError implements RemoteErrorDetails {
 export class PayloadError extends GenClusterError {
   declare readonly code: PayloadErrorCode;
 
-  constructor(code: PayloadErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+  constructor(message: string, details: ErrorDetails & { readonly code: PayloadErrorCode }) {
+    super(details.code, message, details);
   }
 }
 
 /** A handler is already registered for the topic. */
 export class DuplicateHandlerError extends GenClusterError {
-  constructor(readonly topic: string) {
-    super('ERR_DUPLICATE_HANDLER', MessagingMessages.duplicateHandler(topic));
+  declare readonly code: 'ERR_DUPLICATE_HANDLER';
+  /** The topic that has a handler already. */
+  readonly topic: string;
+
+  constructor(message: string, details: ErrorDetails & { readonly topic: string }) {
+    super('ERR_DUPLICATE_HANDLER', message, details);
+    this.topic = details.topic;
   }
 }
 
 /** More requests await an answer than `maxPendingRequests` allows; the new one was not sent. */
 export class TooManyRequestsError extends GenClusterError {
-  constructor(readonly limit: number) {
-    super('ERR_TOO_MANY_REQUESTS', MessagingMessages.tooManyRequests(limit));
+  declare readonly code: 'ERR_TOO_MANY_REQUESTS';
+  /** The `maxPendingRequests` in force. */
+  readonly limit: number;
+
+  constructor(message: string, details: ErrorDetails & { readonly limit: number }) {
+    super('ERR_TOO_MANY_REQUESTS', message, details);
+    this.limit = details.limit;
   }
 }
 
 /** Received bytes are not a well-formed envelope, or an envelope cannot be built from the input. */
 export class EnvelopeError extends GenClusterError {
-  constructor(message: string) {
-    super('ERR_BAD_ENVELOPE', message);
+  declare readonly code: 'ERR_BAD_ENVELOPE';
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('ERR_BAD_ENVELOPE', message, details);
   }
 }
 
 /** A topic is not a non-empty string of at most 1024 UTF-8 bytes. */
 export class InvalidTopicError extends GenClusterError {
-  constructor(message: string) {
-    super('ERR_INVALID_TOPIC', message);
+  declare readonly code: 'ERR_INVALID_TOPIC';
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('ERR_INVALID_TOPIC', message, details);
   }
 }
 
 /** Messaging was closed (the cluster is stopping or stopped); nothing more is sent or answered. */
 export class MessagingClosedError extends GenClusterError {
-  constructor() {
-    super('ERR_CLUSTER_STOPPED', MessagingMessages.closed());
+  declare readonly code: 'ERR_CLUSTER_STOPPED';
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('ERR_CLUSTER_STOPPED', message, details);
   }
 }

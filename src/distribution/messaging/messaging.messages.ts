@@ -1,15 +1,26 @@
-import { TransportMessages } from '../transport.messages.js';
+import { CoreMessages, describeValue } from '../../core/index.js';
 
 /**
- * User-facing texts of the messaging layer, kept in one place so they can be found and improved.
- * Payload contents are never quoted in them: only sizes, depths, names and codes.
+ * User-facing texts of the messaging layer (error messages and log lines), kept in one place so
+ * they can be found and improved. Payload contents are never quoted in them: only sizes, depths,
+ * names and codes. Values are rendered by core's `describeValue`, which hides secrets.
  */
 export const MessagingMessages = {
-  // Payload codecs.
+  // Options.
+  selfInvalid: (value: unknown) =>
+    CoreMessages.invalidOption('self', value, 'a node name, "name@host"'),
+  transportInvalid: (value: unknown) =>
+    CoreMessages.invalidOption('transport', value, 'an object with send() and members() methods'),
   codecUnknown: (value: unknown) =>
-    `Invalid option codec: received ${describe(value)}; expected "msgpack", "json" or an object with name, encode(value) and decode(bytes).`,
-  maxDepthInvalid: (value: unknown, max: number) =>
-    `Invalid option maxDepth: received ${describe(value)}; expected an integer from 1 to ${max}.`,
+    CoreMessages.invalidOption(
+      'codec',
+      value,
+      '"msgpack", "json" or an object with name, encode(value) and decode(bytes)',
+    ),
+  handlerInvalid: (value: unknown) =>
+    `Invalid handler: received ${describeValue(value)}; expected a function.`,
+
+  // Payload codecs.
   encodeFailed: (codec: string, why: string) => `Cannot encode the payload with ${codec}: ${why}.`,
   decodeFailed: (codec: string, why: string) => `Cannot decode a ${codec} payload: ${why}.`,
   unencodable: (type: string, at: string) =>
@@ -21,6 +32,24 @@ export const MessagingMessages = {
   codecResult: (codec: string, what: string) =>
     `Codec "${codec}" returned ${what} from encode(); expected a Buffer or Uint8Array.`,
 
+  // Why the msgpack scanner refuses bytes (the end of a `decodeFailed` text).
+  nestedTooDeep: () => 'nested too deep',
+  scanTruncated: () => 'truncated data',
+  scanTrailingBytes: (count: number) => `${count} bytes after the value`,
+  scanUnsupportedToken: (token: number) => `unsupported token 0x${token.toString(16)}`,
+  scanUnsupportedExtension: (type: number) => `unsupported extension type ${type}`,
+  scanExtensionWithoutArray: () => 'an extension is not followed by an array',
+  scanReferenceToReference: () => 'a reference is followed by a reference',
+  scanEmptyExtension: () => 'empty extension',
+  scanMalformedPointer: () => 'malformed pointer',
+  scanMalformedReferenceId: () => 'malformed reference id',
+  scanMalformedExtension: () => 'malformed extension',
+  scanUnsupportedRecordDefinition: () => 'unsupported record definition',
+  scanMalformedRecordDefinition: () => 'malformed record definition',
+  scanRecordKeyNotString: () => 'a record key is not a string',
+  scanErrorNameNotString: () => 'an error name is not a string',
+  scanRefusedErrorName: (name: string) => `refused error name ${JSON.stringify(name)}`,
+
   // Envelope.
   envelopeTruncated: (length: number, needed: number) =>
     `Malformed envelope: ${length} bytes, at least ${needed} needed.`,
@@ -29,12 +58,12 @@ export const MessagingMessages = {
     `Malformed envelope: topic of ${length} bytes, at most ${max} allowed.`,
   envelopeTopicUtf8: () => 'Malformed envelope: the topic is not valid UTF-8.',
   envelopeKindInvalid: (kind: unknown) =>
-    `Invalid envelope kind ${describe(kind)}: expected 1 (send), 2 (request), 3 (response) or 4 (error response).`,
-  envelopeRequestIdInvalid: (id: unknown) =>
-    `Invalid request id ${describe(id)}: expected an integer from 0 to 4294967295.`,
+    `Invalid envelope kind ${describeValue(kind)}: expected 1 (send), 2 (request), 3 (response) or 4 (error response).`,
+  envelopeRequestIdInvalid: (id: unknown, max: number) =>
+    `Invalid request id ${describeValue(id)}: expected an integer from 0 to ${max}.`,
   envelopeBodyInvalid: () => 'Invalid envelope body: expected a Buffer.',
   topicInvalid: (topic: unknown, max: number) =>
-    `Invalid topic ${describe(topic)}: expected a non-empty string of at most ${max} UTF-8 bytes.`,
+    `Invalid topic ${describeValue(topic)}: expected a non-empty string of at most ${max} UTF-8 bytes.`,
 
   // Requests.
   requestTimeout: (node: string, topic: string, ms: number) =>
@@ -44,14 +73,10 @@ export const MessagingMessages = {
   remoteHandler: (node: string, topic: string, name: string, message: string, code?: string) =>
     `The handler of "${topic}" on ${node} failed: ${name}${code === undefined ? '' : ` [${code}]`}: ${message}`,
   noHandler: (node: string, topic: string) => `Node ${node} has no handler for topic "${topic}".`,
-  nodeDown: TransportMessages.nodeDown,
-  queueFull: TransportMessages.queueFull,
   tooManyRequests: (max: number) =>
     `Too many requests awaiting an answer (limit ${max}); the request was not sent.`,
   duplicateHandler: (topic: string) =>
     `A handler for topic "${topic}" is already registered; unregister it first (one handler per topic).`,
-  handlerInvalid: (value: unknown) =>
-    `Invalid handler: received ${describe(value)}; expected a function.`,
   closed: () => 'Messaging is closed: the cluster is stopped.',
 
   // Logs.
@@ -73,34 +98,17 @@ export const MessagingMessages = {
   receiveFailed: (from: string, error: unknown) =>
     `Handling a message from ${from} failed: ${errorText(error)}`,
   receivedAfterClose: (from: string) => `Dropped a message from ${from}: messaging is closed.`,
-  suppressed: (count: number) => ` (${count} similar message(s) suppressed)`,
+
+  // Texts of the wire error when the remote's error cannot be rendered.
+  unprintableError: () => 'unprintable error',
 } as const;
 
+/** A thrown value as a log line shows it: `name: message` for an error. Never throws. */
 function errorText(error: unknown): string {
   try {
     if (error instanceof Error) return `${error.name}: ${error.message}`;
     return String(error);
   } catch {
-    return 'unprintable error';
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'symbol') return 'a symbol';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (
-    typeof value === 'number' ||
-    typeof value === 'boolean' ||
-    typeof value === 'bigint' ||
-    value == null
-  )
-    return String(value);
-  try {
-    const text = JSON.stringify(value);
-    return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  } catch {
-    return Object.prototype.toString.call(value);
+    return MessagingMessages.unprintableError();
   }
 }

@@ -14,13 +14,9 @@ import {
   RequestTimeoutError,
   TooManyRequestsError,
 } from './messaging.errors.js';
-import { MessagingMessages } from './messaging.messages.js';
-import {
-  type MessageTransport,
-  Messaging,
-  type MessagingOptions,
-  RequestIdAllocator,
-} from './messaging.js';
+import { type MessageTransport, Messaging, type MessagingOptions } from './messaging.js';
+import { RequestIdAllocator } from './pending-requests.js';
+import { TransportMessages } from '../transport.messages.js';
 import { type PayloadCodec, createPayloadCodec } from './payload-codec.js';
 
 const A = 'a@10.0.0.1';
@@ -105,7 +101,7 @@ class MemoryNetwork {
           throw this.failure.error;
         const target = this.nodes.get(node);
         if (target === undefined || this.down.has(node) || this.down.has(self))
-          throw new NodeDownError(MessagingMessages.nodeDown(node), { node });
+          throw new NodeDownError(TransportMessages.nodeDown(node), { node });
         const bytes = Buffer.concat(parts);
         const sent = { from: self, to: node, envelope: decodeEnvelope(bytes) };
         this.sent.push(sent);
@@ -413,7 +409,7 @@ describe('Messaging', () => {
     it('rejects at once with the transport error (queue full) and forgets the request', async () => {
       const a = net.add(A);
       net.add(B);
-      const full = new QueueFullError(MessagingMessages.queueFull(B), { node: B });
+      const full = new QueueFullError(TransportMessages.queueFull(B), { node: B });
       net.failure = { from: A, error: full };
       const error = await rejection(a.request(B, 't', 1, { timeoutMs: 60_000 }));
       expect(error).toBe(full);

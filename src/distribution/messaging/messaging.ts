@@ -1,13 +1,22 @@
 /**
  * The messaging room shared by every dist: one-way sends, broadcasts, requests with responses,
- * and topic handlers, over an abstract {@link MessageTransport} that only moves bytes. The TCP
- * mesh and the NATS dist each provide a transport and feed received messages to
- * {@link Messaging.receive}.
+ * and topic handlers, over an abstract {@link MessageTransport} that only moves bytes. A dist that
+ * carries messages (today the TCP dist) provides a transport and feeds received messages to
+ * {@link Messaging.receive}. This file is the public facade; what happens to a received message
+ * is in `dispatch.ts`, the requests awaiting an answer in `pending-requests.ts`.
  */
-import { InvalidConfigError } from '../../core/errors.js';
-import { type ClusterLogger, consoleLogger } from '../../core/logger.js';
-import { CoreMessages } from '../../core/messages.js';
-import type { ClusterMessaging, MessageHandler, RequestOptions } from '../../core/strategy.js';
+import {
+  type ClusterLogger,
+  type ClusterMessaging,
+  InvalidConfigError,
+  type MessageHandler,
+  RateLimitedLog,
+  type RequestOptions,
+  checkInteger,
+  checkMilliseconds,
+  consoleLogger,
+} from '../../core/index.js';
+import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
 import {
   type Envelope,
   EnvelopeKind,
@@ -19,16 +28,15 @@ import {
   DuplicateHandlerError,
   InvalidTopicError,
   MessagingClosedError,
-  NodeDownError,
-  PayloadError,
-  RemoteError,
-  type RemoteErrorCode,
-  RequestAbortedError,
-  RequestTimeoutError,
-  TooManyRequestsError,
 } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
-import { type PayloadCodec, type PayloadCodecKind, createPayloadCodec } from './payload-codec.js';
+import {
+  type PayloadCodec,
+  type PayloadCodecKind,
+  createPayloadCodec,
+  encodePayload,
+} from './payload-codec.js';
+import { PendingRequests, RequestIdAllocator } from './pending-requests.js';
 
 /**
  * Moves the bytes of whole messages between nodes. Implemented by each dist.
@@ -39,8 +47,8 @@ import { type PayloadCodec, type PayloadCodecKind, createPayloadCodec } from './
  */
 export interface MessageTransport {
   /**
-   * Queues one message (the parts of an envelope) for `node`. Throws a typed error (e.g.
-   * ERR_QUEUE_FULL from the transport, ERR_NODE_DOWN when not connected) synchronously; never
+   * Queues one message (the parts of an envelope) for `node`. Throws a typed error synchronously
+   * (a `QueueFullError`, or a `NodeDownError` naming `node` when it is not connected); never
    * blocks.
    */
   send(node: string, parts: Buffer[]): void;
@@ -78,76 +86,6 @@ export const DEFAULT_MESSAGING_OPTIONS = Object.freeze({
   maxPendingRequests: 100_000,
 });
 
-/** Longest timeout Node's timers honour (about 24.8 days); longer ones would fire at once. */
-const MAX_TIMEOUT_MS = 0x7fff_ffff;
-
-/**
- * Hands out uint32 request ids in order, wrapping around after 4294967295 and skipping ids still
- * in use.
- * @internal
- */
-export class RequestIdAllocator {
-  constructor(
-    /** The next id to try. */
-    public next = 1,
-  ) {}
-
-  /** Returns the first id from `next` on for which `inUse` is false. */
-  take(inUse: (id: number) => boolean): number {
-    let id = this.next >>> 0;
-    while (inUse(id)) id = (id + 1) >>> 0;
-    this.next = (id + 1) >>> 0;
-    return id;
-  }
-}
-
-interface PendingRequest {
-  readonly id: number;
-  readonly node: string;
-  readonly topic: string;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-/** The wire form of an error response's body (JSON, whatever the payload codec). */
-interface WireError {
-  readonly code: RemoteErrorCode;
-  readonly name: string;
-  readonly message: string;
-  readonly remoteCode?: string;
-}
-
-/** Longest error name and message carried in an error response. */
-const MAX_ERROR_NAME = 256;
-const MAX_ERROR_MESSAGE = 8 * 1024;
-
-/** At most one log per key and interval; counts what it suppressed. Bounded in keys. */
-class LogLimiter {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(
-    private readonly intervalMs = 10_000,
-    private readonly maxKeys = 1_000,
-  ) {}
-
-  /** The count of suppressed messages to report when `key` may log now, `-1` otherwise. */
-  allow(key: string): number {
-    const now = performance.now();
-    const entry = this.last.get(key);
-    if (entry !== undefined && now - entry.at < this.intervalMs) {
-      entry.suppressed++;
-      return -1;
-    }
-    if (entry === undefined && this.last.size >= this.maxKeys) this.last.clear();
-    const suppressed = entry?.suppressed ?? 0;
-    this.last.set(key, { at: now, suppressed: 0 });
-    return suppressed;
-  }
-}
-
 /**
  * Request/response, one-way sends and broadcasts between the nodes of a cluster, by topic.
  *
@@ -174,33 +112,28 @@ export class Messaging implements ClusterMessaging {
   private readonly transport: MessageTransport;
   private readonly logger: ClusterLogger;
   private readonly defaultTimeoutMs: number;
-  private readonly maxPending: number;
-  private readonly ids: RequestIdAllocator;
   private readonly handlers = new Map<string, MessageHandler>();
-  private readonly pending = new Map<number, PendingRequest>();
-  private readonly pendingByNode = new Map<string, Set<PendingRequest>>();
-  private readonly logLimiter = new LogLimiter();
+  private readonly pending: PendingRequests;
+  private readonly dispatcher: Dispatcher;
+  // One line per key every 10 s: a peer sending garbage must not flood the log.
+  private readonly logLimit = new RateLimitedLog(10_000, 1_000);
   private closed = false;
 
   /** @throws InvalidConfigError naming the option that is wrong. */
   constructor(options: MessagingOptions) {
     if (typeof options.self !== 'string' || options.self === '')
-      throw new InvalidConfigError(
-        CoreMessages.invalidOption('self', options.self, 'a node name, "name@host"'),
-      );
+      throw new InvalidConfigError(MessagingMessages.selfInvalid(options.self), {
+        option: 'self',
+      });
     const transport = options.transport as Partial<MessageTransport> | undefined;
     if (
       !transport ||
       typeof transport.send !== 'function' ||
       typeof transport.members !== 'function'
     )
-      throw new InvalidConfigError(
-        CoreMessages.invalidOption(
-          'transport',
-          options.transport,
-          'an object with send() and members() methods',
-        ),
-      );
+      throw new InvalidConfigError(MessagingMessages.transportInvalid(options.transport), {
+        option: 'transport',
+      });
     this.self = options.self;
     this.transport = options.transport;
     this.codec = createPayloadCodec(options.codec ?? 'msgpack');
@@ -209,17 +142,19 @@ export class Messaging implements ClusterMessaging {
       options.defaultRequestTimeoutMs ?? DEFAULT_MESSAGING_OPTIONS.defaultRequestTimeoutMs,
     );
     const maxPending = options.maxPendingRequests ?? DEFAULT_MESSAGING_OPTIONS.maxPendingRequests;
-    if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 0x7fff_ffff)
-      throw new InvalidConfigError(
-        CoreMessages.invalidOption(
-          'maxPendingRequests',
-          options.maxPendingRequests,
-          'an integer from 1 to 2147483647',
-        ),
-      );
-    this.maxPending = maxPending;
+    checkInteger('maxPendingRequests', maxPending, 1);
     this.logger = options.logger ?? consoleLogger(`Messaging:${this.self}`);
-    this.ids = options.requestIds ?? new RequestIdAllocator();
+    this.pending = new PendingRequests(maxPending, options.requestIds ?? new RequestIdAllocator());
+    this.dispatcher = new Dispatcher({
+      self: this.self,
+      codec: this.codec,
+      handlers: this.handlers,
+      pending: this.pending,
+      isClosed: () => this.closed,
+      deliver: (node, kind, requestId, topic, body) =>
+        this.deliver(node, kind, requestId, topic, body),
+      log: (level, key, message) => this.log(level, key, message),
+    });
   }
 
   /** Requests awaiting an answer. */
@@ -237,11 +172,12 @@ export class Messaging implements ClusterMessaging {
    * MessagingClosedError once closed.
    */
   on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void {
-    if (this.closed) throw new MessagingClosedError();
+    this.checkOpen();
     checkTopic(topic);
     if (typeof handler !== 'function')
       throw new InvalidConfigError(MessagingMessages.handlerInvalid(handler));
-    if (this.handlers.has(topic)) throw new DuplicateHandlerError(topic);
+    if (this.handlers.has(topic))
+      throw new DuplicateHandlerError(MessagingMessages.duplicateHandler(topic), { topic });
     // The payload is whatever the peer sent: typing it is the caller's promise, as in `request<T>`.
     const stored = handler as MessageHandler;
     this.handlers.set(topic, stored);
@@ -257,9 +193,9 @@ export class Messaging implements ClusterMessaging {
    * payload cannot be encoded; InvalidTopicError; MessagingClosedError once closed.
    */
   send(node: string, topic: string, payload: unknown): void {
-    if (this.closed) throw new MessagingClosedError();
+    this.checkOpen();
     checkTopic(topic);
-    this.deliver(node, EnvelopeKind.Send, 0, topic, this.encodePayload(payload));
+    this.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
   }
 
   /**
@@ -270,9 +206,9 @@ export class Messaging implements ClusterMessaging {
    * MessagingClosedError once closed.
    */
   broadcast(topic: string, payload: unknown): number {
-    if (this.closed) throw new MessagingClosedError();
+    this.checkOpen();
     checkTopic(topic);
-    const parts = encodeEnvelope(EnvelopeKind.Send, 0, topic, this.encodePayload(payload));
+    const parts = encodeEnvelope(EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
     let queued = 0;
     for (const node of this.transport.members()) {
       if (node === this.self) continue;
@@ -280,7 +216,7 @@ export class Messaging implements ClusterMessaging {
         this.transport.send(node, parts);
         queued++;
       } catch (error) {
-        this.logLimited(
+        this.log(
           'warn',
           `broadcast|${node}`,
           MessagingMessages.broadcastFailed(node, topic, error),
@@ -312,42 +248,34 @@ export class Messaging implements ClusterMessaging {
   receive(from: string, bytes: Buffer): void {
     try {
       if (this.closed) {
-        this.logLimited('debug', `closed|${from}`, MessagingMessages.receivedAfterClose(from));
+        this.log('debug', `closed|${from}`, MessagingMessages.receivedAfterClose(from));
         return;
       }
       let envelope: Envelope;
       try {
         envelope = decodeEnvelope(bytes);
       } catch (error) {
-        this.logLimited(
+        this.log(
           'warn',
           `envelope|${from}`,
           MessagingMessages.badEnvelope(from, (error as Error).message),
         );
         return;
       }
-      this.dispatch(from, envelope.kind, envelope.requestId, envelope.topic, envelope.body);
+      const { kind, requestId, topic, body } = envelope;
+      this.dispatcher.dispatch(from, kind, requestId, topic, body);
     } catch (error) {
-      this.logLimited('warn', `receive|${from}`, MessagingMessages.receiveFailed(from, error));
+      this.log('warn', `receive|${from}`, MessagingMessages.receiveFailed(from, error));
     }
   }
 
   /**
-   * Fails every request pending on `node` at once with ERR_NODE_DOWN (the transport calls it when
-   * the node goes down or is replaced by a new incarnation).
+   * Fails every request pending on `node` at once with ERR_NODE_DOWN, naming the node and the
+   * request's topic (the transport calls it when the node goes down or is replaced by a new
+   * incarnation).
    */
   nodeDown(node: string): void {
-    const requests = this.pendingByNode.get(node);
-    if (requests === undefined) return;
-    for (const request of [...requests]) {
-      this.settle(request);
-      request.reject(
-        new NodeDownError(MessagingMessages.nodeDown(node, request.topic), {
-          node,
-          topic: request.topic,
-        }),
-      );
-    }
+    this.pending.failNode(node);
   }
 
   /**
@@ -357,15 +285,9 @@ export class Messaging implements ClusterMessaging {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const request of [...this.pending.values()]) {
-      this.settle(request);
-      request.reject(new MessagingClosedError());
-    }
+    this.pending.failAll(() => new MessagingClosedError(MessagingMessages.closed()));
     this.handlers.clear();
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Requests
 
   private startRequest(
     node: string,
@@ -375,70 +297,23 @@ export class Messaging implements ClusterMessaging {
     resolve: (value: unknown) => void,
     reject: (error: Error) => void,
   ): void {
-    if (this.closed) throw new MessagingClosedError();
+    this.checkOpen();
     checkTopic(topic);
     const timeoutMs =
       options?.timeoutMs === undefined
         ? this.defaultTimeoutMs
         : checkTimeout('timeoutMs', options.timeoutMs);
     const signal = options?.signal;
-    if (signal?.aborted) throw new RequestAbortedError(node, topic, signal.reason);
-    if (this.pending.size >= this.maxPending) throw new TooManyRequestsError(this.maxPending);
-    const body = this.encodePayload(payload);
-    const id = this.ids.take(taken => this.pending.has(taken));
-    const request: PendingRequest = {
-      id,
-      node,
-      topic,
-      resolve,
-      reject,
-      timer: undefined,
-      signal: undefined,
-      onAbort: undefined,
-    };
-    this.pending.set(id, request);
-    let forNode = this.pendingByNode.get(node);
-    if (forNode === undefined) this.pendingByNode.set(node, (forNode = new Set()));
-    forNode.add(request);
-    request.timer = setTimeout(() => {
-      if (this.pending.get(id) !== request) return;
-      this.settle(request);
-      reject(new RequestTimeoutError(node, topic, timeoutMs));
-    }, timeoutMs);
-    request.timer.unref();
-    if (signal !== undefined) {
-      request.signal = signal;
-      request.onAbort = () => {
-        if (this.pending.get(id) !== request) return;
-        this.settle(request);
-        reject(new RequestAbortedError(node, topic, signal.reason));
-      };
-      signal.addEventListener('abort', request.onAbort, { once: true });
-    }
+    this.pending.admit(node, topic, signal);
+    const body = encodePayload(this.codec, payload);
+    const id = this.pending.open({ node, topic, timeoutMs, signal, resolve, reject });
     try {
       this.deliver(node, EnvelopeKind.Request, id, topic, body);
     } catch (error) {
-      this.settle(request);
+      this.pending.drop(id);
       throw error;
     }
   }
-
-  /** Forgets a pending request: its timer, abort listener and index entries. */
-  private settle(request: PendingRequest): void {
-    if (this.pending.get(request.id) === request) this.pending.delete(request.id);
-    const forNode = this.pendingByNode.get(request.node);
-    if (forNode !== undefined && forNode.delete(request) && forNode.size === 0)
-      this.pendingByNode.delete(request.node);
-    if (request.timer !== undefined) clearTimeout(request.timer);
-    request.timer = undefined;
-    if (request.signal !== undefined && request.onAbort !== undefined)
-      request.signal.removeEventListener('abort', request.onAbort);
-    request.signal = undefined;
-    request.onAbort = undefined;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Delivery
 
   /** Hands a message to the transport, or to this node's own handlers (asynchronously). */
   private deliver(
@@ -452,9 +327,9 @@ export class Messaging implements ClusterMessaging {
       queueMicrotask(() => {
         if (this.closed) return;
         try {
-          this.dispatch(this.self, kind, requestId, topic, body);
+          this.dispatcher.dispatch(this.self, kind, requestId, topic, body);
         } catch (error) {
-          this.logLimited(
+          this.log(
             'warn',
             `receive|${this.self}`,
             MessagingMessages.receiveFailed(this.self, error),
@@ -466,174 +341,21 @@ export class Messaging implements ClusterMessaging {
     this.transport.send(node, encodeEnvelope(kind, requestId, topic, body));
   }
 
-  private dispatch(
-    from: string,
-    kind: EnvelopeKind,
-    requestId: number,
-    topic: string,
-    body: Buffer,
-  ): void {
-    switch (kind) {
-      case EnvelopeKind.Send:
-        return this.onSend(from, topic, body);
-      case EnvelopeKind.Request:
-        return this.onRequest(from, requestId, topic, body);
-      case EnvelopeKind.Response:
-      case EnvelopeKind.ErrorResponse:
-        return this.onResponse(from, kind, requestId, body);
-    }
+  private checkOpen(): void {
+    if (this.closed) throw new MessagingClosedError(MessagingMessages.closed());
   }
 
-  private onSend(from: string, topic: string, body: Buffer): void {
-    const handler = this.handlers.get(topic);
-    if (handler === undefined) {
-      this.logLimited(
-        'warn',
-        `nohandler|${topic}`,
-        MessagingMessages.noHandlerForSend(from, topic),
-      );
-      return;
-    }
-    let payload: unknown;
-    try {
-      payload = this.codec.decode(body);
-    } catch (error) {
-      const why = toPayloadError(error, 'ERR_PAYLOAD_DECODE', this.codec.name).message;
-      this.logLimited(
-        'warn',
-        `payload|${from}`,
-        MessagingMessages.sendPayloadRefused(from, topic, why),
-      );
-      return;
-    }
-    const failed = (error: unknown): void => {
-      this.logLimited(
-        'warn',
-        `handler|${topic}`,
-        MessagingMessages.sendHandlerFailed(from, topic, error),
-      );
-    };
-    invoke(handler, payload, { from, topic }, ignore, failed);
-  }
-
-  private onRequest(from: string, requestId: number, topic: string, body: Buffer): void {
-    const handler = this.handlers.get(topic);
-    if (handler === undefined) {
-      this.replyError(from, requestId, {
-        code: 'ERR_NO_HANDLER',
-        name: 'Error',
-        message: MessagingMessages.noHandler(this.self, topic),
-      });
-      return;
-    }
-    let payload: unknown;
-    try {
-      payload = this.codec.decode(body);
-    } catch (error) {
-      this.replyError(
-        from,
-        requestId,
-        handlerFailure(toPayloadError(error, 'ERR_PAYLOAD_DECODE', this.codec.name)),
-      );
-      return;
-    }
-    // Both run in promise callbacks: they must never throw.
-    const failed = (error: unknown): void => {
-      this.logLimited(
-        'debug',
-        `handler|${topic}`,
-        MessagingMessages.requestHandlerFailed(from, topic, error),
-      );
-      this.replyError(from, requestId, handlerFailure(error));
-    };
-    const answered = (value: unknown): void => this.reply(from, requestId, value);
-    invoke(handler, payload, { from, topic }, answered, failed);
-  }
-
-  private onResponse(from: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
-    const request = this.pending.get(requestId);
-    if (request === undefined || request.node !== from) {
-      this.logLimited('debug', `late|${from}`, MessagingMessages.lateResponse(from, requestId));
-      return;
-    }
-    this.settle(request);
-    if (kind === EnvelopeKind.ErrorResponse) {
-      request.reject(parseWireError(request.node, request.topic, body));
-      return;
-    }
-    let value: unknown;
-    try {
-      value = this.codec.decode(body);
-    } catch (error) {
-      request.reject(toPayloadError(error, 'ERR_PAYLOAD_DECODE', this.codec.name));
-      return;
-    }
-    request.resolve(value);
-  }
-
-  /** Sends a handler's answer; never throws (runs in promise callbacks). */
-  private reply(to: string, requestId: number, value: unknown): void {
-    if (this.closed) return;
-    let body: Buffer;
-    try {
-      body = this.encodePayload(value);
-    } catch (error) {
-      this.replyError(to, requestId, handlerFailure(error));
-      return;
-    }
-    this.sendReply(to, EnvelopeKind.Response, requestId, body);
-  }
-
-  /** Sends an error response; never throws. */
-  private replyError(to: string, requestId: number, error: WireError): void {
-    if (this.closed) return;
-    let body: Buffer;
-    try {
-      body = Buffer.from(JSON.stringify(error), 'utf8');
-    } catch {
-      body = Buffer.from('{}', 'utf8');
-    }
-    this.sendReply(to, EnvelopeKind.ErrorResponse, requestId, body);
-  }
-
-  private sendReply(to: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
-    try {
-      this.deliver(to, kind, requestId, '', body);
-    } catch (error) {
-      this.logLimited('debug', `reply|${to}`, MessagingMessages.replyFailed(to, error));
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Helpers
-
-  private encodePayload(value: unknown): Buffer {
-    let bytes: unknown;
-    try {
-      bytes = this.codec.encode(value);
-    } catch (error) {
-      throw toPayloadError(error, 'ERR_PAYLOAD_ENCODE', this.codec.name);
-    }
-    if (Buffer.isBuffer(bytes)) return bytes;
-    if (bytes instanceof Uint8Array)
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    throw new PayloadError(
-      'ERR_PAYLOAD_ENCODE',
-      MessagingMessages.codecResult(this.codec.name, typeof bytes),
-    );
-  }
-
-  private logLimited(level: 'debug' | 'warn', key: string, message: string): void {
+  /** Logs at most one line per level and key every window; a failing logger is ignored. */
+  private log(level: DispatchLogLevel, key: string, message: string): void {
     if (level === 'debug' && this.logger.debug === undefined) return;
-    const suppressed = this.logLimiter.allow(`${level}|${key}`);
-    if (suppressed < 0) return;
-    const text = suppressed > 0 ? message + MessagingMessages.suppressed(suppressed) : message;
-    try {
-      if (level === 'debug') this.logger.debug?.(text);
-      else this.logger.warn(text);
-    } catch {
-      // A failing logger must not break message handling.
-    }
+    this.logLimit.write(`${level}|${key}`, message, text => {
+      try {
+        if (level === 'debug') this.logger.debug?.(text);
+        else this.logger.warn(text);
+      } catch {
+        // A failing logger must not break message handling.
+      }
+    });
   }
 }
 
@@ -648,125 +370,8 @@ function checkTopic(topic: unknown): asserts topic is string {
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
 }
 
+/** A timeout a Node timer can wait (fractions allowed, as `setTimeout` takes them). */
 function checkTimeout(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMEOUT_MS)
-    throw new InvalidConfigError(
-      CoreMessages.invalidOption(
-        option,
-        value,
-        `a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`,
-      ),
-    );
+  checkMilliseconds(option, value, { integer: false });
   return value;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-function toPayloadError(
-  error: unknown,
-  code: 'ERR_PAYLOAD_ENCODE' | 'ERR_PAYLOAD_DECODE',
-  codec: string,
-): PayloadError {
-  if (error instanceof PayloadError) return error;
-  const why = error instanceof Error ? error.message : String(error);
-  return new PayloadError(
-    code,
-    code === 'ERR_PAYLOAD_ENCODE'
-      ? MessagingMessages.encodeFailed(codec, why)
-      : MessagingMessages.decodeFailed(codec, why),
-    { cause: error },
-  );
-}
-
-/** What the requester learns of a handler's failure: name, message and code, never the stack. */
-function handlerFailure(error: unknown): WireError {
-  let name = 'Error';
-  let message = '';
-  let remoteCode: string | undefined;
-  try {
-    if (error instanceof Error) {
-      name = String(error.name);
-      message = String(error.message);
-    } else if (typeof error === 'object' && error !== null) {
-      const { name: n, message: m } = error as { name?: unknown; message?: unknown };
-      if (typeof n === 'string') name = n;
-      message = typeof m === 'string' ? m : safeJson(error);
-    } else {
-      message = String(error);
-    }
-    if (typeof error === 'object' && error !== null) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' || typeof code === 'number') remoteCode = String(code);
-    }
-  } catch {
-    message = 'unprintable error';
-  }
-  return {
-    code: 'ERR_REMOTE_HANDLER',
-    name: name.slice(0, MAX_ERROR_NAME),
-    message: message.slice(0, MAX_ERROR_MESSAGE),
-    ...(remoteCode === undefined ? {} : { remoteCode: remoteCode.slice(0, MAX_ERROR_NAME) }),
-  };
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-/** Reads an error response's body; whatever it holds, the result is a RemoteError. */
-function parseWireError(node: string, topic: string, body: Buffer): RemoteError {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const fields = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
-    string,
-    unknown
-  >;
-  const text = (value: unknown, max: number): string | undefined =>
-    typeof value === 'string' ? value.slice(0, max) : undefined;
-  const code: RemoteErrorCode =
-    fields.code === 'ERR_NO_HANDLER' ? 'ERR_NO_HANDLER' : 'ERR_REMOTE_HANDLER';
-  const remoteCode = text(fields.remoteCode, MAX_ERROR_NAME);
-  return new RemoteError(code, node, topic, {
-    remoteName: text(fields.name, MAX_ERROR_NAME) ?? 'Error',
-    remoteMessage: text(fields.message, MAX_ERROR_MESSAGE) ?? '',
-    ...(remoteCode === undefined ? {} : { remoteCode }),
-  });
-}
-
-const ignore = (): void => undefined;
-
-/**
- * Calls a handler: its value (awaited when it is a promise) goes to `answered`, a throw or a
- * rejection to `failed`. Neither callback may throw.
- */
-function invoke(
-  handler: MessageHandler,
-  payload: unknown,
-  context: { readonly from: string; readonly topic: string },
-  answered: (value: unknown) => void,
-  failed: (error: unknown) => void,
-): void {
-  let result: unknown;
-  try {
-    result = handler(payload, context);
-  } catch (error) {
-    failed(error);
-    return;
-  }
-  if (isThenable(result)) Promise.resolve(result).then(answered, failed);
-  else answered(result);
 }

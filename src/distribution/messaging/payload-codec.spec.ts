@@ -7,8 +7,8 @@ import {
   DEFAULT_MAX_PAYLOAD_DEPTH,
   type PayloadCodec,
   createPayloadCodec,
-  scanMsgpack,
 } from './payload-codec.js';
+import { scanMsgpack } from './msgpack-scanner.js';
 
 const str = (text: string) => {
   const bytes = Buffer.from(text, 'utf8');

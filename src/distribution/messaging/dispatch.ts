@@ -1,0 +1,194 @@
+/**
+ * What a node does with each message that reaches it (from a peer, or from itself): a one-way
+ * message goes to its topic's handler, a request to its handler and the answer back, a response
+ * to the request awaiting it. Nothing here throws at the caller: a handler's failure goes back to
+ * the requester or into the log, never into an unhandled rejection.
+ */
+import type { MessageHandler } from '../../core/index.js';
+import { EnvelopeKind } from './envelope.js';
+import { MessagingMessages } from './messaging.messages.js';
+import { decodePayload, encodePayload, type PayloadCodec } from './payload-codec.js';
+import type { PendingRequests } from './pending-requests.js';
+import {
+  type WireError,
+  encodeWireError,
+  handlerFailure,
+  noHandlerFailure,
+  parseWireError,
+} from './wire-error.js';
+
+/** Levels at which dispatch logs, each line rate-limited by its key. */
+export type DispatchLogLevel = 'debug' | 'warn';
+
+/** What the {@link Dispatcher} needs of the messaging facade that owns it. */
+export interface DispatchContext {
+  /** This node's name. */
+  readonly self: string;
+  readonly codec: PayloadCodec;
+  /** Handlers by topic; the facade adds and removes them. */
+  readonly handlers: ReadonlyMap<string, MessageHandler>;
+  readonly pending: PendingRequests;
+  /** Whether messaging is closed: answers are then dropped. */
+  isClosed(): boolean;
+  /** Sends a message (to `self` too); throws the transport's error. */
+  deliver(node: string, kind: EnvelopeKind, requestId: number, topic: string, body: Buffer): void;
+  /** Logs at most one line per key and window. */
+  log(level: DispatchLogLevel, key: string, message: string): void;
+}
+
+/**
+ * Hands each received message to its handler or to the request awaiting it.
+ * @internal
+ */
+export class Dispatcher {
+  constructor(private readonly context: DispatchContext) {}
+
+  /** Handles one decoded message from `from`. */
+  dispatch(from: string, kind: EnvelopeKind, requestId: number, topic: string, body: Buffer): void {
+    switch (kind) {
+      case EnvelopeKind.Send:
+        return this.onSend(from, topic, body);
+      case EnvelopeKind.Request:
+        return this.onRequest(from, requestId, topic, body);
+      case EnvelopeKind.Response:
+      case EnvelopeKind.ErrorResponse:
+        return this.onResponse(from, kind, requestId, body);
+    }
+  }
+
+  private onSend(from: string, topic: string, body: Buffer): void {
+    const { context } = this;
+    const handler = context.handlers.get(topic);
+    if (handler === undefined) {
+      context.log('warn', `nohandler|${topic}`, MessagingMessages.noHandlerForSend(from, topic));
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = decodePayload(context.codec, body);
+    } catch (error) {
+      const why = (error as Error).message;
+      context.log(
+        'warn',
+        `payload|${from}`,
+        MessagingMessages.sendPayloadRefused(from, topic, why),
+      );
+      return;
+    }
+    const failed = (error: unknown): void => {
+      context.log(
+        'warn',
+        `handler|${topic}`,
+        MessagingMessages.sendHandlerFailed(from, topic, error),
+      );
+    };
+    invoke(handler, payload, { from, topic }, ignore, failed);
+  }
+
+  private onRequest(from: string, requestId: number, topic: string, body: Buffer): void {
+    const { context } = this;
+    const handler = context.handlers.get(topic);
+    if (handler === undefined) {
+      this.replyError(from, requestId, noHandlerFailure(context.self, topic));
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = decodePayload(context.codec, body);
+    } catch (error) {
+      this.replyError(from, requestId, handlerFailure(error));
+      return;
+    }
+    // Both run in promise callbacks: they must never throw.
+    const failed = (error: unknown): void => {
+      context.log(
+        'debug',
+        `handler|${topic}`,
+        MessagingMessages.requestHandlerFailed(from, topic, error),
+      );
+      this.replyError(from, requestId, handlerFailure(error));
+    };
+    const answered = (value: unknown): void => this.reply(from, requestId, value);
+    invoke(handler, payload, { from, topic }, answered, failed);
+  }
+
+  private onResponse(from: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
+    const { context } = this;
+    const request = context.pending.take(requestId, from);
+    if (request === undefined) {
+      context.log('debug', `late|${from}`, MessagingMessages.lateResponse(from, requestId));
+      return;
+    }
+    if (kind === EnvelopeKind.ErrorResponse) {
+      request.reject(parseWireError(request.node, request.topic, body));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = decodePayload(context.codec, body);
+    } catch (error) {
+      request.reject(error as Error);
+      return;
+    }
+    request.resolve(value);
+  }
+
+  /** Sends a handler's answer; never throws (runs in promise callbacks). */
+  private reply(to: string, requestId: number, value: unknown): void {
+    if (this.context.isClosed()) return;
+    let body: Buffer;
+    try {
+      body = encodePayload(this.context.codec, value);
+    } catch (error) {
+      this.replyError(to, requestId, handlerFailure(error));
+      return;
+    }
+    this.sendReply(to, EnvelopeKind.Response, requestId, body);
+  }
+
+  /** Sends an error response; never throws. */
+  private replyError(to: string, requestId: number, error: WireError): void {
+    if (this.context.isClosed()) return;
+    this.sendReply(to, EnvelopeKind.ErrorResponse, requestId, encodeWireError(error));
+  }
+
+  private sendReply(to: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
+    try {
+      this.context.deliver(to, kind, requestId, '', body);
+    } catch (error) {
+      this.context.log('debug', `reply|${to}`, MessagingMessages.replyFailed(to, error));
+    }
+  }
+}
+
+const ignore = (): void => undefined;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Calls a handler: its value (awaited when it is a promise) goes to `answered`, a throw or a
+ * rejection to `failed`. Neither callback may throw.
+ */
+function invoke(
+  handler: MessageHandler,
+  payload: unknown,
+  context: { readonly from: string; readonly topic: string },
+  answered: (value: unknown) => void,
+  failed: (error: unknown) => void,
+): void {
+  let result: unknown;
+  try {
+    result = handler(payload, context);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  if (isThenable(result)) Promise.resolve(result).then(answered, failed);
+  else answered(result);
+}

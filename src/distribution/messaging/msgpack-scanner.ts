@@ -1,0 +1,299 @@
+/**
+ * The prototype-safety scan of msgpack bytes, run before msgpackr reads them (on decode) and after
+ * it writes them (on encode, for the depth): it accepts only what the msgpack codec produces (the
+ * standard msgpack types, the structured-clone extensions, one-byte record definitions with string
+ * keys) and refuses the rest (the never-used `0xc1`, bundled strings, foreign extensions, a
+ * `__proto__` record key, an `Error` named after an `Object.prototype` member) before msgpackr
+ * sees it. It never recurses, so no payload can overflow the stack while being checked.
+ */
+import { Refusal } from './codec-failure.js';
+import { MessagingMessages as M } from './messaging.messages.js';
+
+/** Structured-clone extension types of msgpackr that the scanner accepts. */
+const EXT_UNDEFINED = 0x00;
+const EXT_BIGINT = 0x42;
+const EXT_ERROR = 0x65;
+const EXT_ID = 0x69;
+const EXT_POINTER = 0x70;
+const EXT_RECORD = 0x72;
+const EXT_SET = 0x73;
+const EXT_TYPED = 0x74;
+const EXT_REGEXP = 0x78;
+const EXT_DATE = 0xff;
+
+/** What the next value must be. */
+const ANY = 0;
+const ARRAY = 1;
+const NOT_REFERENCE = 2;
+
+const PROTO_KEY = Buffer.from('__proto__');
+
+/**
+ * Walks msgpack bytes without recursion and throws a {@link Refusal} unless they hold exactly one
+ * value, nested at most `maxDepth` deep, made only of what the encoder above produces. It mirrors
+ * msgpackr's reader for the accepted subset, so the depth it measures is the depth msgpackr will
+ * recurse to. Linear in the number of tokens; strings and binaries are skipped by length.
+ * @internal
+ */
+export function scanMsgpack(b: Uint8Array, maxDepth: number): void {
+  const end = b.length;
+  let pos = 0;
+  // Open containers: values still to read in each, and whether it counts toward the depth
+  // (a prefix extension — id, Set, Error, RegExp — wraps one value without adding a level).
+  const remaining: number[] = [];
+  const counted: boolean[] = [];
+  let depth = 0;
+  // Record definitions of this message: key count by record id.
+  let records: (number | undefined)[] | undefined;
+  let expect = ANY;
+  let errorName = false;
+
+  const bad = (why: string): never => {
+    throw new Refusal(false, why);
+  };
+  const need = (n: number): void => {
+    if (pos + n > end) bad(M.scanTruncated());
+  };
+  const u16 = (): number => {
+    need(2);
+    const v = (b[pos] << 8) | b[pos + 1];
+    pos += 2;
+    return v;
+  };
+  const u32 = (): number => {
+    need(4);
+    const v = ((b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) >>> 0;
+    pos += 4;
+    return v;
+  };
+  const skip = (n: number): void => {
+    need(n);
+    pos += n;
+  };
+  /** Length of the string token at `pos`, which is consumed up to its bytes; -1 if not a string. */
+  const stringHeader = (): number => {
+    need(1);
+    const t = b[pos];
+    if (t >= 0xa0 && t < 0xc0) {
+      pos += 1;
+      return t - 0xa0;
+    }
+    if (t === 0xd9) {
+      pos += 1;
+      need(1);
+      return b[pos++];
+    }
+    if (t === 0xda) {
+      pos += 1;
+      return u16();
+    }
+    if (t === 0xdb) {
+      pos += 1;
+      return u32();
+    }
+    return -1;
+  };
+  /** Length of the array token at `pos`, consumed; -1 if not an array. */
+  const arrayHeader = (): number => {
+    need(1);
+    const t = b[pos];
+    if (t >= 0x90 && t < 0xa0) {
+      pos += 1;
+      return t - 0x90;
+    }
+    if (t === 0xdc) {
+      pos += 1;
+      return u16();
+    }
+    if (t === 0xdd) {
+      pos += 1;
+      return u32();
+    }
+    return -1;
+  };
+  const isArrayToken = (t: number): boolean => (t >= 0x90 && t < 0xa0) || t === 0xdc || t === 0xdd;
+
+  for (;;) {
+    need(1);
+    const t = b[pos++];
+    const expected = expect;
+    expect = ANY;
+    if (expected === ARRAY && !isArrayToken(t)) bad(M.scanExtensionWithoutArray());
+    // Children of the value just read: -1 for a complete value.
+    let open = -1;
+    let prefix = false;
+
+    if (t < 0x40 || t >= 0xe0) {
+      // positive or negative fixint
+    } else if (t < 0x80) {
+      const keys = records?.[t & 0x3f];
+      if (keys !== undefined) open = keys; // a record of a shape defined earlier in this message
+    } else if (t < 0x90) {
+      open = (t - 0x80) * 2;
+    } else if (t < 0xa0) {
+      open = t - 0x90;
+    } else if (t < 0xc0) {
+      skip(t - 0xa0);
+    } else {
+      switch (t) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          break;
+        case 0xc4: // bin 8
+        case 0xd9: // str 8
+          need(1);
+          skip(1 + b[pos]);
+          break;
+        case 0xc5: // bin 16
+        case 0xda: // str 16
+          skip(u16());
+          break;
+        case 0xc6: // bin 32
+        case 0xdb: // str 32
+          skip(u32());
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          skip(4);
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          skip(8);
+          break;
+        case 0xcc:
+        case 0xd0:
+          skip(1);
+          break;
+        case 0xcd:
+        case 0xd1:
+          skip(2);
+          break;
+        case 0xdc:
+          open = u16();
+          break;
+        case 0xdd:
+          open = u32();
+          break;
+        case 0xde:
+          open = u16() * 2;
+          break;
+        case 0xdf:
+          open = u32() * 2;
+          break;
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
+        case 0xc7:
+        case 0xc8:
+        case 0xc9: {
+          let length: number;
+          if (t >= 0xd4) length = 1 << (t - 0xd4);
+          else if (t === 0xc7) {
+            need(1);
+            length = b[pos++];
+          } else length = t === 0xc8 ? u16() : u32();
+          need(1 + length);
+          const type = b[pos];
+          pos += 1 + length;
+          if ((type === EXT_ID || type === EXT_POINTER) && expected === NOT_REFERENCE)
+            bad(M.scanReferenceToReference());
+          switch (type) {
+            case EXT_UNDEFINED:
+            case EXT_DATE:
+              break;
+            case EXT_BIGINT:
+            case EXT_TYPED:
+              if (length < 1) bad(M.scanEmptyExtension());
+              break;
+            case EXT_POINTER:
+              if (length !== 4) bad(M.scanMalformedPointer());
+              break;
+            case EXT_ID:
+              if (length !== 4) bad(M.scanMalformedReferenceId());
+              prefix = true;
+              expect = NOT_REFERENCE;
+              break;
+            case EXT_SET:
+            case EXT_REGEXP:
+            case EXT_ERROR:
+              if (t !== 0xd4) bad(M.scanMalformedExtension());
+              prefix = true;
+              expect = ARRAY;
+              errorName = type === EXT_ERROR;
+              break;
+            case EXT_RECORD: {
+              if (t !== 0xd4) bad(M.scanUnsupportedRecordDefinition());
+              const id = b[pos - 1] & 0x3f;
+              const count = arrayHeader();
+              if (count < 0) bad(M.scanMalformedRecordDefinition());
+              if (count > end - pos) bad(M.scanTruncated());
+              for (let i = 0; i < count; i++) {
+                const length = stringHeader();
+                if (length < 0) bad(M.scanRecordKeyNotString());
+                need(length);
+                if (length === PROTO_KEY.length && PROTO_KEY.equals(b.subarray(pos, pos + length)))
+                  bad(M.forbiddenKey('__proto__'));
+                pos += length;
+              }
+              (records ??= [])[id] = count;
+              open = count;
+              break;
+            }
+            default:
+              bad(M.scanUnsupportedExtension(type));
+          }
+          break;
+        }
+        default:
+          bad(M.scanUnsupportedToken(t));
+      }
+    }
+
+    if (errorName && !prefix && isArrayToken(t)) {
+      // msgpackr looks the first element up as a property of an object: it must be a plain string
+      // and not one of Object.prototype's names (`valueOf` would hand out msgpackr's own table).
+      errorName = false;
+      if (open > 0) {
+        const start = pos;
+        const length = stringHeader();
+        if (length < 0) bad(M.scanErrorNameNotString());
+        need(length);
+        const name = Buffer.from(b.buffer, b.byteOffset + pos, length).toString('utf8');
+        if (name in Object.prototype) bad(M.scanRefusedErrorName(name));
+        pos = start;
+      }
+    }
+
+    if (prefix) {
+      remaining.push(1);
+      counted.push(false);
+      continue;
+    }
+    if (open >= 0) {
+      if (depth + 1 > maxDepth) throw new Refusal(true, M.nestedTooDeep());
+      if (open > end - pos) bad(M.scanTruncated());
+      if (open > 0) {
+        remaining.push(open);
+        counted.push(true);
+        depth++;
+        continue;
+      }
+    }
+    // A value is complete: close every container it completes.
+    let last = remaining.length - 1;
+    while (last >= 0) {
+      if (--remaining[last] > 0) break;
+      remaining.pop();
+      if (counted.pop()) depth--;
+      last--;
+    }
+    if (last < 0) break;
+  }
+  if (expect !== ANY) bad(M.scanTruncated());
+  if (pos !== end) bad(M.scanTrailingBytes(end - pos));
+}

@@ -1,0 +1,212 @@
+/**
+ * The table of requests awaiting an answer: their ids, their timeouts and abort listeners, and
+ * the ways they end (answered, timed out, aborted, their node down, messaging closed). Whichever
+ * outcome comes first removes the request from the table, so each request ends exactly once and
+ * later outcomes find nothing.
+ *
+ * Not core's `withDeadline`: a request is ended from outside (by its response, found by id, or by
+ * its node going down), and each way out has its own typed error.
+ */
+import { NodeDownError } from '../transport.errors.js';
+import { TransportMessages } from '../transport.messages.js';
+import {
+  RequestAbortedError,
+  RequestTimeoutError,
+  TooManyRequestsError,
+} from './messaging.errors.js';
+import { MessagingMessages } from './messaging.messages.js';
+
+/**
+ * Hands out uint32 request ids in order, wrapping around after 4294967295 (the envelope's
+ * `MAX_REQUEST_ID`) and skipping ids still in use.
+ * @internal
+ */
+export class RequestIdAllocator {
+  constructor(
+    /** The next id to try. */
+    public next = 1,
+  ) {}
+
+  /** Returns the first id from `next` on for which `inUse` is false. */
+  take(inUse: (id: number) => boolean): number {
+    let id = this.next >>> 0;
+    while (inUse(id)) id = (id + 1) >>> 0;
+    this.next = (id + 1) >>> 0;
+    return id;
+  }
+}
+
+/** A request awaiting its answer, as the caller of {@link PendingRequests.take} gets it. */
+export interface PendingRequest {
+  readonly id: number;
+  /** The node asked: only its answer settles the request. */
+  readonly node: string;
+  readonly topic: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** What {@link PendingRequests.open} needs to know of a new request. */
+export interface NewRequest {
+  readonly node: string;
+  readonly topic: string;
+  /** Time allowed for the answer, already checked against the timer ceiling. */
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Entry extends PendingRequest {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * Requests awaiting an answer, by id and by node, bounded by `maxPending`.
+ * @internal
+ */
+export class PendingRequests {
+  private readonly byId = new Map<number, Entry>();
+  private readonly byNode = new Map<string, Set<Entry>>();
+
+  /**
+   * @param maxPending most requests at once (`maxPendingRequests`)
+   * @param ids where request ids come from
+   */
+  constructor(
+    private readonly maxPending: number,
+    private readonly ids: RequestIdAllocator,
+  ) {}
+
+  /** Requests awaiting an answer. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /**
+   * Refuses a request before anything is spent on it.
+   * @throws RequestAbortedError when `signal` has already fired; TooManyRequestsError when the
+   * table is full.
+   */
+  admit(node: string, topic: string, signal: AbortSignal | undefined): void {
+    if (signal?.aborted) throw aborted(node, topic, signal);
+    if (this.byId.size >= this.maxPending) {
+      throw new TooManyRequestsError(MessagingMessages.tooManyRequests(this.maxPending), {
+        limit: this.maxPending,
+      });
+    }
+  }
+
+  /**
+   * Adds a request (after {@link admit}): takes a free id and arms its timeout and its abort
+   * listener, which reject it with {@link RequestTimeoutError} or {@link RequestAbortedError}.
+   * @returns the request's id
+   */
+  open(request: NewRequest): number {
+    const { node, topic, timeoutMs, signal, reject } = request;
+    const id = this.ids.take(taken => this.byId.has(taken));
+    const entry: Entry = {
+      id,
+      node,
+      topic,
+      resolve: request.resolve,
+      reject,
+      timer: undefined,
+      signal: undefined,
+      onAbort: undefined,
+    };
+    this.byId.set(id, entry);
+    let forNode = this.byNode.get(node);
+    if (forNode === undefined) this.byNode.set(node, (forNode = new Set()));
+    forNode.add(entry);
+    entry.timer = setTimeout(() => {
+      if (this.byId.get(id) !== entry) return;
+      this.forget(entry);
+      reject(
+        new RequestTimeoutError(MessagingMessages.requestTimeout(node, topic, timeoutMs), {
+          node,
+          topic,
+          timeoutMs,
+        }),
+      );
+    }, timeoutMs);
+    entry.timer.unref();
+    if (signal !== undefined) {
+      entry.signal = signal;
+      entry.onAbort = () => {
+        if (this.byId.get(id) !== entry) return;
+        this.forget(entry);
+        reject(aborted(node, topic, signal));
+      };
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    return id;
+  }
+
+  /** Removes request `id` without settling it: its message could not be sent. */
+  drop(id: number): void {
+    const entry = this.byId.get(id);
+    if (entry !== undefined) this.forget(entry);
+  }
+
+  /**
+   * Removes and returns request `id` for its answer from `from`; `undefined` (and nothing removed)
+   * when no such request is pending or it was sent to another node.
+   */
+  take(id: number, from: string): PendingRequest | undefined {
+    const entry = this.byId.get(id);
+    if (entry === undefined || entry.node !== from) return undefined;
+    this.forget(entry);
+    return entry;
+  }
+
+  /**
+   * Rejects every request pending on `node` with {@link NodeDownError}, naming the node and the
+   * request's topic.
+   */
+  failNode(node: string): void {
+    const entries = this.byNode.get(node);
+    if (entries === undefined) return;
+    for (const entry of [...entries]) {
+      this.forget(entry);
+      entry.reject(
+        new NodeDownError(TransportMessages.nodeDown(node, entry.topic), {
+          node,
+          topic: entry.topic,
+        }),
+      );
+    }
+  }
+
+  /** Rejects every pending request with the error `reason()` builds for each. */
+  failAll(reason: () => Error): void {
+    for (const entry of [...this.byId.values()]) {
+      this.forget(entry);
+      entry.reject(reason());
+    }
+  }
+
+  /** Forgets a request: its timer, abort listener and index entries. */
+  private forget(entry: Entry): void {
+    if (this.byId.get(entry.id) === entry) this.byId.delete(entry.id);
+    const forNode = this.byNode.get(entry.node);
+    if (forNode !== undefined && forNode.delete(entry) && forNode.size === 0)
+      this.byNode.delete(entry.node);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    if (entry.signal !== undefined && entry.onAbort !== undefined)
+      entry.signal.removeEventListener('abort', entry.onAbort);
+    entry.signal = undefined;
+    entry.onAbort = undefined;
+  }
+}
+
+function aborted(node: string, topic: string, signal: AbortSignal): RequestAbortedError {
+  return new RequestAbortedError(MessagingMessages.requestAborted(node, topic), {
+    node,
+    topic,
+    cause: signal.reason,
+  });
+}

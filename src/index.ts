@@ -1,17 +1,121 @@
-export * from './core/index.js';
-export * from './discovery/index.js';
-export * from './distribution/index.js';
-export * from './nest/index.js';
+/**
+ * The public API of `@gen-cluster/nestjs`, by name. Nothing else is public: a name missing here is
+ * an internal of the package, free to change in any release. Subpath entries: `./testing` (test
+ * helpers), `./portmapper` (the EPMD-protocol port mapper on its own).
+ */
+
+// --- Nest module and service -------------------------------------------------------------------
 export {
-  DEFAULT_PORT_MAPPER_PORT,
-  EpmdProtocolError,
-  PortMapperClient,
-  type PortMapperClientOptions,
-  type PortMapperEntry,
-  PortMapperError,
-  PortMapperRegistration,
-  type PortMapperRegistrationOptions,
-  type RegisteredNode,
-  PortMapperServer,
-  type PortMapperServerOptions,
-} from './portmapper/index.js';
+  ClusterService,
+  DEFAULT_CLUSTER_NAME,
+  GenClusterModule,
+  type GenClusterModuleAsyncOptions,
+  type GenClusterModuleExtras,
+  type GenClusterModuleForRootOptions,
+  type GenClusterModuleOptions,
+  type GenClusterOptionsFactory,
+  InjectCluster,
+  type StrategyOption,
+  getClusterToken,
+} from './nest/index.js';
+
+// --- Engine without Nest -----------------------------------------------------------------------
+export {
+  type ClusterOptions,
+  type CreateClusterOptions,
+  createCluster,
+} from './config/index.js';
+export {
+  type BackoffOptions,
+  type ClusterLogger,
+  type ClusterState,
+  DEFAULT_GEN_CLUSTER_OPTIONS,
+  GenCluster,
+  type GenClusterOptions,
+  type RemovalPolicy,
+  type SchedulerOptions,
+} from './core/index.js';
+
+// --- Strategy contracts (for custom strategies) ------------------------------------------------
+export {
+  type ClusterMessaging,
+  type DiscoveryContext,
+  type DiscoveryStrategy,
+  type DistContext,
+  type DistStrategy,
+  type MessageHandler,
+  type MessagingDistStrategy,
+  type Peer,
+  type RequestOptions,
+  hasMessaging,
+} from './core/index.js';
+
+// --- Built-in discovery strategies ---------------------------------------------------------------
+export {
+  type BuiltInDiscoveryOptions,
+  DnsDiscovery,
+  type DnsDiscoveryOptions,
+  type DnsServerAddress,
+  KubernetesDiscovery,
+  type KubernetesDiscoveryOptions,
+  LocalDiscovery,
+  type LocalDiscoveryOptions,
+  StaticDiscovery,
+  type StaticDiscoveryOptions,
+} from './discovery/index.js';
+
+// --- Built-in dist: the TCP mesh, and the payload codecs of messaging ---------------------------
+export {
+  type BuiltInDistOptions,
+  DEFAULT_TCP_DIST_OPTIONS,
+  type PayloadCodec,
+  type PayloadCodecKind,
+  TcpDist,
+  type TcpDistOptions,
+  type TlsMinVersion,
+  type TlsOptions,
+} from './distribution/index.js';
+
+// --- Events ------------------------------------------------------------------------------------
+export type {
+  ClusterEvent,
+  ConnectFailedEvent,
+  DiscoveredEvent,
+  DiscoveryErrorEvent,
+  LostEvent,
+  Membership,
+  NodeDownEvent,
+  NodeDownReason,
+  NodeUpEvent,
+} from './core/index.js';
+
+// --- Errors ------------------------------------------------------------------------------------
+export type { GenClusterErrorCode } from './error-codes.js';
+export {
+  ConnectError,
+  DiscoveryError,
+  GenClusterError,
+  InvalidConfigError,
+  InvalidNodeNameError,
+} from './core/index.js';
+export { KubeRequestError } from './discovery/index.js';
+export {
+  DuplicateHandlerError,
+  EnvelopeError,
+  FrameError,
+  HandshakeError,
+  type HandshakeFailureReason,
+  InvalidTopicError,
+  MessagingClosedError,
+  NodeDownError,
+  PayloadError,
+  ProtocolError,
+  QueueFullError,
+  RemoteError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  TlsError,
+  type TlsFailureReason,
+  TooManyRequestsError,
+} from './distribution/index.js';
+export { PortMapperError } from './portmapper/index.js';

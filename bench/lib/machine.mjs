@@ -1,0 +1,49 @@
+// The machine a run was made on, recorded in the results file as `machine`: figures from two
+// machines (or one machine under two loads) are not comparable, ratios within one run are.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** The 1, 5 and 15 min load averages, to two decimals. */
+export const loadAverage = () => os.loadavg().map(x => +x.toFixed(2));
+
+/**
+ * The installed version of `pkg`, or null. Read from its folder in node_modules: packages with an
+ * `exports` map (Moleculer, Nest) refuse `require.resolve('<pkg>/package.json')`.
+ */
+function versionOf(pkg) {
+  for (const dir of require.resolve.paths(pkg) ?? []) {
+    const file = join(dir, pkg, 'package.json');
+    if (!existsSync(file)) continue;
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')).version ?? null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * CPU, cores, memory, platform, load average (now, and `loadAverageAtStart` if given) and the
+ * versions of the stacks compared.
+ */
+export function machine(root, { loadAverageAtStart } = {}) {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    loadAverage: loadAverage(),
+    ...(loadAverageAtStart ? { loadAverageAtStart } : {}),
+    versions: {
+      'gen-cluster': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
+      moleculer: versionOf('moleculer'),
+      '@nestjs/microservices': versionOf('@nestjs/microservices'),
+    },
+  };
+}

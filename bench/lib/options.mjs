@@ -1,0 +1,134 @@
+// The benchmark's command line: which sections and stacks run, and the configuration of the run
+// (the quick or the full set, then the overrides given on the command line).
+//
+//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh]
+//                      [--stacks ours,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
+//                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
+//                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
+//                      [--out FILE] [--cpu-prof] [--no-sigstop]
+import { join, resolve } from 'node:path';
+import { ALL_STACKS } from './records.mjs';
+
+/** Every section, in the order `--only` names them. */
+export const ALL_SECTIONS = [
+  'rr',
+  'oneway',
+  'broadcast',
+  'formation',
+  'failure',
+  'cost',
+  'memory',
+  'refresh',
+];
+
+/** Heartbeat and failure timeout of our nodes (the library's defaults). */
+export const HEARTBEAT_MS = 1_000;
+export const FAILURE_TIMEOUT_MS = 5_000;
+
+/** Most messages one cell may count, whatever the time: every loop is bounded in count too. */
+export const MAX_COUNT = 20_000_000;
+
+/**
+ * The configuration of a quick or a full run, written once: `pick(quick, full)` where the two
+ * differ. The object is recorded as `config` in the results file.
+ */
+export function baseConfig(quick) {
+  const pick = (whenQuick, whenFull) => (quick ? whenQuick : whenFull);
+  return {
+    reps: pick(1, 3),
+    cellMs: pick(400, 2_000),
+    warmMs: pick(120, 400),
+    inFlight: [1, 10, 100],
+    sizes: [32, 1024, 65536],
+    onewaySizes: [32, 1024, 65536],
+    broadcastNodes: pick(4, 8),
+    broadcastSizes: pick([32], [32, 1024]),
+    formationNodes: pick([3, 8, 16], [3, 8, 16, 32]),
+    moleculerFormationNodes: pick([3], [3, 8]),
+    formationReps: pick(1, 3),
+    killNodes: pick([3], [3, 8]),
+    stopNodes: [3],
+    idleNodes: 16,
+    idleMs: pick(2_000, 5_000),
+    memoryConnections: pick(50, 200),
+    refreshSizes: [10, 100, 1_000, 10_000],
+    refreshSteadyReps: pick(3, 5),
+  };
+}
+
+/** Reads `--name value`, `--name=value` and bare `--name` flags from `argv`. */
+export function argReader(argv) {
+  const flag = name => argv.includes(`--${name}`);
+  const option = (name, fallback) => {
+    const i = argv.findIndex(a => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return fallback;
+    return argv[i].includes('=') ? argv[i].slice(argv[i].indexOf('=') + 1) : argv[i + 1];
+  };
+  const list = (name, fallback) => {
+    const value = option(name, undefined);
+    return value === undefined ? fallback : value.split(',').filter(Boolean);
+  };
+  return { flag, option, list };
+}
+
+/** Applies the command-line overrides to `config`, keeping the node counts consistent. */
+function applyOverrides(config, { option, list }) {
+  if (option('nodes')) {
+    const nodes = list('nodes').map(Number);
+    const smallest = Math.min(...nodes);
+    const kept = counts => counts.filter(n => nodes.includes(n));
+    config.formationNodes = nodes;
+    config.moleculerFormationNodes = kept(config.moleculerFormationNodes);
+    config.killNodes = kept(config.killNodes);
+    config.stopNodes = kept(config.stopNodes);
+    if (config.killNodes.length === 0) config.killNodes = [smallest];
+    if (config.stopNodes.length === 0) config.stopNodes = [smallest];
+    if (config.moleculerFormationNodes.length === 0) config.moleculerFormationNodes = [smallest];
+    config.idleNodes = Math.max(...nodes);
+    config.broadcastNodes = Math.max(3, Math.min(config.broadcastNodes, Math.max(...nodes)));
+  }
+  if (option('refresh-sizes')) config.refreshSizes = list('refresh-sizes').map(Number);
+  if (option('connections')) config.memoryConnections = Math.max(1, Number(option('connections')));
+  if (option('in-flight')) config.inFlight = list('in-flight').map(Number);
+  if (option('sizes')) config.sizes = config.onewaySizes = list('sizes').map(Number);
+  if (option('reps')) config.reps = config.formationReps = Math.max(1, Number(option('reps')));
+  if (option('cell-ms')) {
+    config.cellMs = Math.max(50, Number(option('cell-ms')));
+    config.warmMs = Math.min(config.warmMs, Math.round(config.cellMs / 3));
+  }
+  return config;
+}
+
+/**
+ * @typedef {object} BenchOptions
+ * @property {boolean} quick the reduced set (`--quick`)
+ * @property {Set<string>} sections the sections to run (`--only`)
+ * @property {string[]} stacks the stacks to run (`--stacks`), known ones only
+ * @property {string} out the results file (`--out`)
+ * @property {boolean} cpuProf write CPU profiles of our processes (`--cpu-prof`)
+ * @property {boolean} sigstop measure SIGSTOP detection (off with `--no-sigstop`)
+ * @property {ReturnType<typeof baseConfig>} config the run's configuration, as recorded
+ * @property {number} hardDeadlineMs the whole run is aborted after this long
+ * @property {number} refreshLimitMs the longest the refresh measurement may take
+ */
+
+/**
+ * The options of one run from its arguments (`process.argv.slice(2)`); `benchDir` is bench/,
+ * where the default results file is.
+ * @returns {BenchOptions}
+ */
+export function parseOptions(argv, benchDir) {
+  const args = argReader(argv);
+  const quick = args.flag('quick');
+  return {
+    quick,
+    sections: new Set(args.list('only', ALL_SECTIONS)),
+    stacks: args.list('stacks', ALL_STACKS).filter(s => ALL_STACKS.includes(s)),
+    out: resolve(args.option('out', join(benchDir, 'results', 'latest.json'))),
+    cpuProf: args.flag('cpu-prof'),
+    sigstop: !args.flag('no-sigstop'),
+    config: applyOverrides(baseConfig(quick), args),
+    hardDeadlineMs: (quick ? 6 : 40) * 60_000,
+    refreshLimitMs: quick ? 40_000 : 120_000,
+  };
+}

@@ -1,0 +1,142 @@
+// Sections `rr` and `oneway`: request/response and one-way messages between a pair of processes
+// (a server and a client) of each stack, every pair warmed up first, the stacks rotated per
+// repetition. CPU per message counts both processes.
+import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
+import { MAX_COUNT } from '../lib/options.mjs';
+import { startChild, stopAll } from '../lib/procs.mjs';
+import { STACK_NAMES } from '../lib/records.mjs';
+
+/** Starts the server and client processes of one stack and connects them. */
+async function startPair(stack) {
+  const name = stack === 'raw-coalesced' ? 'raw' : stack;
+  const coalesce = stack === 'raw-coalesced';
+  const server = await startChild(`${stack}-server`, { flags: [] });
+  const client = await startChild(`${stack}-client`, { flags: [] });
+  if (name === 'moleculer' || name === 'nest') {
+    const [serverPort, clientPort] = await freePorts(2);
+    await server.call('serve', { stack: name, port: serverPort, peerPort: clientPort }, 30_000);
+    // Moleculer: both brokers listen (static urls name both); Nest: the client dials the server
+    if (name === 'moleculer')
+      await client.call('connect', { stack: name, port: clientPort, peerPort: serverPort }, 30_000);
+    else await client.call('connect', { stack: name, port: serverPort }, 30_000);
+  } else {
+    const { port } = await server.call('serve', { stack: name, coalesce }, 30_000);
+    await client.call('connect', { stack: name, port, coalesce }, 30_000);
+  }
+  return { stack, server, client };
+}
+
+/** Rotates the order of the stacks per repetition, so none always runs first or last. */
+const rotate = (items, by) => items.map((_, i) => items[(i + by) % items.length]);
+
+/** CPU microseconds the server process spent between two `usage` answers. */
+const serverMicros = (s0, s1) => s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system;
+
+/** Warms every pair up (JIT, buffers, connections) before the first measured cell. */
+async function warmUp(ctx, pairs) {
+  const warm = { maxCount: MAX_COUNT, warmMs: 0 };
+  const { warmMs } = ctx.config;
+  for (const pair of pairs) {
+    await pair.client.call('rr', { ...warm, size: 1024, window: 10, ms: warmMs * 3 }, 60_000);
+    await pair.client.call('rr', { ...warm, size: 32, window: 1, ms: warmMs * 2 }, 60_000);
+  }
+}
+
+/** One request/response cell: a warm-up, then the measured run. */
+async function requestResponse(ctx, pair, size, window, rep) {
+  const { config, sample } = ctx;
+  const cell = { size, window, warmMs: 0, maxCount: MAX_COUNT };
+  await pair.client.call('rr', { ...cell, ms: config.warmMs }, config.warmMs + 60_000);
+  const s0 = await pair.server.call('usage', { gc: false });
+  const r = await pair.client.call('rr', { ...cell, ms: config.cellMs }, config.cellMs + 60_000);
+  const s1 = await pair.server.call('usage', { gc: false });
+  const cpu = r.count ? (r.cpuMicros + serverMicros(s0, s1)) / r.count : null;
+  const params = { inFlight: window, payloadBytes: size };
+  sample('request-response', pair.stack, 'cpu_per_round_trip', 'µs', params, cpu);
+  const rec = sample(
+    'request-response',
+    pair.stack,
+    'round_trips_per_s',
+    '1/s',
+    params,
+    r.errors > 0 && r.count === 0 ? null : r.perSecond,
+  );
+  sample('request-response', pair.stack, 'p50_latency', 'ms', params, r.p50);
+  sample('request-response', pair.stack, 'p99_latency', 'ms', params, r.p99);
+  if (r.errors || r.lost)
+    rec.notes.push(`${r.errors} errors, ${r.lost} lost: ${r.firstError ?? ''}`.slice(0, 200));
+  ctx.progress(
+    `rr        ${String(window).padStart(3)} in flight  ${sizeLabel(size).padStart(6)}  ${STACK_NAMES[pair.stack].padEnd(27)} rep ${rep + 1}/${config.reps}  ${fmt(r.perSecond, 0).padStart(9)}/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  CPU ${fmt(cpu, 1)} µs/rt${r.errors ? `  (${r.errors} errors)` : ''}`,
+  );
+}
+
+/** One one-way cell: a warm-up, then the measured run. */
+async function oneWay(ctx, pair, size, rep) {
+  const { config, sample } = ctx;
+  const cell = { size, warmMs: 0, maxCount: MAX_COUNT };
+  await pair.client.call('oneway', { ...cell, ms: config.warmMs }, config.warmMs + 120_000);
+  const s0 = await pair.server.call('usage', { gc: false });
+  const r = await pair.client.call(
+    'oneway',
+    { ...cell, ms: config.cellMs },
+    config.cellMs + 120_000,
+  );
+  const s1 = await pair.server.call('usage', { gc: false });
+  const perSecond = (r.received / r.elapsedMs) * 1000;
+  const params = { payloadBytes: size };
+  sample(
+    'one-way',
+    pair.stack,
+    'cpu_per_message',
+    'µs',
+    params,
+    r.received ? (r.cpuMicros + serverMicros(s0, s1)) / r.received : null,
+  );
+  const rec = sample('one-way', pair.stack, 'messages_per_s', '1/s', params, perSecond);
+  sample(
+    'one-way',
+    pair.stack,
+    'payload_megabytes_per_s',
+    'MB/s',
+    params,
+    (perSecond * size) / 1e6,
+  );
+  if (r.received !== r.sent) rec.notes.push(`sent ${r.sent}, received ${r.received}`);
+  ctx.progress(
+    `one-way   ${sizeLabel(size).padStart(6)}  ${STACK_NAMES[pair.stack].padEnd(27)} rep ${rep + 1}/${config.reps}  ${fmt(perSecond, 0).padStart(10)} msg/s  ${fmt((perSecond * size) / 1e6, 1)} MB/s${r.received !== r.sent ? `  (sent ${r.sent}, received ${r.received})` : ''}`,
+  );
+}
+
+/**
+ * Runs the `rr` and `oneway` sections that were asked for, for every stack.
+ * @param {import('../lib/context.mjs').BenchContext} ctx
+ */
+export async function run(ctx) {
+  const { sections, stacks } = ctx.options;
+  const { config } = ctx;
+  if (!sections.has('rr') && !sections.has('oneway')) return;
+  if (stacks.length === 0) return;
+  const pairs = [];
+  try {
+    for (const stack of stacks) {
+      ctx.progress(`starting ${STACK_NAMES[stack]} pair`);
+      pairs.push(await startPair(stack));
+    }
+    await warmUp(ctx, pairs);
+    if (sections.has('rr'))
+      for (const size of config.sizes)
+        for (const window of config.inFlight)
+          for (let rep = 0; rep < config.reps; rep++)
+            for (const pair of rotate(pairs, rep))
+              await requestResponse(ctx, pair, size, window, rep);
+    if (sections.has('oneway'))
+      for (const size of config.onewaySizes)
+        for (let rep = 0; rep < config.reps; rep++)
+          for (const pair of rotate(pairs, rep)) await oneWay(ctx, pair, size, rep);
+  } finally {
+    await stopAll(
+      pairs.flatMap(p => [p.server, p.client]),
+      ctx.grace(1_000),
+    );
+  }
+}

@@ -1,0 +1,146 @@
+// The project's performance targets, as data: what each compares, the target and the stacks it is
+// measured on. bench/run.mjs checks them after a run (the "Targets" table, and the `target`
+// records of the results file); bench/docs.mjs marks each met or missed on docs/benchmarks.md.
+// Evaluated by bench/lib/evaluate-targets.mjs.
+//
+// Fields of a target:
+// - figure: its label; `{payload}` and `{nodes}` are filled in from the record params.
+// - record, metric: the record name and metric measured (see bench/results/*.json).
+// - params: record params it is about; `each` repeats it over a list of the run's `config`
+//   (`config` names the list, `param` the record param, `max`/`min` keep only some values).
+// - stacks: one stack for a measured value, two for a ratio (the first over the second); keys of
+//   STACK_NAMES in bench/lib/records.mjs.
+// - compare and target: the value must be `>=` or `<=` the target.
+// - unit: of a measured value; a ratio has none.
+// - within: the [low, high] window every run must fall in (all of them, not only the median);
+//   `target` is then the high end.
+// - informative: shown beside the targets for comparison, never counted as met or missed.
+
+import { FAILURE_TIMEOUT_MS, HEARTBEAT_MS } from './lib/options.mjs';
+
+/** @typedef {'>=' | '<='} Compare */
+
+/**
+ * @typedef {object} Target
+ * @property {string} figure
+ * @property {string} record
+ * @property {string} metric
+ * @property {Record<string, unknown>} [params]
+ * @property {{ config: string, param: string, max?: number, min?: number }} [each]
+ * @property {string[]} stacks
+ * @property {Compare} [compare]
+ * @property {number | null} target
+ * @property {string} [unit] absent for a ratio
+ * @property {[number, number]} [within]
+ * @property {boolean} [informative]
+ */
+
+const eachSize = { config: 'sizes', param: 'payloadBytes' };
+const sigstopWindow = [FAILURE_TIMEOUT_MS - HEARTBEAT_MS, FAILURE_TIMEOUT_MS + HEARTBEAT_MS];
+
+/** @type {Target[]} */
+export const TARGETS = [
+  {
+    figure: 'request/response 1 in flight {payload}: gen-cluster / raw echo',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 1 },
+    each: eachSize,
+    stacks: ['ours', 'raw'],
+    compare: '>=',
+    target: 0.85,
+  },
+  {
+    figure: 'request/response 100 in flight {payload}: gen-cluster / Moleculer',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: eachSize,
+    stacks: ['ours', 'moleculer'],
+    compare: '>=',
+    target: 5,
+  },
+  {
+    figure: 'request/response 100 in flight {payload}: gen-cluster / Nest TCP',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: eachSize,
+    stacks: ['ours', 'nest'],
+    compare: '>=',
+    target: 4,
+  },
+  {
+    figure: 'one-way {payload}: gen-cluster / coalesced raw',
+    record: 'one-way',
+    metric: 'messages_per_s',
+    each: { config: 'onewaySizes', param: 'payloadBytes', max: 1024 },
+    stacks: ['ours', 'raw-coalesced'],
+    compare: '>=',
+    target: 0.5,
+  },
+  {
+    // the target is about small messages; larger ones are shown beside it for comparison
+    figure: 'one-way {payload}: gen-cluster / coalesced raw',
+    record: 'one-way',
+    metric: 'messages_per_s',
+    each: { config: 'onewaySizes', param: 'payloadBytes', min: 1025 },
+    stacks: ['ours', 'raw-coalesced'],
+    target: null,
+    informative: true,
+  },
+  {
+    figure: 'kill -9 detected by every survivor, {nodes} nodes (gen-cluster)',
+    record: 'failure-kill9',
+    metric: 'detected_by_every_survivor_ms',
+    each: { config: 'killNodes', param: 'nodes' },
+    stacks: ['ours'],
+    compare: '<=',
+    target: 50,
+    unit: 'ms',
+  },
+  {
+    figure: 'kill -9 detected by every survivor, {nodes} nodes (Moleculer)',
+    record: 'failure-kill9',
+    metric: 'detected_by_every_survivor_ms',
+    each: { config: 'killNodes', param: 'nodes' },
+    stacks: ['moleculer'],
+    compare: '<=',
+    target: 50,
+    unit: 'ms',
+    informative: true,
+  },
+  {
+    // a silent peer is declared down between failureTimeoutMs - heartbeatMs and
+    // failureTimeoutMs + heartbeatMs of silence (the library's defaults)
+    figure: `SIGSTOP declared down, {nodes} nodes (gen-cluster), window ${sigstopWindow.join('-')} ms`,
+    record: 'failure-sigstop',
+    metric: 'declared_down_ms',
+    each: { config: 'stopNodes', param: 'nodes' },
+    stacks: ['ours'],
+    compare: '<=',
+    within: sigstopWindow,
+    target: sigstopWindow[1],
+    unit: 'ms',
+  },
+  {
+    figure: 'SIGSTOP declared down, {nodes} nodes (Moleculer)',
+    record: 'failure-sigstop',
+    metric: 'declared_down_ms',
+    each: { config: 'stopNodes', param: 'nodes' },
+    stacks: ['moleculer'],
+    target: null,
+    unit: 'ms',
+    informative: true,
+  },
+  {
+    figure: 'formation of 16 processes (static) after the last one is up',
+    record: 'formation',
+    metric: 'after_last_process_up_ms',
+    params: { nodes: 16 },
+    stacks: ['ours'],
+    compare: '<=',
+    target: 1_000,
+    unit: 'ms',
+  },
+];

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,29 @@ interface BenchRecord {
   value: number | null;
   unit: string;
   params: Record<string, unknown>;
+}
+
+/** Runs `node bench/docs.mjs --in <input> --out <output>` and returns the page it wrote. */
+function renderDocs(input: string, output: string): string {
+  const run = spawnSync(
+    process.execPath,
+    [join(root, 'bench', 'docs.mjs'), '--in', input, '--out', output],
+    { cwd: root, encoding: 'utf8', timeout: 60_000 },
+  );
+  if (run.status !== 0) throw new Error(`bench/docs.mjs exited with ${run.status}:\n${run.stderr}`);
+  return readFileSync(output, 'utf8');
+}
+
+/** The page's text with every run of whitespace as one space: prose is wrapped anywhere. */
+const flat = (page: string) => page.replace(/\s+/g, ' ');
+
+/** The cells of the table row of `page` whose first cell is `first`, or undefined. */
+function row(page: string, first: string): string[] | undefined {
+  const line = page.split('\n').find(l => l.startsWith(`| ${first} `));
+  return line
+    ?.split('|')
+    .slice(1, -1)
+    .map(cell => cell.trim());
 }
 
 /**
@@ -81,5 +104,146 @@ describe('bench/run.mjs --quick (smoke)', () => {
     const names = new Set(result.records.map(r => r.name));
     for (const name of ['one-way', 'formation', 'failure-kill9', 'refresh', 'target'])
       expect(names.has(name)).toBe(true);
+
+    // bench/docs.mjs renders a page from this run, each target it measured marked met or missed
+    const page = renderDocs(out, join(dir, 'benchmarks.md'));
+    expect(flat(page)).toContain(`from \`${out}\`, a quick run of ${result.date.slice(0, 10)}`);
+    const targets = result.records.filter(r => r.name === 'target');
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) {
+      const cells = row(page, target.metric);
+      expect(cells).toBeDefined();
+      const mark = target.params.informative
+        ? 'for comparison'
+        : target.params.met
+          ? 'met'
+          : '**missed**';
+      expect(cells?.at(-1)).toBe(mark);
+    }
   }, 180_000);
+
+  it('renders docs/benchmarks.md from a results file: method, machine, tables and every target marked', () => {
+    const input = join(dir, 'fixture.json');
+    const rr = (stack: string, inFlight: number, value: number) => ({
+      name: 'request-response',
+      stack,
+      metric: 'round_trips_per_s',
+      value,
+      unit: '1/s',
+      params: { inFlight, payloadBytes: 32, min: value, max: value, runs: 1 },
+    });
+    const oneWay = (stack: string, payloadBytes: number, value: number) => ({
+      name: 'one-way',
+      stack,
+      metric: 'messages_per_s',
+      value,
+      unit: '1/s',
+      params: { payloadBytes, min: value, max: value, runs: 1 },
+    });
+    const fixture = {
+      machine: {
+        cpu: 'Test CPU',
+        cores: 4,
+        memoryGiB: 8,
+        platform: 'linux test x64',
+        loadAverage: [0.5, 0.25, 0.1],
+        loadAverageAtStart: [0.1, 0.1, 0.1],
+        versions: {
+          'gen-cluster': '0.1.0',
+          moleculer: '0.15.2',
+          '@nestjs/microservices': '12.1.1',
+        },
+      },
+      node: 'v20.0.0',
+      date: '2026-01-02T03:04:05.000Z',
+      quick: false,
+      durationS: 1234.5,
+      config: {
+        reps: 3,
+        cellMs: 2000,
+        warmMs: 400,
+        inFlight: [1, 100],
+        sizes: [32],
+        onewaySizes: [32, 65536],
+        killNodes: [3],
+        stopNodes: [3],
+      },
+      records: [
+        rr('gen-cluster', 1, 9_000),
+        rr('raw net.Socket', 1, 10_000),
+        rr('gen-cluster', 100, 200_000),
+        rr('moleculer TCP', 100, 100_000),
+        oneWay('gen-cluster', 32, 100_000),
+        oneWay('raw net.Socket, coalesced', 32, 1_000_000),
+        oneWay('gen-cluster', 65536, 10_000),
+        oneWay('raw net.Socket, coalesced', 65536, 20_000),
+        {
+          name: 'failure-kill9',
+          stack: 'gen-cluster',
+          metric: 'detected_by_every_survivor_ms',
+          value: 3.8,
+          unit: 'ms',
+          params: { nodes: 3, min: 3.1, max: 4.2, runs: 3 },
+        },
+        {
+          name: 'formation',
+          stack: 'gen-cluster',
+          metric: 'after_last_process_up_ms',
+          value: 1500,
+          unit: 'ms',
+          params: { nodes: 16, discovery: 'static', min: 1400, max: 1600, runs: 3 },
+        },
+      ],
+    };
+    writeFileSync(input, JSON.stringify(fixture));
+    const page = renderDocs(input, join(dir, 'fixture.md'));
+
+    expect(page).toMatch(/^# Benchmarks\n/);
+    expect(flat(page)).toContain(`from \`${input}\`, a full run of 2026-01-02 03:04 UTC`);
+    expect(flat(page)).toContain('Test CPU, 4 cores, 8 GiB, linux test x64; Node v20.0.0');
+    expect(flat(page)).toContain('0.50 / 0.25 / 0.10 when it ended');
+    expect(page).toContain('## Method');
+    expect(flat(page)).toContain('2 of the 5 targets measured in this run are met, 3 missed');
+    expect(flat(page)).toContain('4 were not measured');
+
+    const mark = (figure: string) => row(page, figure)?.slice(1);
+    expect(mark('request/response 1 in flight 32 B: gen-cluster / raw echo')).toEqual([
+      '0.90×',
+      '>= 0.85×',
+      'met',
+    ]);
+    expect(mark('request/response 100 in flight 32 B: gen-cluster / Moleculer')).toEqual([
+      '2.00×',
+      '>= 5×',
+      '**missed**',
+    ]);
+    expect(mark('request/response 100 in flight 32 B: gen-cluster / Nest TCP')).toEqual([
+      'not measured',
+      '>= 4×',
+      'not measured',
+    ]);
+    expect(mark('one-way 32 B: gen-cluster / coalesced raw')).toEqual([
+      '0.10×',
+      '>= 0.5×',
+      '**missed**',
+    ]);
+    expect(mark('one-way 64 KiB: gen-cluster / coalesced raw')).toEqual([
+      '0.50×',
+      '—',
+      'for comparison',
+    ]);
+    expect(mark('kill -9 detected by every survivor, 3 nodes (gen-cluster)')).toEqual([
+      '3.8 ms',
+      '<= 50 ms',
+      'met',
+    ]);
+    expect(mark('formation of 16 processes (static) after the last one is up')).toEqual([
+      '1,500.0 ms',
+      '<= 1,000 ms',
+      '**missed**',
+    ]);
+    // the result tables show the records' figures
+    expect(page).toMatch(/\| 1 +\| 32 B +\| gen-cluster +\| 9,000 +\|/);
+    expect(page).toMatch(/\| kill -9 +\| 3 +\| gen-cluster +\| 3.8 \[3.1–4.2\] +\|/);
+  }, 60_000);
 });

@@ -1,0 +1,157 @@
+// The Markdown of docs/benchmarks.md, from one results file of bench/run.mjs: how the figures
+// were measured, on what, the targets of bench/targets.mjs marked met or missed, and the tables of
+// bench/lib/report.mjs. Every figure on the page comes from the results file; the prose around
+// them is this template.
+import { fmt, sizeLabel } from './common.mjs';
+import { evaluateTargets } from './evaluate-targets.mjs';
+import { STACK_NAMES, stacksIn } from './records.mjs';
+import { resultSections, targetSection } from './report.mjs';
+
+/** The words the page uses for the state of a target. */
+export const PAGE_MARKS = {
+  met: 'met',
+  missed: '**missed**',
+  info: 'for comparison',
+  'not measured': 'not measured',
+};
+
+const escapeCell = value => String(value).replaceAll('|', '\\|');
+
+/** A Markdown table (Prettier aligns the columns afterwards). */
+export function markdownTable(headers, rows) {
+  const line = cells => `| ${cells.map(escapeCell).join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** "a, b or c" */
+const orList = items =>
+  items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : (items[0] ?? '');
+const sizes = bytes => orList((bytes ?? []).map(sizeLabel));
+const counts = values => orList((values ?? []).map(v => fmt(v, 0)));
+const utc = iso => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+
+/** The load averages (1, 5 and 15 min) recorded with the run, as a sentence. */
+function loadLine(m) {
+  const load = values => (values ?? []).map(v => fmt(v, 2)).join(' / ');
+  const atEnd = m.loadAverage ? `${load(m.loadAverage)} when it ended` : '';
+  const atStart = m.loadAverageAtStart ? `${load(m.loadAverageAtStart)} when the run started` : '';
+  const both = [atStart, atEnd].filter(Boolean).join(', ');
+  return both ? `Load average (1 / 5 / 15 min): ${both}.` : '';
+}
+
+/** What each stack is, for the stacks of the run. */
+function stackList(stacks, versions = {}) {
+  const about = {
+    ours: `this library (${versions['gen-cluster'] ? `${versions['gen-cluster']}, ` : ''}from the build in \`dist/\`) without Nest: a \`GenCluster\` with static discovery on the TCP mesh dist, default options (msgpack payloads, heartbeat 1 s, failure timeout 5 s).`,
+    raw: 'two processes and one `net.Socket`, length-prefixed frames, no serialization, one `write` per message on each side.',
+    'raw-coalesced':
+      'the same, but every frame produced in one event-loop turn leaves in a single `write`: the most this machine can move through one socket, a physical reference rather than a competitor.',
+    moleculer: `Moleculer${versions.moleculer ? ` ${versions.moleculer}` : ''} with its TCP transporter, set up for its best loopback showing: static URLs of every node, UDP discovery off, JSON serializer (its default), gossip every second. Its TCP transporter turns Moleculer's heartbeat checks off, so nothing can be configured to detect a peer that stops answering.`,
+    nest: `\`@nestjs/microservices\`${versions['@nestjs/microservices'] ? ` ${versions['@nestjs/microservices']}` : ''} TCP transport: \`@MessagePattern\`/\`@EventPattern\` handlers and a \`ClientTCP\`. It has no membership, so it takes part in the messaging measurements only.`,
+  };
+  return stacks.map(s => `- **${STACK_NAMES[s]}**: ${about[s]}`).join('\n');
+}
+
+function methodSection(result, stacks) {
+  const c = result.config ?? {};
+  const m = result.machine ?? {};
+  const sigstop = result.records.some(r => r.name === 'failure-sigstop');
+  const runs = result.quick
+    ? 'the quick set (`npm run bench -- --quick`): one repetition per cell'
+    : `the full set (\`npm run bench\`): ${c.reps} repetitions per cell`;
+  return `## Method
+
+\`npm run bench\` (bench/run.mjs) runs every stack in the same run on one machine, over loopback
+only: each endpoint or cluster node is a child process of the harness, killed by its pid when
+its measurement ends. This page shows ${runs}.
+
+The stacks:
+
+${stackList(stacks, m.versions)}
+
+What is measured:
+
+- **Request/response**: a client keeps ${counts(c.inFlight)} ${c.inFlight?.length === 1 && c.inFlight[0] === 1 ? 'request' : 'requests'} in flight (each reply sends
+  the next) to an echo handler, for ${fmt(c.cellMs, 0)} ms per cell after a warm-up of
+  ${fmt(c.warmMs, 0)} ms; payloads of ${sizes(c.sizes)} (a string field for the framework stacks,
+  raw bytes for the sockets). Round trips per second, p50 and p99 latency, and the CPU time of
+  both processes per round trip. The order of the stacks rotates between repetitions.
+- **One-way**: the client sends as fast as the stack accepts for ${fmt(c.cellMs, 0)} ms (payloads
+  of ${sizes(c.onewaySizes)}); the receiver counts what arrived. Messages and payload megabytes
+  per second, CPU of both processes per message.
+- **Broadcast**: one node of a ${c.broadcastNodes}-node cluster of gen-cluster broadcasts (payloads
+  of ${sizes(c.broadcastSizes)}); deliveries counted by the receivers.
+- **Formation**: clusters of ${counts(c.formationNodes)} processes of gen-cluster (${counts(c.moleculerFormationNodes)} of
+  Moleculer) with static discovery listing all of them; the time from the last process being up
+  (and from the first spawn) until every node sees every other.
+- **Failure detection**: on a formed cluster, \`kill -9\` of one node (a closed socket)${sigstop ? ' and `SIGSTOP` of another (a silent peer, found by the heartbeat timeout)' : ''}; the time until
+  every survivor reports it down.
+- **Cost**: a formed ${c.idleNodes}-node mesh of gen-cluster (and Moleculer's largest cluster) left idle for ${fmt(c.idleMs, 0)} ms (CPU, bytes each
+  process wrote per second from \`/proc/PID/io\`, heap and RSS per node); the heap and external
+  memory an accepting node spends per connection (${c.memoryConnections} links, after a full GC);
+  and one discovery refresh of the engine alone with ${counts(c.refreshSizes)} discovered peers,
+  the first (which connects them all through an in-process dist that connects at once) and the
+  median of steady ones, when nothing changes.
+
+The machine of this run: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node
+${result.node}. ${loadLine(m)} The run took ${fmt(result.durationS, 0)} s.
+
+Read the figures as ratios within one run: every process shares this machine's cores, there is
+no network between them, and absolute figures move with whatever else the machine is doing (the
+load average above says how busy it was). A run on another machine, or under another load, gives
+other absolute figures. Targets that compare two stacks are ratios for that reason.`;
+}
+
+function targetsSection(result) {
+  const rows = evaluateTargets(result.records, result.config);
+  const count = status => rows.filter(r => r.status === status).length;
+  const judged = count('met') + count('missed');
+  const unmeasured = count('not measured');
+  const summary =
+    `${count('met')} of the ${judged} targets measured in this run are met, ${count('missed')} missed.` +
+    (unmeasured ? ` ${unmeasured} were not measured (their section or stack did not run).` : '');
+  const section = targetSection(rows, PAGE_MARKS);
+  section.headers[section.headers.length - 1] = 'result';
+  return `## Targets
+
+The project's targets, from \`bench/targets.mjs\`. A ratio is gen-cluster's figure over the other
+stack's; rows marked "for comparison" are shown beside a target and are not one. ${summary}
+
+${markdownTable(section.headers, section.rows)}`;
+}
+
+function resultsSection(result, stacks) {
+  const sections = resultSections(result.records, { config: result.config, stacks });
+  const tables = sections.map(
+    s =>
+      `### ${s.title}\n\n${s.note ? `${s.note[0].toUpperCase()}${s.note.slice(1)}.\n\n` : ''}${markdownTable(s.headers, s.rows)}`,
+  );
+  return `## Results
+
+Median of the runs of each cell, with [min–max] where there was more than one; CPU µs is the
+CPU time of both processes per message or round trip.
+
+${tables.join('\n\n')}`;
+}
+
+/**
+ * The page for `result` (a parsed results file); `source` is the file's path as the page names
+ * it. Returns Markdown, not yet formatted by Prettier.
+ */
+export function renderBenchmarksPage(result, { source }) {
+  const stacks = stacksIn(result.records);
+  return `# Benchmarks
+
+<!-- Generated by bench/docs.mjs: edit the template there, not this file. -->
+
+_Generated by \`npm run bench:docs\` from \`${source}\`, a ${result.quick ? 'quick' : 'full'} run of
+${utc(result.date)}. To refresh it: \`npm run bench\` (or \`npm run bench -- --quick\`, about
+90 s), then \`npm run bench:docs\`._
+
+${methodSection(result, stacks)}
+
+${targetsSection(result)}
+
+${resultsSection(result, stacks)}
+`;
+}

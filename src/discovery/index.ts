@@ -2,21 +2,27 @@
  * The discovery layer: the built-in strategies and their options. Each strategy lives in its own
  * folder; only what is listed here leaves the layer.
  */
-import type { DnsDiscoveryOptions } from './dns.discovery.js';
+import type { DnsDiscoveryOptions } from './dns/dns-options.js';
 import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
 import type { LocalDiscoveryOptions } from './local.discovery.js';
 import type { StaticDiscoveryOptions } from './static.discovery.js';
 
-export * from './dns.discovery.js';
 export * from './local.discovery.js';
 export * from './static.discovery.js';
+export { DnsDiscovery } from './dns/dns.discovery.js';
+export {
+  DNS_DISCOVERY_DEFAULTS,
+  type DnsDiscoveryOptions,
+  type DnsServerAddress,
+  type ResolvedDnsDiscoveryOptions,
+} from './dns/dns-options.js';
 export { KubernetesDiscovery } from './kubernetes/kubernetes.discovery.js';
 export {
   KUBERNETES_DISCOVERY_DEFAULTS,
   type KubernetesDiscoveryOptions,
   type ResolvedKubernetesDiscoveryOptions,
 } from './kubernetes/kubernetes-options.js';
-export type { KubernetesErrorCode } from './kubernetes/kubernetes.errors.js';
+export { KubeRequestError, type KubernetesErrorCode } from './kubernetes/kubernetes.errors.js';
 export type { DiscoveryErrorCode } from './discovery.errors.js';
 
 /** Options of the built-in discovery strategies, by `strategy` name. */

@@ -3,7 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { DEFAULT_GEN_CLUSTER_OPTIONS } from '../core/defaults.js';
 import type { DiscoveryStrategy, Peer } from '../core/index.js';
-import type { DnsDiscovery } from '../discovery/dns.discovery.js';
+import type { DnsDiscovery } from '../discovery/index.js';
 import type { LocalDiscovery } from '../discovery/local.discovery.js';
 import { ClusterService } from './cluster.service.js';
 import type {

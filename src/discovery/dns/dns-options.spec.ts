@@ -1,5 +1,6 @@
-import { DiscoveryError, InvalidConfigError } from '../core/errors.js';
-import { DnsDiscovery, type DnsDiscoveryOptions } from './dns.discovery.js';
+import { InvalidConfigError, MAX_TIMER_MS } from '../../core/index.js';
+import { type DnsDiscoveryOptions, resolveDnsDiscoveryOptions } from './dns-options.js';
+import { DnsDiscovery } from './dns.discovery.js';
 
 const build = (options: Record<string, unknown>) =>
   new DnsDiscovery(options as unknown as DnsDiscoveryOptions);
@@ -86,9 +87,18 @@ describe('DnsDiscovery options', () => {
     [{ domain: 'svc.ns', nodeName: 'a@b' }, 'nodeName', 'without "@"'],
     [{ domain: 'svc.ns', nodeName: 'a b' }, 'nodeName', 'letters, digits'],
     [{ domain: 'svc.ns', nodeName: 7 }, 'nodeName', 'the name part'],
-    [{ domain: 'svc.ns', lookupTimeoutMs: 0 }, 'lookupTimeoutMs', 'a positive integer'],
-    [{ domain: 'svc.ns', lookupTimeoutMs: 1.5 }, 'lookupTimeoutMs', 'a positive integer'],
-    [{ domain: 'svc.ns', lookupTimeoutMs: '5000' }, 'lookupTimeoutMs', 'a positive integer'],
+    [{ domain: 'svc.ns', lookupTimeoutMs: 0 }, 'lookupTimeoutMs', 'an integer of milliseconds'],
+    [{ domain: 'svc.ns', lookupTimeoutMs: 1.5 }, 'lookupTimeoutMs', 'an integer of milliseconds'],
+    [
+      { domain: 'svc.ns', lookupTimeoutMs: '5000' },
+      'lookupTimeoutMs',
+      'an integer of milliseconds',
+    ],
+    [
+      { domain: 'svc.ns', lookupTimeoutMs: MAX_TIMER_MS + 1 },
+      'lookupTimeoutMs',
+      `from 1 to ${MAX_TIMER_MS}`,
+    ],
     [{ domain: 'svc.ns', attempts: 0 }, 'attempts', 'an integer from 1 to 100'],
     [{ domain: 'svc.ns', servers: [] }, 'servers', 'a non-empty array'],
     [{ domain: 'svc.ns', servers: '10.0.0.1' }, 'servers', 'a non-empty array'],
@@ -110,7 +120,7 @@ describe('DnsDiscovery options', () => {
     'refuses %j at construction, naming "%s", the value and the accepted forms',
     (options, option, accepted) => {
       const error = configError(options);
-      expect(error.message).toContain(`"${option}"`);
+      expect(error.message).toContain(`discovery (dns).${option}: received `);
       expect(error.message).toContain(accepted);
       const value = (options as Record<string, unknown>)[option.replace(/\[\d+\]$/, '')];
       if (typeof value === 'string') expect(error.message).toContain(JSON.stringify(value));
@@ -119,27 +129,22 @@ describe('DnsDiscovery options', () => {
 
   it('refuses an unknown option (a typo), listing the known ones', () => {
     const error = configError({ domain: 'svc.ns', recordtype: 'srv' });
-    expect(error.message).toContain('"recordtype"');
-    expect(error.message).toContain('"recordType"');
+    expect(error.message).toContain('discovery (dns).recordtype: received "srv"');
+    expect(error.message).toContain('known: strategy, domain, recordType,');
+  });
+
+  it('takes the longest duration a Node timer can wait, and no longer', () => {
+    expect(
+      build({ domain: 'svc.ns', lookupTimeoutMs: MAX_TIMER_MS }).settings.lookupTimeoutMs,
+    ).toBe(MAX_TIMER_MS);
+    expect(() =>
+      resolveDnsDiscoveryOptions({ domain: 'svc.ns', lookupTimeoutMs: MAX_TIMER_MS + 1 }),
+    ).toThrow(InvalidConfigError);
   });
 
   it('refuses options that are not an object', () => {
     expect(configError(null as unknown as Record<string, unknown>).message).toContain(
       'an object such as',
     );
-  });
-});
-
-describe('DnsDiscovery.peers without a network', () => {
-  it('fails with a clear error when it has no node name (no init(), no nodeName)', async () => {
-    const d = build({ domain: 'svc.ns', servers: [{ host: '127.0.0.1', port: 9 }] });
-    await expect(d.peers(new AbortController().signal)).rejects.toThrow(DiscoveryError);
-    await expect(d.peers(new AbortController().signal)).rejects.toThrow(/nodeName/);
-  });
-
-  it('rejects with the abort reason, without asking, when the signal is already aborted', async () => {
-    const d = build({ domain: 'svc.ns', nodeName: 'app', servers: [{ host: '127.0.0.1' }] });
-    const reason = new Error('stopping');
-    await expect(d.peers(AbortSignal.abort(reason))).rejects.toBe(reason);
   });
 });

@@ -1,10 +1,19 @@
-import { describeValue } from '../core/messages.js';
+const SERVER_ENTRY =
+  '{ host, port? } with an IPv4 or IPv6 address (no brackets) and a port from 1 to 65535 (default 53), e.g. { host: "10.96.0.10", port: 53 }';
+
 /** User-facing texts of the `dns` discovery, kept in one place so they can be found and improved. */
 export const DnsMessages = {
-  invalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid dns discovery option "${option}": received ${describeValue(value)}; expected ${accepted}.`,
-  unknownOption: (option: string, known: readonly string[]) =>
-    `Unknown dns discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
+  /** What each option accepts, for refusals. */
+  accepts: {
+    options: 'an object such as { strategy: "dns", domain: "my-svc.my-ns" }',
+    domain:
+      'a DNS name such as "my-svc.my-ns" (A/AAAA) or "_dist._tcp.my-svc.my-ns" (SRV); a trailing "." makes it absolute (never searched)',
+    recordType: '"a" (A/AAAA records) or "srv"',
+    ipv6: 'false (A records), true (AAAA records) or "auto" (both)',
+    servers: `a non-empty array of ${SERVER_ENTRY}`,
+    server: SERVER_ENTRY,
+    search: 'an array of DNS names such as ["svc.cluster.local"], or [] for no search',
+  },
   lookupFailed: (
     type: string,
     name: string,
@@ -13,6 +22,7 @@ export const DnsMessages = {
     context?: string,
   ) =>
     `DNS discovery: the ${type} lookup of "${name}"${context ? ` (${context})` : ''} failed with ${describeCode(code)} from ${servers.length ? servers.join(', ') : 'the system resolvers'}; keeping the last good peers.`,
+  srvTarget: (name: string) => `target of SRV "${name}"`,
   noNodeName: () =>
     'DNS discovery has no node name for its peers: give the "nodeName" option, or let the cluster call init() first (it passes this node\'s name).',
   skippedNoPtr: (address: string, code: string) =>

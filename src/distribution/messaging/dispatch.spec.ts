@@ -1,0 +1,141 @@
+import { until } from '../../../test/support/wait.js';
+import {
+  A,
+  B,
+  C,
+  MemoryNetwork,
+  deferred,
+  mainProcess,
+  rejection,
+  settle,
+} from '../../../test/support/messaging-harness.js';
+import { EnvelopeKind, encodeEnvelope } from './envelope.js';
+import { PayloadError, RequestTimeoutError } from './messaging.errors.js';
+
+describe('dispatch', () => {
+  let net: MemoryNetwork;
+  beforeEach(() => {
+    net = new MemoryNetwork();
+  });
+  afterEach(() => net.close());
+
+  describe('requests', () => {
+    it('awaits an async handler and answers undefined for a void one', async () => {
+      const a = net.add(A);
+      const b = net.add(B);
+      b.on('later', async (payload: unknown) => {
+        await Promise.resolve();
+        return (payload as number) * 2;
+      });
+      b.on('void', () => undefined);
+      await expect(a.request(B, 'later', 21)).resolves.toBe(42);
+      await expect(a.request(B, 'void', null)).resolves.toBeUndefined();
+    });
+
+    it('rejects with PayloadError when the answer cannot be decoded', async () => {
+      const a = net.add(A);
+      const b = net.add(B, {
+        codec: { name: 'bad', encode: () => Buffer.from([0xc1]), decode: () => 1 },
+      });
+      b.on('x', () => 'answer');
+      const error = await rejection(a.request(B, 'x', 1));
+      expect(error).toBeInstanceOf(PayloadError);
+      expect(error).toMatchObject({ code: 'ERR_PAYLOAD_DECODE' });
+    });
+  });
+
+  describe('one-way messages', () => {
+    it('delivers a send to the handler with its context, synchronously returning nothing', async () => {
+      const a = net.add(A);
+      const b = net.add(B);
+      const seen: unknown[] = [];
+      b.on('note', (payload, context) => {
+        seen.push([payload, context]);
+      });
+      expect(a.send(B, 'note', { n: 1 })).toBeUndefined();
+      await until(() => seen.length === 1, 5_000, 'delivery');
+      expect(seen[0]).toEqual([{ n: 1 }, { from: A, topic: 'note' }]);
+      expect(net.sent[0].envelope).toMatchObject({ kind: EnvelopeKind.Send, requestId: 0 });
+    });
+
+    it('drops a send to a topic without handler with a rate-limited warning', async () => {
+      const a = net.add(A);
+      const b = net.add(B);
+      const seen: unknown[] = [];
+      b.on('other', payload => void seen.push(payload));
+      for (let i = 0; i < 50; i++) a.send(B, 'nobody', i);
+      a.send(B, 'other', 'after');
+      await until(() => seen.length === 1, 5_000, 'delivery');
+      const warnings = net.logger(B).lines.filter(l => l.message.includes('"nobody"'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].level).toBe('warn');
+    });
+
+    it('catches and logs handler failures without unhandled rejections', async () => {
+      const unhandled: unknown[] = [];
+      const listener = (reason: unknown) => void unhandled.push(reason);
+      mainProcess.on('unhandledRejection', listener);
+      try {
+        const a = net.add(A);
+        const b = net.add(B);
+        b.on('sync', () => {
+          throw new Error('sync failure');
+        });
+        b.on('async', async () => {
+          throw new Error('async failure');
+        });
+        b.on('thenable', () => ({
+          then: (_ok: unknown, fail: (error: unknown) => void) =>
+            fail(new Error('thenable failure')),
+        }));
+        a.send(B, 'sync', 1);
+        a.send(B, 'async', 2);
+        a.send(B, 'thenable', 3);
+        await until(
+          () =>
+            ['sync failure', 'async failure', 'thenable failure'].every(text =>
+              net.logger(B).has('warn', text),
+            ),
+          5_000,
+          'failure logs',
+        );
+        await settle();
+        expect(unhandled).toEqual([]);
+      } finally {
+        mainProcess.off('unhandledRejection', listener);
+      }
+    });
+
+    it('logs, never throws, for an undecodable payload or malformed bytes', async () => {
+      const b = net.add(B);
+      const seen: unknown[] = [];
+      b.on('note', payload => void seen.push(payload));
+      const bad = Buffer.concat(encodeEnvelope(EnvelopeKind.Send, 0, 'note', Buffer.from([0xc1])));
+      expect(() => b.receive(A, bad)).not.toThrow();
+      expect(net.logger(B).has('warn', 'Dropped a message from')).toBe(true);
+      for (let i = 0; i < 20; i++) expect(() => b.receive(C, Buffer.from([9, 9, 9]))).not.toThrow();
+      expect(net.logger(B).lines.filter(l => l.message.includes(`from ${C}`))).toHaveLength(1);
+      expect(() => b.receive(C, Buffer.alloc(0))).not.toThrow();
+      expect(seen).toEqual([]);
+    });
+  });
+
+  describe('after close', () => {
+    it('drops the answers of handlers still running when closed', async () => {
+      const a = net.add(A);
+      const b = net.add(B);
+      const gate = deferred();
+      let started = false;
+      b.on('slow', () => {
+        started = true;
+        return gate.promise;
+      });
+      const pending = a.request(B, 'slow', 1, { timeoutMs: 100 });
+      await until(() => started, 5_000, 'handler start');
+      b.close();
+      gate.resolve('answer');
+      await expect(pending).rejects.toBeInstanceOf(RequestTimeoutError);
+      expect(net.sent.filter(s => s.from === B)).toHaveLength(0);
+    });
+  });
+});

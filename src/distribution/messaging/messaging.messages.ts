@@ -31,9 +31,10 @@ export const MessagingMessages = {
     `The payload is nested deeper than ${max} levels, the limit of the ${codec} codec; ${encoding ? 'it was not sent' : 'it was refused'}.`,
   codecResult: (codec: string, what: string) =>
     `Codec "${codec}" returned ${what} from encode(); expected a Buffer or Uint8Array.`,
-
-  // Why the msgpack scanner refuses bytes (the end of a `decodeFailed` text).
+  // A built-in codec's depth refusal; the user sees `tooDeep` instead.
   nestedTooDeep: () => 'nested too deep',
+
+  // Why the msgpack scanner refuses bytes (the end of a `decodeFailed` or `encodeFailed` text).
   scanTruncated: () => 'truncated data',
   scanTrailingBytes: (count: number) => `${count} bytes after the value`,
   scanUnsupportedToken: (token: number) => `unsupported token 0x${token.toString(16)}`,
@@ -99,7 +100,7 @@ export const MessagingMessages = {
     `Handling a message from ${from} failed: ${errorText(error)}`,
   receivedAfterClose: (from: string) => `Dropped a message from ${from}: messaging is closed.`,
 
-  // Texts of the wire error when the remote's error cannot be rendered.
+  // A thrown value that cannot be rendered, in a log line or an error response.
   unprintableError: () => 'unprintable error',
 } as const;
 

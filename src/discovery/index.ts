@@ -4,10 +4,9 @@
  */
 import type { DnsDiscoveryOptions } from './dns/dns-options.js';
 import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
-import type { LocalDiscoveryOptions } from './local.discovery.js';
+import type { LocalDiscoveryOptions } from './local/local.discovery.js';
 import type { StaticDiscoveryOptions } from './static.discovery.js';
 
-export * from './local.discovery.js';
 export * from './static.discovery.js';
 export { DnsDiscovery } from './dns/dns.discovery.js';
 export {
@@ -16,6 +15,7 @@ export {
   type DnsServerAddress,
   type ResolvedDnsDiscoveryOptions,
 } from './dns/dns-options.js';
+export { LocalDiscovery, type LocalDiscoveryOptions } from './local/local.discovery.js';
 export { KubernetesDiscovery } from './kubernetes/kubernetes.discovery.js';
 export {
   KUBERNETES_DISCOVERY_DEFAULTS,

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { DEFAULT_GEN_CLUSTER_OPTIONS } from '../core/defaults.js';
 import type { DiscoveryStrategy, Peer } from '../core/index.js';
 import type { DnsDiscovery } from '../discovery/index.js';
-import type { LocalDiscovery } from '../discovery/local.discovery.js';
+import type { LocalDiscovery } from '../discovery/index.js';
 import { ClusterService } from './cluster.service.js';
 import type {
   GenClusterModuleOptions,

@@ -1,9 +1,12 @@
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { DiscoveryError, InvalidConfigError } from '../core/errors.js';
-import type { ClusterLogger } from '../core/logger.js';
-import { PortMapperClient, type RegisteredNode } from '../portmapper/port-mapper.client.js';
-import { PortMapperServer } from '../portmapper/port-mapper.server.js';
+import {
+  type ClusterLogger,
+  DiscoveryError,
+  InvalidConfigError,
+  MAX_TIMER_MS,
+} from '../../core/index.js';
+import { PortMapperClient, PortMapperServer, type RegisteredNode } from '../../portmapper/index.js';
 import { LocalDiscovery } from './local.discovery.js';
 
 const servers: PortMapperServer[] = [];
@@ -148,10 +151,18 @@ describe('LocalDiscovery', () => {
     [{ hosts: 'localhost' }, /hosts/],
     [{ portMapperPort: 0 }, /portMapperPort/],
     [{ connectTimeoutMs: 0 }, /connectTimeoutMs/],
+    [{ connectTimeoutMs: MAX_TIMER_MS + 1 }, /connectTimeoutMs.*from 1 to 2147483647/],
+    [{ requestTimeoutMs: MAX_TIMER_MS + 1 }, /requestTimeoutMs.*from 1 to 2147483647/],
     [{ strategy: 'dns' }, /strategy/],
-    [{ domain: 'x' }, /Unknown local discovery option "domain"/],
+    [{ domain: 'x' }, /discovery \(local\)\.domain: received "x"; .*known: strategy, hosts,/],
+    [null, /discovery \(local\): received null; expected an object such as/],
   ])('refuses the options %j', (options, message) => {
     expect(() => new LocalDiscovery(options as never)).toThrow(InvalidConfigError);
     expect(() => new LocalDiscovery(options as never)).toThrow(message);
+  });
+
+  it('takes the longest durations a Node timer can wait', () => {
+    const longest = { connectTimeoutMs: MAX_TIMER_MS, requestTimeoutMs: MAX_TIMER_MS };
+    expect(() => new LocalDiscovery(longest)).not.toThrow();
   });
 });

@@ -1,16 +1,27 @@
 import { hostname } from 'node:os';
-import { DiscoveryError, InvalidConfigError, toError } from '../core/errors.js';
-import type { ClusterLogger } from '../core/logger.js';
-import { type Peer, canonicalHost, hostForUrl, parseNodeName } from '../core/peer.js';
-import type { DiscoveryContext, DiscoveryStrategy } from '../core/strategy.js';
-import type { EpmdNameEntry } from '../portmapper/epmd-protocol.js';
-import { PortMapperClient } from '../portmapper/port-mapper.client.js';
+import {
+  type ClusterLogger,
+  type DiscoveryContext,
+  DiscoveryError,
+  type DiscoveryStrategy,
+  type Peer,
+  canonicalHost,
+  checkMilliseconds,
+  checkPort,
+  hostForUrl,
+  invalidOption,
+  parseNodeName,
+  toError,
+} from '../../core/index.js';
 import {
   DEFAULT_PORT_MAPPER_HOST,
   DEFAULT_PORT_MAPPER_PORT,
+  type EpmdNameEntry,
   PORT_MAPPER_DEFAULTS,
-} from '../portmapper/port-mapper.defaults.js';
-import { PortMapperMessages as M } from '../portmapper/port-mapper.messages.js';
+  PortMapperClient,
+} from '../../portmapper/index.js';
+import { checkStrategyOptions, optionName } from '../option-checks.js';
+import { LocalMessages } from './local.messages.js';
 
 /**
  * Options of the `local` discovery (gen_cluster's `epmd_all`): every node registers with the port
@@ -77,35 +88,24 @@ export class LocalDiscovery implements DiscoveryStrategy {
 
   /** @throws InvalidConfigError naming the option, the value and the accepted forms. */
   constructor(options: LocalDiscoveryOptions | Omit<LocalDiscoveryOptions, 'strategy'> = {}) {
-    const bad = (option: string, value: unknown, accepted: string) =>
-      new InvalidConfigError(M.localInvalidOption(option, value, accepted));
-    if (typeof options !== 'object' || options === null || Array.isArray(options))
-      throw bad('(options)', options, 'an object such as { strategy: "local" }');
+    checkStrategyOptions('local', options, KNOWN_OPTIONS, LocalMessages.accepts.options);
     const o = options as Record<string, unknown>;
-    for (const key of Object.keys(o)) {
-      if (!(KNOWN_OPTIONS as readonly string[]).includes(key))
-        throw new InvalidConfigError(M.localUnknownOption(key, KNOWN_OPTIONS));
+    const option = (key: string) => optionName('local', key);
+    const port = o.portMapperPort ?? DEFAULT_PORT_MAPPER_PORT;
+    checkPort(option('portMapperPort'), port);
+    this.portMapperPort = port;
+    for (const key of ['connectTimeoutMs', 'requestTimeoutMs'] as const) {
+      if (o[key] !== undefined) checkMilliseconds(option(key), o[key]);
     }
-    if (o.strategy !== undefined && o.strategy !== 'local')
-      throw bad('strategy', o.strategy, '"local"');
-    const int = (value: unknown, min: number, max: number) =>
-      typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-    this.portMapperPort = (o.portMapperPort as number | undefined) ?? DEFAULT_PORT_MAPPER_PORT;
-    if (!int(this.portMapperPort, 1, 65535))
-      throw bad('portMapperPort', o.portMapperPort, 'an integer from 1 to 65535');
-    for (const option of ['connectTimeoutMs', 'requestTimeoutMs'] as const) {
-      if (o[option] !== undefined && !int(o[option], 1, 2 ** 31 - 1))
-        throw bad(option, o[option], 'a positive integer of milliseconds');
-    }
-    const accepted =
-      'a non-empty array of hosts: "localhost" (this host), IPv4 or IPv6 addresses, or DNS names';
+    const accepted = LocalMessages.accepts.hosts;
     const hosts = o.hosts ?? ['localhost'];
-    if (!Array.isArray(hosts) || hosts.length === 0) throw bad('hosts', o.hosts, accepted);
+    if (!Array.isArray(hosts) || hosts.length === 0)
+      throw invalidOption(option('hosts'), o.hosts, accepted);
     const seen = new Set<string>();
     const targets: Target[] = [];
     hosts.forEach((entry: unknown, i: number) => {
       const host = typeof entry === 'string' ? canonicalHost(entry.trim()) : undefined;
-      if (host === undefined) throw bad(`hosts[${i}]`, entry, accepted);
+      if (host === undefined) throw invalidOption(option(`hosts[${i}]`), entry, accepted);
       const local = host === 'localhost' || host === canonicalHost(hostname());
       const key = local ? '' : host;
       if (seen.has(key)) return;
@@ -156,21 +156,21 @@ export class LocalDiscovery implements DiscoveryStrategy {
         failures.push(`${target.label}: ${error.message}`);
         const kept = this.lastGood.get(target.label);
         if (kept === undefined) return;
-        if (this.targets.length > 1) this.logger?.warn(M.localPartial(target.label, error));
+        if (this.targets.length > 1) this.logger?.warn(LocalMessages.partial(target.label, error));
         names = kept;
       }
       const nodeHost = target.host ?? this.selfHost ?? canonicalHost(hostname()) ?? 'localhost';
       for (const entry of names) {
         const peer = toLocalPeer(entry, nodeHost);
         if (peer === undefined) {
-          this.logger?.debug?.(M.localSkipped(entry.name, target.label));
+          this.logger?.debug?.(LocalMessages.skipped(entry.name, target.label));
           continue;
         }
         if (peer.node !== this.self && !unique.has(peer.node)) unique.set(peer.node, peer);
       }
     });
     if (failures.length === this.targets.length) {
-      throw new DiscoveryError(M.localAllFailed(failures.join('; ')), {
+      throw new DiscoveryError(LocalMessages.allFailed(failures.join('; ')), {
         cause: firstError,
       });
     }

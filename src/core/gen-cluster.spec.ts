@@ -3,7 +3,9 @@ import type { ClusterEvent, Membership } from './events.js';
 import { DEFAULT_GEN_CLUSTER_OPTIONS } from './defaults.js';
 import { GenCluster, type GenClusterOptions } from './gen-cluster.js';
 import type { ClusterLogger } from './logger.js';
-import { TestDiscovery, TestDist } from '../../test/support/test-strategies.js';
+import { CoreMessages } from './messages.js';
+import type { DiscoveryStrategy, DistStrategy } from './strategy.js';
+import { TestDiscovery, TestDist } from '../testing/index.js';
 import { flushPromises } from '../../test/support/wait.js';
 
 const silent: ClusterLogger = {
@@ -134,6 +136,9 @@ describe('GenCluster scheduler', () => {
     expect(error?.type === 'discoveryError' && (error.error as { code?: string }).code).toBe(
       'ERR_DISCOVERY_TIMEOUT',
     );
+    expect(error?.type === 'discoveryError' && error.error.message).toBe(
+      CoreMessages.discoveryTimeout('test', 300),
+    );
     discovery.answer = ['a@10.0.0.2'];
     await advance(1_000);
     expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
@@ -172,128 +177,6 @@ describe('GenCluster scheduler', () => {
     await cluster.stop();
   });
 
-  it('times out a hanging connect, aborts it, and retries on the backoff', async () => {
-    const { cluster, dist, events } = setup(
-      { connectTimeoutMs: 2_000, refreshIntervalMs: 60_000 },
-      ['a@10.0.0.2'],
-    );
-    dist.outcome = () => 'hang';
-    await cluster.start();
-    await advance(2_000);
-    const failed = events.find(e => e.type === 'connectFailed');
-    expect(failed).toMatchObject({
-      type: 'connectFailed',
-      node: 'a@10.0.0.2',
-      attempt: 1,
-      retryInMs: 1_000,
-    });
-    expect(failed?.type === 'connectFailed' && (failed.error as { code?: string }).code).toBe(
-      'ERR_CONNECT_TIMEOUT',
-    );
-    dist.outcome = () => true;
-    await advance(1_000);
-    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
-    await cluster.stop();
-  });
-
-  it('backs off per node: 1 s doubling to 15 s, reset on success', async () => {
-    const { cluster, dist, events } = setup({ refreshIntervalMs: 60_000 }, ['a@10.0.0.2']);
-    dist.outcome = () => false;
-    await cluster.start();
-    await flushPromises();
-    for (const delay of [1_000, 2_000, 4_000, 8_000, 15_000]) await advance(delay);
-    const retries = events.flatMap(e => (e.type === 'connectFailed' ? [e.retryInMs] : []));
-    expect(retries).toEqual([1_000, 2_000, 4_000, 8_000, 15_000, 15_000]);
-    dist.outcome = () => true;
-    await advance(15_000);
-    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
-    dist.outcome = () => false;
-    dist.down('a@10.0.0.2');
-    await flushPromises();
-    const after = events.flatMap(e => (e.type === 'connectFailed' ? [e.retryInMs] : [])).slice(6);
-    expect(after).toEqual([1_000]);
-    await cluster.stop();
-  });
-
-  it('spreads the backoff by ±20 %', async () => {
-    for (const [random, expected] of [
-      [0, 800],
-      [0.999999, 1_200],
-    ] as const) {
-      const { cluster, dist, events } = setup({ random: () => random }, ['a@10.0.0.2']);
-      dist.outcome = () => false;
-      await cluster.start();
-      await flushPromises();
-      expect(events.find(e => e.type === 'connectFailed')).toMatchObject({ retryInMs: expected });
-      await cluster.stop();
-    }
-  });
-
-  it('does not dial a node on backoff at a refresh before its retry is due', async () => {
-    const { cluster, dist } = setup({ refreshIntervalMs: 500 }, ['a@10.0.0.2']);
-    dist.outcome = () => false;
-    await cluster.start();
-    await flushPromises();
-    await advance(500);
-    expect(dist.connectCalls).toHaveLength(1);
-    await advance(500);
-    expect(dist.connectCalls).toHaveLength(2);
-    await cluster.stop();
-  });
-
-  it('retries a lost peer that is still discovered at once, and a lost undiscovered one never', async () => {
-    const { cluster, dist, discovery } = setup({ refreshIntervalMs: 60_000 });
-    await cluster.start();
-    await flushPromises();
-    dist.down('a@10.0.0.2');
-    await flushPromises();
-    expect(dist.connectCalls.filter(n => n === 'a@10.0.0.2')).toHaveLength(2);
-    discovery.answer = ['a@10.0.0.2'];
-    await cluster.refresh();
-    dist.down('b@10.0.0.3');
-    await advance(120_000);
-    expect(dist.connectCalls.filter(n => n === 'b@10.0.0.3')).toHaveLength(1);
-    await cluster.stop();
-  });
-
-  it('keeps a member that left discovery under removal policy "keep"', async () => {
-    const { cluster, dist, discovery, events } = setup();
-    await cluster.start();
-    await flushPromises();
-    discovery.answer = ['a@10.0.0.2'];
-    await cluster.refresh();
-    expect(dist.disconnectCalls).toEqual([]);
-    expect(cluster.nodes()).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
-    expect(events).toContainEqual({ type: 'lost', node: 'b@10.0.0.3' });
-    await cluster.stop();
-  });
-
-  it('disconnects a member that left discovery under removal policy "disconnect", without retrying it', async () => {
-    const { cluster, dist, discovery } = setup({ removalPolicy: 'disconnect' });
-    await cluster.start();
-    await flushPromises();
-    discovery.answer = ['a@10.0.0.2'];
-    await cluster.refresh();
-    await flushPromises();
-    expect(dist.disconnectCalls).toEqual(['b@10.0.0.3']);
-    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
-    expect(dist.connectCalls.filter(n => n === 'b@10.0.0.3')).toHaveLength(1);
-    await cluster.stop();
-  });
-
-  it('caps the number of concurrent connects', async () => {
-    const peers = Array.from({ length: 40 }, (_, i) => `n${i}@10.0.1.${i + 1}`);
-    const { cluster, dist } = setup({ connectConcurrency: 4, connectTimeoutMs: 1_000 }, peers);
-    dist.outcome = () => 'hang';
-    await cluster.start();
-    await flushPromises();
-    expect(dist.inFlight).toBe(4);
-    await advance(1_000);
-    expect(dist.maxInFlight).toBe(4);
-    expect(dist.connectCalls.length).toBe(8);
-    await cluster.stop();
-  });
-
   it('stops refreshing while paused and refreshes at once on resume', async () => {
     const { cluster, discovery } = setup({ refreshIntervalMs: 1_000 });
     await cluster.start();
@@ -308,51 +191,6 @@ describe('GenCluster scheduler', () => {
     expect(discovery.calls).toBe(2);
     await advance(1_000);
     expect(discovery.calls).toBe(3);
-    await cluster.stop();
-  });
-
-  it('treats "ignored" as neither success nor failure', async () => {
-    const { cluster, dist, events } = setup({ refreshIntervalMs: 1_000 }, ['a@10.0.0.2']);
-    dist.outcome = () => 'ignored';
-    await cluster.start();
-    await advance(1_000);
-    expect(events.some(e => e.type === 'connectFailed')).toBe(false);
-    expect(dist.connectCalls).toHaveLength(2);
-    await cluster.stop();
-  });
-
-  it('treats a rejected connect as a failure with its error', async () => {
-    const { cluster, dist, events } = setup({}, ['a@10.0.0.2']);
-    dist.outcome = () => new Error('ECONNREFUSED');
-    await cluster.start();
-    await flushPromises();
-    const failed = events.find(e => e.type === 'connectFailed');
-    expect(failed?.type === 'connectFailed' && failed.error.message).toBe('ECONNREFUSED');
-    await cluster.stop();
-  });
-
-  it('sees a peer with a port and the same member without one as one node', async () => {
-    const { cluster, dist } = setup({ refreshIntervalMs: 1_000 }, ['a@[0:0:0:0:0:0:0:1]:4000']);
-    dist.outcome = () => false;
-    await cluster.start();
-    await flushPromises();
-    dist.up({ node: 'a@::1' });
-    await advance(5_000);
-    expect(cluster.nodes()).toEqual(['a@::1']);
-    expect(dist.connectCalls).toEqual(['a@::1']);
-    await cluster.stop();
-  });
-
-  it('follows a dist that never pushes changes through members()', async () => {
-    const { cluster, dist } = setup({ refreshIntervalMs: 1_000 });
-    dist.push = false;
-    await cluster.start();
-    await flushPromises();
-    expect(cluster.nodes()).toEqual(['a@10.0.0.2', 'b@10.0.0.3']);
-    dist.down('a@10.0.0.2');
-    dist.outcome = () => false;
-    await advance(1_000);
-    expect(cluster.nodes()).toEqual(['b@10.0.0.3']);
     await cluster.stop();
   });
 
@@ -404,17 +242,6 @@ describe('GenCluster scheduler', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
-  it('aborts connects in flight when stopped', async () => {
-    const { cluster, dist } = setup({}, ['a@10.0.0.2']);
-    dist.outcome = () => 'hang';
-    await cluster.start();
-    await flushPromises();
-    expect(dist.inFlight).toBe(1);
-    await cluster.stop();
-    expect(dist.inFlight).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-  });
-
   it('waits for members with a deadline', async () => {
     const { cluster, dist } = setup({}, ['a@10.0.0.2']);
     dist.outcome = () => false;
@@ -440,21 +267,6 @@ describe('GenCluster scheduler', () => {
     expect(discovery.calls).toBe(2);
     await advance(500);
     expect(discovery.calls).toBe(3);
-    await cluster.stop();
-  });
-
-  it('re-arms a pending retry after pause() and resume(), even with no periodic refresh', async () => {
-    const { cluster, dist } = setup({ refreshIntervalMs: 'infinity' }, ['a@10.0.0.2']);
-    dist.outcome = () => false;
-    await cluster.start();
-    await flushPromises();
-    cluster.pause();
-    cluster.resume();
-    await flushPromises();
-    expect(dist.connectCalls).toHaveLength(1);
-    dist.outcome = () => true;
-    await advance(1_000);
-    expect(cluster.nodes()).toEqual(['a@10.0.0.2']);
     await cluster.stop();
   });
 
@@ -485,47 +297,6 @@ describe('GenCluster scheduler', () => {
     expect(cluster.status).toBe('stopped');
   });
 
-  it('survives a dist that rejects with a circular object or throws synchronously', async () => {
-    const { cluster, dist, discovery, events } = setup({ removalPolicy: 'disconnect' }, [
-      'a@10.0.0.2',
-    ]);
-    const circular: Record<string, unknown> = {};
-    circular.self = circular;
-    dist.outcome = () => circular as unknown as Error;
-    dist.connect = async () => {
-      throw circular;
-    };
-    await cluster.start();
-    await flushPromises();
-    expect(events.find(e => e.type === 'connectFailed')).toBeDefined();
-    dist.disconnect = () => {
-      throw new Error('sync');
-    };
-    dist.up({ node: 'a@10.0.0.2' });
-    discovery.answer = [];
-    await cluster.refresh();
-    await flushPromises();
-    expect(cluster.discoveredPeers()).toEqual([]);
-    await cluster.stop();
-  });
-
-  it('keeps no retry state for a node that left discovery while its connect failed', async () => {
-    const { cluster, dist, discovery, events } = setup({ refreshIntervalMs: 1_000 }, [
-      'a@10.0.0.2',
-    ]);
-    let fail: (() => void) | undefined;
-    dist.connect = () => new Promise(resolve => (fail = () => resolve(false)));
-    await cluster.start();
-    await flushPromises();
-    discovery.answer = [];
-    await advance(1_000);
-    fail!();
-    await flushPromises();
-    expect(events.find(e => e.type === 'connectFailed')).toMatchObject({ retryInMs: undefined });
-    expect(jest.getTimerCount()).toBe(1); // the refresh timer only
-    await cluster.stop();
-  });
-
   it('waits for members without a deadline when timeoutMs is Infinity', async () => {
     const { cluster, dist } = setup({}, ['a@10.0.0.2']);
     dist.outcome = () => false;
@@ -551,17 +322,12 @@ describe('GenCluster scheduler', () => {
     expect(Object.isFrozen(DEFAULT_GEN_CLUSTER_OPTIONS)).toBe(true);
   });
 
+  // The scheduler option rows are in scheduler-options.spec.ts; these check the engine uses them.
   it.each([
-    [{ refreshIntervalMs: 0 }, 'refreshIntervalMs'],
-    [{ refreshIntervalMs: -5 }, 'refreshIntervalMs'],
-    [{ removalPolicy: 'drop' as 'keep' }, 'removalPolicy'],
-    [{ connectConcurrency: 1.5 }, 'connectConcurrency'],
-    [{ connectTimeoutMs: Number.NaN }, 'connectTimeoutMs'],
-    [{ backoff: { jitter: 1 } }, 'backoff.jitter'],
-    [{ backoff: { multiplier: 0.5 } }, 'backoff.multiplier'],
     [{ node: 'no-at-sign' }, 'Invalid node name'],
-    [{ refreshIntervalMs: 2 ** 31 }, 'at most 2147483647 ms'],
-    [{ backoff: { maxMs: 1e12 } }, 'backoff.maxMs'],
+    [{ connectTimeoutMs: Number.NaN }, 'connectTimeoutMs'],
+    [{ discovery: {} as DiscoveryStrategy }, 'discovery'],
+    [{ dist: { name: 'x' } as DistStrategy }, 'dist'],
   ])('refuses bad options %j, naming the option', (options, name) => {
     expect(() => setup(options as Partial<GenClusterOptions>)).toThrow(name);
   });

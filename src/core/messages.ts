@@ -19,6 +19,36 @@ export const CoreMessages = {
   stopped: () => 'The cluster is stopped.',
   waitTimeout: (n: number, ms: number, have: number) =>
     `Timed out after ${ms} ms waiting for ${n} connected peer(s); ${have} connected.`,
+  discoveryShape: () => 'an object with a peers() method',
+  distShape: () => 'an object with init(), members(), connect(), disconnect() and close()',
+  backoffMultiplierRange: () => 'a number >= 1',
+  backoffJitterRange: () => 'a number from 0 (inclusive) to 1 (exclusive)',
+  // Log lines of the engine (GenCluster).
+  nodeStarted: (self: string, discovery: string, dist: string) =>
+    `Node ${self} started (discovery "${discovery}", dist "${dist}").`,
+  nodeStopped: (self: string) => `Node ${self} stopped.`,
+  paused: () => 'Cluster paused.',
+  resumed: () => 'Cluster resumed.',
+  refreshFailed: (error: Error) => `Refresh failed unexpectedly: ${error.message}`,
+  refreshSummary: (discovered: number, connected: number, toConnect: number) =>
+    `Refresh: ${discovered} discovered, ${connected} connected, ${toConnect} to connect.`,
+  leaveFailed: (error: Error) => `Leaving the cluster failed: ${error.message}`,
+  closeFailed: (error: Error) => `Closing failed: ${error.message}`,
+  unusablePeer: (strategy: string, error: Error) =>
+    `Discovery "${strategy}" returned an unusable peer, skipped: ${error.message}`,
+  disconnectingLost: (node: string) =>
+    `${node} left discovery; disconnecting it (removal policy "disconnect").`,
+  disconnectFailed: (node: string, error: Error) =>
+    `Disconnecting ${node} failed: ${error.message}`,
+  distMembersFailed: (error: Error) => `dist.members() failed: ${error.message}`,
+  connectFailed: (node: string, attempt: number, error: Error, retryInMs: number | undefined) =>
+    `Could not connect to ${node} (attempt ${attempt}): ${error.message}${retryInMs === undefined ? '' : `; retrying in ${retryInMs} ms`}.`,
+  connectCrashed: (node: string, error: Error) =>
+    `Connecting to ${node} failed unexpectedly: ${error.message}`,
+  invalidReportedNode: (dist: string, error: Error) =>
+    `Dist "${dist}" reported an invalid node: ${error.message}`,
+  nodeUp: (node: string) => `Node up: ${node}.`,
+  nodeDown: (node: string, reason: string) => `Node down: ${node} (${reason}).`,
 } as const;
 
 const SECRET_KEYS = /cookie|key|cert|secret|token|password|passphrase|tls|ca$/i;

@@ -1,0 +1,117 @@
+import { jest } from '@jest/globals';
+import { DiscoveryLookup, canonicalPeers } from './discovery-lookup.js';
+import type { DiscoveryError } from './errors.js';
+import type { ClusterLogger } from './logger.js';
+import { CoreMessages } from './messages.js';
+import type { Peer } from './peer.js';
+import type { DiscoveryStrategy } from './strategy.js';
+
+const SELF = 'self@10.0.0.1';
+
+function lookup(peers: DiscoveryStrategy['peers'], timeoutMs = 1_000) {
+  const warnings: string[] = [];
+  const failures: [DiscoveryError, number][] = [];
+  const stopping = new AbortController();
+  const logger: ClusterLogger = {
+    log: () => undefined,
+    warn: message => warnings.push(message),
+    error: () => undefined,
+  };
+  const subject = new DiscoveryLookup(
+    { name: 'test', peers },
+    {
+      self: SELF,
+      timeoutMs,
+      stopping: stopping.signal,
+      logger,
+      failed: (error, consecutive) => failures.push([error, consecutive]),
+    },
+  );
+  return { subject, warnings, failures, stopping };
+}
+
+describe('DiscoveryLookup', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('answers the canonical peers, without self', async () => {
+    const { subject, failures } = lookup(() => ['a@10.0.0.2', SELF, { node: 'b@10.0.0.3' }]);
+    await expect(subject.peers()).resolves.toEqual([
+      { node: 'a@10.0.0.2' },
+      { node: 'b@10.0.0.3' },
+    ]);
+    expect(failures).toEqual([]);
+  });
+
+  it('gives up at the timeout with ERR_DISCOVERY_TIMEOUT and aborts the lookup', async () => {
+    let signal: AbortSignal | undefined;
+    const { subject, failures, warnings } = lookup(s => {
+      signal = s;
+      return new Promise<never>(() => undefined);
+    }, 300);
+    const answer = subject.peers();
+    await jest.advanceTimersByTimeAsync(300);
+    await expect(answer).resolves.toBeUndefined();
+    expect(signal?.aborted).toBe(true);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]![0]).toMatchObject({
+      code: 'ERR_DISCOVERY_TIMEOUT',
+      message: CoreMessages.discoveryTimeout('test', 300),
+    });
+    expect(warnings).toEqual([CoreMessages.discoveryTimeout('test', 300)]);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('ends at once and unreported on stop, even when the discovery ignores its signal', async () => {
+    const { subject, failures, stopping } = lookup(() => new Promise<never>(() => undefined));
+    const answer = subject.peers();
+    stopping.abort(new Error('stopping'));
+    await expect(answer).resolves.toBeUndefined();
+    expect(failures).toEqual([]);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('counts failures in a row and starts over after an answer', async () => {
+    let answer: unknown = new Error('SERVFAIL');
+    const { subject, failures } = lookup(() => {
+      if (answer instanceof Error) throw answer;
+      return answer as string[];
+    });
+    await subject.peers();
+    answer = 'not a list';
+    await subject.peers();
+    answer = [];
+    await expect(subject.peers()).resolves.toEqual([]);
+    answer = new Error('SERVFAIL');
+    await subject.peers();
+    expect(failures.map(([, consecutive]) => consecutive)).toEqual([1, 2, 1]);
+    expect(failures.map(([error]) => error.code)).toEqual([
+      'ERR_DISCOVERY_FAILED',
+      'ERR_DISCOVERY_FAILED',
+      'ERR_DISCOVERY_FAILED',
+    ]);
+    expect(failures[0]![0].message).toBe(
+      CoreMessages.discoveryFailed('test', new Error('SERVFAIL')),
+    );
+    expect(failures[1]![0].message).toBe(CoreMessages.discoveryNotAnArray('test', 'string'));
+  });
+});
+
+describe('canonicalPeers', () => {
+  it('keeps one peer per node, preferring the first entry with a port, and skips the unusable', () => {
+    const skipped: Error[] = [];
+    const peers = canonicalPeers(
+      [
+        'a@[0:0:0:0:0:0:0:1]',
+        { node: 'a@::1', port: 4000 },
+        'a@[::1]:5000',
+        'not a node',
+        SELF,
+      ] as (string | Peer)[],
+      SELF,
+      error => skipped.push(error),
+    );
+    expect(peers).toEqual([{ node: 'a@::1', port: 4000 }]);
+    expect(skipped).toHaveLength(1);
+  });
+});

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: provisions what the suite needs, builds the library and the sample app (the
-// multi-process tests run dist/sample/main.js), then runs every Jest suite.
+// multi-process tests run dist/sample/main.js), then runs Jest with this script's arguments: the
+// unit and e2e projects of jest.config.js by default; `npm run test:e2e` passes
+// `--selectProjects e2e`, `npm run test:soak` passes `--config jest.soak.config.js`.
 import { spawnSync } from 'node:child_process';
 import { ensureSystemPackages } from './system-packages.mjs';
 

@@ -5,9 +5,9 @@
 import type { DnsDiscoveryOptions } from './dns/dns-options.js';
 import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
 import type { LocalDiscoveryOptions } from './local/local.discovery.js';
-import type { StaticDiscoveryOptions } from './static.discovery.js';
+import type { StaticDiscoveryOptions } from './static/static.discovery.js';
 
-export * from './static.discovery.js';
+export { StaticDiscovery, type StaticDiscoveryOptions } from './static/static.discovery.js';
 export { DnsDiscovery } from './dns/dns.discovery.js';
 export {
   DNS_DISCOVERY_DEFAULTS,

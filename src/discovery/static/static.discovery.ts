@@ -1,6 +1,11 @@
-import { InvalidConfigError, toError } from '../core/errors.js';
-import { type Peer, toPeer } from '../core/peer.js';
-import type { DiscoveryStrategy } from '../core/strategy.js';
+import {
+  type DiscoveryStrategy,
+  InvalidConfigError,
+  type Peer,
+  toError,
+  toPeer,
+} from '../../core/index.js';
+import { StaticMessages } from './static.messages.js';
 
 /** Options of the `static` discovery: a fixed list of nodes. */
 export interface StaticDiscoveryOptions {
@@ -20,16 +25,15 @@ export class StaticDiscovery implements DiscoveryStrategy {
   constructor(options: Omit<StaticDiscoveryOptions, 'strategy'> | readonly (string | Peer)[]) {
     const nodes = Array.isArray(options) ? options : (options as StaticDiscoveryOptions).nodes;
     if (!Array.isArray(nodes)) {
-      throw new InvalidConfigError(
-        `Invalid static discovery: "nodes" must be an array of "name@host[:port]" strings; received ${JSON.stringify(nodes)}.`,
-      );
+      throw new InvalidConfigError(StaticMessages.notAnArray(nodes));
     }
     this.list = nodes.map((entry: string | Peer, index: number) => {
       try {
         return toPeer(entry);
       } catch (error) {
         throw new InvalidConfigError(
-          `Invalid static discovery entry #${index} ${JSON.stringify(entry)}: ${toError(error).message}`,
+          StaticMessages.invalidEntry(index, entry, toError(error).message),
+          { cause: error },
         );
       }
     });

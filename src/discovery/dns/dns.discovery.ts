@@ -163,7 +163,7 @@ export class DnsDiscovery implements DiscoveryStrategy {
       call.resolver.resolvePtr(reverseName(address)),
     );
     if (answer.empty !== undefined || answer.records.length === 0) {
-      this.logger?.debug?.(DnsMessages.skippedNoPtr(address, answer.empty ?? 'no name'));
+      this.logger?.debug?.(DnsMessages.skippedNoPtr(address, answer.empty));
       return undefined;
     }
     const first = answer.records[0]!;

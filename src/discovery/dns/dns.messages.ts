@@ -25,8 +25,8 @@ export const DnsMessages = {
   srvTarget: (name: string) => `target of SRV "${name}"`,
   noNodeName: () =>
     'DNS discovery has no node name for its peers: give the "nodeName" option, or let the cluster call init() first (it passes this node\'s name).',
-  skippedNoPtr: (address: string, code: string) =>
-    `DNS discovery: no PTR record for ${address} (${code}); skipped.`,
+  skippedNoPtr: (address: string, code: string | undefined) =>
+    `DNS discovery: no PTR record for ${address} (${code ?? 'no name'}); skipped.`,
   skippedBadPtr: (address: string, name: string) =>
     `DNS discovery: the PTR record of ${address} names ${JSON.stringify(name)}, which is not a usable host name; skipped.`,
   skippedNoAddress: (target: string, types: string) =>

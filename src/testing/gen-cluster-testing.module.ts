@@ -13,6 +13,8 @@ export interface GenClusterTestingOptions extends Omit<
   readonly node: string;
   /** The cluster's name, for apps with several clusters. */
   readonly name?: string;
+  /** Register globally, so every module of the test app can inject the cluster (default `true`). */
+  readonly isGlobal?: boolean;
 }
 
 /**
@@ -32,14 +34,17 @@ export interface GenClusterTestingOptions extends Omit<
  * @publicApi
  */
 export class GenClusterTestingModule {
-  /** A test node on `network`; a quick refresh (50 ms) so tests converge fast. */
+  /**
+   * A test node on `network`, global by default; a quick refresh (50 ms) so tests converge fast.
+   */
   static forRoot(options: GenClusterTestingOptions): DynamicModule {
-    const { network, name, ...rest } = options;
+    const { network, name, isGlobal = true, ...rest } = options;
     return GenClusterModule.forRoot({
       refreshIntervalMs: 50,
       backoff: { initialMs: 50, maxMs: 500 },
       ...rest,
       name,
+      isGlobal,
       useEnv: false,
       discovery: network.discovery(),
       dist: network.dist(),

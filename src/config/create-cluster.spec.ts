@@ -1,0 +1,48 @@
+import { GenCluster, InvalidConfigError } from '../core/index.js';
+import { StaticDiscovery } from '../discovery/index.js';
+import { TcpDist } from '../distribution/index.js';
+import { createCluster } from './create-cluster.js';
+
+describe('createCluster (no Nest)', () => {
+  it('builds built-in strategies from their names', () => {
+    const cluster = createCluster({
+      node: 'a@127.0.0.1',
+      discovery: { strategy: 'static', nodes: ['b@127.0.0.2'] },
+      dist: { strategy: 'tcp', cookie: 'x'.repeat(32) },
+      useEnv: false,
+    });
+    expect(cluster).toBeInstanceOf(GenCluster);
+    expect(cluster.self).toBe('a@127.0.0.1');
+    expect(cluster.strategies.discovery).toBeInstanceOf(StaticDiscovery);
+    expect(cluster.strategies.dist).toBeInstanceOf(TcpDist);
+  });
+
+  it('reads GEN_CLUSTER_* underneath the explicit options', () => {
+    const cluster = createCluster({
+      refreshIntervalMs: 1_000,
+      env: {
+        GEN_CLUSTER_NODE: 'env@127.0.0.1',
+        GEN_CLUSTER_DISCOVERY: 'static:b@127.0.0.2',
+        GEN_CLUSTER_COOKIE: 'y'.repeat(32),
+        GEN_CLUSTER_REFRESH_INTERVAL_MS: '9000',
+      },
+    });
+    expect(cluster.self).toBe('env@127.0.0.1');
+    expect(cluster.options.refreshIntervalMs).toBe(1_000);
+    expect(cluster.strategies.discovery.name).toBe('static');
+  });
+
+  it('says how to configure discovery when none is given', () => {
+    expect(() => createCluster({ useEnv: false })).toThrow(InvalidConfigError);
+    expect(() => createCluster({ useEnv: false })).toThrow(/GEN_CLUSTER_DISCOVERY/);
+  });
+
+  it('names the unknown strategy and the built-in ones', () => {
+    expect(() =>
+      createCluster({
+        useEnv: false,
+        discovery: { strategy: 'consul' } as never,
+      }),
+    ).toThrow(/Unknown discovery strategy "consul".*"static", "dns", "local", "kubernetes"/);
+  });
+});

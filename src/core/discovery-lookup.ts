@@ -18,6 +18,7 @@ export interface DiscoveryLookupOptions {
   readonly timeoutMs: number;
   /** Aborts when the cluster stops: a lookup in flight then ends at once, unreported. */
   readonly stopping: AbortSignal;
+  /** Where failed lookups and skipped entries are logged. */
   readonly logger: ClusterLogger;
   /** Told of each failed lookup, with the number of failures in a row (1 for the first). */
   readonly failed: (error: DiscoveryError, consecutive: number) => void;

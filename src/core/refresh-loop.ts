@@ -6,6 +6,7 @@
 
 /** What a round hands back: the connection attempts it started, which it does not wait for. */
 export interface RefreshRound {
+  /** Settles when every attempt the round started has settled. */
   readonly attempts: Promise<unknown>;
 }
 

@@ -12,3 +12,4 @@ export * from './limiter.js';
 export * from './messages.js';
 export * from './rate-limited-log.js';
 export * from './validate.js';
+export * from './idle-cluster.js';

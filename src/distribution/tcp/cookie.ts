@@ -12,7 +12,8 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidConfigError } from '../../core/errors.js';
+import { InvalidConfigError, toError } from '../../core/index.js';
+import { TcpMessages as M } from './tcp.messages.js';
 
 /** Where the cookie lives when none is configured (as `~/.erlang.cookie`). */
 export const defaultCookieFile = (): string => join(homedir(), '.gen-cluster.cookie');
@@ -24,7 +25,13 @@ export const defaultCookieFile = (): string => join(homedir(), '.gen-cluster.coo
  */
 export function resolveCookie(options: { cookie?: string; cookieFile?: string }): Buffer {
   if (options.cookie !== undefined) {
-    if (options.cookie.length === 0) throw new InvalidConfigError('The cookie must not be empty.');
+    if (typeof options.cookie !== 'string') {
+      // Never quote the value: it is the secret, whatever its type.
+      throw new InvalidConfigError(M.cookieNotAString(typeof options.cookie), { option: 'cookie' });
+    }
+    if (options.cookie.length === 0) {
+      throw new InvalidConfigError(M.cookieEmpty(), { option: 'cookie' });
+    }
     return Buffer.from(options.cookie, 'utf8');
   }
   const file = options.cookieFile ?? defaultCookieFile();
@@ -35,9 +42,7 @@ export function resolveCookie(options: { cookie?: string; cookieFile?: string })
     try {
       const mode = fstatSync(fd).mode;
       if (mode & 0o077) {
-        throw new InvalidConfigError(
-          `Cookie file ${file} may be read by other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${file}`,
-        );
+        throw new InvalidConfigError(M.cookieFileOpen(file, mode & 0o777));
       }
       text = readFileSync(fd, 'utf8').trim();
     } finally {
@@ -45,11 +50,9 @@ export function resolveCookie(options: { cookie?: string; cookieFile?: string })
     }
   } catch (error) {
     if (error instanceof InvalidConfigError) throw error;
-    throw new InvalidConfigError(
-      `Cannot read the cookie file ${file} (GEN_CLUSTER_COOKIE_FILE): ${(error as Error).message}`,
-    );
+    throw new InvalidConfigError(M.cookieFileUnreadable(file, toError(error).message));
   }
-  if (!text) throw new InvalidConfigError(`The cookie file ${file} is empty.`);
+  if (!text) throw new InvalidConfigError(M.cookieFileEmpty(file));
   return Buffer.from(text, 'utf8');
 }
 
@@ -67,9 +70,7 @@ function createIfMissing(file: string): void {
     linkSync(temp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new InvalidConfigError(
-        `Cannot create the cookie file ${file}: ${(error as Error).message}`,
-      );
+      throw new InvalidConfigError(M.cookieFileNotCreated(file, toError(error).message));
     }
   } finally {
     rmSync(temp, { force: true });

@@ -1,33 +1,41 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { ConnectError, GenClusterError, InvalidConfigError } from '../../core/errors.js';
-import type { ClusterLogger } from '../../core/logger.js';
-import { type Peer, nodeKey, parseNodeName } from '../../core/peer.js';
-import type {
-  ClusterMessaging,
-  DistContext,
-  MessageHandler,
-  MessagingDistStrategy,
-  RequestOptions,
-} from '../../core/strategy.js';
-import { Messaging } from '../messaging/messaging.js';
-import { DuplicateHandlerError, NodeDownError } from '../messaging/messaging.errors.js';
-import type { PayloadCodec } from '../messaging/payload-codec.js';
+import {
+  type ClusterLogger,
+  type ClusterMessaging,
+  ConnectError,
+  type DistContext,
+  GenClusterError,
+  type MessageHandler,
+  type MessagingDistStrategy,
+  type Peer,
+  type RequestOptions,
+  checkInteger,
+  checkMilliseconds,
+  checkOneOf,
+  checkPort,
+  invalidOption,
+  nodeKey,
+  parseNodeName,
+} from '../../core/index.js';
+import { DuplicateHandlerError, Messaging, type PayloadCodec } from '../messaging/index.js';
+import { NodeDownError } from '../transport.errors.js';
+import { TransportMessages } from '../transport.messages.js';
+import { DEFAULT_PORT_MAPPER_PORT, PortMapperRegistration } from '../../portmapper/index.js';
 import { resolveCookie } from './cookie.js';
 import {
   DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
-} from './handshake.js';
-import { DEFAULT_PORT_MAPPER_PORT } from '../../portmapper/port-mapper.defaults.js';
-import { PortMapperRegistration } from '../../portmapper/port-mapper.registration.js';
+} from './handshake/index.js';
 import { Mesh } from './mesh.js';
+import { TcpMessages as M } from './tcp.messages.js';
 import {
   type ResolvedTls,
   type TlsOptions,
   checkOwnCertificate,
   resolveTlsOptions,
-} from './tls.js';
+} from './tls-options.js';
 
 /** Options of the built-in TCP mesh dist. */
 export interface TcpDistOptions {
@@ -130,7 +138,7 @@ export class TcpDist implements MessagingDistStrategy {
     this.cookie = resolveCookie(options);
     this.tls = options.tls === undefined ? undefined : resolveTlsOptions(options.tls);
     const use = () => {
-      if (!this.inner) throw new GenClusterError('ERR_NOT_STARTED', 'The TCP dist is not started.');
+      if (!this.inner) throw new GenClusterError('ERR_NOT_STARTED', M.distNotStarted());
       return this.inner;
     };
     // Node names are taken in any spelling (`b@LOCALHOST`, `b@[::1]:4370`), as everywhere else.
@@ -152,7 +160,7 @@ export class TcpDist implements MessagingDistStrategy {
     if (this.inner) return this.inner.on(topic, handler);
     if (this.earlyHandlers.has(topic)) {
       // the same error the messaging room gives for a second handler of one topic
-      throw new DuplicateHandlerError(topic);
+      throw new DuplicateHandlerError(M.duplicateHandler(topic), { topic });
     }
     this.earlyHandlers.set(topic, handler);
     let off: (() => void) | undefined;
@@ -188,7 +196,7 @@ export class TcpDist implements MessagingDistStrategy {
         send: (node, parts) => {
           const connection = mesh?.connectionTo(node);
           if (!connection || connection.isClosed)
-            throw new NodeDownError(`${node} is not connected.`);
+            throw new NodeDownError(TransportMessages.nodeDown(node), { node });
           connection.enqueue(parts);
         },
         members: () => mesh?.members().map(p => p.node) ?? [],
@@ -239,10 +247,8 @@ export class TcpDist implements MessagingDistStrategy {
       }
       this.registration = registration;
     }
-    const tls = this.tls
-      ? ` over ${this.tls.mutual ? 'mutual ' : ''}TLS (${this.tls.minVersion} or later)`
-      : '';
-    logger.log(`Dist listening on ${bind ?? '*'}:${port} as ${context.self}${tls}.`);
+    const tls = this.tls ? M.listeningTls(this.tls.mutual, this.tls.minVersion) : '';
+    logger.log(M.listening(bind ?? '*', port, context.self, tls));
   }
 
   members(): Peer[] {
@@ -270,12 +276,18 @@ export class TcpDist implements MessagingDistStrategy {
     return { ...address, tls: socket.getProtocol() ?? 'unknown' };
   }
 
-  /** Destroys the socket to `node` without a goodbye, as a crash would. @internal For tests. */
+  /**
+   * Destroys the socket to `node` without a goodbye, as a crash would.
+   * @internal Only the end-to-end tests call it: no public API can kill a link like a crash does.
+   */
   dropLinkForTest(node: string): void {
     this.mesh?.connectionTo(node)?.socket.destroy();
   }
 
-  /** Stops reading and writing on every link, as a stopped process would. @internal For tests. */
+  /**
+   * Stops reading and writing on every link, as a stopped (SIGSTOP) process would.
+   * @internal Only the end-to-end tests call it, to prove failure detection within one process.
+   */
   freezeForTest(): void {
     this.mesh?.freeze();
   }
@@ -305,57 +317,57 @@ function lookupWith(
     const address =
       (v4.status === 'fulfilled' && v4.value[0]) || (v6.status === 'fulfilled' && v6.value[0]);
     if (!address) {
-      throw new ConnectError(`Cannot resolve ${host} with the configured DNS servers.`, {
-        node: host,
-      });
+      throw new ConnectError(M.unresolvable(host), { node: host });
     }
     return address;
   };
 }
 
+/** Options that are durations, in milliseconds. */
+const DURATION_OPTIONS = [
+  'heartbeatMs',
+  'failureTimeoutMs',
+  'handshakeStepTimeoutMs',
+  'handshakeTotalTimeoutMs',
+  'requestTimeoutMs',
+] as const;
+
+/** Options that are positive counts or sizes. */
+const COUNT_OPTIONS = [
+  'maxMessageBytes',
+  'maxQueueBytes',
+  'maxQueueMessages',
+  'maxPendingHandshakes',
+  'maxPendingHandshakesPerIp',
+] as const;
+
+/** Bounds of `maxFrameBytes`: 1 KiB to 16 MiB. */
+const MIN_FRAME_BYTES = 1024;
+const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/**
+ * Refuses bad options at construction with an `InvalidConfigError` naming the option. Every
+ * duration is capped at the timer maximum: Node fires a longer timer after 1 ms.
+ */
 function validate(settings: TcpDist['settings'], options: TcpDistOptions): void {
-  const bad = (name: string, value: unknown, accepted: string) =>
-    new InvalidConfigError(
-      `Invalid TCP dist option ${name}: received ${JSON.stringify(value)}; expected ${accepted}.`,
-    );
-  if (!Number.isInteger(settings.port) || settings.port < 0 || settings.port > 65535)
-    throw bad('port', settings.port, 'an integer from 0 to 65535');
-  for (const key of [
-    'heartbeatMs',
-    'failureTimeoutMs',
-    'handshakeStepTimeoutMs',
-    'handshakeTotalTimeoutMs',
-    'maxFrameBytes',
-    'maxMessageBytes',
-    'maxQueueBytes',
-    'maxQueueMessages',
-    'maxPendingHandshakes',
-    'maxPendingHandshakesPerIp',
-    'requestTimeoutMs',
-    'portMapperPort',
-  ] as const) {
-    const value = settings[key];
-    if (!Number.isInteger(value) || value <= 0) throw bad(key, value, 'a positive integer');
-  }
-  if (settings.portMapperPort > 65535)
-    throw bad('portMapperPort', settings.portMapperPort, 'a port from 1 to 65535');
-  if (![true, false, 'auto'].includes(settings.portMapper)) {
-    throw bad('portMapper', settings.portMapper, 'true, false or "auto"');
-  }
+  checkPort('port', settings.port, { allowZero: true });
+  for (const key of DURATION_OPTIONS) checkMilliseconds(key, settings[key]);
+  for (const key of COUNT_OPTIONS) checkInteger(key, settings[key], 1);
+  checkInteger('maxFrameBytes', settings.maxFrameBytes, MIN_FRAME_BYTES, MAX_FRAME_BYTES);
+  checkPort('portMapperPort', settings.portMapperPort);
+  checkOneOf('portMapper', settings.portMapper, [true, false, 'auto']);
   if (settings.failureTimeoutMs <= settings.heartbeatMs) {
-    throw bad(
+    throw invalidOption(
       'failureTimeoutMs',
       settings.failureTimeoutMs,
-      `more than heartbeatMs (${settings.heartbeatMs})`,
+      M.failureNotAboveHeartbeat(settings.heartbeatMs),
     );
   }
-  if (settings.maxFrameBytes < 1024 || settings.maxFrameBytes > 16 * 1024 * 1024) {
-    throw bad('maxFrameBytes', settings.maxFrameBytes, 'from 1 KiB to 16 MiB');
+  if (options.bind !== undefined && isIP(options.bind) === 0) {
+    throw invalidOption('bind', options.bind, M.notAnIp());
   }
-  if (options.bind !== undefined && isIP(options.bind) === 0)
-    throw bad('bind', options.bind, 'an IPv4 or IPv6 address');
 }

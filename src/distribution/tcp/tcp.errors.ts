@@ -2,7 +2,7 @@
  * Errors of the built-in TCP dist, each with a stable `code` (see {@link GenClusterError}). Texts
  * live in `tcp.messages.ts`; none of them ever holds the cookie or a digest.
  */
-import { GenClusterError } from '../../core/errors.js';
+import { type ErrorDetails, GenClusterError } from '../../core/index.js';
 
 /** Codes of a failed handshake. */
 export type HandshakeErrorCode =
@@ -18,8 +18,11 @@ export type HandshakeErrorCode =
 /** Codes of a bad frame stream. */
 export type FrameErrorCode = 'ERR_FRAME_TOO_LARGE' | 'ERR_BAD_FRAME';
 
-/** Every code raised by the TCP dist. */
-export type TcpErrorCode = HandshakeErrorCode | FrameErrorCode;
+/** Codes of a failed TLS handshake. */
+export type TlsErrorCode = 'ERR_TLS_HANDSHAKE' | 'ERR_TLS_CERT_NAME';
+
+/** Every code raised by the TCP dist (besides the core's `ERR_CONNECT_*` and `ERR_INVALID_CONFIG`). */
+export type TcpErrorCode = HandshakeErrorCode | FrameErrorCode | TlsErrorCode;
 
 /**
  * Why a handshake failed, as a short stable token for logs and counters
@@ -49,8 +52,10 @@ export class FrameError extends GenClusterError {
 
 /** A peer broke the protocol after the handshake (unexpected frame, malformed payload). */
 export class ProtocolError extends GenClusterError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_PROTOCOL', message, options);
+  declare readonly code: 'ERR_PROTOCOL';
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('ERR_PROTOCOL', message, details);
   }
 }
 
@@ -86,5 +91,58 @@ export class HandshakeError extends GenClusterError {
     this.reason = details.reason;
     this.peer = details.peer;
     this.byPeer = details.byPeer;
+  }
+}
+
+/** Why a TLS handshake failed, as a short stable token for logs and counters. */
+export type TlsFailureReason =
+  /** The peer presented no certificate although mutual TLS requires one. */
+  | 'no-certificate'
+  /** The certificate does not chain to a trusted CA (another CA, self-signed, bad signature). */
+  | 'untrusted-certificate'
+  /** The certificate is expired or not yet valid. */
+  | 'certificate-expired'
+  /** The certificate does not name the host of the peer's node name. */
+  | 'certificate-name'
+  /** No common TLS version (a peer below the floor). */
+  | 'version'
+  /** The peer does not speak TLS (plain TCP on the other side?). */
+  | 'not-tls'
+  /** The TLS handshake did not finish within `handshakeTimeoutMs`. */
+  | 'timeout'
+  /** The peer closed the connection during the TLS handshake. */
+  | 'closed'
+  /** The peer aborted the TLS handshake with a handshake-failure alert. */
+  | 'handshake-failure'
+  /** Any other TLS failure; the `cause` holds Node's error. */
+  | 'tls';
+
+/** What a {@link TlsError} is about. */
+export interface TlsErrorDetails extends ErrorDetails {
+  /** Short stable token, see {@link TlsFailureReason}. */
+  readonly reason: TlsFailureReason;
+  /** The remote node (dialled) or address (accepted), for logs. */
+  readonly peer?: string;
+}
+
+/**
+ * A TLS handshake failed, or a certificate does not name its node: the link is refused. The code
+ * follows from the reason: `ERR_TLS_CERT_NAME` for `certificate-name`, else `ERR_TLS_HANDSHAKE`.
+ */
+export class TlsError extends GenClusterError {
+  declare readonly code: TlsErrorCode;
+  /** Short stable token, see {@link TlsFailureReason}. */
+  readonly reason: TlsFailureReason;
+  /** The remote node (dialled) or address (accepted), for logs. */
+  readonly peer: string | undefined;
+
+  constructor(message: string, details: TlsErrorDetails) {
+    super(
+      details.reason === 'certificate-name' ? 'ERR_TLS_CERT_NAME' : 'ERR_TLS_HANDSHAKE',
+      message,
+      details,
+    );
+    this.reason = details.reason;
+    this.peer = details.peer;
   }
 }

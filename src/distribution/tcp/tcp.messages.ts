@@ -2,6 +2,9 @@
  * User-facing texts of the TCP dist, kept in one place so they can be found and improved. None
  * of them may hold the cookie or a digest; names quoted here were validated before.
  */
+import { parseNodeName } from '../../core/index.js';
+
+/** User-facing texts of the TCP dist (see the file header). */
 export const TcpMessages = {
   // Framing.
   frameEmpty: () => 'Received a frame with length 0; every frame carries at least a type byte.',
@@ -90,4 +93,148 @@ export const TcpMessages = {
   badPeerEntry: (from: string, why: string) => `Ignored a peer entry from ${from}: ${why}`,
   transitiveDropped: (from: string, count: number, max: number) =>
     `Transitive connect: ${count} peer(s) learnt from ${from} not dialled now (at most ${max} dials at once); discovery will find them.`,
+  transitiveFailed: (node: string, from: string, why: string) =>
+    `Transitive connect to ${node} (learnt from ${from}) failed: ${why}`,
+  handshakeFailed: (peer: string, why: string) => `Handshake with ${peer} failed: ${why}`,
+  handshakeTotalLimit: (ms: number) => `${ms} ms in all`,
+  handshakeStepLimit: (ms: number) => `${ms} ms for one step`,
+  noPong: (peer: string, ms: number) => `No answer from ${peer} to a ping within ${ms} ms.`,
+  linkWaitTimedOut: (node: string, ms: number) => `No link to ${node} came up within ${ms} ms.`,
+  adoptFailed: (remote: string, why: string) => `Adopting the link from ${remote} failed: ${why}`,
+
+  // Listener.
+  listenerError: (why: string) => `Dist listener error: ${why}`,
+  tooManyHandshakes: (ip: string) =>
+    `Refused a connection from ${ip}: too many handshakes in progress.`,
+
+  // Send queue.
+  messageTooLarge: (bytes: number, max: number) =>
+    `Message of ${bytes} bytes exceeds maxMessageBytes (${max}).`,
+  queueFull: (peer: string, messages: number, bytes: number) =>
+    `Send queue to ${peer} is full (${messages} messages, ${bytes} bytes).`,
+
+  // The dist.
+  distNotStarted: () => 'The TCP dist is not started.',
+  // The text messaging gives for the same mistake once started (handlers registered before start).
+  duplicateHandler: (topic: string) =>
+    `A handler for topic "${topic}" is already registered; unregister it first (one handler per topic).`,
+  listening: (address: string, port: number, self: string, tls: string) =>
+    `Dist listening on ${address}:${port} as ${self}${tls}.`,
+  listeningTls: (mutual: boolean, minVersion: string) =>
+    ` over ${mutual ? 'mutual ' : ''}TLS (${minVersion} or later)`,
+  unresolvable: (host: string) => `Cannot resolve ${host} with the configured DNS servers.`,
+  failureNotAboveHeartbeat: (heartbeatMs: number) => `more than heartbeatMs (${heartbeatMs})`,
+  notAnIp: () => 'an IPv4 or IPv6 address',
+
+  // Cookie.
+  cookieNotAString: (type: string) =>
+    `Invalid option cookie: received a value of type ${type}; expected a non-empty string.`,
+  cookieEmpty: () => 'The cookie must not be empty.',
+  cookieFileOpen: (file: string, mode: number) =>
+    `Cookie file ${file} may be read by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`,
+  cookieFileUnreadable: (file: string, why: string) =>
+    `Cannot read the cookie file ${file} (GEN_CLUSTER_COOKIE_FILE): ${why}`,
+  cookieFileEmpty: (file: string) => `The cookie file ${file} is empty.`,
+  cookieFileNotCreated: (file: string, why: string) =>
+    `Cannot create the cookie file ${file}: ${why}`,
+} as const;
+
+const invalidTlsOption = (option: string, received: string, expected: string) =>
+  `Invalid option ${option}: received ${received}; expected ${expected}.`;
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Texts of TLS configuration errors and failures; none of them holds key material (values are
+ * described by `tls-options.ts` before they get here).
+ */
+export const TlsMessages = {
+  // Configuration, thrown at construction.
+  notAnObject: (received: string) =>
+    invalidTlsOption('tls', received, 'an object with cert and key (or certFile and keyFile)'),
+  notBoolean: (option: string, received: string) =>
+    invalidTlsOption(option, received, 'true or false'),
+  minVersion: (received: string) =>
+    invalidTlsOption('tls.minVersion', received, '"TLSv1.2" or "TLSv1.3" (TLS 1.2 is the floor)'),
+  noCredentials: () =>
+    invalidTlsOption(
+      'tls.cert',
+      'nothing',
+      'a PEM certificate (tls.cert or tls.certFile) and its key',
+    ),
+  noCertificate: () =>
+    invalidTlsOption(
+      'tls.cert',
+      'nothing',
+      'a PEM certificate (tls.cert or tls.certFile) with tls.key',
+    ),
+  noKey: () =>
+    invalidTlsOption(
+      'tls.key',
+      'nothing',
+      'the PEM private key (tls.key or tls.keyFile) of tls.cert',
+    ),
+  notCertificate: (option: string, received: string) =>
+    invalidTlsOption(option, received, 'a PEM certificate'),
+  unusableKey: (option: string) =>
+    invalidTlsOption(option, 'an unusable key', 'an unencrypted PEM private key'),
+  foreignKey: (option: string, certOption: string) =>
+    invalidTlsOption(option, 'a key of another certificate', `the private key of ${certOption}`),
+  noCa: () =>
+    invalidTlsOption(
+      'tls.ca',
+      'nothing',
+      "the CA certificates (tls.ca or tls.caFile) that sign the nodes' certificates, required with mutual TLS (tls.mutual, on by default)",
+    ),
+  unloadable: (error: unknown) =>
+    invalidTlsOption(
+      'tls',
+      `credentials Node cannot load (${errorText(error)})`,
+      'PEM credentials',
+    ),
+  both: (inline: string, file: string) =>
+    invalidTlsOption(`tls.${inline}`, `both tls.${inline} and tls.${file}`, 'one of them'),
+  notPem: (option: string, received: string) =>
+    invalidTlsOption(option, received, 'a non-empty PEM string or Buffer'),
+  notPath: (option: string, received: string) => invalidTlsOption(option, received, 'a file path'),
+  emptyFile: (option: string, file: string) =>
+    invalidTlsOption(option, `the empty file ${JSON.stringify(file)}`, 'a PEM file'),
+  notCa: (option: string, received: string) =>
+    invalidTlsOption(option, received, 'PEM CA certificates'),
+  malformedCa: (option: string) =>
+    invalidTlsOption(option, 'a malformed PEM certificate', 'PEM CA certificates'),
+  unreadable: (option: string, file: string, error: unknown) =>
+    `Invalid option ${option}: cannot read ${JSON.stringify(file)} (${errorText(error)}); expected a readable PEM file.`,
+  ownName: (node: string, names: string) =>
+    `Invalid option tls.cert: the certificate names ${names}, not the host of this node ${node}; peers verifying node names would refuse it. Use a certificate for this host, or set tls.verifyNodeName to false.`,
+
+  // How configuration values are described without quoting them.
+  nothing: () => 'nothing',
+  someString: (length: number) => `a string of ${length} characters`,
+  someBuffer: (length: number) => `a Buffer of ${length} bytes`,
+  noAltName: () => 'no subject alternative name',
+
+  // Failures.
+  failed: (peer: string, reason: string, detail: string) =>
+    `TLS handshake with ${peer} failed (reason "${reason}"): ${detail}`,
+  timeout: (ms: number) => `no TLS handshake within ${ms} ms`,
+  closed: () =>
+    'the peer closed the connection during the TLS handshake (is TLS enabled on every node?)',
+  notTls: (detail: string) =>
+    `the peer does not speak TLS (${detail}); is TLS enabled on every node?`,
+  closedAfterTls: (node: string) =>
+    `TLS handshake with ${node} failed (reason "closed"): the peer closed the connection right after the TLS handshake; it probably refused this node's certificate (see its log).`,
+  serverName: (node: string, detail: string) =>
+    `the certificate of ${node} does not name its host: ${detail}`,
+  clientName: (remote: string, node: string, names: string) =>
+    `Connection from ${remote} refused: it proved the cookie as ${node}, but its TLS certificate names ${names}, not ${parseNodeName(node).host} (reason "certificate-name").`,
+  refusedOurName: (node: string) =>
+    `Node ${node} refused the connection (reason "certificate-name"): this node's TLS certificate does not name this node's host.`,
+  unauthorized: (remote: string, why: string | undefined) =>
+    `Connection from ${remote} refused: its TLS certificate is not trusted (${why ?? 'unverified'}).`,
+  clientUnverified: (code: string) => `the client certificate failed verification (${code})`,
+  noClientCertificate: () => 'no certificate',
+  unknownAddress: () => 'an unknown address',
+  unreachable: (node: string, why: string) => `Could not reach ${node}: ${why}`,
+  unreachableWithin: (node: string, ms: number) => `Could not reach ${node} within ${ms} ms.`,
 } as const;

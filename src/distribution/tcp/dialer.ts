@@ -1,0 +1,219 @@
+import { type Socket, connect as netConnect, isIP } from 'node:net';
+import {
+  type ClusterLogger,
+  ConnectError,
+  type Peer,
+  parseNodeName,
+  toError,
+} from '../../core/index.js';
+import { Connection } from './connection.js';
+import {
+  type HandshakeIdentity,
+  type HandshakePeer,
+  InitiatorHandshake,
+} from './handshake/index.js';
+import type { LinkLog } from './link-log.js';
+import type { MeshOptions } from './mesh.types.js';
+import { HandshakeError, TlsError } from './tcp.errors.js';
+import { TcpMessages as M, TlsMessages } from './tcp.messages.js';
+import { awaitSecureConnect, dialTls, toTlsError } from './tls-socket.js';
+
+/** What a {@link Dial} asks of the mesh. */
+export interface DialHooks {
+  readonly options: MeshOptions;
+  readonly logger: ClusterLogger;
+  readonly log: LinkLog;
+  /** The mesh is closing: a link that comes up now is closed at once. */
+  closing(): boolean;
+  /** This node, as the handshake presents it. */
+  identity(): HandshakeIdentity;
+  /** Takes an authenticated outbound connection as a link; `false` when it is not kept. */
+  adopt(connection: Connection, peer: HandshakePeer): boolean;
+  /** Whether `node` is linked (by either side's connection). */
+  linked(node: string): boolean;
+  /** Waits until `node` is linked by the peer's own connection. */
+  waitForLink(node: string, signal?: AbortSignal): Promise<boolean>;
+  /** The dial settled: it is no longer in progress. */
+  settled(dial: Dial): void;
+}
+
+/** The rejection of a dial aborted by `signal`: its reason when an `Error`, else a `ConnectError`. */
+export function dialAbortedError(node: string, signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new ConnectError(M.dialAborted(node), { node });
+}
+
+/**
+ * One dial of a peer node: resolve its address, open the socket (with TLS, run the TLS handshake
+ * first), run the cookie handshake as initiator, and hand the link to the mesh. `promise`
+ * resolves `true` once linked (by this dial or by the peer's simultaneous one), `false` when the
+ * link did not hold, and rejects with the failure. Every way out (error, abort, a throw anywhere)
+ * settles the dial exactly once, and a dial that did not link leaves no socket behind.
+ */
+export class Dial {
+  /** Settles as the class comment says. */
+  readonly promise: Promise<boolean>;
+  readonly node: string;
+  private resolvePromise!: (linked: boolean) => void;
+  private rejectPromise!: (error: Error) => void;
+  private connection: Connection | undefined;
+  private socket: Socket | undefined;
+  private done = false;
+  private readonly onAbort = () => this.finish(dialAbortedError(this.node, this.signal!));
+
+  constructor(
+    private readonly peer: Peer,
+    private readonly signal: AbortSignal | undefined,
+    private readonly hooks: DialHooks,
+  ) {
+    this.node = peer.node;
+    this.promise = new Promise<boolean>((resolve, reject) => {
+      this.resolvePromise = resolve;
+      this.rejectPromise = reject;
+    });
+  }
+
+  /** Starts dialling; the outcome is {@link Dial.promise}. */
+  start(): void {
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.guarded(() => {
+      const { options } = this.hooks;
+      const port = this.peer.port ?? options.port;
+      if (!port) throw new ConnectError(M.noPort(this.node), { node: this.node });
+      const { host } = parseNodeName(this.node);
+      const address = isIP(host) || !options.lookup ? Promise.resolve(host) : options.lookup(host);
+      address.then(
+        resolved => this.guarded(() => this.open(resolved, port)),
+        (error: unknown) => this.finish(toError(error)),
+      );
+    });
+  }
+
+  /** Gives up: the dial resolves `false`. */
+  cancel(): void {
+    this.finish(undefined, false);
+  }
+
+  /** Opens the socket to `address:port`, plain or TLS, then authenticates. */
+  private open(address: string, port: number): void {
+    const remote = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+    const tls = this.hooks.options.tls;
+    if (!tls) {
+      const socket = netConnect({ host: address, port, noDelay: true });
+      this.socket = socket;
+      this.authenticate(socket, remote);
+      return;
+    }
+    const secure = dialTls(tls, this.node, address, port);
+    this.socket = secure;
+    const tlsState = awaitSecureConnect(
+      secure,
+      tls,
+      this.node,
+      () => this.guarded(() => this.authenticate(secure, remote, () => tlsState.lastError())),
+      error => {
+        if (error instanceof TlsError) this.logTlsFailure(error);
+        this.finish(error);
+      },
+    );
+  }
+
+  /** Runs the cookie handshake on a connected (and, with TLS, secured) socket. */
+  private authenticate(open: Socket, remote: string, lateTlsError?: () => Error | undefined): void {
+    const { options, logger } = this.hooks;
+    const connection = new Connection(open, options, logger, { remote, node: this.node });
+    this.connection = connection;
+    const handshake = new InitiatorHandshake({
+      self: this.hooks.identity(),
+      cookie: options.cookie,
+      expectedName: this.node,
+    });
+    connection.handshake(handshake).then(
+      result => this.guarded(() => this.authenticated(connection, result.peer)),
+      (error: Error) => this.guarded(() => this.refused(error, lateTlsError)),
+    );
+  }
+
+  private authenticated(connection: Connection, peer: HandshakePeer): void {
+    if (this.hooks.closing()) {
+      connection.close('stopped');
+      this.finish(undefined, false);
+      return;
+    }
+    const adopted = this.hooks.adopt(connection, peer);
+    // Lost the tie-break: linked all the same when the other link holds.
+    this.finish(undefined, adopted || this.hooks.linked(this.node));
+  }
+
+  private refused(error: Error, lateTlsError?: () => Error | undefined): void {
+    const node = this.node;
+    if (
+      error instanceof HandshakeError &&
+      (error.reason === 'simultaneous' || error.reason === 'already-connected')
+    ) {
+      // The peer's own link to us wins; wait for it within the caller's deadline.
+      this.hooks.waitForLink(node, this.signal).then(
+        linked => this.finish(undefined, linked),
+        (failure: unknown) => this.finish(toError(failure)),
+      );
+      return;
+    }
+    let failure = error;
+    if (error instanceof HandshakeError && error.byPeer && error.reason === 'certificate-name') {
+      // The peer checked our certificate against our node name and refused it.
+      failure = new TlsError(TlsMessages.refusedOurName(node), {
+        reason: 'certificate-name',
+        peer: node,
+        cause: error,
+      });
+    } else if (
+      !(error instanceof HandshakeError) &&
+      !(error instanceof ConnectError) &&
+      lateTlsError
+    ) {
+      // TLS 1.3 servers check client certificates after the client is done: a refusal arrives
+      // as an alert or, when Node refuses the certificate, as a bare close.
+      const late = lateTlsError();
+      failure = late
+        ? toTlsError(late, node)
+        : new TlsError(TlsMessages.closedAfterTls(node), {
+            reason: 'closed',
+            peer: node,
+            cause: error,
+          });
+    }
+    if (failure instanceof HandshakeError) this.hooks.log.refusal(node, failure);
+    else if (failure instanceof TlsError) this.logTlsFailure(failure);
+    this.finish(failure);
+  }
+
+  /** TLS failures are worth a warning, unless the dial was given up anyway. */
+  private logTlsFailure(error: TlsError): void {
+    if (!this.hooks.closing() && !this.signal?.aborted) this.hooks.log.tlsFailure(this.node, error);
+  }
+
+  /** Settles the dial once; a dial that did not link leaves no socket behind. */
+  private finish(error?: Error, linked = false): void {
+    if (this.done) return;
+    this.done = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.hooks.settled(this);
+    if (!linked) {
+      if (this.connection) this.connection.close('connectionClosed');
+      else this.socket?.destroy();
+    }
+    if (error) this.rejectPromise(error);
+    else this.resolvePromise(linked);
+  }
+
+  /** Runs `step`, settling the dial with whatever it throws. */
+  private guarded(step: () => void): void {
+    if (this.done) return;
+    try {
+      step();
+    } catch (error) {
+      this.finish(toError(error));
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { FragmentAssembler, MAX_PARTIAL_MESSAGES } from './fragment-assembler.js';
+import { encodeFragmentHeader } from './fragment-header.js';
+
+/** The payload of one fragment of message `id`. */
+const fragment = (id: number, data: Buffer, last: boolean) =>
+  Buffer.concat([encodeFragmentHeader(id, last), data]);
+
+describe('FragmentAssembler', () => {
+  it('returns a message when its last fragment arrives, interleaved with others', () => {
+    const assembler = new FragmentAssembler(1024);
+    expect(assembler.push(fragment(1, Buffer.from('he'), false))).toBeUndefined();
+    expect(assembler.push(fragment(2, Buffer.from('wo'), false))).toBeUndefined();
+    expect(assembler.push(fragment(1, Buffer.from('llo'), true))?.toString()).toBe('hello');
+    expect(assembler.push(fragment(2, Buffer.from('rld'), true))?.toString()).toBe('world');
+    expect(assembler.bytes).toBe(0);
+  });
+
+  it('returns a one-fragment message and keeps no view of a large socket chunk', () => {
+    const assembler = new FragmentAssembler(1024);
+    const chunk = Buffer.alloc(64 * 1024);
+    const payload = fragment(9, Buffer.from('tiny'), true);
+    payload.copy(chunk, 100);
+    const message = assembler.push(chunk.subarray(100, 100 + payload.length));
+    expect(message?.toString()).toBe('tiny');
+    expect(message?.buffer.byteLength).toBeLessThan(chunk.length);
+  });
+
+  it('refuses a fragment shorter than its header', () => {
+    expect(() => new FragmentAssembler(1024).push(Buffer.alloc(4))).toThrow(
+      expect.objectContaining({ code: 'ERR_PROTOCOL' }),
+    );
+  });
+
+  it(`refuses more than ${MAX_PARTIAL_MESSAGES} messages in progress at once`, () => {
+    const assembler = new FragmentAssembler(1024 * 1024);
+    for (let id = 1; id <= MAX_PARTIAL_MESSAGES; id++) {
+      assembler.push(fragment(id, Buffer.from('x'), false));
+    }
+    expect(() =>
+      assembler.push(fragment(MAX_PARTIAL_MESSAGES + 1, Buffer.from('x'), false)),
+    ).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+    // a fragment of a message already in progress is still taken
+    expect(assembler.push(fragment(1, Buffer.from('y'), true))?.toString()).toBe('xy');
+  });
+
+  it('bounds all reassemblies together by maxMessageBytes', () => {
+    const assembler = new FragmentAssembler(100);
+    assembler.push(fragment(1, Buffer.alloc(60), false));
+    assembler.push(fragment(2, Buffer.alloc(40), false));
+    expect(assembler.bytes).toBe(100);
+    expect(() => assembler.push(fragment(3, Buffer.alloc(1), false))).toThrow(
+      expect.objectContaining({ code: 'ERR_PROTOCOL' }),
+    );
+  });
+
+  it('frees what a finished message held, and everything on clear', () => {
+    const assembler = new FragmentAssembler(100);
+    assembler.push(fragment(1, Buffer.alloc(60), false));
+    assembler.push(fragment(1, Buffer.alloc(30), true));
+    expect(assembler.bytes).toBe(0);
+    assembler.push(fragment(2, Buffer.alloc(90), false));
+    assembler.clear();
+    expect(assembler.bytes).toBe(0);
+    expect(assembler.push(fragment(3, Buffer.alloc(100), true))?.length).toBe(100);
+  });
+});

@@ -1,0 +1,42 @@
+import type { NodeDownReason, Peer } from '../../core/index.js';
+import type { Connection, ConnectionLimits } from './connection.js';
+import type { HandshakePeer } from './handshake/index.js';
+import type { ResolvedTls } from './tls-options.js';
+
+/** Everything the mesh needs, resolved. */
+export interface MeshOptions extends ConnectionLimits {
+  readonly self: string;
+  readonly cookie: Buffer;
+  /** Port to listen on (0: ephemeral); also the port dialled for peers that came without one. */
+  readonly port: number;
+  /** Address to listen on; `undefined` for all interfaces. */
+  readonly bind: string | undefined;
+  readonly hidden: boolean;
+  readonly transitive: boolean;
+  readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerIp: number;
+  /** Resolves a host name before dialling (DNS settings of the cluster); `undefined`: the system's. */
+  readonly lookup?: (host: string) => Promise<string>;
+  /** TLS (and mutual TLS) on every link, inbound and outbound; `undefined`: plain TCP. */
+  readonly tls?: ResolvedTls;
+}
+
+/** What the mesh reports upwards. */
+export interface MeshEvents {
+  nodeUp(peer: Peer): void;
+  nodeDown(node: string, reason: NodeDownReason): void;
+  message(from: string, bytes: Buffer): void;
+}
+
+/** An authenticated link: its connection and the peer it proved to be. */
+export interface Link {
+  readonly connection: Connection;
+  readonly peer: HandshakePeer;
+}
+
+/** The peer of a link as membership reports it (with its listen port when it has one). */
+export function peerOf(peer: HandshakePeer): Peer {
+  return peer.listenPort === null
+    ? { node: peer.name }
+    : { node: peer.name, port: peer.listenPort };
+}

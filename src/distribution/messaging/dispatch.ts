@@ -17,10 +17,16 @@ import {
   parseWireError,
 } from './wire-error.js';
 
-/** Levels at which dispatch logs, each line rate-limited by its key. */
+/**
+ * Levels at which dispatch logs, each line rate-limited by its key.
+ * @internal
+ */
 export type DispatchLogLevel = 'debug' | 'warn';
 
-/** What the {@link Dispatcher} needs of the messaging facade that owns it. */
+/**
+ * What the {@link Dispatcher} needs of the messaging facade that owns it.
+ * @internal
+ */
 export interface DispatchContext {
   /** This node's name. */
   readonly self: string;

@@ -36,7 +36,10 @@ export class RequestIdAllocator {
   }
 }
 
-/** A request awaiting its answer, as the caller of {@link PendingRequests.take} gets it. */
+/**
+ * A request awaiting its answer, as the caller of {@link PendingRequests.take} gets it.
+ * @internal
+ */
 export interface PendingRequest {
   readonly id: number;
   /** The node asked: only its answer settles the request. */
@@ -46,7 +49,10 @@ export interface PendingRequest {
   readonly reject: (error: Error) => void;
 }
 
-/** What {@link PendingRequests.open} needs to know of a new request. */
+/**
+ * What {@link PendingRequests.open} needs to know of a new request.
+ * @internal
+ */
 export interface NewRequest {
   readonly node: string;
   readonly topic: string;

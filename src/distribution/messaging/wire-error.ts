@@ -7,7 +7,10 @@
 import { RemoteError, type RemoteErrorCode } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 
-/** The wire form of an error response's body. */
+/**
+ * The wire form of an error response's body.
+ * @internal
+ */
 export interface WireError {
   readonly code: RemoteErrorCode;
   readonly name: string;
@@ -20,7 +23,10 @@ const MAX_ERROR_NAME = 256;
 /** Longest error message carried in an error response. */
 const MAX_ERROR_MESSAGE = 8 * 1024;
 
-/** What the requester learns of a handler's failure: name, message and code, never the stack. */
+/**
+ * What the requester learns of a handler's failure: name, message and code, never the stack.
+ * @internal
+ */
 export function handlerFailure(error: unknown): WireError {
   let name = 'Error';
   let message = '';
@@ -51,7 +57,10 @@ export function handlerFailure(error: unknown): WireError {
   };
 }
 
-/** The answer of a node that has no handler for `topic` (`self` is that node). */
+/**
+ * The answer of a node that has no handler for `topic` (`self` is that node).
+ * @internal
+ */
 export function noHandlerFailure(self: string, topic: string): WireError {
   return {
     code: 'ERR_NO_HANDLER',
@@ -60,7 +69,10 @@ export function noHandlerFailure(self: string, topic: string): WireError {
   };
 }
 
-/** The body of an error response. Never throws. */
+/**
+ * The body of an error response. Never throws.
+ * @internal
+ */
 export function encodeWireError(error: WireError): Buffer {
   try {
     return Buffer.from(JSON.stringify(error), 'utf8');
@@ -72,6 +84,7 @@ export function encodeWireError(error: WireError): Buffer {
 /**
  * Reads an error response's body from `node`, the answer to a request on `topic`; whatever the
  * body holds, the result is a {@link RemoteError}.
+ * @internal
  */
 export function parseWireError(node: string, topic: string, body: Buffer): RemoteError {
   let parsed: unknown;

@@ -21,6 +21,17 @@ const PROPERTY = { seed: 1, numRuns: 1_000 } as const;
 
 const hex = (text: string) => Buffer.from(text.replace(/[\s|]/g, ''), 'hex');
 
+/** The node of the protocol guide's examples: "app" on port 40000, an OTP 23+ normal node. */
+const APP: EpmdNodeInfo = {
+  name: 'app',
+  port: 40000,
+  nodeType: 77,
+  protocol: 0,
+  highestVersion: 6,
+  lowestVersion: 5,
+  extra: new Uint8Array(0),
+};
+
 /** Names the port mapper accepts: 1-255 characters, no control character, at most 1020 bytes. */
 const nodeName = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter(name => {
   try {
@@ -61,16 +72,7 @@ function onlyTypedErrors(fn: () => unknown): void {
 describe('EPMD codec', () => {
   describe('the example bytes of the protocol guide', () => {
     it('encodes ALIVE2_REQ for "app" on port 40000', () => {
-      const frame = encodeRequest({
-        type: 'alive2',
-        name: 'app',
-        port: 40000,
-        nodeType: 77,
-        protocol: 0,
-        highestVersion: 6,
-        lowestVersion: 5,
-        extra: new Uint8Array(0),
-      });
+      const frame = encodeRequest({ type: 'alive2', ...APP });
       expect(frame).toEqual(hex('00 10 | 78 9c 40 4d 00 00 06 00 05 00 03 61 70 70 00 00'));
     });
 
@@ -99,17 +101,8 @@ describe('EPMD codec', () => {
 
     it('encodes and decodes PORT2_RESP, found and not found', () => {
       const found = hex('77 00 9c 40 4d 00 00 06 00 05 00 03 61 70 70 00 00');
-      const node = {
-        name: 'app',
-        port: 40000,
-        nodeType: 77,
-        protocol: 0,
-        highestVersion: 6,
-        lowestVersion: 5,
-        extra: new Uint8Array(0),
-      };
-      expect(encodePort2Response(node)).toEqual(found);
-      expect(decodePort2Response(found)).toEqual({ value: node, length: found.length });
+      expect(encodePort2Response(APP)).toEqual(found);
+      expect(decodePort2Response(found)).toEqual({ value: APP, length: found.length });
       expect(encodePort2Response(undefined)).toEqual(hex('77 01'));
       expect(decodePort2Response(hex('77 01'))).toEqual({ value: undefined, length: 2 });
     });

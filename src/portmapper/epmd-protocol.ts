@@ -6,6 +6,7 @@
  * Every request is `Length(2) ‖ Request(Length)`, big-endian; answers are not length-prefixed.
  * Decoders throw only {@link EpmdProtocolError}, whatever the input.
  */
+import { isIntegerIn } from '../core/index.js';
 import { EpmdProtocolError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 
@@ -81,7 +82,9 @@ export interface EpmdAlive2Response {
 
 /** One line of a NAMES answer. */
 export interface EpmdNameEntry {
+  /** The registered name (the part of a node name before `@`). */
   readonly name: string;
+  /** The port the node's distribution listens on. */
   readonly port: number;
 }
 
@@ -89,12 +92,15 @@ export interface EpmdNameEntry {
 export interface EpmdNamesResponse {
   /** The port the answering mapper listens on. */
   readonly mapperPort: number;
+  /** The registered names, in the order the mapper listed them. */
   readonly names: readonly EpmdNameEntry[];
 }
 
 /** A value decoded from the front of a byte stream, and how many bytes it took. */
 export interface Decoded<T> {
+  /** The decoded value. */
   readonly value: T;
+  /** How many bytes of the input it took. */
   readonly length: number;
 }
 
@@ -112,17 +118,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @throws EpmdProtocolError with reason `'bad-name'`.
  */
 export function checkNodeNameBytes(bytes: Uint8Array): string {
-  if (bytes.length === 0) throw new EpmdProtocolError('bad-name', M.badName('it is empty'));
-  if (bytes.length > EPMD_LIMITS.maxNameBytes)
-    throw new EpmdProtocolError(
-      'bad-name',
-      M.badName(`${bytes.length} bytes, more than ${EPMD_LIMITS.maxNameBytes}`),
-    );
+  checkNameLength(bytes.length);
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
-    throw new EpmdProtocolError('bad-name', M.badName('it is not valid UTF-8'));
+    throw badName(M.nameNotUtf8());
   }
   return checkNodeNameText(text);
 }
@@ -132,34 +133,29 @@ export function checkNodeNameBytes(bytes: Uint8Array): string {
  * @throws EpmdProtocolError with reason `'bad-name'`.
  */
 export function checkNodeName(name: string): string {
-  if (typeof name !== 'string')
-    throw new EpmdProtocolError('bad-name', M.badName('it is not a string'));
+  if (typeof name !== 'string') throw badName(M.nameNotString());
   const bytes = Buffer.from(name, 'utf8');
-  if (bytes.toString('utf8') !== name)
-    throw new EpmdProtocolError('bad-name', M.badName('it holds a lone surrogate'));
-  if (bytes.length === 0) throw new EpmdProtocolError('bad-name', M.badName('it is empty'));
-  if (bytes.length > EPMD_LIMITS.maxNameBytes)
-    throw new EpmdProtocolError(
-      'bad-name',
-      M.badName(`${bytes.length} bytes, more than ${EPMD_LIMITS.maxNameBytes}`),
-    );
+  if (bytes.toString('utf8') !== name) throw badName(M.nameLoneSurrogate());
+  checkNameLength(bytes.length);
   return checkNodeNameText(name);
+}
+
+function checkNameLength(bytes: number): void {
+  if (bytes === 0) throw badName(M.nameEmpty());
+  if (bytes > EPMD_LIMITS.maxNameBytes)
+    throw badName(M.nameTooManyBytes(bytes, EPMD_LIMITS.maxNameBytes));
 }
 
 function checkNodeNameText(text: string): string {
   let chars = 0;
   for (const char of text) {
     const code = char.codePointAt(0)!;
-    if (code === 0) throw new EpmdProtocolError('bad-name', M.badName('it contains a NUL byte'));
-    if (code < 0x20 || code === 0x7f)
-      throw new EpmdProtocolError('bad-name', M.badName('it contains a control character'));
+    if (code === 0) throw badName(M.nameNul());
+    if (code < 0x20 || code === 0x7f) throw badName(M.nameControl());
     chars++;
   }
   if (chars > EPMD_LIMITS.maxNameChars)
-    throw new EpmdProtocolError(
-      'bad-name',
-      M.badName(`${chars} characters, more than ${EPMD_LIMITS.maxNameChars}`),
-    );
+    throw badName(M.nameTooManyChars(chars, EPMD_LIMITS.maxNameChars));
   return text;
 }
 
@@ -177,7 +173,7 @@ export function readRequestFrame(
   if (buffer.length < 2) return undefined;
   const length = (buffer[0]! << 8) | buffer[1]!;
   if (length < 1 || length > EPMD_LIMITS.maxRequestLength)
-    throw new EpmdProtocolError('malformed', M.frameLength(length, EPMD_LIMITS.maxRequestLength));
+    throw malformed(M.frameLength(length, EPMD_LIMITS.maxRequestLength));
   if (buffer.length < 2 + length) return undefined;
   const bytes = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.length);
   return { body: bytes.subarray(2, 2 + length), rest: bytes.subarray(2 + length) };
@@ -189,7 +185,7 @@ export function readRequestFrame(
  * node name, `'unsupported'` for any other request code.
  */
 export function decodeRequest(body: Uint8Array): EpmdRequest {
-  if (body.length === 0) throw new EpmdProtocolError('malformed', M.truncated('request', 1, 0));
+  if (body.length === 0) throw malformed(M.truncated('request', 1, 0));
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.length);
   switch (bytes[0]) {
     case EpmdCode.ALIVE2_REQ:
@@ -201,15 +197,13 @@ export function decodeRequest(body: Uint8Array): EpmdRequest {
       return { type: 'portPlease2', name: checkNodeNameBytes(name) };
     }
     case EpmdCode.NAMES_REQ:
-      if (bytes.length !== 1)
-        throw new EpmdProtocolError('malformed', M.trailing('NAMES_REQ', bytes.length - 1));
+      if (bytes.length !== 1) throw malformed(M.trailing('NAMES_REQ', bytes.length - 1));
       return { type: 'names' };
     case EpmdCode.KILL_REQ:
-      if (bytes.length !== 1)
-        throw new EpmdProtocolError('malformed', M.trailing('KILL_REQ', bytes.length - 1));
+      if (bytes.length !== 1) throw malformed(M.trailing('KILL_REQ', bytes.length - 1));
       return { type: 'kill' };
     default:
-      throw new EpmdProtocolError('unsupported', M.unknownRequest(bytes[0]!));
+      throw new EpmdProtocolError(M.unknownRequest(bytes[0]!), { reason: 'unsupported' });
   }
 }
 
@@ -237,15 +231,12 @@ export function encodeRequest(request: EpmdRequest): Buffer {
       break;
     default:
       throw new EpmdProtocolError(
-        'unsupported',
-        M.badField('request type', (request as { type: unknown }).type, 'a known request'),
+        M.badField('request type', (request as { type: unknown }).type, M.knownRequest()),
+        { reason: 'unsupported' },
       );
   }
   if (body.length > EPMD_LIMITS.maxRequestLength)
-    throw new EpmdProtocolError(
-      'malformed',
-      M.frameLength(body.length, EPMD_LIMITS.maxRequestLength),
-    );
+    throw malformed(M.frameLength(body.length, EPMD_LIMITS.maxRequestLength));
   const frame = Buffer.allocUnsafe(2 + body.length);
   frame.writeUInt16BE(body.length, 0);
   body.copy(frame, 2);
@@ -256,20 +247,14 @@ export function encodeRequest(request: EpmdRequest): Buffer {
 
 /** Encodes an answer to ALIVE2_REQ (ALIVE2_X_RESP when `extended`, else ALIVE2_RESP). */
 export function encodeAlive2Response(response: EpmdAlive2Response): Buffer {
-  checkUint('result', response.result, 0xff);
-  if (response.extended) {
-    checkUint('creation', response.creation, 0xffffffff);
-    const out = Buffer.allocUnsafe(6);
-    out[0] = EpmdCode.ALIVE2_X_RESP;
-    out[1] = response.result;
-    out.writeUInt32BE(response.creation, 2);
-    return out;
-  }
-  checkUint('creation', response.creation, 0xffff);
-  const out = Buffer.allocUnsafe(4);
-  out[0] = EpmdCode.ALIVE2_RESP;
-  out[1] = response.result;
-  out.writeUInt16BE(response.creation, 2);
+  const { result, creation, extended } = response;
+  checkUint('result', result, 0xff);
+  checkUint('creation', creation, extended ? 0xffffffff : 0xffff);
+  const out = Buffer.allocUnsafe(extended ? 6 : 4);
+  out[0] = extended ? EpmdCode.ALIVE2_X_RESP : EpmdCode.ALIVE2_RESP;
+  out[1] = result;
+  if (extended) out.writeUInt32BE(creation, 2);
+  else out.writeUInt16BE(creation, 2);
   return out;
 }
 
@@ -289,7 +274,7 @@ export function decodeAlive2Response(bytes: Uint8Array): Decoded<EpmdAlive2Respo
     if (b.length < 4) return undefined;
     return { value: { result: b[1]!, creation: b.readUInt16BE(2), extended: false }, length: 4 };
   }
-  throw new EpmdProtocolError('malformed', M.unexpectedResponse('ALIVE2_REQ', b[0]!));
+  throw malformed(M.unexpectedResponse('ALIVE2_REQ', b[0]!));
 }
 
 /** Encodes an answer to PORT_PLEASE2_REQ: the node, or "not found" (result 1) for `undefined`. */
@@ -310,7 +295,7 @@ export function decodePort2Response(
   if (bytes.length === 0) return undefined;
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   if (b[0] !== EpmdCode.PORT2_RESP)
-    throw new EpmdProtocolError('malformed', M.unexpectedResponse('PORT_PLEASE2_REQ', b[0]!));
+    throw malformed(M.unexpectedResponse('PORT_PLEASE2_REQ', b[0]!));
   if (b.length < 2) return undefined;
   if (b[1] !== 0) return { value: undefined, length: 2 };
   if (b.length < PORT2_FIXED) return undefined;
@@ -345,24 +330,23 @@ const NAMES_LINE = /^name (.+) at port (\d{1,5})$/su;
  * `name <name> at port <port>`.
  */
 export function decodeNamesResponse(bytes: Uint8Array): EpmdNamesResponse {
-  if (bytes.length < 4)
-    throw new EpmdProtocolError('malformed', M.truncated('NAMES answer', 4, bytes.length));
+  if (bytes.length < 4) throw malformed(M.truncated('NAMES answer', 4, bytes.length));
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const mapperPort = b.readUInt32BE(0);
   let text: string;
   try {
     text = utf8.decode(b.subarray(4));
   } catch {
-    throw new EpmdProtocolError('malformed', M.badNamesLine('(not valid UTF-8)'));
+    throw malformed(M.badNamesLine(M.notUtf8Line()));
   }
   const names: EpmdNameEntry[] = [];
   const lines = text.split('\n');
   // Every line ends in "\n", so the text after the last one must be empty.
-  if (lines.pop() !== '') throw new EpmdProtocolError('malformed', M.badNamesLine(text));
+  if (lines.pop() !== '') throw malformed(M.badNamesLine(text));
   for (const line of lines) {
     const match = NAMES_LINE.exec(line);
     const port = match ? Number(match[2]) : NaN;
-    if (!match || port > 0xffff) throw new EpmdProtocolError('malformed', M.badNamesLine(line));
+    if (!match || port > 0xffff) throw malformed(M.badNamesLine(line));
     names.push({ name: match[1]!, port });
   }
   return { mapperPort, names };
@@ -380,9 +364,8 @@ function encodeNodeInfo(code: number, result: number | undefined, node: EpmdNode
   const name = Buffer.from(checkNodeName(node.name), 'utf8');
   const extra = node.extra ?? new Uint8Array(0);
   if (!(extra instanceof Uint8Array) || extra.length > EPMD_LIMITS.maxExtraBytes)
-    throw new EpmdProtocolError(
-      'malformed',
-      M.badField('extra length', extra?.length, `at most ${EPMD_LIMITS.maxExtraBytes} bytes`),
+    throw malformed(
+      M.badField('extra length', extra?.length, M.atMostBytes(EPMD_LIMITS.maxExtraBytes)),
     );
   const head = result === undefined ? 1 : 2;
   const out = Buffer.allocUnsafe(head + 12 + name.length + extra.length);
@@ -404,8 +387,7 @@ function encodeNodeInfo(code: number, result: number | undefined, node: EpmdNode
 /** Decodes the node fields starting at `from`; the message must end exactly after `Extra`. */
 function decodeNodeInfo(b: Buffer, from: number, what: string, request: boolean): EpmdNodeInfo {
   const fixed = from + ALIVE2_FIXED - 1;
-  if (b.length < fixed)
-    throw new EpmdProtocolError('malformed', M.truncated(what, fixed, b.length));
+  if (b.length < fixed) throw malformed(M.truncated(what, fixed, b.length));
   const port = b.readUInt16BE(from);
   const nodeType = b[from + 2]!;
   const protocol = b[from + 3]!;
@@ -413,16 +395,14 @@ function decodeNodeInfo(b: Buffer, from: number, what: string, request: boolean)
   const lowestVersion = b.readUInt16BE(from + 6);
   const nameLength = b.readUInt16BE(from + 8);
   const nameEnd = from + 10 + nameLength;
-  if (b.length < nameEnd + 2)
-    throw new EpmdProtocolError('malformed', M.truncated(what, nameEnd + 2, b.length));
+  if (b.length < nameEnd + 2) throw malformed(M.truncated(what, nameEnd + 2, b.length));
   const extraLength = b.readUInt16BE(nameEnd);
   const end = nameEnd + 2 + extraLength;
-  if (b.length < end) throw new EpmdProtocolError('malformed', M.truncated(what, end, b.length));
-  if (b.length > end) throw new EpmdProtocolError('malformed', M.trailing(what, b.length - end));
+  if (b.length < end) throw malformed(M.truncated(what, end, b.length));
+  if (b.length > end) throw malformed(M.trailing(what, b.length - end));
   if (request && extraLength > EPMD_LIMITS.maxExtraBytes)
-    throw new EpmdProtocolError(
-      'malformed',
-      M.badField('extra length', extraLength, `at most ${EPMD_LIMITS.maxExtraBytes} bytes`),
+    throw malformed(
+      M.badField('extra length', extraLength, M.atMostBytes(EPMD_LIMITS.maxExtraBytes)),
     );
   const name = checkNodeNameBytes(b.subarray(from + 10, nameEnd));
   const extra = Uint8Array.from(b.subarray(nameEnd + 2, end));
@@ -430,9 +410,13 @@ function decodeNodeInfo(b: Buffer, from: number, what: string, request: boolean)
 }
 
 function checkUint(field: string, value: unknown, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
-    throw new EpmdProtocolError(
-      'malformed',
-      M.badField(field, value, `an integer from 0 to ${max}`),
-    );
+  if (!isIntegerIn(value, 0, max)) throw malformed(M.badField(field, value, M.integerUpTo(max)));
+}
+
+function malformed(message: string): EpmdProtocolError {
+  return new EpmdProtocolError(message, { reason: 'malformed' });
+}
+
+function badName(why: string): EpmdProtocolError {
+  return new EpmdProtocolError(M.badName(why), { reason: 'bad-name' });
 }

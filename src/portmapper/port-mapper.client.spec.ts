@@ -1,4 +1,6 @@
 import { type Server, type Socket, createServer } from 'node:net';
+import { MAX_TIMER_MS } from '../core/index.js';
+import { freePort } from '../../test/support/ports.js';
 import { until } from '../../test/support/wait.js';
 import { EpmdProtocolError, PortMapperError } from './port-mapper.errors.js';
 import { PortMapperClient, type RegisteredNode } from './port-mapper.client.js';
@@ -32,14 +34,6 @@ async function fakeMapper(onData: (socket: Socket, data: Buffer) => void): Promi
   rawServers.push(server);
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as { port: number }).port;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise(resolve => server.close(resolve));
-  return port;
 }
 
 async function register(client: PortMapperClient, name: string, port: number, host?: string) {
@@ -120,7 +114,7 @@ describe('PortMapperClient', () => {
   });
 
   it('fails with ERR_PORT_MAPPER_UNREACHABLE and errno ECONNREFUSED when nothing listens', async () => {
-    const client = new PortMapperClient({ port: await closedPort() });
+    const client = new PortMapperClient({ port: await freePort() });
     for (const call of [
       () => client.names('127.0.0.1'),
       () => client.lookup('localhost', 'x'),
@@ -180,5 +174,11 @@ describe('PortMapperClient', () => {
   it('validates its options', () => {
     expect(() => new PortMapperClient({ port: 0 })).toThrow(/port/);
     expect(() => new PortMapperClient({ connectTimeoutMs: -1 })).toThrow(/connectTimeoutMs/);
+  });
+
+  it('refuses a timeout above the timer ceiling, naming the option of the client', () => {
+    expect(() => new PortMapperClient({ requestTimeoutMs: MAX_TIMER_MS + 1 })).toThrow(
+      'port mapper (client).requestTimeoutMs',
+    );
   });
 });

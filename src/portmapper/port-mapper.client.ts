@@ -1,5 +1,4 @@
-import { type Socket, connect } from 'node:net';
-import { InvalidConfigError, toError } from '../core/errors.js';
+import { checkMilliseconds, checkPort } from '../core/index.js';
 import {
   type EpmdNameEntry,
   type EpmdNodeInfo,
@@ -11,13 +10,22 @@ import {
   decodePort2Response,
   encodeRequest,
 } from './epmd-protocol.js';
+import {
+  type AnswerParser,
+  connectToMapper,
+  exchangeWithMapper,
+  mapperAddress,
+} from './mapper-request.js';
 import { PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
+import { RegistrationConnection } from './registration-connection.js';
 import {
   DEFAULT_PORT_MAPPER_HOST,
   DEFAULT_PORT_MAPPER_PORT,
   PORT_MAPPER_DEFAULTS,
 } from './port-mapper.defaults.js';
+
+const NO_BYTES = Buffer.alloc(0);
 
 /** Options of a {@link PortMapperClient}. */
 export interface PortMapperClientOptions {
@@ -35,8 +43,9 @@ export interface RegisterOptions {
   readonly host?: string;
   /** `'normal'` (default) or `'hidden'`, EPMD's node type. */
   readonly nodeType?: 'normal' | 'hidden';
-  /** Distribution versions announced (6 and 5 by default, as OTP 23/24 nodes). */
+  /** Highest distribution version announced (6 by default, as OTP 23/24 nodes). */
   readonly highestVersion?: number;
+  /** Lowest distribution version announced (5 by default). */
   readonly lowestVersion?: number;
   /** EPMD's opaque `Extra` field (empty by default). */
   readonly extra?: Uint8Array;
@@ -100,21 +109,11 @@ export class PortMapperClient {
 
   /** @throws InvalidConfigError naming the option and the accepted values. */
   constructor(options: PortMapperClientOptions = {}) {
-    const int = (value: unknown, min: number, max: number) =>
-      typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-    const check = (
-      option: keyof PortMapperClientOptions,
-      min: number,
-      max: number,
-      accepted: string,
-    ) => {
-      const value = options[option];
-      if (value !== undefined && !int(value, min, max))
-        throw new InvalidConfigError(M.invalidOption(option, value, accepted));
-    };
-    check('port', 1, 65535, 'an integer from 1 to 65535');
-    check('connectTimeoutMs', 1, 2 ** 31 - 1, 'a positive integer of milliseconds');
-    check('requestTimeoutMs', 1, 2 ** 31 - 1, 'a positive integer of milliseconds');
+    const option = (key: keyof PortMapperClientOptions) => M.optionName('client', key);
+    if (options.port !== undefined) checkPort(option('port'), options.port);
+    for (const key of ['connectTimeoutMs', 'requestTimeoutMs'] as const) {
+      if (options[key] !== undefined) checkMilliseconds(option(key), options[key]);
+    }
     this.port = options.port ?? DEFAULT_PORT_MAPPER_PORT;
     this.connectTimeoutMs = options.connectTimeoutMs ?? PORT_MAPPER_DEFAULTS.connectTimeoutMs;
     this.requestTimeoutMs = options.requestTimeoutMs ?? PORT_MAPPER_DEFAULTS.requestTimeoutMs;
@@ -146,42 +145,41 @@ export class PortMapperClient {
     };
     const frame = encodeRequest(request);
     const host = options.host ?? DEFAULT_PORT_MAPPER_HOST;
-    const address = this.addressOf(host);
-    const what = `ALIVE2_REQ for "${name}"`;
-    const socket = await this.connect(host, address, options.signal);
+    const address = mapperAddress(host, this.port);
+    const what = M.alive2Request(name);
+    const socket = await connectToMapper(host, this.port, this.connectTimeoutMs, options.signal);
     let answer: { result: number; creation: number };
     let rest: Buffer;
     try {
-      ({ value: answer, rest } = await this.exchange(
-        socket,
+      ({ value: answer, rest } = await exchangeWithMapper(socket, {
         address,
         what,
         frame,
-        options.signal,
-        (bytes, ended) => {
+        timeoutMs: this.requestTimeoutMs,
+        signal: options.signal,
+        keepOpen: true,
+        parse: (bytes, ended) => {
           const decoded = decodeAlive2Response(bytes);
           if (decoded === undefined) return ended ? null : undefined;
           return { value: decoded.value, rest: Buffer.from(bytes.subarray(decoded.length)) };
         },
-        false,
-      ));
+      }));
     } catch (error) {
       socket.destroy();
       throw error;
     }
     if (answer.result !== 0) {
       socket.destroy();
-      throw new PortMapperError('ERR_DUPLICATE_NODE_NAME', M.nameTaken(name, address));
+      throw new PortMapperError(M.nameTaken(name, address), { code: 'ERR_DUPLICATE_NODE_NAME' });
     }
     if (rest.length > 0) {
       socket.destroy();
-      throw new PortMapperError(
-        'ERR_PORT_MAPPER_PROTOCOL',
-        M.invalidAnswer(what, address, `${rest.length} byte(s) after the answer`),
-      );
+      throw new PortMapperError(M.invalidAnswer(what, address, M.bytesAfterAnswer(rest.length)), {
+        code: 'ERR_PORT_MAPPER_PROTOCOL',
+      });
     }
     if (options.unref) socket.unref();
-    return new Registration(socket, name, port, answer.creation, address);
+    return new RegistrationConnection(socket, name, port, answer.creation, address);
   }
 
   /**
@@ -195,25 +193,11 @@ export class PortMapperClient {
     options: LookupOptions = {},
   ): Promise<PortMapperEntry | undefined> {
     const frame = encodeRequest({ type: 'portPlease2', name: checkNodeName(name) });
-    const address = this.addressOf(host);
-    const socket = await this.connect(host, address, options.signal);
-    try {
-      const { value } = await this.exchange(
-        socket,
-        address,
-        `PORT_PLEASE2_REQ for "${name}"`,
-        frame,
-        options.signal,
-        (bytes, ended) => {
-          const decoded = decodePort2Response(bytes);
-          if (decoded === undefined) return ended ? null : undefined;
-          return { value: decoded.value, rest: Buffer.alloc(0) };
-        },
-      );
-      return value;
-    } finally {
-      socket.destroy();
-    }
+    return this.ask(host, M.portPlease2Request(name), frame, options.signal, (bytes, ended) => {
+      const decoded = decodePort2Response(bytes);
+      if (decoded === undefined) return ended ? null : undefined;
+      return { value: decoded.value, rest: NO_BYTES };
+    });
   }
 
   /**
@@ -223,288 +207,27 @@ export class PortMapperClient {
    */
   async names(host: string, options: LookupOptions = {}): Promise<EpmdNameEntry[]> {
     const frame = encodeRequest({ type: 'names' });
-    const address = this.addressOf(host);
-    const socket = await this.connect(host, address, options.signal);
+    const names = await this.ask(host, M.namesRequest(), frame, options.signal, (bytes, ended) =>
+      ended ? { value: decodeNamesResponse(bytes).names, rest: NO_BYTES } : undefined,
+    );
+    return [...names];
+  }
+
+  /** A one-shot request on a connection of its own, closed once answered. */
+  private async ask<T>(
+    host: string,
+    what: string,
+    frame: Buffer,
+    signal: AbortSignal | undefined,
+    parse: AnswerParser<T>,
+  ): Promise<T> {
+    const address = mapperAddress(host, this.port);
+    const socket = await connectToMapper(host, this.port, this.connectTimeoutMs, signal);
     try {
-      const { value } = await this.exchange(
-        socket,
-        address,
-        'NAMES_REQ',
-        frame,
-        options.signal,
-        (bytes, ended) =>
-          ended ? { value: decodeNamesResponse(bytes).names, rest: Buffer.alloc(0) } : undefined,
-      );
-      return [...value];
+      const exchange = { address, what, frame, parse, signal, timeoutMs: this.requestTimeoutMs };
+      return (await exchangeWithMapper(socket, exchange)).value;
     } finally {
       socket.destroy();
     }
   }
-
-  private addressOf(host: string): string {
-    const bare = stripBrackets(host);
-    return `${bare.includes(':') ? `[${bare}]` : bare}:${this.port}`;
-  }
-
-  /** Opens a TCP connection to the mapper, within the connect timeout. */
-  private connect(host: string, address: string, signal: AbortSignal | undefined): Promise<Socket> {
-    return new Promise<Socket>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(
-          new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(`Connecting to ${address}`), {
-            cause: signal.reason,
-          }),
-        );
-        return;
-      }
-      const socket = connect({ host: stripBrackets(host), port: this.port, noDelay: true });
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.off('connect', onConnect);
-        socket.off('error', onError);
-      };
-      const fail = (error: PortMapperError) => {
-        cleanup();
-        socket.on('error', () => undefined);
-        socket.destroy();
-        reject(error);
-      };
-      const onConnect = () => {
-        cleanup();
-        resolve(socket);
-      };
-      const onError = (error: Error) => {
-        const errno = errnoOf(error);
-        const timedOut = errno === 'ETIMEDOUT';
-        fail(
-          new PortMapperError(
-            timedOut ? 'ERR_PORT_MAPPER_TIMEOUT' : 'ERR_PORT_MAPPER_UNREACHABLE',
-            M.unreachable(address, errno ?? error.message),
-            { cause: error, errno },
-          ),
-        );
-      };
-      const onAbort = () =>
-        fail(
-          new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(`Connecting to ${address}`), {
-            cause: signal?.reason,
-          }),
-        );
-      const timer = setTimeout(
-        () =>
-          fail(
-            new PortMapperError(
-              'ERR_PORT_MAPPER_TIMEOUT',
-              M.connectTimeout(address, this.connectTimeoutMs),
-              { errno: 'ETIMEDOUT' },
-            ),
-          ),
-        this.connectTimeoutMs,
-      );
-      timer.unref();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', onConnect);
-      socket.once('error', onError);
-    });
-  }
-
-  /**
-   * Writes a request and reads the answer: `parse` is called with the bytes so far and whether
-   * the mapper closed; it returns the answer, `undefined` for "more bytes needed", or `null` for
-   * "closed before a complete answer". With `untilClose` false, the socket is left open and its
-   * listeners removed once the answer is read.
-   */
-  private exchange<T>(
-    socket: Socket,
-    address: string,
-    what: string,
-    frame: Buffer,
-    signal: AbortSignal | undefined,
-    parse: (bytes: Buffer, ended: boolean) => { value: T; rest: Buffer } | undefined | null,
-    closeAfter = true,
-  ): Promise<{ value: T; rest: Buffer }> {
-    return new Promise((resolve, reject) => {
-      let buffer: Buffer = Buffer.alloc(0);
-      let settled = false;
-      const cleanup = () => {
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.off('data', onData);
-        socket.off('end', onEnd);
-        socket.off('close', onClose);
-        socket.off('error', onError);
-      };
-      const fail = (error: PortMapperError) => {
-        if (settled) return;
-        cleanup();
-        socket.on('error', () => undefined);
-        socket.destroy();
-        reject(error);
-      };
-      const attempt = (ended: boolean) => {
-        if (settled) return;
-        let result: { value: T; rest: Buffer } | undefined | null;
-        try {
-          result = parse(buffer, ended);
-        } catch (error) {
-          fail(
-            new PortMapperError(
-              'ERR_PORT_MAPPER_PROTOCOL',
-              M.invalidAnswer(what, address, toError(error).message),
-              { cause: error },
-            ),
-          );
-          return;
-        }
-        if (result === null || (result === undefined && ended)) {
-          fail(new PortMapperError('ERR_PORT_MAPPER_PROTOCOL', M.closedEarly(what, address)));
-          return;
-        }
-        if (result === undefined) return;
-        cleanup();
-        if (closeAfter) socket.destroy();
-        resolve(result);
-      };
-      const onData = (chunk: Buffer) => {
-        if (buffer.length + chunk.length > PORT_MAPPER_DEFAULTS.maxNamesResponseBytes) {
-          fail(
-            new PortMapperError(
-              'ERR_PORT_MAPPER_PROTOCOL',
-              M.answerTooLarge(what, address, PORT_MAPPER_DEFAULTS.maxNamesResponseBytes),
-            ),
-          );
-          return;
-        }
-        buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-        attempt(false);
-      };
-      const onEnd = () => attempt(true);
-      const onClose = () => attempt(true);
-      const onError = (error: Error) => {
-        const errno = errnoOf(error);
-        fail(
-          new PortMapperError(
-            'ERR_PORT_MAPPER_PROTOCOL',
-            M.closedEarly(what, address) + ` (${errno ?? error.message})`,
-            { cause: error, errno },
-          ),
-        );
-      };
-      const onAbort = () =>
-        fail(
-          new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.aborted(what), {
-            cause: signal?.reason,
-          }),
-        );
-      const timer = setTimeout(
-        () =>
-          fail(
-            new PortMapperError(
-              'ERR_PORT_MAPPER_TIMEOUT',
-              M.requestTimeout(what, address, this.requestTimeoutMs),
-              { errno: 'ETIMEDOUT' },
-            ),
-          ),
-        this.requestTimeoutMs,
-      );
-      timer.unref();
-      if (signal?.aborted) {
-        onAbort();
-        return;
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      socket.on('data', onData);
-      socket.on('end', onEnd);
-      socket.on('close', onClose);
-      socket.on('error', onError);
-      socket.write(frame);
-    });
-  }
-}
-
-/** The live registration behind {@link PortMapperClient.register}. */
-class Registration implements RegisteredNode {
-  readonly ended: Promise<RegistrationEnd>;
-  private finish!: (end: RegistrationEnd) => void;
-  private closing = false;
-  private isActive = true;
-  private error: Error | undefined;
-  private readonly socketClosed: Promise<void>;
-
-  constructor(
-    private readonly socket: Socket,
-    readonly name: string,
-    readonly port: number,
-    readonly creation: number,
-    readonly address: string,
-  ) {
-    this.ended = new Promise(resolve => (this.finish = resolve));
-    socket.setKeepAlive(true, 5_000);
-    this.socketClosed = new Promise(resolve => socket.once('close', () => resolve()));
-    if (socket.closed || socket.destroyed) {
-      // Closed between the answer and now: report it rather than wait for a 'close' already gone.
-      this.isActive = false;
-      this.finish({
-        reason: 'dropped',
-        error: new PortMapperError(
-          'ERR_PORT_MAPPER_UNREACHABLE',
-          M.registrationDropped(name, address, 'the mapper closed the connection'),
-        ),
-      });
-    }
-    socket.on('error', error => (this.error ??= error));
-    socket.on('data', () => {
-      // A mapper never speaks after the answer: whatever this is, the registration is unreliable.
-      this.error ??= new PortMapperError(
-        'ERR_PORT_MAPPER_PROTOCOL',
-        M.invalidAnswer(`ALIVE2_REQ for "${name}"`, address, 'bytes after the answer'),
-      );
-      socket.destroy();
-    });
-    socket.once('close', () => {
-      this.isActive = false;
-      if (this.closing) this.finish({ reason: 'closed' });
-      else
-        this.finish({
-          reason: 'dropped',
-          error:
-            this.error ??
-            new PortMapperError(
-              'ERR_PORT_MAPPER_UNREACHABLE',
-              M.registrationDropped(name, address, 'the mapper closed the connection'),
-            ),
-        });
-    });
-  }
-
-  get active(): boolean {
-    return this.isActive;
-  }
-
-  async close(): Promise<void> {
-    if (this.isActive) {
-      this.closing = true;
-      this.socket.destroy();
-    }
-    await this.socketClosed;
-  }
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-/** The system error code of a socket error (Node reports `AggregateError`s for multi-address hosts). */
-function errnoOf(error: unknown): string | undefined {
-  const direct = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof direct === 'string') return direct;
-  const inner = (error as { errors?: unknown[] } | undefined)?.errors;
-  if (Array.isArray(inner))
-    for (const e of inner) {
-      const code = (e as NodeJS.ErrnoException | undefined)?.code;
-      if (typeof code === 'string') return code;
-    }
-  return undefined;
 }

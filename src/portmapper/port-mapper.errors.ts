@@ -1,8 +1,8 @@
 /**
- * Errors of the port mapper layer, each with a stable `code` (see {@link GenClusterError}). Texts
- * live in `port-mapper.messages.ts`.
+ * Errors of the port mapper layer, each with a stable `code` (see {@link GenClusterError}), built
+ * as `new XError(message, details)` with the message from `port-mapper.messages.ts`.
  */
-import { GenClusterError } from '../core/errors.js';
+import { type ErrorDetails, GenClusterError } from '../core/index.js';
 
 /** Why bytes are not a valid EPMD message. */
 export type EpmdProtocolFailure =
@@ -13,18 +13,26 @@ export type EpmdProtocolFailure =
   /** A request code this port mapper does not serve (KILL, STOP, DUMP or unknown). */
   | 'unsupported';
 
+/** Details of an {@link EpmdProtocolError}. */
+export interface EpmdProtocolErrorDetails extends ErrorDetails {
+  /** What is wrong with the bytes. */
+  readonly reason: EpmdProtocolFailure;
+}
+
 /** Bytes that are not a valid EPMD message. The connection that carried them must be closed. */
 export class EpmdProtocolError extends GenClusterError {
-  constructor(
-    readonly reason: EpmdProtocolFailure,
-    message: string,
-  ) {
-    super('ERR_EPMD_PROTOCOL', message);
+  declare readonly code: 'ERR_EPMD_PROTOCOL';
+  /** What is wrong with the bytes. */
+  readonly reason: EpmdProtocolFailure;
+
+  constructor(message: string, details: EpmdProtocolErrorDetails) {
+    super('ERR_EPMD_PROTOCOL', message, details);
+    this.reason = details.reason;
   }
 }
 
-/** Codes of a failed port mapper call. */
-export type PortMapperErrorCode =
+/** Codes of a failed port mapper call (a {@link PortMapperError}). */
+export type PortMapperCallErrorCode =
   /** Nothing answers on the mapper's address (connection refused, host unreachable). */
   | 'ERR_PORT_MAPPER_UNREACHABLE'
   /** The mapper did not accept the connection, or did not answer, in time. */
@@ -38,20 +46,28 @@ export type PortMapperErrorCode =
   /** A port mapper could neither be reached nor started within the start deadline. */
   | 'ERR_PORT_MAPPER_UNAVAILABLE';
 
+/** Every code raised by the port mapper layer. */
+export type PortMapperErrorCode = PortMapperCallErrorCode | 'ERR_EPMD_PROTOCOL';
+
+/** Details of a {@link PortMapperError}. */
+export interface PortMapperErrorDetails extends ErrorDetails {
+  /** What failed. */
+  readonly code: PortMapperCallErrorCode;
+  /** The system error code underneath, when there is one (`ECONNREFUSED`, `EADDRINUSE`, ...). */
+  readonly errno?: string;
+}
+
 /** A call to a port mapper failed. */
 export class PortMapperError extends GenClusterError {
+  declare readonly code: PortMapperCallErrorCode;
   /**
    * The system error code underneath, when there is one (`ECONNREFUSED`, `EADDRINUSE`,
    * `ECONNRESET`, ...): lets the orchestration tell "nobody listens" from other failures.
    */
   readonly errno: string | undefined;
 
-  constructor(
-    code: PortMapperErrorCode,
-    message: string,
-    options?: { cause?: unknown; errno?: string },
-  ) {
-    super(code, message, options);
-    this.errno = options?.errno;
+  constructor(message: string, details: PortMapperErrorDetails) {
+    super(details.code, message, details);
+    this.errno = details.errno;
   }
 }

@@ -1,8 +1,21 @@
 /**
- * User-facing texts of the port mapper layer (the EPMD codec, the server, the client, the
- * registration and the `local` discovery), kept in one place so they can be found and improved.
+ * User-facing texts of the port mapper layer (the EPMD codec, the server, the client and the
+ * registration), kept in one place so they can be found and improved.
  */
+import { describeValue } from '../core/index.js';
+
+/** The parts of the port mapper whose options are checked, as refusals name them. */
+export type PortMapperComponent = 'client' | 'server' | 'registration';
+
+/** The port mapper's message catalog: each entry builds one text from its structured fields. */
 export const PortMapperMessages = {
+  /** How a refusal names an option: `port mapper (server).packetTimeoutMs`. */
+  optionName: (component: PortMapperComponent, key: string) => `port mapper (${component}).${key}`,
+  acceptedOptions: () => 'an object such as { name: "app", port: 40123 }',
+  acceptedName: (why: string) => `a node name or its part before "@" (${why})`,
+  acceptedHost: () => 'a loopback address such as "127.0.0.1" or "::1"',
+  acceptedBind: () => 'an address such as "127.0.0.1", "0.0.0.0" or "::"',
+
   // The EPMD codec.
   frameLength: (length: number, max: number) =>
     `Invalid EPMD request length ${length}: expected 1 to ${max} bytes.`,
@@ -15,10 +28,22 @@ export const PortMapperMessages = {
   unexpectedResponse: (what: string, code: number) =>
     `Unexpected EPMD answer to ${what}: first byte ${code}.`,
   badName: (why: string) => `Invalid EPMD node name: ${why}.`,
+  nameNotString: () => 'it is not a string',
+  nameLoneSurrogate: () => 'it holds a lone surrogate',
+  nameEmpty: () => 'it is empty',
+  nameTooManyBytes: (bytes: number, max: number) => `${bytes} bytes, more than ${max}`,
+  nameNotUtf8: () => 'it is not valid UTF-8',
+  nameNul: () => 'it contains a NUL byte',
+  nameControl: () => 'it contains a control character',
+  nameTooManyChars: (chars: number, max: number) => `${chars} characters, more than ${max}`,
   badField: (field: string, value: unknown, accepted: string) =>
-    `Invalid EPMD ${field} ${String(value)}: expected ${accepted}.`,
+    `Invalid EPMD ${field} ${describeValue(value)}: expected ${accepted}.`,
+  knownRequest: () => 'a known request',
+  atMostBytes: (max: number) => `at most ${max} bytes`,
+  integerUpTo: (max: number) => `an integer from 0 to ${max}`,
   badNamesLine: (line: string) =>
     `Malformed EPMD NAMES answer line ${JSON.stringify(line.slice(0, 120))}: expected "name <name> at port <port>".`,
+  notUtf8Line: () => '(not valid UTF-8)',
 
   // The server.
   listening: (address: string) => `Port mapper listening on ${address}.`,
@@ -26,6 +51,12 @@ export const PortMapperMessages = {
     `The port mapper could not listen on ${address}: ${error.message}`,
   closedConnection: (remote: string, why: string) =>
     `Port mapper closed a connection from ${remote}: ${why}.`,
+  idleConnection: (ms: number) => `no complete request within ${ms} ms`,
+  tooManyPending: (max: number) => `more than ${max} connections without a registration`,
+  bytesOnRegistration: () => 'bytes on a registration connection',
+  bytesAfterRequest: () => 'bytes after the request',
+  longerThanDeclared: () => 'more bytes than the request length declares',
+  nonLoopback: () => 'registration from a non-loopback address',
   registered: (name: string, port: number, creation: number) =>
     `Port mapper registered "${name}" at port ${port} (creation ${creation}).`,
   unregistered: (name: string) => `Port mapper unregistered "${name}".`,
@@ -39,24 +70,29 @@ export const PortMapperMessages = {
     `Port mapper received bytes on the registration connection of "${name}"; unregistered it.`,
 
   // The client.
+  alive2Request: (name: string) => `ALIVE2_REQ for "${name}"`,
+  portPlease2Request: (name: string) => `PORT_PLEASE2_REQ for "${name}"`,
+  namesRequest: () => 'NAMES_REQ',
+  connecting: (address: string) => `Connecting to ${address}`,
   unreachable: (address: string, code: string) => `No port mapper answers on ${address} (${code}).`,
   connectTimeout: (address: string, ms: number) =>
     `Connecting to the port mapper on ${address} timed out after ${ms} ms.`,
   requestTimeout: (what: string, address: string, ms: number) =>
     `The port mapper on ${address} did not answer ${what} within ${ms} ms.`,
-  closedEarly: (what: string, address: string) =>
-    `The port mapper on ${address} closed the connection before answering ${what}.`,
+  closedEarly: (what: string, address: string, why?: string) =>
+    `The port mapper on ${address} closed the connection before answering ${what}.${why === undefined ? '' : ` (${why})`}`,
   answerTooLarge: (what: string, address: string, max: number) =>
     `The answer of the port mapper on ${address} to ${what} exceeds ${max} bytes.`,
   invalidAnswer: (what: string, address: string, why: string) =>
     `The port mapper on ${address} answered ${what} with invalid bytes: ${why}`,
+  bytesAfterAnswer: (count?: number) =>
+    count === undefined ? 'bytes after the answer' : `${count} byte(s) after the answer`,
   nameTaken: (name: string, address: string) =>
     `The port mapper on ${address} refused to register "${name}": a live node on this host already uses that name (or the mapper's registry is full). Give each node on a host its own name.`,
   aborted: (what: string) => `${what} was aborted.`,
+  mapperClosed: () => 'the mapper closed the connection',
   registrationDropped: (name: string, address: string, why: string) =>
     `The registration of "${name}" with the port mapper on ${address} was lost (${why}).`,
-  invalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid port mapper option ${option}: received ${describe(value)}; expected ${accepted}.`,
 
   // The registration (orchestration).
   becameMapper: (address: string) =>
@@ -71,13 +107,17 @@ export const PortMapperMessages = {
     `Registering "${name}" with the port mapper failed (${error.message}); retrying.`,
   unavailable: (name: string, address: string, ms: number, last: string) =>
     `Could not register "${name}" with a port mapper on ${address} within ${ms} ms: ${last}`,
+  startingUnregistered: (why: string) =>
+    `${why} Starting without the port mapper registration (local discovery will not find this node until it succeeds); retrying in the background.`,
+  connectionClosed: () => 'connection closed',
   registrationClosed: () => 'The port mapper registration is closed.',
   serverError: (address: string, error: Error) =>
     `The embedded port mapper on ${address} failed: ${error.message}`,
 
-  // The `local` discovery.
+  // The `local` discovery's texts: they move to src/discovery's own catalog, and no port mapper
+  // code uses them.
   localInvalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid local discovery option "${option}": received ${describe(value)}; expected ${accepted}.`,
+    `Invalid local discovery option "${option}": received ${describeValue(value)}; expected ${accepted}.`,
   localUnknownOption: (option: string, known: readonly string[]) =>
     `Unknown local discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
   localAllFailed: (details: string) =>
@@ -87,14 +127,3 @@ export const PortMapperMessages = {
   localSkipped: (name: string, host: string) =>
     `Local discovery: skipped the registered name ${JSON.stringify(name)} on ${host}: not a valid node name.`,
 } as const;
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
-    return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}

@@ -1,10 +1,17 @@
-import { InvalidConfigError, toError } from '../core/errors.js';
-import type { ClusterLogger } from '../core/logger.js';
+import {
+  type ClusterLogger,
+  checkMilliseconds,
+  checkPort,
+  invalidOption,
+  toError,
+} from '../core/index.js';
 import { checkNodeName } from './epmd-protocol.js';
+import { mapperAddress } from './mapper-request.js';
 import { PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 import { type RegisteredNode, PortMapperClient } from './port-mapper.client.js';
-import { PortMapperServer, type PortMapperServerOptions } from './port-mapper.server.js';
+import { PortMapperServer } from './port-mapper.server.js';
+import type { PortMapperServerOptions } from './server-options.js';
 import {
   DEFAULT_PORT_MAPPER_HOST,
   DEFAULT_PORT_MAPPER_PORT,
@@ -111,41 +118,32 @@ export class PortMapperRegistration {
 
   /** @throws InvalidConfigError naming the option, the value and the accepted forms. */
   constructor(options: PortMapperRegistrationOptions) {
-    const bad = (option: string, value: unknown, accepted: string) =>
-      new InvalidConfigError(M.invalidOption(option, value, accepted));
-    const int = (value: unknown, min: number, max: number) =>
-      typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+    const option = (key: keyof PortMapperRegistrationOptions | '(options)') =>
+      M.optionName('registration', key);
     if (typeof options !== 'object' || options === null)
-      throw bad('(options)', options, 'an object such as { name: "app", port: 40123 }');
+      throw invalidOption(option('(options)'), options, M.acceptedOptions());
     const rawName = typeof options.name === 'string' ? options.name.split('@')[0]! : options.name;
     try {
       this.name = checkNodeName(rawName as string);
     } catch (error) {
-      throw bad(
-        'name',
-        options.name,
-        `a node name or its part before "@" (${toError(error).message})`,
-      );
+      throw invalidOption(option('name'), options.name, M.acceptedName(toError(error).message));
     }
-    if (!int(options.port, 1, 65535)) throw bad('port', options.port, 'an integer from 1 to 65535');
+    checkPort(option('port'), options.port);
     this.port = options.port;
     this.portMapperPort = options.portMapperPort ?? DEFAULT_PORT_MAPPER_PORT;
-    if (!int(this.portMapperPort, 1, 65535))
-      throw bad('portMapperPort', options.portMapperPort, 'an integer from 1 to 65535');
+    checkPort(option('portMapperPort'), this.portMapperPort);
     this.host = options.host ?? DEFAULT_PORT_MAPPER_HOST;
     if (typeof this.host !== 'string' || this.host === '')
-      throw bad('host', options.host, 'a loopback address such as "127.0.0.1" or "::1"');
+      throw invalidOption(option('host'), options.host, M.acceptedHost());
     this.bind = options.bind ?? this.host;
     if (typeof this.bind !== 'string' || this.bind === '')
-      throw bad('bind', options.bind, 'an address such as "127.0.0.1", "0.0.0.0" or "::"');
+      throw invalidOption(option('bind'), options.bind, M.acceptedBind());
     this.serve = options.serve ?? true;
     this.logger = options.logger;
     this.startTimeoutMs = options.startTimeoutMs ?? PORT_MAPPER_DEFAULTS.startTimeoutMs;
-    if (!int(this.startTimeoutMs, 1, 2 ** 31 - 1))
-      throw bad('startTimeoutMs', options.startTimeoutMs, 'a positive integer of milliseconds');
+    checkMilliseconds(option('startTimeoutMs'), this.startTimeoutMs);
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? PORT_MAPPER_DEFAULTS.retryMaxDelayMs;
-    if (!int(this.retryMaxDelayMs, 1, 2 ** 31 - 1))
-      throw bad('retryMaxDelayMs', options.retryMaxDelayMs, 'a positive integer of milliseconds');
+    checkMilliseconds(option('retryMaxDelayMs'), this.retryMaxDelayMs);
     this.serverOptions = options.server;
     this.client = new PortMapperClient({
       port: this.portMapperPort,
@@ -214,7 +212,7 @@ export class PortMapperRegistration {
           await this.close();
           throw error;
         }
-        this.logger?.warn(startingUnregistered(toError(error).message));
+        this.logger?.warn(M.startingUnregistered(toError(error).message));
         void this.reRegister(false);
         return false;
       },
@@ -227,7 +225,7 @@ export class PortMapperRegistration {
   /** Unregisters and stops what it started: the embedded mapper, sockets, timers. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.abort.abort(new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.registrationClosed()));
+      this.abort.abort(closedError());
       clearTimeout(this.retryTimer);
       this.wakeRetry?.();
       const handle = this.handle;
@@ -261,9 +259,8 @@ export class PortMapperRegistration {
         if (stopOnTimeout && isTimeout(error)) throw error;
         if (performance.now() + wait > deadline) {
           throw new PortMapperError(
-            'ERR_PORT_MAPPER_UNAVAILABLE',
             M.unavailable(this.name, this.address(), this.startTimeoutMs, toError(error).message),
-            { cause: error },
+            { code: 'ERR_PORT_MAPPER_UNAVAILABLE', cause: error },
           );
         }
         this.logger?.debug?.(M.retryFailed(this.name, toError(error)));
@@ -361,7 +358,11 @@ export class PortMapperRegistration {
       if (this.handle !== handle || this.closing || end.reason === 'closed') return;
       this.handle = undefined;
       this.logger?.warn(
-        M.registrationDropped(this.name, handle.address, end.error?.message ?? 'connection closed'),
+        M.registrationDropped(
+          this.name,
+          handle.address,
+          end.error?.message ?? M.connectionClosed(),
+        ),
       );
       this.emit({ type: 'dropped', error: end.error });
       void this.reRegister();
@@ -390,12 +391,11 @@ export class PortMapperRegistration {
   }
 
   private throwIfClosed(): void {
-    if (this.closing || this.abort.signal.aborted)
-      throw new PortMapperError('ERR_PORT_MAPPER_ABORTED', M.registrationClosed());
+    if (this.closing || this.abort.signal.aborted) throw closedError();
   }
 
   private address(): string {
-    return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.portMapperPort}`;
+    return mapperAddress(this.host, this.portMapperPort);
   }
 
   private emit(event: PortMapperRegistrationEvent): void {
@@ -409,9 +409,9 @@ export class PortMapperRegistration {
   }
 }
 
-/** The warning of {@link PortMapperRegistration.startOrRetry} when it starts unregistered. */
-const startingUnregistered = (why: string) =>
-  `${why} Starting without the port mapper registration (local discovery will not find this node until it succeeds); retrying in the background.`;
+function closedError(): PortMapperError {
+  return new PortMapperError(M.registrationClosed(), { code: 'ERR_PORT_MAPPER_ABORTED' });
+}
 
 function isTimeout(error: unknown): boolean {
   return error instanceof PortMapperError && error.code === 'ERR_PORT_MAPPER_TIMEOUT';

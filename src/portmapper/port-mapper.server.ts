@@ -1,7 +1,5 @@
-import { randomInt } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { InvalidConfigError, toError } from '../core/errors.js';
-import type { ClusterLogger } from '../core/logger.js';
+import { type ClusterLogger, RateLimitedLog, toError } from '../core/index.js';
 import {
   EPMD_LIMITS,
   EpmdCode,
@@ -14,6 +12,8 @@ import {
   encodePort2Response,
   readRequestFrame,
 } from './epmd-protocol.js';
+import { mapperAddress } from './mapper-request.js';
+import { NodeRegistry } from './node-registry.js';
 import { EpmdProtocolError, PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 import {
@@ -21,40 +21,10 @@ import {
   DEFAULT_PORT_MAPPER_PORT,
   PORT_MAPPER_DEFAULTS,
 } from './port-mapper.defaults.js';
+import { type PortMapperServerOptions, checkServerOptions } from './server-options.js';
 
-/** Options of a {@link PortMapperServer}. */
-export interface PortMapperServerOptions {
-  /**
-   * The address to listen on; `127.0.0.1` by default. Give `0.0.0.0` or `::` to let other hosts
-   * ask for names and ports (the `local` discovery's `hosts` option); registering stays allowed
-   * from loopback clients only, whatever the address.
-   */
-  readonly host?: string;
-  /** The port to listen on; {@link DEFAULT_PORT_MAPPER_PORT} by default, `0` for an ephemeral one. */
-  readonly port?: number;
-  /**
-   * How long a connection may stay without a complete request, and how long an answered one may
-   * take to be read, before it is closed (epmd's `packet_timeout`); 10 s by default.
-   */
-  readonly packetTimeoutMs?: number;
-  /** Names held at most (10,000 by default); a registration beyond is refused (result 1). */
-  readonly maxRegistrations?: number;
-  /**
-   * Connections without a registration held at once (1,024 by default). Past the bound the oldest
-   * of them is closed, so a flood of idle connections cannot lock out real clients.
-   */
-  readonly maxPendingConnections?: number;
-  /** Where to report what it does; nothing is logged without one. */
-  readonly logger?: ClusterLogger;
-  /**
-   * Let neither the listener nor the connections keep the process alive (`unref()`), for a mapper
-   * embedded in a node: the node's own work decides when its process ends.
-   */
-  readonly unref?: boolean;
-}
-
-/** One connection and what the server knows of it. */
-interface Connection {
+/** One client connection and what the server knows of it. */
+interface ClientConnection {
   readonly socket: Socket;
   readonly remote: string;
   buffer: Buffer;
@@ -65,19 +35,11 @@ interface Connection {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** One live registration. */
-interface Registration {
-  readonly node: EpmdNodeInfo;
-  readonly connection: Connection;
-  readonly creation: number;
-}
-
 const NO_BYTES = Buffer.alloc(0);
-/** `MAX_UNREG_COUNT` of epmd: unregistered names remembered to bump their next creation. */
-const MAX_UNREGISTERED = 1_000;
+/** Hostile input is logged once per source and this many ms. */
+const LOG_EVERY_MS = 10_000;
 /** Distinct sources whose hostile input is logged, before the table is reset. */
 const MAX_LOG_SOURCES = 256;
-const LOG_EVERY_MS = 10_000;
 
 /**
  * Whether an address is loopback: `127.0.0.0/8`, `::1`, or an IPv4-mapped `::ffff:127.x.x.x`.
@@ -116,18 +78,11 @@ export class PortMapperServer {
   private readonly maxPending: number;
   private readonly logger: ClusterLogger | undefined;
   private readonly unref: boolean;
-  private readonly registry = new Map<string, Registration>();
+  private readonly registry = new NodeRegistry<ClientConnection>();
   /** Connections without a registration, oldest first. */
-  private readonly pending = new Set<Connection>();
-  private readonly connections = new Set<Connection>();
-  /** Name -> creation of its last registration (bounded, oldest dropped first). */
-  private readonly unregistered = new Map<string, number>();
-  private readonly logged = new Map<string, number>();
-  /**
-   * epmd seeds with the clock in seconds; a mapper that fails over can restart within the same
-   * second, so this one seeds at random, keeping creations of successive mappers apart.
-   */
-  private counter = randomInt(4, 2 ** 32 - 2 ** 24);
+  private readonly pending = new Set<ClientConnection>();
+  private readonly connections = new Set<ClientConnection>();
+  private readonly hostileLog = new RateLimitedLog(LOG_EVERY_MS, MAX_LOG_SOURCES);
   private listeningPort = 0;
   private closing: Promise<void> | undefined;
 
@@ -145,20 +100,21 @@ export class PortMapperServer {
    * Starts a port mapper listening on `options.host`:`options.port`.
    * @throws PortMapperError `ERR_PORT_MAPPER_UNREACHABLE` when it cannot listen; its `errno` is
    * `EADDRINUSE` when another process holds the port.
+   * @throws InvalidConfigError naming an option, its value and what is accepted.
    */
   static async start(options: PortMapperServerOptions = {}): Promise<PortMapperServer> {
-    checkOptions(options);
+    checkServerOptions(options);
     const mapper = new PortMapperServer(options);
     const port = options.port ?? DEFAULT_PORT_MAPPER_PORT;
-    const address = `${mapper.host}:${port}`;
+    const address = mapperAddress(mapper.host, port);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         reject(
-          new PortMapperError(
-            'ERR_PORT_MAPPER_UNREACHABLE',
-            M.listenFailed(address, toError(error)),
-            { cause: error, errno: error.code },
-          ),
+          new PortMapperError(M.listenFailed(address, toError(error)), {
+            code: 'ERR_PORT_MAPPER_UNREACHABLE',
+            cause: error,
+            errno: error.code,
+          }),
         );
       };
       mapper.server.once('error', onError);
@@ -183,7 +139,7 @@ export class PortMapperServer {
 
   /** `host:port` (IPv6 in brackets). */
   get address(): string {
-    return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.listeningPort}`;
+    return mapperAddress(this.host, this.listeningPort);
   }
 
   /** How many names are registered. */
@@ -198,13 +154,13 @@ export class PortMapperServer {
 
   /** The registered names and ports, in registration order. */
   names(): EpmdNameEntry[] {
-    return [...this.registry.values()].map(r => ({ name: r.node.name, port: r.node.port }));
+    return this.registry.names();
   }
 
   /** The registration of `name`, if it is registered. */
   lookup(name: string): (EpmdNodeInfo & { readonly creation: number }) | undefined {
-    const registration = this.registry.get(name);
-    return registration && { ...registration.node, creation: registration.creation };
+    const entry = this.registry.get(name);
+    return entry && { ...entry.node, creation: entry.creation };
   }
 
   /** Whether it stopped (or is stopping). */
@@ -235,7 +191,7 @@ export class PortMapperServer {
       return;
     }
     if (this.unref) socket.unref();
-    const connection: Connection = {
+    const connection: ClientConnection = {
       socket,
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
       buffer: NO_BYTES,
@@ -255,26 +211,26 @@ export class PortMapperServer {
       }
     });
     connection.timer = setTimeout(
-      () => this.drop(connection, `no complete request within ${this.packetTimeoutMs} ms`),
+      () => this.drop(connection, M.idleConnection(this.packetTimeoutMs)),
       this.packetTimeoutMs,
     );
     connection.timer.unref();
     if (this.pending.size > this.maxPending) {
       const oldest = this.pending.values().next().value!;
-      this.drop(oldest, `more than ${this.maxPending} connections without a registration`);
+      this.drop(oldest, M.tooManyPending(this.maxPending));
     }
   }
 
-  private receive(connection: Connection, chunk: Buffer): void {
+  private receive(connection: ClientConnection, chunk: Buffer): void {
     if (connection.socket.destroyed) return;
     if (connection.registered !== undefined) {
       // epmd: any byte on a registration connection unregisters the node and closes it.
       this.logger?.debug?.(M.bytesOnAlive(connection.registered));
-      this.drop(connection, 'bytes on a registration connection');
+      this.drop(connection, M.bytesOnRegistration());
       return;
     }
     if (connection.answered) {
-      this.drop(connection, 'bytes after the request');
+      this.drop(connection, M.bytesAfterRequest());
       return;
     }
     connection.buffer =
@@ -288,14 +244,14 @@ export class PortMapperServer {
     }
     if (frame === undefined) return; // bounded: readRequestFrame checked the declared length
     if (frame.rest.length > 0) {
-      this.drop(connection, 'more bytes than the request length declares');
+      this.drop(connection, M.longerThanDeclared());
       return;
     }
     connection.buffer = NO_BYTES;
     this.handle(connection, frame.body);
   }
 
-  private handle(connection: Connection, body: Buffer): void {
+  private handle(connection: ClientConnection, body: Buffer): void {
     let request: EpmdRequest;
     try {
       request = decodeRequest(body);
@@ -320,8 +276,7 @@ export class PortMapperServer {
         this.register(connection, request);
         return;
       case 'portPlease2': {
-        const registration = this.registry.get(request.name);
-        this.answer(connection, encodePort2Response(registration?.node));
+        this.answer(connection, encodePort2Response(this.registry.get(request.name)?.node));
         return;
       }
       case 'names':
@@ -334,11 +289,11 @@ export class PortMapperServer {
     }
   }
 
-  private register(connection: Connection, node: EpmdNodeInfo & { type: 'alive2' }): void {
+  private register(connection: ClientConnection, node: EpmdNodeInfo & { type: 'alive2' }): void {
     const { socket } = connection;
     if (!isLoopbackAddress(socket.remoteAddress)) {
       this.limitedLog(connection, M.nonLocalRegister(connection.remote), 'warn');
-      this.drop(connection, 'registration from a non-loopback address');
+      this.drop(connection, M.nonLoopback());
       return;
     }
     const extended = node.highestVersion >= 6;
@@ -353,9 +308,8 @@ export class PortMapperServer {
       return;
     }
     if (socket.destroyed || !socket.writable) return; // gone before we answer: no zombie
-    const creation = this.nextCreation(node.name, extended);
     const { type: _type, ...info } = node;
-    this.registry.set(node.name, { node: info, connection, creation });
+    const creation = this.registry.add(info, connection, extended);
     connection.registered = node.name;
     this.pending.delete(connection);
     clearTimeout(connection.timer);
@@ -371,7 +325,7 @@ export class PortMapperServer {
     this.logger?.debug?.(M.registered(node.name, node.port, creation));
   }
 
-  private refuseAlive2(connection: Connection, extended: boolean): void {
+  private refuseAlive2(connection: ClientConnection, extended: boolean): void {
     this.answer(
       connection,
       encodeAlive2Response({ result: 1, creation: EPMD_LIMITS.failedCreation, extended }),
@@ -379,14 +333,14 @@ export class PortMapperServer {
   }
 
   /** Writes a one-shot answer and ends the connection; the packet timer still bounds the flush. */
-  private answer(connection: Connection, bytes: Buffer): void {
+  private answer(connection: ClientConnection, bytes: Buffer): void {
     connection.answered = true;
     if (connection.socket.destroyed) return;
     connection.socket.end(bytes);
   }
 
   /** Closes a connection at once (its `close` event unregisters it). */
-  private drop(connection: Connection, why: string): void {
+  private drop(connection: ClientConnection, why: string): void {
     if (!connection.socket.destroyed)
       this.logger?.debug?.(M.closedConnection(connection.remote, why));
     connection.socket.destroy();
@@ -394,7 +348,7 @@ export class PortMapperServer {
   }
 
   /** Forgets a closed connection, and its registration if it holds one. Idempotent. */
-  private release(connection: Connection): void {
+  private release(connection: ClientConnection): void {
     clearTimeout(connection.timer);
     connection.timer = undefined;
     connection.buffer = NO_BYTES;
@@ -403,64 +357,18 @@ export class PortMapperServer {
     const name = connection.registered;
     if (name === undefined) return;
     connection.registered = undefined;
-    const registration = this.registry.get(name);
-    if (registration?.connection !== connection) return;
-    this.registry.delete(name);
-    this.unregistered.delete(name);
-    this.unregistered.set(name, registration.creation);
-    if (this.unregistered.size > MAX_UNREGISTERED)
-      this.unregistered.delete(this.unregistered.keys().next().value!);
-    this.logger?.debug?.(M.unregistered(name));
+    if (this.registry.remove(name, connection)) this.logger?.debug?.(M.unregistered(name));
   }
 
-  /**
-   * epmd's creation algorithm: a counter (seeded at random), bumped per registration
-   * (never below 4), and bumped again while it would repeat the previous creation of the same name
-   * as the client sees it (the full 32 bits, or `creation % 3 + 1` for old clients).
-   */
-  private nextCreation(name: string, extended: boolean): number {
-    const previous = this.unregistered.get(name);
-    const seen = (creation: number) => (extended ? creation : (creation % 3) + 1);
-    do {
-      this.counter = (this.counter + 1) >>> 0;
-      if (this.counter < 4) this.counter = 4;
-    } while (previous !== undefined && seen(this.counter) === seen(previous));
-    return this.counter;
-  }
-
-  /** Logs hostile input once per source and `LOG_EVERY_MS`. */
-  private limitedLog(connection: Connection, message: string, level: 'debug' | 'warn' = 'debug') {
+  /** Logs hostile input once per source and `LOG_EVERY_MS`, with a count of what was held back. */
+  private limitedLog(
+    connection: ClientConnection,
+    message: string,
+    level: 'debug' | 'warn' = 'debug',
+  ): void {
     const logger = this.logger;
     if (!logger) return;
-    const source = connection.socket.remoteAddress ?? '?';
-    const now = performance.now();
-    const last = this.logged.get(source);
-    if (last !== undefined && now - last < LOG_EVERY_MS) return;
-    if (this.logged.size >= MAX_LOG_SOURCES) this.logged.clear();
-    this.logged.set(source, now);
-    if (level === 'warn') logger.warn(message);
-    else logger.debug?.(message);
+    const write = (line: string) => (level === 'warn' ? logger.warn(line) : logger.debug?.(line));
+    this.hostileLog.write(connection.socket.remoteAddress ?? '?', message, write);
   }
-}
-
-function checkOptions(options: PortMapperServerOptions): void {
-  const bad = (option: string, value: unknown, accepted: string) =>
-    new InvalidConfigError(M.invalidOption(option, value, accepted));
-  const int = (value: unknown, min: number, max: number) =>
-    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-  if (options.port !== undefined && !int(options.port, 0, 65535))
-    throw bad('port', options.port, 'an integer from 0 to 65535');
-  if (options.packetTimeoutMs !== undefined && !int(options.packetTimeoutMs, 1, 2 ** 31 - 1))
-    throw bad('packetTimeoutMs', options.packetTimeoutMs, 'a positive integer of milliseconds');
-  if (options.maxRegistrations !== undefined && !int(options.maxRegistrations, 1, 1_000_000))
-    throw bad('maxRegistrations', options.maxRegistrations, 'an integer from 1 to 1000000');
-  if (
-    options.maxPendingConnections !== undefined &&
-    !int(options.maxPendingConnections, 1, 1_000_000)
-  )
-    throw bad(
-      'maxPendingConnections',
-      options.maxPendingConnections,
-      'an integer from 1 to 1000000',
-    );
 }

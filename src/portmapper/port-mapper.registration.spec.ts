@@ -1,9 +1,13 @@
 import { type Server, createServer } from 'node:net';
-import { InvalidConfigError } from '../core/errors.js';
+import { InvalidConfigError, MAX_TIMER_MS } from '../core/index.js';
+import { freePort } from '../../test/support/ports.js';
 import { until } from '../../test/support/wait.js';
 import { PortMapperClient } from './port-mapper.client.js';
 import { DEFAULT_PORT_MAPPER_PORT } from './port-mapper.defaults.js';
-import { PortMapperRegistration, type PortMapperRegistrationOptions } from './port-mapper.registration.js';
+import {
+  PortMapperRegistration,
+  type PortMapperRegistrationOptions,
+} from './port-mapper.registration.js';
 
 const registrations: PortMapperRegistration[] = [];
 const listeners: Server[] = [];
@@ -12,14 +16,6 @@ afterEach(async () => {
   await Promise.all(registrations.splice(0).map(r => r.close()));
   await Promise.all(listeners.splice(0).map(s => new Promise(r => s.close(r))));
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise(resolve => server.close(resolve));
-  return port;
-}
 
 /** A listener on an ephemeral port, standing for a node's dist listener. */
 async function distPort(): Promise<number> {
@@ -165,5 +161,11 @@ describe('PortMapperRegistration', () => {
     expect(
       () => new PortMapperRegistration({ name: 'a', port: 1, portMapperPort: 70_000 }),
     ).toThrow(/portMapperPort/);
+  });
+
+  it('refuses a start timeout above the timer ceiling, naming the option of the registration', () => {
+    expect(
+      () => new PortMapperRegistration({ name: 'a', port: 1, startTimeoutMs: MAX_TIMER_MS + 1 }),
+    ).toThrow('port mapper (registration).startTimeoutMs');
   });
 });

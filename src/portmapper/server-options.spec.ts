@@ -1,0 +1,39 @@
+import { InvalidConfigError, MAX_TIMER_MS } from '../core/index.js';
+import { type PortMapperServerOptions, checkServerOptions } from './server-options.js';
+
+describe('checkServerOptions', () => {
+  it('accepts the defaults, an ephemeral port and the bounds', () => {
+    for (const options of [
+      {},
+      { port: 0 },
+      { port: 65_535, packetTimeoutMs: MAX_TIMER_MS },
+      { maxRegistrations: 1, maxPendingConnections: 1_000_000 },
+    ]) {
+      expect(() => checkServerOptions(options)).not.toThrow();
+    }
+  });
+
+  it.each<[PortMapperServerOptions, string]>([
+    [{ port: 70_000 }, 'port mapper (server).port'],
+    [{ port: -1 }, 'port mapper (server).port'],
+    [{ packetTimeoutMs: 0 }, 'port mapper (server).packetTimeoutMs'],
+    [{ packetTimeoutMs: 1.5 }, 'port mapper (server).packetTimeoutMs'],
+    [{ maxRegistrations: 0 }, 'port mapper (server).maxRegistrations'],
+    [{ maxPendingConnections: 1_000_001 }, 'port mapper (server).maxPendingConnections'],
+  ])('refuses %j, naming %s', (options, option) => {
+    expect(() => checkServerOptions(options)).toThrow(InvalidConfigError);
+    expect(() => checkServerOptions(options)).toThrow(option);
+  });
+
+  it('refuses a packet timeout Node would fire after 1 ms (above the timer ceiling)', () => {
+    expect(() => checkServerOptions({ packetTimeoutMs: MAX_TIMER_MS + 1 })).toThrow(
+      /packetTimeoutMs.*about 24\.8 days/,
+    );
+  });
+
+  it('never prints a secret-sounding field of a refused value', () => {
+    const options = { port: { token: 'hunter2' } } as unknown as PortMapperServerOptions;
+    expect(() => checkServerOptions(options)).toThrow(/token: \(hidden\)/);
+    expect(() => checkServerOptions(options)).not.toThrow(/hunter2/);
+  });
+});

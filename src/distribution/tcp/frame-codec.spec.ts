@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
-import { GenClusterError, InvalidConfigError } from '../../core/errors.js';
+import { GenClusterError, InvalidConfigError, MAX_INT32 } from '../../core/index.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_HEADER_BYTES,
@@ -226,7 +226,7 @@ describe('FrameDecoder', () => {
       expect(frames[0]!.payload).toEqual(Buffer.alloc(max - 1, 7));
     });
 
-    it.each([max + 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1])(
+    it.each([max + 1, MAX_INT32, 2 ** 31, 2 ** 32 - 1])(
       'refuses L = %p with ERR_FRAME_TOO_LARGE as soon as the 4 length bytes are in',
       length => {
         const { decoder, frames, errors } = recorder(max);

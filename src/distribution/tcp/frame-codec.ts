@@ -1,23 +1,15 @@
 /**
- * Framing of the TCP dist. Every frame on the wire is:
- *
- * ```
- * L: uint32 big-endian | type: uint8 | payload: L - 1 bytes
- * ```
- *
- * `L` counts the type byte and the payload, so `L = 0` is invalid (a frame always has a type) and
- * an empty-payload frame (a tick) is `00 00 00 01 <type>`. The decoder checks `L` against its
- * limit as soon as the four length bytes are in, before it buffers anything of the body, and
- * never allocates the declared size up front.
+ * Framing of the TCP dist: `L: u32 BE | type: u8 | payload: L - 1 bytes`, decoded incrementally
+ * with `L` checked against the limit before any of the body is buffered. The frame types and
+ * their payloads are described in docs/protocol.md ("Frames").
  */
-import { InvalidConfigError, GenClusterError } from '../../core/errors.js';
-import { CoreMessages } from '../../core/messages.js';
+import { checkInteger, GenClusterError } from '../../core/index.js';
 import { FrameError } from './tcp.errors.js';
 import { TcpMessages } from './tcp.messages.js';
 
 /** Frame types. The decoder does not interpret them; the connection routes on them. */
 export const FrameType = {
-  /** A handshake message (see `handshake.ts`). */
+  /** A handshake message (see `handshake/`). */
   Handshake: 1,
   /** Heartbeat on an idle link; empty payload. */
   Tick: 2,
@@ -291,10 +283,6 @@ export class FrameDecoder {
 }
 
 function checkMaxFrameBytes(value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_FRAME_LENGTH_FIELD) {
-    throw new InvalidConfigError(
-      CoreMessages.invalidOption('maxFrameBytes', value, 'an integer from 1 to 4294967295'),
-    );
-  }
+  checkInteger('maxFrameBytes', value, 1, MAX_FRAME_LENGTH_FIELD);
   return value;
 }

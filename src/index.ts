@@ -20,11 +20,7 @@ export {
 } from './nest/index.js';
 
 // --- Engine without Nest -----------------------------------------------------------------------
-export {
-  type ClusterOptions,
-  type CreateClusterOptions,
-  createCluster,
-} from './config/index.js';
+export { type ClusterOptions, type CreateClusterOptions, createCluster } from './config/index.js';
 export {
   type BackoffOptions,
   type ClusterLogger,
@@ -53,9 +49,11 @@ export {
 // --- Built-in discovery strategies ---------------------------------------------------------------
 export {
   type BuiltInDiscoveryOptions,
+  DNS_DISCOVERY_DEFAULTS,
   DnsDiscovery,
   type DnsDiscoveryOptions,
   type DnsServerAddress,
+  KUBERNETES_DISCOVERY_DEFAULTS,
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
   LocalDiscovery,

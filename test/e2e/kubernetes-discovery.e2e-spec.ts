@@ -2,7 +2,7 @@ import { DiscoveryError, GenCluster, type ClusterLogger, type Peer } from '../..
 import {
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
-} from '../../src/discovery/kubernetes.discovery.js';
+} from '../../src/discovery/index.js';
 import {
   type EndpointSpec,
   KubeApiServer,

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { DnsDiscovery, type DnsDiscoveryOptions } from '../../src/discovery/dns.discovery.js';
+import { DnsDiscovery, type DnsDiscoveryOptions } from '../../src/discovery/index.js';
 import {
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
-} from '../../src/discovery/kubernetes.discovery.js';
+} from '../../src/discovery/index.js';
 import { parseDiscoveryEnv } from '../../src/nest/env.config.js';
 
 /**

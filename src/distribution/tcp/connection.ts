@@ -3,7 +3,7 @@ import {
   ConnectError,
   type ClusterLogger,
   type NodeDownReason,
-  withDeadline,
+  toError,
 } from '../../core/index.js';
 import { FragmentAssembler } from './fragment-assembler.js';
 import { FRAGMENT_HEADER_BYTES } from './fragment-header.js';
@@ -157,22 +157,12 @@ export class Connection {
    * armed at once, so it is also the pre-authentication idle deadline of an accepted socket).
    * A dialled socket that cannot connect rejects with a `ConnectError` (`ERR_CONNECT_FAILED` with
    * the system error as `cause`, or `ERR_CONNECT_TIMEOUT`). On any failure the link is closed.
+   *
+   * The deadlines are this method's own timers, not core `withDeadline`: that one starts its work
+   * a microtask later, and an accepted TLS socket may emit the peer's first frame on the next tick,
+   * before a frame handler installed that late.
    */
-  async handshake(driver: HandshakeDriver): Promise<HandshakeResult> {
-    const totalMs = this.limits.handshakeTotalTimeoutMs;
-    try {
-      return await withDeadline(signal => this.runHandshake(driver, signal), {
-        ms: totalMs,
-        onTimeout: () => this.handshakeTimeout(M.handshakeTotalLimit(totalMs), totalMs),
-      });
-    } catch (error) {
-      this.close('connectionClosed', error as Error);
-      throw error;
-    }
-  }
-
-  /** The handshake's steps, each within the step deadline, until done, failed or `signal`. */
-  private runHandshake(driver: HandshakeDriver, signal: AbortSignal): Promise<HandshakeResult> {
+  handshake(driver: HandshakeDriver): Promise<HandshakeResult> {
     return new Promise<HandshakeResult>((resolve, reject) => {
       let stepTimer: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
@@ -180,23 +170,27 @@ export class Connection {
         if (settled) return;
         settled = true;
         clearTimeout(stepTimer);
+        clearTimeout(totalTimer);
         this.handshakeFrame = undefined;
         this.socket.off('close', onClose);
-        signal.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(result!);
+        if (error) {
+          this.close('connectionClosed', error);
+          reject(error);
+        } else resolve(result!);
       };
-      const onAbort = () => settle(signal.reason as Error);
-      const stepMs = this.limits.handshakeStepTimeoutMs;
+      const { handshakeStepTimeoutMs: stepMs, handshakeTotalTimeoutMs: totalMs } = this.limits;
+      const deadline = (what: string, ms: number) => {
+        const timer = setTimeout(() => settle(this.handshakeTimeout(what, ms)), ms);
+        timer.unref();
+        return timer;
+      };
+      const totalTimer = deadline(M.handshakeTotalLimit(totalMs), totalMs);
       const armStep = () => {
         clearTimeout(stepTimer);
-        stepTimer = setTimeout(
-          () => settle(this.handshakeTimeout(M.handshakeStepLimit(stepMs), stepMs)),
-          stepMs,
-        );
-        stepTimer.unref();
+        stepTimer = deadline(M.handshakeStepLimit(stepMs), stepMs);
       };
       const onClose = () => settle(this.closedDuringHandshake());
+      this.socket.once('close', onClose);
       const apply = (step: HandshakeStep) => {
         if (settled) return;
         for (const frame of step.send ?? []) this.socket.write(frame);
@@ -209,27 +203,25 @@ export class Connection {
           settle(undefined, step.done);
         } else armStep();
       };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.socket.once('close', onClose);
       this.handshakeFrame = payload => {
         let step: HandshakeStep | Promise<HandshakeStep>;
         try {
           step = driver.receive(payload);
         } catch (error) {
-          settle(error as Error);
+          settle(toError(error));
           return;
         }
         if (step instanceof Promise) {
           // A decision in progress (it may ping the old link of a restarted node): no step deadline.
           clearTimeout(stepTimer);
-          step.then(apply, error => settle(error as Error));
+          step.then(apply, (error: unknown) => settle(toError(error)));
         } else apply(step);
       };
       try {
         if (driver.start) apply(driver.start());
         else armStep();
       } catch (error) {
-        settle(error as Error);
+        settle(toError(error));
       }
     });
   }
@@ -380,7 +372,7 @@ export class Connection {
     if (!this.handlers || this.holding) {
       if (this.handshakeFrame) {
         if (type !== FrameType.Handshake) {
-          throw new ProtocolError(M.unexpectedFrame(type, 'during the handshake'));
+          throw new ProtocolError(M.unexpectedFrameInHandshake(type));
         }
         this.handshakeFrame(payload);
         return;
@@ -388,7 +380,7 @@ export class Connection {
       // The peer may write its first frames as soon as it is done, before our side has adopted
       // the link (a promise turn later): hold them, boundedly, until deliverEarly().
       if (!this.authenticated) {
-        throw new ProtocolError(M.unexpectedFrame(type, 'outside of an established link'));
+        throw new ProtocolError(M.unexpectedFrameBeforeLink(type));
       }
       if (
         this.early.length >= MAX_EARLY_FRAMES ||

@@ -170,6 +170,10 @@ export class LinkTable {
     const linked = withDeadline(
       inner =>
         new Promise<boolean>(resolve => {
+          // Checked again: withDeadline runs this a microtask later, and the peer's link may have
+          // been adopted (or the mesh closed) in between.
+          if (this.links.has(node)) return resolve(true);
+          if (this.hooks.closing()) return resolve(false);
           const waiters = this.waiters.get(node) ?? new Set();
           this.waiters.set(node, waiters);
           const done = (result: boolean) => {

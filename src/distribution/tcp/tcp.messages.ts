@@ -76,7 +76,9 @@ export const TcpMessages = {
   linkClosed: (peer: string) => `Connection to ${peer} is closed.`,
   linkClosedLog: (peer: string, why: string) => `Link to ${peer} closed: ${why}`,
   noData: (peer: string, ms: number) => `No data from ${peer} for ${ms} ms.`,
-  unexpectedFrame: (type: number, where: string) => `Unexpected frame ${type} ${where}.`,
+  unexpectedFrameInHandshake: (type: number) => `Unexpected frame ${type} during the handshake.`,
+  unexpectedFrameBeforeLink: (type: number) =>
+    `Unexpected frame ${type} outside of an established link.`,
   tooManyEarlyFrames: (remote: string) =>
     `${remote} sent too much before this side finished the handshake.`,
   unknownFrame: (type: number) => `Unknown frame type ${type}.`,

@@ -24,7 +24,7 @@ describe('ClusterService without a configured discovery', () => {
       expect(cluster.started).toBe(false);
       expect(cluster.engine).toBeUndefined();
       expect(cluster.nodes()).toEqual([]);
-      const seen: string[][] = [];
+      const seen: (readonly string[])[] = [];
       cluster.membership$.subscribe(m => seen.push(m.members));
       expect(seen).toEqual([[]]);
       expect(cluster.broadcast('orders.count', null)).toBe(0);

@@ -165,5 +165,6 @@ describe('KubernetesDiscovery options', () => {
     expect(configError({ service: 'my-svc', caFile: empty }).message).toContain(
       'no PEM certificate',
     );
+    expect(configError({ service: 'my-svc', caFile: empty }).option).toBe('caFile');
   });
 });

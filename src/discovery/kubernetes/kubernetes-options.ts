@@ -189,7 +189,7 @@ export function resolveKubernetesDiscoveryOptions(
   )
     throw bad('labelSelector', selector, ACCEPTS.labelSelector);
   if (service === undefined && selector === undefined)
-    throw new InvalidConfigError(KubernetesMessages.needServiceOrSelector());
+    throw new InvalidConfigError(KubernetesMessages.needServiceOrSelector(), { option: 'service' });
   const labelSelector = [
     ...(service !== undefined ? [`${SERVICE_NAME_LABEL}=${service}`] : []),
     ...(selector !== undefined ? [(selector as string).trim()] : []),
@@ -218,7 +218,13 @@ export function resolveKubernetesDiscoveryOptions(
     try {
       text = readFileSync(namespaceFile, 'utf8').trim();
     } catch (error) {
-      throw new InvalidConfigError(KubernetesMessages.noNamespace(namespaceFile, errorCode(error)));
+      throw new InvalidConfigError(
+        KubernetesMessages.noNamespace(namespaceFile, errorCode(error)),
+        {
+          option: 'namespace',
+          cause: error,
+        },
+      );
     }
     namespace = label('namespace', text, ACCEPTS.namespaceIn(namespaceFile))!;
   }
@@ -229,7 +235,9 @@ export function resolveKubernetesDiscoveryOptions(
   } else {
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT ?? '443';
-    if (!host) throw new InvalidConfigError(KubernetesMessages.noApiServer());
+    if (!host) {
+      throw new InvalidConfigError(KubernetesMessages.noApiServer(), { option: 'apiServer' });
+    }
     apiServer = checkApiServer(`https://${hostForUrl(host)}:${port}`, (_key, value, accepted) =>
       bad('apiServer', value, ACCEPTS.apiServerFromEnvironment(accepted)),
     );
@@ -239,10 +247,13 @@ export function resolveKubernetesDiscoveryOptions(
   try {
     ca = readFileSync(caFile, 'utf8');
   } catch (error) {
-    throw new InvalidConfigError(KubernetesMessages.unreadableCaFile(caFile, errorCode(error)));
+    throw new InvalidConfigError(KubernetesMessages.unreadableCaFile(caFile, errorCode(error)), {
+      option: 'caFile',
+      cause: error,
+    });
   }
   if (!ca.includes('-----BEGIN CERTIFICATE-----'))
-    throw new InvalidConfigError(KubernetesMessages.noCertificate(caFile));
+    throw new InvalidConfigError(KubernetesMessages.noCertificate(caFile), { option: 'caFile' });
 
   const hostType = o.hostType ?? d.hostType;
   checkOneOf(option('hostType'), hostType, ['ip', 'hostname'] as const);

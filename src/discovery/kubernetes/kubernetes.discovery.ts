@@ -103,7 +103,7 @@ export class KubernetesDiscovery implements DiscoveryStrategy {
           this.settings.tokenFile,
           failure?.kind === 'token' ? failure.message : toError(error).message,
         ),
-        { cause: error },
+        { option: 'tokenFile', cause: error },
       );
     }
     if (this.settings.watch && !this.closed && this.watcher === undefined) {

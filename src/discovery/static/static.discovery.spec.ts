@@ -28,5 +28,6 @@ describe('StaticDiscovery', () => {
     expect(error).toBeInstanceOf(InvalidConfigError);
     expect((error as Error).message).toMatch(/^Invalid static discovery entry #1 "not a node": /);
     expect((error as Error).cause).toBeInstanceOf(Error);
+    expect((error as InvalidConfigError).option).toBe('nodes[1]');
   });
 });

@@ -25,7 +25,7 @@ export class StaticDiscovery implements DiscoveryStrategy {
   constructor(options: Omit<StaticDiscoveryOptions, 'strategy'> | readonly (string | Peer)[]) {
     const nodes = Array.isArray(options) ? options : (options as StaticDiscoveryOptions).nodes;
     if (!Array.isArray(nodes)) {
-      throw new InvalidConfigError(StaticMessages.notAnArray(nodes));
+      throw new InvalidConfigError(StaticMessages.notAnArray(nodes), { option: 'nodes' });
     }
     this.list = nodes.map((entry: string | Peer, index: number) => {
       try {
@@ -33,7 +33,7 @@ export class StaticDiscovery implements DiscoveryStrategy {
       } catch (error) {
         throw new InvalidConfigError(
           StaticMessages.invalidEntry(index, entry, toError(error).message),
-          { cause: error },
+          { option: `nodes[${index}]`, cause: error },
         );
       }
     });

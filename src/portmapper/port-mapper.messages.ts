@@ -113,17 +113,4 @@ export const PortMapperMessages = {
   registrationClosed: () => 'The port mapper registration is closed.',
   serverError: (address: string, error: Error) =>
     `The embedded port mapper on ${address} failed: ${error.message}`,
-
-  // The `local` discovery's texts: they move to src/discovery's own catalog, and no port mapper
-  // code uses them.
-  localInvalidOption: (option: string, value: unknown, accepted: string) =>
-    `Invalid local discovery option "${option}": received ${describeValue(value)}; expected ${accepted}.`,
-  localUnknownOption: (option: string, known: readonly string[]) =>
-    `Unknown local discovery option "${option}"; the options are ${known.map(k => `"${k}"`).join(', ')}.`,
-  localAllFailed: (details: string) =>
-    `Local discovery: no port mapper answered (${details}); keeping the last good peers. Is a node with an ephemeral dist port running on the host (it serves the mapper), and is portMapperPort the same everywhere?`,
-  localPartial: (host: string, error: Error) =>
-    `Local discovery: the port mapper of ${host} did not answer (${error.message}); using its last good names.`,
-  localSkipped: (name: string, host: string) =>
-    `Local discovery: skipped the registered name ${JSON.stringify(name)} on ${host}: not a valid node name.`,
 } as const;

@@ -1,7 +1,7 @@
 /**
  * Decodes handshake messages, refusing anything malformed with one error, so that nothing a peer
  * sends before it is authenticated can throw anything else. What is malformed is listed in
- * docs/protocol.md ("Handshake messages").
+ * docs/protocol.md ("What makes a message malformed").
  */
 import { nodeKey } from '../../../core/index.js';
 import {

@@ -1,6 +1,6 @@
 /**
  * The handshake messages, their wire codes and their fields, as the encoder and the decoder both
- * see them. The byte layout is described in docs/protocol.md ("Handshake messages").
+ * see them. The byte layout is described in docs/protocol.md ("Messages", "Fields").
  */
 import type { HandshakeFailureReason } from '../tcp.errors.js';
 import type { HandshakeIdentity } from './handshake.types.js';

@@ -4,9 +4,9 @@ import {
   AcceptorHandshake,
   type HandshakeStep,
   InitiatorHandshake,
-} from '../../src/distribution/tcp/handshake.js';
+} from '../../src/distribution/tcp/handshake/index.js';
 import { Mesh, type MeshOptions } from '../../src/distribution/tcp/mesh.js';
-import { TestDiscovery } from './test-strategies.js';
+import { TestDiscovery } from '../../src/testing/index.js';
 import {
   type ClusterEvent,
   type ClusterLogger,
@@ -29,13 +29,8 @@ export interface TestNode {
 
 const started = new Set<GenCluster>();
 
-/** Starts a node named `name` (host 127.0.0.1 unless the name says otherwise). */
-export async function startInProcess(
-  name: string,
-  peers: string[] = [],
-  tcp: TcpDistOptions = {},
-  scheduler: Partial<GenClusterOptions> = {},
-): Promise<TestNode> {
+/** A logger that keeps each line as `<level> <message>`, for tests to assert on. */
+export function capturingLogger(): { logs: string[]; logger: ClusterLogger } {
   const logs: string[] = [];
   const logger: ClusterLogger = {
     debug: m => logs.push(`debug ${m}`),
@@ -43,6 +38,17 @@ export async function startInProcess(
     warn: m => logs.push(`warn ${m}`),
     error: m => logs.push(`error ${m}`),
   };
+  return { logs, logger };
+}
+
+/** Starts a node named `name` (host 127.0.0.1 unless the name says otherwise). */
+export async function startInProcess(
+  name: string,
+  peers: string[] = [],
+  tcp: TcpDistOptions = {},
+  scheduler: Partial<GenClusterOptions> = {},
+): Promise<TestNode> {
+  const { logs, logger } = capturingLogger();
   const dist = new TcpDist({
     cookie: 'in-process-cookie',
     heartbeatMs: 200,
@@ -117,13 +123,7 @@ export async function startMesh(name: string, extra: Partial<MeshOptions> = {}):
   const self = name.includes('@') ? name : `${name}@127.0.0.1`;
   const events: string[] = [];
   const messages: { from: string; bytes: Buffer }[] = [];
-  const logs: string[] = [];
-  const logger: ClusterLogger = {
-    debug: m => logs.push(`debug ${m}`),
-    log: m => logs.push(`log ${m}`),
-    warn: m => logs.push(`warn ${m}`),
-    error: m => logs.push(`error ${m}`),
-  };
+  const { logs, logger } = capturingLogger();
   const mesh = new Mesh(
     meshOptions(self, extra),
     {

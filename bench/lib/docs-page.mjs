@@ -26,7 +26,8 @@ export function markdownTable(headers, rows) {
 /** "a, b or c" */
 const orList = items =>
   items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : (items[0] ?? '');
-const sizes = bytes => orList((bytes ?? []).map(sizeLabel));
+// a no-break space keeps "64 KiB" on one line when Prettier wraps the prose
+const sizes = bytes => orList((bytes ?? []).map(b => sizeLabel(b).replace(' ', '\u00a0')));
 const counts = values => orList((values ?? []).map(v => fmt(v, 0)));
 const utc = iso => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
@@ -37,6 +38,16 @@ function loadLine(m) {
   const atStart = m.loadAverageAtStart ? `${load(m.loadAverageAtStart)} when the run started` : '';
   const both = [atStart, atEnd].filter(Boolean).join(', ');
   return both ? `Load average (1 / 5 / 15 min): ${both}.` : '';
+}
+
+/**
+ * A warning when other work competed for the CPU: a 1-minute load average above the core count
+ * at the start or the end of the run.
+ */
+function busyLine(m) {
+  const peak = Math.max(m.loadAverageAtStart?.[0] ?? 0, m.loadAverage?.[0] ?? 0);
+  if (!m.cores || peak <= m.cores) return '';
+  return `**This run was made on a busy machine** (a 1-minute load average of up to ${fmt(peak, 2)} on ${m.cores} cores): other work competed with every stack for the CPU, so the absolute figures are low, and even ratios within the run are less reliable than usual.`;
 }
 
 /** What each stack is, for the stacks of the run. */
@@ -94,12 +105,17 @@ What is measured:
   median of steady ones, when nothing changes.
 
 The machine of this run: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node
-${result.node}. ${loadLine(m)} The run took ${fmt(result.durationS, 0)} s.
+${result.node}. ${loadLine(m)} The run took ${fmt(result.durationS, 0)} s. ${busyLine(m)}
 
 Read the figures as ratios within one run: every process shares this machine's cores, there is
 no network between them, and absolute figures move with whatever else the machine is doing (the
 load average above says how busy it was). A run on another machine, or under another load, gives
-other absolute figures. Targets that compare two stacks are ratios for that reason.`;
+other absolute figures. Targets that compare two stacks are ratios for that reason.
+
+Each run writes a results file (\`bench/results/latest.json\` unless \`--out\` says otherwise):
+\`{ machine, node, date, quick, durationS, config, records }\`, one record per figure as
+\`{ name, stack, metric, value, unit, params }\`, where \`value\` is the median and \`params\` holds
+the cell (payload, in flight, nodes), \`min\`, \`max\` and \`runs\`.`;
 }
 
 function targetsSection(result) {

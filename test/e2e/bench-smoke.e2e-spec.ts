@@ -245,5 +245,13 @@ describe('bench/run.mjs --quick (smoke)', () => {
     // the result tables show the records' figures
     expect(page).toMatch(/\| 1 +\| 32 B +\| gen-cluster +\| 9,000 +\|/);
     expect(page).toMatch(/\| kill -9 +\| 3 +\| gen-cluster +\| 3.8 \[3.1–4.2\] +\|/);
+    expect(page).not.toContain('busy machine');
+
+    // a run on a machine busier than its cores says so
+    const busy = { ...fixture, machine: { ...fixture.machine, loadAverageAtStart: [9.5, 4, 2] } };
+    writeFileSync(input, JSON.stringify(busy));
+    expect(flat(renderDocs(input, join(dir, 'busy.md')))).toContain(
+      'busy machine** (a 1-minute load average of up to 9.50 on 4 cores)',
+    );
   }, 60_000);
 });

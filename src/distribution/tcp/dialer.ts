@@ -54,6 +54,7 @@ export function dialAbortedError(node: string, signal: AbortSignal): Error {
 export class Dial {
   /** Settles as the class comment says. */
   readonly promise: Promise<boolean>;
+  /** The node dialled. */
   readonly node: string;
   private resolvePromise!: (linked: boolean) => void;
   private rejectPromise!: (error: Error) => void;

@@ -34,6 +34,12 @@ describe('TcpDist options', () => {
     expect(error?.message).toContain(String(MAX_TIMER_MS + 1));
   });
 
+  it('refuses a TLS handshake deadline above the timer maximum', () => {
+    const error = refusal({ tls: { handshakeTimeoutMs: MAX_TIMER_MS + 1 } });
+    expect(error?.code).toBe('ERR_INVALID_CONFIG');
+    expect(error?.message).toContain('tls.handshakeTimeoutMs');
+  });
+
   it('refuses the timer overflow reported in the review (heartbeat 3e9, failure 3.5e9)', () => {
     expect(make({ heartbeatMs: 3e9, failureTimeoutMs: 3.5e9 })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }),

@@ -230,7 +230,8 @@ export class Connection {
   private handshakeTimeout(what: string, ms: number): Error {
     const node = this.node ?? this.remoteAddress;
     return this.connected
-      ? new HandshakeError('ERR_HANDSHAKE_TIMEOUT', M.handshakeTimedOut(this.remoteAddress, what), {
+      ? new HandshakeError(M.handshakeTimedOut(this.remoteAddress, what), {
+          code: 'ERR_HANDSHAKE_TIMEOUT',
           reason: 'timeout',
           byPeer: false,
         })

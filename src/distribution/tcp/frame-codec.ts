@@ -71,13 +71,15 @@ export function encodeFrameHeader(type: number, payloadLength: number): Buffer {
 
 function writeHeader(target: Buffer, type: number, payloadLength: number): void {
   if (!Number.isInteger(type) || type < 0 || type > 0xff)
-    throw new FrameError('ERR_BAD_FRAME', TcpMessages.frameTypeInvalid(type));
+    throw new FrameError(TcpMessages.frameTypeInvalid(type), { code: 'ERR_BAD_FRAME' });
   if (
     !Number.isInteger(payloadLength) ||
     payloadLength < 0 ||
     payloadLength + 1 > MAX_FRAME_LENGTH_FIELD
   ) {
-    throw new FrameError('ERR_FRAME_TOO_LARGE', TcpMessages.payloadTooLarge(payloadLength));
+    throw new FrameError(TcpMessages.payloadTooLarge(payloadLength), {
+      code: 'ERR_FRAME_TOO_LARGE',
+    });
   }
   target.writeUInt32BE(payloadLength + 1, 0);
   target[4] = type;
@@ -202,10 +204,12 @@ export class FrameDecoder {
           length = this.header.readUInt32BE(0);
         }
         if (length === 0)
-          return this.fail(new FrameError('ERR_BAD_FRAME', TcpMessages.frameEmpty()));
+          return this.fail(new FrameError(TcpMessages.frameEmpty(), { code: 'ERR_BAD_FRAME' }));
         if (length > this.limit) {
           return this.fail(
-            new FrameError('ERR_FRAME_TOO_LARGE', TcpMessages.frameTooLarge(length, this.limit)),
+            new FrameError(TcpMessages.frameTooLarge(length, this.limit), {
+              code: 'ERR_FRAME_TOO_LARGE',
+            }),
           );
         }
         this.bodyLength = length;
@@ -259,7 +263,8 @@ export class FrameDecoder {
       this.fail(
         error instanceof GenClusterError
           ? error
-          : new FrameError('ERR_BAD_FRAME', TcpMessages.frameHandlerFailed(error), {
+          : new FrameError(TcpMessages.frameHandlerFailed(error), {
+              code: 'ERR_BAD_FRAME',
               cause: error,
             }),
       );

@@ -43,10 +43,18 @@ export type HandshakeFailureReason =
   | 'internal'
   | (string & {});
 
+/** What a {@link FrameError} is about. */
+export interface FrameErrorDetails extends ErrorDetails {
+  /** Which framing rule was broken. */
+  readonly code: FrameErrorCode;
+}
+
 /** The byte stream of a connection broke the framing rules; the connection must be closed. */
 export class FrameError extends GenClusterError {
-  constructor(code: FrameErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+  declare readonly code: FrameErrorCode;
+
+  constructor(message: string, details: FrameErrorDetails) {
+    super(details.code, message, details);
   }
 }
 
@@ -60,7 +68,9 @@ export class ProtocolError extends GenClusterError {
 }
 
 /** What a {@link HandshakeError} is about. */
-export interface HandshakeErrorDetails {
+export interface HandshakeErrorDetails extends ErrorDetails {
+  /** Stable code to branch on. */
+  readonly code: HandshakeErrorCode;
   /** Short stable token, see {@link HandshakeFailureReason}. */
   readonly reason: HandshakeFailureReason;
   /**
@@ -74,6 +84,7 @@ export interface HandshakeErrorDetails {
 
 /** A handshake failed: the connection must be closed and no membership state touched. */
 export class HandshakeError extends GenClusterError {
+  declare readonly code: HandshakeErrorCode;
   /** Short stable token for logs and counters. */
   readonly reason: HandshakeFailureReason;
   /** See {@link HandshakeErrorDetails.peer}. */
@@ -81,13 +92,8 @@ export class HandshakeError extends GenClusterError {
   /** See {@link HandshakeErrorDetails.byPeer}. */
   readonly byPeer: boolean;
 
-  constructor(
-    code: HandshakeErrorCode,
-    message: string,
-    details: HandshakeErrorDetails,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, options);
+  constructor(message: string, details: HandshakeErrorDetails) {
+    super(details.code, message, details);
     this.reason = details.reason;
     this.peer = details.peer;
     this.byPeer = details.byPeer;

@@ -201,12 +201,13 @@ export class AcceptorHandshake extends HandshakeSide<
     if (this.current !== 'deciding') return { error: this.failure! };
     return this.refuseWith(
       refusalOf(
-        new HandshakeError(
-          'ERR_HANDSHAKE_REFUSED',
-          TcpMessages.decideFailed(peer, error),
-          { reason: 'internal', peer, byPeer: false },
-          { cause: error },
-        ),
+        new HandshakeError(TcpMessages.decideFailed(peer, error), {
+          code: 'ERR_HANDSHAKE_REFUSED',
+          reason: 'internal',
+          peer,
+          byPeer: false,
+          cause: error,
+        }),
       ),
     );
   }

@@ -11,17 +11,22 @@ import { TcpMessages } from '../tcp.messages.js';
  * @param why what is wrong, from `HandshakeMessages`
  */
 export function malformed(why: string, cause?: unknown): HandshakeError {
-  return new HandshakeError(
-    'ERR_PROTOCOL',
-    TcpMessages.malformed(why),
-    { reason: 'protocol', byPeer: false },
-    cause === undefined ? undefined : { cause },
-  );
+  return new HandshakeError(TcpMessages.malformed(why), {
+    code: 'ERR_PROTOCOL',
+    reason: 'protocol',
+    byPeer: false,
+    cause,
+  });
 }
 
 /** A message came, or a call was made, when the handshake does not expect it. */
 export function outOfOrder(text: string, peer?: string): HandshakeError {
-  return new HandshakeError('ERR_PROTOCOL', text, { reason: 'protocol', peer, byPeer: false });
+  return new HandshakeError(text, {
+    code: 'ERR_PROTOCOL',
+    reason: 'protocol',
+    peer,
+    byPeer: false,
+  });
 }
 
 /** The answer to every call once the handshake is over. */
@@ -34,7 +39,8 @@ export function handshakeOver(peer: string): HandshakeError {
  * callback's unusable answer): `ERR_HANDSHAKE_REFUSED`, reason `internal`.
  */
 export function internalError(text: string, peer?: string): HandshakeError {
-  return new HandshakeError('ERR_HANDSHAKE_REFUSED', text, {
+  return new HandshakeError(text, {
+    code: 'ERR_HANDSHAKE_REFUSED',
     reason: 'internal',
     peer,
     byPeer: false,
@@ -44,12 +50,12 @@ export function internalError(text: string, peer?: string): HandshakeError {
 /** Anything thrown while handling a message: a `HandshakeError` as is, else `internal`. */
 export function asHandshakeError(error: unknown): HandshakeError {
   if (error instanceof HandshakeError) return error;
-  return new HandshakeError(
-    'ERR_HANDSHAKE_REFUSED',
-    TcpMessages.internal(error),
-    { reason: 'internal', byPeer: false },
-    { cause: error },
-  );
+  return new HandshakeError(TcpMessages.internal(error), {
+    code: 'ERR_HANDSHAKE_REFUSED',
+    reason: 'internal',
+    byPeer: false,
+    cause: error,
+  });
 }
 
 /**
@@ -57,7 +63,8 @@ export function asHandshakeError(error: unknown): HandshakeError {
  * naming the stage (the handshake's `state`). The deadlines themselves are the connection's.
  */
 export function handshakeTimeoutError(peer: string, stage: string, ms: number): HandshakeError {
-  return new HandshakeError('ERR_HANDSHAKE_TIMEOUT', TcpMessages.timeout(peer, stage, ms), {
+  return new HandshakeError(TcpMessages.timeout(peer, stage, ms), {
+    code: 'ERR_HANDSHAKE_TIMEOUT',
     reason: 'timeout',
     peer,
     byPeer: false,

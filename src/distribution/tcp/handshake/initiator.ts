@@ -126,7 +126,8 @@ export class InitiatorHandshake extends HandshakeSide<
     const peer = this.result!.peer.name;
     if (!macEquals(ack.mac, expected)) {
       return this.fail(
-        new HandshakeError('ERR_BAD_COOKIE', TcpMessages.badCookieFromAcceptor(peer), {
+        new HandshakeError(TcpMessages.badCookieFromAcceptor(peer), {
+          code: 'ERR_BAD_COOKIE',
           reason: 'bad-cookie',
           peer,
           byPeer: false,

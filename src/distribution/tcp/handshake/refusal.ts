@@ -30,7 +30,7 @@ export function refuse(
   extra: Omit<RefusedMessage, 'kind' | 'reason'> = {},
 ): Refusal {
   return {
-    error: new HandshakeError(code, text, { reason, peer, byPeer: false }),
+    error: new HandshakeError(text, { code, reason, peer, byPeer: false }),
     message: { kind: 'refused', reason, ...extra },
   };
 }
@@ -115,5 +115,5 @@ export function refusedError(
           ? TcpMessages.selfConnection(self.name)
           : TcpMessages.refusedByPeer(node, reason);
   }
-  return new HandshakeError(code, text, { reason, peer: node, byPeer: true });
+  return new HandshakeError(text, { code, reason, peer: node, byPeer: true });
 }

@@ -3,14 +3,11 @@ import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import {
   type ClusterLogger,
-  type ClusterMessaging,
   ConnectError,
   type DistContext,
   GenClusterError,
-  type MessageHandler,
   type MessagingDistStrategy,
   type Peer,
-  type RequestOptions,
   checkInteger,
   checkMilliseconds,
   checkOneOf,
@@ -19,7 +16,8 @@ import {
   nodeKey,
   parseNodeName,
 } from '../../core/index.js';
-import { DuplicateHandlerError, Messaging, type PayloadCodec } from '../messaging/index.js';
+import { DeferredMessaging } from '../deferred-messaging.js';
+import { Messaging, type PayloadCodec } from '../messaging/index.js';
 import { NodeDownError } from '../transport.errors.js';
 import { TransportMessages } from '../transport.messages.js';
 import { DEFAULT_PORT_MAPPER_PORT, PortMapperRegistration } from '../../portmapper/index.js';
@@ -116,8 +114,11 @@ export const DEFAULT_TCP_DIST_OPTIONS = Object.freeze({
  */
 export class TcpDist implements MessagingDistStrategy {
   readonly name = 'tcp';
-  /** Messaging between nodes; usable once the cluster started. */
-  readonly messaging: ClusterMessaging;
+  /**
+   * Messaging between nodes: handlers may be registered at once (they are attached at start, so
+   * no message arriving after start is missed); calls to peers work once the cluster started.
+   */
+  readonly messaging: DeferredMessaging;
   private readonly settings: Required<
     Omit<
       TcpDistOptions,
@@ -128,8 +129,6 @@ export class TcpDist implements MessagingDistStrategy {
   private readonly tls: ResolvedTls | undefined;
   private mesh: Mesh | undefined;
   private inner: Messaging | undefined;
-  private readonly earlyHandlers = new Map<string, MessageHandler>();
-  private readonly attachEarly: ((inner: Messaging) => void)[] = [];
   private registration: PortMapperRegistration | undefined;
 
   constructor(private readonly options: TcpDistOptions = {}) {
@@ -137,38 +136,11 @@ export class TcpDist implements MessagingDistStrategy {
     validate(this.settings, options);
     this.cookie = resolveCookie(options);
     this.tls = options.tls === undefined ? undefined : resolveTlsOptions(options.tls);
-    const use = () => {
-      if (!this.inner) throw new GenClusterError('ERR_NOT_STARTED', M.distNotStarted());
-      return this.inner;
-    };
     // Node names are taken in any spelling (`b@LOCALHOST`, `b@[::1]:4370`), as everywhere else.
-    this.messaging = {
-      send: (node, topic, payload) => use().send(nodeKey(node), topic, payload),
-      broadcast: (topic, payload) => use().broadcast(topic, payload),
-      request: <T>(node: string, topic: string, payload: unknown, opts?: RequestOptions) =>
-        use().request<T>(nodeKey(node), topic, payload, opts),
-      on: <T>(topic: string, handler: MessageHandler<T>) =>
-        this.onTopic(topic, handler as MessageHandler),
-    };
-  }
-
-  /**
-   * Registers a topic handler. Before the dist starts (a constructor registering its handlers),
-   * the handler is kept and attached at start, so no message arriving after start is missed.
-   */
-  private onTopic(topic: string, handler: MessageHandler): () => void {
-    if (this.inner) return this.inner.on(topic, handler);
-    if (this.earlyHandlers.has(topic)) {
-      // the same error the messaging room gives for a second handler of one topic
-      throw new DuplicateHandlerError(M.duplicateHandler(topic), { topic });
-    }
-    this.earlyHandlers.set(topic, handler);
-    let off: (() => void) | undefined;
-    this.attachEarly.push(inner => (off = inner.on(topic, handler)));
-    return () => {
-      if (this.earlyHandlers.get(topic) === handler) this.earlyHandlers.delete(topic);
-      off?.();
-    };
+    this.messaging = new DeferredMessaging(
+      () => new GenClusterError('ERR_NOT_STARTED', M.distNotStarted()),
+      nodeKey,
+    );
   }
 
   /** The port this node listens on, once started. */
@@ -225,8 +197,7 @@ export class TcpDist implements MessagingDistStrategy {
     const port = await mesh.listen();
     this.mesh = mesh;
     this.inner = messaging;
-    for (const attach of this.attachEarly.splice(0)) attach(messaging);
-    this.earlyHandlers.clear();
+    this.messaging.attach(messaging);
     const register =
       this.settings.portMapper === 'auto' ? this.settings.port === 0 : this.settings.portMapper;
     if (register) {

@@ -117,7 +117,6 @@ export const TcpMessages = {
 
   // The dist.
   distNotStarted: () => 'The TCP dist is not started.',
-  // The text messaging gives for the same mistake once started (handlers registered before start).
   listening: (address: string, port: number, self: string, tls: string) =>
     `Dist listening on ${address}:${port} as ${self}${tls}.`,
   listeningTls: (mutual: boolean, minVersion: string) =>

@@ -10,7 +10,7 @@ import {
   sliceListPath,
 } from '../support/kube-api-server.js';
 import { type TestCerts, makeTestCerts } from '../support/test-certs.js';
-import { TestDist } from '../support/test-strategies.js';
+import { TestDist } from '../../src/testing/index.js';
 import { until } from '../support/wait.js';
 
 /**

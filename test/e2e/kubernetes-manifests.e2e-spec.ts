@@ -8,7 +8,7 @@ import {
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
 } from '../../src/discovery/index.js';
-import { parseDiscoveryEnv } from '../../src/nest/env.config.js';
+import { parseDiscoveryEnv } from '../../src/config/index.js';
 
 /**
  * The sample deployment (sample/kubernetes): each kustomization is rendered with the real

@@ -1,3 +1,5 @@
+// About 470 lines, over the ~450 guide on purpose: this is the engine's public face (lifecycle, refresh,
+// connects, dist reports); its rooms (lookup, refresh loop, backoff, outbox, options) live beside it.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { withDeadline } from './deadline.js';

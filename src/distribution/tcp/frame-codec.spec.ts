@@ -1,3 +1,4 @@
+// Over 450 lines: the decoder's property tests and its edge cases belong together, beside one codec.
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
 import { GenClusterError, InvalidConfigError, MAX_INT32 } from '../../core/index.js';

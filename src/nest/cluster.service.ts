@@ -134,7 +134,7 @@ export class ClusterService
     this.running = true;
   }
 
-  /** @internal Nest lifecycle. */
+  /** Nest lifecycle hook: starts the cluster unless `autoStart` is `false`. Nest calls it. */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.engine) {
       this.logger.log(NestMessages.noCluster(this.name));
@@ -143,12 +143,12 @@ export class ClusterService
     if (this.autoStart) await this.start();
   }
 
-  /** @internal Nest lifecycle: tells peers this node is leaving. */
+  /** Nest lifecycle hook: tells peers this node is leaving. Nest calls it. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.cluster.leave();
   }
 
-  /** @internal Nest lifecycle: closes connections and completes the streams. */
+  /** Nest lifecycle hook: closes connections and completes the streams. Nest calls it. */
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.cluster.close();

@@ -68,7 +68,7 @@ export const DEFAULT_TLS_OPTIONS = Object.freeze({
   handshakeTimeoutMs: 10_000,
 });
 
-/** Validated TLS settings, ready for `node:tls`. @internal */
+/** Validated TLS settings, ready for `node:tls` (not part of the public API). */
 export interface ResolvedTls {
   readonly mutual: boolean;
   readonly verifyNodeName: boolean;

@@ -1,0 +1,301 @@
+import { spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type PackedManifest, appLockfile } from '../support/app-lockfile.js';
+
+/**
+ * The package as a user gets it. The working tree's files (what a fresh clone of it holds: no
+ * dist/) are copied to a temp dir and packed with `npm pack`, so `prepack` has to build. A new
+ * Nest 12 application then installs the tarball and its peers from the npm cache that `npm ci`
+ * filled (`--offline`, with a lockfile cut from the repository's: see app-lockfile.ts), compiles
+ * with tsc in strict `nodenext` mode with library checks on (`skipLibCheck: false`), and boots
+ * with node. The temp dir goes when the suite ends, passed or failed.
+ */
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PACKAGE = '@gen-cluster/nestjs';
+/**
+ * What the app installs beside the tarball (and every peer dependency the package declares), at
+ * the versions this repository's lockfile holds.
+ */
+const APP_PACKAGES = [
+  '@nestjs/common',
+  '@nestjs/core',
+  'reflect-metadata',
+  'rxjs',
+  'typescript',
+  '@types/node',
+];
+const STEP_MS = 180_000;
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to its end; the child gets no GEN_CLUSTER_* settings and no Jest VM flags. */
+function run(command: string, args: string[], cwd: string): Promise<Result> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('GEN_CLUSTER_') && key !== 'NODE_OPTIONS',
+    ),
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', code => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Fails with the command's output when it did not exit 0. */
+function ok(what: string, result: Result): Result {
+  if (result.code !== 0)
+    throw new Error(`${what} exited with ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
+/** Copies the files git tracks or would track (not ignored ones such as dist/ and node_modules). */
+async function copyTree(to: string): Promise<void> {
+  const listed = ok(
+    'git ls-files',
+    await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], root),
+  );
+  for (const file of listed.stdout.split('\0')) {
+    // A tracked file deleted in the working tree is not in a clone made after the commit.
+    if (!file || !existsSync(join(root, file))) continue;
+    mkdirSync(dirname(join(to, file)), { recursive: true });
+    cpSync(join(root, file), join(to, file));
+  }
+  // Installing the dev dependencies again would only repeat `npm ci`: the copy borrows them.
+  symlinkSync(join(root, 'node_modules'), join(to, 'node_modules'), 'dir');
+}
+
+/** The files an `exports` map points at (its string leaves; the keys are subpaths). */
+function exportTargets(exports: unknown): string[] {
+  if (typeof exports === 'string') return [exports];
+  if (exports && typeof exports === 'object') return Object.values(exports).flatMap(exportTargets);
+  return [];
+}
+
+const APP_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    strict: true,
+    skipLibCheck: false,
+    experimentalDecorators: true,
+    emitDecoratorMetadata: true,
+    types: ['node'],
+    rootDir: 'src',
+    outDir: 'dist',
+  },
+  include: ['src'],
+};
+
+const APP_MODULE = `import { Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ClusterService, GenClusterModule } from '${PACKAGE}';
+
+@Injectable()
+export class ClusterReport implements OnApplicationBootstrap {
+  constructor(private readonly cluster: ClusterService) {}
+
+  onApplicationBootstrap(): void {
+    const report = {
+      name: this.cluster.name,
+      self: this.cluster.self,
+      started: this.cluster.started,
+      nodes: this.cluster.nodes(),
+    };
+    console.log(\`CONSUMER_APP \${JSON.stringify(report)}\`);
+  }
+}
+
+@Module({ imports: [GenClusterModule.forRoot()], providers: [ClusterReport] })
+export class AppModule {}
+`;
+
+const APP_MAIN = `import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+
+const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error'] });
+await app.close();
+`;
+
+describe('the packed package in a new Nest 12 application', () => {
+  let work = '';
+  let app = '';
+  let files: string[] = [];
+  let manifest: { exports: Record<string, unknown>; peerDependencies: Record<string, string> };
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'gen-cluster-consumer-'));
+    const clone = join(work, 'clone');
+    await copyTree(clone);
+    ok('npm pack', await run('npm', ['pack', '--pack-destination', work], clone));
+    const tarball = readdirSync(work).find(name => name.endsWith('.tgz'));
+    if (!tarball) throw new Error(`npm pack wrote no tarball in ${work}`);
+    files = ok('tar', await run('tar', ['-tzf', join(work, tarball)], work))
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(path => path.replace(/^package\//, ''));
+
+    app = join(work, 'app');
+    mkdirSync(join(app, 'src'), { recursive: true });
+    const packed = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8')) as PackedManifest;
+    const packages = [...new Set([...APP_PACKAGES, ...Object.keys(packed.peerDependencies ?? {})])];
+    const { manifest: appManifest, lockfile } = appLockfile(
+      root,
+      packages,
+      join(work, tarball),
+      packed,
+    );
+    writeFileSync(join(app, 'package.json'), JSON.stringify(appManifest, null, 2));
+    writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lockfile, null, 2));
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(APP_TSCONFIG, null, 2));
+    writeFileSync(join(app, 'src', 'app.module.ts'), APP_MODULE);
+    writeFileSync(join(app, 'src', 'main.ts'), APP_MAIN);
+    const flags = ['--no-audit', '--no-fund'];
+    const offline = await run('npm', ['install', '--offline', ...flags], app);
+    if (offline.code !== 0) {
+      // Only a package missing from the cache may send npm to the registry, and it is said.
+      if (!/ENOTCACHED/.test(offline.stderr)) ok('npm install --offline', offline);
+      console.warn(`npm install --offline missed the cache; retrying with --prefer-offline:
+${offline.stderr}`);
+      ok(
+        'npm install --prefer-offline',
+        await run('npm', ['install', '--prefer-offline', ...flags], app),
+      );
+    }
+    manifest = JSON.parse(
+      readFileSync(join(app, 'node_modules', PACKAGE, 'package.json'), 'utf8'),
+    ) as typeof manifest;
+  }, 2 * STEP_MS);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('is built by prepack and holds the build, README, LICENSE and CHANGELOG, and no specs, sources or sample', () => {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+    ])
+      expect(files).toContain(file);
+    for (const target of exportTargets(manifest.exports)) expect(files).toContain(target.slice(2));
+    expect(files.filter(f => /\.spec\.|^src\/|^test\/|^sample\/|^dist\/sample\//.test(f))).toEqual(
+      [],
+    );
+    const license = readFileSync(join(app, 'node_modules', PACKAGE, 'LICENSE'), 'utf8');
+    expect(license).toContain('Apache License');
+    expect(license).toContain('Version 2.0, January 2004');
+  });
+
+  it(
+    'compiles an app using it with tsc: strict, nodenext, library checks on',
+    async () => {
+      ok('tsc', await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc')], app));
+      expect(existsSync(join(app, 'dist', 'main.js'))).toBe(true);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'boots that app: forRoot() without discovery gives a ClusterService that knows its node and starts nothing',
+    async () => {
+      const booted = await run(process.execPath, ['dist/main.js'], app);
+      expect(booted).toMatchObject({ code: 0 });
+      const line = /^CONSUMER_APP (.*)$/m.exec(booted.stdout);
+      expect(line).not.toBeNull();
+      expect(JSON.parse(line![1]!)).toEqual({
+        name: 'default',
+        self: expect.stringMatching(/^node-\d+@.+/),
+        started: false,
+        nodes: [],
+      });
+    },
+    STEP_MS,
+  );
+
+  it(
+    'loads in a plain Node process and exposes the public API',
+    async () => {
+      const names = [
+        'GenClusterModule',
+        'ClusterService',
+        'GenCluster',
+        'TcpDist',
+        'StaticDiscovery',
+        'DnsDiscovery',
+        'InjectCluster',
+        'getClusterToken',
+        'DEFAULT_GEN_CLUSTER_OPTIONS',
+      ];
+      const script = `const m = await import('${PACKAGE}');
+console.log(JSON.stringify(${JSON.stringify(names)}.filter(k => !(k in m))));`;
+      const result = ok(
+        'node',
+        await run(process.execPath, ['--input-type=module', '-e', script], app),
+      );
+      expect(result.stdout.trim()).toBe('[]');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'resolves every entry of its exports map, in node and in tsc',
+    async () => {
+      const entries = Object.keys(manifest.exports)
+        .filter(key => key !== './package.json')
+        .map(key => `${PACKAGE}${key.slice(1)}`);
+      const check = join(app, 'entries');
+      mkdirSync(check, { recursive: true });
+      writeFileSync(
+        join(check, 'entries.ts'),
+        entries
+          .map((entry, i) => `import * as entry${i} from '${entry}';\nconsole.log(entry${i});\n`)
+          .join(''),
+      );
+      writeFileSync(
+        join(check, 'tsconfig.json'),
+        JSON.stringify({
+          ...APP_TSCONFIG,
+          compilerOptions: { ...APP_TSCONFIG.compilerOptions, rootDir: '.', noEmit: true },
+          include: ['entries.ts'],
+        }),
+      );
+      ok('tsc', await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc')], check));
+      for (const entry of entries) {
+        const script = `const m = await import('${entry}'); console.log(Object.keys(m).length);`;
+        const loaded = ok(
+          `import('${entry}')`,
+          await run(process.execPath, ['--input-type=module', '-e', script], app),
+        );
+        expect(Number(loaded.stdout.trim())).toBeGreaterThan(0);
+      }
+    },
+    STEP_MS,
+  );
+});

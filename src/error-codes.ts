@@ -1,10 +1,6 @@
 import type { CoreErrorCode } from './core/index.js';
 import type { DiscoveryErrorCode, KubernetesErrorCode } from './discovery/index.js';
-import type {
-  MessagingErrorCode,
-  TcpErrorCode,
-  TransportErrorCode,
-} from './distribution/index.js';
+import type { MessagingErrorCode, TcpErrorCode, TransportErrorCode } from './distribution/index.js';
 import type { PortMapperErrorCode } from './portmapper/index.js';
 
 /**

@@ -31,7 +31,10 @@ export function resolveClusterOptions<T extends LayeredOptions>(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ResolvedClusterOptions<T> {
   const fromEnv = explicit.useEnv === false ? {} : readEnvConfig(env);
-  const options = shareHostSettings(mergeOptions(envToOptions(fromEnv) as unknown as T, explicit), fromEnv);
+  const options = shareHostSettings(
+    mergeOptions(envToOptions(fromEnv) as unknown as T, explicit),
+    fromEnv,
+  );
   return { options, self: options.node ? nodeKey(options.node) : defaultNodeName() };
 }
 

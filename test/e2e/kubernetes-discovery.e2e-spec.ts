@@ -1,8 +1,5 @@
 import { DiscoveryError, GenCluster, type ClusterLogger, type Peer } from '../../src/core/index.js';
-import {
-  KubernetesDiscovery,
-  type KubernetesDiscoveryOptions,
-} from '../../src/discovery/index.js';
+import { KubernetesDiscovery, type KubernetesDiscoveryOptions } from '../../src/discovery/index.js';
 import {
   type EndpointSpec,
   KubeApiServer,

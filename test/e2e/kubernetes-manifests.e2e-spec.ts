@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { DnsDiscovery, type DnsDiscoveryOptions } from '../../src/discovery/index.js';
-import {
-  KubernetesDiscovery,
-  type KubernetesDiscoveryOptions,
-} from '../../src/discovery/index.js';
+import { KubernetesDiscovery, type KubernetesDiscoveryOptions } from '../../src/discovery/index.js';
 import { parseDiscoveryEnv } from '../../src/config/index.js';
 
 /**

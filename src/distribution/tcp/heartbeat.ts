@@ -1,5 +1,5 @@
 /**
- * Failure detection of one link (as nats.js `core/src/heartbeats.ts`): a chained timer that,
+ * Failure detection of one link: a chained timer that,
  * every `heartbeatMs`, declares the peer down after `failureTimeoutMs` of silence and sends a tick
  * on a link idle for about `heartbeatMs`; and `ping`, an explicit liveness probe.
  */

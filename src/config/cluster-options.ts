@@ -7,6 +7,20 @@ import type {
 import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
 import type { BuiltInDistOptions } from '../distribution/index.js';
 
+/** The levels of the cluster's logger, least to most verbose (Nest's names). */
+export const CLUSTER_LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+/** How much the cluster logs: this level and the ones before it in {@link CLUSTER_LOG_LEVELS}. */
+export type ClusterLogLevel = (typeof CLUSTER_LOG_LEVELS)[number];
+/** `'text'`: Nest's logger; `'json'`: one JSON object per line, for log aggregators. */
+export type ClusterLogFormat = 'text' | 'json';
+
+/** What a namespace may be: what the port mapper and the handshake can carry and compare. */
+export const NAMESPACE_FORMS = '1 to 64 characters: letters, digits, ".", "_" and "-"';
+/** Whether `value` is a valid namespace ({@link NAMESPACE_FORMS}). */
+export function isNamespace(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(value);
+}
+
 /**
  * Options of one cluster, without any framework: what `createCluster()` takes, and the base of
  * `GenClusterModule.forRoot()`'s options. Every field is optional; the environment
@@ -22,6 +36,16 @@ export interface ClusterOptions extends Partial<Omit<SchedulerOptions, 'backoff'
   readonly discovery?: BuiltInDiscoveryOptions | DiscoveryStrategy;
   /** How to connect: built-in options or a dist instance; the TCP mesh (`{ strategy: 'tcp' }`) when unset. */
   readonly dist?: BuiltInDistOptions | DistStrategy;
+  /**
+   * The cluster's namespace: nodes of different namespaces never join, even with the same cookie
+   * on the same host (checked in the handshake and by the port mapper). `GEN_CLUSTER_NAMESPACE`,
+   * else `'default'`.
+   */
+  readonly namespace?: string;
+  /** The cluster logger's level; `GEN_CLUSTER_LOG_LEVEL`, else `'log'`. */
+  readonly logLevel?: ClusterLogLevel;
+  /** The cluster logger's format; `GEN_CLUSTER_LOG_FORMAT`, else `'text'`. */
+  readonly logFormat?: ClusterLogFormat;
   /** Per-node reconnect backoff; unset fields keep their defaults. */
   readonly backoff?: Partial<BackoffOptions>;
   /**

@@ -1,6 +1,13 @@
 import { isIP } from 'node:net';
 import { InvalidConfigError, MAX_TIMER_MS, nodeKey, parseNodeName } from '../core/index.js';
-import type { ClusterOptions } from './cluster-options.js';
+import {
+  CLUSTER_LOG_LEVELS,
+  type ClusterLogFormat,
+  type ClusterLogLevel,
+  type ClusterOptions,
+  NAMESPACE_FORMS,
+  isNamespace,
+} from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 
 /** The variables of the environment contract, by name. */
@@ -14,6 +21,9 @@ export const ENV = {
   dnsServers: 'GEN_CLUSTER_DNS_SERVERS',
   portMapperPort: 'GEN_CLUSTER_PORTMAPPER_PORT',
   bind: 'GEN_CLUSTER_BIND',
+  namespace: 'GEN_CLUSTER_NAMESPACE',
+  logLevel: 'GEN_CLUSTER_LOG_LEVEL',
+  logFormat: 'GEN_CLUSTER_LOG_FORMAT',
 } as const;
 
 /** A resolver address from `GEN_CLUSTER_DNS_SERVERS`. */
@@ -33,6 +43,9 @@ export interface EnvConfig {
   readonly dnsServers?: readonly DnsServer[];
   readonly portMapperPort?: number;
   readonly bind?: string;
+  readonly namespace?: string;
+  readonly logLevel?: ClusterLogLevel;
+  readonly logFormat?: ClusterLogFormat;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -87,6 +100,23 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
     if (isIP(bind) === 0)
       throw bad(ENV.bind, bind, 'an IPv4 or IPv6 address, e.g. "0.0.0.0", "::" or "10.0.0.5"');
     config.bind = bind;
+  }
+  const namespace = get(ENV.namespace);
+  if (namespace !== undefined) {
+    if (!isNamespace(namespace)) throw bad(ENV.namespace, namespace, NAMESPACE_FORMS);
+    config.namespace = namespace;
+  }
+  const logLevel = get(ENV.logLevel);
+  if (logLevel !== undefined) {
+    if (!(CLUSTER_LOG_LEVELS as readonly string[]).includes(logLevel))
+      throw bad(ENV.logLevel, logLevel, CLUSTER_LOG_LEVELS.map(l => `"${l}"`).join(', '));
+    config.logLevel = logLevel as ClusterLogLevel;
+  }
+  const logFormat = get(ENV.logFormat);
+  if (logFormat !== undefined) {
+    if (logFormat !== 'text' && logFormat !== 'json')
+      throw bad(ENV.logFormat, logFormat, '"text" or "json"');
+    config.logFormat = logFormat;
   }
   return config;
 }
@@ -200,6 +230,9 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   const options: { -readonly [K in keyof ClusterOptions]: ClusterOptions[K] } = {};
   if (env.node) options.node = env.node;
   if (env.refreshIntervalMs !== undefined) options.refreshIntervalMs = env.refreshIntervalMs;
+  if (env.namespace !== undefined) options.namespace = env.namespace;
+  if (env.logLevel !== undefined) options.logLevel = env.logLevel;
+  if (env.logFormat !== undefined) options.logFormat = env.logFormat;
   if (env.discovery) options.discovery = env.discovery as unknown as ClusterOptions['discovery'];
   const dist: Record<string, unknown> = {};
   if (env.port !== undefined) dist.port = env.port;

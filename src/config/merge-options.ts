@@ -1,5 +1,5 @@
-import { defaultNodeName, nodeKey } from '../core/index.js';
-import type { ClusterOptions } from './cluster-options.js';
+import { defaultNodeName, invalidOption, nodeKey } from '../core/index.js';
+import { type ClusterOptions, NAMESPACE_FORMS, isNamespace } from './cluster-options.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
 import { type EnvConfig, envToOptions, readEnvConfig } from './env.config.js';
 
@@ -31,10 +31,10 @@ export function resolveClusterOptions<T extends LayeredOptions>(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ResolvedClusterOptions<T> {
   const fromEnv = explicit.useEnv === false ? {} : readEnvConfig(env);
-  const options = shareHostSettings(
-    mergeOptions(envToOptions(fromEnv) as unknown as T, explicit),
-    fromEnv,
-  );
+  const merged = mergeOptions(envToOptions(fromEnv) as unknown as T, explicit);
+  if (merged.namespace !== undefined && !isNamespace(merged.namespace))
+    throw invalidOption('namespace', merged.namespace, NAMESPACE_FORMS);
+  const options = shareHostSettings(merged, fromEnv);
   return { options, self: options.node ? nodeKey(options.node) : defaultNodeName() };
 }
 
@@ -90,6 +90,12 @@ function shareHostSettings<T extends LayeredOptions>(options: T, env: EnvConfig)
         if (tcp && tcp.portMapperPort === undefined) tcp.portMapperPort = port;
       }
     }
+  }
+  // The namespace is the cluster's: the TCP handshake and the local port mapper both enforce it.
+  const namespace = options.namespace;
+  if (namespace !== undefined) {
+    if (tcp && tcp.namespace === undefined) tcp.namespace = namespace;
+    if (found?.strategy === 'local' && found.namespace === undefined) found.namespace = namespace;
   }
   return {
     ...options,

@@ -16,7 +16,9 @@ import {
   type StaticDiscoveryOptions,
 } from '../discovery/index.js';
 import { type BuiltInDistOptions, TcpDist, type TcpDistOptions } from '../distribution/index.js';
+import type { DiscoveryShortForm } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
+import { isDiscoveryShortForm, parseDiscoveryEnv } from './env.config.js';
 
 type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;
 
@@ -67,8 +69,17 @@ export function isBuiltInOptions(
  * {@link InvalidConfigError} for an unknown name or a value that is neither.
  */
 export function createDiscovery(
-  option: BuiltInDiscoveryOptions | DiscoveryStrategy,
+  option: BuiltInDiscoveryOptions | DiscoveryShortForm | DiscoveryStrategy,
 ): DiscoveryStrategy {
+  if (typeof option === 'string') {
+    if (!isDiscoveryShortForm(option))
+      throw new InvalidConfigError(ConfigMessages.notAShortForm(option), { option: 'discovery' });
+    return create(
+      'discovery',
+      parseDiscoveryEnv(option, 'discovery'),
+      DISCOVERY,
+    ) as DiscoveryStrategy;
+  }
   return create('discovery', option, DISCOVERY) as DiscoveryStrategy;
 }
 

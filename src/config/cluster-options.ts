@@ -22,6 +22,20 @@ export function isNamespace(value: unknown): value is string {
 }
 
 /**
+ * A discovery written as a `GEN_CLUSTER_DISCOVERY` short form, e.g. `'local'`,
+ * `'static:a@10.0.0.1,b@10.0.0.2'`, `'dns:my-svc.my-ns'`, `'dns+srv:_dist._tcp.my-svc.my-ns'`,
+ * `'kubernetes:my-svc'`.
+ */
+export type DiscoveryShortForm =
+  | 'local'
+  | `local:${string}`
+  | `static:${string}`
+  | `dns:${string}`
+  | `dns+srv:${string}`
+  | `kubernetes:${string}`
+  | `k8s:${string}`;
+
+/**
  * Options of one cluster, without any framework: what `createCluster()` takes, and the base of
  * `GenClusterModule.forRoot()`'s options. Every field is optional; the environment
  * (`GEN_CLUSTER_*`) fills what is left out unless `useEnv` is `false`.
@@ -30,10 +44,11 @@ export interface ClusterOptions extends Partial<Omit<SchedulerOptions, 'backoff'
   /** This node's name, `name@host`; `GEN_CLUSTER_NODE`, else `node-<pid>@<hostname>`. */
   readonly node?: string;
   /**
-   * Who the peers are: a built-in strategy's options (`{ strategy: 'dns', domain: '...' }`) or a
-   * strategy instance. `GEN_CLUSTER_DISCOVERY` when unset; without either, no cluster runs.
+   * Who the peers are: a built-in strategy's options (`{ strategy: 'dns', domain: '...' }`), the
+   * same as a short form (`'dns:my-svc.my-ns'`), or a strategy instance. `GEN_CLUSTER_DISCOVERY`
+   * when unset; without either, no cluster runs.
    */
-  readonly discovery?: BuiltInDiscoveryOptions | DiscoveryStrategy;
+  readonly discovery?: BuiltInDiscoveryOptions | DiscoveryShortForm | DiscoveryStrategy;
   /** How to connect: built-in options or a dist instance; the TCP mesh (`{ strategy: 'tcp' }`) when unset. */
   readonly dist?: BuiltInDistOptions | DistStrategy;
   /**

@@ -9,6 +9,14 @@ export const ConfigMessages = {
     `Unknown ${kind} strategy ${JSON.stringify(strategy)}; built-in ${kind} strategies: ${known.map(k => `"${k}"`).join(', ') || 'none'}. A custom strategy may be given as an instance (or, in Nest, a class or a provider token).`,
   badStrategy: (kind: 'discovery' | 'dist', value: unknown) =>
     `Invalid ${kind} option: ${describeValue(value)}. Give a built-in strategy as { strategy: "<name>", ... } or an object implementing the ${kind === 'discovery' ? 'DiscoveryStrategy' : 'DistStrategy'} interface.`,
+  optionsNotObject: (where: string, value: unknown) =>
+    `${where}: the options must be an object; received ${describeValue(value)}.`,
+  unknownOption: (where: string, key: string, known: readonly string[]) =>
+    `${where}: unknown option "${key}". The options are: ${known.join(', ')}.`,
+  besideFactory: (where: string, key: string) =>
+    `${where}: "${key}" was returned by the options factory, where it has no effect. It shapes the module graph, so it goes beside useFactory/useClass/useExisting: GenClusterModule.forRootAsync({ ${key}: ..., useFactory: ... }).`,
+  notAShortForm: (value: string) =>
+    `Invalid discovery option ${JSON.stringify(value)}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc").`,
   noDiscovery: () =>
     'No discovery is configured: set the "discovery" option (e.g. { strategy: "static", nodes: [...] }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns").',
 } as const;

@@ -37,6 +37,22 @@ describe('createCluster (no Nest)', () => {
     expect(() => createCluster({ useEnv: false })).toThrow(/GEN_CLUSTER_DISCOVERY/);
   });
 
+  it('refuses a misspelt option', () => {
+    expect(() => createCluster({ useEnv: false, discovry: 'local' } as never)).toThrow(
+      /createCluster\(\): unknown option "discovry"/,
+    );
+  });
+
+  it('accepts a discovery short form', () => {
+    const cluster = createCluster({
+      node: 'a@127.0.0.1',
+      discovery: 'static:b@127.0.0.2',
+      dist: { strategy: 'tcp', cookie: 'x'.repeat(32) },
+      useEnv: false,
+    });
+    expect(cluster.strategies.discovery).toBeInstanceOf(StaticDiscovery);
+  });
+
   it('names the unknown strategy and the built-in ones', () => {
     expect(() =>
       createCluster({

@@ -8,6 +8,7 @@ import {
 import { createDiscovery, createDist } from './built-in-strategies.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
+import { checkOptionKeys } from './option-keys.js';
 import { type LayeredOptions, resolveClusterOptions } from './merge-options.js';
 
 /** What {@link createCluster} takes beside the cluster options. */
@@ -31,6 +32,7 @@ export interface CreateClusterOptions extends ClusterOptions {
  * @throws InvalidConfigError when no discovery is configured, or an option or variable is bad.
  */
 export function createCluster(options: CreateClusterOptions = {}): GenCluster {
+  checkOptionKeys('createCluster()', options, ['logger', 'env']);
   const { logger, env, ...clusterOptions } = options;
   const { options: resolved, self } = resolveClusterOptions(clusterOptions, env);
   if (resolved.discovery === undefined) {

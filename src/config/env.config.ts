@@ -128,6 +128,7 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
  */
 export function parseDiscoveryEnv(
   value: string,
+  variable: string = ENV.discovery,
 ): Readonly<Record<string, unknown>> & { readonly strategy: string } {
   const accepted =
     'JSON such as {"strategy":"dns","domain":"svc.ns"}, or "static:a@h1,b@h2:4000", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:host1,host2", "kubernetes:service"';
@@ -136,14 +137,14 @@ export function parseDiscoveryEnv(
     try {
       parsed = JSON.parse(value);
     } catch (error) {
-      throw bad(ENV.discovery, value, accepted, error);
+      throw bad(variable, value, accepted, error);
     }
     if (
       typeof parsed !== 'object' ||
       parsed === null ||
       typeof (parsed as { strategy?: unknown }).strategy !== 'string'
     ) {
-      throw bad(ENV.discovery, value, `${accepted} (the JSON needs a "strategy" string)`);
+      throw bad(variable, value, `${accepted} (the JSON needs a "strategy" string)`);
     }
     return parsed as Record<string, unknown> & { strategy: string };
   }
@@ -159,12 +160,12 @@ export function parseDiscoveryEnv(
     case 'static':
       return { strategy: 'static', nodes: list() };
     case 'dns':
-      if (!rest) throw bad(ENV.discovery, value, 'a domain after "dns:", e.g. "dns:my-svc.my-ns"');
+      if (!rest) throw bad(variable, value, 'a domain after "dns:", e.g. "dns:my-svc.my-ns"');
       return { strategy: 'dns', domain: rest };
     case 'dns+srv':
       if (!rest)
         throw bad(
-          ENV.discovery,
+          variable,
           value,
           'an SRV name after "dns+srv:", e.g. "dns+srv:_dist._tcp.my-svc.my-ns"',
         );
@@ -173,11 +174,16 @@ export function parseDiscoveryEnv(
       return rest ? { strategy: 'local', hosts: list() } : { strategy: 'local' };
     case 'kubernetes':
     case 'k8s':
-      if (!rest) throw bad(ENV.discovery, value, 'a service name after "kubernetes:"');
+      if (!rest) throw bad(variable, value, 'a service name after "kubernetes:"');
       return { strategy: 'kubernetes', service: rest };
     default:
-      throw bad(ENV.discovery, value, accepted);
+      throw bad(variable, value, accepted);
   }
+}
+
+/** Whether `value` is written as a `GEN_CLUSTER_DISCOVERY` short form (`static:...`, `local`, ...). */
+export function isDiscoveryShortForm(value: string): boolean {
+  return /^(static|dns|dns\+srv|local|kubernetes|k8s)(:|$)/i.test(value.trim());
 }
 
 /** Parses `ip[:port]` entries, IPv6 in brackets when a port follows (`[::1]:5353`). */

@@ -3,3 +3,4 @@ export * from './cluster-options.js';
 export * from './create-cluster.js';
 export * from './env.config.js';
 export * from './merge-options.js';
+export * from './option-keys.js';

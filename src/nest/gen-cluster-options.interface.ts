@@ -1,5 +1,5 @@
 import type { InjectionToken, Type } from '@nestjs/common';
-import type { ClusterOptions } from '../config/index.js';
+import type { ClusterOptions, DiscoveryShortForm } from '../config/index.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/index.js';
 import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
 import type { BuiltInDistOptions } from '../distribution/index.js';
@@ -17,8 +17,15 @@ export type StrategyOption<TStrategy, TBuiltIn> =
  * @publicApi
  */
 export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery' | 'dist'> {
-  /** Who the peers are; `GEN_CLUSTER_DISCOVERY` when unset. Without one, no cluster starts. */
-  readonly discovery?: StrategyOption<DiscoveryStrategy, BuiltInDiscoveryOptions>;
+  /**
+   * Who the peers are: built-in options, a short form as in `GEN_CLUSTER_DISCOVERY` (`'local'`,
+   * `'dns:my-svc.my-ns'`), an instance, a class or a provider token. `GEN_CLUSTER_DISCOVERY` when
+   * unset; without one, no cluster starts.
+   */
+  readonly discovery?: StrategyOption<
+    DiscoveryStrategy,
+    BuiltInDiscoveryOptions | DiscoveryShortForm
+  >;
   /** How to connect; the built-in TCP mesh (`{ strategy: 'tcp' }`) when unset. */
   readonly dist?: StrategyOption<DistStrategy, BuiltInDistOptions>;
   /** Start on application bootstrap (default `true`); otherwise call `ClusterService.start()`. */
@@ -29,7 +36,11 @@ export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery
 export interface GenClusterModuleExtras {
   /** Name of this cluster, for several clusters in one app; inject it with `@InjectCluster(name)`. */
   readonly name?: string;
-  /** Register the module globally. */
+  /**
+   * Register the cluster globally (default `true`), so every module of the app can inject its
+   * `ClusterService` after one `forRoot`/`forRootAsync` in the root module, as with
+   * `TypeOrmModule.forRoot`. `false` limits it to the importing module.
+   */
   readonly isGlobal?: boolean;
 }
 

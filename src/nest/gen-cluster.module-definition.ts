@@ -13,7 +13,7 @@ export const {
 } = new ConfigurableModuleBuilder<GenClusterModuleOptions>({ moduleName: 'GenCluster' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createGenClusterOptions' satisfies keyof GenClusterOptionsFactory)
-  .setExtras<GenClusterModuleExtras>({ isGlobal: false, name: undefined }, definition => definition)
+  .setExtras<GenClusterModuleExtras>({ isGlobal: true, name: undefined }, definition => definition)
   .build();
 
 /** What `GenClusterModule.forRoot()` takes: the cluster options plus `name` and `isGlobal`. */

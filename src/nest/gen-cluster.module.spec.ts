@@ -254,17 +254,14 @@ describe('GenClusterModule', () => {
     await app.close();
   });
 
-  it('isGlobal makes the service injectable in modules that do not import it', async () => {
+  it('is global by default, and isGlobal: false keeps the service to the importing module', async () => {
     @Injectable()
     class Consumer {
       constructor(readonly cluster: ClusterService) {}
     }
     @Module({ providers: [Consumer], exports: [Consumer] })
     class FeatureModule {}
-    const app = await boot([
-      GenClusterModule.forRoot({ ...options(), isGlobal: true }),
-      FeatureModule,
-    ]);
+    const app = await boot([GenClusterModule.forRoot(options()), FeatureModule]);
     expect(app.get(Consumer).cluster).toBe(app.get(ClusterService));
     await app.close();
 
@@ -274,9 +271,9 @@ describe('GenClusterModule', () => {
         FeatureModule,
       ]),
     ).resolves.toBeDefined();
-    await expect(boot([GenClusterModule.forRoot(options()), FeatureModule])).rejects.toThrow(
-      /can't resolve dependencies/i,
-    );
+    await expect(
+      boot([GenClusterModule.forRoot({ ...options(), isGlobal: false }), FeatureModule]),
+    ).rejects.toThrow(/can't resolve dependencies/i);
   });
 
   it('runs two named clusters side by side, injected by name', async () => {
@@ -292,12 +289,13 @@ describe('GenClusterModule', () => {
         GenClusterModule.forRoot({
           ...options(new TestDist(), ['b1@10.0.1.1']),
           name: 'blue',
-          isGlobal: true,
         }),
         GenClusterModule.forRootAsync({
           name: 'green',
-          isGlobal: true,
-          useFactory: () => options(new TestDist(), ['g1@10.0.2.1', 'g2@10.0.2.2']),
+          useFactory: () => ({
+            ...options(new TestDist(), ['g1@10.0.2.1', 'g2@10.0.2.2']),
+            node: 'self-green@10.0.0.1',
+          }),
         }),
       ],
       [Consumer],

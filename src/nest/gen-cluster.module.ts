@@ -46,7 +46,7 @@ export class GenClusterModule extends GenClusterConfigurableModule {
       throw new InvalidConfigError(NestMessages.badName(name), { option: 'name' });
     return {
       ...definition,
-      global: extras.isGlobal ?? false,
+      global: extras.isGlobal ?? true,
       imports: [...(definition.imports ?? []), GenClusterCoreModule],
       providers: [...(definition.providers ?? []), createClusterProvider(name)],
       exports: [getClusterToken(name)],

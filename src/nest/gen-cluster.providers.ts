@@ -1,6 +1,11 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { resolveClusterOptions, schedulerOptions } from '../config/index.js';
+import {
+  checkOptionKeys,
+  isBuiltInOptions,
+  resolveClusterOptions,
+  schedulerOptions,
+} from '../config/index.js';
 import {
   type ClusterMessaging,
   type DistStrategy,
@@ -27,7 +32,7 @@ export function createClusterProvider(name: string): Provider {
       registry: GenClusterNameRegistry,
     ) => {
       registry.register(name);
-      return createClusterService(name, options, moduleRef);
+      return createClusterService(name, options, moduleRef, registry);
     },
     inject: [GEN_CLUSTER_MODULE_OPTIONS, ModuleRef, GenClusterNameRegistry],
   };
@@ -38,8 +43,25 @@ async function createClusterService(
   name: string,
   explicit: GenClusterModuleOptions,
   moduleRef: ModuleRef,
+  registry: GenClusterNameRegistry,
 ): Promise<ClusterService> {
+  // forRoot() hands over its options without `name`/`isGlobal`; a forRootAsync factory's result
+  // arrives as returned, where those two would be silently ignored.
+  checkOptionKeys(
+    `GenClusterModule (cluster "${name}")`,
+    explicit ?? {},
+    ['autoStart'],
+    ['name', 'isGlobal'],
+  );
   const { options, self } = resolveClusterOptions(explicit ?? {});
+  const distOption: unknown = options.dist;
+  registry.claim(
+    name,
+    self,
+    isBuiltInOptions(distOption) && typeof distOption.port === 'number'
+      ? distOption.port
+      : undefined,
+  );
   if (options.discovery === undefined) {
     const idle = new IdleCluster(self, NestMessages.notConfigured(name));
     return new ClusterService(name, idle, idle.messaging, false);

@@ -1,6 +1,12 @@
 import type { InjectionToken, Type } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
-import { createDiscovery, createDist, isStrategy } from '../config/index.js';
+import {
+  type DiscoveryShortForm,
+  createDiscovery,
+  createDist,
+  isDiscoveryShortForm,
+  isStrategy,
+} from '../config/index.js';
 import { type DiscoveryStrategy, type DistStrategy, InvalidConfigError } from '../core/index.js';
 import { NestMessages } from './gen-cluster.messages.js';
 
@@ -31,8 +37,22 @@ export async function resolveStrategy(
       return value as DiscoveryStrategy | DistStrategy;
     throw new InvalidConfigError(NestMessages.badStrategy(kind, value), { option: kind });
   };
+  // A discovery written as in GEN_CLUSTER_DISCOVERY (`'local'`, `'dns:svc.ns'`) is taken as such;
+  // any other string or symbol is a provider token.
+  if (kind === 'discovery' && typeof option === 'string' && isDiscoveryShortForm(option)) {
+    return createDiscovery(option as DiscoveryShortForm);
+  }
   if (typeof option === 'string' || typeof option === 'symbol') {
-    return check(moduleRef.get(option as InjectionToken, { strict: false }));
+    let provided: unknown;
+    try {
+      provided = moduleRef.get(option as InjectionToken, { strict: false });
+    } catch (cause) {
+      throw new InvalidConfigError(NestMessages.noSuchProvider(kind, option), {
+        option: kind,
+        cause,
+      });
+    }
+    return check(provided);
   }
   if (isClass(option)) {
     try {

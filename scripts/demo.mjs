@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 // `npm start`: three sample nodes on this machine that form a cluster, with a live view of who is
 // connected to whom. Keys 1-3 stop/start a node; q or Ctrl-C stops everything.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildIfStale } from './build-if-stale.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const main = join(root, 'dist', 'sample', 'main.js');
 const COUNT = 3;
 
+// Builds only what changed since the last build (GEN_CLUSTER_DEMO_BUILD=0 skips the check).
 if (!existsSync(main) || process.env.GEN_CLUSTER_DEMO_BUILD !== '0') {
-  const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  if (built.status !== 0) process.exit(built.status ?? 1);
+  const status = buildIfStale(root);
+  if (status !== 0) process.exit(status);
 }
 
 // Zero configuration: each node takes a default name (node-<pid>@<hostname>), an ephemeral dist

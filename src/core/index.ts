@@ -10,6 +10,7 @@ export * from './strategy.js';
 export * from './deadline.js';
 export * from './limiter.js';
 export * from './messages.js';
+export * from './namespace.js';
 export * from './rate-limited-log.js';
 export * from './validate.js';
 export * from './idle-cluster.js';

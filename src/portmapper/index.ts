@@ -7,7 +7,8 @@
  * package's `./portmapper` subpath. Each export is documented where it is declared.
  *
  * - {@link PortMapperRegistration}: keeps one node registered, serving the mapper when none runs.
- * - {@link PortMapperClient}: registers, looks up and lists names with any mapper.
+ * - {@link PortMapperClient}: registers, looks up and lists names with any mapper; a registration
+ *   may carry the node's cluster namespace in EPMD's `Extra` field, which `nodes()` reads back.
  * - {@link PortMapperServer}: the mapper itself.
  * - The EPMD codec (`encodeRequest`, `decodeNamesResponse`, ...), pure and socket-free.
  */
@@ -47,6 +48,7 @@ export {
   PortMapperClient,
   type PortMapperClientOptions,
   type PortMapperEntry,
+  type PortMapperNode,
   type RegisterOptions,
   type RegisteredNode,
   type RegistrationEnd,

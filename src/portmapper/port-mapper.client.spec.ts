@@ -1,7 +1,8 @@
 import { type Server, type Socket, createServer } from 'node:net';
-import { MAX_TIMER_MS } from '../core/index.js';
+import { InvalidConfigError, MAX_TIMER_MS } from '../core/index.js';
 import { freePort } from '../../test/support/ports.js';
 import { until } from '../../test/support/wait.js';
+import { EpmdCode, encodeNamesResponse, encodePort2Response } from './epmd-protocol.js';
 import { EpmdProtocolError, PortMapperError } from './port-mapper.errors.js';
 import { PortMapperClient, type RegisteredNode } from './port-mapper.client.js';
 import { PortMapperServer } from './port-mapper.server.js';
@@ -180,5 +181,102 @@ describe('PortMapperClient', () => {
     expect(() => new PortMapperClient({ requestTimeoutMs: MAX_TIMER_MS + 1 })).toThrow(
       'port mapper (client).requestTimeoutMs',
     );
+  });
+
+  describe('namespaces', () => {
+    it('registers a namespace in Extra and reads it back with nodes()', async () => {
+      const server = await mapper();
+      const client = new PortMapperClient({ port: server.port });
+      handles.push(await client.register('pay-1', 41_001, { namespace: 'payments' }));
+      handles.push(await client.register('plain', 41_002));
+      handles.push(await client.register('erlang-ish', 41_003, { extra: Uint8Array.of(0, 0) }));
+      handles.push(
+        await client.register('unreadable', 41_004, {
+          extra: new Uint8Array(Buffer.from('gen-cluster:ns=a b')),
+        }),
+      );
+      expect((await client.lookup('127.0.0.1', 'pay-1'))?.extra).toEqual(
+        new Uint8Array(Buffer.from('gen-cluster:ns=payments')),
+      );
+      const nodes = await client.nodes('127.0.0.1');
+      expect(nodes.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+        { name: 'erlang-ish', port: 41_003, namespace: 'default' },
+        { name: 'pay-1', port: 41_001, namespace: 'payments' },
+        { name: 'plain', port: 41_002, namespace: 'default' },
+        { name: 'unreadable', port: 41_004, namespace: undefined },
+      ]);
+    });
+
+    it('lists many names, asking for each', async () => {
+      const server = await mapper();
+      const client = new PortMapperClient({ port: server.port });
+      for (let i = 0; i < 20; i++)
+        handles.push(await client.register(`n${i}`, 42_000 + i, { namespace: `ns-${i % 3}` }));
+      const nodes = await client.nodes('127.0.0.1');
+      expect(nodes).toHaveLength(20);
+      for (const node of nodes) expect(node.namespace).toBe(`ns-${(node.port - 42_000) % 3}`);
+    });
+
+    it('leaves out a name that is gone by its PORT_PLEASE2, and takes the port PORT2 answers', async () => {
+      const port = await fakeMapper((socket, data) => {
+        // data: length (2 bytes), then the request code
+        if (data[2] === EpmdCode.NAMES_REQ) {
+          socket.end(
+            encodeNamesResponse(port, [
+              { name: 'gone', port: 40_001 },
+              { name: 'moved', port: 40_002 },
+            ]),
+          );
+          return;
+        }
+        const name = data.subarray(3).toString('utf8');
+        socket.end(
+          encodePort2Response(
+            name === 'gone'
+              ? undefined
+              : {
+                  name,
+                  port: 40_003,
+                  nodeType: 77,
+                  protocol: 0,
+                  highestVersion: 6,
+                  lowestVersion: 5,
+                  extra: new Uint8Array(Buffer.from('gen-cluster:ns=x')),
+                },
+          ),
+        );
+      });
+      const client = new PortMapperClient({ port });
+      expect(await client.nodes('127.0.0.1')).toEqual([
+        { name: 'moved', port: 40_003, namespace: 'x' },
+      ]);
+    });
+
+    it('fails as a whole, never with a shorter list, when a PORT_PLEASE2 fails', async () => {
+      const port = await fakeMapper((socket, data) => {
+        if (data[2] === EpmdCode.NAMES_REQ)
+          socket.end(encodeNamesResponse(port, [{ name: 'a', port: 40_001 }]));
+        else socket.end(Buffer.from('nonsense'));
+      });
+      await expect(new PortMapperClient({ port }).nodes('127.0.0.1')).rejects.toMatchObject({
+        code: 'ERR_PORT_MAPPER_PROTOCOL',
+      });
+    });
+
+    it.each([
+      ['an invalid namespace', { namespace: 'a/b' }, /port mapper \(client\)\.namespace.*"a\/b"/],
+      [
+        'a namespace with extra',
+        { namespace: 'ok', extra: new Uint8Array(1) },
+        /port mapper \(client\)\.namespace.*without the extra option/,
+      ],
+    ])('refuses %s, registering nothing', async (_what, options, message) => {
+      const server = await mapper();
+      const client = new PortMapperClient({ port: server.port });
+      const attempt = client.register('x', 1, options);
+      await expect(attempt).rejects.toBeInstanceOf(InvalidConfigError);
+      await expect(client.register('x', 1, options)).rejects.toThrow(message);
+      expect(server.size).toBe(0);
+    });
   });
 });

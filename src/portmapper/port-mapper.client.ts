@@ -1,4 +1,10 @@
-import { checkMilliseconds, checkPort } from '../core/index.js';
+import {
+  Limiter,
+  checkMilliseconds,
+  checkNamespace,
+  checkPort,
+  invalidOption,
+} from '../core/index.js';
 import {
   type EpmdNameEntry,
   type EpmdNodeInfo,
@@ -16,6 +22,7 @@ import {
   exchangeWithMapper,
   mapperAddress,
 } from './mapper-request.js';
+import { encodeNamespaceExtra, namespaceOfExtra } from './namespace-extra.js';
 import { PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 import { RegistrationConnection } from './registration-connection.js';
@@ -26,6 +33,8 @@ import {
 } from './port-mapper.defaults.js';
 
 const NO_BYTES = Buffer.alloc(0);
+/** PORT_PLEASE2 requests {@link PortMapperClient.nodes} has in flight at once, per call. */
+const LOOKUPS_AT_ONCE = 8;
 
 /** Options of a {@link PortMapperClient}. */
 export interface PortMapperClientOptions {
@@ -47,8 +56,14 @@ export interface RegisterOptions {
   readonly highestVersion?: number;
   /** Lowest distribution version announced (5 by default). */
   readonly lowestVersion?: number;
-  /** EPMD's opaque `Extra` field (empty by default). */
+  /** EPMD's opaque `Extra` field (empty by default); not with `namespace`. */
   readonly extra?: Uint8Array;
+  /**
+   * The cluster namespace of the node, written into `Extra` (`gen-cluster:ns=<namespace>`), so that
+   * {@link PortMapperClient.nodes} reports it and `local` discovery of other namespaces skips the
+   * node; not with `extra`.
+   */
+  readonly namespace?: string;
   /** Aborts the registration attempt (not a registration already made: use `close()`). */
   readonly signal?: AbortSignal;
   /** Let the registration connection not keep the process alive (`socket.unref()`). */
@@ -93,6 +108,19 @@ export interface RegisteredNode {
 /** A registered node as a mapper describes it (PORT_PLEASE2). */
 export type PortMapperEntry = EpmdNodeInfo;
 
+/** A registered node with the cluster namespace its registration declares. */
+export interface PortMapperNode {
+  /** The registered name. */
+  readonly name: string;
+  /** The registered port. */
+  readonly port: number;
+  /**
+   * The namespace its `Extra` declares: `'default'` for a registration without one (Erlang nodes,
+   * versions before namespaces); `undefined` when its `Extra` claims one that cannot be read.
+   */
+  readonly namespace: string | undefined;
+}
+
 /**
  * Talks to port mappers (ours, or Erlang's `epmd`) over the EPMD wire protocol: one connection per
  * request, except a registration, whose connection is the registration.
@@ -127,12 +155,21 @@ export class PortMapperClient {
    * `ERR_PORT_MAPPER_UNREACHABLE` (with `errno`, e.g. `ECONNREFUSED`) when no mapper listens,
    * `ERR_PORT_MAPPER_TIMEOUT`, `ERR_PORT_MAPPER_PROTOCOL` or `ERR_PORT_MAPPER_ABORTED`.
    * @throws EpmdProtocolError when the name or a field is not acceptable (nothing is sent).
+   * @throws InvalidConfigError when `namespace` is not a namespace, or comes with `extra`.
    */
   async register(
     name: string,
     port: number,
     options: RegisterOptions = {},
   ): Promise<RegisteredNode> {
+    let extra = options.extra ?? new Uint8Array(0);
+    if (options.namespace !== undefined) {
+      const option = M.optionName('client', 'namespace');
+      checkNamespace(option, options.namespace);
+      if (options.extra !== undefined)
+        throw invalidOption(option, options.namespace, M.namespaceWithoutExtra());
+      extra = encodeNamespaceExtra(options.namespace);
+    }
     const request: EpmdRequest = {
       type: 'alive2',
       name: checkNodeName(name),
@@ -141,7 +178,7 @@ export class PortMapperClient {
       protocol: 0,
       highestVersion: options.highestVersion ?? 6,
       lowestVersion: options.lowestVersion ?? 5,
-      extra: options.extra ?? new Uint8Array(0),
+      extra,
     };
     const frame = encodeRequest(request);
     const host = options.host ?? DEFAULT_PORT_MAPPER_HOST;
@@ -211,6 +248,28 @@ export class PortMapperClient {
       ended ? { value: decodeNamesResponse(bytes).names, rest: NO_BYTES } : undefined,
     );
     return [...names];
+  }
+
+  /**
+   * All names registered with the mapper on `host`, each with the namespace its registration
+   * declares: NAMES_REQ, then PORT_PLEASE2_REQ for each name (a few at once), as the EPMD format
+   * returns `Extra` only there. A name that is gone by its PORT_PLEASE2 is left out.
+   * @throws PortMapperError when the mapper cannot be reached or answers nonsense, for any of the
+   * requests: an error is never a shorter answer.
+   */
+  async nodes(host: string, options: LookupOptions = {}): Promise<PortMapperNode[]> {
+    const names = await this.names(host, options);
+    const limiter = new Limiter(LOOKUPS_AT_ONCE);
+    const found = await Promise.all(
+      names.map(entry => limiter.run(() => this.lookup(host, entry.name, options))),
+    );
+    return found
+      .filter((entry): entry is PortMapperEntry => entry !== undefined)
+      .map(entry => ({
+        name: entry.name,
+        port: entry.port,
+        namespace: namespaceOfExtra(entry.extra),
+      }));
   }
 
   /** A one-shot request on a connection of its own, closed once answered. */

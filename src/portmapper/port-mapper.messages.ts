@@ -15,6 +15,8 @@ export const PortMapperMessages = {
   acceptedName: (why: string) => `a node name or its part before "@" (${why})`,
   acceptedHost: () => 'a loopback address such as "127.0.0.1" or "::1"',
   acceptedBind: () => 'an address such as "127.0.0.1", "0.0.0.0" or "::"',
+  namespaceWithoutExtra: () =>
+    'a namespace without the extra option: the namespace is written into the Extra field',
 
   // The EPMD codec.
   frameLength: (length: number, max: number) =>

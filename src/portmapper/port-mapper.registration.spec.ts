@@ -168,4 +168,45 @@ describe('PortMapperRegistration', () => {
       () => new PortMapperRegistration({ name: 'a', port: 1, startTimeoutMs: MAX_TIMER_MS + 1 }),
     ).toThrow('port mapper (registration).startTimeoutMs');
   });
+
+  it('registers the namespace in Extra, where nodes() reads it', async () => {
+    const portMapperPort = await freePort();
+    const a = registration({ name: 'a', port: 40_001, portMapperPort, namespace: 'team-a' });
+    const b = registration({ name: 'b', port: 40_002, portMapperPort });
+    await a.start();
+    await b.start();
+    expect(a.namespace).toBe('team-a');
+    expect(b.namespace).toBeUndefined();
+    const nodes = await new PortMapperClient({ port: portMapperPort }).nodes('127.0.0.1');
+    expect(nodes.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { name: 'a', port: 40_001, namespace: 'team-a' },
+      { name: 'b', port: 40_002, namespace: 'default' },
+    ]);
+  });
+
+  it('keeps the namespace when it registers again after losing the mapper', async () => {
+    const portMapperPort = await freePort();
+    const holder = registration({ name: 'holder', port: 40_001, portMapperPort });
+    await holder.start();
+    const other = registration({ name: 'other', port: 40_002, portMapperPort, namespace: 'ns-x' });
+    await other.start();
+    await holder.close();
+    const client = new PortMapperClient({ port: portMapperPort });
+    await until(
+      async () =>
+        JSON.stringify(await client.nodes('127.0.0.1').catch(() => [])) ===
+        JSON.stringify([{ name: 'other', port: 40_002, namespace: 'ns-x' }]),
+      5_000,
+      'the survivor to register again, with its namespace',
+    );
+  });
+
+  it('refuses an invalid namespace at construction, naming the option', () => {
+    expect(
+      () => new PortMapperRegistration({ name: 'a', port: 1, namespace: 'no spaces' }),
+    ).toThrow(InvalidConfigError);
+    expect(() => new PortMapperRegistration({ name: 'a', port: 1, namespace: '' })).toThrow(
+      'port mapper (registration).namespace',
+    );
+  });
 });

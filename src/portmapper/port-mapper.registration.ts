@@ -1,6 +1,7 @@
 import {
   type ClusterLogger,
   checkMilliseconds,
+  checkNamespace,
   checkPort,
   invalidOption,
   toError,
@@ -29,6 +30,12 @@ export interface PortMapperRegistrationOptions {
   readonly port: number;
   /** The port mapper's port; {@link DEFAULT_PORT_MAPPER_PORT} (14369) by default. */
   readonly portMapperPort?: number;
+  /**
+   * The node's cluster namespace, registered in the `Extra` field so that `local` discovery of
+   * other namespaces does not list the node; unset: an empty `Extra` (which readers take as
+   * `default`).
+   */
+  readonly namespace?: string;
   /**
    * The loopback address where the mapper is looked for and, when none answers, served;
    * `127.0.0.1` by default.
@@ -97,6 +104,8 @@ export class PortMapperRegistration {
   readonly portMapperPort: number;
   /** The mapper's address. */
   readonly host: string;
+  /** The registered namespace, when one is. */
+  readonly namespace: string | undefined;
 
   private readonly client: PortMapperClient;
   private readonly serve: boolean;
@@ -145,6 +154,8 @@ export class PortMapperRegistration {
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? PORT_MAPPER_DEFAULTS.retryMaxDelayMs;
     checkMilliseconds(option('retryMaxDelayMs'), this.retryMaxDelayMs);
     this.serverOptions = options.server;
+    if (options.namespace !== undefined) checkNamespace(option('namespace'), options.namespace);
+    this.namespace = options.namespace;
     this.client = new PortMapperClient({
       port: this.portMapperPort,
       connectTimeoutMs: options.connectTimeoutMs ?? PORT_MAPPER_DEFAULTS.connectTimeoutMs,
@@ -343,7 +354,8 @@ export class PortMapperRegistration {
   }
 
   private registerOptions() {
-    return { host: this.host, signal: this.abort.signal, unref: true } as const;
+    const namespace = this.namespace === undefined ? {} : { namespace: this.namespace };
+    return { host: this.host, signal: this.abort.signal, unref: true, ...namespace } as const;
   }
 
   /** Takes a fresh registration and watches it. */

@@ -32,8 +32,15 @@ async function mapper(host = '127.0.0.1', port = 0): Promise<PortMapperServer> {
   return server;
 }
 
-async function register(port: number, name: string, distPort: number, host = '127.0.0.1') {
-  handles.push(await new PortMapperClient({ port }).register(name, distPort, { host }));
+async function register(
+  port: number,
+  name: string,
+  distPort: number,
+  host = '127.0.0.1',
+  namespace?: string,
+) {
+  const options = namespace === undefined ? { host } : { host, namespace };
+  handles.push(await new PortMapperClient({ port }).register(name, distPort, options));
 }
 
 async function freePort(): Promise<number> {
@@ -139,6 +146,42 @@ describe('LocalDiscovery', () => {
     expect(await discovery.peers()).toEqual([{ node: 'ok@my-box', port: 41_002 }]);
   });
 
+  it('lists only the nodes of its namespace; nodes registered without one are "default"', async () => {
+    const server = await mapper();
+    await register(server.port, 'a-1', 41_001, '127.0.0.1', 'team-a');
+    await register(server.port, 'a-2', 41_002, '127.0.0.1', 'team-a');
+    await register(server.port, 'b-1', 41_003, '127.0.0.1', 'team-b');
+    await register(server.port, 'old', 41_004);
+    await register(server.port, 'dflt', 41_005, '127.0.0.1', 'default');
+    const inA = new LocalDiscovery({ portMapperPort: server.port, namespace: 'team-a' });
+    inA.init(context('a-1@my-box'));
+    expect(inA.namespace).toBe('team-a');
+    expect(await inA.peers()).toEqual([{ node: 'a-2@my-box', port: 41_002 }]);
+    const inB = new LocalDiscovery({ portMapperPort: server.port, namespace: 'team-b' });
+    inB.init(context('b-1@my-box'));
+    expect(await inB.peers()).toEqual([]);
+    const byDefault = new LocalDiscovery({ portMapperPort: server.port });
+    byDefault.init(context('self@my-box'));
+    expect(byDefault.namespace).toBe('default');
+    expect(await byDefault.peers()).toEqual([
+      { node: 'old@my-box', port: 41_004 },
+      { node: 'dflt@my-box', port: 41_005 },
+    ]);
+  });
+
+  it('skips, with a debug line, a registration whose namespace cannot be read', async () => {
+    const server = await mapper();
+    handles.push(
+      await new PortMapperClient({ port: server.port }).register('odd', 41_001, {
+        extra: new Uint8Array(Buffer.from('gen-cluster:ns=a;ns=b')),
+      }),
+    );
+    const discovery = new LocalDiscovery({ portMapperPort: server.port });
+    discovery.init(context('self@my-box'));
+    expect(await discovery.peers()).toEqual([]);
+    expect(logs.some(l => /"odd".*namespace that cannot be read/.test(l))).toBe(true);
+  });
+
   it('stops when aborted', async () => {
     const discovery = new LocalDiscovery({ portMapperPort: await freePort() });
     discovery.init(context('self@my-box'));
@@ -154,6 +197,10 @@ describe('LocalDiscovery', () => {
     [{ connectTimeoutMs: MAX_TIMER_MS + 1 }, /connectTimeoutMs.*from 1 to 2147483647/],
     [{ requestTimeoutMs: MAX_TIMER_MS + 1 }, /requestTimeoutMs.*from 1 to 2147483647/],
     [{ strategy: 'dns' }, /strategy/],
+    [{ namespace: '' }, /discovery \(local\)\.namespace: received ""; expected 1 to 64 characters/],
+    [{ namespace: 'a b' }, /namespace/],
+    [{ namespace: 'n'.repeat(65) }, /namespace/],
+    [{ namespace: 7 }, /namespace/],
     [{ domain: 'x' }, /discovery \(local\)\.domain: received "x"; .*known: strategy, hosts,/],
     [null, /discovery \(local\): received null; expected an object such as/],
   ])('refuses the options %j', (options, message) => {

@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import {
   type ClusterLogger,
+  DEFAULT_NAMESPACE,
   type DiscoveryContext,
   DiscoveryError,
   type DiscoveryStrategy,
   type Peer,
   canonicalHost,
   checkMilliseconds,
+  checkNamespace,
   checkPort,
   hostForUrl,
   invalidOption,
@@ -16,16 +18,17 @@ import {
 import {
   DEFAULT_PORT_MAPPER_HOST,
   DEFAULT_PORT_MAPPER_PORT,
-  type EpmdNameEntry,
   PORT_MAPPER_DEFAULTS,
   PortMapperClient,
+  type PortMapperNode,
 } from '../../portmapper/index.js';
 import { checkStrategyOptions, optionName } from '../option-checks.js';
 import { LocalMessages } from './local.messages.js';
 
 /**
  * Options of the `local` discovery (gen_cluster's `epmd_all`): every node registers with the port
- * mapper of its host, and this strategy asks the mapper of each host for all registered names.
+ * mapper of its host, and this strategy asks the mapper of each host for the names registered in
+ * its namespace.
  *
  * @example Nodes on this machine, with no other configuration:
  * { strategy: 'local' }
@@ -47,6 +50,12 @@ export interface LocalDiscoveryOptions {
   readonly connectTimeoutMs?: number;
   /** How long to wait for each mapper's answer once connected (2 s by default). */
   readonly requestTimeoutMs?: number;
+  /**
+   * The cluster namespace (`GEN_CLUSTER_NAMESPACE`), `'default'` by default: only nodes registered
+   * in it are listed. A node registered without one (an Erlang node, a version of this library
+   * before namespaces) counts as `'default'`.
+   */
+  readonly namespace?: string;
 }
 
 /** One configured host: where to ask, and the host part of the nodes it lists. */
@@ -63,11 +72,14 @@ const KNOWN_OPTIONS = [
   'portMapperPort',
   'connectTimeoutMs',
   'requestTimeoutMs',
+  'namespace',
 ] as const;
 
 /**
- * Peers from the host-local port mappers: one per registered name, `name@host` with the
- * registered dist port. Registering is the dist's job; this strategy only reads.
+ * Peers from the host-local port mappers: one per name registered in this strategy's namespace,
+ * `name@host` with the registered dist port. Registering is the dist's job; this strategy only
+ * reads. The namespace of each name is in its registration's `Extra` field, which EPMD returns
+ * per name only, so each refresh asks a mapper for its names and then for each name.
  *
  * A mapper that does not answer is a failed lookup, never "no peers": with one host, `peers()`
  * throws a {@link DiscoveryError} (the cluster keeps its last good peers); with several, a host that
@@ -78,10 +90,12 @@ export class LocalDiscovery implements DiscoveryStrategy {
   readonly name = 'local';
   /** The mappers' port. */
   readonly portMapperPort: number;
+  /** The namespace whose nodes are listed. */
+  readonly namespace: string;
 
   private readonly targets: readonly Target[];
   private readonly client: PortMapperClient;
-  private readonly lastGood = new Map<string, readonly EpmdNameEntry[]>();
+  private readonly lastGood = new Map<string, readonly PortMapperNode[]>();
   private self: string | undefined;
   private selfHost: string | undefined;
   private logger: ClusterLogger | undefined;
@@ -97,6 +111,9 @@ export class LocalDiscovery implements DiscoveryStrategy {
     for (const key of ['connectTimeoutMs', 'requestTimeoutMs'] as const) {
       if (o[key] !== undefined) checkMilliseconds(option(key), o[key]);
     }
+    const namespace = o.namespace ?? DEFAULT_NAMESPACE;
+    checkNamespace(option('namespace'), namespace);
+    this.namespace = namespace;
     const accepted = LocalMessages.accepts.hosts;
     const hosts = o.hosts ?? ['localhost'];
     if (!Array.isArray(hosts) || hosts.length === 0)
@@ -137,7 +154,7 @@ export class LocalDiscovery implements DiscoveryStrategy {
     if (signal?.aborted) throw toError(signal.reason);
     const answers = await Promise.allSettled(
       this.targets.map(target =>
-        this.client.names(target.host ?? DEFAULT_PORT_MAPPER_HOST, { signal }),
+        this.client.nodes(target.host ?? DEFAULT_PORT_MAPPER_HOST, { signal }),
       ),
     );
     if (signal?.aborted) throw toError(signal.reason);
@@ -146,7 +163,7 @@ export class LocalDiscovery implements DiscoveryStrategy {
     const unique = new Map<string, Peer>();
     answers.forEach((answer, i) => {
       const target = this.targets[i]!;
-      let names: readonly EpmdNameEntry[];
+      let names: readonly PortMapperNode[];
       if (answer.status === 'fulfilled') {
         names = answer.value;
         this.lastGood.set(target.label, names);
@@ -161,6 +178,12 @@ export class LocalDiscovery implements DiscoveryStrategy {
       }
       const nodeHost = target.host ?? this.selfHost ?? canonicalHost(hostname()) ?? 'localhost';
       for (const entry of names) {
+        if (entry.namespace !== this.namespace) {
+          // Another namespace's node is routine; one whose namespace is unreadable is worth a note.
+          if (entry.namespace === undefined)
+            this.logger?.debug?.(LocalMessages.unreadableNamespace(entry.name, target.label));
+          continue;
+        }
         const peer = toLocalPeer(entry, nodeHost);
         if (peer === undefined) {
           this.logger?.debug?.(LocalMessages.skipped(entry.name, target.label));
@@ -179,7 +202,7 @@ export class LocalDiscovery implements DiscoveryStrategy {
 }
 
 /** `name@host` with the registered port, or `undefined` when the name is not a node name part. */
-function toLocalPeer(entry: EpmdNameEntry, host: string): Peer | undefined {
+function toLocalPeer(entry: PortMapperNode, host: string): Peer | undefined {
   if (entry.port < 1 || entry.port > 65535) return undefined;
   try {
     const parsed = parseNodeName(`${entry.name}@${hostForUrl(host)}`);

@@ -14,4 +14,6 @@ export const LocalMessages = {
     `Local discovery: the port mapper of ${host} did not answer (${error.message}); using its last good names.`,
   skipped: (name: string, host: string) =>
     `Local discovery: skipped the registered name ${JSON.stringify(name)} on ${host}: not a valid node name.`,
+  unreadableNamespace: (name: string, host: string) =>
+    `Local discovery: skipped the registered name ${JSON.stringify(name)} on ${host}: its registration declares a namespace that cannot be read.`,
 } as const;

@@ -128,6 +128,7 @@ export class Dial {
     const handshake = new InitiatorHandshake({
       self: this.hooks.identity(),
       cookie: options.cookie,
+      namespace: options.namespace,
       expectedName: this.node,
     });
     connection.handshake(handshake).then(

@@ -228,6 +228,7 @@ export class Listener {
     const handshake = new AcceptorHandshake({
       self: this.hooks.identity(),
       cookie: this.options.cookie,
+      namespace: this.options.namespace,
       decide: peer => {
         const refusal = tlsSocket && this.checkClientCertificate(tlsSocket, ip, peer.name);
         return refusal ?? this.hooks.decide(peer);

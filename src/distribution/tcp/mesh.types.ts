@@ -12,6 +12,11 @@ export interface MeshOptions extends ConnectionLimits {
   /** Address to listen on; `undefined` for all interfaces. */
   readonly bind: string | undefined;
   readonly hidden: boolean;
+  /**
+   * The cluster namespace, told in every handshake; peers of another one are refused. `undefined`:
+   * none is told, as by a node of a version without namespaces (it counts as `default`).
+   */
+  readonly namespace?: string;
   readonly transitive: boolean;
   readonly maxPendingHandshakes: number;
   readonly maxPendingHandshakesPerIp: number;

@@ -8,8 +8,10 @@ import {
   GenClusterError,
   type MessagingDistStrategy,
   type Peer,
+  DEFAULT_NAMESPACE,
   checkInteger,
   checkMilliseconds,
+  checkNamespace,
   checkOneOf,
   checkPort,
   invalidOption,
@@ -67,6 +69,14 @@ export interface TcpDistOptions {
   readonly transitive?: boolean;
   /** Connect as a hidden node: not a member of the peers' clusters, not propagated (for tools). */
   readonly hidden?: boolean;
+  /**
+   * The cluster namespace (`GEN_CLUSTER_NAMESPACE`), `'default'` by default: 1 to 64 letters,
+   * digits, `.`, `_` or `-`. Sent in the handshake, where a node of another namespace is refused
+   * (`ERR_NAMESPACE_MISMATCH`) whatever its cookie, and in the port mapper registration, so that
+   * `local` discovery of other namespaces does not list this node. A peer of a version without
+   * namespaces counts as `'default'`.
+   */
+  readonly namespace?: string;
   /** Payload codec: `'msgpack'` (default, structured clone), `'json'`, or your own. */
   readonly codec?: 'msgpack' | 'json' | PayloadCodec;
   /** Default request timeout. */
@@ -103,6 +113,7 @@ export const DEFAULT_TCP_DIST_OPTIONS = Object.freeze({
   maxPendingHandshakesPerIp: 32,
   transitive: true,
   hidden: false,
+  namespace: DEFAULT_NAMESPACE,
   requestTimeoutMs: 5_000,
   portMapper: 'auto' as boolean | 'auto',
   portMapperPort: DEFAULT_PORT_MAPPER_PORT,
@@ -146,6 +157,11 @@ export class TcpDist implements MessagingDistStrategy {
   /** The port this node listens on, once started. */
   get port(): number | null {
     return this.mesh?.port ?? null;
+  }
+
+  /** The cluster namespace this node is in (the `namespace` option). */
+  get namespace(): string {
+    return this.settings.namespace;
   }
 
   /** This start's incarnation, once started. */
@@ -208,6 +224,7 @@ export class TcpDist implements MessagingDistStrategy {
         name: context.self,
         port,
         portMapperPort: this.settings.portMapperPort,
+        namespace: this.settings.namespace,
         logger,
       });
       try {
@@ -331,6 +348,7 @@ function validate(settings: TcpDist['settings'], options: TcpDistOptions): void 
   checkInteger('maxFrameBytes', settings.maxFrameBytes, MIN_FRAME_BYTES, MAX_FRAME_BYTES);
   checkPort('portMapperPort', settings.portMapperPort);
   checkOneOf('portMapper', settings.portMapper, [true, false, 'auto']);
+  checkNamespace('namespace', settings.namespace);
   if (settings.failureTimeoutMs <= settings.heartbeatMs) {
     throw invalidOption(
       'failureTimeoutMs',

@@ -12,6 +12,7 @@ export type HandshakeErrorCode =
   | 'ERR_TIMING_MISMATCH'
   | 'ERR_NAME_MISMATCH'
   | 'ERR_DUPLICATE_NODE_NAME'
+  | 'ERR_NAMESPACE_MISMATCH'
   | 'ERR_HANDSHAKE_REFUSED'
   | 'ERR_PROTOCOL';
 
@@ -34,6 +35,7 @@ export type HandshakeFailureReason =
   | 'version'
   | 'timing'
   | 'name-mismatch'
+  | 'namespace'
   | 'duplicate-name'
   | 'self'
   | 'simultaneous'

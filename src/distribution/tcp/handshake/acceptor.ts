@@ -109,13 +109,14 @@ export class AcceptorHandshake extends HandshakeSide<
       dialled: hello.expectedName,
     });
     if (!verdict.ok) return this.refuseWith(verdict.refusal);
-    const { self, capabilities, random } = this.checked;
+    const { self, capabilities, namespace, random } = this.checked;
     const nonce = freshNonce(random);
     const challenge = encodeHandshakeMessage({
       ...self,
       kind: 'challenge',
       version: verdict.agreed.version,
       capabilities,
+      ...(namespace === undefined ? {} : { namespace }),
       nonce,
     });
     this.pending = {

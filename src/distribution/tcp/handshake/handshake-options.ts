@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   checkInteger,
+  checkNamespace,
   checkOneOf,
   checkPort,
   InvalidConfigError,
@@ -26,13 +27,16 @@ import {
 } from './handshake.constants.js';
 import { HandshakeMessages as M } from './handshake.messages.js';
 import type { HandshakeCommonOptions, HandshakeIdentity, VersionRange } from './handshake.types.js';
+import { NAMESPACE_CAPABILITY } from './message-schema.js';
 
 /** The options of a handshake once checked: the name canonical, the cookie as bytes. */
 export interface CheckedOptions {
   readonly self: HandshakeIdentity;
   readonly cookie: Buffer;
-  /** Without duplicates. */
+  /** Without duplicates; `namespace` last when a namespace is set. */
   readonly capabilities: readonly string[];
+  /** `undefined`: none set; this side announces none and counts as `default`. */
+  readonly namespace: string | undefined;
   readonly versions: VersionRange;
   readonly random: (size: number) => Buffer;
 }
@@ -62,10 +66,16 @@ export function checkOptions(options: HandshakeCommonOptions): CheckedOptions {
   checkOneOf('hidden', self.hidden, [true, false]);
   checkInteger('heartbeatMs', self.heartbeatMs, 1, MAX_U32);
   checkInteger('failureTimeoutMs', self.failureTimeoutMs, 1, MAX_U32);
+  const { namespace } = options;
+  if (namespace !== undefined) checkNamespace('namespace', namespace);
+  // The namespace capability takes one of the places.
+  const room = namespace === undefined ? MAX_CAPABILITIES : MAX_CAPABILITIES - 1;
+  const capabilities = checkCapabilities(options.capabilities ?? [], room);
   return {
     self: { ...self, name },
     cookie: checkCookie(options.cookie),
-    capabilities: checkCapabilities(options.capabilities ?? []),
+    capabilities: namespace === undefined ? capabilities : [...capabilities, NAMESPACE_CAPABILITY],
+    namespace,
     versions: checkVersions(
       options.versions ?? { min: HANDSHAKE_PROTOCOL_VERSION, max: HANDSHAKE_PROTOCOL_VERSION },
     ),
@@ -85,15 +95,18 @@ function checkCookie(cookie: unknown): Buffer {
   return bytes;
 }
 
-function checkCapabilities(capabilities: readonly string[]): readonly string[] {
+/** The capabilities option: `namespace` is refused, as the namespace option announces it. */
+function checkCapabilities(capabilities: readonly string[], room: number): readonly string[] {
+  if (Array.isArray(capabilities) && capabilities.includes(NAMESPACE_CAPABILITY))
+    throw invalidOption('capabilities', capabilities, M.reservedCapability(NAMESPACE_CAPABILITY));
   if (
-    capabilities.length > MAX_CAPABILITIES ||
+    capabilities.length > room ||
     !capabilities.every(c => typeof c === 'string' && CAPABILITY_PATTERN.test(c))
   ) {
     throw invalidOption(
       'capabilities',
       capabilities,
-      M.capabilitiesForm(MAX_CAPABILITIES, MAX_CAPABILITY_CHARS),
+      M.capabilitiesForm(room, MAX_CAPABILITY_CHARS),
     );
   }
   return [...new Set(capabilities)];

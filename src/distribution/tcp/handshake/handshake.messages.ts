@@ -1,8 +1,8 @@
 /**
  * Texts of the handshake that `tcp.messages.ts` does not hold: why a received message is malformed
  * (each completes `TcpMessages.malformed`), why this side could not build or finish its own part,
- * and the forms its option checks accept. None of them may hold the cookie or a digest; names
- * quoted here were validated before.
+ * a namespace mismatch either way, and the forms its option checks accept. None of them may hold
+ * the cookie or a digest; names and namespaces quoted here were validated before.
  */
 import type { FieldName } from './message-schema.js';
 
@@ -24,6 +24,7 @@ export const HandshakeMessages = {
     nonce: 'nonce',
     mac: 'mac',
     reason: 'reason',
+    namespace: 'namespace',
   } satisfies Record<FieldName, string>,
 
   // Why a received message is malformed.
@@ -50,6 +51,13 @@ export const HandshakeMessages = {
   tooManyCapabilities: (kind: string, max: number) =>
     `${kind} announces more than ${max} capabilities`,
   emptyVersionRange: (kind: string) => `${kind} has an empty version range`,
+  namespaceInvalid: (kind: string, forms: string) => `${kind} namespace is not ${forms}`,
+
+  // A namespace mismatch: this side refused the peer, or the peer refused this side.
+  namespaceMismatch: (node: string, ours: string, theirs: string) =>
+    `Connection with ${node} refused: it is in cluster namespace "${theirs}", this node in "${ours}". Nodes of different namespaces never join, even with the same cookie; give every node of one cluster the same GEN_CLUSTER_NAMESPACE (or namespace option).`,
+  namespaceMismatchByPeer: (node: string, ours: string, theirs: string | undefined) =>
+    `Node ${node} refused the connection: it is in cluster namespace ${theirs === undefined ? '(not told)' : `"${theirs}"`}, this node in "${ours}". Nodes of different namespaces never join, even with the same cookie; give every node of one cluster the same GEN_CLUSTER_NAMESPACE (or namespace option).`,
 
   // This side could not build or finish its own part (a bug, or a callback's bad answer).
   fieldTooLong: (id: number, bytes: number, max: number) =>
@@ -67,6 +75,8 @@ export const HandshakeMessages = {
   capabilitiesForm: (count: number, chars: number) =>
     `at most ${count} strings of 1 to ${chars} printable ASCII characters`,
   versionsForm: (max: number) => `{ min, max } with 1 <= min <= max <= ${max}`,
+  reservedCapability: (capability: string) =>
+    `capabilities without "${capability}": the namespace option announces it`,
 
   // Pieces of other texts.
   versionRange: (min: number, max: number) =>

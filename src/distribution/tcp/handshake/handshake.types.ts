@@ -66,8 +66,19 @@ export interface HandshakeCommonOptions {
   readonly self: HandshakeIdentity;
   /** The shared secret; never sent, logged or put in an error. */
   readonly cookie: string | Buffer;
-  /** Capabilities to announce (at most 32, each 1-64 printable ASCII characters). */
+  /**
+   * Capabilities to announce (at most 32 in all, each 1-64 printable ASCII characters), besides
+   * `namespace`, which the `namespace` option announces.
+   */
   readonly capabilities?: readonly string[];
+  /**
+   * The cluster namespace (see `NAMESPACE_FORMS` in core): announced with the `namespace`
+   * capability and its field, and a peer of another namespace is refused
+   * (`ERR_NAMESPACE_MISMATCH`). A peer that does not announce the capability predates namespaces
+   * and counts as `default`. Unset: this side announces nothing, as such a node, and counts as
+   * `default` itself.
+   */
+  readonly namespace?: string;
   /** Source of nonces; default `crypto.randomBytes`. */
   readonly randomBytes?: (size: number) => Buffer;
   /** Versions spoken; default `{ min: 1, max: 1 }` (for tests and rolling upgrades). */

@@ -54,7 +54,7 @@ export class InitiatorHandshake extends HandshakeSide<
     if (this.isSettled()) return { error: handshakeOver(this.expectedName) };
     if (this.current !== 'new') return this.fail(outOfOrder(TcpMessages.alreadyStarted()));
     try {
-      const { self, versions, capabilities } = this.checked;
+      const { self, versions, capabilities, namespace } = this.checked;
       const hello = encodeHandshakeMessage({
         ...self,
         kind: 'hello',
@@ -62,6 +62,7 @@ export class InitiatorHandshake extends HandshakeSide<
         versionMax: versions.max,
         expectedName: this.expectedName,
         capabilities,
+        ...(namespace === undefined ? {} : { namespace }),
       });
       this.helloDigest = handshakeDigest(hello);
       this.current = 'awaiting-challenge';

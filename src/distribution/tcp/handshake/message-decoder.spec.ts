@@ -59,6 +59,7 @@ describe('decodeHandshakeMessage', () => {
           failureTimeoutMs: fc.integer({ min: 1, max: 0xffff_ffff }),
           incarnation: fc.stringMatching(/^[\x21-\x7e]{1,32}$/),
           capabilities: fc.uniqueArray(fc.stringMatching(/^[a-z0-9-]{1,64}$/), { maxLength: 32 }),
+          namespace: fc.option(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), { nil: undefined }),
         })
         .map(r => ({
           ...hello(),
@@ -69,7 +70,16 @@ describe('decodeHandshakeMessage', () => {
           heartbeatMs: r.heartbeatMs,
           failureTimeoutMs: r.failureTimeoutMs,
           incarnation: r.incarnation,
-          capabilities: r.capabilities,
+          // The namespace field goes with its capability, and only with it.
+          ...(r.namespace === undefined
+            ? { capabilities: r.capabilities.filter(c => c !== 'namespace') }
+            : {
+                capabilities: [
+                  ...r.capabilities.filter(c => c !== 'namespace').slice(0, 31),
+                  'namespace',
+                ],
+                namespace: r.namespace,
+              }),
         })),
       fc
         .record({
@@ -82,8 +92,15 @@ describe('decodeHandshakeMessage', () => {
           mac: Buffer.from(r.mac),
         })),
       fc
-        .stringMatching(/^[a-z0-9][a-z0-9._-]{0,63}$/)
-        .map(reason => ({ kind: 'refused' as const, reason })),
+        .record({
+          reason: fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+          namespace: fc.option(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), { nil: undefined }),
+        })
+        .map(({ reason, namespace }) =>
+          namespace === undefined
+            ? { kind: 'refused' as const, reason }
+            : { kind: 'refused' as const, reason, namespace },
+        ),
     );
 
     it('decodes what it encodes', () => {

@@ -3,7 +3,7 @@
  * sends before it is authenticated can throw anything else. What is malformed is listed in
  * docs/protocol.md ("What makes a message malformed").
  */
-import { nodeKey } from '../../../core/index.js';
+import { isClusterNamespace, NAMESPACE_FORMS, nodeKey } from '../../../core/index.js';
 import {
   CAPABILITY_PATTERN,
   HANDSHAKE_MAX_PAYLOAD_BYTES,
@@ -25,6 +25,7 @@ import {
   type HandshakeMessage,
   MESSAGE_KIND_BY_CODE,
   type MessageKind,
+  NAMESPACE_CAPABILITY,
   type RefusedMessage,
 } from './message-schema.js';
 
@@ -124,6 +125,17 @@ class FieldReader {
     return text;
   }
 
+  /** A namespace (core's `NAMESPACE_FORMS`). */
+  namespace(required: true): string;
+  namespace(required: false): string | undefined;
+  namespace(required: boolean): string | undefined {
+    const value = this.raw('namespace', required);
+    if (value === undefined) return undefined;
+    const text = value.toString('latin1');
+    if (!isClusterNamespace(text)) throw malformed(M.namespaceInvalid(this.kind, NAMESPACE_FORMS));
+    return text;
+  }
+
   /** A list of `length: u8 | bytes` items; absent means none. */
   capabilities(): string[] {
     const value = this.raw('capabilities', false);
@@ -192,7 +204,7 @@ export function decodeHandshakeMessage(payload: Buffer): HandshakeMessage {
         versionMax,
         ...readSender(r),
         expectedName: r.name('expectedName', true),
-        capabilities: r.capabilities(),
+        ...readCapabilities(r),
       };
     }
     case 'challenge':
@@ -200,7 +212,7 @@ export function decodeHandshakeMessage(payload: Buffer): HandshakeMessage {
         kind,
         version: r.version('version'),
         ...readSender(r),
-        capabilities: r.capabilities(),
+        ...readCapabilities(r),
         nonce: r.nonce(),
       };
     case 'reply':
@@ -224,6 +236,16 @@ function readSender(r: FieldReader): HandshakeIdentity {
   };
 }
 
+/**
+ * The capabilities, and the fields of those that have one: a capability's field is read when the
+ * sender announces the capability (and is then required), and skipped otherwise.
+ */
+function readCapabilities(r: FieldReader): { capabilities: string[]; namespace?: string } {
+  const capabilities = r.capabilities();
+  if (!capabilities.includes(NAMESPACE_CAPABILITY)) return { capabilities };
+  return { capabilities, namespace: r.namespace(true) };
+}
+
 /** A refusal: the reason, and whichever optional facts came with it. */
 function decodeRefused(r: FieldReader): RefusedMessage {
   const message: { -readonly [K in keyof RefusedMessage]: RefusedMessage[K] } = {
@@ -235,10 +257,12 @@ function decodeRefused(r: FieldReader): RefusedMessage {
   const heartbeatMs = r.u32('heartbeatMs', false);
   const failureTimeoutMs = r.u32('failureTimeoutMs', false);
   const name = r.name('name', false);
+  const namespace = r.namespace(false);
   if (versionMin !== undefined) message.versionMin = versionMin;
   if (versionMax !== undefined) message.versionMax = versionMax;
   if (heartbeatMs !== undefined) message.heartbeatMs = heartbeatMs;
   if (failureTimeoutMs !== undefined) message.failureTimeoutMs = failureTimeoutMs;
   if (name !== undefined) message.name = name;
+  if (namespace !== undefined) message.namespace = namespace;
   return message;
 }

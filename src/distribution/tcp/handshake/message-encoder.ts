@@ -86,9 +86,13 @@ function writeSender(w: MessageWriter, message: HelloMessage | ChallengeMessage)
   w.u32(F.heartbeatMs, message.heartbeatMs).u32(F.failureTimeoutMs, message.failureTimeoutMs);
 }
 
-/** The capabilities field, left out when there are none. */
-function writeCapabilities(w: MessageWriter, capabilities: readonly string[]): void {
-  if (capabilities.length > 0) w.list(F.capabilities, capabilities);
+/**
+ * The capabilities field (left out when there are none), then the fields of the capabilities
+ * that have one: the namespace.
+ */
+function writeCapabilities(w: MessageWriter, message: HelloMessage | ChallengeMessage): void {
+  if (message.capabilities.length > 0) w.list(F.capabilities, message.capabilities);
+  if (message.namespace !== undefined) w.text(F.namespace, message.namespace);
 }
 
 /**
@@ -105,12 +109,12 @@ export function encodeHandshakeMessage(message: HandshakeMessage): Buffer {
       w.u16(F.versionMin, message.versionMin).u16(F.versionMax, message.versionMax);
       writeSender(w, message);
       w.text(F.expectedName, message.expectedName);
-      writeCapabilities(w, message.capabilities);
+      writeCapabilities(w, message);
       break;
     case 'challenge':
       w.u16(F.version, message.version);
       writeSender(w, message);
-      writeCapabilities(w, message.capabilities);
+      writeCapabilities(w, message);
       w.bytes(F.nonce, message.nonce);
       break;
     case 'reply':
@@ -127,6 +131,7 @@ export function encodeHandshakeMessage(message: HandshakeMessage): Buffer {
       if (message.failureTimeoutMs !== undefined)
         w.u32(F.failureTimeoutMs, message.failureTimeoutMs);
       if (message.name !== undefined) w.text(F.name, message.name);
+      if (message.namespace !== undefined) w.text(F.namespace, message.namespace);
       break;
   }
   return w.end();

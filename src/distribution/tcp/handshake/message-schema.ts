@@ -6,6 +6,13 @@ import type { HandshakeFailureReason } from '../tcp.errors.js';
 import type { HandshakeIdentity } from './handshake.types.js';
 
 /**
+ * The capability of the cluster namespace. A hello or challenge that announces it carries the
+ * `namespace` field; one that does not comes from a node that predates namespaces, whose
+ * namespace is `default`.
+ */
+export const NAMESPACE_CAPABILITY = 'namespace';
+
+/**
  * `hello`, initiator to acceptor: the initiator's identity and timings (its name canonical), the
  * versions it speaks and the name it dialled.
  */
@@ -18,6 +25,8 @@ export interface HelloMessage extends HandshakeIdentity {
   /** The name the initiator dialled. */
   readonly expectedName: string;
   readonly capabilities: readonly string[];
+  /** The initiator's namespace; present exactly when it announces {@link NAMESPACE_CAPABILITY}. */
+  readonly namespace?: string;
 }
 
 /**
@@ -29,6 +38,8 @@ export interface ChallengeMessage extends HandshakeIdentity {
   /** The version the acceptor chose. */
   readonly version: number;
   readonly capabilities: readonly string[];
+  /** The acceptor's namespace; present exactly when it announces {@link NAMESPACE_CAPABILITY}. */
+  readonly namespace?: string;
   /** The acceptor's fresh nonce. */
   readonly nonce: Buffer;
 }
@@ -61,6 +72,8 @@ export interface RefusedMessage {
   readonly failureTimeoutMs?: number;
   /** With `name-mismatch`: the refusing side's actual name. */
   readonly name?: string;
+  /** With `namespace`: the refusing side's namespace. */
+  readonly namespace?: string;
 }
 
 /** Any handshake message. */
@@ -92,6 +105,7 @@ export const FIELD = {
   nonce: 12,
   mac: 13,
   reason: 14,
+  namespace: 15,
 } as const;
 
 /** The name of a field. */
@@ -115,8 +129,15 @@ export const FIELDS_OF_KIND: Record<MessageKind, ReadonlySet<number>> = {
     ...SENDER_FIELDS,
     FIELD.expectedName,
     FIELD.capabilities,
+    FIELD.namespace,
   ]),
-  challenge: new Set([FIELD.version, ...SENDER_FIELDS, FIELD.capabilities, FIELD.nonce]),
+  challenge: new Set([
+    FIELD.version,
+    ...SENDER_FIELDS,
+    FIELD.capabilities,
+    FIELD.namespace,
+    FIELD.nonce,
+  ]),
   reply: new Set([FIELD.nonce, FIELD.mac]),
   ack: new Set([FIELD.mac]),
   refused: new Set([
@@ -126,5 +147,6 @@ export const FIELDS_OF_KIND: Record<MessageKind, ReadonlySet<number>> = {
     FIELD.heartbeatMs,
     FIELD.failureTimeoutMs,
     FIELD.name,
+    FIELD.namespace,
   ]),
 };

@@ -3,6 +3,7 @@
  * acceptor on the hello), and what they agree on when it passes. Nothing here is authenticated
  * yet: the MACs that follow bind these messages.
  */
+import { DEFAULT_NAMESPACE } from '../../../core/index.js';
 import { TcpMessages } from '../tcp.messages.js';
 import { HandshakeMessages as M } from './handshake.messages.js';
 import type { CheckedOptions } from './handshake-options.js';
@@ -15,6 +16,8 @@ export interface Opening extends HandshakeIdentity {
   readonly versionMin: number;
   readonly versionMax: number;
   readonly capabilities: readonly string[];
+  /** Absent when the sender does not announce the namespace capability: it is `default`. */
+  readonly namespace?: string;
 }
 
 /** Which side checks, and the name the initiator dialled (its own option, or the hello's). */
@@ -30,7 +33,8 @@ export type OpeningVerdict =
 
 /**
  * Checks, in this order: a common version, that the acceptor is the node dialled, that a node is
- * not talking to itself (same name and incarnation), and that both use the same timings. On
+ * not talking to itself (same name and incarnation), that both are in the same namespace (a side
+ * without the namespace capability is in `default`), and that both use the same timings. On
  * success, the version is the highest both speak and the capabilities those both announce.
  */
 export function checkOpening(
@@ -75,6 +79,19 @@ export function checkOpening(
   if (peer === self.name && opening.incarnation === self.incarnation) {
     return refused(
       refuse('ERR_HANDSHAKE_REFUSED', TcpMessages.selfConnection(self.name), 'self', self.name),
+    );
+  }
+  const ourNamespace = checked.namespace ?? DEFAULT_NAMESPACE;
+  const theirNamespace = opening.namespace ?? DEFAULT_NAMESPACE;
+  if (theirNamespace !== ourNamespace) {
+    return refused(
+      refuse(
+        'ERR_NAMESPACE_MISMATCH',
+        M.namespaceMismatch(peer, ourNamespace, theirNamespace),
+        'namespace',
+        peer,
+        { namespace: ourNamespace },
+      ),
     );
   }
   if (

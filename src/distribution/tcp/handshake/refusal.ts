@@ -2,6 +2,7 @@
  * Refusals both ways: a local refusal is an error for this side plus a `refused` message telling
  * the peer why; a `refused` message from the peer becomes an error naming what it reported.
  */
+import { DEFAULT_NAMESPACE } from '../../../core/index.js';
 import {
   HandshakeError,
   type HandshakeErrorCode,
@@ -64,6 +65,7 @@ const REFUSAL_CODES: Readonly<Record<string, HandshakeErrorCode>> = {
   timing: 'ERR_TIMING_MISMATCH',
   'name-mismatch': 'ERR_NAME_MISMATCH',
   'duplicate-name': 'ERR_DUPLICATE_NODE_NAME',
+  namespace: 'ERR_NAMESPACE_MISMATCH',
   protocol: 'ERR_PROTOCOL',
 };
 
@@ -108,6 +110,13 @@ export function refusedError(
       break;
     case 'ERR_DUPLICATE_NODE_NAME':
       text = TcpMessages.duplicateName(self.name);
+      break;
+    case 'ERR_NAMESPACE_MISMATCH':
+      text = M.namespaceMismatchByPeer(
+        node,
+        checked.namespace ?? DEFAULT_NAMESPACE,
+        message.namespace,
+      );
       break;
     default:
       text =

@@ -1,5 +1,5 @@
 import { Controller, Get, Injectable, Module, type OnModuleInit } from '@nestjs/common';
-import { ClusterService, GenClusterModule } from '../src/index.js';
+import { ClusterService, GenClusterModule, TcpDist } from '../src/index.js';
 
 /** One membership change, as `GET /cluster/events` shows it. */
 export interface MembershipChange {
@@ -38,10 +38,15 @@ export class ClusterController {
     private readonly log: MembershipLog,
   ) {}
 
-  /** `{"self":"name@host","members":[...]}`; members exclude self, like Erlang's `nodes()`. */
+  /**
+   * `{"self":"name@host","members":[...],"namespace":"..."}`; members exclude self, like Erlang's
+   * `nodes()`; `namespace` is the cluster namespace of the TCP dist (absent with no cluster).
+   */
   @Get()
-  view(): { self: string; members: string[] } {
-    return { self: this.cluster.self, members: this.cluster.nodes() };
+  view(): { self: string; members: string[]; namespace?: string } {
+    const dist = this.cluster.engine?.strategies.dist;
+    const namespace = dist instanceof TcpDist ? dist.namespace : undefined;
+    return { self: this.cluster.self, members: this.cluster.nodes(), namespace };
   }
 
   /** The nodes the last good discovery answer named (connected or not). */

@@ -76,9 +76,16 @@ async function poll() {
   );
 }
 
+// The namespace the nodes report (GET /cluster), else the one they were started with.
+function namespace() {
+  const reported = nodes.find(node => node.view?.namespace)?.view.namespace;
+  return reported ?? (process.env.GEN_CLUSTER_NAMESPACE || 'default');
+}
+
 function render() {
   const lines = [
-    'gen-cluster demo: three sample nodes on this machine, clustered by local discovery',
+    `gen-cluster demo: three sample nodes on this machine, clustered by local discovery, in namespace "${namespace()}"`,
+    'Another demo started with GEN_CLUSTER_NAMESPACE=<other> npm start stays a cluster apart.',
     '',
   ];
   for (const [i, node] of nodes.entries()) {

@@ -1,0 +1,194 @@
+/**
+ * Rolling upgrades (DESIGN.md, "Rules every capability follows"): the previous build runs beside
+ * this one. The previous build is commit 844962a, the last one before the cluster namespace (the
+ * first capability negotiated in the handshake), extracted from git history and built here.
+ * Without that history the suite fails: it never skips.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PortMapperClient, type RegisteredNode } from '../../src/portmapper/index.js';
+import { type SampleNode, startNode, stopAll } from '../support/nodes.js';
+import { freePort } from '../support/ports.js';
+import { until } from '../support/wait.js';
+
+/** The previous build: the last commit before the namespace work. */
+const PREVIOUS = '844962a';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const pid = process.pid;
+const nodeName = (part: string) => `${part}-${pid}@127.0.0.1`;
+
+/** Runs a command, failing with its output unless it exits with 0. */
+function run(command: string, args: string[], cwd: string, what: string): string {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0)
+    throw new Error(
+      `${what} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}\n${result.stderr}`,
+    );
+  return result.stdout;
+}
+
+/** Extracts and builds the previous commit in a directory of its own; returns that directory. */
+function buildPrevious(): string {
+  const found = spawnSync('git', ['rev-parse', '--verify', '--quiet', `${PREVIOUS}^{commit}`], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (found.status !== 0)
+    throw new Error(
+      `The mixed-version test needs commit ${PREVIOUS} (the build before the cluster namespace) in ` +
+        `the git history of ${root}, and it is missing (a shallow clone, or no .git). Fetch the ` +
+        `history (git fetch --unshallow) and run again; this suite never skips.`,
+    );
+  const dir = mkdtempSync(join(tmpdir(), `gen-cluster-previous-${pid}-`));
+  run('sh', ['-c', `git archive ${PREVIOUS} | tar -x -C "${dir}"`], root, `Extracting ${PREVIOUS}`);
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], dir, `Building ${PREVIOUS}`);
+  return dir;
+}
+
+/** `GET /cluster` as it is, to tell an old answer (no namespace) from a new one. */
+async function view(node: SampleNode): Promise<Record<string, unknown>> {
+  return (await (await fetch(`http://127.0.0.1:${node.http}/cluster`)).json()) as Record<
+    string,
+    unknown
+  >;
+}
+
+async function post(node: SampleNode, path: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`http://127.0.0.1:${node.http}${path}`, { method: 'POST' });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+async function soakStats(node: SampleNode): Promise<{ answered: number; failed: number }> {
+  return (await (await fetch(`http://127.0.0.1:${node.http}/soak`)).json()) as {
+    answered: number;
+    failed: number;
+  };
+}
+
+describe(`mixed versions: the previous build (${PREVIOUS}) beside this one`, () => {
+  let previous = '';
+  let mapperPort = 0;
+  const canaries: RegisteredNode[] = [];
+
+  const env = (part: string, namespace?: string): Record<string, string> => ({
+    GEN_CLUSTER_NODE: nodeName(part),
+    GEN_CLUSTER_DISCOVERY: 'local',
+    GEN_CLUSTER_PORTMAPPER_PORT: String(mapperPort),
+    GEN_CLUSTER_REFRESH_INTERVAL_MS: '500',
+    ...(namespace === undefined ? {} : { GEN_CLUSTER_NAMESPACE: namespace }),
+  });
+  const oldSample = (part: string) =>
+    startNode(env(part), 30_000, join(previous, 'dist', 'sample', 'main.js'));
+  const newSample = (part: string, namespace?: string) => startNode(env(part, namespace));
+  const sees = async (node: SampleNode, other: string) =>
+    (await node.members())?.includes(other) === true;
+
+  beforeAll(() => {
+    previous = buildPrevious();
+    expect(existsSync(join(previous, 'dist', 'sample', 'main.js'))).toBe(true);
+  }, 240_000);
+  afterAll(() => {
+    if (previous) rmSync(previous, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    mapperPort = await freePort();
+  });
+  afterEach(async () => {
+    await stopAll();
+    await Promise.all(canaries.splice(0).map(c => c.close()));
+  });
+
+  it('an old and a new sample node form one cluster in the default namespace', async () => {
+    // The old node starts first, so it serves the port mapper the new one registers with.
+    const old = await oldSample('old');
+    const neu = await newSample('new');
+    await until(
+      async () => (await sees(old, nodeName('new'))) && (await sees(neu, nodeName('old'))),
+      20_000,
+      'the old and the new node to see each other',
+    );
+    // Each really is its version: only the new sample tells its namespace.
+    expect(await view(old)).toEqual({ self: nodeName('old'), members: [nodeName('new')] });
+    expect(await view(neu)).toEqual({
+      self: nodeName('new'),
+      members: [nodeName('old')],
+      namespace: 'default',
+    });
+    // The old mapper keeps the new node's namespace; the old node's registration has none.
+    const registered = await new PortMapperClient({ port: mapperPort }).nodes('127.0.0.1');
+    expect(registered.map(n => `${n.name}:${n.namespace}`).sort()).toEqual([
+      `new-${pid}:default`,
+      `old-${pid}:default`,
+    ]);
+    expect((await neu.changes()).map(c => `${c.type} ${c.node}`)).toEqual([
+      `nodeUp ${nodeName('old')}`,
+    ]);
+  });
+
+  it('an old and a new node exchange requests both ways', async () => {
+    // The soak node of each build: the same environment as the sample, plus an `echo` handler
+    // and a stream of `echo` requests to every peer once started.
+    const fixture = (dir: string) => join(dir, 'test', 'fixtures', 'soak-node.mjs');
+    const old = await startNode(env('old-soak'), 30_000, fixture(previous));
+    const neu = await startNode(env('new-soak'), 30_000, fixture(root));
+    await until(
+      async () =>
+        (await sees(old, nodeName('new-soak'))) && (await sees(neu, nodeName('old-soak'))),
+      20_000,
+      'the old and the new node to link',
+    );
+    await post(old, '/soak/start');
+    await post(neu, '/soak/start');
+    await until(
+      async () => (await soakStats(old)).answered >= 50 && (await soakStats(neu)).answered >= 50,
+      20_000,
+      'fifty answered requests each way',
+    );
+    for (const node of [old, neu]) {
+      const stats = await post(node, '/soak/stop');
+      expect(stats).toMatchObject({ failed: 0, wrongAnswers: 0 });
+      expect(stats.answered).toBeGreaterThanOrEqual(50);
+    }
+  });
+
+  it('a new node in namespace "other" refuses the old node, which lists and dials it anyway', async () => {
+    // The new node starts first and serves the mapper; the old one registers with it.
+    const other = await newSample('other', 'other');
+    const old = await oldSample('old');
+    // The old node's local discovery ignores namespaces: it dials the new node, which refuses.
+    await until(
+      () => other.output.some(l => /cluster namespace/.test(l)),
+      20_000,
+      'the new node to refuse the old one',
+    );
+    const refusal = other.output.filter(l => /cluster namespace/.test(l));
+    expect(refusal).toHaveLength(1);
+    expect(refusal[0]).toMatch(/WARN/);
+    expect(refusal[0]).toMatch(/"default".*"other"/);
+    // The old node reports a refusal with a reason it does not know.
+    await until(
+      () => old.output.some(l => /reason "namespace"/.test(l)),
+      10_000,
+      'the old node to log the refusal',
+    );
+    // The new node's own discovery never names the old node (registered without a namespace).
+    const client = new PortMapperClient({ port: mapperPort });
+    canaries.push(await client.register(`canary-${pid}`, await freePort(), { namespace: 'other' }));
+    await until(
+      async () => (await other.discovered())?.includes(nodeName('canary')) === true,
+      10_000,
+      'the new node’s discovery to list its canary',
+    );
+    expect(await other.discovered()).toEqual([nodeName('canary')]);
+    expect(await old.discovered()).toContain(nodeName('other'));
+    expect(await other.members()).toEqual([]);
+    expect(await old.members()).toEqual([]);
+    expect(await other.changes()).toEqual([]);
+    expect(await old.changes()).toEqual([]);
+  });
+});

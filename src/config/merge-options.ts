@@ -1,7 +1,14 @@
-import { defaultNodeName, invalidOption, nodeKey } from '../core/index.js';
+import { isIP } from 'node:net';
+import { canonicalHost, defaultNodeName, invalidOption, nodeKey } from '../core/index.js';
 import { type ClusterOptions, NAMESPACE_FORMS, isNamespace } from './cluster-options.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
-import { type EnvConfig, envToOptions, readEnvConfig } from './env.config.js';
+import {
+  type EnvConfig,
+  envToOptions,
+  isDiscoveryShortForm,
+  parseDiscoveryEnv,
+  readEnvConfig,
+} from './env.config.js';
 
 /**
  * Any options that layer like {@link ClusterOptions}: the framework-free ones, or a framework's
@@ -34,8 +41,52 @@ export function resolveClusterOptions<T extends LayeredOptions>(
   const merged = mergeOptions(envToOptions(fromEnv) as unknown as T, explicit);
   if (merged.namespace !== undefined && !isNamespace(merged.namespace))
     throw invalidOption('namespace', merged.namespace, NAMESPACE_FORMS);
-  const options = shareHostSettings(merged, fromEnv);
-  return { options, self: options.node ? nodeKey(options.node) : defaultNodeName() };
+  const options = shareHostSettings(withParsedDiscovery(merged), fromEnv);
+  if (options.node) return { options, self: nodeKey(options.node) };
+  return { options, self: defaultNodeName(process.pid, zeroConfigurationHost(options)) };
+}
+
+/** The loopback address a zero-configuration node listens on and is named after. */
+const ZERO_CONFIGURATION_HOST = '127.0.0.1';
+
+/**
+ * The host part of the default node name of a zero-configuration node (`local` discovery of this
+ * host only, the TCP dist, no node name): a loopback address, so that it listens on loopback only
+ * (the dist listens on the node's host when it is an IP) and advertises an address its peers can
+ * dial. The host name would not do: it may resolve to an address a loopback listener does not
+ * cover (127.0.1.1 on Debian, the container's address in a container). A loopback `bind` names
+ * the node after it; any other `bind` (the node listens beyond loopback) keeps the host name.
+ * `undefined` (the host name) for every other configuration.
+ */
+function zeroConfigurationHost(options: LayeredOptions): string | undefined {
+  const { discovery, dist = { strategy: 'tcp' } } = options;
+  if (!isBuiltInOptions(discovery) || discovery.strategy !== 'local') return undefined;
+  const hosts = discovery.hosts;
+  if (Array.isArray(hosts) && hosts.some(h => typeof h !== 'string' || !isThisHost(h)))
+    return undefined;
+  if (!isBuiltInOptions(dist) || dist.strategy !== 'tcp') return undefined;
+  const bind = dist.bind;
+  if (bind === undefined) return ZERO_CONFIGURATION_HOST;
+  return typeof bind === 'string' && isLoopback(bind) ? bind : undefined;
+}
+
+/** `localhost` as `local` discovery reads it: this host, asked on loopback. */
+const isThisHost = (host: string) => canonicalHost(host.trim()) === 'localhost';
+
+function isLoopback(address: string): boolean {
+  if (isIP(address) === 4) return address.startsWith('127.');
+  return isIP(address) === 6 && canonicalHost(address) === '::1';
+}
+
+/**
+ * A discovery written in code as a `GEN_CLUSTER_DISCOVERY` short form (`'local'`, `'dns:svc.ns'`)
+ * becomes its options here, so settings shared with the dist (and the zero-configuration name)
+ * apply to it as to the object form. Any other string is left alone (a Nest provider token).
+ */
+function withParsedDiscovery<T extends LayeredOptions>(options: T): T {
+  const discovery = options.discovery;
+  if (typeof discovery !== 'string' || !isDiscoveryShortForm(discovery)) return options;
+  return { ...options, discovery: parseDiscoveryEnv(discovery, 'discovery') };
 }
 
 /**

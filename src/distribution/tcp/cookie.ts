@@ -40,9 +40,21 @@ export function resolveCookie(options: { cookie?: string; cookieFile?: string })
   try {
     const fd = openSync(file, 'r');
     try {
-      const mode = fstatSync(fd).mode;
+      const stat = fstatSync(fd);
+      // A directory opens for reading like a file; its mode would only lead to bad advice.
+      if (stat.isDirectory()) {
+        throw new InvalidConfigError(
+          options.cookieFile === undefined
+            ? M.defaultCookieFileIsDirectory(file)
+            : M.cookieFileIsDirectory(file),
+          { option: 'cookieFile' },
+        );
+      }
+      const mode = stat.mode;
       if (mode & 0o077) {
-        throw new InvalidConfigError(M.cookieFileOpen(file, mode & 0o777));
+        throw new InvalidConfigError(M.cookieFileOpen(file, mode & 0o777), {
+          option: 'cookieFile',
+        });
       }
       text = readFileSync(fd, 'utf8').trim();
     } finally {
@@ -50,7 +62,10 @@ export function resolveCookie(options: { cookie?: string; cookieFile?: string })
     }
   } catch (error) {
     if (error instanceof InvalidConfigError) throw error;
-    throw new InvalidConfigError(M.cookieFileUnreadable(file, toError(error).message));
+    throw new InvalidConfigError(M.cookieFileUnreadable(file, toError(error).message), {
+      option: 'cookieFile',
+      cause: error,
+    });
   }
   if (!text) throw new InvalidConfigError(M.cookieFileEmpty(file));
   return Buffer.from(text, 'utf8');

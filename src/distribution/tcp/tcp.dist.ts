@@ -24,6 +24,7 @@ import { NodeDownError } from '../transport.errors.js';
 import { TransportMessages } from '../transport.messages.js';
 import { DEFAULT_PORT_MAPPER_PORT, PortMapperRegistration } from '../../portmapper/index.js';
 import { resolveCookie } from './cookie.js';
+import { listenFailure } from './listen-failure.js';
 import {
   DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
@@ -210,7 +211,10 @@ export class TcpDist implements MessagingDistStrategy {
       },
       logger,
     );
-    const port = await mesh.listen();
+    const port = await mesh.listen().catch((error: unknown) => {
+      const bindFrom = this.options.bind === undefined ? 'node' : 'bind';
+      throw listenFailure(error, { bind, bindFrom, port: this.settings.port, self: context.self });
+    });
     this.mesh = mesh;
     this.inner = messaging;
     this.messaging.attach(messaging);

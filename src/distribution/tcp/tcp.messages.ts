@@ -136,6 +136,24 @@ export const TcpMessages = {
   cookieFileEmpty: (file: string) => `The cookie file ${file} is empty.`,
   cookieFileNotCreated: (file: string, why: string) =>
     `Cannot create the cookie file ${file}: ${why}`,
+  cookieFileIsDirectory: (file: string) =>
+    `The cookie file ${file} (option cookieFile, variable GEN_CLUSTER_COOKIE_FILE) is a directory; it must name the file that holds the cookie (one line, mode 600). Point it at that file, or give the cookie itself (option cookie, variable GEN_CLUSTER_COOKIE).`,
+  defaultCookieFileIsDirectory: (file: string) =>
+    `The default cookie file ${file} is a directory, so no cookie can be read or created there. Remove or rename that directory (a new cookie file is then created in its place), or name a cookie file (option cookieFile, variable GEN_CLUSTER_COOKIE_FILE), or give the cookie itself (option cookie, variable GEN_CLUSTER_COOKIE).`,
+
+  // Listening (thrown by start, each naming the setting to change).
+  portInUse: (address: string, port: number) =>
+    `Cannot start the cluster: port ${port} on ${address} is already in use. It is the cluster's dist port (option port, variable GEN_CLUSTER_PORT), where peers connect to this node. Stop the process that holds it (another node on this host with the same port?), or choose a free port; with local discovery, port 0 (the default) lets the system pick one.`,
+  portNotPermitted: (address: string, port: number) =>
+    `Cannot start the cluster: this process may not listen on port ${port} of ${address} (ports below 1024 need privileges). It is the cluster's dist port (option port, variable GEN_CLUSTER_PORT): choose a port from 1024 up, or 0 with local discovery.`,
+  bindNotLocal: (address: string, local: string) =>
+    `Cannot start the cluster: ${address} is not an address of this machine, so the dist cannot listen on it (option bind, variable GEN_CLUSTER_BIND). Set it to one of this machine's addresses (${local}), or to 0.0.0.0 (or ::) to listen on every interface.`,
+  nodeHostNotLocal: (self: string, address: string, local: string) =>
+    `Cannot start the cluster: the host of the node name ${self} (option node, variable GEN_CLUSTER_NODE) is ${address}, which is not an address of this machine; with no bind address set, the dist listens on the node's host when it is an IP. If peers reach this node at ${address} through NAT or a proxy, keep the name and set the listen address with GEN_CLUSTER_BIND (option bind) to one of this machine's addresses (${local}) or 0.0.0.0; otherwise put one of these addresses in the node name.`,
+  listenFailed: (address: string, port: number, why: string) =>
+    `Cannot start the cluster: the dist cannot listen on ${address} port ${port} (options bind and port, variables GEN_CLUSTER_BIND and GEN_CLUSTER_PORT): ${why}`,
+  allInterfaces: () => 'every interface',
+  noLocalAddress: () => 'none found',
 } as const;
 
 const invalidTlsOption = (option: string, received: string, expected: string) =>

@@ -65,7 +65,11 @@ export class DiscoveryLookup {
         cause instanceof DiscoveryError
           ? cause
           : new DiscoveryError(CoreMessages.discoveryFailed(strategy, cause), { cause });
-      this.options.logger.warn(error.message);
+      this.options.logger.warn(error.message, {
+        event: 'discoveryFailed',
+        reason: error.code,
+        consecutive: this.failures,
+      });
       this.options.failed(error, this.failures);
       return undefined;
     }

@@ -1,5 +1,6 @@
-// About 470 lines, over the ~450 guide on purpose: this is the engine's public face (lifecycle, refresh,
-// connects, dist reports); its rooms (lookup, refresh loop, backoff, outbox, options) live beside it.
+// About 530 lines, over the ~450 guide on purpose: this is the engine's public face (lifecycle, refresh,
+// connects, dist reports, each log line with its structured fields); its rooms (lookup, refresh
+// loop, backoff, failure report, outbox, options) live beside it.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { withDeadline } from './deadline.js';
@@ -9,6 +10,12 @@ import { ConnectError, GenClusterError, toError } from './errors.js';
 import { EventOutbox } from './event-outbox.js';
 import type { ClusterEvent, Membership, NodeDownReason } from './events.js';
 import { Limiter } from './limiter.js';
+import { type StructuredLogger, asStructuredLogger } from './cluster-logger.js';
+import {
+  ConnectFailureReport,
+  type ConnectFailureReportOptions,
+  DEFAULT_CONNECT_FAILURE_REPORT,
+} from './connect-failure-report.js';
 import { type ClusterLogger, consoleLogger } from './logger.js';
 import { CoreMessages } from './messages.js';
 import { type Peer, nodeKey, toPeer } from './peer.js';
@@ -28,8 +35,17 @@ export interface GenClusterOptions extends Partial<Omit<SchedulerOptions, 'backo
   readonly dist: DistStrategy;
   /** Per-node reconnect backoff; unset fields take their defaults. */
   readonly backoff?: Partial<BackoffOptions>;
-  /** Where logs go; a console logger for warnings and errors when unset. */
+  /**
+   * Where logs go; a console logger for warnings and errors when unset. A logger from
+   * `createClusterLogger` gets structured fields and filters by its level; any other gets every
+   * level it has a method for, message only.
+   */
   readonly logger?: ClusterLogger;
+  /**
+   * When repeated connect failures count as persistent and how often they are summarised.
+   * @internal Tests shorten the intervals; the defaults are not a setting.
+   */
+  readonly connectFailureReport?: Partial<ConnectFailureReportOptions>;
   /** Uniform random source in [0, 1) for backoff jitter; `Math.random` when unset. */
   readonly random?: () => number;
 }
@@ -54,7 +70,8 @@ export class GenCluster {
 
   private readonly discovery: DiscoveryStrategy;
   private readonly dist: DistStrategy;
-  private readonly logger: ClusterLogger;
+  private readonly logger: StructuredLogger;
+  private readonly failures: ConnectFailureReport;
   private readonly limiter: Limiter;
   private readonly refreshLoop: RefreshLoop;
   private readonly outbox: EventOutbox;
@@ -87,13 +104,23 @@ export class GenCluster {
       throw invalidOption('dist', options.dist, CoreMessages.distShape());
     this.discovery = options.discovery;
     this.dist = options.dist;
-    this.logger = options.logger ?? consoleLogger(`GenCluster:${this.self}`);
+    this.logger = asStructuredLogger(
+      options.logger ?? consoleLogger(`GenCluster:${this.self}`),
+    ).child({ node: this.self });
+    this.failures = new ConnectFailureReport(this.logger, {
+      ...DEFAULT_CONNECT_FAILURE_REPORT,
+      ...options.connectFailureReport,
+    });
     this.limiter = new Limiter(this.options.connectConcurrency);
     this.refreshLoop = new RefreshLoop(
       this.options.refreshIntervalMs === 'infinity' ? Infinity : this.options.refreshIntervalMs,
       () => this.discoverAndDispatch(),
       () => this.state === 'running',
-      error => this.logger.error(CoreMessages.refreshFailed(toError(error))),
+      error =>
+        this.logger.error(CoreMessages.refreshFailed(toError(error)), {
+          event: 'refreshFailed',
+          error,
+        }),
     );
     this.backoff = new ReconnectBackoff(this.options.backoff, options.random ?? Math.random, node =>
       this.retryDue(node),
@@ -176,7 +203,9 @@ export class GenCluster {
     }
     // stop() may have been called while the strategies started; it waits for this, then closes.
     if (this.state !== 'running') return;
-    this.logger.log(CoreMessages.nodeStarted(this.self, this.discovery.name, this.dist.name));
+    this.logger.log(CoreMessages.nodeStarted(this.self, this.discovery.name, this.dist.name), {
+      event: 'nodeStarted',
+    });
     void this.refresh();
   }
 
@@ -195,14 +224,14 @@ export class GenCluster {
     this.state = 'paused';
     this.refreshLoop.stopTimer();
     this.backoff.clearTimers();
-    this.logger.log(CoreMessages.paused());
+    this.logger.log(CoreMessages.paused(), { event: 'paused' });
   }
 
   /** Resumes after `pause()` with a refresh at once. */
   resume(): void {
     if (this.state !== 'paused') return;
     this.state = 'running';
-    this.logger.log(CoreMessages.resumed());
+    this.logger.log(CoreMessages.resumed(), { event: 'resumed' });
     void this.refresh();
   }
 
@@ -245,7 +274,7 @@ export class GenCluster {
       try {
         await call(() => this.dist.leave?.());
       } catch (error) {
-        this.logger.warn(CoreMessages.leaveFailed(toError(error)));
+        this.logger.warn(CoreMessages.leaveFailed(toError(error)), { event: 'leaveFailed', error });
       }
     }
   }
@@ -262,13 +291,17 @@ export class GenCluster {
       ]);
       for (const result of results) {
         if (result.status === 'rejected')
-          this.logger.warn(CoreMessages.closeFailed(toError(result.reason)));
+          this.logger.warn(CoreMessages.closeFailed(toError(result.reason)), {
+            event: 'closeFailed',
+            error: result.reason,
+          });
       }
     }
     for (const node of [...this.members.keys()]) this.onNodeDown(node, 'stopped');
+    this.failures.clear();
     this.state = 'stopped';
     this.outbox.complete();
-    if (wasStarted) this.logger.log(CoreMessages.nodeStopped(this.self));
+    if (wasStarted) this.logger.log(CoreMessages.nodeStopped(this.self), { event: 'nodeStopped' });
   }
 
   /** `leave()` then `close()`. */
@@ -292,8 +325,10 @@ export class GenCluster {
         continue;
       attempts.push(this.connect(peer));
     }
-    this.logger.debug?.(
+    // Every round, so the most verbose level: a person needs the changes, not the rounds.
+    this.logger.verbose(
       CoreMessages.refreshSummary(this.discovered.size, this.members.size, attempts.length),
+      { event: 'refresh' },
     );
     return { attempts: Promise.all(attempts) };
   }
@@ -307,12 +342,20 @@ export class GenCluster {
     this.discovered = next;
     for (const key of gone) {
       this.backoff.drop(key);
+      this.failures.forget(key);
       this.outbox.emit({ type: 'lost', node: key });
       const member = this.members.get(key);
       if (member && this.options.removalPolicy === 'disconnect') {
-        this.logger.log(CoreMessages.disconnectingLost(key));
+        this.logger.log(CoreMessages.disconnectingLost(key), {
+          event: 'disconnecting',
+          peer: key,
+        });
         call(() => this.dist.disconnect(member)).catch(error =>
-          this.logger.warn(CoreMessages.disconnectFailed(key, toError(error))),
+          this.logger.warn(CoreMessages.disconnectFailed(key, toError(error)), {
+            event: 'disconnectFailed',
+            peer: key,
+            error,
+          }),
         );
       }
     }
@@ -324,7 +367,10 @@ export class GenCluster {
     try {
       reported = this.dist.members();
     } catch (error) {
-      this.logger.warn(CoreMessages.distMembersFailed(toError(error)));
+      this.logger.warn(CoreMessages.distMembersFailed(toError(error)), {
+        event: 'distMembersFailed',
+        error,
+      });
       return;
     }
     const keys = new Set<string>();
@@ -384,6 +430,7 @@ export class GenCluster {
     if (this.state !== 'running') return;
     if (result === true) {
       this.backoff.drop(key);
+      this.failures.connected(key);
       // A dist that pushes changes has already reported this node (or its loss since); only
       // when it said nothing during the attempt is the connect result itself the news.
       if (!reportedMeanwhile && !this.members.has(key)) this.onNodeUp(peer);
@@ -399,9 +446,8 @@ export class GenCluster {
   private connectFailed(key: string, error: Error): void {
     // A node that left discovery meanwhile is not retried, and keeps no state here.
     const { attempt, retryInMs } = this.backoff.failed(key, this.discovered.has(key));
-    const message = CoreMessages.connectFailed(key, attempt, error, retryInMs);
-    if (attempt === 1) this.logger.warn(message);
-    else this.logger.debug?.(message);
+    this.failures.failed(key, attempt, error, retryInMs);
+    if (retryInMs === undefined) this.failures.forget(key);
     this.outbox.emit({ type: 'connectFailed', node: key, error, attempt, retryInMs });
   }
 
@@ -414,7 +460,11 @@ export class GenCluster {
   /** A connection attempt nobody waits for; it cannot reject, but stay safe if that changes. */
   private connectInBackground(peer: Peer): void {
     this.connect(peer).catch(error =>
-      this.logger.error(CoreMessages.connectCrashed(peer.node, toError(error))),
+      this.logger.error(CoreMessages.connectCrashed(peer.node, toError(error)), {
+        event: 'connectCrashed',
+        peer: peer.node,
+        error,
+      }),
     );
   }
 
@@ -426,7 +476,10 @@ export class GenCluster {
     try {
       peer = toPeer(reported);
     } catch (error) {
-      this.logger.warn(CoreMessages.invalidReportedNode(this.dist.name, toError(error)));
+      this.logger.warn(CoreMessages.invalidReportedNode(this.dist.name, toError(error)), {
+        event: 'invalidReportedNode',
+        error,
+      });
       return;
     }
     const key = peer.node;
@@ -439,7 +492,8 @@ export class GenCluster {
     this.members.set(key, peer);
     this.outbox.addMember(key);
     this.backoff.drop(key);
-    this.logger.log(CoreMessages.nodeUp(key));
+    this.failures.connected(key);
+    this.logger.log(CoreMessages.nodeUp(key), { event: 'nodeUp', peer: key });
     this.outbox.emit({ type: 'nodeUp', node: key, peer });
     this.outbox.publishMembership();
   }
@@ -454,7 +508,7 @@ export class GenCluster {
     if (!this.members.delete(key)) return;
     this.outbox.removeMember(key);
     this.bumpEpoch(key);
-    this.logger.log(CoreMessages.nodeDown(key, reason));
+    this.logger.log(CoreMessages.nodeDown(key, reason), { event: 'nodeDown', peer: key, reason });
     this.outbox.emit({ type: 'nodeDown', node: key, reason });
     this.outbox.publishMembership();
     // A lost node that is still discovered is retried at once, then on its backoff; one that is

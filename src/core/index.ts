@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './gen-cluster.js';
 export * from './logger.js';
+export * from './cluster-logger.js';
 export * from './node-name.js';
 export * from './peer.js';
 export * from './strategy.js';

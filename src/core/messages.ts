@@ -23,6 +23,7 @@ export const CoreMessages = {
   distShape: () => 'an object with init(), members(), connect(), disconnect() and close()',
   backoffMultiplierRange: () => 'a number >= 1',
   backoffJitterRange: () => 'a number from 0 (inclusive) to 1 (exclusive)',
+  loggerShape: () => 'an object with log(), warn() and error() methods',
   // Log lines of the engine (GenCluster).
   nodeStarted: (self: string, discovery: string, dist: string) =>
     `Node ${self} started (discovery "${discovery}", dist "${dist}").`,
@@ -42,7 +43,15 @@ export const CoreMessages = {
     `Disconnecting ${node} failed: ${error.message}`,
   distMembersFailed: (error: Error) => `dist.members() failed: ${error.message}`,
   connectFailed: (node: string, attempt: number, error: Error, retryInMs: number | undefined) =>
-    `Could not connect to ${node} (attempt ${attempt}): ${error.message}${retryInMs === undefined ? '' : `; retrying in ${retryInMs} ms`}.`,
+    `Could not connect to ${node} (attempt ${attempt}): ${clause(error.message)}${retryInMs === undefined ? '' : `; retrying in ${retryInMs} ms`}.`,
+  connectFailing: (node: string, attempts: number, forMs: number, error: Error) =>
+    `Cannot connect to ${node}: ${clause(error.message)} (${attempts === 1 ? 'first attempt' : `${attempts} attempts in a row over ${duration(forMs)}`}; retrying in the background, a summary follows while it lasts).`,
+  connectStillFailing: (node: string, attempts: number, forMs: number, error: Error) =>
+    `Still failing to connect to ${node}: ${attempts} attempts over ${duration(forMs)}, last error: ${clause(error.message)}.`,
+  connectRecovered: (node: string, attempts: number, forMs: number) =>
+    `Connected to ${node} again after ${attempts} failed attempt(s) over ${duration(forMs)}.`,
+  connectAbandoned: (node: string, attempts: number, forMs: number) =>
+    `Stopped trying to connect to ${node}: it left discovery after ${attempts} failed attempt(s) over ${duration(forMs)}.`,
   connectCrashed: (node: string, error: Error) =>
     `Connecting to ${node} failed unexpectedly: ${error.message}`,
   invalidReportedNode: (dist: string, error: Error) =>
@@ -50,6 +59,18 @@ export const CoreMessages = {
   nodeUp: (node: string) => `Node up: ${node}.`,
   nodeDown: (node: string, reason: string) => `Node down: ${node} (${reason}).`,
 } as const;
+
+/** `text` as a clause to continue: without its final period. */
+function clause(text: string): string {
+  return text.endsWith('.') ? text.slice(0, -1) : text;
+}
+
+/** A duration as a person reads it: `850 ms`, `42 s`, `3 min`. */
+function duration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1_000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
 
 const SECRET_KEYS = /cookie|key|cert|secret|token|password|passphrase|tls|ca$/i;
 

@@ -9,9 +9,11 @@ import {
   type ClusterLogger,
   type ClusterMessaging,
   InvalidConfigError,
+  type LogFields,
   type MessageHandler,
   RateLimitedLog,
   type RequestOptions,
+  asStructuredLogger,
   checkInteger,
   checkMilliseconds,
   consoleLogger,
@@ -143,7 +145,7 @@ export class Messaging implements ClusterMessaging {
     );
     const maxPending = options.maxPendingRequests ?? DEFAULT_MESSAGING_OPTIONS.maxPendingRequests;
     checkInteger('maxPendingRequests', maxPending, 1);
-    this.logger = options.logger ?? consoleLogger(`Messaging:${this.self}`);
+    this.logger = asStructuredLogger(options.logger ?? consoleLogger(`Messaging:${this.self}`));
     this.pending = new PendingRequests(maxPending, options.requestIds ?? new RequestIdAllocator());
     this.dispatcher = new Dispatcher({
       self: this.self,
@@ -153,7 +155,7 @@ export class Messaging implements ClusterMessaging {
       isClosed: () => this.closed,
       deliver: (node, kind, requestId, topic, body) =>
         this.deliver(node, kind, requestId, topic, body),
-      log: (level, key, message) => this.log(level, key, message),
+      log: (level, key, message, fields) => this.log(level, key, message, fields),
     });
   }
 
@@ -346,12 +348,12 @@ export class Messaging implements ClusterMessaging {
   }
 
   /** Logs at most one line per level and key every window; a failing logger is ignored. */
-  private log(level: DispatchLogLevel, key: string, message: string): void {
+  private log(level: DispatchLogLevel, key: string, message: string, fields?: LogFields): void {
     if (level === 'debug' && this.logger.debug === undefined) return;
     this.logLimit.write(`${level}|${key}`, message, text => {
       try {
-        if (level === 'debug') this.logger.debug?.(text);
-        else this.logger.warn(text);
+        if (level === 'debug') this.logger.debug?.(text, fields);
+        else this.logger[level](text, fields);
       } catch {
         // A failing logger must not break message handling.
       }

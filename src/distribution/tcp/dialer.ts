@@ -114,7 +114,7 @@ export class Dial {
       this.node,
       () => this.guarded(() => this.authenticate(secure, remote, () => tlsState.lastError())),
       error => {
-        if (error instanceof TlsError) this.logTlsFailure(error);
+        if (error instanceof TlsError) this.logFailure(error);
         this.finish(error);
       },
     );
@@ -185,14 +185,14 @@ export class Dial {
             cause: error,
           });
     }
-    if (failure instanceof HandshakeError) this.hooks.log.refusal(node, failure);
-    else if (failure instanceof TlsError) this.logTlsFailure(failure);
+    if (failure instanceof HandshakeError || failure instanceof TlsError) this.logFailure(failure);
     this.finish(failure);
   }
 
-  /** TLS failures are worth a warning, unless the dial was given up anyway. */
-  private logTlsFailure(error: TlsError): void {
-    if (!this.hooks.closing() && !this.signal?.aborted) this.hooks.log.tlsFailure(this.node, error);
+  /** A debug line (the engine reports failed connects), unless the dial was given up anyway. */
+  private logFailure(error: HandshakeError | TlsError): void {
+    if (!this.hooks.closing() && !this.signal?.aborted)
+      this.hooks.log.dialFailure(this.node, error);
   }
 
   /** Settles the dial once; a dial that did not link leaves no socket behind. */

@@ -44,6 +44,31 @@ describe('dispatch', () => {
     });
   });
 
+  describe('handler failures on the serving node', () => {
+    it('logs a failed request handler at error with its stack, once per topic and window', async () => {
+      const a = net.add(A);
+      const b = net.add(B);
+      b.on('divide', () => {
+        throw new RangeError('division by zero');
+      });
+      b.on('other', async () => {
+        throw new Error('other failure');
+      });
+      for (let i = 0; i < 5; i++) await rejection(a.request(B, 'divide', i));
+      await rejection(a.request(B, 'other', 0));
+      const errors = net.logger(B).lines.filter(l => l.level === 'error');
+      expect(errors).toHaveLength(2);
+      expect(errors[0]!.message).toMatch(
+        /^The handler of "divide" failed on a request from .+; the error was sent back: RangeError: division by zero\nRangeError: division by zero\n\s+at /,
+      );
+      expect(errors[1]!.message).toMatch(/"other".*\n.*other failure\n\s+at /);
+      // the requester learns name and message, never the stack
+      const remote = await rejection(a.request(B, 'divide', 9));
+      expect(remote.message).toContain('division by zero');
+      expect(remote.message).not.toMatch(/\s+at /);
+    });
+  });
+
   describe('one-way messages', () => {
     it('delivers a send to the handler with its context, synchronously returning nothing', async () => {
       const a = net.add(A);
@@ -94,7 +119,7 @@ describe('dispatch', () => {
         await until(
           () =>
             ['sync failure', 'async failure', 'thenable failure'].every(text =>
-              net.logger(B).has('warn', text),
+              net.logger(B).has('error', text),
             ),
           5_000,
           'failure logs',

@@ -4,7 +4,7 @@
  * to the request awaiting it. Nothing here throws at the caller: a handler's failure goes back to
  * the requester or into the log, never into an unhandled rejection.
  */
-import type { MessageHandler } from '../../core/index.js';
+import type { LogFields, MessageHandler } from '../../core/index.js';
 import { EnvelopeKind } from './envelope.js';
 import { MessagingMessages } from './messaging.messages.js';
 import { decodePayload, encodePayload, type PayloadCodec } from './payload-codec.js';
@@ -21,7 +21,7 @@ import {
  * Levels at which dispatch logs, each line rate-limited by its key.
  * @internal
  */
-export type DispatchLogLevel = 'debug' | 'warn';
+export type DispatchLogLevel = 'debug' | 'warn' | 'error';
 
 /**
  * What the {@link Dispatcher} needs of the messaging facade that owns it.
@@ -39,7 +39,7 @@ export interface DispatchContext {
   /** Sends a message (to `self` too); throws the transport's error. */
   deliver(node: string, kind: EnvelopeKind, requestId: number, topic: string, body: Buffer): void;
   /** Logs at most one line per key and window. */
-  log(level: DispatchLogLevel, key: string, message: string): void;
+  log(level: DispatchLogLevel, key: string, message: string, fields?: LogFields): void;
 }
 
 /**
@@ -81,11 +81,13 @@ export class Dispatcher {
       );
       return;
     }
+    // A handler that throws is a bug of this node: an error line with the stack, for a person.
     const failed = (error: unknown): void => {
       context.log(
-        'warn',
+        'error',
         `handler|${topic}`,
         MessagingMessages.sendHandlerFailed(from, topic, error),
+        handlerFailedFields(from, topic, error),
       );
     };
     invoke(handler, payload, { from, topic }, ignore, failed);
@@ -106,11 +108,13 @@ export class Dispatcher {
       return;
     }
     // Both run in promise callbacks: they must never throw.
+    // The requester gets name, message and code; this node's log gets the stack as well.
     const failed = (error: unknown): void => {
       context.log(
-        'debug',
+        'error',
         `handler|${topic}`,
         MessagingMessages.requestHandlerFailed(from, topic, error),
+        handlerFailedFields(from, topic, error),
       );
       this.replyError(from, requestId, handlerFailure(error));
     };
@@ -197,4 +201,9 @@ function invoke(
   }
   if (isThenable(result)) Promise.resolve(result).then(answered, failed);
   else answered(result);
+}
+
+/** The structured fields of a handler's failure: who sent what, and the error with its stack. */
+function handlerFailedFields(from: string, topic: string, error: unknown): LogFields {
+  return { event: 'handlerFailed', peer: from, topic, error };
 }

@@ -3,7 +3,7 @@ import {
   GenCluster,
   type GenClusterOptions,
   InvalidConfigError,
-  consoleLogger,
+  createClusterLogger,
 } from '../core/index.js';
 import { createDiscovery, createDist } from './built-in-strategies.js';
 import type { ClusterOptions } from './cluster-options.js';
@@ -13,7 +13,10 @@ import { type LayeredOptions, resolveClusterOptions } from './merge-options.js';
 
 /** What {@link createCluster} takes beside the cluster options. */
 export interface CreateClusterOptions extends ClusterOptions {
-  /** Where the cluster logs; warnings and errors to the console when unset. */
+  /**
+   * Where the cluster's text lines go (filtered by `logLevel`); the console when unset. With
+   * `logFormat: 'json'`, lines go to stdout instead.
+   */
   readonly logger?: ClusterLogger;
   /** The environment to read instead of `process.env` (tests). */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -43,7 +46,12 @@ export function createCluster(options: CreateClusterOptions = {}): GenCluster {
     node: self,
     discovery: createDiscovery(resolved.discovery),
     dist: createDist(resolved.dist ?? { strategy: 'tcp' }),
-    logger: logger ?? consoleLogger(`GenCluster:${self}`),
+    logger: createClusterLogger({
+      level: resolved.logLevel,
+      format: resolved.logFormat,
+      context: `GenCluster:${self}`,
+      sink: logger,
+    }),
   });
 }
 

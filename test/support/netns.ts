@@ -1,0 +1,189 @@
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ManagedProcess } from './managed-process.js';
+import { until } from './wait.js';
+
+const run = promisify(execFile);
+const live = new Set<NetworkNamespace>();
+const ETC_NETNS = '/etc/netns';
+
+/**
+ * A network namespace a test creates, with its own loopback (up) and, optionally, its own
+ * `/etc/hosts` (`ip netns exec` bind-mounts `/etc/netns/<name>/hosts` over it). Its name carries
+ * the test process's pid. Needs root and iproute2. Whatever a test leaves behind is deleted when
+ * the test process exits.
+ */
+export class NetworkNamespace {
+  private constructor(
+    readonly name: string,
+    /** Whether `/etc/netns` did not exist before this namespace (it is removed again, if empty). */
+    private readonly madeEtcNetns: boolean,
+  ) {}
+
+  /**
+   * Creates `gc-<tag>-<pid>` with loopback up.
+   * @param hosts the namespace's `/etc/hosts`; the machine's when unset
+   */
+  static async create(tag: string, hosts?: string): Promise<NetworkNamespace> {
+    if (process.getuid?.() !== 0)
+      throw new Error('network namespace tests need root (ip netns add), and iproute2');
+    const namespace = new NetworkNamespace(`gc-${tag}-${process.pid}`, !existsSync(ETC_NETNS));
+    await run('ip', ['netns', 'add', namespace.name]);
+    live.add(namespace);
+    try {
+      await namespace.run('ip', ['link', 'set', 'lo', 'up']);
+      if (hosts !== undefined) {
+        mkdirSync(namespace.etc, { recursive: true });
+        writeFileSync(join(namespace.etc, 'hosts'), hosts);
+      }
+    } catch (error) {
+      namespace.destroy();
+      throw error;
+    }
+    return namespace;
+  }
+
+  /** Where `ip netns exec` finds the files it mounts over `/etc`. */
+  private get etc(): string {
+    return join(ETC_NETNS, this.name);
+  }
+
+  /** Runs a command inside and returns its stdout; rejects when it fails. */
+  async run(command: string, args: readonly string[]): Promise<string> {
+    const { stdout } = await run('ip', ['netns', 'exec', this.name, command, ...args]);
+    return stdout;
+  }
+
+  /** Starts a command inside (`ip netns exec` execs it: the child's pid is the command's). */
+  spawn(
+    command: string,
+    args: readonly string[],
+    env: NodeJS.ProcessEnv,
+    cwd?: string,
+  ): ChildProcess {
+    return spawn('ip', ['netns', 'exec', this.name, command, ...args], {
+      cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  }
+
+  /** The local addresses of the TCP listeners inside (`ss -ltn`), e.g. `127.0.0.1`, `*`, `[::1]`. */
+  async listeners(): Promise<{ address: string; port: number }[]> {
+    const out = await this.run('ss', ['-ltnH']);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map(line => {
+        const local = line.trim().split(/\s+/)[3]!;
+        const colon = local.lastIndexOf(':');
+        return { address: local.slice(0, colon), port: Number(local.slice(colon + 1)) };
+      });
+  }
+
+  /** Deletes the namespace and its `/etc/netns` files (processes still inside keep it alive). */
+  destroy(): void {
+    live.delete(this);
+    spawnSync('ip', ['netns', 'del', this.name], { stdio: 'ignore' });
+    rmSync(this.etc, { recursive: true, force: true });
+    if (this.madeEtcNetns) {
+      try {
+        rmdirSync(ETC_NETNS);
+      } catch {
+        // not empty: another namespace still uses it
+      }
+    }
+  }
+}
+
+process.once('exit', () => {
+  for (const namespace of live) namespace.destroy();
+});
+
+/**
+ * Fetches URLs inside a namespace for the test process, which is outside it: a relay program
+ * (test/fixtures/http-relay.mjs) started in the namespace, one JSON line per request.
+ */
+export class HttpRelay {
+  private readonly process: ManagedProcess;
+  private readonly pending = new Map<number, (answer: RelayAnswer) => void>();
+  private nextId = 1;
+  private buffered = '';
+
+  private constructor(private readonly child: ChildProcess) {
+    this.process = new ManagedProcess(child, { tag: '[relay] ' });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.buffered += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = this.buffered.indexOf('\n')) >= 0) {
+        const line = this.buffered.slice(0, newline);
+        this.buffered = this.buffered.slice(newline + 1);
+        if (!line.startsWith('{')) continue;
+        const answer = JSON.parse(line) as RelayAnswer;
+        this.pending.get(answer.id)?.(answer);
+        this.pending.delete(answer.id);
+      }
+    });
+  }
+
+  /** Starts the relay inside `namespace` and waits until it reads requests. */
+  static async start(namespace: NetworkNamespace, timeoutMs = 10_000): Promise<HttpRelay> {
+    const child = namespace.spawn(process.execPath, [RELAY], { PATH: process.env.PATH ?? '' });
+    const relay = new HttpRelay(child);
+    await waitForLine(relay.process, /^\[relay\] RELAY_READY$/, timeoutMs, 'the HTTP relay');
+    return relay;
+  }
+
+  /** `GET url` inside the namespace: the parsed JSON body, or `undefined` when it failed. */
+  get<T>(url: string): Promise<T | undefined> {
+    const id = this.nextId++;
+    return new Promise(resolve => {
+      this.pending.set(id, answer =>
+        resolve(answer.status === 200 ? (answer.body as T) : undefined),
+      );
+      this.child.stdin?.write(`${JSON.stringify({ id, url })}\n`);
+    });
+  }
+
+  /** Ends the relay (it exits when its stdin closes) and waits for it. */
+  async stop(): Promise<void> {
+    this.child.stdin?.end();
+    await this.process.stop(2_000);
+  }
+}
+
+interface RelayAnswer {
+  readonly id: number;
+  readonly status?: number;
+  readonly body?: unknown;
+  readonly error?: string;
+}
+
+const RELAY = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'http-relay.mjs');
+
+/** Waits until one of `child`'s output lines matches `line`; fails at once if it exits first. */
+export async function waitForLine(
+  child: ManagedProcess,
+  line: RegExp,
+  timeoutMs: number,
+  what: string,
+): Promise<string> {
+  const found = () => child.output.find(l => line.test(l));
+  try {
+    await until(
+      () => {
+        if (found() === undefined && child.exitCode !== undefined)
+          throw new Error(`${what} exited with ${child.exitCode}`);
+        return found() !== undefined;
+      },
+      timeoutMs,
+      what,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}:\n${child.output.join('\n')}`);
+  }
+  return found()!;
+}

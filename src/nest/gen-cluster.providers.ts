@@ -1,4 +1,4 @@
-import { Logger, type Provider } from '@nestjs/common';
+import type { Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import {
   checkOptionKeys,
@@ -15,6 +15,7 @@ import {
   hasMessaging,
 } from '../core/index.js';
 import { ClusterService } from './cluster.service.js';
+import { createNestClusterLogger } from './cluster-logger.js';
 import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
 import { GenClusterNameRegistry } from './gen-cluster-name.registry.js';
 import { NestMessages } from './gen-cluster.messages.js';
@@ -73,7 +74,7 @@ async function createClusterService(
     node: self,
     discovery,
     dist,
-    logger: new Logger(`GenCluster:${name}`),
+    logger: createNestClusterLogger(name, options),
   });
   return new ClusterService(name, cluster, messagingOf(dist), options.autoStart ?? true);
 }

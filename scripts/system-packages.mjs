@@ -10,6 +10,8 @@ export const SYSTEM_PACKAGES = {
   epmd: 'erlang-base', // interoperability of the port mapper with Erlang's epmd
   erl: 'erlang-base',
   kubectl: 'kubernetes-client', // `kubectl kustomize` renders the sample manifests
+  ip: 'iproute2', // network namespaces of the zero-configuration test
+  ss: 'iproute2', // which addresses a node listens on
 };
 
 // sbin directories are not on every user's PATH, and dnsmasq lives there.

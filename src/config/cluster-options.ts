@@ -41,7 +41,10 @@ export type DiscoveryShortForm =
  * (`GEN_CLUSTER_*`) fills what is left out unless `useEnv` is `false`.
  */
 export interface ClusterOptions extends Partial<Omit<SchedulerOptions, 'backoff'>> {
-  /** This node's name, `name@host`; `GEN_CLUSTER_NODE`, else `node-<pid>@<hostname>`. */
+  /**
+   * This node's name, `name@host`; `GEN_CLUSTER_NODE`, else `node-<pid>@<hostname>`
+   * (`node-<pid>@127.0.0.1` for a zero-configuration node: `local` discovery of this host only).
+   */
   readonly node?: string;
   /**
    * Who the peers are: a built-in strategy's options (`{ strategy: 'dns', domain: '...' }`), the

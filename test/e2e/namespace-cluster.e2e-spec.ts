@@ -23,6 +23,28 @@ async function view(
 }
 
 const sorted = (list: readonly string[] | undefined) => [...(list ?? [])].sort();
+
+/** {@link until}, failing with what each node discovered and its last lines. */
+async function untilOr(
+  nodes: Record<string, SampleNode>,
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  try {
+    await until(condition, timeoutMs, what);
+  } catch (error) {
+    const report = await Promise.all(
+      Object.entries(nodes).map(
+        async ([label, node]) =>
+          `${label}: discovered ${JSON.stringify(await node.discovered())}, members ${JSON.stringify(
+            await node.members(),
+          )}\n  ${node.output.slice(-15).join('\n  ')}`,
+      ),
+    );
+    throw new Error(`${(error as Error).message}\n${report.join('\n')}`);
+  }
+}
 const namespaceLines = (node: SampleNode) => node.output.filter(l => /cluster namespace/.test(l));
 
 /** A TCP proxy to `target` on loopback that counts the connections it forwarded. */
@@ -124,7 +146,8 @@ describe('cluster namespaces: two apps on one host with the same cookie and loca
     // Each discovery answers after every node registered: A's never names B, B's never names A.
     const canaryA = await canary('canary-a', 'team-a');
     const canaryB = await canary('canary-b', 'team-b');
-    await until(
+    await untilOr(
+      { a1, a2, b },
       async () =>
         (await a1.discovered())?.includes(canaryA) === true &&
         (await a2.discovered())?.includes(canaryA) === true &&

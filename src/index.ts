@@ -20,7 +20,14 @@ export {
 } from './nest/index.js';
 
 // --- Engine without Nest -----------------------------------------------------------------------
-export { type ClusterOptions, type CreateClusterOptions, createCluster } from './config/index.js';
+export {
+  type ClusterLogFormat,
+  type ClusterLogLevel,
+  type ClusterOptions,
+  type CreateClusterOptions,
+  type DiscoveryShortForm,
+  createCluster,
+} from './config/index.js';
 export {
   type BackoffOptions,
   type ClusterLogger,

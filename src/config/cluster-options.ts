@@ -14,13 +14,6 @@ export type ClusterLogLevel = (typeof CLUSTER_LOG_LEVELS)[number];
 /** `'text'`: Nest's logger; `'json'`: one JSON object per line, for log aggregators. */
 export type ClusterLogFormat = 'text' | 'json';
 
-/** What a namespace may be: what the port mapper and the handshake can carry and compare. */
-export const NAMESPACE_FORMS = '1 to 64 characters: letters, digits, ".", "_" and "-"';
-/** Whether `value` is a valid namespace ({@link NAMESPACE_FORMS}). */
-export function isNamespace(value: unknown): value is string {
-  return typeof value === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(value);
-}
-
 /**
  * A discovery written as a `GEN_CLUSTER_DISCOVERY` short form, e.g. `'local'`,
  * `'static:a@10.0.0.1,b@10.0.0.2'`, `'dns:my-svc.my-ns'`, `'dns+srv:_dist._tcp.my-svc.my-ns'`,

@@ -1,12 +1,17 @@
 import { isIP } from 'node:net';
-import { InvalidConfigError, MAX_TIMER_MS, nodeKey, parseNodeName } from '../core/index.js';
+import {
+  InvalidConfigError,
+  MAX_TIMER_MS,
+  NAMESPACE_FORMS,
+  isClusterNamespace,
+  nodeKey,
+  parseNodeName,
+} from '../core/index.js';
 import {
   CLUSTER_LOG_LEVELS,
   type ClusterLogFormat,
   type ClusterLogLevel,
   type ClusterOptions,
-  NAMESPACE_FORMS,
-  isNamespace,
 } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 
@@ -103,7 +108,7 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
   }
   const namespace = get(ENV.namespace);
   if (namespace !== undefined) {
-    if (!isNamespace(namespace)) throw bad(ENV.namespace, namespace, NAMESPACE_FORMS);
+    if (!isClusterNamespace(namespace)) throw bad(ENV.namespace, namespace, NAMESPACE_FORMS);
     config.namespace = namespace;
   }
   const logLevel = get(ENV.logLevel);

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { canonicalHost, defaultNodeName, invalidOption, nodeKey } from '../core/index.js';
-import { type ClusterOptions, NAMESPACE_FORMS, isNamespace } from './cluster-options.js';
+import { canonicalHost, checkNamespace, defaultNodeName, nodeKey } from '../core/index.js';
+import type { ClusterOptions } from './cluster-options.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
 import {
   type EnvConfig,
@@ -39,8 +39,7 @@ export function resolveClusterOptions<T extends LayeredOptions>(
 ): ResolvedClusterOptions<T> {
   const fromEnv = explicit.useEnv === false ? {} : readEnvConfig(env);
   const merged = mergeOptions(envToOptions(fromEnv) as unknown as T, explicit);
-  if (merged.namespace !== undefined && !isNamespace(merged.namespace))
-    throw invalidOption('namespace', merged.namespace, NAMESPACE_FORMS);
+  if (merged.namespace !== undefined) checkNamespace('namespace', merged.namespace);
   const options = shareHostSettings(withParsedDiscovery(merged), fromEnv);
   if (options.node) return { options, self: nodeKey(options.node) };
   return { options, self: defaultNodeName(process.pid, zeroConfigurationHost(options)) };

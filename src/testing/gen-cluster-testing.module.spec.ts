@@ -63,6 +63,29 @@ describe('GenClusterTestingModule', () => {
     await until(() => a.nodes().length === 1 && b.nodes().length === 1, 5_000);
   });
 
+  it('keeps nodes of different namespaces apart, as the TCP handshake does', async () => {
+    const network = new InMemoryNetwork();
+    const join = async (name: string, namespace: string) => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [GenClusterTestingModule.forRoot({ network, node: name, namespace })],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      return app;
+    };
+    apps = [
+      await join('a@test', 'orders'),
+      await join('b@test', 'orders'),
+      await join('c@test', 'billing'),
+    ];
+    const [a, , c] = apps.map(app => app.get(ClusterService)) as ClusterService[];
+    await a!.waitForMembers(1, { timeoutMs: 5_000 });
+    await a!.refresh();
+    await c!.refresh();
+    expect(a!.nodes()).toEqual(['b@test']);
+    expect(c!.nodes()).toEqual([]);
+  });
+
   it('tells peers a node left when its app closes', async () => {
     const network = new InMemoryNetwork();
     apps = await Promise.all(['a@test', 'b@test'].map(name => node(network, name)));

@@ -47,7 +47,7 @@ export class GenClusterTestingModule {
       isGlobal,
       useEnv: false,
       discovery: network.discovery(),
-      dist: network.dist(),
+      dist: network.dist(rest.namespace),
     });
   }
 }

@@ -3,8 +3,10 @@ import {
   type DistContext,
   type MessagingDistStrategy,
   type NodeDownReason,
+  DEFAULT_NAMESPACE,
   GenClusterError,
   type Peer,
+  checkNamespace,
   nodeKey,
 } from '../core/index.js';
 import {
@@ -33,12 +35,16 @@ export class InMemoryNetwork {
   private readonly nodes = new Map<string, InMemoryDist>();
   private readonly cut = new Set<string>();
 
-  /** A dist for one node of this network. */
-  dist(): InMemoryDist {
-    return new InMemoryDist(this);
+  /**
+   * A dist for one node of this network. Nodes of different namespaces never link, as over TCP
+   * (where the handshake refuses them).
+   */
+  dist(namespace: string = DEFAULT_NAMESPACE): InMemoryDist {
+    checkNamespace('namespace', namespace);
+    return new InMemoryDist(this, namespace);
   }
 
-  /** A discovery that names every node currently on this network. */
+  /** A discovery that names every node currently on this network, whatever its namespace. */
   discovery(): DiscoveryStrategy {
     return { name: 'in-memory', peers: () => [...this.nodes.keys()] };
   }
@@ -93,7 +99,11 @@ export class InMemoryDist implements MessagingDistStrategy {
   readonly messaging: DeferredMessaging;
 
   /** @internal Built by {@link InMemoryNetwork.dist}. */
-  constructor(private readonly network: InMemoryNetwork) {
+  constructor(
+    private readonly network: InMemoryNetwork,
+    /** The namespace this node belongs to. */
+    readonly namespace: string = DEFAULT_NAMESPACE,
+  ) {
     this.messaging = new DeferredMessaging(
       () => new GenClusterError('ERR_NOT_STARTED', TestingMessages.notStarted()),
       nodeKey,
@@ -123,7 +133,7 @@ export class InMemoryDist implements MessagingDistStrategy {
 
   async connect(peer: Peer): Promise<boolean> {
     const other = this.context && this.network.reachable(this.self, peer.node);
-    if (!other || !other.context) return false;
+    if (!other || !other.context || other.namespace !== this.namespace) return false;
     this.link(other);
     other.link(this);
     return true;

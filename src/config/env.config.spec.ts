@@ -1,0 +1,26 @@
+import { InvalidConfigError } from '../core/index.js';
+import { envToOptions, readEnvConfig } from './env.config.js';
+
+describe('the GEN_CLUSTER_* environment', () => {
+  it('reads the namespace, log level and log format', () => {
+    const env = readEnvConfig({
+      GEN_CLUSTER_NAMESPACE: 'orders',
+      GEN_CLUSTER_LOG_LEVEL: 'debug',
+      GEN_CLUSTER_LOG_FORMAT: 'json',
+    });
+    expect(envToOptions(env)).toEqual({
+      namespace: 'orders',
+      logLevel: 'debug',
+      logFormat: 'json',
+    });
+  });
+
+  it.each([
+    ['GEN_CLUSTER_NAMESPACE', 'two words', /GEN_CLUSTER_NAMESPACE="two words".*1 to 64 characters/],
+    ['GEN_CLUSTER_LOG_LEVEL', 'info', /GEN_CLUSTER_LOG_LEVEL="info".*"error", "warn", "log"/],
+    ['GEN_CLUSTER_LOG_FORMAT', 'xml', /GEN_CLUSTER_LOG_FORMAT="xml".*"text" or "json"/],
+  ])('refuses %s=%s, naming the variable and the accepted forms', (name, value, message) => {
+    expect(() => readEnvConfig({ [name]: value })).toThrow(InvalidConfigError);
+    expect(() => readEnvConfig({ [name]: value })).toThrow(message);
+  });
+});

@@ -188,7 +188,9 @@ export function checkTypeScriptBlocks(
       '.docs-examples',
       `${block.file.replace(/\W/g, '_')}_${block.fenceLine}.ts`,
     );
-    modules.push(wrap(new VirtualModule(path, block, marker?.kind ?? 'complete-module'), marker, imports));
+    modules.push(
+      wrap(new VirtualModule(path, block, marker?.kind ?? 'complete-module'), marker, imports),
+    );
   }
   const virtual = new Map(modules.map(m => [m.path, m]));
   const getSourceFile = host.getSourceFile;

@@ -37,6 +37,7 @@ const APP_PACKAGES = [
   'rxjs',
   'typescript',
   '@types/node',
+  '@nestjs/config',
 ];
 const STEP_MS = 180_000;
 
@@ -110,25 +111,55 @@ const APP_TSCONFIG = {
   include: ['src'],
 };
 
+/**
+ * An app written as the README says: the quick start's forRoot() without discovery, a feature
+ * module that injects ClusterService (and a named cluster) and registers handlers in its
+ * constructor, forRootAsync with ConfigService, and two named clusters that really start
+ * (loopback, ephemeral ports, no port mapper, their own cookie).
+ */
 const APP_MODULE = `import { Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { ClusterService, GenClusterModule } from '${PACKAGE}';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { ClusterService, GenClusterModule, InjectCluster } from '${PACKAGE}';
+
+const dist = { strategy: 'tcp', port: 0, portMapper: false, cookie: 'consumer-app-cookie-0123456789' } as const;
 
 @Injectable()
-export class ClusterReport implements OnApplicationBootstrap {
-  constructor(private readonly cluster: ClusterService) {}
+export class Orders implements OnApplicationBootstrap {
+  constructor(
+    private readonly cluster: ClusterService,
+    @InjectCluster('blue') private readonly blue: ClusterService,
+    @InjectCluster('green') private readonly green: ClusterService,
+  ) {
+    cluster.on('orders.count', () => 0);
+    blue.on('orders.count', () => 1);
+  }
 
   onApplicationBootstrap(): void {
-    const report = {
-      name: this.cluster.name,
-      self: this.cluster.self,
-      started: this.cluster.started,
-      nodes: this.cluster.nodes(),
-    };
-    console.log(\`CONSUMER_APP \${JSON.stringify(report)}\`);
+    const report = (c: ClusterService) => ({ name: c.name, self: c.self, started: c.started, nodes: c.nodes() });
+    console.log(\`CONSUMER_APP \${JSON.stringify([this.cluster, this.blue, this.green].map(report))}\`);
   }
 }
 
-@Module({ imports: [GenClusterModule.forRoot()], providers: [ClusterReport] })
+@Module({ providers: [Orders] })
+export class OrdersModule {}
+
+@Module({
+  imports: [
+    GenClusterModule.forRoot(),
+    GenClusterModule.forRootAsync({
+      name: 'blue',
+      imports: [ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ BLUE_NODE: 'blue@127.0.0.1' })] })],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        node: config.getOrThrow<string>('BLUE_NODE'),
+        discovery: { strategy: 'static', nodes: [] },
+        dist,
+      }),
+    }),
+    GenClusterModule.forRoot({ name: 'green', node: 'green@127.0.0.1', discovery: 'static:', dist }),
+    OrdersModule,
+  ],
+})
 export class AppModule {}
 `;
 
@@ -137,6 +168,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 
 const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error'] });
+await app.init();
 await app.close();
 `;
 
@@ -223,18 +255,17 @@ ${offline.stderr}`);
   );
 
   it(
-    'boots that app: forRoot() without discovery gives a ClusterService that knows its node and starts nothing',
+    'boots that app: a feature module injects the clusters, forRoot() without discovery starts nothing, the named clusters start',
     async () => {
       const booted = await run(process.execPath, ['dist/main.js'], app);
       expect(booted).toMatchObject({ code: 0 });
       const line = /^CONSUMER_APP (.*)$/m.exec(booted.stdout);
       expect(line).not.toBeNull();
-      expect(JSON.parse(line![1]!)).toEqual({
-        name: 'default',
-        self: expect.stringMatching(/^node-\d+@.+/),
-        started: false,
-        nodes: [],
-      });
+      expect(JSON.parse(line![1]!)).toEqual([
+        { name: 'default', self: expect.stringMatching(/^node-\d+@.+/), started: false, nodes: [] },
+        { name: 'blue', self: 'blue@127.0.0.1', started: true, nodes: [] },
+        { name: 'green', self: 'green@127.0.0.1', started: true, nodes: [] },
+      ]);
     },
     STEP_MS,
   );

@@ -1,44 +1,11 @@
 import { jest } from '@jest/globals';
-import type { ClusterEvent, Membership } from './events.js';
+import type { Membership } from './events.js';
 import { DEFAULT_GEN_CLUSTER_OPTIONS } from './defaults.js';
-import { GenCluster, type GenClusterOptions } from './gen-cluster.js';
-import type { ClusterLogger } from './logger.js';
+import type { GenClusterOptions } from './gen-cluster.js';
 import { CoreMessages } from './messages.js';
 import type { DiscoveryStrategy, DistStrategy } from './strategy.js';
-import { TestDiscovery, TestDist } from '../testing/index.js';
+import { SELF, advance, setupEngine as setup } from '../../test/support/engine-harness.js';
 import { flushPromises } from '../../test/support/wait.js';
-
-const silent: ClusterLogger = {
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-const SELF = 'self@10.0.0.1';
-
-function setup(
-  options: Partial<GenClusterOptions> = {},
-  peers: string[] = ['a@10.0.0.2', 'b@10.0.0.3'],
-) {
-  const discovery = new TestDiscovery(peers);
-  const dist = new TestDist();
-  const cluster = new GenCluster({
-    node: SELF,
-    discovery,
-    dist,
-    logger: silent,
-    random: () => 0.5, // no jitter unless a test asks for it
-    ...options,
-  });
-  const events: ClusterEvent[] = [];
-  cluster.events$.subscribe(e => events.push(e));
-  return { cluster, discovery, dist, events };
-}
-
-/** Advances fake time and lets the promise callbacks scheduled by timers run. */
-async function advance(ms: number): Promise<void> {
-  await jest.advanceTimersByTimeAsync(ms);
-  await flushPromises();
-}
 
 describe('GenCluster scheduler', () => {
   beforeEach(() => jest.useFakeTimers());

@@ -17,6 +17,8 @@ export const ConfigMessages = {
     `${where}: "${key}" was returned by the options factory, where it has no effect. It shapes the module graph, so it goes beside useFactory/useClass/useExisting: GenClusterModule.forRootAsync({ ${key}: ..., useFactory: ... }).`,
   notAShortForm: (value: string) =>
     `Invalid discovery option ${JSON.stringify(value)}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc").`,
+  namespaceConflict: (given: readonly (readonly [string, string])[]) =>
+    `The cluster's namespace is given differently in several places (${given.map(([o, v]) => `${o}: ${JSON.stringify(v)}`).join(', ')}): the TCP handshake and local discovery must use one. Set "namespace" (or GEN_CLUSTER_NAMESPACE) once.`,
   noDiscovery: () =>
     'No discovery is configured: set the "discovery" option (e.g. { strategy: "static", nodes: [...] }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns").',
 } as const;

@@ -93,3 +93,31 @@ describe('a zero-configuration node', () => {
     }
   });
 });
+
+describe('layering the options', () => {
+  it('keeps the environment value of a dist field given as undefined', () => {
+    const { options } = resolveClusterOptions(
+      { dist: { strategy: 'tcp', port: undefined, cookie: undefined } },
+      { GEN_CLUSTER_PORT: '4370', GEN_CLUSTER_COOKIE: 'from-env' },
+    );
+    expect(options.dist).toMatchObject({ strategy: 'tcp', port: 4370, cookie: 'from-env' });
+  });
+
+  it('gives the dist and local discovery one namespace, wherever it was given', () => {
+    const { options } = resolveClusterOptions(
+      { discovery: 'local', dist: { strategy: 'tcp', namespace: 'blue' } },
+      {},
+    );
+    expect(options.discovery).toMatchObject({ strategy: 'local', namespace: 'blue' });
+    expect(options.dist).toMatchObject({ namespace: 'blue' });
+  });
+
+  it('refuses two different namespaces, naming both', () => {
+    expect(() =>
+      resolveClusterOptions(
+        { discovery: 'local', dist: { strategy: 'tcp', namespace: 'blue' } },
+        { GEN_CLUSTER_NAMESPACE: 'green' },
+      ),
+    ).toThrow(/namespace: "green", dist.namespace: "blue"/);
+  });
+});

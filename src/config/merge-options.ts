@@ -1,6 +1,13 @@
 import { isIP } from 'node:net';
-import { canonicalHost, checkNamespace, defaultNodeName, nodeKey } from '../core/index.js';
+import {
+  InvalidConfigError,
+  canonicalHost,
+  checkNamespace,
+  defaultNodeName,
+  nodeKey,
+} from '../core/index.js';
 import type { ClusterOptions } from './cluster-options.js';
+import { ConfigMessages } from './config.messages.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
 import {
   type EnvConfig,
@@ -93,13 +100,13 @@ function withParsedDiscovery<T extends LayeredOptions>(options: T): T {
  * same strategy merge (so `GEN_CLUSTER_PORT` still applies to an explicit `{ strategy: 'tcp', tls }`).
  */
 export function mergeOptions<T extends LayeredOptions>(base: T, explicit: T): T {
-  const defined = Object.fromEntries(
-    Object.entries(explicit).filter(([, v]) => v !== undefined),
-  ) as T;
+  const defined = definedOnly(explicit) as T;
   const merged: Record<string, unknown> = { ...(base as object), ...(defined as object) };
   // An explicit discovery replaces the environment's whole (fields of another record type must
   // not leak in); the resolvers and port-mapper port are shared by shareHostSettings().
-  const [b, e]: unknown[] = [base.dist, defined.dist];
+  const b: unknown = base.dist;
+  // `{ cookie: config.get('COOKIE') }` with the key unset must not erase GEN_CLUSTER_COOKIE.
+  const e: unknown = isBuiltInOptions(defined.dist) ? definedOnly(defined.dist) : defined.dist;
   if (isBuiltInOptions(b) && isBuiltInOptions(e) && b.strategy === e.strategy) {
     const dist = { ...b, ...e };
     // the cookie and the cookie file are one setting: the explicit one wins whichever form it takes
@@ -107,8 +114,21 @@ export function mergeOptions<T extends LayeredOptions>(base: T, explicit: T): T 
     if (e.cookieFile !== undefined && e.cookie === undefined) delete dist.cookie;
     merged.dist = dist;
   }
-  if (base.backoff || defined.backoff) merged.backoff = { ...base.backoff, ...defined.backoff };
+  if (base.backoff || defined.backoff)
+    merged.backoff = { ...base.backoff, ...definedOnly(defined.backoff ?? {}) };
   return merged as T;
+}
+
+/** The namespace a strategy instance says it belongs to (the TCP dist has one), if any. */
+function namespaceOf(strategy: unknown): unknown {
+  return typeof strategy === 'object' && strategy !== null
+    ? (strategy as { namespace?: unknown }).namespace
+    : undefined;
+}
+
+/** The fields of `value` that are not `undefined`: an unset field never overrides another layer. */
+function definedOnly(value: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
 /**
@@ -141,11 +161,22 @@ function shareHostSettings<T extends LayeredOptions>(options: T, env: EnvConfig)
       }
     }
   }
-  // The namespace is the cluster's: the TCP handshake and the local port mapper both enforce it.
-  const namespace = options.namespace;
+  // The namespace is the cluster's: the TCP handshake and the local port mapper both enforce it,
+  // so both get the same one, whichever place it was given in; two different ones are refused.
+  const local = found?.strategy === 'local' ? found : undefined;
+  const given = [
+    ['namespace', options.namespace],
+    ['dist.namespace', tcp ? tcp.namespace : namespaceOf(dist)],
+    ['discovery.namespace', local?.namespace],
+  ].filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  const namespace = given[0]?.[1];
+  for (const [option, value] of given) {
+    if (value !== namespace)
+      throw new InvalidConfigError(ConfigMessages.namespaceConflict(given), { option });
+  }
   if (namespace !== undefined) {
-    if (tcp && tcp.namespace === undefined) tcp.namespace = namespace;
-    if (found?.strategy === 'local' && found.namespace === undefined) found.namespace = namespace;
+    if (tcp) tcp.namespace = namespace;
+    if (local) local.namespace = namespace;
   }
   return {
     ...options,

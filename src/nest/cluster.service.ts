@@ -1,6 +1,5 @@
 import {
   type BeforeApplicationShutdown,
-  Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
@@ -8,6 +7,7 @@ import type { Observable } from 'rxjs';
 import {
   type ClusterControl,
   type ClusterEvent,
+  type ClusterLogger,
   type ClusterMessaging,
   GenCluster,
   type Membership,
@@ -30,7 +30,6 @@ import { NestMessages } from './gen-cluster.messages.js';
 export class ClusterService
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private readonly logger: Logger;
   private running = false;
 
   /** @internal Built by `GenClusterModule`; applications inject it. */
@@ -40,9 +39,8 @@ export class ClusterService
     private readonly cluster: ClusterControl,
     private readonly messaging: ClusterMessaging,
     private readonly autoStart: boolean,
-  ) {
-    this.logger = new Logger(`GenCluster:${name}`);
-  }
+    private readonly logger: ClusterLogger,
+  ) {}
 
   /** This node's name, `name@host`. */
   get self(): string {

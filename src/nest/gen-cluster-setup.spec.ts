@@ -131,6 +131,24 @@ describe('GenClusterModule setup as Nest users write it', () => {
     ).rejects.toThrow(/clusters "blue" and "green" both use the node name app@10.0.0.1/);
   });
 
+  it('boots several clusters without discovery: idle clusters are not nodes and claim nothing', async () => {
+    const app = await boot([
+      GenClusterModule.forRoot({ useEnv: false }),
+      GenClusterModule.forRoot({ useEnv: false, name: 'blue' }),
+    ]);
+    try {
+      expect(app.get(ClusterService).started).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('checks the log options even when no cluster is configured', async () => {
+    await expect(
+      boot([GenClusterModule.forRoot({ useEnv: false, logLevel: 'info' as never })]),
+    ).rejects.toThrow(/logLevel/);
+  });
+
   it('refuses two clusters of one app with the same fixed dist port', async () => {
     const tcp = { strategy: 'tcp', port: 39_999, cookie: 'c'.repeat(32) } as const;
     await expect(

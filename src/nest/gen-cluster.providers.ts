@@ -55,6 +55,13 @@ async function createClusterService(
     ['name', 'isGlobal'],
   );
   const { options, self } = resolveClusterOptions(explicit ?? {});
+  // Built for both paths: it also checks logLevel/logFormat, so a bad one fails in dev too.
+  const logger = createNestClusterLogger(name, options);
+  if (options.discovery === undefined) {
+    const idle = new IdleCluster(self, NestMessages.notConfigured(name));
+    return new ClusterService(name, idle, idle.messaging, false, logger);
+  }
+  // Only a running cluster is a node: idle clusters may share the default name and port.
   const distOption: unknown = options.dist;
   registry.claim(
     name,
@@ -63,10 +70,6 @@ async function createClusterService(
       ? distOption.port
       : undefined,
   );
-  if (options.discovery === undefined) {
-    const idle = new IdleCluster(self, NestMessages.notConfigured(name));
-    return new ClusterService(name, idle, idle.messaging, false);
-  }
   const discovery = await resolveStrategy('discovery', options.discovery, moduleRef);
   const dist = await resolveStrategy('dist', options.dist ?? { strategy: 'tcp' }, moduleRef);
   const cluster = new GenCluster({
@@ -74,9 +77,9 @@ async function createClusterService(
     node: self,
     discovery,
     dist,
-    logger: createNestClusterLogger(name, options),
+    logger,
   });
-  return new ClusterService(name, cluster, messagingOf(dist), options.autoStart ?? true);
+  return new ClusterService(name, cluster, messagingOf(dist), options.autoStart ?? true, logger);
 }
 
 /** The dist's messaging, or one that says the dist carries none. */

@@ -19,11 +19,20 @@ describe('RateLimitedLog', () => {
     }
   });
 
-  it('stays bounded under a flood of distinct keys', () => {
-    const log = new RateLimitedLog(60_000, 3);
-    let written = 0;
-    for (let i = 0; i < 100; i++) if (log.allow(`k${i}`) >= 0) written++;
-    expect(written).toBe(100);
-    expect((log as unknown as { last: Map<string, unknown> }).last.size).toBeLessThanOrEqual(3);
+  it('stays bounded under a flood of distinct keys, and keeps limiting while full', () => {
+    let now = 0;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      const log = new RateLimitedLog(1_000, 3);
+      let written = 0;
+      for (let round = 0; round < 5; round++)
+        for (let i = 0; i < 100; i++) if (log.allow(`k${i}`) >= 0) written++;
+      expect(written).toBe(3); // at most maxKeys lines per window, however many keys
+      expect((log as unknown as { last: Map<string, unknown> }).last.size).toBeLessThanOrEqual(3);
+      now = 1_000; // the window passed: expired keys make room for new ones
+      expect(log.allow('fresh')).toBe(0);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

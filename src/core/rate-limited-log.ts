@@ -1,8 +1,9 @@
 /**
  * Bounded, per-key rate limiting for log lines, so a hostile or misconfigured peer cannot flood
  * the log: at most one line per key and window, with a count of what was held back. The key table
- * is bounded; when full it is cleared (a flood of distinct keys then logs at most `maxKeys` lines
- * per window, never unbounded memory).
+ * is bounded: keys whose window has passed are forgotten first, and while it is full of live keys
+ * a new key is held back too, so a flood of distinct keys (a peer cycling source addresses) logs
+ * at most `maxKeys` lines per window, in bounded memory.
  */
 export class RateLimitedLog {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
@@ -27,10 +28,23 @@ export class RateLimitedLog {
       entry.suppressed++;
       return -1;
     }
-    if (entry === undefined && this.last.size >= this.maxKeys) this.last.clear();
+    if (entry === undefined && this.last.size >= this.maxKeys) {
+      this.forgetExpired(now);
+      if (this.last.size >= this.maxKeys) return -1;
+    }
     const suppressed = entry?.suppressed ?? 0;
+    // delete first, so the map stays ordered by the time of each key's last line
+    this.last.delete(key);
     this.last.set(key, { at: now, suppressed: 0 });
     return suppressed;
+  }
+
+  /** Drops the keys whose window has passed; they are the oldest, at the front of the map. */
+  private forgetExpired(now: number): void {
+    for (const [key, entry] of this.last) {
+      if (now - entry.at < this.windowMs) return;
+      this.last.delete(key);
+    }
   }
 
   /**

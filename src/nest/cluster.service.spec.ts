@@ -50,6 +50,10 @@ describe('ClusterService without a configured discovery', () => {
         code: 'ERR_NOT_STARTED',
       });
       await expect(cluster.waitForMembers(1)).rejects.toMatchObject({ code: 'ERR_NOT_STARTED' });
+      // registration is checked as with a running cluster, so dev and production agree
+      expect(() => cluster.on('orders.count', () => 1)).toThrow(
+        expect.objectContaining({ code: 'ERR_DUPLICATE_HANDLER' }),
+      );
     } finally {
       await app.close();
     }

@@ -14,6 +14,7 @@ import {
   IdleCluster,
   hasMessaging,
 } from '../core/index.js';
+import { DeferredMessaging } from '../distribution/index.js';
 import { ClusterService } from './cluster.service.js';
 import { createNestClusterLogger } from './cluster-logger.js';
 import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
@@ -59,7 +60,12 @@ async function createClusterService(
   const logger = createNestClusterLogger(name, options);
   if (options.discovery === undefined) {
     const idle = new IdleCluster(self, NestMessages.notConfigured(name));
-    return new ClusterService(name, idle, idle.messaging, false, logger);
+    // never attached: handlers are checked and kept, a broadcast reaches nobody, sends fail
+    const messaging = new DeferredMessaging(
+      () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
+      { broadcastBeforeAttach: 'nobody' },
+    );
+    return new ClusterService(name, idle, messaging, false, logger);
   }
   // Only a running cluster is a node: idle clusters may share the default name and port.
   const distOption: unknown = options.dist;

@@ -106,7 +106,7 @@ export class InMemoryDist implements MessagingDistStrategy {
   ) {
     this.messaging = new DeferredMessaging(
       () => new GenClusterError('ERR_NOT_STARTED', TestingMessages.notStarted()),
-      nodeKey,
+      { nodeName: nodeKey },
     );
   }
 

@@ -175,9 +175,7 @@ export class Messaging implements ClusterMessaging {
    */
   on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void {
     this.checkOpen();
-    checkTopic(topic);
-    if (typeof handler !== 'function')
-      throw new InvalidConfigError(MessagingMessages.handlerInvalid(handler));
+    checkHandlerRegistration(topic, handler);
     if (this.handlers.has(topic))
       throw new DuplicateHandlerError(MessagingMessages.duplicateHandler(topic), { topic });
     // The payload is whatever the peer sent: typing it is the caller's promise, as in `request<T>`.
@@ -362,6 +360,17 @@ export class Messaging implements ClusterMessaging {
 }
 
 /** A topic is a non-empty string of at most {@link MAX_TOPIC_BYTES} UTF-8 bytes. */
+/**
+ * Refuses a handler registration the messaging layer would refuse: a bad topic
+ * (`ERR_INVALID_TOPIC`) or a handler that is not a function (`ERR_INVALID_CONFIG`).
+ * @internal
+ */
+export function checkHandlerRegistration(topic: unknown, handler: unknown): void {
+  checkTopic(topic);
+  if (typeof handler !== 'function')
+    throw new InvalidConfigError(MessagingMessages.handlerInvalid(handler));
+}
+
 function checkTopic(topic: unknown): asserts topic is string {
   if (
     typeof topic !== 'string' ||

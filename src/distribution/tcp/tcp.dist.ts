@@ -151,7 +151,7 @@ export class TcpDist implements MessagingDistStrategy {
     // Node names are taken in any spelling (`b@LOCALHOST`, `b@[::1]:4370`), as everywhere else.
     this.messaging = new DeferredMessaging(
       () => new GenClusterError('ERR_NOT_STARTED', M.distNotStarted()),
-      nodeKey,
+      { nodeName: nodeKey },
     );
   }
 

@@ -1,4 +1,9 @@
-import { asStructuredLogger, createClusterLogger, isStructuredLogger } from './cluster-logger.js';
+import {
+  asStructuredLogger,
+  createClusterLogger,
+  isStructuredLogger,
+  logsAt,
+} from './cluster-logger.js';
 import { InvalidConfigError } from './errors.js';
 import { type ClusterLogger, LOG_LEVELS, type LogLevel } from './logger.js';
 
@@ -198,5 +203,16 @@ describe('createClusterLogger: JSON mode', () => {
     const { lines, logger } = jsonLogger('warn');
     writeEveryLevel(logger);
     expect(lines.map(l => (JSON.parse(l) as { level: string }).level)).toEqual(['error', 'warn']);
+  });
+});
+
+describe('logsAt', () => {
+  it('says whether a level is written, so callers skip building filtered-out lines', () => {
+    const sink = { log: () => undefined, warn: () => undefined, error: () => undefined };
+    const logger = createClusterLogger({ level: 'log', sink });
+    expect(logsAt(logger, 'debug')).toBe(false);
+    expect(logsAt(logger, 'warn')).toBe(true);
+    expect(logsAt(sink, 'debug')).toBe(false); // a plain logger without debug()
+    expect(logsAt({ ...sink, debug: () => undefined }, 'debug')).toBe(true);
   });
 });

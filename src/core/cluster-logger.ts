@@ -103,6 +103,15 @@ export function isStructuredLogger(logger: unknown): logger is StructuredLogger 
 }
 
 /**
+ * Whether a line at `level` would be written, so a caller can skip building it (and keep it out
+ * of its rate limiter) when the level is filtered out.
+ */
+export function logsAt(logger: ClusterLogger, level: LogLevel): boolean {
+  if (isStructuredLogger(logger)) return logger.enabled(level);
+  return level === 'debug' || level === 'verbose' ? logger.debug !== undefined : true;
+}
+
+/**
  * `logger` as a {@link StructuredLogger}: as it is when it is one, otherwise wrapped as a text
  * sink that receives every level it has a method for (its owner filters) and never the fields.
  */

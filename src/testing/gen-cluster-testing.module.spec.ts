@@ -84,6 +84,9 @@ describe('GenClusterTestingModule', () => {
     await c!.refresh();
     expect(a!.nodes()).toEqual(['b@test']);
     expect(c!.nodes()).toEqual([]);
+    // discovery lists only its own namespace, so nobody dials across (as with local discovery)
+    expect(a!.discovered()).toEqual(['b@test']);
+    expect(c!.discovered()).toEqual([]);
   });
 
   it('tells peers a node left when its app closes', async () => {

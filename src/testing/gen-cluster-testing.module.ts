@@ -46,7 +46,7 @@ export class GenClusterTestingModule {
       name,
       isGlobal,
       useEnv: false,
-      discovery: network.discovery(),
+      discovery: network.discovery(rest.namespace),
       dist: network.dist(rest.namespace),
     });
   }

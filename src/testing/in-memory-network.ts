@@ -44,9 +44,15 @@ export class InMemoryNetwork {
     return new InMemoryDist(this, namespace);
   }
 
-  /** A discovery that names every node currently on this network, whatever its namespace. */
-  discovery(): DiscoveryStrategy {
-    return { name: 'in-memory', peers: () => [...this.nodes.keys()] };
+  /**
+   * A discovery that names the nodes currently on this network in `namespace`, as `local`
+   * discovery lists only its own namespace's nodes.
+   */
+  discovery(namespace: string = DEFAULT_NAMESPACE): DiscoveryStrategy {
+    return {
+      name: 'in-memory',
+      peers: () => [...this.nodes.values()].filter(d => d.namespace === namespace).map(d => d.self),
+    };
   }
 
   /** The nodes on the network, sorted. */

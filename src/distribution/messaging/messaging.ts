@@ -17,6 +17,7 @@ import {
   checkInteger,
   checkMilliseconds,
   consoleLogger,
+  logsAt,
 } from '../../core/index.js';
 import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
 import {
@@ -347,7 +348,7 @@ export class Messaging implements ClusterMessaging {
 
   /** Logs at most one line per level and key every window; a failing logger is ignored. */
   private log(level: DispatchLogLevel, key: string, message: string, fields?: LogFields): void {
-    if (level === 'debug' && this.logger.debug === undefined) return;
+    if (!logsAt(this.logger, level)) return;
     this.logLimit.write(`${level}|${key}`, message, text => {
       try {
         if (level === 'debug') this.logger.debug?.(text, fields);

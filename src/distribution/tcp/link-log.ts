@@ -1,4 +1,4 @@
-import { type ClusterLogger, type LogFields, RateLimitedLog } from '../../core/index.js';
+import { type ClusterLogger, type LogFields, RateLimitedLog, logsAt } from '../../core/index.js';
 import type { HandshakeError, TlsError } from './tcp.errors.js';
 import { TcpMessages as M } from './tcp.messages.js';
 
@@ -48,7 +48,7 @@ export class LinkLog {
       this.warn(key, message, fields);
       return;
     }
-    if (this.logger.debug === undefined) return;
+    if (!logsAt(this.logger, 'debug')) return;
     this.limiter.write(`debug:${key}`, message, line => this.logger.debug?.(line, fields));
   }
 
@@ -57,7 +57,7 @@ export class LinkLog {
    * (the engine) reports failed connects, at `warn` once they persist or at once for a refusal.
    */
   dialFailure(node: string, error: HandshakeError | TlsError): void {
-    if (this.logger.debug === undefined) return;
+    if (!logsAt(this.logger, 'debug')) return;
     const fields = handshakeFields(node, error);
     this.limiter.write(
       `dial:${node}:${error.reason}`,

@@ -111,6 +111,7 @@ export {
   HandshakeError,
   type HandshakeFailureReason,
   InvalidTopicError,
+  MessageTooLargeError,
   MessagingClosedError,
   NodeDownError,
   PayloadError,

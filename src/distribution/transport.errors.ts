@@ -6,7 +6,7 @@
 import { type ErrorDetails, GenClusterError } from '../core/index.js';
 
 /** Every code raised by a transport. */
-export type TransportErrorCode = 'ERR_NODE_DOWN' | 'ERR_QUEUE_FULL';
+export type TransportErrorCode = 'ERR_NODE_DOWN' | 'ERR_QUEUE_FULL' | 'ERR_MESSAGE_TOO_LARGE';
 
 /** Details of a {@link NodeDownError}. */
 export interface NodeDownDetails extends ErrorDetails {
@@ -20,9 +20,17 @@ export interface NodeDownDetails extends ErrorDetails {
  * The node is not connected (thrown by a transport's `send`), or it went down, or was replaced by
  * a new incarnation, while a request to it was pending (`topic` is then set). A transport passes
  * its own text, or `TransportMessages.nodeDown(node)`.
+ *
+ * `retryable` is `true`: the same message may go through once the node is connected again.
  */
 export class NodeDownError extends GenClusterError {
   declare readonly code: 'ERR_NODE_DOWN';
+  /**
+   * Whether sending the same message again later can succeed: `true` for a transient condition
+   * (a full queue, a node down, a timeout), `false` when only a different message or other options
+   * can (a message too large).
+   */
+  readonly retryable = true;
   /** The node concerned. */
   readonly node: string;
   /** The topic of the request that failed, when a pending request failed. */
@@ -42,16 +50,58 @@ export interface QueueFullDetails extends ErrorDetails {
 }
 
 /**
- * The transport's queue to a node is full (or a message exceeds its limits); the message was not
- * queued. A transport passes its own text, or `TransportMessages.queueFull(node)`.
+ * The transport's queue to a node is full; the message was not queued. This is back-pressure:
+ * `retryable` is `true`, the same message fits once the queue drains. A transport passes its own
+ * text, or `TransportMessages.queueFull(node)`.
  */
 export class QueueFullError extends GenClusterError {
   declare readonly code: 'ERR_QUEUE_FULL';
+  /** Whether sending the same message again later can succeed: always `true` here. */
+  readonly retryable = true;
   /** The node whose queue is full, when known. */
   readonly node: string | undefined;
 
   constructor(message: string, details: QueueFullDetails = {}) {
     super('ERR_QUEUE_FULL', message, details);
     this.node = details.node;
+  }
+}
+
+/** Details of a {@link MessageTooLargeError}. */
+export interface MessageTooLargeDetails extends ErrorDetails {
+  /** The node the message was for. */
+  readonly node: string;
+  /**
+   * The message's size in bytes; when refused before encoding, a lower bound of it (the bytes of
+   * a binary payload, which its encoding can only add to).
+   */
+  readonly bytes: number;
+  /** The largest message the transport accepts, in bytes (`maxMessageBytes`). */
+  readonly limit: number;
+}
+
+/**
+ * The message is larger than the transport's message limit; it was not queued, and the payload
+ * may not have been encoded at all (a binary payload already over the limit is refused before).
+ * `retryable` is `false`: the same message is refused every time, so a caller that retries on
+ * back-pressure ({@link QueueFullError}) must not retry this one; send less, or raise the limit.
+ * A transport passes its own text, or `TransportMessages.messageTooLarge(node, bytes, limit)`.
+ */
+export class MessageTooLargeError extends GenClusterError {
+  declare readonly code: 'ERR_MESSAGE_TOO_LARGE';
+  /** Whether sending the same message again can succeed: never. */
+  readonly retryable = false;
+  /** The node the message was for. */
+  readonly node: string;
+  /** The message's size in bytes (a lower bound when refused before encoding). */
+  readonly bytes: number;
+  /** The largest message accepted, in bytes. */
+  readonly limit: number;
+
+  constructor(message: string, details: MessageTooLargeDetails) {
+    super('ERR_MESSAGE_TOO_LARGE', message, details);
+    this.node = details.node;
+    this.bytes = details.bytes;
+    this.limit = details.limit;
   }
 }

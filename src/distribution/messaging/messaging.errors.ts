@@ -1,13 +1,15 @@
 /**
  * Errors of the messaging layer, each with a stable `code` (see {@link GenClusterError}), built as
  * `new XError(message, details)` with the message from `messaging.messages.ts`. The transport
- * errors ({@link QueueFullError}, {@link NodeDownError}) are defined below messaging, in
+ * errors ({@link QueueFullError}, {@link NodeDownError}, {@link MessageTooLargeError}) are defined below messaging, in
  * `../transport.errors.ts`, and re-exported here because messaging passes them on to its callers.
  */
 import { type ErrorDetails, GenClusterError } from '../../core/index.js';
 import type { TransportErrorCode } from '../transport.errors.js';
 
 export {
+  MessageTooLargeError,
+  type MessageTooLargeDetails,
   NodeDownError,
   type NodeDownDetails,
   QueueFullError,
@@ -48,9 +50,14 @@ export interface RequestTimeoutDetails extends RequestDetails {
   readonly timeoutMs: number;
 }
 
-/** A request got no answer in time. The remote handler may still have run. */
+/**
+ * A request got no answer in time. The remote handler may still have run. `retryable` is `true`:
+ * a later attempt may be answered (retry only what is safe to run twice).
+ */
 export class RequestTimeoutError extends GenClusterError {
   declare readonly code: 'ERR_REQUEST_TIMEOUT';
+  /** Whether sending the same request again later can succeed: `true`. */
+  readonly retryable = true;
   /** The node asked. */
   readonly node: string;
   /** The request's topic. */

@@ -38,6 +38,7 @@ import {
   type PayloadCodecKind,
   createPayloadCodec,
   encodePayload,
+  encodedSizeLowerBound,
 } from './payload-codec.js';
 import { PendingRequests, RequestIdAllocator } from './pending-requests.js';
 
@@ -55,6 +56,13 @@ export interface MessageTransport {
    * blocks.
    */
   send(node: string, parts: Buffer[]): void;
+  /**
+   * Throws what `send` would throw for a message of at least `minBytes` bytes to `node`
+   * (`NodeDownError`, `MessageTooLargeError`, `QueueFullError`), so that a send bound to be
+   * refused is refused before its payload is encoded. Optional: without it, the payload is
+   * encoded and `send` decides.
+   */
+  check?(node: string, minBytes: number): void;
   /** Connected member nodes (for broadcast). */
   members(): readonly string[];
 }
@@ -96,8 +104,9 @@ export const DEFAULT_MESSAGING_OPTIONS = Object.freeze({
  *   later is dropped.
  * - Failures of the remote handler come back as {@link RemoteError} (`ERR_REMOTE_HANDLER` with
  *   the remote error's name, message and code; `ERR_NO_HANDLER`).
- * - Transport errors (`ERR_QUEUE_FULL`, `ERR_NODE_DOWN`) are thrown by `send` and reject
- *   `request` at once.
+ * - Transport errors (`ERR_QUEUE_FULL`, `ERR_NODE_DOWN`, `ERR_MESSAGE_TOO_LARGE`) are thrown by
+ *   `send` and reject `request` at once, before the payload is encoded when the transport can
+ *   tell (a full queue, a binary payload already over the message limit).
  * - Nothing a peer sends makes `receive` throw; handler failures on one-way messages are logged,
  *   never left as unhandled rejections.
  * - Messages to `self` are delivered locally, asynchronously, through the same path.
@@ -190,12 +199,13 @@ export class Messaging implements ClusterMessaging {
   /**
    * Sends a one-way message: synchronous, no promise, no answer. Delivery is best effort (a
    * message queued to a node that then goes down is lost).
-   * @throws the transport's error (`QueueFullError`, `NodeDownError`); PayloadError when the
-   * payload cannot be encoded; InvalidTopicError; MessagingClosedError once closed.
+   * @throws the transport's error (`QueueFullError`, `NodeDownError`, `MessageTooLargeError`);
+   * PayloadError when the payload cannot be encoded; InvalidTopicError; MessagingClosedError.
    */
   send(node: string, topic: string, payload: unknown): void {
     this.checkOpen();
     checkTopic(topic);
+    this.checkRoom(node, payload);
     this.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
   }
 
@@ -209,22 +219,33 @@ export class Messaging implements ClusterMessaging {
   broadcast(topic: string, payload: unknown): number {
     this.checkOpen();
     checkTopic(topic);
-    const parts = encodeEnvelope(EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
-    let queued = 0;
+    const targets: string[] = [];
     for (const node of this.transport.members()) {
       if (node === this.self) continue;
+      try {
+        this.checkRoom(node, payload);
+        targets.push(node);
+      } catch (error) {
+        this.broadcastFailed(node, topic, error);
+      }
+    }
+    // Every member refused already: nothing to encode the payload for.
+    if (targets.length === 0) return 0;
+    const parts = encodeEnvelope(EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
+    let queued = 0;
+    for (const node of targets) {
       try {
         this.transport.send(node, parts);
         queued++;
       } catch (error) {
-        this.log(
-          'warn',
-          `broadcast|${node}`,
-          MessagingMessages.broadcastFailed(node, topic, error),
-        );
+        this.broadcastFailed(node, topic, error);
       }
     }
     return queued;
+  }
+
+  private broadcastFailed(node: string, topic: string, error: unknown): void {
+    this.log('warn', `broadcast|${node}`, MessagingMessages.broadcastFailed(node, topic, error));
   }
 
   /**
@@ -306,6 +327,7 @@ export class Messaging implements ClusterMessaging {
         : checkTimeout('timeoutMs', options.timeoutMs);
     const signal = options?.signal;
     this.pending.admit(node, topic, signal);
+    this.checkRoom(node, payload);
     const body = encodePayload(this.codec, payload);
     const id = this.pending.open({ node, topic, timeoutMs, signal, resolve, reject });
     try {
@@ -340,6 +362,16 @@ export class Messaging implements ClusterMessaging {
       return;
     }
     this.transport.send(node, encodeEnvelope(kind, requestId, topic, body));
+  }
+
+  /**
+   * Refuses, before encoding, a message the transport is bound to refuse: a full queue, a node
+   * down, or a binary payload already over the message limit (its bytes are a lower bound of the
+   * message's). Messages to self never reach the transport.
+   */
+  private checkRoom(node: string, payload: unknown): void {
+    if (node === this.self || this.transport.check === undefined) return;
+    this.transport.check(node, encodedSizeLowerBound(this.codec, payload));
   }
 
   private checkOpen(): void {

@@ -78,6 +78,24 @@ export function createPayloadCodec(
 }
 
 /**
+ * A size the encoding of `value` is known to reach before it is encoded, or 0 when none is known:
+ * the bytes of a binary payload (a `Buffer` or typed array) under a built-in codec, which never
+ * encodes one smaller (msgpack copies the bytes; JSON writes at least one character per byte for
+ * elements of up to 4 bytes). Custom codecs may compress, and structured payloads have no cheap
+ * exact bound: both count as 0. Lets a send bound to be refused skip the encoding.
+ * @internal
+ */
+export function encodedSizeLowerBound(codec: PayloadCodec, value: unknown): number {
+  if (!ArrayBuffer.isView(value) || value instanceof DataView) return 0;
+  if (codec instanceof MsgpackCodec) return value.byteLength;
+  if (codec instanceof JsonCodec) {
+    const elementBytes = (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    return elementBytes <= 4 ? value.byteLength : 0;
+  }
+  return 0;
+}
+
+/**
  * Encodes with any codec, custom ones included: what it throws becomes a {@link PayloadError}, and
  * a `Uint8Array` result is taken as a `Buffer` without copying.
  * @throws PayloadError (`ERR_PAYLOAD_*`)

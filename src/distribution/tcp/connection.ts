@@ -280,12 +280,21 @@ export class Connection {
   }
 
   /**
-   * Queues one message. Throws `QueueFullError` when the peer's queue is over its bounds (the
-   * caller's back-pressure signal); never blocks and never grows memory past the bounds.
+   * Queues one message. Throws `MessageTooLargeError` over `maxMessageBytes`, `QueueFullError`
+   * when the peer's queue is over its bounds (the caller's back-pressure signal); never blocks and never grows memory past the bounds.
    */
   enqueue(parts: Buffer[]): void {
     if (this.isClosed) throw new ProtocolError(M.linkClosed(this.name));
     this.sendQueue.enqueue(parts, this.name);
+  }
+
+  /**
+   * Throws what {@link Connection.enqueue} would for a message of at least `bytes` bytes (see
+   * `SendQueue.check`), before the message is encoded.
+   */
+  checkRoom(bytes: number): void {
+    if (this.isClosed) throw new ProtocolError(M.linkClosed(this.name));
+    this.sendQueue.check(bytes, this.name);
   }
 
   /**

@@ -115,12 +115,36 @@ describe('SendQueue', () => {
     ).toEqual([...Array(100).keys()]);
   });
 
-  it('refuses a message over maxMessageBytes with ERR_QUEUE_FULL and queues nothing', () => {
+  it('refuses a message over maxMessageBytes with ERR_MESSAGE_TOO_LARGE (not retryable) and queues nothing', () => {
     const { queue } = setup();
     expect(() => queue.enqueue([Buffer.alloc(64 * 1024 + 1)], 'b')).toThrow(
-      expect.objectContaining({ code: 'ERR_QUEUE_FULL', node: 'b' }),
+      expect.objectContaining({
+        code: 'ERR_MESSAGE_TOO_LARGE',
+        retryable: false,
+        node: 'b',
+        bytes: 64 * 1024 + 1,
+        limit: 64 * 1024,
+      }),
     );
     expect(queue.size).toEqual({ messages: 0, bytes: 0 });
+  });
+
+  it('checks a size before the message exists, as enqueue would refuse it', () => {
+    const { socket, queue } = setup({ maxQueueMessages: 2, maxQueueBytes: 1_000 });
+    expect(() => queue.check(64 * 1024 + 1, 'b')).toThrow(
+      expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', retryable: false }),
+    );
+    expect(() => queue.check(64 * 1024, 'b')).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_FULL', retryable: true }),
+    );
+    expect(() => queue.check(1_000, 'b')).not.toThrow();
+    socket.writableNeedDrain = true;
+    queue.enqueue([Buffer.alloc(10)], 'b'); // written at once, then the queue waits for drain
+    queue.enqueue([Buffer.alloc(10)], 'b');
+    queue.enqueue([Buffer.alloc(10)], 'b');
+    expect(() => queue.check(0, 'b')).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_FULL', retryable: true, node: 'b' }),
+    );
   });
 
   it('refuses past maxQueueMessages and maxQueueBytes while the socket does not drain', () => {
@@ -129,7 +153,7 @@ describe('SendQueue', () => {
     queue.enqueue([Buffer.alloc(10)], 'b'); // written at once, then the queue waits for drain
     for (let i = 0; i < 3; i++) queue.enqueue([Buffer.alloc(10)], 'b');
     expect(() => queue.enqueue([Buffer.alloc(10)], 'b')).toThrow(
-      expect.objectContaining({ code: 'ERR_QUEUE_FULL' }),
+      expect.objectContaining({ code: 'ERR_QUEUE_FULL', retryable: true }),
     );
     const bytes = setup({ maxQueueBytes: 100 });
     bytes.socket.writableNeedDrain = true;

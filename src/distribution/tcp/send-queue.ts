@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { QueueFullError } from '../transport.errors.js';
+import { MessageTooLargeError, QueueFullError } from '../transport.errors.js';
 import { FRAGMENT_HEADER_BYTES, encodeFragmentHeader } from './fragment-header.js';
 import { FRAME_HEADER_BYTES, FrameType, encodeFrame, encodeFrameHeader } from './frame-codec.js';
 import { TcpMessages as M } from './tcp.messages.js';
@@ -48,9 +48,11 @@ export const MAX_CONTROL_BYTES = 4 * 1024 * 1024;
  * coalescing (one flush per event-loop turn, small messages copied into shared buffers) and
  * fragmentation of large messages, interleaved so control frames and small messages never starve.
  *
- * Policy at the bounds: a message over `maxMessageBytes`, or one that would take the queue past
- * `maxQueueMessages`/`maxQueueBytes`, is refused with a {@link QueueFullError} (the caller's
- * back-pressure signal); a control frame past {@link MAX_CONTROL_BYTES} is dropped.
+ * Policy at the bounds: a message over `maxMessageBytes` is refused with a
+ * {@link MessageTooLargeError} (not retryable); one that would take the queue past
+ * `maxQueueMessages`/`maxQueueBytes` with a {@link QueueFullError} (the caller's back-pressure
+ * signal); a control frame past {@link MAX_CONTROL_BYTES} is dropped. {@link SendQueue.check}
+ * applies the same rules before a message exists, so a send bound to fail is not encoded.
  */
 export class SendQueue {
   private readonly control: Buffer[] = [];
@@ -96,14 +98,37 @@ export class SendQueue {
   /**
    * Queues one message for `peer`. The first message of an event-loop turn is written at once
    * (latency); the ones queued after it in the same turn go out together at its end (throughput).
-   * @throws QueueFullError when the message or the queue is over its bounds
+   * @throws MessageTooLargeError when the message is over `maxMessageBytes`; QueueFullError when
+   * the queue would go over its bounds
    */
   enqueue(parts: Buffer[], peer: string): void {
     let bytes = 0;
     for (const part of parts) bytes += part.length;
-    if (bytes > this.limits.maxMessageBytes) {
-      throw new QueueFullError(M.messageTooLarge(bytes, this.limits.maxMessageBytes), {
+    this.check(bytes, peer);
+    this.queue.push({ data: parts, bytes, offset: 0, part: 0, partOffset: 0, id: 0 });
+    this.queuedBytes += bytes;
+    if (this.flushScheduled || this.waiting || this.ending || this.frozen) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+    this.flush();
+  }
+
+  /**
+   * Throws what {@link SendQueue.enqueue} would throw for a message of at least `bytes` bytes, so
+   * a send bound to be refused fails before its payload is encoded. Exact for any lower bound:
+   * a message larger than `bytes` is refused whenever one of `bytes` is.
+   * @throws MessageTooLargeError; QueueFullError
+   */
+  check(bytes: number, peer: string): void {
+    const limit = this.limits.maxMessageBytes;
+    if (bytes > limit) {
+      throw new MessageTooLargeError(M.messageTooLarge(peer, bytes, limit), {
         node: peer,
+        bytes,
+        limit,
       });
     }
     if (
@@ -114,15 +139,6 @@ export class SendQueue {
         node: peer,
       });
     }
-    this.queue.push({ data: parts, bytes, offset: 0, part: 0, partOffset: 0, id: 0 });
-    this.queuedBytes += bytes;
-    if (this.flushScheduled || this.waiting || this.ending || this.frozen) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-    this.flush();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { MAX_TIMER_MS } from '../../core/index.js';
-import { TcpDist, type TcpDistOptions } from './tcp.dist.js';
+import { DEFAULT_TCP_DIST_OPTIONS, TcpDist, type TcpDistOptions } from './tcp.dist.js';
 
 /** Constructs a dist with a cookie (so no cookie file is touched) and `options`. */
 const make = (options: TcpDistOptions) => () => new TcpDist({ cookie: 'c', ...options });
@@ -46,6 +46,18 @@ describe('TcpDist options', () => {
     );
   });
 
+  it('has a default queue bound that holds two messages of the default maximum size', () => {
+    expect(DEFAULT_TCP_DIST_OPTIONS.maxQueueBytes).toBeGreaterThanOrEqual(
+      2 * DEFAULT_TCP_DIST_OPTIONS.maxMessageBytes,
+    );
+    expect(make({})).not.toThrow();
+  });
+
+  it('derives an unset queue bound from the message limit, and accepts two messages exactly', () => {
+    expect(make({ maxMessageBytes: 256 * 1024 * 1024 })).not.toThrow();
+    expect(make({ maxMessageBytes: 1_024, maxQueueBytes: 2_048 })).not.toThrow();
+  });
+
   it.each(durations)('accepts %s at the timer maximum', option => {
     const extra: TcpDistOptions =
       option === 'heartbeatMs'
@@ -84,6 +96,16 @@ describe('TcpDist options', () => {
     ['a frame limit above 16 MiB', { maxFrameBytes: 16 * 1024 * 1024 + 1 }, /maxFrameBytes/],
     ['a zero message limit', { maxMessageBytes: 0 }, /maxMessageBytes/],
     ['a zero queue byte bound', { maxQueueBytes: 0 }, /maxQueueBytes/],
+    [
+      'a queue byte bound below two messages of the limit',
+      { maxMessageBytes: 1_024, maxQueueBytes: 2_047 },
+      /maxQueueBytes.*2 × maxMessageBytes \(2048\)/,
+    ],
+    [
+      'a queue byte bound below two messages of the default limit',
+      { maxQueueBytes: 64 * 1024 * 1024 },
+      /maxQueueBytes/,
+    ],
     ['a fractional queue message bound', { maxQueueMessages: 2.5 }, /maxQueueMessages/],
     ['a zero handshake cap', { maxPendingHandshakes: 0 }, /maxPendingHandshakes/],
     [

@@ -59,7 +59,11 @@ export interface TcpDistOptions {
   readonly maxFrameBytes?: number;
   /** Largest message, sent or received. */
   readonly maxMessageBytes?: number;
-  /** Bound of each peer's send queue, in bytes; over it `send` throws `ERR_QUEUE_FULL`. */
+  /**
+   * Bound of each peer's send queue, in bytes; over it `send` throws `ERR_QUEUE_FULL`. It must hold
+   * at least two messages of `maxMessageBytes` (a smaller value is refused), so that a largest
+   * message can be queued while another is being written; twice `maxMessageBytes` by default.
+   */
   readonly maxQueueBytes?: number;
   /** Bound of each peer's send queue, in messages. */
   readonly maxQueueMessages?: number;
@@ -108,7 +112,8 @@ export const DEFAULT_TCP_DIST_OPTIONS = Object.freeze({
   handshakeTotalTimeoutMs: DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
   maxFrameBytes: 1024 * 1024,
   maxMessageBytes: 64 * 1024 * 1024,
-  maxQueueBytes: 64 * 1024 * 1024,
+  /** Twice `maxMessageBytes`; unset, it follows a `maxMessageBytes` of the options. */
+  maxQueueBytes: 128 * 1024 * 1024,
   maxQueueMessages: 10_000,
   maxPendingHandshakes: 256,
   maxPendingHandshakesPerIp: 32,
@@ -144,7 +149,13 @@ export class TcpDist implements MessagingDistStrategy {
   private registration: PortMapperRegistration | undefined;
 
   constructor(private readonly options: TcpDistOptions = {}) {
-    this.settings = { ...DEFAULT_TCP_DIST_OPTIONS, ...definedOnly(options) } as TcpDist['settings'];
+    const given = definedOnly(options);
+    // An unset queue bound follows the message limit: it always holds two of the largest messages.
+    const queue =
+      given.maxQueueBytes === undefined && Number.isInteger(given.maxMessageBytes)
+        ? { maxQueueBytes: QUEUE_MESSAGES_AT_LIMIT * given.maxMessageBytes! }
+        : {};
+    this.settings = { ...DEFAULT_TCP_DIST_OPTIONS, ...given, ...queue } as TcpDist['settings'];
     validate(this.settings, options);
     this.cookie = resolveCookie(options);
     this.tls = options.tls === undefined ? undefined : resolveTlsOptions(options.tls);
@@ -187,6 +198,12 @@ export class TcpDist implements MessagingDistStrategy {
           if (!connection || connection.isClosed)
             throw new NodeDownError(TransportMessages.nodeDown(node), { node });
           connection.enqueue(parts);
+        },
+        check: (node, minBytes) => {
+          const connection = mesh?.connectionTo(node);
+          if (!connection || connection.isClosed)
+            throw new NodeDownError(TransportMessages.nodeDown(node), { node });
+          connection.checkRoom(minBytes);
         },
         members: () => mesh?.members().map(p => p.node) ?? [],
       },
@@ -333,6 +350,9 @@ const COUNT_OPTIONS = [
   'maxPendingHandshakesPerIp',
 ] as const;
 
+/** Messages of `maxMessageBytes` a send queue holds at least (`maxQueueBytes`). */
+const QUEUE_MESSAGES_AT_LIMIT = 2;
+
 /** Bounds of `maxFrameBytes`: 1 KiB to 16 MiB. */
 const MIN_FRAME_BYTES = 1024;
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -358,6 +378,13 @@ function validate(settings: TcpDist['settings'], options: TcpDistOptions): void 
       'failureTimeoutMs',
       settings.failureTimeoutMs,
       M.failureNotAboveHeartbeat(settings.heartbeatMs),
+    );
+  }
+  if (settings.maxQueueBytes < QUEUE_MESSAGES_AT_LIMIT * settings.maxMessageBytes) {
+    throw invalidOption(
+      'maxQueueBytes',
+      settings.maxQueueBytes,
+      M.queueBelowMessages(QUEUE_MESSAGES_AT_LIMIT, settings.maxMessageBytes),
     );
   }
   if (options.bind !== undefined && isIP(options.bind) === 0) {

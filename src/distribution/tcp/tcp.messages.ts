@@ -110,8 +110,8 @@ export const TcpMessages = {
     `Refused a connection from ${ip}: too many handshakes in progress.`,
 
   // Send queue.
-  messageTooLarge: (bytes: number, max: number) =>
-    `Message of ${bytes} bytes exceeds maxMessageBytes (${max}).`,
+  messageTooLarge: (peer: string, bytes: number, max: number) =>
+    `Message of ${bytes} bytes to ${peer} exceeds maxMessageBytes (${max}); it was not sent. Retrying will not help: send less, or raise maxMessageBytes.`,
   queueFull: (peer: string, messages: number, bytes: number) =>
     `Send queue to ${peer} is full (${messages} messages, ${bytes} bytes).`,
 
@@ -124,6 +124,8 @@ export const TcpMessages = {
   unresolvable: (host: string) => `Cannot resolve ${host} with the configured DNS servers.`,
   failureNotAboveHeartbeat: (heartbeatMs: number) => `more than heartbeatMs (${heartbeatMs})`,
   notAnIp: () => 'an IPv4 or IPv6 address',
+  queueBelowMessages: (count: number, maxMessageBytes: number) =>
+    `at least ${count} × maxMessageBytes (${count * maxMessageBytes}), so the queue holds ${count} messages of the largest size; lower maxMessageBytes to use a smaller queue`,
 
   // Cookie.
   cookieNotAString: (type: string) =>

@@ -1,7 +1,6 @@
 // Over the ~450-line guide on purpose (about 530 lines): this is the engine's public face (lifecycle,
 // refresh, connects, dist reports, their log lines); its rooms (lookup, refresh loop, backoff,
 // outbox, options, connect-failure report) live beside it, and what remains shares its state.
-// loop, backoff, failure report, outbox, options) live beside it.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { withDeadline } from './deadline.js';

@@ -18,6 +18,13 @@ const clusterLines = (node: SampleNode) =>
   node.output.map(line => line.replace(ANSI, '')).filter(line => line.includes('GenCluster:'));
 const has = (node: SampleNode, pattern: RegExp) => clusterLines(node).some(l => pattern.test(l));
 /** Nest's level column: `   WARN [GenCluster:default] ...`. */
+/** The environment of one node of a statically listed pair sharing one dist port. */
+const pairEnv = (host: string, names: readonly string[], port: number, cookie: string) => ({
+  GEN_CLUSTER_NODE: `app@${host}`,
+  GEN_CLUSTER_PORT: String(port),
+  GEN_CLUSTER_DISCOVERY: `static:${names.join(',')}`,
+  GEN_CLUSTER_COOKIE: cookie,
+});
 const level = (line: string) => /\s(LOG|WARN|ERROR|DEBUG|VERBOSE|FATAL)\s+\[/.exec(line)?.[1];
 
 describe('cluster logs at the default level (real processes)', () => {
@@ -62,10 +69,7 @@ describe('cluster logs at the default level (real processes)', () => {
     const names = hosts.map(h => `app@${h}`);
     const port = await freeSharedPort(hosts);
     const env = (host: string, cookie: string) => ({
-      GEN_CLUSTER_NODE: `app@${host}`,
-      GEN_CLUSTER_PORT: String(port),
-      GEN_CLUSTER_DISCOVERY: `static:${names.join(',')}`,
-      GEN_CLUSTER_COOKIE: cookie,
+      ...pairEnv(host, names, port, cookie),
       LOG_NODE_SUMMARY_MS: '1500',
       NO_COLOR: '1',
     });
@@ -111,10 +115,7 @@ describe('cluster logs at the default level (real processes)', () => {
     const names = hosts.map(h => `app@${h}`);
     const port = await freeSharedPort(hosts);
     const env = (host: string, cookie: string) => ({
-      GEN_CLUSTER_NODE: `app@${host}`,
-      GEN_CLUSTER_PORT: String(port),
-      GEN_CLUSTER_DISCOVERY: `static:${names.join(',')}`,
-      GEN_CLUSTER_COOKIE: cookie,
+      ...pairEnv(host, names, port, cookie),
       GEN_CLUSTER_LOG_FORMAT: 'json',
     });
     await startNode(env(hosts[1]!, 'another-cookie-0123456789'), 20_000, LOG_NODE);

@@ -187,24 +187,21 @@ export class TcpDist implements MessagingDistStrategy {
     const bind = this.options.bind ?? (isIP(host) ? host : undefined);
     const logger: ClusterLogger = context.logger;
     let mesh: Mesh | undefined = undefined;
+    // the open link to `node`, for sends and the checks before encoding alike
+    const liveConnection = (node: string) => {
+      const connection = mesh?.connectionTo(node);
+      if (!connection || connection.isClosed)
+        throw new NodeDownError(TransportMessages.nodeDown(node), { node });
+      return connection;
+    };
     const messaging = new Messaging({
       self: context.self,
       codec: this.options.codec ?? 'msgpack',
       defaultRequestTimeoutMs: this.settings.requestTimeoutMs,
       logger,
       transport: {
-        send: (node, parts) => {
-          const connection = mesh?.connectionTo(node);
-          if (!connection || connection.isClosed)
-            throw new NodeDownError(TransportMessages.nodeDown(node), { node });
-          connection.enqueue(parts);
-        },
-        check: (node, minBytes) => {
-          const connection = mesh?.connectionTo(node);
-          if (!connection || connection.isClosed)
-            throw new NodeDownError(TransportMessages.nodeDown(node), { node });
-          connection.checkRoom(minBytes);
-        },
+        send: (node, parts) => liveConnection(node).enqueue(parts),
+        check: (node, minBytes) => liveConnection(node).checkRoom(minBytes),
         members: () => mesh?.members().map(p => p.node) ?? [],
       },
     });

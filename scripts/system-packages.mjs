@@ -12,6 +12,8 @@ export const SYSTEM_PACKAGES = {
   kubectl: 'kubernetes-client', // `kubectl kustomize` renders the sample manifests
   ip: 'iproute2', // network namespaces of the zero-configuration test
   ss: 'iproute2', // which addresses a node listens on
+  iptables: 'iptables', // packet loss and partitions inside test network namespaces
+  faketime: 'faketime', // wall-clock jumps under a running node
 };
 
 // sbin directories are not on every user's PATH, and dnsmasq lives there.

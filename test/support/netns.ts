@@ -187,3 +187,58 @@ export async function waitForLine(
   }
   return found()!;
 }
+
+/** Packets of a {@link randomLoss} rule: TCP to any of `toPorts` or from any of `fromPorts`. */
+export interface RandomLossOptions {
+  /** The share of matching packets dropped, in (0, 1], e.g. 0.1. */
+  readonly probability: number;
+  /** Destination ports whose incoming packets are dropped at random. */
+  readonly toPorts?: readonly number[];
+  /** Source ports whose incoming packets are dropped at random. */
+  readonly fromPorts?: readonly number[];
+}
+
+/** Packet counters of the rules {@link randomLoss} added. */
+export interface RandomLossCounters {
+  /** Packets that matched (the candidates for dropping). */
+  readonly matched: number;
+  /** Of those, the packets dropped. */
+  readonly dropped: number;
+}
+
+/**
+ * Random packet loss inside `namespace` (where `tc netem` is not available): iptables'
+ * `statistic` match on the INPUT chain drops each incoming TCP packet to one of `toPorts` or
+ * from one of `fromPorts` with `probability`, independently. A rule without a target in front
+ * of each counts every candidate packet, so the returned function reads how many matched and how
+ * many were dropped. The rules go with the namespace.
+ */
+export async function randomLoss(
+  namespace: NetworkNamespace,
+  options: RandomLossOptions,
+): Promise<() => Promise<RandomLossCounters>> {
+  const selectors: string[][] = [];
+  if (options.toPorts?.length) selectors.push(['--dports', options.toPorts.join(',')]);
+  if (options.fromPorts?.length) selectors.push(['--sports', options.fromPorts.join(',')]);
+  for (const selector of selectors) {
+    const match = ['-A', 'INPUT', '-p', 'tcp', '-m', 'multiport', ...selector];
+    await namespace.run('iptables', [...match, ...'-m comment --comment gc-count'.split(' ')]);
+    const drop = `-m statistic --mode random --probability ${options.probability}`;
+    await namespace.run('iptables', [
+      ...match,
+      ...`${drop} -m comment --comment gc-loss -j DROP`.split(' '),
+    ]);
+  }
+  return async () => {
+    const listing = await namespace.run('iptables', ['-L', 'INPUT', '-v', '-n', '-x']);
+    let matched = 0;
+    let dropped = 0;
+    for (const line of listing.split('\n')) {
+      const packets = Number(line.trim().split(/\s+/)[0]);
+      if (!Number.isFinite(packets)) continue;
+      if (line.includes('gc-count')) matched += packets;
+      if (line.includes('gc-loss')) dropped += packets;
+    }
+    return { matched, dropped };
+  };
+}

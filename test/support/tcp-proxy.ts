@@ -17,9 +17,9 @@ import { type NetworkNamespace, waitForLine } from './netns.js';
  *   black hole: no RST, no FIN), {@link TcpProxy.resume} delivers what was held, in order.
  * - {@link TcpProxy.cut} resets every open connection; new ones are still accepted.
  * - {@link TcpProxy.stats} reports per route the connections accepted and open, bytes each way,
- *   and the longest silence between two chunks of one direction of an open connection, as they
- *   arrived at the proxy and as it wrote them on: on an idle cluster link that is the longest
- *   gap between heartbeats.
+ *   the longest silence between two chunks of one direction of an open connection, as they
+ *   arrived at the proxy and as it wrote them on (on an idle cluster link, the longest gap between
+ *   heartbeats), and the longest silence still going on.
  * - With `bindSource`, the proxy dials the target from the client's own address (possible on
  *   loopback, where every 127.0.0.0/8 address is local), so the target sees the peer's address.
  *
@@ -120,6 +120,14 @@ export class TcpProxy {
     return (await this.command({ cmd: 'stats' })).stats!;
   }
 
+  /**
+   * Starts the longest-gap counters of {@link stats} again from 0 (to measure one phase of a
+   * test); a gap that spans the reset still counts in full when it ends.
+   */
+  async resetGaps(): Promise<void> {
+    await this.command({ cmd: 'resetGaps' });
+  }
+
   /** Stops the proxy process (closing every connection) and waits for it. */
   async stop(): Promise<void> {
     this.child.stdin?.end();
@@ -174,6 +182,8 @@ export interface ProxyRouteStats {
   readonly target: ProxyEndpoint;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Connections whose dial of the target succeeded (so both ends were linked through). */
+  readonly established: number;
   /** Connections open now. */
   readonly open: number;
   /** Connections whose dial of the target failed. */
@@ -183,6 +193,11 @@ export interface ProxyRouteStats {
   readonly maxArrivalGapMs: number;
   /** Longest silence between two chunks the proxy wrote on, in one direction of one connection. */
   readonly maxDeliveryGapMs: number;
+  /**
+   * The longest time since the last chunk arrived in one direction of one open connection, at the
+   * time of the call (a direction that went silent for good shows here, not in the gaps above).
+   */
+  readonly longestSilenceNowMs: number;
 }
 
 interface ProxyAnswer {

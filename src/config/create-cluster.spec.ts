@@ -32,6 +32,20 @@ describe('createCluster (no Nest)', () => {
     expect(cluster.strategies.discovery.name).toBe('static');
   });
 
+  it('takes the removal policy from GEN_CLUSTER_REMOVAL_POLICY unless the options set one', () => {
+    const env = {
+      GEN_CLUSTER_NODE: 'env@127.0.0.1',
+      GEN_CLUSTER_DISCOVERY: 'static:b@127.0.0.2',
+      GEN_CLUSTER_COOKIE: 'y'.repeat(32),
+      GEN_CLUSTER_REMOVAL_POLICY: 'disconnect',
+    };
+    expect(createCluster({ env }).options.removalPolicy).toBe('disconnect');
+    expect(createCluster({ env, removalPolicy: 'keep' }).options.removalPolicy).toBe('keep');
+    expect(() => createCluster({ env: { ...env, GEN_CLUSTER_REMOVAL_POLICY: 'drop' } })).toThrow(
+      InvalidConfigError,
+    );
+  });
+
   it('says how to configure discovery when none is given', () => {
     expect(() => createCluster({ useEnv: false })).toThrow(InvalidConfigError);
     expect(() => createCluster({ useEnv: false })).toThrow(/GEN_CLUSTER_DISCOVERY/);

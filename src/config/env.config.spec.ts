@@ -15,7 +15,31 @@ describe('the GEN_CLUSTER_* environment', () => {
     });
   });
 
+  it.each(['keep', 'disconnect'] as const)(
+    'reads GEN_CLUSTER_REMOVAL_POLICY=%s as the removalPolicy option',
+    policy => {
+      const env = readEnvConfig({ GEN_CLUSTER_REMOVAL_POLICY: ` ${policy} ` });
+      expect(env.removalPolicy).toBe(policy);
+      expect(envToOptions(env)).toEqual({ removalPolicy: policy });
+    },
+  );
+
+  it('leaves removalPolicy unset when GEN_CLUSTER_REMOVAL_POLICY is unset or blank', () => {
+    expect(envToOptions(readEnvConfig({}))).toEqual({});
+    expect(envToOptions(readEnvConfig({ GEN_CLUSTER_REMOVAL_POLICY: '  ' }))).toEqual({});
+  });
+
   it.each([
+    [
+      'GEN_CLUSTER_REMOVAL_POLICY',
+      'prune',
+      /GEN_CLUSTER_REMOVAL_POLICY="prune".*"keep" or "disconnect"/,
+    ],
+    [
+      'GEN_CLUSTER_REMOVAL_POLICY',
+      'Disconnect',
+      /GEN_CLUSTER_REMOVAL_POLICY="Disconnect".*"keep" or "disconnect"/,
+    ],
     ['GEN_CLUSTER_NAMESPACE', 'two words', /GEN_CLUSTER_NAMESPACE="two words".*1 to 64 characters/],
     ['GEN_CLUSTER_LOG_LEVEL', 'info', /GEN_CLUSTER_LOG_LEVEL="info".*"error", "warn", "log"/],
     ['GEN_CLUSTER_LOG_FORMAT', 'xml', /GEN_CLUSTER_LOG_FORMAT="xml".*"text" or "json"/],

@@ -3,6 +3,7 @@ import {
   InvalidConfigError,
   MAX_TIMER_MS,
   NAMESPACE_FORMS,
+  type RemovalPolicy,
   isClusterNamespace,
   nodeKey,
   parseNodeName,
@@ -23,6 +24,7 @@ export const ENV = {
   cookieFile: 'GEN_CLUSTER_COOKIE_FILE',
   discovery: 'GEN_CLUSTER_DISCOVERY',
   refreshInterval: 'GEN_CLUSTER_REFRESH_INTERVAL_MS',
+  removalPolicy: 'GEN_CLUSTER_REMOVAL_POLICY',
   dnsServers: 'GEN_CLUSTER_DNS_SERVERS',
   portMapperPort: 'GEN_CLUSTER_PORTMAPPER_PORT',
   bind: 'GEN_CLUSTER_BIND',
@@ -45,6 +47,7 @@ export interface EnvConfig {
   readonly cookieFile?: string;
   readonly discovery?: Readonly<Record<string, unknown>> & { readonly strategy: string };
   readonly refreshIntervalMs?: number | 'infinity';
+  readonly removalPolicy?: RemovalPolicy;
   readonly dnsServers?: readonly DnsServer[];
   readonly portMapperPort?: number;
   readonly bind?: string;
@@ -54,6 +57,9 @@ export interface EnvConfig {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The values of `GEN_CLUSTER_REMOVAL_POLICY`, as the `removalPolicy` option takes them. */
+const REMOVAL_POLICIES: readonly RemovalPolicy[] = ['keep', 'disconnect'];
 
 /**
  * Reads the `GEN_CLUSTER_*` variables. A bad value throws {@link InvalidConfigError} naming the
@@ -95,6 +101,12 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
         interval,
         `a positive integer of milliseconds up to ${MAX_TIMER_MS}, or "infinity"`,
       );
+  }
+  const removalPolicy = get(ENV.removalPolicy);
+  if (removalPolicy !== undefined) {
+    if (!(REMOVAL_POLICIES as readonly string[]).includes(removalPolicy))
+      throw bad(ENV.removalPolicy, removalPolicy, REMOVAL_POLICIES.map(p => `"${p}"`).join(' or '));
+    config.removalPolicy = removalPolicy as RemovalPolicy;
   }
   const servers = get(ENV.dnsServers);
   if (servers !== undefined) config.dnsServers = parseDnsServers(servers);
@@ -241,6 +253,7 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   const options: { -readonly [K in keyof ClusterOptions]: ClusterOptions[K] } = {};
   if (env.node) options.node = env.node;
   if (env.refreshIntervalMs !== undefined) options.refreshIntervalMs = env.refreshIntervalMs;
+  if (env.removalPolicy !== undefined) options.removalPolicy = env.removalPolicy;
   if (env.namespace !== undefined) options.namespace = env.namespace;
   if (env.logLevel !== undefined) options.logLevel = env.logLevel;
   if (env.logFormat !== undefined) options.logFormat = env.logFormat;

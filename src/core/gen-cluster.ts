@@ -1,6 +1,6 @@
-// Over the ~450-line guide on purpose (about 530 lines): this is the engine's public face (lifecycle,
+// Over the ~450-line guide on purpose (about 550 lines): this is the engine's public face (lifecycle,
 // refresh, connects, dist reports, their log lines); its rooms (lookup, refresh loop, backoff,
-// outbox, options, connect-failure report) live beside it, and what remains shares its state.
+// outbox, options, connect-failure report, link admission) live beside it, and what remains shares its state.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { withDeadline } from './deadline.js';
@@ -10,6 +10,7 @@ import { ConnectError, GenClusterError, toError } from './errors.js';
 import { EventOutbox } from './event-outbox.js';
 import type { ClusterEvent, Membership, NodeDownReason } from './events.js';
 import { Limiter } from './limiter.js';
+import { ADMISSION_REFRESH_WINDOW_MS, AdmissionControl } from './link-admission.js';
 import { type StructuredLogger, asStructuredLogger } from './cluster-logger.js';
 import {
   ConnectFailureReport,
@@ -76,6 +77,7 @@ export class GenCluster {
   private readonly refreshLoop: RefreshLoop;
   private readonly outbox: EventOutbox;
   private readonly lookup: DiscoveryLookup;
+  private readonly admission: AdmissionControl;
 
   private state: ClusterState = 'new';
   private readonly members = new Map<string, Peer>();
@@ -136,6 +138,16 @@ export class GenCluster {
       failed: (error, consecutive) =>
         this.outbox.emit({ type: 'discoveryError', error, consecutive }),
     });
+    const interval = this.options.refreshIntervalMs;
+    this.admission = new AdmissionControl({
+      policy: this.options.removalPolicy,
+      windowMs: interval === 'infinity' ? ADMISSION_REFRESH_WINDOW_MS : interval,
+      discovered: key => this.discovered.has(key),
+      running: () => this.state === 'running',
+      refresh: () => void this.refresh(),
+      stopping: this.stopping.signal,
+      maxWaitMs: this.options.discoveryTimeoutMs,
+    });
     this.membership$ = this.outbox.membership$;
     this.events$ = this.outbox.events$;
   }
@@ -186,6 +198,7 @@ export class GenCluster {
         logger: this.logger,
         nodeUp: peer => this.onNodeUp(peer),
         nodeDown: (node, reason) => this.onNodeDown(node, reason),
+        admission: this.admission,
       });
       await this.discovery.init?.({
         self: this.self,
@@ -314,9 +327,16 @@ export class GenCluster {
 
   /** One round: discovery, then connection attempts, which the round does not wait for. */
   private async discoverAndDispatch(): Promise<RefreshRound> {
-    const answer = await this.lookup.peers();
+    this.admission.lookupStarted();
+    let answer: Peer[] | undefined;
+    try {
+      answer = await this.lookup.peers();
+      if (this.state === 'running' && answer) this.applyDiscovery(answer);
+    } finally {
+      // Admission checks waiting for this lookup answer from the set it left.
+      this.admission.lookupFinished();
+    }
     if (this.state !== 'running') return { attempts: Promise.resolve() };
-    if (answer) this.applyDiscovery(answer);
     this.syncMembers();
     const attempts: Promise<void>[] = [];
     const now = performance.now();

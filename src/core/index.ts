@@ -10,6 +10,7 @@ export * from './peer.js';
 export * from './strategy.js';
 export * from './deadline.js';
 export * from './limiter.js';
+export { type LinkAdmission, ADMISSION_REFRESH_WINDOW_MS } from './link-admission.js';
 export * from './messages.js';
 export * from './namespace.js';
 export * from './rate-limited-log.js';

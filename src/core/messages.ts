@@ -56,6 +56,8 @@ export const CoreMessages = {
     `Connecting to ${node} failed unexpectedly: ${error.message}`,
   invalidReportedNode: (dist: string, error: Error) =>
     `Dist "${dist}" reported an invalid node: ${error.message}`,
+  admissionRefreshTimeout: (ms: number) =>
+    `The refresh asked for by a link admission check did not finish within ${ms} ms.`,
   nodeUp: (node: string) => `Node up: ${node}.`,
   nodeDown: (node: string, reason: string) => `Node down: ${node} (${reason}).`,
 } as const;

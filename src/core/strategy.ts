@@ -1,3 +1,4 @@
+import type { LinkAdmission } from './link-admission.js';
 import type { ClusterLogger } from './logger.js';
 import type { NodeDownReason } from './events.js';
 import type { Peer } from './peer.js';
@@ -46,6 +47,18 @@ export interface DistContext {
   readonly nodeUp: (peer: Peer) => void;
   /** The dist reports a member gone, with the reason. */
   readonly nodeDown: (node: string, reason: NodeDownReason) => void;
+  /**
+   * Which nodes may link with this one (see {@link LinkAdmission}): under `removalPolicy:
+   * 'disconnect'` only the nodes of the last good discovery answer, under `'keep'` every node.
+   * The engine always passes it. A dist that honours it calls `admission.admit(node, signal)` for
+   * an authenticated inbound link before it tells the dialler it is accepted (a refusal is a
+   * failed connect for the dialler, which backs off as after any other), and
+   * `admission.admits(node)` right before any link counts as up (no `nodeUp` for a node it does
+   * not admit) and before dials the engine did not ask for. Hidden links are not asked about. A
+   * dist that ignores it admits every node that authenticates, as before: the policy then only
+   * disconnects a node once when it leaves discovery.
+   */
+  readonly admission?: LinkAdmission;
 }
 
 /**

@@ -137,12 +137,28 @@ export class InMemoryDist implements MessagingDistStrategy {
     return [...this.linked.keys()].map(node => ({ node }));
   }
 
-  async connect(peer: Peer): Promise<boolean> {
+  /**
+   * Links both nodes, if each admits the other as the TCP mesh does (see
+   * `DistContext.admission`): the dialled node, when it does not admit this one yet, first asks
+   * its engine (which may refresh its discovery once); a refusal is a failed connect.
+   */
+  async connect(peer: Peer, signal?: AbortSignal): Promise<boolean> {
     const other = this.context && this.network.reachable(this.self, peer.node);
     if (!other || !other.context || other.namespace !== this.namespace) return false;
+    const theirs = other.context.admission;
+    if (theirs && !theirs.admits(this.self) && !(await theirs.admit(this.self, signal)))
+      return false;
+    // Checked again in the turn the link comes up: either side may have dropped the other since.
+    if (!this.admits(other.self) || !other.admits(this.self)) return false;
+    if (!this.context || this.network.reachable(this.self, other.self) !== other) return false;
     this.link(other);
     other.link(this);
     return true;
+  }
+
+  /** Whether this node's engine admits a link with `node` now. @internal */
+  admits(node: string): boolean {
+    return this.context?.admission?.admits(node) ?? true;
   }
 
   async disconnect(peer: Peer): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Connection, ConnectionHandlers } from './connection.js';
+import type { LinkAdmission } from '../../core/index.js';
 import type { HandshakePeer } from './handshake/index.js';
 import { LinkTable, type LinkTableHooks } from './link-table.js';
 
@@ -40,7 +41,7 @@ const peer = (name: string, incarnation = 'one', hidden = false): HandshakePeer 
   hidden,
 });
 
-function setup(self = 'm@h') {
+function setup(self = 'm@h', admission?: LinkAdmission) {
   const events: string[] = [];
   const dialing = new Set<string>();
   const state = { closing: false };
@@ -49,6 +50,7 @@ function setup(self = 'm@h') {
       nodeUp: p => events.push(`up ${p.node}`),
       nodeDown: (node, reason) => events.push(`down ${node} ${reason}`),
       message: from => events.push(`message ${from}`),
+      admission,
     },
     control: from => events.push(`control ${from}`),
     linked: link => events.push(`linked ${link.peer.name}`),
@@ -56,7 +58,12 @@ function setup(self = 'm@h') {
     dialing: node => dialing.has(node),
   };
   const table = new LinkTable(
-    { self, failureTimeoutMs: 5_000, handshakeTotalTimeoutMs: 10_000 },
+    {
+      self,
+      failureTimeoutMs: 5_000,
+      handshakeStepTimeoutMs: 5_000,
+      handshakeTotalTimeoutMs: 10_000,
+    },
     hooks,
   );
   return { table, events, dialing, state };
@@ -183,5 +190,74 @@ describe('LinkTable', () => {
     table.close();
     expect([member.closedWith, hidden.closedWith]).toEqual(['stopped', 'stopped']);
     expect(table.all()).toEqual([]);
+  });
+});
+
+/** An admission over a set the test changes; `admit` may bring a node in (a refresh found it). */
+function admissionOf(discovered: Set<string>, onAdmit: (node: string) => void = () => undefined) {
+  const asked: string[] = [];
+  const admission: LinkAdmission = {
+    admits: node => discovered.has(node),
+    admit: async node => {
+      asked.push(node);
+      onAdmit(node);
+      return discovered.has(node);
+    },
+  };
+  return { admission, asked };
+}
+
+describe('LinkTable admission (removalPolicy "disconnect")', () => {
+  it('refuses an undiscovered node as not-discovered after asking the engine once, and admits a node the refresh found', async () => {
+    const discovered = new Set(['b@h']);
+    const { admission, asked } = admissionOf(discovered, node => {
+      if (node === 'new@h') discovered.add(node); // the refresh lists the new pod
+    });
+    const { table } = setup('m@h', admission);
+    await expect(table.decide(peer('b@h'))).resolves.toEqual({ ok: true });
+    expect(asked).toEqual([]); // a discovered node costs no refresh
+    await expect(table.decide(peer('gone@h'))).resolves.toEqual({
+      ok: false,
+      reason: 'not-discovered',
+    });
+    await expect(table.decide(peer('new@h'))).resolves.toEqual({ ok: true });
+    expect(asked).toEqual(['gone@h', 'new@h']);
+  });
+
+  it('always admits hidden nodes', async () => {
+    const { admission, asked } = admissionOf(new Set());
+    const { table, events } = setup('m@h', admission);
+    await expect(table.decide(peer('tool@h', 'one', true))).resolves.toEqual({ ok: true });
+    const tool = new FakeConnection();
+    expect(table.adopt(asConnection(tool), peer('tool@h', 'one', true), 'in')).toBe(true);
+    expect(tool.isClosed).toBe(false);
+    expect(asked).toEqual([]);
+    expect(events).toEqual([]);
+  });
+
+  it('closes a link whose node left discovery after it was admitted or dialled: no nodeUp, no nodeDown', async () => {
+    const discovered = new Set(['b@h', 'c@h']);
+    const { admission } = admissionOf(discovered);
+    const { table, events } = setup('m@h', admission);
+    await expect(table.decide(peer('b@h'))).resolves.toEqual({ ok: true });
+    discovered.delete('b@h'); // the removal lands between the verdict and the adoption
+    const inbound = new FakeConnection();
+    expect(table.adopt(asConnection(inbound), peer('b@h'), 'in')).toBe(false);
+    discovered.delete('c@h'); // and while this node's own dial of c was in its handshake
+    const outbound = new FakeConnection();
+    expect(table.adopt(asConnection(outbound), peer('c@h'), 'out')).toBe(false);
+    expect([inbound.isClosed, outbound.isClosed]).toEqual([true, true]);
+    expect(events).toEqual([]);
+    expect(table.members()).toEqual([]);
+    expect(table.admits('b@h')).toBe(false);
+    discovered.add('b@h'); // listed again: it joins normally
+    expect(table.adopt(asConnection(new FakeConnection()), peer('b@h'), 'in')).toBe(true);
+    expect(events).toEqual(['up b@h', 'linked b@h']);
+  });
+
+  it('admits every node when the engine passed no admission', async () => {
+    const { table } = setup('m@h');
+    expect(table.admits('anyone@h')).toBe(true);
+    await expect(table.decide(peer('anyone@h'))).resolves.toEqual({ ok: true });
   });
 });

@@ -8,6 +8,13 @@ import { TcpMessages as M } from './tcp.messages.js';
 /** How long `decide` waits at most for the old link of a restarted node to answer a ping. */
 const RESTART_PING_MS = 2_000;
 
+/**
+ * The handshake refusal reason of a node the engine does not admit (under `removalPolicy:
+ * 'disconnect'`, a node not in this node's discovery answer). The dialler sees a refused
+ * connect (`ERR_HANDSHAKE_REFUSED`, this reason) and backs off; no side reports a membership change.
+ */
+export const NOT_DISCOVERED_REASON = 'not-discovered';
+
 /** What the {@link LinkTable} asks of the rest of the mesh. */
 export interface LinkTableHooks {
   /** Membership changes and messages, reported upwards. */
@@ -41,7 +48,7 @@ export class LinkTable {
   constructor(
     private readonly options: Pick<
       MeshOptions,
-      'self' | 'failureTimeoutMs' | 'handshakeTotalTimeoutMs'
+      'self' | 'failureTimeoutMs' | 'handshakeStepTimeoutMs' | 'handshakeTotalTimeoutMs'
     >,
     private readonly hooks: LinkTableHooks,
   ) {}
@@ -74,10 +81,26 @@ export class LinkTable {
     return undefined;
   }
 
+  /**
+   * Whether the engine admits a link with `node` now (see `DistContext.admission`); every node
+   * when it passed no admission.
+   */
+  admits(node: string): boolean {
+    return this.hooks.events.admission?.admits(node) ?? true;
+  }
+
   /** Verdict on an authenticated inbound link (see the class comment for the rules). */
   async decide(peer: HandshakePeer): Promise<HandshakeDecision> {
     if (this.hooks.closing()) return { ok: false, reason: 'stopping' };
     if (peer.hidden) return { ok: true };
+    const admission = this.hooks.events.admission;
+    if (admission && !admission.admits(peer.name)) {
+      // Half a handshake step: the answer must reach the dialler before its step deadline.
+      const bound = AbortSignal.timeout(Math.max(1, this.options.handshakeStepTimeoutMs / 2));
+      const admitted = await admission.admit(peer.name, bound);
+      if (!admitted) return { ok: false, reason: NOT_DISCOVERED_REASON };
+      if (this.hooks.closing()) return { ok: false, reason: 'stopping' };
+    }
     const existing = this.links.get(peer.name);
     if (existing && existing.peer.incarnation !== peer.incarnation) {
       const alive = await existing.connection.ping(
@@ -97,7 +120,9 @@ export class LinkTable {
 
   /**
    * Takes an authenticated connection as the link to its node. Returns `false` when it is not
-   * kept: it closed meanwhile, or it lost the simultaneous-connect tie-break.
+   * kept: it closed meanwhile, it lost the simultaneous-connect tie-break, or the engine no longer
+   * admits the node (it left discovery after `decide` or after this side dialled it: the link is
+   * closed before it counts as up).
    */
   adopt(connection: Connection, peer: HandshakePeer, direction: 'in' | 'out'): boolean {
     if (connection.isClosed) return false;
@@ -112,6 +137,11 @@ export class LinkTable {
       });
       connection.deliverEarly();
       return !connection.isClosed;
+    }
+    // Checked here, in the same turn as nodeUp, so a removal applied since `decide` holds.
+    if (!this.admits(peer.name)) {
+      connection.close('connectionClosed');
+      return false;
     }
     const previous = this.links.get(peer.name);
     let replaced = false;

@@ -44,6 +44,7 @@ export class Mesh {
             dialTimeoutMs: options.handshakeTotalTimeoutMs,
             known: node => this.links.has(node) || this.dialing.has(node),
             connect: (peer, signal) => this.connect(peer, signal),
+            admits: node => this.links.admits(node),
           },
           logger,
         )

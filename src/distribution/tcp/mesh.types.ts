@@ -1,4 +1,4 @@
-import type { NodeDownReason, Peer } from '../../core/index.js';
+import type { LinkAdmission, NodeDownReason, Peer } from '../../core/index.js';
 import type { Connection, ConnectionLimits } from './connection.js';
 import type { HandshakePeer } from './handshake/index.js';
 import type { ResolvedTls } from './tls-options.js';
@@ -31,6 +31,8 @@ export interface MeshEvents {
   nodeUp(peer: Peer): void;
   nodeDown(node: string, reason: NodeDownReason): void;
   message(from: string, bytes: Buffer): void;
+  /** The engine's admission of links (see `DistContext.admission`); every node when unset. */
+  readonly admission?: LinkAdmission;
 }
 
 /** An authenticated link: its connection and the peer it proved to be. */

@@ -222,6 +222,7 @@ export class TcpDist implements MessagingDistStrategy {
           context.nodeDown(node, reason);
         },
         message: (from, bytes) => messaging.receive(from, bytes),
+        admission: context.admission,
       },
       logger,
     );

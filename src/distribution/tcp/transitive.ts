@@ -18,6 +18,11 @@ export interface TransitiveHooks {
   known(node: string): boolean;
   /** Dials `peer`; resolves whether it got linked. */
   connect(peer: Peer, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Whether the engine admits a link with `node` (see `DistContext.admission`): a node it does
+   * not admit is not dialled (its link would be closed before it counts as up). All when unset.
+   */
+  admits?(node: string): boolean;
 }
 
 /**
@@ -52,6 +57,7 @@ export class TransitiveConnect {
     for (const entry of peers.slice(0, MAX_PEER_ENTRIES) as unknown[]) {
       const peer = this.parseEntry(from, entry);
       if (!peer || peer.node === this.hooks.self || this.hooks.known(peer.node)) continue;
+      if (this.hooks.admits && !this.hooks.admits(peer.node)) continue;
       if (this.dials >= MAX_TRANSITIVE_DIALS) {
         dropped++;
         continue;

@@ -21,6 +21,40 @@ export class Refusal extends Error {
   }
 }
 
+/**
+ * A payload over a built-in codec's size limit for structured payloads, turned into a
+ * {@link PayloadError} `ERR_PAYLOAD_TOO_LARGE` by {@link codecFailure}; it never leaves the codec.
+ * @internal
+ */
+export class SizeRefusal extends Error {
+  constructor(
+    /** The payload's size in bytes, or a lower bound of it when it was refused before encoding. */
+    readonly bytes: number,
+    /** The limit it passed. */
+    readonly limit: number,
+  ) {
+    super('too large');
+  }
+}
+
+/**
+ * A message that would decode into more objects than its size allows (see `msgpack-scanner.ts`),
+ * turned into a {@link PayloadError} `ERR_PAYLOAD_TOO_COSTLY` by {@link codecFailure}.
+ * @internal
+ */
+export class CostRefusal extends Error {
+  constructor(
+    /** The cost reached when the scan stopped. */
+    readonly cost: number,
+    /** The message's budget. */
+    readonly budget: number,
+    /** The message's size in bytes. */
+    readonly bytes: number,
+  ) {
+    super('too costly');
+  }
+}
+
 /** Whether `error` is V8's stack overflow: a payload too deep for a recursive encoder. */
 function isStackOverflow(error: unknown): boolean {
   return error instanceof RangeError && /call stack/i.test(error.message);
@@ -42,6 +76,21 @@ export function codecFailure(
   direction: 'encode' | 'decode',
 ): PayloadError {
   const encoding = direction === 'encode';
+  if (error instanceof CostRefusal) {
+    return new PayloadError(
+      MessagingMessages.tooCostly(codec, error.cost, error.budget, error.bytes),
+      { code: 'ERR_PAYLOAD_TOO_COSTLY', bytes: error.bytes },
+    );
+  }
+  if (error instanceof SizeRefusal) {
+    const { bytes, limit } = error;
+    return new PayloadError(
+      encoding
+        ? MessagingMessages.structuredTooLarge(codec, bytes, limit)
+        : MessagingMessages.structuredTooLargeReceived(codec, bytes, limit),
+      { code: 'ERR_PAYLOAD_TOO_LARGE', bytes, limit },
+    );
+  }
   if ((error instanceof Refusal && error.tooDeep) || isStackOverflow(error)) {
     return new PayloadError(MessagingMessages.tooDeep(codec, maxDepth, encoding), {
       code: 'ERR_PAYLOAD_TOO_DEEP',

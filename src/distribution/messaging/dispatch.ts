@@ -37,7 +37,7 @@ export interface DispatchContext {
   /** Whether messaging is closed: answers are then dropped. */
   isClosed(): boolean;
   /** Sends a message (to `self` too); throws the transport's error. */
-  deliver(node: string, kind: EnvelopeKind, requestId: number, topic: string, body: Buffer): void;
+  deliver(node: string, kind: EnvelopeKind, requestId: number, topic: string, body: Buffer[]): void;
   /** Logs at most one line per key and window. */
   log(level: DispatchLogLevel, key: string, message: string, fields?: LogFields): void;
 }
@@ -146,7 +146,7 @@ export class Dispatcher {
   /** Sends a handler's answer; never throws (runs in promise callbacks). */
   private reply(to: string, requestId: number, value: unknown): void {
     if (this.context.isClosed()) return;
-    let body: Buffer;
+    let body: Buffer[];
     try {
       body = encodePayload(this.context.codec, value);
     } catch (error) {
@@ -159,10 +159,10 @@ export class Dispatcher {
   /** Sends an error response; never throws. */
   private replyError(to: string, requestId: number, error: WireError): void {
     if (this.context.isClosed()) return;
-    this.sendReply(to, EnvelopeKind.ErrorResponse, requestId, encodeWireError(error));
+    this.sendReply(to, EnvelopeKind.ErrorResponse, requestId, [encodeWireError(error)]);
   }
 
-  private sendReply(to: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
+  private sendReply(to: string, kind: EnvelopeKind, requestId: number, body: Buffer[]): void {
     try {
       this.context.deliver(to, kind, requestId, '', body);
     } catch (error) {

@@ -48,8 +48,9 @@ export interface Envelope {
 }
 
 /**
- * Encodes an envelope as two parts, the header (with the topic) and the body itself, so a
- * transport can write them with `writev` without copying a large body.
+ * Encodes an envelope as parts, the header (with the topic) then the body, itself one buffer or
+ * several parts (a binary payload's header and bytes), so a transport can write them with
+ * `writev` without copying a large body.
  * @throws InvalidTopicError when `topic` is not a string of at most {@link MAX_TOPIC_BYTES} bytes;
  * EnvelopeError (`ERR_BAD_ENVELOPE`) for an unknown kind or a request id that is not a uint32.
  */
@@ -57,7 +58,7 @@ export function encodeEnvelope(
   kind: EnvelopeKind,
   requestId: number,
   topic: string,
-  body: Buffer,
+  body: Buffer | readonly Buffer[],
 ): Buffer[] {
   if (kind !== 1 && kind !== 2 && kind !== 3 && kind !== 4)
     throw new EnvelopeError(MessagingMessages.envelopeKindInvalid(kind));
@@ -65,7 +66,9 @@ export function encodeEnvelope(
     throw new EnvelopeError(MessagingMessages.envelopeRequestIdInvalid(requestId, MAX_REQUEST_ID));
   if (typeof topic !== 'string')
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
-  if (!Buffer.isBuffer(body)) throw new EnvelopeError(MessagingMessages.envelopeBodyInvalid());
+  const parts = Buffer.isBuffer(body) ? [body] : body;
+  if (!Array.isArray(parts) || !parts.every(part => Buffer.isBuffer(part)))
+    throw new EnvelopeError(MessagingMessages.envelopeBodyInvalid());
   const topicBytes = topic.length === 0 ? 0 : Buffer.byteLength(topic, 'utf8');
   if (topicBytes > MAX_TOPIC_BYTES)
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
@@ -74,7 +77,7 @@ export function encodeEnvelope(
   header.writeUInt32BE(requestId, 1);
   header.writeUInt16BE(topicBytes, 5);
   if (topicBytes > 0) header.write(topic, ENVELOPE_HEADER_BYTES, 'utf8');
-  return [header, body];
+  return [header, ...parts];
 }
 
 /** Total length of the parts of an envelope, e.g. for a frame header. */

@@ -18,7 +18,12 @@ export {
 } from '../transport.errors.js';
 
 /** Codes of a payload that cannot be encoded or decoded. */
-export type PayloadErrorCode = 'ERR_PAYLOAD_ENCODE' | 'ERR_PAYLOAD_DECODE' | 'ERR_PAYLOAD_TOO_DEEP';
+export type PayloadErrorCode =
+  | 'ERR_PAYLOAD_ENCODE'
+  | 'ERR_PAYLOAD_DECODE'
+  | 'ERR_PAYLOAD_TOO_DEEP'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_PAYLOAD_TOO_COSTLY';
 
 /** Codes of a {@link RemoteError}. */
 export type RemoteErrorCode = 'ERR_REMOTE_HANDLER' | 'ERR_NO_HANDLER';
@@ -131,12 +136,35 @@ export class RemoteError extends GenClusterError implements RemoteErrorDetails {
   }
 }
 
-/** A payload cannot be encoded, decoded, or is nested too deep. */
+/** Details of a {@link PayloadError}. */
+export interface PayloadErrorDetails extends ErrorDetails {
+  readonly code: PayloadErrorCode;
+  /** `ERR_PAYLOAD_TOO_LARGE`: the payload's size, or a lower bound when refused before encoding. */
+  readonly bytes?: number;
+  /** `ERR_PAYLOAD_TOO_LARGE`: the limit for structured payloads (`maxStructuredPayloadBytes`). */
+  readonly limit?: number;
+}
+
+/**
+ * A payload cannot be encoded or decoded (`ERR_PAYLOAD_ENCODE`, `ERR_PAYLOAD_DECODE`), is nested
+ * too deep (`ERR_PAYLOAD_TOO_DEEP`), is a structured payload over `maxStructuredPayloadBytes`
+ * (`ERR_PAYLOAD_TOO_LARGE`, with `bytes` and `limit`; a `Buffer` or typed array payload is not
+ * held to that limit), or would decode into more objects than its size allows
+ * (`ERR_PAYLOAD_TOO_COSTLY`). `retryable` is `false`: the same payload fails every time.
+ */
 export class PayloadError extends GenClusterError {
   declare readonly code: PayloadErrorCode;
+  /** Whether sending the same payload again can succeed: never. */
+  readonly retryable = false;
+  /** `ERR_PAYLOAD_TOO_LARGE`: the payload's size in bytes (a lower bound when not encoded). */
+  readonly bytes: number | undefined;
+  /** `ERR_PAYLOAD_TOO_LARGE`: the limit it passed, in bytes. */
+  readonly limit: number | undefined;
 
-  constructor(message: string, details: ErrorDetails & { readonly code: PayloadErrorCode }) {
+  constructor(message: string, details: PayloadErrorDetails) {
     super(details.code, message, details);
+    this.bytes = details.bytes;
+    this.limit = details.limit;
   }
 }
 

@@ -31,6 +31,18 @@ export const MessagingMessages = {
     `The payload is nested deeper than ${max} levels, the limit of the ${codec} codec; ${encoding ? 'it was not sent' : 'it was refused'}.`,
   codecResult: (codec: string, what: string) =>
     `Codec "${codec}" returned ${what} from encode(); expected a Buffer or Uint8Array.`,
+  structuredTooLarge: (codec: string, bytes: number, limit: number) =>
+    `The payload is a structured value of ${bytes} bytes or more once encoded with ${codec}, over maxStructuredPayloadBytes (${limit}); it was not sent. Retrying will not help: send the bulk as a Buffer or typed array (passed through without encoding, up to maxMessageBytes), or send less.`,
+  structuredTooLargeReceived: (codec: string, bytes: number, limit: number) =>
+    `Refused a structured ${codec} payload of ${bytes} bytes, over maxStructuredPayloadBytes (${limit}).`,
+  tooCostly: (codec: string, cost: number, budget: number, bytes: number) =>
+    `Refused a ${codec} payload of ${bytes} bytes: it would decode into too many objects (cost ${cost}, budget ${budget} for its size).`,
+  structuredLimitInvalid: (value: unknown, max: number) =>
+    CoreMessages.invalidOption(
+      'maxStructuredPayloadBytes',
+      value,
+      `an integer from 1 to maxMessageBytes (${max})`,
+    ),
   // A built-in codec's depth refusal; the user sees `tooDeep` instead.
   nestedTooDeep: () => 'nested too deep',
 
@@ -62,7 +74,7 @@ export const MessagingMessages = {
     `Invalid envelope kind ${describeValue(kind)}: expected 1 (send), 2 (request), 3 (response) or 4 (error response).`,
   envelopeRequestIdInvalid: (id: unknown, max: number) =>
     `Invalid request id ${describeValue(id)}: expected an integer from 0 to ${max}.`,
-  envelopeBodyInvalid: () => 'Invalid envelope body: expected a Buffer.',
+  envelopeBodyInvalid: () => 'Invalid envelope body: expected a Buffer or an array of Buffers.',
   topicInvalid: (topic: unknown, max: number) =>
     `Invalid topic ${describeValue(topic)}: expected a non-empty string of at most ${max} UTF-8 bytes.`,
 

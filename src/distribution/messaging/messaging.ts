@@ -36,6 +36,7 @@ import { MessagingMessages } from './messaging.messages.js';
 import {
   type PayloadCodec,
   type PayloadCodecKind,
+  DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES,
   createPayloadCodec,
   encodePayload,
   encodedSizeLowerBound,
@@ -75,6 +76,19 @@ export interface MessagingOptions {
   readonly transport: MessageTransport;
   /** Payload codec; `'msgpack'` (structured clone) by default. All nodes must use the same. */
   readonly codec?: PayloadCodec | PayloadCodecKind;
+  /**
+   * Largest structured payload (anything but a `Buffer` or typed array), in encoded bytes, sent or
+   * received, with the msgpack codec: over it `send`/`request` throw a `PayloadError`
+   * `ERR_PAYLOAD_TOO_LARGE` before encoding (a binary payload may go up to the transport's
+   * `maxMessageBytes`). Default 2 MiB (about 25–170 ms of encoding or decoding), or
+   * `maxMessageBytes` when that is smaller. At most `maxMessageBytes`.
+   */
+  readonly maxStructuredPayloadBytes?: number;
+  /**
+   * The transport's largest message, when it has one: `maxStructuredPayloadBytes` may not exceed
+   * it, and follows it down when unset.
+   */
+  readonly maxMessageBytes?: number;
   /** Timeout of a request without its own `timeoutMs`. Default 5000 ms. */
   readonly defaultRequestTimeoutMs?: number;
   /**
@@ -148,7 +162,9 @@ export class Messaging implements ClusterMessaging {
       });
     this.self = options.self;
     this.transport = options.transport;
-    this.codec = createPayloadCodec(options.codec ?? 'msgpack');
+    this.codec = createPayloadCodec(options.codec ?? 'msgpack', {
+      maxStructuredPayloadBytes: structuredLimit(options),
+    });
     this.defaultTimeoutMs = checkTimeout(
       'defaultRequestTimeoutMs',
       options.defaultRequestTimeoutMs ?? DEFAULT_MESSAGING_OPTIONS.defaultRequestTimeoutMs,
@@ -344,13 +360,15 @@ export class Messaging implements ClusterMessaging {
     kind: EnvelopeKind,
     requestId: number,
     topic: string,
-    body: Buffer,
+    body: Buffer[],
   ): void {
     if (node === this.self) {
+      // One buffer of its own: the receiving handler never shares memory with the sender's value.
+      const bytes = Buffer.concat(body);
       queueMicrotask(() => {
         if (this.closed) return;
         try {
-          this.dispatcher.dispatch(this.self, kind, requestId, topic, body);
+          this.dispatcher.dispatch(this.self, kind, requestId, topic, bytes);
         } catch (error) {
           this.log(
             'warn',
@@ -412,6 +430,22 @@ function checkTopic(topic: unknown): asserts topic is string {
     (topic.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(topic, 'utf8') > MAX_TOPIC_BYTES)
   )
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
+}
+
+/**
+ * The structured payload limit: the option, checked against the transport's message limit, or
+ * the default capped by that limit.
+ */
+function structuredLimit(options: MessagingOptions): number {
+  const max = options.maxMessageBytes;
+  if (max !== undefined) checkInteger('maxMessageBytes', max, 1);
+  const given = options.maxStructuredPayloadBytes;
+  if (given === undefined) return Math.min(DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES, max ?? Infinity);
+  if (max !== undefined && !(typeof given === 'number' && given >= 1 && given <= max))
+    throw new InvalidConfigError(MessagingMessages.structuredLimitInvalid(given, max), {
+      option: 'maxStructuredPayloadBytes',
+    });
+  return given;
 }
 
 /** A timeout a Node timer can wait (fractions allowed, as `setTimeout` takes them). */

@@ -8,18 +8,33 @@
  * `Packr` instances) always understand each other, and one message cannot change how the next is
  * read.
  *
- * Every message goes through {@link scanMsgpack} after encoding and before decoding, so a payload
- * nested too deep and an object with a `__proto__` key are refused both ways (msgpackr alone would
- * silently rename that key `__proto_`). A msgpack *map* is decoded as a `Map`, where `"__proto__"`
- * is an ordinary key. A binary value is always copied out of the received message,
- * so it never aliases (nor keeps alive) a transport's buffer.
+ * A payload that is itself a `Buffer` or typed array passes through (`msgpack-binary.ts`): sent
+ * as a header plus its own bytes, received as a view, neither copied nor scanned, whatever its
+ * size. Any other payload is *structured*: it may take at most `maxStructuredBytes` once encoded,
+ * checked before encoding by a cheap walk (`structured-size.ts`) and, when the walk cannot tell,
+ * while encoding (msgpackr writes into a buffer that refuses to grow past the limit), and again on
+ * receipt; it goes through {@link scanMsgpack} after encoding and before decoding, so a payload
+ * nested too deep, an object with a `__proto__` key (msgpackr alone would silently rename it
+ * `__proto_`) and a message that would decode into too many objects are refused both ways. A
+ * msgpack *map* is decoded as a `Map`, where `"__proto__"` is an ordinary key. A binary value
+ * inside a structured payload is copied out of the received message.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import { Refusal, codecFailure } from './codec-failure.js';
+import { Refusal, SizeRefusal, codecFailure } from './codec-failure.js';
 import type { PayloadError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
+import { NOT_BINARY, binaryParts, readBinary } from './msgpack-binary.js';
 import { scanMsgpack } from './msgpack-scanner.js';
 import type { PayloadCodec } from './payload-codec.js';
+import { boundEncodedSize } from './structured-size.js';
+
+/**
+ * Room msgpackr may use, past the limit, while encoding a payload whose size the walk could not
+ * bound: it reserves three bytes per UTF-16 unit before writing a string, so a string within the
+ * limit may need up to three times it.
+ */
+const ENCODE_ROOM_FACTOR = 4;
+const ENCODE_ROOM_SLACK = 64 * 1024;
 
 /**
  * The msgpack codec; build it with `createPayloadCodec('msgpack')`, which checks the limits.
@@ -30,8 +45,14 @@ export class MsgpackCodec implements PayloadCodec {
   private readonly packr: Packr;
   private readonly unpackr: Unpackr;
 
-  /** @param maxDepth deepest nesting accepted, already checked by the factory */
-  constructor(private readonly maxDepth: number) {
+  /**
+   * @param maxDepth deepest nesting accepted, already checked by the factory
+   * @param maxStructuredBytes largest structured payload, encoded, already checked
+   */
+  constructor(
+    private readonly maxDepth: number,
+    readonly maxStructuredBytes: number,
+  ) {
     // Records stay on (msgpackr's default) but with no shared structures: every message carries
     // its own record definitions. `useRecords: false` would decode a Map and an object alike.
     this.packr = new Packr({
@@ -44,9 +65,11 @@ export class MsgpackCodec implements PayloadCodec {
   }
 
   encode(value: unknown): Buffer {
+    const binary = binaryParts(value);
+    if (binary !== undefined) return Buffer.concat(binary);
     let bytes: Buffer;
     try {
-      bytes = this.packr.pack(value);
+      bytes = this.packStructured(value);
     } catch (error) {
       throw this.encodeError(error);
     }
@@ -58,14 +81,58 @@ export class MsgpackCodec implements PayloadCodec {
     return bytes;
   }
 
+  /**
+   * Encodes `value` as parts to write one after the other: a binary payload as its header and its
+   * own bytes (never concatenated), anything else as {@link MsgpackCodec.encode} does.
+   * @throws PayloadError (`ERR_PAYLOAD_TOO_LARGE` before encoding when it can tell)
+   */
+  encodeParts(value: unknown): Buffer[] {
+    return binaryParts(value) ?? [this.encode(value)];
+  }
+
   decode(bytes: Buffer): unknown {
     if (bytes.length === 0) return undefined;
+    const binary = readBinary(bytes);
+    if (binary !== NOT_BINARY) return binary;
     try {
+      if (bytes.length > this.maxStructuredBytes)
+        throw new SizeRefusal(bytes.length, this.maxStructuredBytes);
       scanMsgpack(bytes, this.maxDepth);
       return this.unpackr.unpack(bytes);
     } catch (error) {
       throw codecFailure(error, this.name, this.maxDepth, 'decode');
     }
+  }
+
+  /**
+   * Refuses a structured payload over the limit before encoding it when a walk shows it (its
+   * lower bound is over), encodes it plainly when the walk shows it fits (its upper bound is not
+   * over), and otherwise encodes it into a buffer that refuses to grow, so encoding stops soon
+   * after the output passes the limit instead of running to the end.
+   */
+  private packStructured(value: unknown): Buffer {
+    const limit = this.maxStructuredBytes;
+    const { lower, upper } = boundEncodedSize(value, limit);
+    if (lower > limit) throw new SizeRefusal(lower, limit);
+    if (upper <= limit) return this.packr.pack(value);
+    const room = Buffer.allocUnsafeSlow(limit * ENCODE_ROOM_FACTOR + ENCODE_ROOM_SLACK);
+    // msgpackr grows its buffer by allocating a larger one and copying into it with `copy`.
+    Object.defineProperty(room, 'copy', {
+      value: (_target: unknown, _targetStart: number, _start: number, end: number) => {
+        throw new SizeRefusal(end, limit);
+      },
+    });
+    let bytes: Buffer;
+    try {
+      this.packr.useBuffer(room);
+      bytes = this.packr.pack(value);
+    } finally {
+      // msgpackr writes the next payloads after this one in the same buffer: give it a new one,
+      // so the result below is never overwritten and `room` is not kept.
+      this.packr.useBuffer(Buffer.allocUnsafeSlow(8192));
+    }
+    if (bytes.length > limit) throw new SizeRefusal(bytes.length, limit);
+    return Buffer.from(bytes);
   }
 
   private encodeError(error: unknown): PayloadError {

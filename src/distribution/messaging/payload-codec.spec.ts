@@ -160,10 +160,12 @@ describe('payload codecs', () => {
 
     it('takes a Uint8Array as a Buffer over the same memory', () => {
       const bytes = new Uint8Array([1, 2, 3]);
-      const encoded = encodePayload(
+      const parts = encodePayload(
         custom(() => bytes),
         null,
       );
+      expect(parts).toHaveLength(1);
+      const encoded = parts[0]!;
       expect(Buffer.isBuffer(encoded)).toBe(true);
       expect(encoded.buffer).toBe(bytes.buffer);
     });

@@ -6,7 +6,9 @@
  * The built-in codecs refuse, with a {@link PayloadError}: values that cannot be sent (functions,
  * symbols; JSON also `bigint` and cycles) — `ERR_PAYLOAD_ENCODE`; structures nested deeper than
  * `maxDepth` (default 64) on encode and on decode — `ERR_PAYLOAD_TOO_DEEP`; malformed bytes —
- * `ERR_PAYLOAD_DECODE`.
+ * `ERR_PAYLOAD_DECODE`. The msgpack codec also refuses structured payloads over
+ * `maxStructuredPayloadBytes` — `ERR_PAYLOAD_TOO_LARGE` — and messages that would decode into
+ * more objects than their size allows — `ERR_PAYLOAD_TOO_COSTLY`.
  *
  * Prototype pollution: decoded data never reaches `Object.prototype`. A `__proto__` key of an
  * object is refused (`ERR_PAYLOAD_DECODE`, `ERR_PAYLOAD_ENCODE`) by both built-in codecs, rather
@@ -42,10 +44,26 @@ export interface PayloadCodecLimits {
    * {@link MAX_PAYLOAD_DEPTH_LIMIT}.
    */
   readonly maxDepth?: number;
+  /**
+   * Largest structured payload (anything but a `Buffer` or typed array), in encoded bytes, sent
+   * or received; msgpack only (JSON has no binary form to point to instead). Default
+   * {@link DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES}.
+   */
+  readonly maxStructuredPayloadBytes?: number;
 }
+
+/**
+ * Default of {@link PayloadCodecLimits.maxStructuredPayloadBytes}: 2 MiB, which msgpackr encodes
+ * or decodes in about 25–170 ms (see docs), the longest a structured message may hold the event
+ * loop. A `Buffer` or typed array payload is not held to it.
+ */
+export const DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
 /** Default of {@link PayloadCodecLimits.maxDepth}. */
 export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
+
+/** Highest `maxStructuredPayloadBytes` accepted (the message size field's bound). */
+const MAX_STRUCTURED_PAYLOAD_BYTES = 0xffff_ffff;
 
 /** Highest `maxDepth` accepted: decoding recurses once per level. */
 export const MAX_PAYLOAD_DEPTH_LIMIT = 1_000;
@@ -72,7 +90,9 @@ export function createPayloadCodec(
   }
   const maxDepth = limits.maxDepth ?? DEFAULT_MAX_PAYLOAD_DEPTH;
   checkInteger('maxDepth', maxDepth, 1, MAX_PAYLOAD_DEPTH_LIMIT);
-  if (kind === 'msgpack') return new MsgpackCodec(maxDepth);
+  const maxStructured = limits.maxStructuredPayloadBytes ?? DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES;
+  checkInteger('maxStructuredPayloadBytes', maxStructured, 1, MAX_STRUCTURED_PAYLOAD_BYTES);
+  if (kind === 'msgpack') return new MsgpackCodec(maxDepth, maxStructured);
   if (kind === 'json') return new JsonCodec(maxDepth);
   throw new InvalidConfigError(MessagingMessages.codecUnknown(kind));
 }
@@ -97,19 +117,23 @@ export function encodedSizeLowerBound(codec: PayloadCodec, value: unknown): numb
 
 /**
  * Encodes with any codec, custom ones included: what it throws becomes a {@link PayloadError}, and
- * a `Uint8Array` result is taken as a `Buffer` without copying.
+ * a `Uint8Array` result is taken as a `Buffer` without copying. Returns the parts of the encoding,
+ * to be written one after the other: the msgpack codec passes a binary payload through as its
+ * header and its own bytes, never concatenated.
  * @throws PayloadError (`ERR_PAYLOAD_*`)
  * @internal
  */
-export function encodePayload(codec: PayloadCodec, value: unknown): Buffer {
+export function encodePayload(codec: PayloadCodec, value: unknown): Buffer[] {
+  if (codec instanceof MsgpackCodec) return codec.encodeParts(value);
   let bytes: unknown;
   try {
     bytes = codec.encode(value);
   } catch (error) {
     throw toPayloadError(error, 'ERR_PAYLOAD_ENCODE', codec.name);
   }
-  if (Buffer.isBuffer(bytes)) return bytes;
-  if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (Buffer.isBuffer(bytes)) return [bytes];
+  if (bytes instanceof Uint8Array)
+    return [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
   throw new PayloadError(MessagingMessages.codecResult(codec.name, typeof bytes), {
     code: 'ERR_PAYLOAD_ENCODE',
   });

@@ -1,10 +1,5 @@
 import type { Socket } from 'node:net';
-import {
-  ConnectError,
-  type ClusterLogger,
-  type NodeDownReason,
-  toError,
-} from '../../core/index.js';
+import { type ClusterLogger, type NodeDownReason, toError } from '../../core/index.js';
 import { FragmentAssembler } from './fragment-assembler.js';
 import { FRAGMENT_HEADER_BYTES } from './fragment-header.js';
 import { FrameDecoder, FrameType, encodeFrame } from './frame-codec.js';
@@ -13,16 +8,21 @@ import {
   type HandshakeResult,
   type HandshakeStep,
 } from './handshake/index.js';
+import {
+  type HandshakeSite,
+  closedDuringHandshakeError,
+  handshakeTimeoutError,
+} from './handshake-failure.js';
 import { Heartbeat } from './heartbeat.js';
+import { FrameProgress, type ReceiveDeadlineLimits } from './receive-deadline.js';
 import { retainSlice } from './retain-slice.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
-import { HandshakeError, ProtocolError } from './tcp.errors.js';
+import { ProtocolError } from './tcp.errors.js';
 import { TcpMessages as M } from './tcp.messages.js';
 
 /** Limits and timings of one link. */
-export interface ConnectionLimits extends SendQueueLimits {
+export interface ConnectionLimits extends SendQueueLimits, ReceiveDeadlineLimits {
   readonly heartbeatMs: number;
-  readonly failureTimeoutMs: number;
   readonly handshakeStepTimeoutMs: number;
   readonly handshakeTotalTimeoutMs: number;
 }
@@ -71,6 +71,7 @@ export class Connection {
   private readonly sendQueue: SendQueue;
   private readonly fragments: FragmentAssembler;
   private readonly heartbeat: Heartbeat;
+  private readonly frameProgress: FrameProgress;
   private readonly remoteAddress: string;
   private readonly node: string | undefined;
   private connected: boolean;
@@ -101,7 +102,11 @@ export class Connection {
     this.connected = !socket.connecting;
     if (!this.connected) socket.once('connect', () => (this.connected = true));
     this.sendQueue = new SendQueue(socket, limits);
-    this.fragments = new FragmentAssembler(limits.maxMessageBytes);
+    this.fragments = new FragmentAssembler(limits.maxMessageBytes, {
+      now: () => performance.now(),
+      received: () => this.bytesReceived,
+    });
+    this.frameProgress = new FrameProgress(limits);
     this.heartbeat = new Heartbeat(limits, {
       running: () => !this.closed && !this.ending && !this.frozen,
       lastReceived: () => this.lastReceived,
@@ -111,17 +116,22 @@ export class Connection {
       ping: () => this.sendQueue.sendControl(encodeFrame(FrameType.Ping)),
       silent: ms =>
         this.close('heartbeatTimeout', new ProtocolError(M.noData(this.name, Math.round(ms)))),
+      progressing: now => this.progressing(now),
       peer: () => this.name,
     });
     this.decoder = new FrameDecoder({
       maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES,
-      onFrame: (type, payload) => this.onFrame(type, payload),
+      onFrame: (type, payload) => {
+        this.frameProgress.delivered();
+        this.onFrame(type, payload);
+      },
       onError: error => this.fail('connectionClosed', error),
     });
     socket.on('data', chunk => {
       this.lastReceived = performance.now();
       this.bytesReceived += chunk.length;
       this.decoder.push(chunk);
+      this.frameProgress.received(this.lastReceived, this.decoder.bufferedBytes);
     });
     socket.on('error', error => {
       this.socketError ??= error;
@@ -145,6 +155,11 @@ export class Connection {
   /** Bytes of control frames waiting to be written (diagnostics; bounded, see `SendQueue`). */
   get controlBytes(): number {
     return this.sendQueue.controlBytes;
+  }
+
+  /** Bytes of partial frames and messages held for this link (diagnostics; see `receive-deadline.ts`). */
+  get partialBytes(): number {
+    return this.decoder.bufferedBytes + this.fragments.bytes + this.earlyBytes;
   }
 
   /** The peer's name once known, else the remote address. */
@@ -180,7 +195,7 @@ export class Connection {
       };
       const { handshakeStepTimeoutMs: stepMs, handshakeTotalTimeoutMs: totalMs } = this.limits;
       const deadline = (what: string, ms: number) => {
-        const timer = setTimeout(() => settle(this.handshakeTimeout(what, ms)), ms);
+        const timer = setTimeout(() => settle(handshakeTimeoutError(this.site, what, ms)), ms);
         timer.unref();
         return timer;
       };
@@ -189,7 +204,7 @@ export class Connection {
         clearTimeout(stepTimer);
         stepTimer = deadline(M.handshakeStepLimit(stepMs), stepMs);
       };
-      const onClose = () => settle(this.closedDuringHandshake());
+      const onClose = () => settle(closedDuringHandshakeError(this.site, this.socketError));
       this.socket.once('close', onClose);
       const apply = (step: HandshakeStep) => {
         if (settled) return;
@@ -226,28 +241,9 @@ export class Connection {
     });
   }
 
-  /** A handshake deadline passed: a timeout of the handshake, or of the TCP connect itself. */
-  private handshakeTimeout(what: string, ms: number): Error {
-    const node = this.node ?? this.remoteAddress;
-    return this.connected
-      ? new HandshakeError(M.handshakeTimedOut(this.remoteAddress, what), {
-          code: 'ERR_HANDSHAKE_TIMEOUT',
-          reason: 'timeout',
-          byPeer: false,
-        })
-      : new ConnectError(M.connectTimeout(node, this.remoteAddress, ms), {
-          code: 'ERR_CONNECT_TIMEOUT',
-          node,
-        });
-  }
-
-  /** The socket closed before the handshake was done: a failed connect, or a broken handshake. */
-  private closedDuringHandshake(): Error {
-    const node = this.node ?? this.remoteAddress;
-    const cause = this.socketError;
-    return !this.connected && cause
-      ? new ConnectError(M.connectFailed(node, this.remoteAddress, cause.message), { node, cause })
-      : new ProtocolError(M.closedDuringHandshake(this.remoteAddress), { cause });
+  /** Where the handshake runs, for its errors. */
+  private get site(): HandshakeSite {
+    return { connected: this.connected, remote: this.remoteAddress, node: this.node };
   }
 
   /**
@@ -376,6 +372,16 @@ export class Connection {
   }
 
   // --- receive -------------------------------------------------------------------------------
+
+  /** The receive deadline, checked on each heartbeat (see `receive-deadline.ts`). */
+  private progressing(now: number): boolean {
+    const overdue =
+      this.frameProgress.overdue(now, this.decoder.bufferedBytes) ??
+      this.fragments.overdue(now, this.limits);
+    if (overdue === undefined) return true;
+    this.close('heartbeatTimeout', new ProtocolError(M.receiveDeadline(this.name, overdue)));
+    return false;
+  }
 
   private onFrame(type: number, payload: Buffer): void {
     if (this.closed) return;

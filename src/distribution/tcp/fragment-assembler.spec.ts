@@ -63,4 +63,72 @@ describe('FragmentAssembler', () => {
     expect(assembler.bytes).toBe(0);
     expect(assembler.push(fragment(3, Buffer.alloc(100), true))?.length).toBe(100);
   });
+
+  describe('receive deadline', () => {
+    const LIMITS = { failureTimeoutMs: 5_000, minReceiveBytesPerSecond: 1_000 };
+    /** An assembler on a clock and a link byte counter the test sets. */
+    function timed() {
+      const clock = { t: 0, link: 0 };
+      const assembler = new FragmentAssembler(1024 * 1024, {
+        now: () => clock.t,
+        received: () => clock.link,
+      });
+      return { clock, assembler };
+    }
+
+    it('finds nothing while no message is in progress', () => {
+      const { assembler } = timed();
+      expect(assembler.overdue(1e9, LIMITS)).toBeUndefined();
+    });
+
+    it('closes a message without a fragment for the failure timeout while the link idles', () => {
+      const { clock, assembler } = timed();
+      clock.link = 100;
+      assembler.push(fragment(1, Buffer.alloc(100), false));
+      clock.link += 50; // ticks meanwhile: 50 ms more at 1,000 B/s
+      expect(assembler.overdue(5_050, LIMITS)).toBeUndefined();
+      expect(assembler.overdue(5_051, LIMITS)).toEqual({
+        unit: 'fragment',
+        bytes: 50,
+        elapsedMs: 5_051,
+        allowedMs: 5_050,
+      });
+    });
+
+    it('lets a message wait for its next fragment while the link carries other data', () => {
+      const { clock, assembler } = timed();
+      // Its own 20,000 bytes allow it 25 s in all (it keeps up with the minimum rate overall).
+      assembler.push(fragment(1, Buffer.alloc(20_000), false));
+      clock.link += 20_000; // other messages interleaved by the sender: 20 s more at 1,000 B/s
+      expect(assembler.overdue(24_000, LIMITS)).toBeUndefined();
+      expect(assembler.overdue(25_001, LIMITS)).toBeDefined();
+    });
+
+    it('closes a message whose own bytes come in below the minimum rate, even with fresh fragments', () => {
+      const { clock, assembler } = timed();
+      assembler.push(fragment(1, Buffer.alloc(1_000), false));
+      for (clock.t = 500; clock.t <= 6_000; clock.t += 500) {
+        assembler.push(fragment(1, Buffer.alloc(0), false));
+        expect(assembler.overdue(clock.t, LIMITS)).toBeUndefined();
+      }
+      expect(assembler.overdue(6_001, LIMITS)).toEqual({
+        unit: 'message',
+        bytes: 1_000,
+        elapsedMs: 6_001,
+        allowedMs: 6_000,
+      });
+    });
+
+    it('forgets a message once complete, and everything on clear', () => {
+      const { clock, assembler } = timed();
+      assembler.push(fragment(1, Buffer.alloc(10), false));
+      assembler.push(fragment(2, Buffer.alloc(10), false));
+      assembler.push(fragment(1, Buffer.alloc(10), true));
+      expect(assembler.messages).toBe(1);
+      assembler.clear();
+      clock.t = 1e9;
+      expect(assembler.messages).toBe(0);
+      expect(assembler.overdue(clock.t, LIMITS)).toBeUndefined();
+    });
+  });
 });

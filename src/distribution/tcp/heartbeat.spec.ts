@@ -3,8 +3,16 @@ import { Heartbeat, type HeartbeatLink } from './heartbeat.js';
 
 /** A link whose clocks and counters the test sets; it records what the heartbeat did. */
 function fakeLink(overrides: Partial<HeartbeatLink> = {}) {
-  const state = { running: true, lastReceived: 0, lastSent: 0, bytesReceived: 0 };
+  const state = {
+    running: true,
+    lastReceived: 0,
+    lastSent: 0,
+    bytesReceived: 0,
+    progressing: true,
+  };
   const calls: string[] = [];
+  /** When the heartbeat had the link check its receive deadline. */
+  const checks: number[] = [];
   const link: HeartbeatLink = {
     running: () => state.running,
     lastReceived: () => state.lastReceived,
@@ -13,10 +21,14 @@ function fakeLink(overrides: Partial<HeartbeatLink> = {}) {
     tick: () => calls.push('tick'),
     ping: () => calls.push('ping'),
     silent: ms => calls.push(`silent ${Math.round(ms)}`),
+    progressing: now => {
+      checks.push(now);
+      return state.progressing;
+    },
     peer: () => 'b@127.0.0.1',
     ...overrides,
   };
-  return { link, state, calls };
+  return { link, state, calls, checks };
 }
 
 const TIMINGS = { heartbeatMs: 1_000, failureTimeoutMs: 5_000 };
@@ -68,6 +80,27 @@ describe('Heartbeat', () => {
     // and stops there: no more ticks or verdicts
     jest.advanceTimersByTime(10_000);
     expect(calls.filter(c => c.startsWith('silent'))).toHaveLength(1);
+  });
+
+  it('has the link check its receive deadline on every beat, and stops once the link closed for it', () => {
+    const { link, state, calls, checks } = fakeLink();
+    const heartbeat = new Heartbeat(TIMINGS, link);
+    heartbeat.start();
+    for (let i = 0; i < 3; i++) {
+      state.lastReceived = performance.now();
+      jest.advanceTimersByTime(1_000);
+    }
+    expect(checks).toHaveLength(3);
+    expect(calls).toEqual(['tick', 'tick', 'tick']);
+    state.progressing = false;
+    state.lastReceived = performance.now();
+    jest.advanceTimersByTime(1_000);
+    // the link closed for it: no tick after the verdict, and no further beat
+    expect(checks).toHaveLength(4);
+    expect(calls).toEqual(['tick', 'tick', 'tick']);
+    jest.advanceTimersByTime(10_000);
+    expect(checks).toHaveLength(4);
+    heartbeat.close();
   });
 
   it('does nothing when the link stopped running, and nothing after stop', () => {

@@ -1,7 +1,8 @@
 /**
  * Failure detection of one link: a chained timer that,
- * every `heartbeatMs`, declares the peer down after `failureTimeoutMs` of silence and sends a tick
- * on a link idle for about `heartbeatMs`; and `ping`, an explicit liveness probe.
+ * every `heartbeatMs`, declares the peer down after `failureTimeoutMs` of silence, has the link
+ * check its receive deadline (`receive-deadline.ts`: bytes alone are not progress) and sends a
+ * tick on a link idle for about `heartbeatMs`; and `ping`, an explicit liveness probe.
  */
 import { withDeadline } from '../../core/index.js';
 import { ProtocolError } from './tcp.errors.js';
@@ -29,6 +30,11 @@ export interface HeartbeatLink {
   ping(): void;
   /** The peer was silent for `silentMs`, more than `failureTimeoutMs`: close the link. */
   silent(silentMs: number): void;
+  /**
+   * Checks at `now` that the frame and the fragmented messages in progress are within their
+   * receive deadline; if not, closes the link and returns `false`.
+   */
+  progressing(now: number): boolean;
   /** The peer's name or address, for messages. */
   peer(): string;
 }
@@ -118,6 +124,7 @@ export class Heartbeat {
       this.link.silent(silentMs);
       return;
     }
+    if (!this.link.progressing(now)) return;
     // Ticks only on idle links: any data we wrote already proves we are alive.
     if (now - this.link.lastSent() >= heartbeatMs * 0.9) this.link.tick();
     this.start();

@@ -76,6 +76,15 @@ export const TcpMessages = {
   linkClosed: (peer: string) => `Connection to ${peer} is closed.`,
   linkClosedLog: (peer: string, why: string) => `Link to ${peer} closed: ${why}`,
   noData: (peer: string, ms: number) => `No data from ${peer} for ${ms} ms.`,
+  receiveDeadline: (
+    peer: string,
+    overdue: { unit: string; bytes: number; elapsedMs: number; allowedMs: number },
+  ) => {
+    const [elapsed, allowed] = [Math.round(overdue.elapsedMs), Math.round(overdue.allowedMs)];
+    return overdue.unit === 'fragment'
+      ? `No fragment of a message in progress from ${peer} for ${elapsed} ms, although the link carried only ${overdue.bytes} bytes meanwhile (${allowed} ms allowed).`
+      : `${overdue.unit === 'frame' ? 'A frame' : 'A fragmented message'} from ${peer} made too little progress: ${overdue.bytes} bytes in ${elapsed} ms (${allowed} ms allowed: the failure timeout plus the bytes at the minimum receive rate).`;
+  },
   unexpectedFrameInHandshake: (type: number) => `Unexpected frame ${type} during the handshake.`,
   unexpectedFrameBeforeLink: (type: number) =>
     `Unexpected frame ${type} outside of an established link.`,

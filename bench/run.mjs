@@ -4,11 +4,16 @@
 // table, writes bench/results/latest.json, and the ratios the project's targets are about
 // (bench/targets.mjs). `npm run bench:docs` turns the results file into docs/benchmarks.md.
 //
-//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh]
+//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large]
 //                      [--stacks ours,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
-//                      [--out FILE] [--cpu-prof] [--no-sigstop]
+//                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
+//                      [--large-messages N] [--large-mib MIB] [--large-in-flight N]
+//                      [--large-baseline-ms MS] [--large-structured-mib 1,4,16]
+//   --merge keeps, from the results file already at --out, the records of the sections this run
+//   did not measure (and their configuration), so that one section can be measured again alone;
+//   the file's `merged` lists each such run (sections, date, quick, load average).
 //   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
 //   with `node bench/prof-summary.mjs bench/results/prof/<file>.cpuprofile`).
 //
@@ -20,18 +25,19 @@
 // The sections are in bench/sections/, each a `run(ctx)` that measures what was asked of it and
 // adds samples to the context; the options in bench/lib/options.mjs, the tables in
 // bench/lib/report.mjs.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import './lib/guard.mjs';
 import { createContext } from './lib/context.mjs';
 import { evaluateTargets, targetRecords } from './lib/evaluate-targets.mjs';
 import { loadAverage, machine } from './lib/machine.mjs';
-import { parseOptions } from './lib/options.mjs';
+import { SECTION_RECORDS, parseOptions } from './lib/options.mjs';
 import { childFlags, killAll } from './lib/procs.mjs';
 import { formatReport } from './lib/report.mjs';
 import * as broadcast from './sections/broadcast.mjs';
 import * as cluster from './sections/cluster.mjs';
+import * as largeMessages from './sections/large-messages.mjs';
 import * as memory from './sections/memory.mjs';
 import * as messaging from './sections/messaging.mjs';
 import * as refresh from './sections/refresh.mjs';
@@ -40,7 +46,49 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 /** The sections in the order they run; each decides from the options whether it has work. */
-const SECTIONS = [refresh, memory, messaging, cluster, broadcast];
+const SECTIONS = [refresh, memory, messaging, cluster, broadcast, largeMessages];
+
+/**
+ * `result` merged into the results file `previous`: the records of the sections of this run
+ * replace the previous ones, the other sections' records stay, with their configuration and
+ * their run's machine, date and mode; this run's configuration keys that the sections share
+ * with others are left as they were. Returns the merged records (targets not yet evaluated).
+ */
+function mergeInto(previous, result, sections) {
+  const ran = new Set([...sections].flatMap(s => SECTION_RECORDS[s] ?? []));
+  const kept = previous.records.filter(r => r.name !== 'target' && !ran.has(r.name));
+  // each section's own configuration keys start with its name (largeMessages, ...)
+  const own = Object.entries(result.config).filter(([key]) =>
+    [...sections].some(s => key.startsWith(s)),
+  );
+  const measured = result.records.filter(r => ran.has(r.name));
+  return {
+    ...previous,
+    config: { ...result.config, ...previous.config, ...Object.fromEntries(own) },
+    merged: [
+      ...(previous.merged ?? []),
+      {
+        sections: [...sections],
+        date: result.date,
+        quick: result.quick,
+        durationS: result.durationS,
+        loadAverageAtStart: result.machine.loadAverageAtStart,
+        loadAverage: result.machine.loadAverage,
+      },
+    ],
+    records: [...kept, ...measured],
+  };
+}
+
+/** The results file at `file`, or null when there is none or it is not one. */
+function readResults(file) {
+  try {
+    const result = JSON.parse(readFileSync(file, 'utf8'));
+    return Array.isArray(result.records) && result.config && result.date ? result : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Aborts the whole run (children killed) if it is still going after `ms`. */
 function armHardDeadline(ms) {
@@ -79,24 +127,34 @@ async function main() {
     killAll();
   }
 
-  const records = ctx.samples.records();
-  const targetRows = evaluateTargets(records, config).filter(r => r.status !== 'not measured');
-  records.push(...targetRecords(targetRows));
-  const result = {
+  const run = {
     machine: machine(root, { loadAverageAtStart }),
     node: process.version,
     date,
     quick,
     durationS: +ctx.elapsedS().toFixed(1),
     config,
-    records,
+    records: ctx.samples.records(),
   };
+  const previous = options.merge ? readResults(options.out) : null;
+  const result = previous ? mergeInto(previous, run, options.sections) : run;
+  const { records } = result;
+  const targetRows = evaluateTargets(records, result.config).filter(
+    r => r.status !== 'not measured',
+  );
+  records.push(...targetRecords(targetRows));
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`\n${formatReport(records, targetRows, { config, stacks })}\n\n`);
-  const m = result.machine;
   process.stdout.write(
-    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${process.version}; ${result.durationS} s; written ${options.out}\n`,
+    `\n${formatReport(records, targetRows, { config: result.config, stacks })}\n\n`,
+  );
+  if (previous)
+    process.stdout.write(
+      `merged into ${options.out}: records of ${[...options.sections].join(', ')} replaced, the others kept from the run of ${previous.date}\n`,
+    );
+  const m = run.machine;
+  process.stdout.write(
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${process.version}; load average ${m.loadAverageAtStart.join(' / ')} at the start, ${m.loadAverage.join(' / ')} at the end; ${run.durationS} s; written ${options.out}\n`,
   );
 }
 

@@ -16,7 +16,7 @@
 //   `target` is then the high end.
 // - informative: shown beside the targets for comparison, never counted as met or missed.
 
-import { FAILURE_TIMEOUT_MS, HEARTBEAT_MS } from './lib/options.mjs';
+import { FAILURE_TIMEOUT_MS, HEARTBEAT_MS, REFUSAL_CASES } from './lib/options.mjs';
 
 /** @typedef {'>=' | '<='} Compare */
 
@@ -142,5 +142,76 @@ export const TARGETS = [
     compare: '<=',
     target: 1_000,
     unit: 'ms',
+  },
+  {
+    // issue 12, scenario 10: A floods B with large Buffers (100 × 32 MiB, 2 in flight; fewer in
+    // quick mode, see the record's params); 1 KiB requests on the same link stay within 4× their
+    // unloaded p99 + 50 ms
+    figure: 'large-Buffer flood A→B: 1 KiB request p99 A→B / (4 × unloaded p99 + 50 ms)',
+    record: 'large-flood',
+    metric: 'p99_ab_over_allowance',
+    stacks: ['ours'],
+    compare: '<=',
+    target: 1,
+  },
+  {
+    // ... and requests to a third node are unaffected (±20 %)
+    figure: 'large-Buffer flood A→B: 1 KiB request p99 A→C / unloaded p99, window 0.8–1.2',
+    record: 'large-flood',
+    metric: 'p99_ac_over_unloaded',
+    stacks: ['ours'],
+    compare: '<=',
+    within: [0.8, 1.2],
+    target: 1.2,
+  },
+  {
+    figure: 'large-Buffer flood A→B: messages not delivered to B',
+    record: 'large-flood',
+    metric: 'undelivered',
+    stacks: ['ours'],
+    compare: '<=',
+    target: 0,
+    unit: 'messages',
+  },
+  {
+    figure: 'large-Buffer flood A→B: false nodeDown on A, B and C',
+    record: 'large-flood',
+    metric: 'false_node_down',
+    stacks: ['ours'],
+    compare: '<=',
+    target: 0,
+    unit: 'nodeDown',
+  },
+  {
+    // issue 12: a send bound to be refused fails before its payload is encoded (scenario 36:
+    // within 1 ms), whatever its size
+    figure: 'refused send, 32 MiB Buffer over maxMessageBytes: longest call',
+    record: 'large-refused',
+    metric: 'call_max',
+    params: { case: REFUSAL_CASES.tooLarge },
+    stacks: ['ours'],
+    compare: '<=',
+    target: 1,
+    unit: 'ms',
+  },
+  {
+    figure: 'refused send, 32 MiB Buffer to a full queue: longest call',
+    record: 'large-refused',
+    metric: 'call_max',
+    params: { case: REFUSAL_CASES.queueFull },
+    stacks: ['ours'],
+    compare: '<=',
+    target: 1,
+    unit: 'ms',
+  },
+  {
+    figure: 'refused send, structured payload over maxMessageBytes: longest call',
+    record: 'large-refused',
+    metric: 'call_max',
+    params: { case: REFUSAL_CASES.structured },
+    stacks: ['ours'],
+    target: null,
+    unit: 'ms',
+    informative: true,
   },
 ];

@@ -26,6 +26,9 @@ export function markdownTable(headers, rows) {
 /** "a, b or c" */
 const orList = items =>
   items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : (items[0] ?? '');
+/** "a, b and c" */
+const andList = items =>
+  items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : (items[0] ?? '');
 // a no-break space keeps "64 KiB" on one line when Prettier wraps the prose
 const sizes = bytes => orList((bytes ?? []).map(b => sizeLabel(b).replace(' ', '\u00a0')));
 const counts = values => orList((values ?? []).map(v => fmt(v, 0)));
@@ -61,6 +64,29 @@ function stackList(stacks, versions = {}) {
     nest: `\`@nestjs/microservices\`${versions['@nestjs/microservices'] ? ` ${versions['@nestjs/microservices']}` : ''} TCP transport: \`@MessagePattern\`/\`@EventPattern\` handlers and a \`ClientTCP\`. It has no membership, so it takes part in the messaging measurements only.`,
   };
   return stacks.map(s => `- **${STACK_NAMES[s]}**: ${about[s]}`).join('\n');
+}
+
+/** The bullet of the `large` section, when the run measured it (its own run if merged). */
+function largeBullet(result) {
+  if (!result.records.some(r => r.name.startsWith('large-'))) return '';
+  const c = result.config ?? {};
+  const merged = (result.merged ?? []).filter(m => m.sections.includes('large')).at(-1);
+  const separate = merged
+    ? ` These figures come from a separate ${merged.quick ? 'quick' : 'full'} run of ${utc(merged.date)}, merged into this results file (${loadLine({ loadAverageAtStart: merged.loadAverageAtStart, loadAverage: merged.loadAverage })}).`
+    : '';
+  const flood = `${fmt(c.largeMessages, 0)} × ${sizes([c.largeBytes])}`;
+  return `
+- **Large messages**: three processes A, B and C of gen-cluster. Unloaded, A requests B and C
+  with 1\u00a0KiB every ${fmt(c.largeProbeIntervalMs, 0)} ms for ${fmt(c.largeBaselineMs, 0)} ms, each latency counted from the
+  time the request was due (a sender held up counts every request it held back). Then A requests
+  B with ${flood} \`Buffer\` payloads, ${c.largeInFlight} in flight${c.largeMessages === 100 && c.largeBytes === 32 * 1024 * 1024 ? '' : ' (fewer or smaller than the 100 × 32\u00a0MiB the targets are about)'}, while the 1\u00a0KiB
+  requests go on: their p99 against the unloaded one, the largest event-loop delay of each process
+  (\`monitorEventLoopDelay\`), the messages B received and the \`nodeDown\` events of every node
+  until ${fmt(c.largeSettleMs, 0)} ms after the flood. In one more process: the duration of \`send\`
+  calls that are refused (a 32\u00a0MiB \`Buffer\` over a 16\u00a0MiB \`maxMessageBytes\`, the same
+  to a queue filled in the same event-loop turn, a ${sizes([c.largeRefusedStructuredMiB * 1024 * 1024])} structured
+  payload over the limit), and the msgpack encode and decode time of arrays of small objects of
+  about ${andList((c.largeStructuredMiB ?? []).map(m => `${m}\u00a0MiB`))}.${separate}`;
 }
 
 function methodSection(result, stacks) {
@@ -102,7 +128,7 @@ What is measured:
   memory an accepting node spends per connection (${c.memoryConnections} links, after a full GC);
   and one discovery refresh of the engine alone with ${counts(c.refreshSizes)} discovered peers,
   the first (which connects them all through an in-process dist that connects at once) and the
-  median of steady ones, when nothing changes.
+  median of steady ones, when nothing changes.${largeBullet(result)}
 
 The machine of this run: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node
 ${result.node}. ${loadLine(m)} The run took ${fmt(result.durationS, 0)} s. ${busyLine(m)}

@@ -1,11 +1,13 @@
 // The benchmark's command line: which sections and stacks run, and the configuration of the run
 // (the quick or the full set, then the overrides given on the command line).
 //
-//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh]
+//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large]
 //                      [--stacks ours,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
-//                      [--out FILE] [--cpu-prof] [--no-sigstop]
+//                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
+//                      [--large-messages N] [--large-mib MIB] [--large-in-flight N]
+//                      [--large-baseline-ms MS] [--large-structured-mib 1,4,16]
 import { join, resolve } from 'node:path';
 import { ALL_STACKS } from './records.mjs';
 
@@ -19,11 +21,32 @@ export const ALL_SECTIONS = [
   'cost',
   'memory',
   'refresh',
+  'large',
 ];
+
+/** The record names each section writes (the `name` of its records), for `--merge`. */
+export const SECTION_RECORDS = Object.freeze({
+  rr: ['request-response'],
+  oneway: ['one-way'],
+  broadcast: ['broadcast'],
+  formation: ['formation'],
+  failure: ['failure-kill9', 'failure-sigstop'],
+  cost: ['idle-cost'],
+  memory: ['memory-per-connection'],
+  refresh: ['refresh'],
+  large: ['large-unloaded', 'large-flood', 'large-refused', 'large-structured'],
+});
 
 /** Heartbeat and failure timeout of our nodes (the library's defaults). */
 export const HEARTBEAT_MS = 1_000;
 export const FAILURE_TIMEOUT_MS = 5_000;
+
+/** The cases of refused sends the `large` section times (the `case` param of its records). */
+export const REFUSAL_CASES = Object.freeze({
+  tooLarge: 'Buffer over maxMessageBytes (16 MiB)',
+  queueFull: 'Buffer to a full queue (128 MiB)',
+  structured: 'structured over maxMessageBytes (16 MiB)',
+});
 
 /** Most messages one cell may count, whatever the time: every loop is bounded in count too. */
 export const MAX_COUNT = 20_000_000;
@@ -53,6 +76,20 @@ export function baseConfig(quick) {
     memoryConnections: pick(50, 200),
     refreshSizes: [10, 100, 1_000, 10_000],
     refreshSteadyReps: pick(3, 5),
+    // section `large`: A floods B with largeMessages Buffers of largeBytes, largeInFlight at a
+    // time, while 1 KiB requests go from A to B and C every largeProbeIntervalMs
+    largeMessages: pick(20, 100),
+    largeBytes: 32 * 1024 * 1024,
+    largeInFlight: 2,
+    largeBaselineMs: pick(3_000, 10_000),
+    largeProbeIntervalMs: 10,
+    // after the flood, so that a false nodeDown it caused late is counted (failure timeout + 1 s)
+    largeSettleMs: pick(2_000, FAILURE_TIMEOUT_MS + HEARTBEAT_MS),
+    largeRefusalReps: pick(2, 5),
+    largeRefusalCalls: pick(10, 20),
+    largeRefusedStructuredMiB: 20,
+    largeStructuredMiB: pick([1, 4], [1, 4, 16]),
+    largeStructuredReps: pick(3, 5),
   };
 }
 
@@ -92,6 +129,16 @@ function applyOverrides(config, { option, list }) {
   if (option('in-flight')) config.inFlight = list('in-flight').map(Number);
   if (option('sizes')) config.sizes = config.onewaySizes = list('sizes').map(Number);
   if (option('reps')) config.reps = config.formationReps = Math.max(1, Number(option('reps')));
+  if (option('large-messages'))
+    config.largeMessages = Math.max(1, Number(option('large-messages')));
+  if (option('large-mib'))
+    config.largeBytes = Math.round(Number(option('large-mib')) * 1024 * 1024);
+  if (option('large-in-flight'))
+    config.largeInFlight = Math.max(1, Number(option('large-in-flight')));
+  if (option('large-baseline-ms'))
+    config.largeBaselineMs = Math.max(200, Number(option('large-baseline-ms')));
+  if (option('large-structured-mib'))
+    config.largeStructuredMiB = list('large-structured-mib').map(Number);
   if (option('cell-ms')) {
     config.cellMs = Math.max(50, Number(option('cell-ms')));
     config.warmMs = Math.min(config.warmMs, Math.round(config.cellMs / 3));
@@ -107,6 +154,7 @@ function applyOverrides(config, { option, list }) {
  * @property {string} out the results file (`--out`)
  * @property {boolean} cpuProf write CPU profiles of our processes (`--cpu-prof`)
  * @property {boolean} sigstop measure SIGSTOP detection (off with `--no-sigstop`)
+ * @property {boolean} merge keep the other sections' records of the results file (`--merge`)
  * @property {ReturnType<typeof baseConfig>} config the run's configuration, as recorded
  * @property {number} hardDeadlineMs the whole run is aborted after this long
  * @property {number} refreshLimitMs the longest the refresh measurement may take
@@ -127,6 +175,7 @@ export function parseOptions(argv, benchDir) {
     out: resolve(args.option('out', join(benchDir, 'results', 'latest.json'))),
     cpuProf: args.flag('cpu-prof'),
     sigstop: !args.flag('no-sigstop'),
+    merge: args.flag('merge'),
     config: applyOverrides(baseConfig(quick), args),
     hardDeadlineMs: (quick ? 6 : 40) * 60_000,
     refreshLimitMs: quick ? 40_000 : 120_000,

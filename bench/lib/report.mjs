@@ -165,6 +165,135 @@ function cost(records) {
   return { title: 'Cost', headers: ['measure', 'stack', 'params', 'value'], rows };
 }
 
+/** The records of the `large` section named `name` with `metric`, in the order they were made. */
+const largeOf = (records, name, metric) =>
+  records.filter(r => r.name === name && r.metric === metric && r.stack === STACK_NAMES.ours);
+
+/** A record of the `large` section by name, metric and params. */
+const large = (records, name, metric, params) => findRecord(records, name, 'ours', metric, params);
+
+/** "100 × 32 MiB Buffer requests, 2 in flight", from a flood record's params. */
+const floodLabel = p =>
+  `${p.messages} × ${sizeLabel(p.payloadBytes)} Buffer requests from A to B, ${p.inFlight} in flight`;
+
+function largeFlood(records) {
+  const flood = largeOf(records, 'large-flood', 'p99_latency');
+  const p = flood[0]?.params;
+  const rows = flood.map(r => {
+    const path = { path: r.params.path };
+    const get = (name, metric) => large(records, name, metric, path);
+    const ratio =
+      r.params.path === 'A→B'
+        ? `${fmt(large(records, 'large-flood', 'p99_ab_over_allowance', {})?.value, 2)} of 4× unloaded + 50 ms`
+        : `${fmt(large(records, 'large-flood', 'p99_ac_over_unloaded', {})?.value, 2)}× unloaded`;
+    return [
+      r.params.path,
+      fmt(get('large-unloaded', 'p50_latency')?.value, 2),
+      fmt(get('large-unloaded', 'p99_latency')?.value, 2),
+      fmt(get('large-flood', 'p50_latency')?.value, 2),
+      fmt(r.value, 2),
+      ratio,
+      r.params.notes?.join('; ') ?? '',
+    ];
+  });
+  const duration = large(records, 'large-flood', 'flood_duration', {});
+  const rate = large(records, 'large-flood', 'payload_megabytes_per_s', {});
+  const call = large(records, 'large-flood', 'request_call_p50', {});
+  const callMax = large(records, 'large-flood', 'request_call_max', {});
+  return {
+    title: 'Large messages: 1 KiB requests during a flood',
+    note: p
+      ? `${floodLabel(p)}${p.messages === 100 && p.payloadBytes === 32 * 1024 * 1024 ? '' : ' (reduced: the target is about 100 × 32 MiB)'}, while A requests B and C with 1 KiB every 10 ms, each latency counted from the time the request was due; the flood took ${fmt((duration?.value ?? 0) / 1000, 1)} s (${fmt(rate?.value, 0)} MB/s), and each large request call (encoding and queueing, on A's event loop) ${fmt(call?.value, 1)} ms at p50, ${fmt(callMax?.value, 1)} ms at most`
+      : undefined,
+    headers: [
+      'path',
+      'unloaded p50 ms',
+      'unloaded p99 ms',
+      'flood p50 ms',
+      'flood p99 ms',
+      'flood p99',
+      'notes',
+    ],
+    rows,
+  };
+}
+
+function largeNodes(records) {
+  const rows = largeOf(records, 'large-flood', 'max_event_loop_delay').map(r => {
+    const node = { node: r.params.node };
+    return [
+      r.params.node,
+      fmt(large(records, 'large-unloaded', 'max_event_loop_delay', node)?.value, 1),
+      fmt(r.value, 1),
+      fmt(large(records, 'large-flood', 'delivered', node)?.value, 0),
+      fmt(large(records, 'large-flood', 'node_down', node)?.value, 0),
+    ];
+  });
+  return {
+    title: 'Large messages: each node during the flood',
+    note: 'largest event-loop delay (perf_hooks monitorEventLoopDelay, beyond its 10 ms timer), large messages received, nodeDown events seen until a settle time after the flood',
+    headers: [
+      'node',
+      'max event-loop delay unloaded ms',
+      'max event-loop delay flood ms',
+      'received',
+      'nodeDown',
+    ],
+    rows,
+  };
+}
+
+function largeRefused(records) {
+  const rows = largeOf(records, 'large-refused', 'call_max').map(r => {
+    const params = { case: r.params.case };
+    return [
+      r.params.case,
+      sizeLabel(r.params.payloadBytes),
+      fmt(large(records, 'large-refused', 'call_p50', params)?.value, 3),
+      fmt(r.value, 3),
+      fmt(large(records, 'large-refused', 'calls', params)?.value, 0),
+      r.params.notes?.join('; ') ?? '',
+    ];
+  });
+  return {
+    title: 'Large messages: refused sends',
+    note: 'duration of a send() call that is refused',
+    headers: ['case', 'payload', 'p50 ms', 'max ms', 'calls', 'notes'],
+    rows,
+  };
+}
+
+function largeStructured(records) {
+  const rows = largeOf(records, 'large-structured', 'encode_ms').map(r => {
+    const params = { payloadMiB: r.params.payloadMiB };
+    const get = metric => large(records, 'large-structured', metric, params);
+    const perMiB = get('decode_ms_per_mib');
+    return [
+      fmt(r.params.encodedBytes / 1024 / 1024, 2),
+      fmt(r.params.objects, 0),
+      fmt(r.value, 1),
+      fmt(get('encode_ms_per_mib')?.value, 1),
+      fmt(get('decode_ms')?.value, 1),
+      fmt(perMiB?.value, 1),
+      perMiB?.params.notes?.join('; ') ?? '',
+    ];
+  });
+  return {
+    title: 'Structured payloads: msgpack cost',
+    note: 'an array of small objects ({ id, name, price, qty, active, tags }), encoded and decoded by the default codec (msgpack and its safety scan), median of the runs; all on the event loop',
+    headers: [
+      'MiB',
+      'objects',
+      'encode ms',
+      'encode ms/MiB',
+      'decode ms',
+      'decode ms/MiB',
+      'notes',
+    ],
+    rows,
+  };
+}
+
 /**
  * The tables of the measurements in `records`, in the report's order; tables without rows are
  * left out. `config` is the run's configuration, `stacks` the stack keys in column order.
@@ -178,8 +307,20 @@ export function resultSections(records, { config, stacks }) {
     formation(records),
     failureDetection(records),
     cost(records),
+    largeFlood(records),
+    largeNodes(records),
+    largeRefused(records),
+    largeStructured(records),
   ].filter(section => section.rows.length > 0);
 }
+
+/** Decimals of a target's value: counts (not in ms) whole, values under 0.1 with three. */
+const targetDigits = r =>
+  r.unit !== 'ms' && Number.isInteger(r.value)
+    ? 0
+    : r.value !== 0 && Math.abs(r.value) < 0.1
+      ? 3
+      : 1;
 
 /** The words the terminal report uses for the state of a target. */
 export const TERMINAL_MARKS = { met: 'yes', missed: 'NO', info: '(info)', 'not measured': '—' };
@@ -198,7 +339,7 @@ export function targetSection(rows, marks = TERMINAL_MARKS) {
       r.value === null
         ? (r.note ?? (r.status === 'not measured' ? 'not measured' : 'not detected'))
         : r.unit
-          ? `${fmt(r.value, 1)} ${r.unit}`
+          ? `${fmt(r.value, targetDigits(r))} ${r.unit}`
           : `${fmt(r.value, 2)}×`,
       r.target === null
         ? '—'

@@ -122,6 +122,100 @@ describe('bench/run.mjs --quick (smoke)', () => {
     }
   }, 180_000);
 
+  it('runs the large-messages section alone (--only=large, reduced) and merges it into a results file (--merge)', async () => {
+    // a results file of another run, whose records --merge keeps
+    const merged = join(dir, 'merged.json');
+    const previous = {
+      machine: { cpu: 'Test CPU', cores: 4, memoryGiB: 8, platform: 'linux test x64' },
+      node: 'v20.0.0',
+      date: '2026-01-02T03:04:05.000Z',
+      quick: false,
+      durationS: 100,
+      config: { reps: 3, cellMs: 2000, warmMs: 400, inFlight: [1], sizes: [32] },
+      records: [
+        {
+          name: 'request-response',
+          stack: 'gen-cluster',
+          metric: 'round_trips_per_s',
+          value: 9000,
+          unit: '1/s',
+          params: { inFlight: 1, payloadBytes: 32, min: 9000, max: 9000, runs: 1 },
+        },
+      ],
+    };
+    writeFileSync(merged, JSON.stringify(previous));
+    const args = [
+      join(root, 'bench', 'run.mjs'),
+      '--quick',
+      '--only=large',
+      '--large-messages=4',
+      '--large-mib=2',
+      '--large-baseline-ms=500',
+      '--large-structured-mib=1',
+      '--merge',
+      `--out=${merged}`,
+    ];
+    child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    const code = await new Promise<number | null>(resolve => child!.once('exit', resolve));
+    const text = output.join('');
+    if (code !== 0) throw new Error(`bench exited with ${code}:\n${text.slice(-4000)}`);
+    // the reduced flood says so
+    expect(text).toContain('reduced: the issue');
+
+    const result = JSON.parse(readFileSync(merged, 'utf8')) as {
+      date: string;
+      config: Record<string, unknown>;
+      merged: { sections: string[]; quick: boolean }[];
+      records: BenchRecord[];
+    };
+    // the other run's records, date and configuration stay; this run is listed in `merged`
+    expect(result.date).toBe(previous.date);
+    expect(result.config.cellMs).toBe(2000);
+    expect(result.config.largeMessages).toBe(4);
+    expect(result.merged).toEqual([expect.objectContaining({ sections: ['large'], quick: true })]);
+    expect(result.records).toContainEqual(previous.records[0]);
+
+    const find = (name: string, metric: string, params: Record<string, unknown> = {}) =>
+      result.records.filter(
+        r =>
+          r.name === name &&
+          r.metric === metric &&
+          Object.entries(params).every(([k, v]) => r.params[k] === v),
+      );
+    for (const path of ['A→B', 'A→C']) {
+      expect(find('large-unloaded', 'p99_latency', { path })).toHaveLength(1);
+      expect(find('large-flood', 'p99_latency', { path, messages: 4 })).toHaveLength(1);
+    }
+    for (const node of ['A', 'B', 'C']) {
+      expect(find('large-flood', 'max_event_loop_delay', { node })).toHaveLength(1);
+      expect(find('large-flood', 'node_down', { node })).toHaveLength(1);
+      expect(find('large-flood', 'delivered', { node })).toHaveLength(1);
+    }
+    expect(find('large-refused', 'call_max')).toHaveLength(3);
+    expect(find('large-structured', 'encode_ms_per_mib', { payloadMiB: 1 })).toHaveLength(1);
+    for (const record of result.records.filter(r => r.name.startsWith('large-')))
+      expect(typeof record.value).toBe('number');
+    // every target of the section is evaluated, the other run's too
+    const targets = result.records.filter(r => r.name === 'target').map(r => r.metric);
+    expect(targets.filter(t => t.startsWith('large-Buffer flood'))).toHaveLength(4);
+    expect(targets.filter(t => t.startsWith('refused send'))).toHaveLength(3);
+
+    // the page shows the section's tables and says the figures come from a merged run
+    const page = renderDocs(merged, join(dir, 'merged.md'));
+    for (const title of [
+      '### Large messages: 1 KiB requests during a flood',
+      '### Large messages: each node during the flood',
+      '### Large messages: refused sends',
+      '### Structured payloads: msgpack cost',
+    ])
+      expect(page).toContain(title);
+    expect(flat(page)).toContain('These figures come from a separate quick run of');
+    expect(row(page, 'A→C')).toBeDefined();
+  }, 240_000);
+
   it('renders docs/benchmarks.md from a results file: method, machine, tables and every target marked', () => {
     const input = join(dir, 'fixture.json');
     const rr = (stack: string, inFlight: number, value: number) => ({
@@ -204,7 +298,8 @@ describe('bench/run.mjs --quick (smoke)', () => {
     expect(flat(page)).toContain('0.50 / 0.25 / 0.10 when it ended');
     expect(page).toContain('## Method');
     expect(flat(page)).toContain('2 of the 5 targets measured in this run are met, 3 missed');
-    expect(flat(page)).toContain('4 were not measured');
+    // 4 of the fixture's sections, and the 7 of the large-messages section it has no records of
+    expect(flat(page)).toContain('11 were not measured');
 
     const mark = (figure: string) => row(page, figure)?.slice(1);
     expect(mark('request/response 1 in flight 32 B: gen-cluster / raw echo')).toEqual([

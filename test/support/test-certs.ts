@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,6 +29,8 @@ export interface TestCerts {
   readonly otherName: TestCert;
   /** Signed by the other CA, for `IP:127.0.0.1`. */
   readonly foreign: TestCert;
+  /** Signed by the test CA for `IP:127.0.0.1`, valid only on 1-2 January 2020 (expired). */
+  readonly expired: TestCert;
   cleanup(): Promise<void>;
 }
 
@@ -78,7 +80,71 @@ async function makeCa(dir: string, name: string): Promise<void> {
   );
 }
 
-async function makeLeaf(dir: string, name: string, ca: string, san: string): Promise<TestCert> {
+/** A validity window in the past, `YYYYMMDDHHMMSSZ` (as `openssl ca` takes it). */
+interface PastValidity {
+  readonly start: string;
+  readonly end: string;
+}
+
+/**
+ * Signs `name.csr` with `openssl ca`, which (unlike `openssl x509` in OpenSSL 3.0) can set a
+ * validity window in the past; the database files it needs live in a per-certificate folder.
+ */
+async function signInPast(dir: string, name: string, ca: string, validity: PastValidity) {
+  const db = `${name}.ca-db`;
+  await mkdir(join(dir, db), { recursive: true });
+  await writeFile(join(dir, db, 'index.txt'), '');
+  await writeFile(join(dir, db, 'serial'), `${randomBytes(8).toString('hex')}\n`);
+  await writeFile(
+    join(dir, db, 'ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = test',
+      '[test]',
+      `database = ${join(dir, db, 'index.txt')}`,
+      `new_certs_dir = ${join(dir, db)}`,
+      `serial = ${join(dir, db, 'serial')}`,
+      'default_md = sha256',
+      'policy = any',
+      'unique_subject = no',
+      '[any]',
+      'commonName = supplied',
+      '',
+    ].join('\n'),
+  );
+  await openssl(
+    [
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      join(db, 'ca.cnf'),
+      '-cert',
+      `${ca}.pem`,
+      '-keyfile',
+      `${ca}.key`,
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.pem`,
+      '-startdate',
+      validity.start,
+      '-enddate',
+      validity.end,
+      '-extfile',
+      `${name}.ext`,
+    ],
+    dir,
+  );
+}
+
+async function makeLeaf(
+  dir: string,
+  name: string,
+  ca: string,
+  san: string,
+  past?: PastValidity,
+): Promise<TestCert> {
   await openssl(
     [
       'req',
@@ -103,27 +169,29 @@ async function makeLeaf(dir: string, name: string, ca: string, san: string): Pro
       '',
     ].join('\n'),
   );
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-set_serial',
-      `0x${randomBytes(12).toString('hex')}`,
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-    ],
-    dir,
-  );
+  if (past) await signInPast(dir, name, ca, past);
+  else
+    await openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        `${ca}.pem`,
+        '-CAkey',
+        `${ca}.key`,
+        '-set_serial',
+        `0x${randomBytes(12).toString('hex')}`,
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
   const certFile = join(dir, `${name}.pem`);
   const keyFile = join(dir, `${name}.key`);
   return {
@@ -141,10 +209,14 @@ export async function makeTestCerts(): Promise<TestCerts> {
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await Promise.all([makeCa(dir, 'ca'), makeCa(dir, 'other-ca')]);
-    const [node, otherName, foreign] = await Promise.all([
+    const [node, otherName, foreign, expired] = await Promise.all([
       makeLeaf(dir, 'node', 'ca', 'IP:127.0.0.1'),
       makeLeaf(dir, 'other-name', 'ca', 'IP:127.0.0.2,DNS:other.test'),
       makeLeaf(dir, 'foreign', 'other-ca', 'IP:127.0.0.1'),
+      makeLeaf(dir, 'expired', 'ca', 'IP:127.0.0.1', {
+        start: '20200101000000Z',
+        end: '20200102000000Z',
+      }),
     ]);
     const caFile = join(dir, 'ca.pem');
     return {
@@ -155,6 +227,7 @@ export async function makeTestCerts(): Promise<TestCerts> {
       node,
       otherName,
       foreign,
+      expired,
       cleanup,
     };
   } catch (error) {

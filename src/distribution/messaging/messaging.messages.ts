@@ -41,7 +41,7 @@ export const MessagingMessages = {
     CoreMessages.invalidOption(
       'maxStructuredPayloadBytes',
       value,
-      `an integer from 1 to maxMessageBytes (${max})`,
+      `an integer from 1 to ${max} (maxMessageBytes, the largest message)`,
     ),
   // A built-in codec's depth refusal; the user sees `tooDeep` instead.
   nestedTooDeep: () => 'nested too deep',

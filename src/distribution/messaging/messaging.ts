@@ -17,6 +17,7 @@ import {
   checkInteger,
   checkMilliseconds,
   consoleLogger,
+  isIntegerIn,
   logsAt,
 } from '../../core/index.js';
 import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
@@ -37,6 +38,7 @@ import {
   type PayloadCodec,
   type PayloadCodecKind,
   DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES,
+  MAX_STRUCTURED_PAYLOAD_BYTES,
   createPayloadCodec,
   encodePayload,
   encodedSizeLowerBound,
@@ -441,10 +443,13 @@ function structuredLimit(options: MessagingOptions): number {
   if (max !== undefined) checkInteger('maxMessageBytes', max, 1);
   const given = options.maxStructuredPayloadBytes;
   if (given === undefined) return Math.min(DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES, max ?? Infinity);
-  if (max !== undefined && !(typeof given === 'number' && given >= 1 && given <= max))
-    throw new InvalidConfigError(MessagingMessages.structuredLimitInvalid(given, max), {
-      option: 'maxStructuredPayloadBytes',
-    });
+  if (!isIntegerIn(given, 1, max ?? MAX_STRUCTURED_PAYLOAD_BYTES))
+    throw new InvalidConfigError(
+      MessagingMessages.structuredLimitInvalid(given, max ?? MAX_STRUCTURED_PAYLOAD_BYTES),
+      {
+        option: 'maxStructuredPayloadBytes',
+      },
+    );
   return given;
 }
 

@@ -62,8 +62,11 @@ export const DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES = 2 * 1024 * 1024;
 /** Default of {@link PayloadCodecLimits.maxDepth}. */
 export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
 
-/** Highest `maxStructuredPayloadBytes` accepted (the message size field's bound). */
-const MAX_STRUCTURED_PAYLOAD_BYTES = 0xffff_ffff;
+/**
+ * Highest `maxStructuredPayloadBytes` accepted (the message size field's bound).
+ * @internal
+ */
+export const MAX_STRUCTURED_PAYLOAD_BYTES = 0xffff_ffff;
 
 /** Highest `maxDepth` accepted: decoding recurses once per level. */
 export const MAX_PAYLOAD_DEPTH_LIMIT = 1_000;

@@ -28,88 +28,82 @@ export function boundEncodedSize(value: unknown, limit: number): SizeBounds {
   let lower = 0;
   let upper = 0;
   const seen = new Set<object>();
-  const stack: unknown[] = [value];
-  // An array's values are counted once up front (so a sparse array of any length fails at once);
-  // each value then adds its size beyond that first byte.
-  const prepaid: boolean[] = [false];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    const paid = prepaid.pop()! ? 1 : 0;
-    let low = 1;
-    let high = 9;
-    switch (typeof item) {
-      case 'string':
-        low = Math.max(1, item.length);
-        high = 3 * item.length + 5;
-        break;
-      case 'bigint':
-        high = 16 + Math.ceil(item.toString(16).length / 2);
-        break;
-      case 'object': {
-        if (item === null) break;
-        if (seen.has(item)) {
-          // written again as a reference
-          high = 6;
-          break;
-        }
-        seen.add(item);
-        high = 16;
-        if (Array.isArray(item)) {
-          const length = item.length;
-          low = 1 + length;
-          // holes are written as `undefined` (3 bytes); their values add nothing below
-          for (let i = 0; i < length && lower + low - paid <= limit; i++) {
-            stack.push(item[i]);
-            prepaid.push(true);
-          }
-        } else if (ArrayBuffer.isView(item)) {
-          low = item.byteLength + 1;
-          high = item.byteLength + 16;
-        } else if (item instanceof ArrayBuffer) {
-          low = item.byteLength + 1;
-          high = item.byteLength + 16;
-        } else if (item instanceof Map) {
-          low = 1 + 2 * item.size;
-          for (const [k, v] of item) {
-            if (lower + low - paid > limit) break;
-            stack.push(k, v);
-            prepaid.push(true, true);
-          }
-        } else if (item instanceof Set) {
-          low = 1 + item.size;
-          for (const v of item) {
-            if (lower + low - paid > limit) break;
-            stack.push(v);
-            prepaid.push(true);
-          }
-        } else if (item instanceof Date) {
-          high = 15;
-        } else if (
-          item instanceof Error ||
-          item instanceof RegExp ||
-          typeof (item as { toJSON?: unknown }).toJSON === 'function'
-        ) {
-          high = Infinity;
-        } else {
-          const keys = Object.keys(item);
-          low = 1 + keys.length;
-          for (const key of keys) {
-            high += 3 * key.length + 5;
-            if (lower + low - paid > limit) break;
-            stack.push((item as Record<string, unknown>)[key]);
-            prepaid.push(true);
-          }
-        }
+  const stack: object[] = [];
+
+  /** Counts a value; an object is counted when it is taken from the stack (its first byte now). */
+  const add = (item: unknown): void => {
+    if (typeof item === 'string') {
+      lower += item.length === 0 ? 1 : item.length;
+      upper += 3 * item.length + 5;
+    } else if (typeof item === 'object' && item !== null) {
+      lower += 1;
+      stack.push(item);
+    } else if (typeof item === 'bigint') {
+      lower += 1;
+      upper += 16 + Math.ceil(item.toString(16).length / 2);
+    } else {
+      // numbers, booleans, undefined (and array holes): 1 to 9 bytes; functions and symbols are
+      // refused by the encoder
+      lower += 1;
+      upper += 9;
+    }
+  };
+
+  add(value);
+  while (stack.length > 0 && lower <= limit) {
+    const item = stack.pop()!;
+    if (seen.has(item)) {
+      // written again as a reference
+      upper += 6;
+      continue;
+    }
+    seen.add(item);
+    upper += 16;
+    if (Array.isArray(item)) {
+      const length = item.length;
+      // every value at least one byte, counted up front, so a sparse array fails at once
+      if (lower + length > limit) {
+        lower += length;
         break;
       }
-      default:
-        // numbers, booleans, undefined: 1 to 9 bytes; functions and symbols are refused by the
-        // encoder
+      for (let i = 0; i < length; i++) add(item[i]);
+    } else if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer) {
+      lower += item.byteLength;
+      upper += item.byteLength;
+    } else if (item instanceof Map) {
+      if (lower + 2 * item.size > limit) {
+        lower += 2 * item.size;
         break;
+      }
+      for (const [key, entry] of item) {
+        add(key);
+        add(entry);
+      }
+    } else if (item instanceof Set) {
+      if (lower + item.size > limit) {
+        lower += item.size;
+        break;
+      }
+      for (const entry of item) add(entry);
+    } else if (item instanceof Date) {
+      // 6 to 15 bytes
+    } else if (
+      item instanceof Error ||
+      item instanceof RegExp ||
+      typeof (item as { toJSON?: unknown }).toJSON === 'function'
+    ) {
+      upper = Infinity;
+    } else {
+      const keys = Object.keys(item);
+      if (lower + keys.length > limit) {
+        lower += keys.length;
+        break;
+      }
+      for (const key of keys) {
+        upper += 3 * key.length + 5;
+        add((item as Record<string, unknown>)[key]);
+      }
     }
-    lower += low - paid;
-    upper += high;
-    if (lower > limit) break;
   }
   return { lower, upper };
 }

@@ -58,8 +58,8 @@ export {
   DEFAULT_PORT_MAPPER_PORT,
   PORT_MAPPER_DEFAULTS,
 } from './port-mapper.defaults.js';
-export { PortMapperServer, isLoopbackAddress } from './port-mapper.server.js';
-export type { PortMapperServerOptions } from './server-options.js';
+export { PortMapperServer } from './port-mapper.server.js';
+export { type PortMapperServerOptions, isLoopbackAddress } from './server-options.js';
 export {
   PortMapperRegistration,
   type PortMapperRegistrationEvent,

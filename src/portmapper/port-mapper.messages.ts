@@ -14,7 +14,8 @@ export const PortMapperMessages = {
   acceptedOptions: () => 'an object such as { name: "app", port: 40123 }',
   acceptedName: (why: string) => `a node name or its part before "@" (${why})`,
   acceptedHost: () => 'a loopback address such as "127.0.0.1" or "::1"',
-  acceptedBind: () => 'an address such as "127.0.0.1", "0.0.0.0" or "::"',
+  acceptedBind: () =>
+    'an IP address: "127.0.0.1" (loopback only), "0.0.0.0" or "::" (every interface), or one interface\'s, such as "10.0.0.5"',
   namespaceWithoutExtra: () =>
     'a namespace without the extra option: the namespace is written into the Extra field',
 
@@ -64,6 +65,11 @@ export const PortMapperMessages = {
   unregistered: (name: string) => `Port mapper unregistered "${name}".`,
   nonLocalRegister: (remote: string) =>
     `Port mapper refused a registration from ${remote}: only loopback clients may register.`,
+  nonLocalCommand: (remote: string, what: string) =>
+    `Port mapper ignored ${what} from ${remote}: only loopback clients may send it.`,
+  nonLoopbackCommand: () => 'a command from a non-loopback address',
+  exposed: (address: string) =>
+    `Port mapper listening on ${address}: other hosts can ask it for the names and ports of this host's nodes (registrations and KILL only from loopback).`,
   duplicateName: (name: string) =>
     `Port mapper refused to register "${name}": a live node holds that name.`,
   registryFull: (max: number) =>

@@ -163,6 +163,19 @@ describe('PortMapperRegistration', () => {
     ).toThrow(/portMapperPort/);
   });
 
+  it('refuses a bind address that is not an IP address, naming the option', () => {
+    for (const bind of ['box-2.example', '', '10.0.0.5:4369']) {
+      expect(() => new PortMapperRegistration({ name: 'a', port: 1, bind })).toThrow(
+        InvalidConfigError,
+      );
+      expect(() => new PortMapperRegistration({ name: 'a', port: 1, bind })).toThrow(
+        'port mapper (registration).bind',
+      );
+    }
+    for (const bind of ['0.0.0.0', '::', '10.0.0.5', '127.0.0.1'])
+      expect(() => new PortMapperRegistration({ name: 'a', port: 1, bind })).not.toThrow();
+  });
+
   it('refuses a start timeout above the timer ceiling, naming the option of the registration', () => {
     expect(
       () => new PortMapperRegistration({ name: 'a', port: 1, startTimeoutMs: MAX_TIMER_MS + 1 }),

@@ -12,7 +12,7 @@ import { PortMapperError } from './port-mapper.errors.js';
 import { PortMapperMessages as M } from './port-mapper.messages.js';
 import { type RegisteredNode, PortMapperClient } from './port-mapper.client.js';
 import { PortMapperServer } from './port-mapper.server.js';
-import type { PortMapperServerOptions } from './server-options.js';
+import { type PortMapperServerOptions, checkListenAddress } from './server-options.js';
 import {
   DEFAULT_PORT_MAPPER_HOST,
   DEFAULT_PORT_MAPPER_PORT,
@@ -42,9 +42,15 @@ export interface PortMapperRegistrationOptions {
    */
   readonly host?: string;
   /**
-   * The address the embedded mapper listens on, when this process serves it; `host` by default.
-   * Give `0.0.0.0` or `::` so that the `local` discovery of other hosts can ask this host's mapper
-   * (registering stays allowed from loopback only).
+   * The address the embedded mapper listens on, when this process serves it: an IP address,
+   * `host` (loopback only) by default.
+   *
+   * Opt-in for `local` discovery across hosts (`hosts: ['10.0.0.5', '10.0.0.6']`): `0.0.0.0` or
+   * `::` (every interface), or one interface's address such as `10.0.0.5` (the mapper then listens
+   * on `127.0.0.1` too). Other hosts can then ask it for the names and ports of this host's nodes
+   * (PORT_PLEASE2, NAMES), which they learn; registrations and KILL are still taken from loopback
+   * clients only. Every node of the host that may serve the mapper should be given the same
+   * address, as any of them may take it over.
    */
   readonly bind?: string;
   /**
@@ -145,8 +151,7 @@ export class PortMapperRegistration {
     if (typeof this.host !== 'string' || this.host === '')
       throw invalidOption(option('host'), options.host, M.acceptedHost());
     this.bind = options.bind ?? this.host;
-    if (typeof this.bind !== 'string' || this.bind === '')
-      throw invalidOption(option('bind'), options.bind, M.acceptedBind());
+    if (options.bind !== undefined) checkListenAddress(option('bind'), options.bind);
     this.serve = options.serve ?? true;
     this.logger = options.logger;
     this.startTimeoutMs = options.startTimeoutMs ?? PORT_MAPPER_DEFAULTS.startTimeoutMs;

@@ -21,7 +21,12 @@ import {
   DEFAULT_PORT_MAPPER_PORT,
   PORT_MAPPER_DEFAULTS,
 } from './port-mapper.defaults.js';
-import { type PortMapperServerOptions, checkServerOptions } from './server-options.js';
+import {
+  type PortMapperServerOptions,
+  checkServerOptions,
+  isLoopbackAddress,
+  listenScope,
+} from './server-options.js';
 
 /** One client connection and what the server knows of it. */
 interface ClientConnection {
@@ -42,24 +47,14 @@ const LOG_EVERY_MS = 10_000;
 const MAX_LOG_SOURCES = 256;
 
 /**
- * Whether an address is loopback: `127.0.0.0/8`, `::1`, or an IPv4-mapped `::ffff:127.x.x.x`.
- * Only loopback clients may register with the port mapper.
- */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const lower = address.toLowerCase();
-  if (lower === '::1' || lower === '0:0:0:0:0:0:0:1') return true;
-  const v4 = lower.startsWith('::ffff:') ? lower.slice(7) : lower;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
-}
-
-/**
  * A host-local port mapper speaking the EPMD wire protocol (ALIVE2, PORT_PLEASE2, NAMES; KILL is
  * answered `"NO"`), so Erlang's `erl` and `epmd -names` can use it too.
  *
  * - A registration lives exactly as long as the connection that made it: when that connection
  *   closes, or sends any further byte (as epmd), the name is unregistered.
- * - Only loopback clients may register; others are closed without an answer.
+ * - It listens on loopback only unless `host` says otherwise (an opt-in: other hosts then learn
+ *   the names and ports of this host's nodes). Whatever the address, only loopback clients may
+ *   register or send KILL; others are closed without an answer (as epmd), and may only ask.
  * - Every registration gets a fresh creation number (epmd's algorithm: a counter bumped per
  *   registration, never equal to the previous creation of the same name; seeded at random rather
  *   than with the clock, so a mapper restarted by failover in the same second starts elsewhere).
@@ -73,6 +68,8 @@ export class PortMapperServer {
   readonly host: string;
 
   private readonly server: Server;
+  /** Loopback, when `host` is one other interface: local nodes register there. */
+  private readonly loopbackServer: Server | undefined;
   private readonly packetTimeoutMs: number;
   private readonly maxRegistrations: number;
   private readonly maxPending: number;
@@ -94,6 +91,8 @@ export class PortMapperServer {
     this.logger = options.logger;
     this.unref = options.unref ?? false;
     this.server = createServer({ noDelay: true }, socket => this.accept(socket));
+    if (listenScope(this.host) === 'one-interface')
+      this.loopbackServer = createServer({ noDelay: true }, socket => this.accept(socket));
   }
 
   /**
@@ -105,31 +104,34 @@ export class PortMapperServer {
   static async start(options: PortMapperServerOptions = {}): Promise<PortMapperServer> {
     checkServerOptions(options);
     const mapper = new PortMapperServer(options);
-    const port = options.port ?? DEFAULT_PORT_MAPPER_PORT;
-    const address = mapperAddress(mapper.host, port);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(
-          new PortMapperError(M.listenFailed(address, toError(error)), {
-            code: 'ERR_PORT_MAPPER_UNREACHABLE',
-            cause: error,
-            errno: error.code,
-          }),
-        );
-      };
-      mapper.server.once('error', onError);
-      mapper.server.listen({ host: mapper.host, port, exclusive: true }, () => {
-        mapper.server.off('error', onError);
-        resolve();
-      });
-    });
-    mapper.listeningPort = (mapper.server.address() as AddressInfo).port;
-    if (mapper.unref) mapper.server.unref();
-    mapper.server.on('error', error =>
-      mapper.logger?.warn(M.serverError(mapper.address, toError(error))),
-    );
+    const servers = [mapper.server, mapper.loopbackServer].filter(s => s !== undefined);
+    try {
+      await listen(mapper.server, mapper.host, options.port ?? DEFAULT_PORT_MAPPER_PORT);
+      mapper.listeningPort = (mapper.server.address() as AddressInfo).port;
+      // Same port on loopback: a mapper already there makes this one fail as a whole (EADDRINUSE).
+      if (mapper.loopbackServer)
+        await listen(mapper.loopbackServer, DEFAULT_PORT_MAPPER_HOST, mapper.listeningPort);
+    } catch (error) {
+      await Promise.all(servers.map(server => new Promise(resolve => server.close(resolve))));
+      throw error;
+    }
+    for (const server of servers) {
+      if (mapper.unref) server.unref();
+      server.on('error', error =>
+        mapper.logger?.warn(M.serverError(mapper.address, toError(error))),
+      );
+    }
     mapper.logger?.debug?.(M.listening(mapper.address));
+    if (mapper.exposed) mapper.logger?.log(M.exposed(mapper.address));
     return mapper;
+  }
+
+  /**
+   * Whether other hosts can reach it (its `host` is not loopback). They may only ask for names
+   * and ports: registrations and KILL are taken from loopback clients only.
+   */
+  get exposed(): boolean {
+    return listenScope(this.host) !== 'loopback';
   }
 
   /** The port it listens on. */
@@ -174,7 +176,10 @@ export class PortMapperServer {
    */
   close(): Promise<void> {
     this.closing ??= new Promise<void>(resolve => {
-      this.server.close(() => resolve());
+      let open = this.loopbackServer ? 2 : 1;
+      const closed = () => --open === 0 && resolve();
+      this.server.close(closed);
+      this.loopbackServer?.close(closed);
       for (const connection of this.connections) connection.socket.destroy();
       this.connections.clear();
       this.pending.clear();
@@ -283,6 +288,12 @@ export class PortMapperServer {
         this.answer(connection, encodeNamesResponse(this.listeningPort, this.names()));
         return;
       case 'kill':
+        if (!isLoopbackAddress(connection.socket.remoteAddress)) {
+          // epmd ignores KILL (and STOP, DUMP: unknown codes here) from other hosts: no answer.
+          this.limitedLog(connection, M.nonLocalCommand(connection.remote, 'KILL_REQ'), 'warn');
+          this.drop(connection, M.nonLoopbackCommand());
+          return;
+        }
         this.logger?.debug?.(M.killRefused());
         this.answer(connection, Buffer.from('NO', 'latin1'));
         return;
@@ -371,4 +382,27 @@ export class PortMapperServer {
     const write = (line: string) => (level === 'warn' ? logger.warn(line) : logger.debug?.(line));
     this.hostileLog.write(connection.socket.remoteAddress ?? '?', message, write);
   }
+}
+
+/**
+ * Listens on `host:port`; a failure is `ERR_PORT_MAPPER_UNREACHABLE` with its `errno`
+ * (`EADDRINUSE`: another process holds the port).
+ */
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        new PortMapperError(M.listenFailed(mapperAddress(host, port), toError(error)), {
+          code: 'ERR_PORT_MAPPER_UNREACHABLE',
+          cause: error,
+          errno: error.code,
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }

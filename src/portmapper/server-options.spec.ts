@@ -1,5 +1,10 @@
 import { InvalidConfigError, MAX_TIMER_MS } from '../core/index.js';
-import { type PortMapperServerOptions, checkServerOptions } from './server-options.js';
+import {
+  type PortMapperServerOptions,
+  checkListenAddress,
+  checkServerOptions,
+  listenScope,
+} from './server-options.js';
 
 describe('checkServerOptions', () => {
   it('accepts the defaults, an ephemeral port and the bounds', () => {
@@ -8,6 +13,10 @@ describe('checkServerOptions', () => {
       { port: 0 },
       { port: 65_535, packetTimeoutMs: MAX_TIMER_MS },
       { maxRegistrations: 1, maxPendingConnections: 1_000_000 },
+      { host: '0.0.0.0' },
+      { host: '[::]' },
+      { host: '10.0.0.5' },
+      { host: 'localhost' },
     ]) {
       expect(() => checkServerOptions(options)).not.toThrow();
     }
@@ -20,6 +29,9 @@ describe('checkServerOptions', () => {
     [{ packetTimeoutMs: 1.5 }, 'port mapper (server).packetTimeoutMs'],
     [{ maxRegistrations: 0 }, 'port mapper (server).maxRegistrations'],
     [{ maxPendingConnections: 1_000_001 }, 'port mapper (server).maxPendingConnections'],
+    [{ host: 'box-2.example' }, 'port mapper (server).host'],
+    [{ host: '' }, 'port mapper (server).host'],
+    [{ host: 7 as unknown as string }, 'port mapper (server).host'],
   ])('refuses %j, naming %s', (options, option) => {
     expect(() => checkServerOptions(options)).toThrow(InvalidConfigError);
     expect(() => checkServerOptions(options)).toThrow(option);
@@ -35,5 +47,29 @@ describe('checkServerOptions', () => {
     const options = { port: { token: 'hunter2' } } as unknown as PortMapperServerOptions;
     expect(() => checkServerOptions(options)).toThrow(/token: \(hidden\)/);
     expect(() => checkServerOptions(options)).not.toThrow(/hunter2/);
+  });
+});
+
+describe('listen addresses', () => {
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['127.1.2.3', 'loopback'],
+    ['::1', 'loopback'],
+    ['[::1]', 'loopback'],
+    ['localhost', 'loopback'],
+    ['0.0.0.0', 'every-interface'],
+    ['::', 'every-interface'],
+    ['[0:0:0:0:0:0:0:0]', 'every-interface'],
+    ['10.0.0.5', 'one-interface'],
+    ['fd00::5', 'one-interface'],
+  ])('takes %s as %s', (host, scope) => {
+    expect(listenScope(host)).toBe(scope);
+  });
+
+  it('refuses a host name, naming the option and the accepted addresses', () => {
+    expect(() => checkListenAddress('bind', 'box-2.example')).toThrow(InvalidConfigError);
+    expect(() => checkListenAddress('bind', 'box-2.example')).toThrow(
+      /bind.*"box-2\.example".*"0\.0\.0\.0"/,
+    );
   });
 });

@@ -261,7 +261,7 @@ describe('port mapper server: hostile input (epmd_SUITE)', () => {
     const kill = await fx.raw(server.port);
     kill.write(frame(Buffer.of(107)));
     await kill.closedWithin(1_000);
-    expect(kill.received.toString()).toBe('NO');
+    expect(kill.received.length).toBe(0); // KILL from another host is ignored (epmd): no answer
     expect(await namesOf(server.port)).toEqual([]);
     expect(server.closed).toBe(false);
   });

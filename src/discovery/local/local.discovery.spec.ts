@@ -107,6 +107,27 @@ describe('LocalDiscovery', () => {
     ]);
   });
 
+  it("asks this node's own host on loopback, once, so one hosts list serves every host", async () => {
+    // The mapper listens on 127.0.0.1 only: asked at 127.0.0.2, it would not answer.
+    const server = await mapper('127.0.0.1');
+    await register(server.port, 'neighbour', 41_001);
+    const discovery = new LocalDiscovery({
+      hosts: ['127.0.0.2', 'localhost', '127.0.0.2'],
+      portMapperPort: server.port,
+    });
+    discovery.init(context('self@127.0.0.2'));
+    expect(await discovery.peers()).toEqual([{ node: 'neighbour@127.0.0.2', port: 41_001 }]);
+    expect(discovery.hosts).toEqual(['127.0.0.2']);
+  });
+
+  it('names the nodes of another host after the address it was asked at, to dial them there', async () => {
+    const server = await mapper('127.0.0.3');
+    await register(server.port, 'remote', 41_002, '127.0.0.3');
+    const discovery = new LocalDiscovery({ hosts: ['127.0.0.3'], portMapperPort: server.port });
+    discovery.init(context('self@127.0.0.1'));
+    expect(await discovery.peers()).toEqual([{ node: 'remote@127.0.0.3', port: 41_002 }]);
+  });
+
   it('throws a DiscoveryError, not an empty answer, when the mapper does not answer', async () => {
     const discovery = new LocalDiscovery({ portMapperPort: await freePort() });
     discovery.init(context('self@my-box'));

@@ -39,9 +39,11 @@ export interface LocalDiscoveryOptions {
   readonly strategy: 'local';
   /**
    * The hosts whose port mappers to ask; this host by default. `localhost` (and this host's own
-   * name) means this host: its mapper is asked on `127.0.0.1`, and its nodes are named with the
-   * host part of this node's name. Any other host is asked as written, and its nodes are named
-   * `name@<host>`, so it must be the host part those nodes use in their own names.
+   * name, and the host part of this node's name) means this host: its mapper is asked on
+   * `127.0.0.1`, and its nodes are named with the host part of this node's name. Any other host is
+   * asked as written, and its nodes are named `name@<host>` and dialled there, so it must be the
+   * host part those nodes use in their own names (`GEN_CLUSTER_NODE=app@10.0.0.5`), and its mapper
+   * must listen beyond loopback (the port mapper's `bind`); one list can serve every host.
    */
   readonly hosts?: readonly string[];
   /** The port mappers' port; {@link DEFAULT_PORT_MAPPER_PORT} (14369) by default. */
@@ -93,7 +95,7 @@ export class LocalDiscovery implements DiscoveryStrategy {
   /** The namespace whose nodes are listed. */
   readonly namespace: string;
 
-  private readonly targets: readonly Target[];
+  private targets: readonly Target[];
   private readonly client: PortMapperClient;
   private readonly lastGood = new Map<string, readonly PortMapperNode[]>();
   private self: string | undefined;
@@ -148,6 +150,12 @@ export class LocalDiscovery implements DiscoveryStrategy {
     this.self = context.self;
     this.selfHost = parseNodeName(context.self).host;
     this.logger = context.logger;
+    // This node's own host is this host: asked on loopback (its mapper may listen there only),
+    // once, so that one `hosts` list can be given to the nodes of every host.
+    const seen = new Set<string>();
+    this.targets = this.targets
+      .map(t => (t.host === this.selfHost ? { label: t.label, host: undefined } : t))
+      .filter(t => !seen.has(t.host ?? '') && seen.add(t.host ?? ''));
   }
 
   async peers(signal?: AbortSignal): Promise<Peer[]> {

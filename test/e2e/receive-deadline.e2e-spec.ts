@@ -20,6 +20,7 @@ import {
   stopMeshes,
   wireInitiator,
 } from '../support/in-process.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/wait.js';
 
 setFlagsFromString('--expose-gc');
@@ -241,6 +242,31 @@ describe('a fragmented message aborted mid-stream (scenario 32)', () => {
       held = undefined;
     },
   );
+
+  it('frees every partial buffer when the process carrying the stream is killed (SIGKILL)', async () => {
+    const b = await startMesh('b', TIMINGS);
+    // The sender's bytes go through a proxy process; killing it ends the stream as a crash does.
+    const proxy = await TcpProxy.start({
+      routes: [
+        { listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: b.port } },
+      ],
+    });
+    try {
+      const peer = await wireInitiator(proxy.ports[0]!, { name: ATTACKER, ...TIMINGS }, b.name);
+      await until(() => b.events.includes(`up ${ATTACKER}`), 5_000, 'the wire peer linked');
+      let held: Connection | undefined = b.mesh.connectionTo(ATTACKER)!;
+      const baseline = memory();
+      const partial = writeAbortedMessage(peer);
+      await until(() => held!.partialBytes >= partial, 10_000, 'the partial message received');
+      await proxy.process.kill();
+      await down(b, 'connectionClosed', 10_000);
+      expect(held.partialBytes).toBe(0);
+      await backToBaseline(baseline);
+      held = undefined;
+    } finally {
+      await proxy.stop();
+    }
+  });
 });
 
 /**

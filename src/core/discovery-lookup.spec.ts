@@ -10,12 +10,17 @@ const SELF = 'self@10.0.0.1';
 
 function lookup(peers: DiscoveryStrategy['peers'], timeoutMs = 1_000) {
   const warnings: string[] = [];
+  const lines: string[] = [];
   const failures: [DiscoveryError, number][] = [];
   const stopping = new AbortController();
   const logger: ClusterLogger = {
-    log: () => undefined,
-    warn: message => warnings.push(message),
+    log: message => lines.push(`log ${message}`),
+    warn: message => {
+      warnings.push(message);
+      lines.push(`warn ${message}`);
+    },
     error: () => undefined,
+    debug: message => lines.push(`debug ${message}`),
   };
   const subject = new DiscoveryLookup(
     { name: 'test', peers },
@@ -27,7 +32,7 @@ function lookup(peers: DiscoveryStrategy['peers'], timeoutMs = 1_000) {
       failed: (error, consecutive) => failures.push([error, consecutive]),
     },
   );
-  return { subject, warnings, failures, stopping };
+  return { subject, warnings, failures, stopping, lines };
 }
 
 describe('DiscoveryLookup', () => {
@@ -94,6 +99,60 @@ describe('DiscoveryLookup', () => {
       CoreMessages.discoveryFailed('test', new Error('SERVFAIL')),
     );
     expect(failures[1]![0].message).toBe(CoreMessages.discoveryNotAnArray('test', 'string'));
+  });
+});
+
+describe('DiscoveryLookup warnings', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  /** A lookup that fails with `answer` when it is an error, as a DNS error with a code would. */
+  function failing() {
+    let answer: Error | string[] = dnsError('ESERVFAIL');
+    const subject = lookup(() => {
+      if (answer instanceof Error) throw answer;
+      return answer;
+    });
+    return { ...subject, set: (next: Error | string[]) => (answer = next) };
+  }
+
+  function dnsError(code: string): Error {
+    return Object.assign(new Error(`queryA ${code} my-svc`), { code });
+  }
+
+  it('warns of the first failure at once, then at most once a minute with the count held back, and logs the recovery', async () => {
+    const { subject, lines, failures, set } = failing();
+    const message = CoreMessages.discoveryFailed('test', dnsError('ESERVFAIL'));
+    for (let second = 0; second < 150; second++) {
+      await subject.peers();
+      await jest.advanceTimersByTimeAsync(1_000);
+    }
+    expect(failures).toHaveLength(150); // every failure is still reported as an event
+    const warned = lines.filter(l => l.startsWith('warn '));
+    expect(warned).toEqual([
+      `warn ${message}`,
+      `warn ${CoreMessages.discoveryStillFailing('test', 60, 61, 60_000, new Error(message))}`,
+      `warn ${CoreMessages.discoveryStillFailing('test', 60, 121, 120_000, new Error(message))}`,
+    ]);
+    expect(lines.filter(l => l.startsWith('debug '))).toHaveLength(147);
+    set([]);
+    await subject.peers();
+    expect(lines.at(-1)).toBe(`log ${CoreMessages.discoveryRecovered('test', 150, 150_000)}`);
+    // a new run of failures is news again: warned at once
+    set(dnsError('ESERVFAIL'));
+    await subject.peers();
+    expect(lines.at(-1)).toBe(`warn ${message}`);
+  });
+
+  it('warns at once of the first failure of another kind', async () => {
+    const { subject, lines, set } = failing();
+    await subject.peers();
+    await jest.advanceTimersByTimeAsync(1_000);
+    await subject.peers();
+    set(dnsError('ETIMEOUT'));
+    await subject.peers();
+    expect(lines.map(l => l.split(' ')[0])).toEqual(['warn', 'debug', 'warn']);
+    expect(lines.at(-1)).toContain('ETIMEOUT');
   });
 });
 

@@ -14,6 +14,16 @@ export const CoreMessages = {
     `Discovery "${strategy}" returned ${type} from peers(), not an array; keeping the last good peers.`,
   discoveryFailed: (strategy: string, error: Error) =>
     `Discovery "${strategy}" failed (${error.message}); keeping the last good peers.`,
+  discoveryStillFailing: (
+    strategy: string,
+    count: number,
+    consecutive: number,
+    forMs: number,
+    error: Error,
+  ) =>
+    `Discovery "${strategy}" still failing: ${count} failed lookup(s) like this since the last warning (${consecutive} in a row over ${duration(forMs)}); last: ${clause(error.message)}.`,
+  discoveryRecovered: (strategy: string, failures: number, forMs: number) =>
+    `Discovery "${strategy}" answers again after ${failures} failed lookup(s) over ${duration(forMs)}.`,
   connectTimeout: (node: string, ms: number) => `Connecting to ${node} timed out after ${ms} ms.`,
   connectRefused: (node: string) => `The dist could not connect to ${node}.`,
   stopped: () => 'The cluster is stopped.',

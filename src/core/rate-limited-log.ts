@@ -39,6 +39,17 @@ export class RateLimitedLog {
     return suppressed;
   }
 
+  /**
+   * Forgets `key`, so that its next line is written at once: for a condition that ended (a
+   * failure that recovered), whose next occurrence is news again.
+   * @returns how many lines of `key` were held back since its last line (0 when none or unknown)
+   */
+  forget(key: string): number {
+    const suppressed = this.last.get(key)?.suppressed ?? 0;
+    this.last.delete(key);
+    return suppressed;
+  }
+
   /** Drops the keys whose window has passed; they are the oldest, at the front of the map. */
   private forgetExpired(now: number): void {
     for (const [key, entry] of this.last) {

@@ -4,9 +4,11 @@ import { until } from '../support/wait.js';
 /**
  * Scenario 13 in full: three sample processes with the default heartbeat (1 s) and failure
  * timeout (5 s), every link through 10 % random packet loss and 200 ± 50 ms of delay each way
- * (see test/support/lossy-cluster.ts), for two minutes. Pass: no nodeDown and no nodeUp after the
- * mesh formed, every node lists the two others at every one-second poll, no link is replaced;
- * then a node that really stops (SIGSTOP) is declared down by each other node exactly once.
+ * (see test/support/lossy-cluster.ts), for two minutes, while every node sends echo requests to
+ * both others (2 in flight per peer). Pass: no nodeDown and no nodeUp after the mesh formed, every
+ * node lists the two others at every one-second poll, no link is replaced, every request is
+ * answered with its own payload; then a node that really stops (SIGSTOP) is declared down by each
+ * other node exactly once.
  *
  * Prints the figures: candidate and dropped packets, the longest silence between two chunks of one
  * direction of a link as it reached the proxy and as the proxy passed it on (on these idle links,
@@ -30,6 +32,7 @@ describe('scenario 13: 10 % loss and 200 ± 50 ms jitter, default timings (soak)
         lossProbability: 0.1,
         delayMs: 200,
         jitterMs: 50,
+        traffic: true,
       });
       const forming = performance.now();
       await until(() => cluster!.fullMesh(), 60_000, 'a full mesh of three', 250);
@@ -39,7 +42,9 @@ describe('scenario 13: 10 % loss and 200 ± 50 ms jitter, default timings (soak)
       );
       const acceptedAtFormation = (await cluster.proxyStats()).map(s => s.accepted);
 
+      await cluster.startTraffic();
       const seen = await cluster.observe(DURATION_MS, formed);
+      const traffic = await cluster.stopTraffic();
 
       const before = await Promise.all([0, 1].map(i => cluster!.changes(i)));
       const stopped = cluster.names[2]!;
@@ -71,6 +76,8 @@ describe('scenario 13: 10 % loss and 200 ± 50 ms jitter, default timings (soak)
           maxArrivalGapMs: seen.proxy.map(s => Math.round(s.maxArrivalGapMs)),
           maxDeliveryGapMs: seen.proxy.map(s => Math.round(s.maxDeliveryGapMs)),
           stoppedNodeDeclaredDownInMs: Math.round(detectedInMs),
+          requestsAnswered: traffic.map(t => t.answered),
+          requestsFailed: traffic.map(t => t.failed),
         })}`,
       );
       expect(seen.nodeDowns).toEqual([]);

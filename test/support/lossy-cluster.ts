@@ -11,6 +11,7 @@ import {
 import { TEST_COOKIE } from './nodes.js';
 import { type ProxyRouteStats, TcpProxy } from './tcp-proxy.js';
 
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const sampleMain = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -35,6 +36,22 @@ export interface LossyClusterOptions {
   readonly lossProbability: number;
   readonly delayMs: number;
   readonly jitterMs: number;
+  /**
+   * Run test/fixtures/soak-node.mjs instead of the sample app: the same routes, plus echo
+   * requests to every peer (2 in flight per peer) between {@link LossyCluster.startTraffic} and
+   * {@link LossyCluster.stopTraffic}.
+   */
+  readonly traffic?: boolean;
+}
+
+/** The request counters of one node with `traffic` (test/fixtures/soak-node.mjs). */
+export interface TrafficStats {
+  readonly sent: number;
+  readonly answered: number;
+  readonly wrongAnswers: number;
+  readonly failed: number;
+  readonly inFlight: number;
+  readonly errors: readonly string[];
 }
 
 /** One membership change as the sample's `GET /cluster/events` lists it. */
@@ -100,7 +117,8 @@ export class LossyCluster {
       const httpPorts: number[] = [];
       for (const [i, name] of names.entries()) {
         const others = names.filter((_, j) => j !== i).map(other => `${other}:${PROXY_PORT}`);
-        const child = namespace.spawn(process.execPath, [sampleMain], {
+        const script = options.traffic ? join(fixtures, 'soak-node.mjs') : sampleMain;
+        const child = namespace.spawn(process.execPath, [script], {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '/tmp',
           GEN_CLUSTER_COOKIE: TEST_COOKIE,
@@ -203,6 +221,27 @@ export class LossyCluster {
       proxy: await this.proxyStats(),
       loss: await this.loss(),
     };
+  }
+
+  /** With `traffic`: every node starts sending echo requests to every peer it has now. */
+  async startTraffic(): Promise<void> {
+    await Promise.all(this.httpPorts.map(port => this.post(port, '/soak/start')));
+  }
+
+  /** With `traffic`: stops the requests, waits for those in flight; each node's counters. */
+  async stopTraffic(): Promise<TrafficStats[]> {
+    return Promise.all(
+      this.httpPorts.map(
+        async port => JSON.parse(await this.post(port, '/soak/stop')) as TrafficStats,
+      ),
+    );
+  }
+
+  /** POST inside the namespace (the relay only GETs): one short-lived node process. */
+  private post(port: number, path: string): Promise<string> {
+    const script = `const r = await fetch('http://127.0.0.1:${port}${path}', { method: 'POST' });
+      if (!r.ok) throw new Error(String(r.status)); process.stdout.write(await r.text());`;
+    return this.namespace.run(process.execPath, ['--input-type=module', '-e', script]);
   }
 
   /** Stops the nodes, the proxy and the relay, and deletes the namespace. */

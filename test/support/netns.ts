@@ -7,6 +7,8 @@ import { ManagedProcess } from './managed-process.js';
 import { until } from './wait.js';
 
 const run = promisify(execFile);
+/** veth pairs made by {@link NetworkNamespace.link} in this process (their names must differ). */
+let linkCount = 0;
 const live = new Set<NetworkNamespace>();
 const ETC_NETNS = '/etc/netns';
 
@@ -69,6 +71,25 @@ export class NetworkNamespace {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+  }
+
+  /**
+   * Joins this namespace and `other` with a veth pair, as two hosts on one link: each end is
+   * created inside its namespace (so no interface name is taken outside, and deleting a
+   * namespace deletes the pair), given its address (`10.231.0.1/24`) and brought up.
+   */
+  async link(other: NetworkNamespace, ownAddress: string, otherAddress: string): Promise<void> {
+    const [own, peer] = [`gcl${linkCount}a`, `gcl${linkCount}b`];
+    linkCount++;
+    const pair = `link add name ${own} netns ${this.name} type veth peer name ${peer} netns ${other.name}`;
+    await run('ip', pair.split(' '));
+    for (const [namespace, device, address] of [
+      [this, own, ownAddress],
+      [other, peer, otherAddress],
+    ] as const) {
+      await namespace.run('ip', ['addr', 'add', address, 'dev', device]);
+      await namespace.run('ip', ['link', 'set', device, 'up']);
+    }
   }
 
   /** The local addresses of the TCP listeners inside (`ss -ltn`), e.g. `127.0.0.1`, `*`, `[::1]`. */

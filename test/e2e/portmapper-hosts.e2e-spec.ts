@@ -1,0 +1,201 @@
+/**
+ * The port mapper across hosts (issue 12; reliability.md §A.6 #57): two network namespaces on one
+ * veth link stand for two hosts, each with its own port mapper (embedded by a process that opts
+ * in with `bind`) and its own sample nodes. Nodes of both hosts form one cluster through
+ * `local:<A>,<B>`; the other host may ask a mapper for names and ports, never register with it
+ * nor stop it; a mapper left on loopback does not answer the other host at all.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from '../support/managed-process.js';
+import { HttpRelay, NetworkNamespace, waitForLine } from '../support/netns.js';
+import { TEST_COOKIE } from '../support/nodes.js';
+import { alive2 } from '../support/port-mapper-harness.js';
+import { freePort } from '../support/ports.js';
+import { until } from '../support/wait.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const sampleMain = join(root, 'dist', 'sample', 'main.js');
+const fixture = (name: string) => join(root, 'test', 'fixtures', name);
+
+/** The two hosts' addresses on their link (inside the namespaces only). */
+const A = '10.231.0.1';
+const B = '10.231.0.2';
+
+interface Host {
+  readonly namespace: NetworkNamespace;
+  readonly relay: HttpRelay;
+  readonly address: string;
+}
+
+interface Node {
+  readonly host: Host;
+  readonly process: ManagedProcess;
+  readonly http: number;
+}
+
+/** What a probe from another host saw. */
+interface Probe {
+  readonly connected: boolean;
+  readonly closed: boolean;
+  readonly error?: string;
+  readonly bytes: string;
+}
+
+const NAMES_REQ = '6e';
+const KILL_REQ = '6b';
+const STOP_REQ = Buffer.from('sa1').toString('hex');
+const DUMP_REQ = '64';
+
+describe('the port mapper across hosts (two network namespaces on one link)', () => {
+  let hostA: Host;
+  let hostB: Host;
+  const processes: ManagedProcess[] = [];
+
+  beforeAll(async () => {
+    const a = await NetworkNamespace.create('pmhosta');
+    const b = await NetworkNamespace.create('pmhostb');
+    try {
+      await a.link(b, `${A}/24`, `${B}/24`);
+      hostA = { namespace: a, relay: await HttpRelay.start(a), address: A };
+      hostB = { namespace: b, relay: await HttpRelay.start(b), address: B };
+    } catch (error) {
+      await hostA?.relay.stop();
+      a.destroy();
+      b.destroy();
+      throw error;
+    }
+  });
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map(p => p.stop(2_000)));
+  });
+  afterAll(async () => {
+    for (const host of [hostA, hostB]) {
+      await host?.relay.stop();
+      host?.namespace.destroy();
+    }
+  });
+
+  /** The process of `host` that embeds the mapper, listening on `bind` (loopback when unset). */
+  async function mapper(host: Host, port: number, bind?: string): Promise<ManagedProcess> {
+    const args = [fixture('exposed-port-mapper.mjs'), String(port), ...(bind ? [bind] : [])];
+    const child = host.namespace.spawn(process.execPath, args, { PATH: process.env.PATH ?? '' });
+    const managed = new ManagedProcess(child, { tag: `[mapper ${host.address}] ` });
+    processes.push(managed);
+    const ready = await waitForLine(managed, /MAPPER_READY \{/, 10_000, 'the port mapper');
+    expect(JSON.parse(/\{.*\}/.exec(ready)![0])).toEqual({ serving: true, exposed: !!bind });
+    return managed;
+  }
+
+  async function node(host: Host, name: string, port: number): Promise<Node> {
+    const child = host.namespace.spawn(process.execPath, [sampleMain], {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      GEN_CLUSTER_COOKIE: TEST_COOKIE,
+      GEN_CLUSTER_NODE: `${name}@${host.address}`,
+      GEN_CLUSTER_DISCOVERY: `local:${A},${B}`,
+      GEN_CLUSTER_PORTMAPPER_PORT: String(port),
+      GEN_CLUSTER_REFRESH_INTERVAL_MS: '1000',
+    });
+    const managed = new ManagedProcess(child, { tag: `[${name}] ` });
+    processes.push(managed);
+    const ready = await waitForLine(managed, /SAMPLE_READY \{/, 20_000, `node ${name}`);
+    const http = (JSON.parse(/\{.*\}/.exec(ready)![0]) as { http: number }).http;
+    return { host, process: managed, http };
+  }
+
+  const view = (n: Node) =>
+    n.host.relay.get<{ self: string; members: string[] }>(`http://127.0.0.1:${n.http}/cluster`);
+
+  /** One EPMD request from inside `from` to the mapper at `address:port`. */
+  async function probe(from: Host, address: string, port: number, body: string): Promise<Probe> {
+    const args = [fixture('port-mapper-probe.mjs'), address, String(port), body];
+    const out = await from.namespace.run(process.execPath, args);
+    return JSON.parse(/PROBE (\{.*\})/.exec(out)![1]!) as Probe;
+  }
+
+  /** The names a NAMES answer lists (after its 4-byte port). */
+  const listed = (answer: Probe) =>
+    [
+      ...Buffer.from(answer.bytes, 'hex')
+        .subarray(4)
+        .toString('utf8')
+        .matchAll(/name (\S+) at/g),
+    ]
+      .map(m => m[1]!)
+      .sort();
+
+  it('lets nodes on both hosts form one cluster through local:A,B, dialling each at its host', async () => {
+    const port = await freePort();
+    await mapper(hostA, port, '0.0.0.0'); // every interface
+    await mapper(hostB, port, B); // one interface, and loopback for the local registrations
+    const nodes = [
+      await node(hostA, 'a1', port),
+      await node(hostA, 'a2', port),
+      await node(hostB, 'b1', port),
+      await node(hostB, 'b2', port),
+    ];
+    const everyone = [`a1@${A}`, `a2@${A}`, `b1@${B}`, `b2@${B}`];
+    await until(
+      async () => {
+        const views = await Promise.all(nodes.map(view));
+        return views.every(
+          (v, i) =>
+            v?.self === everyone[i] &&
+            JSON.stringify(v.members) === JSON.stringify(everyone.filter((_, j) => j !== i)),
+        );
+      },
+      30_000,
+      'one cluster of the four nodes of both hosts',
+    );
+    const mappers = async (host: Host) =>
+      (await host.namespace.listeners()).filter(l => l.port === port).map(l => l.address);
+    expect(await mappers(hostA)).toEqual(['0.0.0.0']);
+    expect((await mappers(hostB)).sort()).toEqual([B, '127.0.0.1']);
+    // the dists listen on their host's address only: peers of the other host dialled them there
+    const dists = (await hostB.namespace.listeners()).filter(l => l.port !== port);
+    expect(dists.filter(l => l.address === B)).toHaveLength(2);
+  }, 120_000);
+
+  it('refuses a registration from the other host, ignores its KILL, STOP and DUMP, answers its queries', async () => {
+    const port = await freePort();
+    const mapperA = await mapper(hostA, port, '0.0.0.0');
+    await node(hostA, 'a1', port);
+    const names = await probe(hostB, A, port, NAMES_REQ);
+    expect(listed(names)).toEqual(['a1', 'mapper-holder']);
+
+    const register = await probe(hostB, A, port, alive2('intruder').toString('hex'));
+    expect(register).toEqual({ connected: true, closed: true, bytes: '' });
+    for (const command of [KILL_REQ, STOP_REQ, DUMP_REQ])
+      expect(await probe(hostB, A, port, command)).toEqual({
+        connected: true,
+        closed: true,
+        bytes: '',
+      });
+
+    // Loopback clients of host A are still answered, KILL with "NO"; nothing was registered.
+    const kill = await probe(hostA, '127.0.0.1', port, KILL_REQ);
+    expect(Buffer.from(kill.bytes, 'hex').toString()).toBe('NO');
+    expect(listed(await probe(hostA, '127.0.0.1', port, NAMES_REQ))).toEqual([
+      'a1',
+      'mapper-holder',
+    ]);
+    expect(listed(await probe(hostB, A, port, NAMES_REQ))).toEqual(['a1', 'mapper-holder']);
+    expect(mapperA.exitCode).toBeUndefined();
+  }, 60_000);
+
+  it('does not answer the other host at all with the option off (the default: loopback only)', async () => {
+    const port = await freePort();
+    await mapper(hostB, port);
+    await node(hostB, 'b1', port);
+    expect(listed(await probe(hostB, '127.0.0.1', port, NAMES_REQ))).toEqual([
+      'b1',
+      'mapper-holder',
+    ]);
+    const fromA = await probe(hostA, B, port, NAMES_REQ);
+    expect(fromA).toMatchObject({ connected: false, bytes: '' });
+    expect(fromA.error).toBe('ECONNREFUSED');
+    const mappers = (await hostB.namespace.listeners()).filter(l => l.port === port);
+    expect(mappers.map(l => l.address)).toEqual(['127.0.0.1']);
+  }, 60_000);
+});

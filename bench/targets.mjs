@@ -205,7 +205,7 @@ export const TARGETS = [
     unit: 'ms',
   },
   {
-    figure: 'refused send, structured payload over maxMessageBytes: longest call',
+    figure: 'refused send, structured payload over the size limit: longest call',
     record: 'large-refused',
     metric: 'call_max',
     params: { case: REFUSAL_CASES.structured },

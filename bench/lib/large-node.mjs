@@ -7,27 +7,22 @@
 // What it measures in this process: 1 KiB requests on a fixed schedule (probe), a flood of large
 // Buffer requests (flood), the event-loop delay (monitorEventLoopDelay), nodeDown events and
 // deliveries, the duration of sends that are refused, and the msgpack codec's cost on structured
-// payloads.
+// payloads (with bench/lib/large-codec.mjs).
 import { randomFillSync } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { payloadOf, percentile, sleep, summarize } from './common.mjs';
+import { payloadOf, percentile, sleep } from './common.mjs';
+import { codecTimings, structuredCodec, structuredPayload } from './large-codec.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = file => import(pathToFileURL(join(root, 'dist', 'src', file)).href);
 const COOKIE = 'bench-cookie-large-5d1e97a0c4b2';
 /** Resolution of the event-loop delay monitor; the figures reported are beyond it. */
-export const LOOP_RESOLUTION_MS = 10;
+const LOOP_RESOLUTION_MS = 10;
 const MiB = 1024 * 1024;
 
-const reply = message => {
-  try {
-    process.send?.({ ev: 'large-reply', ...message });
-  } catch {
-    // the orchestrator is gone
-  }
-};
+/** An event to the orchestrator (a reply is the event `large-reply`). */
 const report = event => {
   try {
     process.send?.(event);
@@ -35,6 +30,7 @@ const report = event => {
     // the orchestrator is gone
   }
 };
+const reply = message => report({ ev: 'large-reply', ...message });
 
 const quiet = label => ({
   log: () => undefined,
@@ -236,24 +232,6 @@ async function sunk(id, count, ms) {
   return nodes.get(id).sunk >= count;
 }
 
-/** An array of small objects whose msgpack encoding is about `bytes` long. */
-function structuredPayload(codec, bytes) {
-  const item = i => ({
-    id: i,
-    name: `item-${i}`,
-    price: (i % 1000) / 10 + 0.5,
-    qty: i % 7,
-    active: i % 2 === 0,
-    tags: ['red', 'large'],
-  });
-  // bytes per object, from a sample in the middle of the ids (their length varies with the count)
-  const perItem = from =>
-    codec.encode(Array.from({ length: 1000 }, (_, i) => item(from + i))).length / 1000;
-  const guess = Math.max(1, Math.round(bytes / perItem(0)));
-  const count = Math.max(1, Math.round(bytes / perItem(Math.floor(guess / 2))));
-  return Array.from({ length: count }, (_, i) => item(i));
-}
-
 /**
  * The nodes of the refused sends, in this process: `r` receives; `s1` has a 16 MiB message
  * limit (a 32 MiB Buffer is over it); `s2` has the default limits.
@@ -328,9 +306,10 @@ async function refusals({ ports, reps, calls, bytes }) {
 }
 
 /**
- * Refused sends of a structured payload of about `mib` MiB from `s1` (16 MiB limit): its size
- * is not known before it is encoded. Run last: each call may hold this process's loop long
- * enough for its links to time out.
+ * Refused sends of a structured payload of about `mib` MiB from `s1` (16 MiB message limit, and
+ * whatever limit the library puts on structured payloads): a library that knows the size only
+ * once it has encoded the payload holds the loop for all of it. Run last: such a call may hold
+ * this process's loop long enough for its links to time out.
  */
 async function refusedStructured({ mib, reps }) {
   const codec = await structuredCodec();
@@ -344,48 +323,6 @@ async function refusedStructured({ mib, reps }) {
     await sleep(200);
   }
   return { ...callFigures(all), objects: payload.length };
-}
-
-/** The library's default payload codec (msgpack), from the build. */
-async function structuredCodec() {
-  const { createPayloadCodec } = await dist('distribution/messaging/index.js');
-  return createPayloadCodec('msgpack');
-}
-
-/**
- * Encode and decode time of structured payloads of about `sizesMiB` MiB each (median of
- * `reps`), measured before this process hosts any node (a long encode would starve them).
- */
-async function structured({ sizesMiB, reps }) {
-  const codec = await structuredCodec();
-  const out = [];
-  // warm up the codec (JIT) on a small payload first
-  const warm = structuredPayload(codec, 256 * 1024);
-  for (let i = 0; i < 5; i++) codec.decode(codec.encode(warm));
-  for (const mib of sizesMiB) {
-    const payload = structuredPayload(codec, mib * MiB);
-    const encode = [];
-    const decode = [];
-    let bytes;
-    for (let i = 0; i < reps; i++) {
-      global.gc?.();
-      let t = performance.now();
-      bytes = codec.encode(payload);
-      encode.push(performance.now() - t);
-      global.gc?.();
-      t = performance.now();
-      codec.decode(bytes);
-      decode.push(performance.now() - t);
-    }
-    out.push({
-      mib,
-      objects: payload.length,
-      encodedBytes: bytes.length,
-      encodeMs: summarize(encode).median,
-      decodeMs: summarize(decode).median,
-    });
-  }
-  return out;
 }
 
 /** Whether `s2` (default limits) may send a structured payload of each size to `r`. */
@@ -434,7 +371,7 @@ const commands = {
   members: ({ id }) => nodes.get(id).cluster.nodes().length,
   refusals,
   refusedStructured,
-  structured,
+  structured: codecTimings,
   structuredSends,
   stop: async () => {
     await Promise.allSettled([...nodes.values()].map(n => n.cluster.stop()));

@@ -269,7 +269,9 @@ function largeStructured(records) {
     const get = metric => large(records, 'large-structured', metric, params);
     const perMiB = get('decode_ms_per_mib');
     return [
-      fmt(r.params.encodedBytes / 1024 / 1024, 2),
+      r.params.encodedBytes == null
+        ? `about ${r.params.payloadMiB}`
+        : fmt(r.params.encodedBytes / 1024 / 1024, 2),
       fmt(r.params.objects, 0),
       fmt(r.value, 1),
       fmt(get('encode_ms_per_mib')?.value, 1),

@@ -11,7 +11,8 @@
 // 3. refused sends: how long a send that is refused takes (a 32 MiB Buffer over the message
 //    limit; a 32 MiB Buffer to a full queue; a structured payload over the limit);
 // 4. structured payloads: msgpack encode and decode time per MiB of an array of small objects.
-// The child side is bench/lib/large-node.mjs, preloaded into bench/child.mjs processes.
+// The child side is bench/lib/large-node.mjs (with large-codec.mjs), preloaded into
+// bench/child.mjs processes.
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
@@ -84,7 +85,7 @@ async function probeFor(trio, ms, { intervalMs }) {
   await new Promise(resolve => setTimeout(resolve, ms));
   const latency = await ask(trio.byId.a, 'probeStop', {}, 60_000);
   const loops = await Promise.all(trio.children.map(child => ask(child, 'loopRead')));
-  return { latency, loops };
+  return { latency, loops, load: load() };
 }
 
 /** The flood, with the probe running, then the settle time and the counts. */
@@ -92,6 +93,7 @@ async function floodWithProbe(ctx, trio, f) {
   const [, b, c] = trio.names;
   const { config } = ctx;
   await Promise.all(trio.children.map(child => ask(child, 'loopReset')));
+  const loadAtStart = load();
   await ask(trio.byId.a, 'probeStart', {
     from: 'a',
     targets: [b, c],
@@ -114,7 +116,8 @@ async function floodWithProbe(ctx, trio, f) {
   );
   await new Promise(resolve => setTimeout(resolve, config.largeSettleMs));
   const counts = await Promise.all(trio.children.map(child => ask(child, 'counts')));
-  return { flood, latency, loops, counts: Object.assign({}, ...counts) };
+  const loadNote = `load average ${loadAtStart} when the flood started, ${load()} after`;
+  return { flood, latency, loops, counts: Object.assign({}, ...counts), loadNote };
 }
 
 /** Records of the unloaded run and of the flood. */
@@ -123,14 +126,16 @@ function recordFlood(ctx, trio, f, unloaded, loaded) {
   const [, b, c] = trio.names;
   const paths = { 'A→B': b, 'A→C': c };
   const floodParams = { messages: f.messages, payloadBytes: f.bytes, inFlight: f.inFlight };
-  const loadNote = `load average ${load()}`;
+  const { loadNote } = loaded;
   const ratios = {};
   for (const [path, node] of Object.entries(paths)) {
     const base = unloaded.latency[node];
     const during = loaded.latency[node];
     const params = { path, payloadBytes: 1024 };
     sample('large-unloaded', 'ours', 'p50_latency', 'ms', params, base.p50);
-    sample('large-unloaded', 'ours', 'p99_latency', 'ms', params, base.p99);
+    sample('large-unloaded', 'ours', 'p99_latency', 'ms', params, base.p99).notes.push(
+      `load average ${unloaded.load}`,
+    );
     sample('large-flood', 'ours', 'p50_latency', 'ms', { ...params, ...floodParams }, during.p50);
     const rec = sample(
       'large-flood',
@@ -259,7 +264,7 @@ async function floodPart(ctx) {
 /** Part 4: msgpack encode and decode of structured payloads; `sends` says which were accepted. */
 function recordStructured(ctx, sizes, sends) {
   for (const s of sizes) {
-    const mib = s.encodedBytes / MiB;
+    const mib = (s.encodedBytes ?? s.mib * MiB) / MiB;
     const params = { payloadMiB: s.mib, objects: s.objects, encodedBytes: s.encodedBytes };
     ctx.sample('large-structured', 'ours', 'encode_ms', 'ms', params, s.encodeMs);
     ctx.sample('large-structured', 'ours', 'decode_ms', 'ms', params, s.decodeMs);
@@ -272,9 +277,10 @@ function recordStructured(ctx, sizes, sends) {
       params,
       s.decodeMs / mib,
     );
+    if (s.refused) rec.notes.push(`codec refused: ${s.refused}`);
     rec.notes.push(`send: ${sends[s.mib]}`, `load average ${load()}`);
     ctx.progress(
-      `large     structured ${fmt(mib, 2)} MiB (${s.objects} objects): encode ${fmt(s.encodeMs, 1)} ms (${fmt(s.encodeMs / mib, 1)} ms/MiB), decode ${fmt(s.decodeMs, 1)} ms (${fmt(s.decodeMs / mib, 1)} ms/MiB); send: ${sends[s.mib]}`,
+      `large     structured ${fmt(mib, 2)} MiB (${s.objects} objects): encode ${fmt(s.encodeMs, 1)} ms (${fmt(s.encodeMs / mib, 1)} ms/MiB), decode ${fmt(s.decodeMs, 1)} ms (${fmt(s.decodeMs / mib, 1)} ms/MiB); send: ${sends[s.mib]}${s.refused ? `; codec refused: ${s.refused}` : ''}`,
     );
   }
 }

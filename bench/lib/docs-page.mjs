@@ -71,8 +71,11 @@ function largeBullet(result) {
   if (!result.records.some(r => r.name.startsWith('large-'))) return '';
   const c = result.config ?? {};
   const merged = (result.merged ?? []).filter(m => m.sections.includes('large')).at(-1);
+  const load = values => (values ?? []).map(v => fmt(v, 2)).join(' / ');
+  const peak = Math.max(merged?.loadAverageAtStart?.[0] ?? 0, merged?.loadAverage?.[0] ?? 0);
+  const cores = result.machine?.cores;
   const separate = merged
-    ? ` These figures come from a separate ${merged.quick ? 'quick' : 'full'} run of ${utc(merged.date)}, merged into this results file (${loadLine({ loadAverageAtStart: merged.loadAverageAtStart, loadAverage: merged.loadAverage })}).`
+    ? ` These figures come from a separate ${merged.quick ? 'quick' : 'full'} run of ${utc(merged.date)}, merged into this results file (load average ${load(merged.loadAverageAtStart)} when it started, ${load(merged.loadAverage)} when it ended${cores && peak > cores ? `: **a busy machine**, more than its ${cores} cores` : ''}).`
     : '';
   const flood = `${fmt(c.largeMessages, 0)} × ${sizes([c.largeBytes])}`;
   return `

@@ -35,4 +35,19 @@ describe('RateLimitedLog', () => {
       clock.mockRestore();
     }
   });
+
+  it('writes the next line of a forgotten key at once, and says how many it held back', () => {
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => 0);
+    try {
+      const log = new RateLimitedLog(1_000, 10);
+      expect(log.allow('a')).toBe(0);
+      expect(log.allow('a')).toBe(-1);
+      expect(log.allow('a')).toBe(-1);
+      expect(log.forget('a')).toBe(2);
+      expect(log.allow('a')).toBe(0); // within the window, but forgotten
+      expect(log.forget('unknown')).toBe(0);
+    } finally {
+      clock.mockRestore();
+    }
+  });
 });

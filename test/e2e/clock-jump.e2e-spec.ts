@@ -63,18 +63,21 @@ describe('scenario 14: wall-clock jumps of ±1 h in the middle of a run', () => 
       bindSource: true,
     });
     const start = (i: number) =>
-      startNode({
-        GEN_CLUSTER_NODE: names[i]!,
-        GEN_CLUSTER_PORT: String(distPort),
-        GEN_CLUSTER_DISCOVERY: `static:${names
-          .filter((_, j) => j !== i)
-          .map(n => `${n}:${proxyPort}`)
-          .join(',')}`,
-        LD_PRELOAD: LIBFAKETIME,
-        FAKETIME_TIMESTAMP_FILE: offsets[i]!,
-        FAKETIME_NO_CACHE: '1',
-        FAKETIME_DONT_FAKE_MONOTONIC: '1',
-      });
+      startNode(
+        {
+          GEN_CLUSTER_NODE: names[i]!,
+          GEN_CLUSTER_PORT: String(distPort),
+          GEN_CLUSTER_DISCOVERY: `static:${names
+            .filter((_, j) => j !== i)
+            .map(n => `${n}:${proxyPort}`)
+            .join(',')}`,
+          LD_PRELOAD: LIBFAKETIME,
+          FAKETIME_TIMESTAMP_FILE: offsets[i]!,
+          FAKETIME_NO_CACHE: '1',
+          FAKETIME_DONT_FAKE_MONOTONIC: '1',
+        },
+        60_000,
+      );
     const nodes = [await start(0), await start(1), await start(2)];
     const meshOf = async (group: SampleNode[]) => {
       const views = await Promise.all(group.map(n => n.members()));
@@ -89,7 +92,7 @@ describe('scenario 14: wall-clock jumps of ±1 h in the middle of a run', () => 
           ),
       );
     };
-    await until(() => meshOf(nodes), 20_000, 'a full mesh of three', 100);
+    await until(() => meshOf(nodes), 30_000, 'a full mesh of three', 100);
     const formed = await Promise.all(nodes.map(n => n.changes()));
     for (const node of nodes) expect(Math.abs(await skewMs(node))).toBeLessThan(5_000);
 
@@ -128,14 +131,14 @@ describe('scenario 14: wall-clock jumps of ±1 h in the middle of a run', () => 
       async () =>
         Math.abs((await skewMs(nodes[0]!)) - HOUR_MS) < 60_000 &&
         Math.abs((await skewMs(nodes[1]!)) + HOUR_MS) < 60_000,
-      5_000,
+      15_000,
       'the clocks to jump',
     );
     record('jumped', await phase('after the jump', nodes));
 
     // A fourth node joins while A and B are two hours apart.
     nodes.push(await start(3));
-    await until(() => meshOf(nodes), 20_000, 'a full mesh of four', 100);
+    await until(() => meshOf(nodes), 30_000, 'a full mesh of four', 100);
     const joined = await Promise.all(nodes.map(n => n.changes()));
 
     // Both jump back.
@@ -144,7 +147,7 @@ describe('scenario 14: wall-clock jumps of ±1 h in the middle of a run', () => 
     await until(
       async () =>
         Math.abs(await skewMs(nodes[0]!)) < 60_000 && Math.abs(await skewMs(nodes[1]!)) < 60_000,
-      5_000,
+      15_000,
       'the clocks to jump back',
     );
     record('jumpedBack', await phase('after the jump back', nodes));
@@ -162,5 +165,5 @@ describe('scenario 14: wall-clock jumps of ±1 h in the middle of a run', () => 
       // and nothing happened to anyone after the jump back
       expect(changes[i]).toEqual(joined[i]);
     }
-  }, 120_000);
+  }, 240_000);
 });

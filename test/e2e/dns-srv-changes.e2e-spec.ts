@@ -22,6 +22,8 @@ const SRV = `_dist._tcp.${SERVICE}`;
 /** A name whose only record is the node's own: a node discovering it never dials anyone. */
 const SOLO = `_solo._tcp.${SERVICE}`;
 const REFRESH_MS = 1_000;
+/** Starting a Nest process takes seconds on a busy 2-core machine; this is only a bound. */
+const START_MS = 60_000;
 const host = (pod: string) => `${pod}.${SERVICE}`;
 const nameOf = (pod: string) => `app@${host(pod)}`;
 
@@ -30,7 +32,7 @@ async function meshIs(
   nodes: readonly SampleNode[],
   expected: (i: number) => string[],
   what: string,
-  ms = 20_000,
+  ms = 30_000,
 ): Promise<void> {
   await until(
     async () => {
@@ -90,14 +92,17 @@ describe('scenario 46: SRV records changing during a run, AAAA-only targets', ()
     );
     const nodes = await Promise.all(
       pods.map(p =>
-        startNode({
-          GEN_CLUSTER_NODE: nameOf(p.pod),
-          GEN_CLUSTER_BIND: p.ip,
-          GEN_CLUSTER_PORT: String(port),
-          GEN_CLUSTER_DISCOVERY: `dns+srv:${SRV}`,
-          GEN_CLUSTER_DNS_SERVERS: dns!.envValue,
-          GEN_CLUSTER_REFRESH_INTERVAL_MS: String(REFRESH_MS),
-        }),
+        startNode(
+          {
+            GEN_CLUSTER_NODE: nameOf(p.pod),
+            GEN_CLUSTER_BIND: p.ip,
+            GEN_CLUSTER_PORT: String(port),
+            GEN_CLUSTER_DISCOVERY: `dns+srv:${SRV}`,
+            GEN_CLUSTER_DNS_SERVERS: dns!.envValue,
+            GEN_CLUSTER_REFRESH_INTERVAL_MS: String(REFRESH_MS),
+          },
+          START_MS,
+        ),
       ),
     );
     const others = (i: number) => pods.filter((_, j) => j !== i).map(p => nameOf(p.pod));
@@ -132,7 +137,7 @@ describe('scenario 46: SRV records changing during a run, AAAA-only targets', ()
       await meshIs(nodes, others, `the mesh after the change to ${JSON.stringify(shares)}`, 2_000);
     }
     expect(await Promise.all(nodes.map(n => n.changes()))).toEqual(formed);
-  }, 120_000);
+  }, 240_000);
 
   it('dials a target on the port of its SRV record, and follows the record when the port changes', async () => {
     const [a, b, c] = [
@@ -159,14 +164,17 @@ describe('scenario 46: SRV records changing during a run, AAAA-only targets', ()
     });
     dns = await Dnsmasq.start(records(firstPort));
     const start = (p: typeof a, dist: number, discovery: string) =>
-      startNode({
-        GEN_CLUSTER_NODE: nameOf(p.pod),
-        GEN_CLUSTER_BIND: p.ip,
-        GEN_CLUSTER_PORT: String(dist),
-        GEN_CLUSTER_DISCOVERY: `dns+srv:${discovery}`,
-        GEN_CLUSTER_DNS_SERVERS: dns!.envValue,
-        GEN_CLUSTER_REFRESH_INTERVAL_MS: String(REFRESH_MS),
-      });
+      startNode(
+        {
+          GEN_CLUSTER_NODE: nameOf(p.pod),
+          GEN_CLUSTER_BIND: p.ip,
+          GEN_CLUSTER_PORT: String(dist),
+          GEN_CLUSTER_DISCOVERY: `dns+srv:${discovery}`,
+          GEN_CLUSTER_DNS_SERVERS: dns!.envValue,
+          GEN_CLUSTER_REFRESH_INTERVAL_MS: String(REFRESH_MS),
+        },
+        START_MS,
+      );
     const [nodeA, nodeB] = await Promise.all([start(a, port, SRV), start(b, port, SRV)]);
     let nodeC = await start(c, firstPort, SOLO);
     const all = [a, b, c].map(p => nameOf(p.pod));
@@ -189,7 +197,7 @@ describe('scenario 46: SRV records changing during a run, AAAA-only targets', ()
       const ofC = (await node.changes()).filter(e => e.node === nameOf(c.pod)).map(e => e.type);
       expect(ofC).toEqual(['nodeUp', 'nodeDown', 'nodeUp']);
     }
-  }, 120_000);
+  }, 240_000);
 
   it('meshes an AAAA-only target (::1) with IPv4 targets from one SRV set', async () => {
     const v4 = [
@@ -216,15 +224,18 @@ describe('scenario 46: SRV records changing during a run, AAAA-only targets', ()
     const pods = [...v4.map(p => ({ ...p, port })), { ...v6, port: sixPort }];
     const nodes = await Promise.all(
       pods.map(p =>
-        startNode({
-          GEN_CLUSTER_NODE: nameOf(p.pod),
-          GEN_CLUSTER_BIND: p.ip,
-          GEN_CLUSTER_PORT: String(p.port),
-          // pod-six discovers nobody, so every link to it is dialled by an IPv4 pod over IPv6
-          GEN_CLUSTER_DISCOVERY: `dns+srv:${p === pods[2] ? SOLO : SRV}`,
-          GEN_CLUSTER_DNS_SERVERS: dns!.envValue,
-          GEN_CLUSTER_REFRESH_INTERVAL_MS: String(REFRESH_MS),
-        }),
+        startNode(
+          {
+            GEN_CLUSTER_NODE: nameOf(p.pod),
+            GEN_CLUSTER_BIND: p.ip,
+            GEN_CLUSTER_PORT: String(p.port),
+            // pod-six discovers nobody, so every link to it is dialled by an IPv4 pod over IPv6
+            GEN_CLUSTER_DISCOVERY: `dns+srv:${p === pods[2] ? SOLO : SRV}`,
+            GEN_CLUSTER_DNS_SERVERS: dns!.envValue,
+            GEN_CLUSTER_REFRESH_INTERVAL_MS: String(REFRESH_MS),
+          },
+          START_MS,
+        ),
       ),
     );
     await meshIs(
@@ -243,5 +254,5 @@ describe('scenario 46: SRV records changing during a run, AAAA-only targets', ()
     expect(local.length).toBeGreaterThanOrEqual(1);
     expect(new Set(local)).toEqual(new Set([`[::1]:${sixPort}`]));
     expect((await nodes[2]!.changes()).map(e => e.type)).toEqual(['nodeUp', 'nodeUp']);
-  }, 120_000);
+  }, 240_000);
 });

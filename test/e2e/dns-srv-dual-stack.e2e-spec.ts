@@ -52,13 +52,13 @@ describe('scenario 46: a dual-stack SRV target reachable on one family only', ()
       GEN_CLUSTER_DNS_SERVERS: dns!.envValue,
       GEN_CLUSTER_REFRESH_INTERVAL_MS: '1000',
     });
-    const nodeA = await startNode(env(a, '127.0.0.47', port, SRV));
-    const nodeSix = await startNode(env(six, '::1', sixPort, SOLO));
+    const nodeA = await startNode(env(a, '127.0.0.47', port, SRV), 60_000);
+    const nodeSix = await startNode(env(six, '::1', sixPort, SOLO), 60_000);
     await until(
       async () => (await nodeA.members())?.length === 1 && (await nodeSix.members())?.length === 1,
       15_000,
       'pod-a to reach pod-six over IPv6',
     );
     expect(await nodeA.members()).toEqual([`app@${six}`]);
-  }, 60_000);
+  }, 180_000);
 });

@@ -128,7 +128,7 @@ export class LossyCluster {
         });
         const node = new ManagedProcess(child, { tag: `[${name}] ` });
         parts.processes.push(node);
-        const ready = await waitForLine(node, /SAMPLE_READY \{/, 30_000, name);
+        const ready = await waitForLine(node, /SAMPLE_READY \{/, 60_000, name);
         httpPorts.push((JSON.parse(/\{.*\}/.exec(ready)![0]) as { http: number }).http);
       }
       return new LossyCluster(

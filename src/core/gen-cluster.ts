@@ -1,6 +1,7 @@
-// Over the ~450-line guide on purpose (about 550 lines): this is the engine's public face (lifecycle,
-// refresh, connects, dist reports, their log lines); its rooms (lookup, refresh loop, backoff,
-// outbox, options, connect-failure report, link admission) live beside it, and what remains shares its state.
+// Over the ~450-line guide on purpose (about 550 lines): this is the engine's public face
+// (lifecycle, refresh, connects, dist reports, their log lines); its rooms (lookup, refresh loop,
+// backoff, outbox, options, connect-failure report, link admission) live beside it, and what
+// remains shares its state.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { withDeadline } from './deadline.js';

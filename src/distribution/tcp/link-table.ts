@@ -11,7 +11,8 @@ const RESTART_PING_MS = 2_000;
 /**
  * The handshake refusal reason of a node the engine does not admit (under `removalPolicy:
  * 'disconnect'`, a node not in this node's discovery answer). The dialler sees a refused
- * connect (`ERR_HANDSHAKE_REFUSED`, this reason) and backs off; no side reports a membership change.
+ * connect (`ERR_HANDSHAKE_REFUSED`, this reason) and backs off; no side reports a membership
+ * change.
  */
 export const NOT_DISCOVERED_REASON = 'not-discovered';
 

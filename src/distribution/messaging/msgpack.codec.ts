@@ -44,6 +44,7 @@ export class MsgpackCodec implements PayloadCodec {
   readonly name = 'msgpack';
   private readonly packr: Packr;
   private readonly unpackr: Unpackr;
+  private encodeRoom: Buffer | undefined;
 
   /**
    * @param maxDepth deepest nesting accepted, already checked by the factory
@@ -115,24 +116,35 @@ export class MsgpackCodec implements PayloadCodec {
     const { lower, upper } = boundEncodedSize(value, limit);
     if (lower > limit) throw new SizeRefusal(lower, limit);
     if (upper <= limit) return this.packr.pack(value);
+    let bytes: Buffer;
+    try {
+      this.packr.useBuffer(this.room());
+      bytes = this.packr.pack(value);
+      if (bytes.length > limit) throw new SizeRefusal(bytes.length, limit);
+      // the room is written over by the next encoding: the result leaves it
+      bytes = Buffer.from(bytes);
+    } finally {
+      // msgpackr writes the next payloads after this one in the same buffer: give it a new one
+      this.packr.useBuffer(Buffer.allocUnsafeSlow(8192));
+    }
+    return bytes;
+  }
+
+  /**
+   * The buffer msgpackr encodes into when the walk cannot bound the size, allocated once (its
+   * pages are taken as they are written): msgpackr grows a full buffer by allocating a larger one
+   * and copying into it with `copy`, which this one refuses, so encoding stops there.
+   */
+  private room(): Buffer {
+    if (this.encodeRoom !== undefined) return this.encodeRoom;
+    const limit = this.maxStructuredBytes;
     const room = Buffer.allocUnsafeSlow(limit * ENCODE_ROOM_FACTOR + ENCODE_ROOM_SLACK);
-    // msgpackr grows its buffer by allocating a larger one and copying into it with `copy`.
     Object.defineProperty(room, 'copy', {
       value: (_target: unknown, _targetStart: number, _start: number, end: number) => {
         throw new SizeRefusal(end, limit);
       },
     });
-    let bytes: Buffer;
-    try {
-      this.packr.useBuffer(room);
-      bytes = this.packr.pack(value);
-    } finally {
-      // msgpackr writes the next payloads after this one in the same buffer: give it a new one,
-      // so the result below is never overwritten and `room` is not kept.
-      this.packr.useBuffer(Buffer.allocUnsafeSlow(8192));
-    }
-    if (bytes.length > limit) throw new SizeRefusal(bytes.length, limit);
-    return Buffer.from(bytes);
+    return (this.encodeRoom = room);
   }
 
   private encodeError(error: unknown): PayloadError {

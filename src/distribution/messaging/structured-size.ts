@@ -8,8 +8,14 @@
  * shorter), the bytes of a binary value. Object keys count nothing toward it (records write a shape
  * once for many objects). The upper bound counts what msgpack can never write larger (9 bytes per
  * number, 3 per UTF-16 unit, every key of every object); it is `Infinity` when the walk meets
- * something whose encoding it does not model (an `Error`, a `RegExp`, an object with `toJSON`).
+ * something whose encoding it does not model (an `Error`, a `RegExp`, an object with `toJSON`), or
+ * when it gave up after {@link WALK_MAX_OBJECTS} objects: past that, walking costs a fair share of
+ * encoding itself (a `Set` lookup and the keys of each object), and the encoder's own stop takes
+ * over.
  */
+
+/** Objects the walk visits at most; the lower bound found so far stands, the upper is unknown. */
+export const WALK_MAX_OBJECTS = 4096;
 
 /** Bounds of an encoded size, in bytes. */
 export interface SizeBounds {
@@ -20,7 +26,8 @@ export interface SizeBounds {
 }
 
 /**
- * Walks `value` without recursion; stops as soon as `lower` passes `limit`.
+ * Walks `value` without recursion; stops as soon as `lower` passes `limit`, or after
+ * {@link WALK_MAX_OBJECTS} objects.
  * Getters run, as they do when the value is encoded.
  * @internal
  */
@@ -50,7 +57,12 @@ export function boundEncodedSize(value: unknown, limit: number): SizeBounds {
   };
 
   add(value);
+  let objects = 0;
   while (stack.length > 0 && lower <= limit) {
+    if (++objects > WALK_MAX_OBJECTS) {
+      upper = Infinity;
+      break;
+    }
     const item = stack.pop()!;
     if (seen.has(item)) {
       // written again as a reference

@@ -40,7 +40,7 @@ export class ChaosInvariants implements ChaosNodeListener {
     number,
     { incarnation: number; last: Map<string, ChaosEvent['type']>; nextSeq: number }
   >();
-  /** Highest pending-request age seen, ms. */
+  /** Highest pending-request age seen, ms (on the views judged: not just after a SIGCONT). */
   maxPendingMs = 0;
   /** Lines logged at error level or worse, kept for the report (first 50). */
   readonly crashLines: string[] = [];
@@ -92,9 +92,10 @@ export class ChaosInvariants implements ChaosNodeListener {
   }
 
   view(node: ChaosNode, view: ChaosView): void {
-    this.maxPendingMs = Math.max(this.maxPendingMs, view.oldestPendingMs);
     const fresh = performance.now() - node.resumedAt > this.requestSlackMs;
-    if (fresh && view.oldestPendingMs > this.requestTimeoutMs + this.requestSlackMs)
+    if (!fresh) return;
+    this.maxPendingMs = Math.max(this.maxPendingMs, view.oldestPendingMs);
+    if (view.oldestPendingMs > this.requestTimeoutMs + this.requestSlackMs)
       this.violate(
         'request',
         node.name,

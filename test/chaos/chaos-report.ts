@@ -34,6 +34,7 @@ export interface ChaosSummary {
   readonly fds: {
     readonly baselineMax: number | undefined;
     readonly slack: number;
+    /** Per slot, over all its incarnations, from each one's first view on (not during start-up). */
     readonly perNode: Record<string, { first: number; max: number; last: number }>;
   };
   readonly heap: {

@@ -13,9 +13,11 @@ export {
   type MessageTransport,
   Messaging,
   type MessagingOptions,
+  structuredLimit,
 } from './messaging.js';
 export {
   DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES,
   MAX_PAYLOAD_DEPTH_LIMIT,
   type PayloadCodec,
   type PayloadCodecKind,

@@ -436,9 +436,13 @@ function checkTopic(topic: unknown): asserts topic is string {
 
 /**
  * The structured payload limit: the option, checked against the transport's message limit, or
- * the default capped by that limit.
+ * the default capped by that limit. A dist calls it at construction to refuse bad options early.
+ * @throws InvalidConfigError naming `maxStructuredPayloadBytes` (or `maxMessageBytes`)
+ * @internal
  */
-function structuredLimit(options: MessagingOptions): number {
+export function structuredLimit(
+  options: Pick<MessagingOptions, 'maxStructuredPayloadBytes' | 'maxMessageBytes'>,
+): number {
   const max = options.maxMessageBytes;
   if (max !== undefined) checkInteger('maxMessageBytes', max, 1);
   const given = options.maxStructuredPayloadBytes;

@@ -26,11 +26,11 @@ const KEEP_DOWN = 0.3;
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 /**
- * One chaos run: `config.nodes` sample processes, each in its own network namespace, under random
- * faults in bursts of `burstMs`; after each burst every fault is undone and a checkpoint checks
- * convergence, event/view consistency and fd counts; the last one also checks heap growth.
- * Resolves with the summary (violations included); it does not throw on a violation, the caller
- * asserts. The network and every process are gone when it settles.
+ * One chaos run: `config.nodes` Nest processes (test/chaos/chaos-process.mjs), each in its own
+ * network namespace, under random faults in bursts of `burstMs`; after each burst every fault is
+ * undone and a checkpoint checks convergence, event/view consistency and fd counts; the last one
+ * also checks heap growth. Resolves with the summary (violations included); it does not throw on
+ * a violation, the caller asserts. The network and every process are gone when it settles.
  */
 export async function runChaos(config: ChaosConfig): Promise<ChaosSummary> {
   const started = performance.now();

@@ -3,7 +3,7 @@ import { formatSummary } from '../chaos/chaos-report.js';
 import { runChaos } from '../chaos/chaos-run.js';
 
 /**
- * The chaos soak, long mode (test/chaos): 10 sample processes in their own network namespaces
+ * The chaos soak, long mode (test/chaos): 10 Nest processes in their own network namespaces
  * under random kill -9, restart, SIGSTOP/SIGCONT and partitions every 1.5-4 s, in bursts of 45 s,
  * each followed by a checkpoint (every fault undone: views converge to the live set within
  * failure timeout + backoff max + handshake deadline, events agree with views, fds at baseline).

@@ -47,8 +47,8 @@ const LOG_EVERY_MS = 10_000;
 const MAX_LOG_SOURCES = 256;
 
 /**
- * A host-local port mapper speaking the EPMD wire protocol (ALIVE2, PORT_PLEASE2, NAMES; KILL is
- * answered `"NO"`), so Erlang's `erl` and `epmd -names` can use it too.
+ * A host-local port mapper speaking the EPMD wire protocol (ALIVE2, PORT_PLEASE2, NAMES; a KILL
+ * from loopback is answered `"NO"`), so Erlang's `erl` and `epmd -names` can use it too.
  *
  * - A registration lives exactly as long as the connection that made it: when that connection
  *   closes, or sends any further byte (as epmd), the name is unregistered.

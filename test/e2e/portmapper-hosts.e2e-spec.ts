@@ -82,7 +82,7 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
     const child = host.namespace.spawn(process.execPath, args, { PATH: process.env.PATH ?? '' });
     const managed = new ManagedProcess(child, { tag: `[mapper ${host.address}] ` });
     processes.push(managed);
-    const ready = await waitForLine(managed, /MAPPER_READY \{/, 10_000, 'the port mapper');
+    const ready = await waitForLine(managed, /MAPPER_READY \{/, 20_000, 'the port mapper');
     expect(JSON.parse(/\{.*\}/.exec(ready)![0])).toEqual({ serving: true, exposed: !!bind });
     return managed;
   }
@@ -99,7 +99,7 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
     });
     const managed = new ManagedProcess(child, { tag: `[${name}] ` });
     processes.push(managed);
-    const ready = await waitForLine(managed, /SAMPLE_READY \{/, 20_000, `node ${name}`);
+    const ready = await waitForLine(managed, /SAMPLE_READY \{/, 40_000, `node ${name}`);
     const http = (JSON.parse(/\{.*\}/.exec(ready)![0]) as { http: number }).http;
     return { host, process: managed, http };
   }
@@ -145,7 +145,7 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
             JSON.stringify(v.members) === JSON.stringify(everyone.filter((_, j) => j !== i)),
         );
       },
-      30_000,
+      90_000,
       'one cluster of the four nodes of both hosts',
     );
     const mappers = async (host: Host) =>
@@ -155,14 +155,18 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
     // the dists listen on their host's address only: peers of the other host dialled them there
     const dists = (await hostB.namespace.listeners()).filter(l => l.port !== port);
     expect(dists.filter(l => l.address === B)).toHaveLength(2);
-  }, 120_000);
+  }, 240_000);
 
   it('refuses a registration from the other host, ignores its KILL, STOP and DUMP, answers its queries', async () => {
     const port = await freePort();
     const mapperA = await mapper(hostA, port, '0.0.0.0');
     await node(hostA, 'a1', port);
-    const names = await probe(hostB, A, port, NAMES_REQ);
-    expect(listed(names)).toEqual(['a1', 'mapper-holder']);
+    await until(
+      async () => listed(await probe(hostB, A, port, NAMES_REQ)).includes('a1'),
+      30_000,
+      'host B to see a1 registered on host A',
+    );
+    expect(listed(await probe(hostB, A, port, NAMES_REQ))).toEqual(['a1', 'mapper-holder']);
 
     const register = await probe(hostB, A, port, alive2('intruder').toString('hex'));
     expect(register).toEqual({ connected: true, closed: true, bytes: '' });
@@ -182,20 +186,21 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
     ]);
     expect(listed(await probe(hostB, A, port, NAMES_REQ))).toEqual(['a1', 'mapper-holder']);
     expect(mapperA.exitCode).toBeUndefined();
-  }, 60_000);
+  }, 120_000);
 
   it('does not answer the other host at all with the option off (the default: loopback only)', async () => {
     const port = await freePort();
     await mapper(hostB, port);
     await node(hostB, 'b1', port);
-    expect(listed(await probe(hostB, '127.0.0.1', port, NAMES_REQ))).toEqual([
-      'b1',
-      'mapper-holder',
-    ]);
+    await until(
+      async () => listed(await probe(hostB, '127.0.0.1', port, NAMES_REQ)).includes('b1'),
+      30_000,
+      'b1 registered on host B',
+    );
     const fromA = await probe(hostA, B, port, NAMES_REQ);
     expect(fromA).toMatchObject({ connected: false, bytes: '' });
     expect(fromA.error).toBe('ECONNREFUSED');
     const mappers = (await hostB.namespace.listeners()).filter(l => l.port === port);
     expect(mappers.map(l => l.address)).toEqual(['127.0.0.1']);
-  }, 60_000);
+  }, 120_000);
 });

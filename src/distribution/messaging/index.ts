@@ -13,7 +13,6 @@ export {
   type MessageTransport,
   Messaging,
   type MessagingOptions,
-  structuredLimit,
 } from './messaging.js';
 export {
   DEFAULT_MAX_PAYLOAD_DEPTH,
@@ -23,4 +22,5 @@ export {
   type PayloadCodecKind,
   type PayloadCodecLimits,
   createPayloadCodec,
+  structuredLimit,
 } from './payload-codec.js';

@@ -17,7 +17,6 @@ import {
   checkInteger,
   checkMilliseconds,
   consoleLogger,
-  isIntegerIn,
   logsAt,
 } from '../../core/index.js';
 import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
@@ -37,11 +36,10 @@ import { MessagingMessages } from './messaging.messages.js';
 import {
   type PayloadCodec,
   type PayloadCodecKind,
-  DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES,
-  MAX_STRUCTURED_PAYLOAD_BYTES,
   createPayloadCodec,
   encodePayload,
   encodedSizeLowerBound,
+  structuredLimit,
 } from './payload-codec.js';
 import { PendingRequests, RequestIdAllocator } from './pending-requests.js';
 
@@ -432,29 +430,6 @@ function checkTopic(topic: unknown): asserts topic is string {
     (topic.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(topic, 'utf8') > MAX_TOPIC_BYTES)
   )
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
-}
-
-/**
- * The structured payload limit: the option, checked against the transport's message limit, or
- * the default capped by that limit. A dist calls it at construction to refuse bad options early.
- * @throws InvalidConfigError naming `maxStructuredPayloadBytes` (or `maxMessageBytes`)
- * @internal
- */
-export function structuredLimit(
-  options: Pick<MessagingOptions, 'maxStructuredPayloadBytes' | 'maxMessageBytes'>,
-): number {
-  const max = options.maxMessageBytes;
-  if (max !== undefined) checkInteger('maxMessageBytes', max, 1);
-  const given = options.maxStructuredPayloadBytes;
-  if (given === undefined) return Math.min(DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES, max ?? Infinity);
-  if (!isIntegerIn(given, 1, max ?? MAX_STRUCTURED_PAYLOAD_BYTES))
-    throw new InvalidConfigError(
-      MessagingMessages.structuredLimitInvalid(given, max ?? MAX_STRUCTURED_PAYLOAD_BYTES),
-      {
-        option: 'maxStructuredPayloadBytes',
-      },
-    );
-  return given;
 }
 
 /** A timeout a Node timer can wait (fractions allowed, as `setTimeout` takes them). */

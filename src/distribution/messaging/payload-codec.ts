@@ -16,7 +16,7 @@
  * prototype change. `constructor` and `prototype` keys are ordinary data, as with `JSON.parse`: a
  * handler that deep-merges a payload must use a merge that skips them.
  */
-import { InvalidConfigError, checkInteger } from '../../core/index.js';
+import { InvalidConfigError, checkInteger, isIntegerIn } from '../../core/index.js';
 import { toPayloadError } from './codec-failure.js';
 import { JsonCodec } from './json.codec.js';
 import { PayloadError } from './messaging.errors.js';
@@ -153,4 +153,28 @@ export function decodePayload(codec: PayloadCodec, bytes: Buffer): unknown {
   } catch (error) {
     throw toPayloadError(error, 'ERR_PAYLOAD_DECODE', codec.name);
   }
+}
+
+/**
+ * The structured payload limit: the option, checked against the transport's message limit, or
+ * the default capped by that limit. A dist calls it at construction to refuse bad options early.
+ * @throws InvalidConfigError naming `maxStructuredPayloadBytes` (or `maxMessageBytes`)
+ * @internal
+ */
+export function structuredLimit(options: {
+  readonly maxStructuredPayloadBytes?: number;
+  readonly maxMessageBytes?: number;
+}): number {
+  const max = options.maxMessageBytes;
+  if (max !== undefined) checkInteger('maxMessageBytes', max, 1);
+  const given = options.maxStructuredPayloadBytes;
+  if (given === undefined) return Math.min(DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES, max ?? Infinity);
+  if (!isIntegerIn(given, 1, max ?? MAX_STRUCTURED_PAYLOAD_BYTES))
+    throw new InvalidConfigError(
+      MessagingMessages.structuredLimitInvalid(given, max ?? MAX_STRUCTURED_PAYLOAD_BYTES),
+      {
+        option: 'maxStructuredPayloadBytes',
+      },
+    );
+  return given;
 }

@@ -46,6 +46,7 @@ export {
   type DiscoveryStrategy,
   type DistContext,
   type DistStrategy,
+  type LinkAdmission,
   type MessageHandler,
   type MessagingDistStrategy,
   type Peer,

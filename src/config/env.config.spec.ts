@@ -29,7 +29,19 @@ describe('the GEN_CLUSTER_* environment', () => {
     expect(envToOptions(readEnvConfig({ GEN_CLUSTER_REMOVAL_POLICY: '  ' }))).toEqual({});
   });
 
+  it("reads GEN_CLUSTER_PORTMAPPER_BIND as the TCP dist's portMapperBind", () => {
+    const env = readEnvConfig({ GEN_CLUSTER_PORTMAPPER_BIND: '0.0.0.0' });
+    expect(env.portMapperBind).toBe('0.0.0.0');
+    expect(envToOptions(env)).toEqual({ dist: { strategy: 'tcp', portMapperBind: '0.0.0.0' } });
+  });
+
   it.each([
+    [
+      'GEN_CLUSTER_PORTMAPPER_BIND',
+      'my-host',
+      /GEN_CLUSTER_PORTMAPPER_BIND="my-host".*IPv4 or IPv6/,
+    ],
+    ['GEN_CLUSTER_BIND', 'eth0', /GEN_CLUSTER_BIND="eth0".*IPv4 or IPv6/],
     [
       'GEN_CLUSTER_REMOVAL_POLICY',
       'prune',

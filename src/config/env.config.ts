@@ -27,6 +27,7 @@ export const ENV = {
   removalPolicy: 'GEN_CLUSTER_REMOVAL_POLICY',
   dnsServers: 'GEN_CLUSTER_DNS_SERVERS',
   portMapperPort: 'GEN_CLUSTER_PORTMAPPER_PORT',
+  portMapperBind: 'GEN_CLUSTER_PORTMAPPER_BIND',
   bind: 'GEN_CLUSTER_BIND',
   namespace: 'GEN_CLUSTER_NAMESPACE',
   logLevel: 'GEN_CLUSTER_LOG_LEVEL',
@@ -50,6 +51,7 @@ export interface EnvConfig {
   readonly removalPolicy?: RemovalPolicy;
   readonly dnsServers?: readonly DnsServer[];
   readonly portMapperPort?: number;
+  readonly portMapperBind?: string;
   readonly bind?: string;
   readonly namespace?: string;
   readonly logLevel?: ClusterLogLevel;
@@ -113,11 +115,9 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
   const mapper = get(ENV.portMapperPort);
   if (mapper !== undefined) config.portMapperPort = portValue(ENV.portMapperPort, mapper, 1);
   const bind = get(ENV.bind);
-  if (bind !== undefined) {
-    if (isIP(bind) === 0)
-      throw bad(ENV.bind, bind, 'an IPv4 or IPv6 address, e.g. "0.0.0.0", "::" or "10.0.0.5"');
-    config.bind = bind;
-  }
+  if (bind !== undefined) config.bind = ipValue(ENV.bind, bind);
+  const mapperBind = get(ENV.portMapperBind);
+  if (mapperBind !== undefined) config.portMapperBind = ipValue(ENV.portMapperBind, mapperBind);
   const namespace = get(ENV.namespace);
   if (namespace !== undefined) {
     if (!isClusterNamespace(namespace)) throw bad(ENV.namespace, namespace, NAMESPACE_FORMS);
@@ -227,6 +227,13 @@ export function parseDnsServers(value: string): DnsServer[] {
     });
 }
 
+/** An IP address to listen on, or a configuration error naming `variable`. */
+function ipValue(variable: string, text: string): string {
+  if (isIP(text) === 0)
+    throw bad(variable, text, 'an IPv4 or IPv6 address, e.g. "0.0.0.0", "::" or "10.0.0.5"');
+  return text;
+}
+
 function portValue(variable: string, text: string, min: 0 | 1): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > 65535) {
@@ -265,6 +272,7 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   if (env.cookieFile !== undefined) dist.cookieFile = env.cookieFile;
   if (env.dnsServers !== undefined) dist.dnsServers = env.dnsServers;
   if (env.portMapperPort !== undefined) dist.portMapperPort = env.portMapperPort;
+  if (env.portMapperBind !== undefined) dist.portMapperBind = env.portMapperBind;
   if (Object.keys(dist).length)
     options.dist = { strategy: 'tcp', ...dist } as unknown as ClusterOptions['dist'];
   return options;

@@ -448,7 +448,7 @@ describe('TCP mesh link layer (bare meshes, wire-level peers, one process)', () 
     const a = await startMesh('a@slow.example', {
       lookup: async () => {
         await gate;
-        return '127.0.0.1';
+        return ['127.0.0.1'];
       },
     });
     const controller = new AbortController();

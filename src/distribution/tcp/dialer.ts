@@ -1,4 +1,4 @@
-import { type Socket, connect as netConnect, isIP } from 'node:net';
+import { type LookupFunction, type Socket, connect as netConnect, isIP } from 'node:net';
 import {
   type ClusterLogger,
   ConnectError,
@@ -83,9 +83,10 @@ export class Dial {
       const port = this.peer.port ?? options.port;
       if (!port) throw new ConnectError(M.noPort(this.node), { node: this.node });
       const { host } = parseNodeName(this.node);
-      const address = isIP(host) || !options.lookup ? Promise.resolve(host) : options.lookup(host);
-      address.then(
-        resolved => this.guarded(() => this.open(resolved, port)),
+      const addresses =
+        isIP(host) || !options.lookup ? Promise.resolve([host]) : options.lookup(host);
+      addresses.then(
+        resolved => this.guarded(() => this.open(host, resolved, port)),
         (error: unknown) => this.finish(toError(error)),
       );
     });
@@ -96,17 +97,23 @@ export class Dial {
     this.finish(undefined, false);
   }
 
-  /** Opens the socket to `address:port`, plain or TLS, then authenticates. */
-  private open(address: string, port: number): void {
-    const remote = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+  /**
+   * Opens the socket to `host` (resolved to `addresses`) on `port`, plain or TLS, then
+   * authenticates. One address is dialled as it is; several (a dual-stack name) go through
+   * Node's Happy Eyeballs, which tries each in turn, so the one that answers is used.
+   */
+  private open(host: string, addresses: readonly string[], port: number): void {
+    const target = addressTarget(host, addresses);
+    const shown = addresses.length === 1 ? addresses[0]! : host;
+    const remote = `${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
     const tls = this.hooks.options.tls;
     if (!tls) {
-      const socket = netConnect({ host: address, port, noDelay: true });
+      const socket = netConnect({ ...target, port, noDelay: true });
       this.socket = socket;
       this.authenticate(socket, remote);
       return;
     }
-    const secure = dialTls(tls, this.node, address, port);
+    const secure = dialTls(tls, this.node, target, port);
     this.socket = secure;
     const tlsState = awaitSecureConnect(
       secure,
@@ -218,4 +225,22 @@ export class Dial {
       this.finish(toError(error));
     }
   }
+}
+
+/** Where a socket connects: the one address, or `host` with a lookup answering all of them. */
+export interface AddressTarget {
+  readonly host: string;
+  readonly lookup?: LookupFunction;
+  readonly autoSelectFamily?: boolean;
+}
+
+/** The connect options that dial one of `addresses` (already resolved for `host`). */
+function addressTarget(host: string, addresses: readonly string[]): AddressTarget {
+  if (addresses.length === 1) return { host: addresses[0]! };
+  const all = addresses.map(address => ({ address, family: isIP(address) }));
+  const lookup: LookupFunction = (_hostname, options, callback) => {
+    if (options.all) callback(null, all);
+    else callback(null, all[0]!.address, all[0]!.family);
+  };
+  return { host, lookup, autoSelectFamily: true };
 }

@@ -20,8 +20,12 @@ export interface MeshOptions extends ConnectionLimits {
   readonly transitive: boolean;
   readonly maxPendingHandshakes: number;
   readonly maxPendingHandshakesPerIp: number;
-  /** Resolves a host name before dialling (DNS settings of the cluster); `undefined`: the system's. */
-  readonly lookup?: (host: string) => Promise<string>;
+  /**
+   * Resolves a host name before dialling (DNS settings of the cluster) to its addresses, IPv4
+   * first; `undefined`: the system's. The dialler tries them all (Happy Eyeballs), so a node
+   * listening on one family of a dual-stack name is reached.
+   */
+  readonly lookup?: (host: string) => Promise<readonly string[]>;
   /** TLS (and mutual TLS) on every link, inbound and outbound; `undefined`: plain TCP. */
   readonly tls?: ResolvedTls;
 }

@@ -58,6 +58,31 @@ describe('TcpDist options', () => {
     expect(make({ maxMessageBytes: 1_024, maxQueueBytes: 2_048 })).not.toThrow();
   });
 
+  it('takes maxStructuredPayloadBytes up to maxMessageBytes and refuses more, naming it', () => {
+    expect(make({ maxStructuredPayloadBytes: 1_024, maxMessageBytes: 1_024 })).not.toThrow();
+    expect(make({ maxMessageBytes: 1_024 })).not.toThrow(); // the 2 MiB default is capped
+    const error = refusal({ maxStructuredPayloadBytes: 2_048, maxMessageBytes: 1_024 });
+    expect(error?.code).toBe('ERR_INVALID_CONFIG');
+    expect(error?.message).toContain('maxStructuredPayloadBytes');
+    expect(refusal({ maxStructuredPayloadBytes: 0 })?.code).toBe('ERR_INVALID_CONFIG');
+  });
+
+  it('refuses a minReceiveBytesPerSecond that is not a positive integer', () => {
+    for (const value of [0, -1, 1.5, Number.NaN]) {
+      const error = refusal({ minReceiveBytesPerSecond: value });
+      expect(error?.code).toBe('ERR_INVALID_CONFIG');
+      expect(error?.message).toContain('minReceiveBytesPerSecond');
+    }
+    expect(make({ minReceiveBytesPerSecond: 1 })).not.toThrow();
+  });
+
+  it('refuses a portMapperBind that is not an IP address', () => {
+    const error = refusal({ portMapperBind: 'eth0' });
+    expect(error?.code).toBe('ERR_INVALID_CONFIG');
+    expect(error?.message).toContain('portMapperBind');
+    expect(make({ portMapperBind: '0.0.0.0' })).not.toThrow();
+  });
+
   it.each(durations)('accepts %s at the timer maximum', option => {
     const extra: TcpDistOptions =
       option === 'heartbeatMs'

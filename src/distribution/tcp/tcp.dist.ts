@@ -19,7 +19,12 @@ import {
   parseNodeName,
 } from '../../core/index.js';
 import { DeferredMessaging } from '../deferred-messaging.js';
-import { Messaging, type PayloadCodec } from '../messaging/index.js';
+import {
+  DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES,
+  Messaging,
+  type PayloadCodec,
+  structuredLimit,
+} from '../messaging/index.js';
 import { NodeDownError } from '../transport.errors.js';
 import { TransportMessages } from '../transport.messages.js';
 import { DEFAULT_PORT_MAPPER_PORT, PortMapperRegistration } from '../../portmapper/index.js';
@@ -30,6 +35,7 @@ import {
   DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
 } from './handshake/index.js';
 import { Mesh } from './mesh.js';
+import { DEFAULT_MIN_RECEIVE_BYTES_PER_SECOND } from './receive-deadline.js';
 import { TcpMessages as M } from './tcp.messages.js';
 import {
   type ResolvedTls,
@@ -67,6 +73,20 @@ export interface TcpDistOptions {
   readonly maxQueueBytes?: number;
   /** Bound of each peer's send queue, in messages. */
   readonly maxQueueMessages?: number;
+  /**
+   * Largest structured (non-binary) payload once encoded, sent or received: 2 MiB by default, at
+   * most `maxMessageBytes`.
+   * Encoding and decoding structured data runs on the event loop (tens of ms per MiB), so a larger
+   * one fails with `ERR_PAYLOAD_TOO_LARGE`, before encoding where a quick walk shows it; send bulk
+   * data as a `Buffer`, which passes through without copy or scan up to `maxMessageBytes`.
+   */
+  readonly maxStructuredPayloadBytes?: number;
+  /**
+   * Slowest receive accepted for a frame or fragmented message in progress, in bytes per second
+   * (64 KiB/s by default): one holding N bytes may take `failureTimeoutMs + N / rate`, so a peer
+   * that trickles a declared frame is closed, and a large message on any faster link never is.
+   */
+  readonly minReceiveBytesPerSecond?: number;
   /** Concurrent unauthenticated connections, in all and per source address. */
   readonly maxPendingHandshakes?: number;
   readonly maxPendingHandshakesPerIp?: number;
@@ -93,6 +113,13 @@ export interface TcpDistOptions {
   readonly portMapper?: boolean | 'auto';
   /** Port of the host-local port mapper (`GEN_CLUSTER_PORTMAPPER_PORT`). */
   readonly portMapperPort?: number;
+  /**
+   * Address the port mapper listens on when this node serves it (`GEN_CLUSTER_PORTMAPPER_BIND`):
+   * loopback only by default. Opt-in for `local` discovery across hosts: `0.0.0.0` or `::` (every
+   * interface), or one interface's address (plus loopback). Other hosts may then ask for this
+   * host's node names and ports; registrations and kills are still taken from loopback only.
+   */
+  readonly portMapperBind?: string;
   /** Resolvers for peer host names (`GEN_CLUSTER_DNS_SERVERS`); the system's when unset. */
   readonly dnsServers?: readonly { readonly host: string; readonly port: number }[];
   /**
@@ -115,6 +142,9 @@ export const DEFAULT_TCP_DIST_OPTIONS = Object.freeze({
   /** Twice `maxMessageBytes`; unset, it follows a `maxMessageBytes` of the options. */
   maxQueueBytes: 128 * 1024 * 1024,
   maxQueueMessages: 10_000,
+  /** 2 MiB, or `maxMessageBytes` when that is smaller. */
+  maxStructuredPayloadBytes: DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES,
+  minReceiveBytesPerSecond: DEFAULT_MIN_RECEIVE_BYTES_PER_SECOND,
   maxPendingHandshakes: 256,
   maxPendingHandshakesPerIp: 32,
   transitive: true,
@@ -139,7 +169,14 @@ export class TcpDist implements MessagingDistStrategy {
   private readonly settings: Required<
     Omit<
       TcpDistOptions,
-      'strategy' | 'bind' | 'cookie' | 'cookieFile' | 'dnsServers' | 'codec' | 'tls'
+      | 'strategy'
+      | 'bind'
+      | 'cookie'
+      | 'cookieFile'
+      | 'dnsServers'
+      | 'codec'
+      | 'tls'
+      | 'portMapperBind'
     >
   >;
   private readonly cookie: Buffer;
@@ -155,7 +192,13 @@ export class TcpDist implements MessagingDistStrategy {
       given.maxQueueBytes === undefined && Number.isInteger(given.maxMessageBytes)
         ? { maxQueueBytes: QUEUE_MESSAGES_AT_LIMIT * given.maxMessageBytes! }
         : {};
-    this.settings = { ...DEFAULT_TCP_DIST_OPTIONS, ...given, ...queue } as TcpDist['settings'];
+    const merged = { ...DEFAULT_TCP_DIST_OPTIONS, ...given, ...queue };
+    // Checked against the message limit; unset, the default capped by that limit.
+    const structured = structuredLimit({
+      maxStructuredPayloadBytes: given.maxStructuredPayloadBytes,
+      maxMessageBytes: merged.maxMessageBytes,
+    });
+    this.settings = { ...merged, maxStructuredPayloadBytes: structured } as TcpDist['settings'];
     validate(this.settings, options);
     this.cookie = resolveCookie(options);
     this.tls = options.tls === undefined ? undefined : resolveTlsOptions(options.tls);
@@ -198,6 +241,8 @@ export class TcpDist implements MessagingDistStrategy {
       self: context.self,
       codec: this.options.codec ?? 'msgpack',
       defaultRequestTimeoutMs: this.settings.requestTimeoutMs,
+      maxMessageBytes: this.settings.maxMessageBytes,
+      maxStructuredPayloadBytes: this.settings.maxStructuredPayloadBytes,
       logger,
       transport: {
         send: (node, parts) => liveConnection(node).enqueue(parts),
@@ -244,6 +289,7 @@ export class TcpDist implements MessagingDistStrategy {
         port,
         portMapperPort: this.settings.portMapperPort,
         namespace: this.settings.namespace,
+        ...(this.options.portMapperBind === undefined ? {} : { bind: this.options.portMapperBind }),
         logger,
       });
       try {
@@ -314,19 +360,21 @@ export class TcpDist implements MessagingDistStrategy {
 
 function lookupWith(
   servers: readonly { host: string; port: number }[],
-): (host: string) => Promise<string> {
+): (host: string) => Promise<readonly string[]> {
   const resolver = new Resolver({ timeout: 3_000, tries: 2 });
   resolver.setServers(
     servers.map(s => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)),
   );
   return async host => {
     const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
-    const address =
-      (v4.status === 'fulfilled' && v4.value[0]) || (v6.status === 'fulfilled' && v6.value[0]);
-    if (!address) {
+    const addresses = [
+      ...(v4.status === 'fulfilled' ? v4.value : []),
+      ...(v6.status === 'fulfilled' ? v6.value : []),
+    ];
+    if (addresses.length === 0) {
       throw new ConnectError(M.unresolvable(host), { node: host });
     }
-    return address;
+    return addresses;
   };
 }
 
@@ -344,6 +392,7 @@ const COUNT_OPTIONS = [
   'maxMessageBytes',
   'maxQueueBytes',
   'maxQueueMessages',
+  'minReceiveBytesPerSecond',
   'maxPendingHandshakes',
   'maxPendingHandshakesPerIp',
 ] as const;
@@ -387,5 +436,8 @@ function validate(settings: TcpDist['settings'], options: TcpDistOptions): void 
   }
   if (options.bind !== undefined && isIP(options.bind) === 0) {
     throw invalidOption('bind', options.bind, M.notAnIp());
+  }
+  if (options.portMapperBind !== undefined && isIP(options.portMapperBind) === 0) {
+    throw invalidOption('portMapperBind', options.portMapperBind, M.notAnIp());
   }
 }

@@ -14,16 +14,23 @@ import { ConnectError, parseNodeName } from '../../core/index.js';
 import { TlsError, type TlsFailureReason } from './tcp.errors.js';
 import { TlsMessages as M } from './tcp.messages.js';
 import { type ResolvedTls, certificateNames } from './tls-options.js';
+import type { AddressTarget } from './dialer.js';
 
 /**
- * Opens a TLS connection to `node` at `address:port`. The server is always verified against the
- * CAs; with `verifyNodeName`, its certificate must name the node's host (SNI carries the host
- * when it is a DNS name; never an IP address, which SNI forbids).
+ * Opens a TLS connection to `node` at `target` (its address, or its host with the addresses to
+ * try) on `port`. The server is always verified against the CAs; with `verifyNodeName`, its
+ * certificate must name the node's host (SNI carries the host when it is a DNS name; never an IP
+ * address, which SNI forbids).
  */
-export function dialTls(tls: ResolvedTls, node: string, address: string, port: number): TLSSocket {
+export function dialTls(
+  tls: ResolvedTls,
+  node: string,
+  target: AddressTarget,
+  port: number,
+): TLSSocket {
   const { host } = parseNodeName(node);
   const options: ConnectionOptions = {
-    host: address,
+    ...target,
     port,
     secureContext: tls.client,
     minVersion: tls.minVersion,

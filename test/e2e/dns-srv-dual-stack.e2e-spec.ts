@@ -1,11 +1,10 @@
 /**
- * Scenario 46, a case that FAILS today (kept apart from dns-srv-changes.e2e-spec.ts on purpose): an
- * SRV target with both an A and an AAAA record, whose node listens on one family only (here ::1,
- * as a node bound to an IPv6 address in a dual-stack zone). The dialler resolves the target's
- * host name through the DNS servers (`lookupWith` in src/distribution/tcp/tcp.dist.ts), asks A
- * and AAAA, and dials only the first IPv4 address: refused, every time, so the target is never
- * connected. Pass: the node is reached on its other address, as a client following RFC 8305
- * (Happy Eyeballs) would.
+ * Scenario 46, a dual-stack SRV target: a target with both an A and an AAAA record, whose node
+ * listens on one family only (here ::1, as a node bound to an IPv6 address in a dual-stack zone).
+ * The dialler resolves the target's host name through the DNS servers (`lookupWith` in
+ * src/distribution/tcp/tcp.dist.ts), asks A and AAAA, and tries every address (Happy Eyeballs):
+ * the IPv4 address is refused, the IPv6 one answers. Before this was fixed only the first IPv4
+ * address was dialled, and the target was never connected.
  */
 import { Dnsmasq } from '../support/dnsmasq.js';
 import { startNode, stopAll } from '../support/nodes.js';

@@ -257,7 +257,7 @@ function largeRefused(records) {
   });
   return {
     title: 'Large messages: refused sends',
-    note: 'duration of a send() call that is refused',
+    note: 'duration of a send() call that is refused, after one untimed call of each case',
     headers: ['case', 'payload', 'p50 ms', 'max ms', 'calls', 'notes'],
     rows,
   };

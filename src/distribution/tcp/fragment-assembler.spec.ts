@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { FragmentAssembler, MAX_PARTIAL_MESSAGES } from './fragment-assembler.js';
 import { encodeFragmentHeader } from './fragment-header.js';
 
@@ -62,6 +63,115 @@ describe('FragmentAssembler', () => {
     assembler.clear();
     expect(assembler.bytes).toBe(0);
     expect(assembler.push(fragment(3, Buffer.alloc(100), true))?.length).toBe(100);
+  });
+
+  /** Messages cut at the given points, as (id, data, last) fragments in a given interleaving. */
+  const fragmentation = fc
+    .array(
+      fc.record({
+        data: fc.uint8Array({ maxLength: 3_000 }),
+        cuts: fc.array(fc.nat(3_000), { maxLength: 12 }),
+      }),
+      { minLength: 1, maxLength: 4 },
+    )
+    .chain(messages => {
+      const pieces = messages.map(({ data, cuts }) => {
+        const at = [...new Set(cuts.map(c => c % (data.length + 1)))].sort((a, b) => a - b);
+        const bounds = [0, ...at, data.length];
+        return bounds.slice(1).map((end, i) => Buffer.from(data.subarray(bounds[i], end)));
+      });
+      // each message's fragments stay in order; which message goes next is random
+      const order = pieces.flatMap((parts, m) => parts.map(() => m));
+      return fc
+        .shuffledSubarray(order, { minLength: order.length, maxLength: order.length })
+        .map(shuffled => ({
+          messages: messages.map(m => Buffer.from(m.data)),
+          pieces,
+          order: shuffled,
+        }));
+    });
+
+  it('returns exactly the bytes sent, however they were fragmented and interleaved', () => {
+    fc.assert(
+      fc.property(fragmentation, ({ messages, pieces, order }) => {
+        const assembler = new FragmentAssembler(64 * 1024);
+        const next = pieces.map(() => 0);
+        const received = new Map<number, Buffer>();
+        for (const m of order) {
+          const part = next[m]++;
+          const last = part === pieces[m]!.length - 1;
+          const message = assembler.push(fragment(m + 1, pieces[m]![part]!, last));
+          expect(message === undefined).toBe(!last);
+          if (message) received.set(m, message);
+        }
+        messages.forEach((data, m) => expect(received.get(m)?.equals(data)).toBe(true));
+        expect(assembler.bytes).toBe(0);
+        expect(assembler.messages).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('copies each fragment once as it arrives, never more than one fragment in a push', () => {
+    const FRAGMENT = 64 * 1024;
+    const source = Buffer.alloc(4 * 1024 * 1024 + 123);
+    for (let i = 0; i < source.length; i++) source[i] = (i * 7) & 0xff;
+    const copies: number[] = [];
+    const assembler = new FragmentAssembler(8 * 1024 * 1024, undefined, bytes =>
+      copies.push(bytes),
+    );
+    let message: Buffer | undefined;
+    for (let at = 0; at < source.length; at += FRAGMENT) {
+      const data = source.subarray(at, at + FRAGMENT);
+      copies.length = 0;
+      message = assembler.push(fragment(1, data, at + FRAGMENT >= source.length));
+      // what this push copied: this fragment's bytes, once
+      expect(copies).toEqual([data.length]);
+    }
+    expect(message?.equals(source)).toBe(true);
+  });
+
+  it('returns a message in memory of exactly its size, so a view of it pins nothing more', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(70_000), { minLength: 2, maxLength: 6 }), sizes => {
+        const assembler = new FragmentAssembler(1024 * 1024);
+        let message: Buffer | undefined;
+        sizes.forEach((size, i) => {
+          message = assembler.push(fragment(1, Buffer.alloc(size, i), i === sizes.length - 1));
+        });
+        const total = sizes.reduce((a, b) => a + b, 0);
+        expect(message?.length).toBe(total);
+        expect(message?.byteOffset).toBe(0);
+        expect(message?.buffer.byteLength).toBe(total);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('keeps all messages in progress within maxMessageBytes, whatever the peer sends', () => {
+    const MAX = 10_000;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ id: fc.integer({ min: 1, max: 5 }), size: fc.nat(4_000) }), {
+          maxLength: 40,
+        }),
+        fc.array(fc.boolean(), { maxLength: 40 }),
+        (sends, lasts) => {
+          const assembler = new FragmentAssembler(MAX);
+          for (const [i, { id, size }] of sends.entries()) {
+            const held = assembler.bytes;
+            const push = () => assembler.push(fragment(id, Buffer.alloc(size), lasts[i] ?? false));
+            if (held + size > MAX) {
+              expect(push).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+              return;
+            }
+            push();
+            expect(assembler.bytes).toBeLessThanOrEqual(MAX);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   describe('receive deadline', () => {

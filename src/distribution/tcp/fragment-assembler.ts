@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { FRAGMENT_HEADER_BYTES, readFragmentHeader } from './fragment-header.js';
 import { type OverdueUnit, type ReceiveDeadlineLimits, allowedMs } from './receive-deadline.js';
 import { retainSlice } from './retain-slice.js';
@@ -15,8 +16,17 @@ export interface AssemblerClock {
   received(): number;
 }
 
+/** Told of each copy a {@link FragmentAssembler} makes (tests bound the largest one). */
+export type CopyProbe = (bytes: number) => void;
+
 interface Partial {
-  parts: Buffer[];
+  /**
+   * The message's bytes so far, in memory reserved for the largest message and grown as
+   * fragments arrive: a resizable `ArrayBuffer` reserves address space only, and commits pages
+   * as it grows, so each fragment is copied once, on arrival, and the message ends up in memory
+   * of exactly its size.
+   */
+  readonly data: ArrayBuffer;
   bytes: number;
   /** When its first fragment arrived. */
   readonly startedAt: number;
@@ -24,6 +34,15 @@ interface Partial {
   lastAt: number;
   receivedAtLast: number;
 }
+
+/** `ArrayBuffer` with resizing (ES2024), which the project's `lib` does not declare yet. */
+interface Resizable extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+type ResizableConstructor = new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => Resizable;
 
 const DEFAULT_CLOCK: AssemblerClock = { now: () => performance.now(), received: () => 0 };
 
@@ -34,19 +53,29 @@ const DEFAULT_CLOCK: AssemblerClock = { now: () => performance.now(), received: 
  * peer broke the protocol: {@link FragmentAssembler.push} throws a `ProtocolError` and the link
  * is closed. Time is bounded too: {@link FragmentAssembler.overdue} finds a message past the
  * receive deadline (see `receive-deadline.ts`), and the link closes.
+ *
+ * No step copies more than one fragment: a fragment's bytes go into their message's memory as
+ * they arrive (joining 32 MiB of parts at the end took 30 ms on a quiet machine, hundreds under
+ * load). The message returned is a `Buffer` over all of that memory, so it pins nothing more.
  */
 export class FragmentAssembler {
   private readonly partial = new Map<number, Partial>();
   private partialBytes = 0;
+  /** Address space reserved per message (Node refuses buffers past `buffer.constants.MAX_LENGTH`). */
+  private readonly reserve: number;
 
   /**
    * @param maxMessageBytes bound of all reassemblies together (the link's largest message)
    * @param clock the time and the link's received bytes, for {@link FragmentAssembler.overdue}
+   * @param probe told of each copy, with its size
    */
   constructor(
     private readonly maxMessageBytes: number,
     private readonly clock: AssemblerClock = DEFAULT_CLOCK,
-  ) {}
+    private readonly probe?: CopyProbe,
+  ) {
+    this.reserve = Math.min(maxMessageBytes, constants.MAX_LENGTH);
+  }
 
   /** Bytes held in messages not yet complete. */
   get bytes(): number {
@@ -66,26 +95,31 @@ export class FragmentAssembler {
   push(payload: Buffer): Buffer | undefined {
     if (payload.length < FRAGMENT_HEADER_BYTES) throw new ProtocolError(M.truncatedFragment());
     const { id, last } = readFragmentHeader(payload);
-    const chunk = retainSlice(payload.subarray(FRAGMENT_HEADER_BYTES));
+    const chunk = payload.subarray(FRAGMENT_HEADER_BYTES);
     const now = this.clock.now();
     let entry = this.partial.get(id);
-    if (!entry) {
-      if (this.partial.size >= MAX_PARTIAL_MESSAGES) throw new ProtocolError(M.tooManyPartials());
-      entry = { parts: [], bytes: 0, startedAt: now, lastAt: now, receivedAtLast: 0 };
-      this.partial.set(id, entry);
+    if (!entry && this.partial.size >= MAX_PARTIAL_MESSAGES) {
+      throw new ProtocolError(M.tooManyPartials());
     }
     if (this.partialBytes + chunk.length > this.maxMessageBytes) {
       throw new ProtocolError(M.partialsTooLarge(this.maxMessageBytes));
     }
-    entry.parts.push(chunk);
-    entry.bytes += chunk.length;
+    if (!entry) {
+      if (last) return this.whole(chunk);
+      const data = new (ArrayBuffer as unknown as ResizableConstructor)(0, {
+        maxByteLength: this.reserve,
+      });
+      entry = { data, bytes: 0, startedAt: now, lastAt: now, receivedAtLast: 0 };
+      this.partial.set(id, entry);
+    }
+    this.append(entry, chunk);
     entry.lastAt = now;
     entry.receivedAtLast = this.clock.received();
     this.partialBytes += chunk.length;
     if (!last) return undefined;
     this.partial.delete(id);
     this.partialBytes -= entry.bytes;
-    return entry.parts.length === 1 ? entry.parts[0]! : Buffer.concat(entry.parts, entry.bytes);
+    return Buffer.from(entry.data, 0, entry.bytes);
   }
 
   /**
@@ -112,9 +146,27 @@ export class FragmentAssembler {
     return undefined;
   }
 
-  /** Drops every message in progress (the link closed). */
+  /** Drops every message in progress (the link closed); their memory goes with them. */
   clear(): void {
     this.partial.clear();
     this.partialBytes = 0;
+  }
+
+  /** A message in one fragment: its bytes as they came, unless they would pin a larger chunk. */
+  private whole(chunk: Buffer): Buffer {
+    const kept = retainSlice(chunk);
+    if (kept !== chunk) this.probe?.(kept.length);
+    return kept;
+  }
+
+  private append(entry: Partial, chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    const at = entry.bytes;
+    // Within the reservation, since all messages together stay within maxMessageBytes (past
+    // `MAX_LENGTH` this throws the RangeError any Buffer of that size would).
+    (entry.data as Resizable).resize(at + chunk.length);
+    new Uint8Array(entry.data, at, chunk.length).set(chunk);
+    entry.bytes += chunk.length;
+    this.probe?.(chunk.length);
   }
 }

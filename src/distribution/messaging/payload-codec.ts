@@ -158,8 +158,9 @@ export function decodePayload(codec: PayloadCodec, bytes: Buffer): unknown {
 /**
  * The structured payload limit: the option, checked against the transport's message limit, or
  * the default capped by that limit. A dist calls it at construction to refuse bad options early.
+ * (Declared in the published types: the layer's index re-exports it, and a stripped declaration
+ * would leave that re-export dangling.)
  * @throws InvalidConfigError naming `maxStructuredPayloadBytes` (or `maxMessageBytes`)
- * @internal
  */
 export function structuredLimit(options: {
   readonly maxStructuredPayloadBytes?: number;

@@ -241,22 +241,19 @@ async function sunk(id, count, ms) {
  */
 async function refusalNodes([rPort, s1Port, s2Port]) {
   const r = `r@127.0.0.1:${rPort}`;
-  await startNode({ id: 'r', name: 'r@127.0.0.1', port: rPort, peers: [] });
+  // what is timed here never waits on a peer, but building and encoding the structured payloads
+  // holds this loop for seconds on a busy machine: a long failure timeout keeps the links up
+  const slow = { failureTimeoutMs: 120_000, transitive: false };
+  await startNode({ id: 'r', name: 'r@127.0.0.1', port: rPort, peers: [], dist: slow });
   const sender = { peers: [r], members: 1 };
   await startNode({
     id: 's1',
     name: 's1@127.0.0.1',
     port: s1Port,
-    dist: { maxMessageBytes: 16 * MiB, transitive: false },
+    dist: { ...slow, maxMessageBytes: 16 * MiB },
     ...sender,
   });
-  await startNode({
-    id: 's2',
-    name: 's2@127.0.0.1',
-    port: s2Port,
-    dist: { transitive: false },
-    ...sender,
-  });
+  await startNode({ id: 's2', name: 's2@127.0.0.1', port: s2Port, dist: slow, ...sender });
 }
 
 /** p50, max and count of a list of call durations, with the error codes seen. */

@@ -273,6 +273,8 @@ describe('adversarial: version negotiation and trailing fields on the wire (scen
     });
     peer.send(helloPayload);
     await until(() => count(b, 'nodeUp') === 1, 5_000, 'z to come up on b');
+    // b counts the link up as it writes its ack: the ack may still be on its way to the peer
+    await until(() => peer.received.length >= 2, 5_000, 'the ack to reach the peer');
     expect(peer.received.map(r => r.message.kind)).toEqual(['challenge', 'ack']);
     expect(b.cluster.nodes()).toEqual(['z@127.0.0.1']);
     expect(count(b, 'nodeDown')).toBe(0);

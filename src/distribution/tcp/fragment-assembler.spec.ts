@@ -1,6 +1,13 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { FragmentAssembler, MAX_PARTIAL_MESSAGES } from './fragment-assembler.js';
 import { encodeFragmentHeader } from './fragment-header.js';
+import { until } from '../../../test/support/wait.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const MiB = 1024 * 1024;
 
 /** The payload of one fragment of message `id`. */
 const fragment = (id: number, data: Buffer, last: boolean) =>
@@ -172,6 +179,22 @@ describe('FragmentAssembler', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('gives the memory of messages in progress back to the system on clear', async () => {
+    // Reassembly memory is outside V8's accounting (process.memoryUsage().arrayBuffers does not
+    // see it), so this looks at the resident set.
+    const data = Buffer.alloc(MiB, 0x5a);
+    const resident = () => {
+      gc();
+      return process.memoryUsage.rss();
+    };
+    const baseline = resident();
+    const assembler = new FragmentAssembler(64 * MiB);
+    for (let i = 0; i < 48; i++) assembler.push(fragment(1 + (i % 2), data, false));
+    expect(resident() - baseline).toBeGreaterThan(40 * MiB);
+    assembler.clear();
+    await until(() => resident() - baseline < 16 * MiB, 10_000, 'memory given back', 50);
   });
 
   describe('receive deadline', () => {

@@ -6,7 +6,8 @@
  * Plain objects are msgpackr *records* (keys written once per shape), defined inside every
  * message: no structure is ever shared between messages, so two independent processes (or two
  * `Packr` instances) always understand each other, and one message cannot change how the next is
- * read.
+ * read. Past 64 shapes in a message msgpackr reuses record ids, and a shape defined again gets
+ * its keys written inline again (msgpackr points to the first copy, which earlier builds refuse).
  *
  * A payload that is itself a `Buffer` or typed array passes through (`msgpack-binary.ts`): sent
  * as a header plus its own bytes, received as a view, neither copied nor scanned, whatever its
@@ -74,8 +75,14 @@ export class MsgpackCodec implements PayloadCodec {
     } catch (error) {
       throw this.encodeError(error);
     }
+    const keyReferences: number[] = [];
     try {
-      scanMsgpack(bytes, this.maxDepth);
+      scanMsgpack(bytes, this.maxDepth, keyReferences);
+      if (keyReferences.length > 0) {
+        bytes = this.inlineRecordKeys(bytes, keyReferences);
+        // priced again as the receiver will: the inline keys cost more, and add bytes
+        scanMsgpack(bytes, this.maxDepth);
+      }
     } catch (error) {
       throw this.encodeError(error);
     }
@@ -145,6 +152,29 @@ export class MsgpackCodec implements PayloadCodec {
       },
     });
     return (this.encodeRoom = room);
+  }
+
+  /**
+   * Writes again, inline, the keys of each record definition that msgpackr wrote as a pointer to
+   * an earlier definition's keys (a shape met again after its record id went to another, past 64
+   * shapes in one message), and drops the reference ids it put on those key arrays: earlier builds
+   * of this codec refuse such pointers and read the inline form, as msgpackr and this build do.
+   * @param references offsets and key arrays from {@link scanMsgpack}
+   */
+  private inlineRecordKeys(bytes: Buffer, references: number[]): Buffer {
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (let i = 0; i < references.length; i += 3) {
+      const at = references[i];
+      parts.push(bytes.subarray(from, at));
+      if (references[i + 2] > 0) parts.push(bytes.subarray(references[i + 1], references[i + 2]));
+      from = at + 6; // a fixext 4: the reference id or the pointer
+    }
+    parts.push(bytes.subarray(from));
+    const inlined = Buffer.concat(parts);
+    if (inlined.length > this.maxStructuredBytes)
+      throw new SizeRefusal(inlined.length, this.maxStructuredBytes);
+    return inlined;
   }
 
   private encodeError(error: unknown): PayloadError {

@@ -351,10 +351,13 @@ describe('TCP mesh (real sockets, one process)', () => {
 
     it('fails fast with a typed error when a slow consumer fills its queue, without affecting other peers', async () => {
       b.dist.freezeForTest(); // b stops reading: the kernel buffers fill, then a's queue to b
+      // 1 MiB Buffers pass through without a copy, so the queue (2 × maxMessageBytes) fills in
+      // about 130 sends, well before a declares the frozen b down (failure timeout 1 s here)
+      const chunk = Buffer.alloc(1024 * 1024);
       let queueFull: { code?: string } | undefined;
       for (let i = 0; i < 10_000 && !queueFull; i++) {
         try {
-          a.dist.messaging.send('b@127.0.0.1', 'sink', Buffer.alloc(64 * 1024));
+          a.dist.messaging.send('b@127.0.0.1', 'sink', chunk);
         } catch (error) {
           queueFull = error as { code?: string };
         }

@@ -39,5 +39,8 @@ export const runOptions = {
 
 export default {
   ...runOptions,
+  // Two suites at once even on two cores (Jest's default there is one): the e2e suites mostly wait
+  // on timers, sockets and child processes, and their windows are sized for a loaded machine.
+  maxWorkers: 2,
   projects: [project('unit', 'src', '*.spec.ts'), project('e2e', 'test/e2e', '*.e2e-spec.ts')],
 };

@@ -1,4 +1,4 @@
-import { type Server, createServer } from 'node:net';
+import { type Server, connect, createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { freePort } from '../../../test/support/ports.js';
 import { type ClusterLogger, type DistContext, InvalidConfigError } from '../../core/index.js';
@@ -100,6 +100,42 @@ describe('TcpDist: a listen address or port that cannot be used fails start, say
     expect(dist.port).toBe(port);
     await dist.close();
   });
+});
+
+describe('TcpDist: the port mapper it serves', () => {
+  /** Whether a TCP connect to `host:port` is accepted. */
+  const accepts = (host: string, port: number) =>
+    new Promise<boolean>(resolve => {
+      const socket = connect({ host, port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+
+  it.each([
+    [undefined, false],
+    ['0.0.0.0', true],
+  ] as const)(
+    'listens beyond 127.0.0.1 only with portMapperBind (%s)',
+    async (portMapperBind, reachable) => {
+      const portMapperPort = await freePort('127.0.0.1');
+      const dist = new TcpDist({
+        cookie: 'c',
+        portMapper: true,
+        portMapperPort,
+        ...(portMapperBind ? { portMapperBind } : {}),
+      });
+      try {
+        await dist.init(context('a@127.0.0.1'));
+        expect(await accepts('127.0.0.1', portMapperPort)).toBe(true);
+        // another loopback address stands for "another interface" without leaving this machine
+        expect(await accepts('127.0.0.102', portMapperPort)).toBe(reachable);
+      } finally {
+        await dist.close();
+      }
+    },
+  );
 });
 
 describe('listenFailure', () => {

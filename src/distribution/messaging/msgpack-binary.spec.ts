@@ -13,6 +13,8 @@ const { PASS_THROUGH_COPY_BYTES, binaryParts, readBinary, NOT_BINARY } =
 const packr = new Packr({ structuredClone: true });
 const unpackr = new Unpackr({ structuredClone: true, copyBuffers: true });
 const LARGE = PASS_THROUGH_COPY_BYTES + 1;
+/** `ArrayBuffer` with resizing (ES2024), which the project's `lib` does not declare yet. */
+type Resizable = new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
 
 /** A received message: the body at the end of a buffer of its own, like a reassembled message. */
 function received(parts: Buffer[], before = 11): Buffer {
@@ -36,6 +38,19 @@ describe('msgpack binary pass-through', () => {
       expect(scanMsgpack).not.toHaveBeenCalled();
     },
   );
+
+  it.each([
+    [
+      'resizable',
+      () => new (ArrayBuffer as unknown as Resizable)(LARGE, { maxByteLength: 2 * LARGE }),
+    ],
+    ['shared', () => new SharedArrayBuffer(LARGE)],
+  ])('copies a large payload over %s memory, which could change under the queue', (_kind, make) => {
+    const payload = new Uint8Array(make() as ArrayBuffer).fill(7);
+    const parts = encodePayload(codec, payload);
+    expect(parts[1]!.buffer === payload.buffer).toBe(false);
+    expect(parts[1]!.equals(Buffer.from(payload))).toBe(true);
+  });
 
   it.each([
     ['Int8Array', 1],

@@ -64,7 +64,21 @@ export function binaryParts(value: unknown): Buffer[] | undefined {
     header = typedHeader(length, code);
   }
   const view = Buffer.from(value.buffer, value.byteOffset, length);
-  return [header, length <= PASS_THROUGH_COPY_BYTES ? Buffer.from(view) : view];
+  return [header, length <= PASS_THROUGH_COPY_BYTES || mayChange(value) ? Buffer.from(view) : view];
+}
+
+/**
+ * Whether the memory under `value` may change length or be written by another thread while the
+ * message waits to be written (a shared or resizable buffer): such payloads are copied at send,
+ * since the queue cuts frames from its parts' lengths.
+ */
+function mayChange(value: ArrayBufferView): boolean {
+  const memory = value.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+  return (
+    (typeof SharedArrayBuffer !== 'undefined' && memory instanceof SharedArrayBuffer) ||
+    memory.resizable === true ||
+    memory.growable === true
+  );
 }
 
 /** The `bin` header msgpackr writes for `length` bytes. */

@@ -101,7 +101,7 @@ export class Connection {
     this.node = target.node;
     this.connected = !socket.connecting;
     if (!this.connected) socket.once('connect', () => (this.connected = true));
-    this.sendQueue = new SendQueue(socket, limits);
+    this.sendQueue = new SendQueue(socket, limits, error => this.close('connectionClosed', error));
     this.fragments = new FragmentAssembler(limits.maxMessageBytes, {
       now: () => performance.now(),
       received: () => this.bytesReceived,

@@ -78,6 +78,32 @@ function setup(limits: Partial<SendQueueLimits> = {}) {
 }
 
 describe('SendQueue', () => {
+  it.each([
+    ['fragmented', {}],
+    ['whole', { maxFramePayloadBytes: 64 * 1024 }],
+  ] as const)(
+    'closes itself and reports, without throwing, a %s message whose memory was detached after it was queued',
+    async (_shape, limits) => {
+      const socket = new FakeSocket();
+      const broken: Error[] = [];
+      const queue = new SendQueue(
+        socket as unknown as SendQueueSocket,
+        { ...LIMITS, ...limits },
+        error => broken.push(error),
+      );
+      queue.enqueue([Buffer.from('first')], 'b'); // written at once: the next ones wait a turn
+      const memory = new ArrayBuffer(32 * 1024);
+      queue.enqueue([Buffer.from('header'), Buffer.from(memory)], 'b');
+      structuredClone(memory, { transfer: [memory] }); // detached, as by postMessage to a worker
+      await nextTurn();
+      expect(broken).toHaveLength(1);
+      expect(broken[0]).toMatchObject({ code: 'ERR_PROTOCOL' });
+      expect(broken[0]!.message).toMatch(/detached or resized/);
+      expect(socket.messages().map(String)).toEqual(['first']);
+      expect(queue.size).toEqual({ messages: 0, bytes: 0 });
+    },
+  );
+
   it('writes the first message of a turn at once and the rest of the turn together', async () => {
     const { socket, queue } = setup();
     queue.enqueue([Buffer.from('first')], 'b');

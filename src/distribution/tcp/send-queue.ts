@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { MessageTooLargeError, QueueFullError } from '../transport.errors.js';
 import { FRAGMENT_HEADER_BYTES, encodeFragmentHeader } from './fragment-header.js';
 import { FRAME_HEADER_BYTES, FrameType, encodeFrame, encodeFrameHeader } from './frame-codec.js';
+import { ProtocolError } from './tcp.errors.js';
 import { TcpMessages as M } from './tcp.messages.js';
 
 /** Bounds of a {@link SendQueue}. */
@@ -70,9 +71,15 @@ export class SendQueue {
   private ending = false;
   private frozen = false;
 
+  /**
+   * @param broken told when a queued message can no longer be written as framed (its memory was
+   * detached or shrunk after it was queued, e.g. transferred to a worker); the queue is then
+   * closed, and the link must be, since the peer expects the bytes its frame header announced
+   */
   constructor(
     private readonly socket: SendQueueSocket,
     private readonly limits: SendQueueLimits,
+    private readonly broken: (error: Error) => void = () => undefined,
   ) {}
 
   /** When a flush last wrote to the socket (`performance.now()`). */
@@ -272,6 +279,7 @@ export class SendQueue {
           } else {
             if (batch !== undefined && batchFill > 0) socket.write(batch.subarray(0, batchFill));
             batch = undefined;
+            if (!partsIntact(message)) return this.breakOff(socket);
             socket.write(encodeFrameHeader(FrameType.Data, message.bytes));
             for (const part of message.data) if (part.length > 0) socket.write(part);
           }
@@ -298,6 +306,7 @@ export class SendQueue {
         // A large message goes out one fragment at a time, round-robin with the rest.
         if (batch !== undefined && batchFill > 0) socket.write(batch.subarray(0, batchFill));
         batch = undefined;
+        if (!partsIntact(message)) return this.breakOff(socket);
         budget -= this.writeFragment(message);
         this.queue.splice(i, 1);
         if (message.offset >= message.bytes) {
@@ -318,6 +327,13 @@ export class SendQueue {
         this.flush();
       });
     } else this.scheduleFlush();
+  }
+
+  /** A queued message's memory changed under it: nothing more can be written on this link. */
+  private breakOff(socket: SendQueueSocket): void {
+    socket.uncork();
+    this.close();
+    this.broken(new ProtocolError(M.payloadDetached()));
   }
 
   /** Bytes of the small messages from `from` on, to write in one buffer (at most BATCH_BYTES). */
@@ -362,4 +378,11 @@ export class SendQueue {
     message.offset += length;
     return length;
   }
+}
+
+/** Whether a message's parts still hold the bytes they held when it was queued. */
+function partsIntact(message: Outgoing): boolean {
+  let bytes = 0;
+  for (const part of message.data) bytes += part.length;
+  return bytes === message.bytes;
 }

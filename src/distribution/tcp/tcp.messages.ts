@@ -74,6 +74,8 @@ export const TcpMessages = {
   handshakeTimedOut: (remote: string, what: string) =>
     `Handshake with ${remote} timed out (${what}).`,
   linkClosed: (peer: string) => `Connection to ${peer} is closed.`,
+  payloadDetached: () =>
+    'A queued message can no longer be written: the memory of its Buffer or typed-array payload was detached or resized after it was sent (do not transfer, detach or resize a payload until the link has written it); the link is closed, since its peer expects the bytes already announced.',
   linkClosedLog: (peer: string, why: string) => `Link to ${peer} closed: ${why}`,
   noData: (peer: string, ms: number) => `No data from ${peer} for ${ms} ms.`,
   receiveDeadline: (

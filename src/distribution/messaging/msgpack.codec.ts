@@ -122,7 +122,12 @@ export class MsgpackCodec implements PayloadCodec {
     const limit = this.maxStructuredBytes;
     const { lower, upper } = boundEncodedSize(value, limit);
     if (lower > limit) throw new SizeRefusal(lower, limit);
-    if (upper <= limit) return this.packr.pack(value);
+    if (upper <= limit) {
+      // the walk's bound is checked once more on the bytes, so a receiver never refuses them
+      const bytes = this.packr.pack(value);
+      if (bytes.length > limit) throw new SizeRefusal(bytes.length, limit);
+      return bytes;
+    }
     let bytes: Buffer;
     try {
       this.packr.useBuffer(this.room());

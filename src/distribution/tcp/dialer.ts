@@ -103,7 +103,7 @@ export class Dial {
    * Node's Happy Eyeballs, which tries each in turn, so the one that answers is used.
    */
   private open(host: string, addresses: readonly string[], port: number): void {
-    const target = addressTarget(host, addresses);
+    const target = addressTarget(host, addresses, this.hooks.options.handshakeStepTimeoutMs);
     const shown = addresses.length === 1 ? addresses[0]! : host;
     const remote = `${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
     const tls = this.hooks.options.tls;
@@ -232,15 +232,25 @@ export interface AddressTarget {
   readonly host: string;
   readonly lookup?: LookupFunction;
   readonly autoSelectFamily?: boolean;
+  readonly autoSelectFamilyAttemptTimeout?: number;
 }
 
-/** The connect options that dial one of `addresses` (already resolved for `host`). */
-function addressTarget(host: string, addresses: readonly string[]): AddressTarget {
+/**
+ * The connect options that dial one of `addresses` (already resolved for `host`). Each address
+ * gets an equal share of a handshake step (at least Node's 250 ms): Node's default of 250 ms per
+ * address would abandon a slow but working address (a long round trip, a lost SYN) for the next.
+ */
+export function addressTarget(
+  host: string,
+  addresses: readonly string[],
+  stepMs: number,
+): AddressTarget {
   if (addresses.length === 1) return { host: addresses[0]! };
   const all = addresses.map(address => ({ address, family: isIP(address) }));
   const lookup: LookupFunction = (_hostname, options, callback) => {
     if (options.all) callback(null, all);
     else callback(null, all[0]!.address, all[0]!.family);
   };
-  return { host, lookup, autoSelectFamily: true };
+  const autoSelectFamilyAttemptTimeout = Math.max(250, Math.floor(stepMs / addresses.length));
+  return { host, lookup, autoSelectFamily: true, autoSelectFamilyAttemptTimeout };
 }

@@ -246,6 +246,18 @@ describe('FragmentAssembler', () => {
       expect(assembler.overdue(25_001, LIMITS)).toBeDefined();
     });
 
+    it('does not cut a message that moves slowly because the link is busy with other messages', () => {
+      const { clock, assembler } = timed();
+      // The sender round-robins fragments with everything it has queued: on a busy link one
+      // message gets a fraction of the rate. Its own 1,000 bytes per 5 s are far below the minimum.
+      assembler.push(fragment(1, Buffer.alloc(1_000), false));
+      for (clock.t = 5_000; clock.t <= 60_000; clock.t += 5_000) {
+        clock.link += 10_000; // what the link carried meanwhile: twice the minimum rate
+        assembler.push(fragment(1, Buffer.alloc(1_000), false));
+        expect(assembler.overdue(clock.t, LIMITS)).toBeUndefined();
+      }
+    });
+
     it('closes a message whose own bytes come in below the minimum rate, even with fresh fragments', () => {
       const { clock, assembler } = timed();
       assembler.push(fragment(1, Buffer.alloc(1_000), false));

@@ -21,7 +21,7 @@ export type CopyProbe = (bytes: number) => void;
 
 interface Partial {
   /**
-   * The message's bytes so far, in memory reserved for the largest message and grown as
+   * The message's bytes so far, in memory reserved for the most it may still hold and grown as
    * fragments arrive: a resizable `ArrayBuffer` reserves address space only, and commits pages
    * as it grows, so each fragment is copied once, on arrival, and the message ends up in memory
    * of exactly its size.
@@ -30,6 +30,8 @@ interface Partial {
   bytes: number;
   /** When its first fragment arrived. */
   readonly startedAt: number;
+  /** The link's byte count when its first fragment arrived. */
+  readonly receivedAtStart: number;
   /** When its last fragment arrived, and the link's byte count then. */
   lastAt: number;
   receivedAtLast: number;
@@ -106,10 +108,19 @@ export class FragmentAssembler {
     }
     if (!entry) {
       if (last) return this.whole(chunk);
+      // Address space only; what the other messages in progress hold is not reserved again.
       const data = new (ArrayBuffer as unknown as ResizableConstructor)(0, {
-        maxByteLength: this.reserve,
+        maxByteLength: Math.min(this.reserve, this.maxMessageBytes - this.partialBytes),
       });
-      entry = { data, bytes: 0, startedAt: now, lastAt: now, receivedAtLast: 0 };
+      const received = this.clock.received();
+      entry = {
+        data,
+        bytes: 0,
+        startedAt: now,
+        lastAt: now,
+        receivedAtStart: received,
+        receivedAtLast: received,
+      };
       this.partial.set(id, entry);
     }
     this.append(entry, chunk);
@@ -132,7 +143,10 @@ export class FragmentAssembler {
     const received = this.clock.received();
     for (const entry of this.partial.values()) {
       const age = now - entry.startedAt;
-      const allowed = allowedMs(entry.bytes, limits);
+      // Judged by what the link carried since the message began, not by its own bytes: the
+      // sender interleaves its fragments with everything else queued, so on a busy link one
+      // message may move at a fraction of the link's rate while the link itself is fast.
+      const allowed = allowedMs(Math.max(entry.bytes, received - entry.receivedAtStart), limits);
       if (age > allowed) {
         return { unit: 'message', bytes: entry.bytes, elapsedMs: age, allowedMs: allowed };
       }

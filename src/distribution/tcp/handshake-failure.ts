@@ -36,6 +36,17 @@ export function handshakeTimeoutError(site: HandshakeSite, what: string, ms: num
 export function closedDuringHandshakeError(site: HandshakeSite, cause: Error | undefined): Error {
   const node = site.node ?? site.remote;
   return !site.connected && cause
-    ? new ConnectError(M.connectFailed(node, site.remote, cause.message), { node, cause })
+    ? new ConnectError(M.connectFailed(node, site.remote, causeText(cause)), { node, cause })
     : new ProtocolError(M.closedDuringHandshake(site.remote), { cause });
+}
+
+/**
+ * What a connect failure says: Node reports a failed dial over several addresses (Happy Eyeballs)
+ * as an `AggregateError` with an empty message, so the attempts' own messages are joined.
+ */
+function causeText(cause: Error): string {
+  if (cause.message || !(cause instanceof AggregateError)) return cause.message;
+  return cause.errors
+    .map(error => (error instanceof Error ? error.message : String(error)))
+    .join('; ');
 }

@@ -11,6 +11,19 @@ import {
 import { createPayloadCodec } from './payload-codec.js';
 
 describe('msgpack codec', () => {
+  it('keeps its encode room between encodings only when it is small', () => {
+    // over 4,096 objects: the size walk cannot bound it, so it is encoded into the room
+    const records = Array.from({ length: 5_000 }, (_, id) => ({ id, name: `n${id}` }));
+    const roomOf = (codec: unknown) => (codec as { encodeRoom?: Buffer }).encodeRoom;
+    const kept = createPayloadCodec('msgpack');
+    const dropped = createPayloadCodec('msgpack', { maxStructuredPayloadBytes: 8 * 1024 * 1024 });
+    for (const codec of [kept, dropped]) {
+      expect(codec.decode(codec.encode(records) as Buffer)).toEqual(records);
+    }
+    expect(roomOf(kept)?.length).toBe(4 * 2 * 1024 * 1024 + 64 * 1024);
+    expect(roomOf(dropped)).toBeUndefined();
+  });
+
   describe('round trips', () => {
     const codec = createPayloadCodec();
 

@@ -20,6 +20,7 @@
  * msgpack *map* is decoded as a `Map`, where `"__proto__"` is an ordinary key. A binary value
  * inside a structured payload is copied out of the received message.
  */
+import { constants } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { Refusal, SizeRefusal, codecFailure } from './codec-failure.js';
 import type { PayloadError } from './messaging.errors.js';
@@ -36,6 +37,13 @@ import { boundEncodedSize } from './structured-size.js';
  */
 const ENCODE_ROOM_FACTOR = 4;
 const ENCODE_ROOM_SLACK = 64 * 1024;
+
+/**
+ * Largest encode room kept between encodings (the default limit's is 8 MiB): a larger one, from a
+ * raised `maxStructuredPayloadBytes`, is allocated for each encoding that needs it and dropped
+ * after, rather than held (and its written pages resident) for the codec's life.
+ */
+const KEPT_ROOM_BYTES = 16 * 1024 * 1024;
 
 /**
  * The msgpack codec; build it with `createPayloadCodec('msgpack')`, which checks the limits.
@@ -143,20 +151,22 @@ export class MsgpackCodec implements PayloadCodec {
   }
 
   /**
-   * The buffer msgpackr encodes into when the walk cannot bound the size, allocated once (its
-   * pages are taken as they are written): msgpackr grows a full buffer by allocating a larger one
+   * The buffer msgpackr encodes into when the walk cannot bound the size, allocated once unless
+   * larger than {@link KEPT_ROOM_BYTES} (its pages are taken as they are written): msgpackr grows a full buffer by allocating a larger one
    * and copying into it with `copy`, which this one refuses, so encoding stops there.
    */
   private room(): Buffer {
     if (this.encodeRoom !== undefined) return this.encodeRoom;
     const limit = this.maxStructuredBytes;
-    const room = Buffer.allocUnsafeSlow(limit * ENCODE_ROOM_FACTOR + ENCODE_ROOM_SLACK);
+    const size = Math.min(limit * ENCODE_ROOM_FACTOR + ENCODE_ROOM_SLACK, constants.MAX_LENGTH);
+    const room = Buffer.allocUnsafeSlow(size);
     Object.defineProperty(room, 'copy', {
       value: (_target: unknown, _targetStart: number, _start: number, end: number) => {
         throw new SizeRefusal(end, limit);
       },
     });
-    return (this.encodeRoom = room);
+    if (room.length <= KEPT_ROOM_BYTES) this.encodeRoom = room;
+    return room;
   }
 
   /**

@@ -26,8 +26,13 @@ export const PORT_MAPPER_DEFAULTS = Object.freeze({
   packetTimeoutMs: 10_000,
   /** Names the server holds at most; a registration beyond is refused. */
   maxRegistrations: 10_000,
-  /** Connections without a registration held at once; past it the oldest is closed. */
+  /**
+   * Connections without a registration held at once; past it the oldest from another host is
+   * closed (the oldest loopback one only when there is none).
+   */
   maxPendingConnections: 1_024,
+  /** Pending connections held at once from one non-loopback address; past it a new one is closed. */
+  maxPendingPerAddress: 32,
   /** How long the client waits for a TCP connection to the mapper. */
   connectTimeoutMs: 1_000,
   /** How long the client waits for the mapper's answer once connected. */

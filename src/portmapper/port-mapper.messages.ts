@@ -56,6 +56,8 @@ export const PortMapperMessages = {
     `Port mapper closed a connection from ${remote}: ${why}.`,
   idleConnection: (ms: number) => `no complete request within ${ms} ms`,
   tooManyPending: (max: number) => `more than ${max} connections without a registration`,
+  tooManyFromAddress: (address: string, max: number) =>
+    `Port mapper closed a new connection from ${address} at once: that address already holds ${max} connections without an answer (maxPendingPerAddress).`,
   bytesOnRegistration: () => 'bytes on a registration connection',
   bytesAfterRequest: () => 'bytes after the request',
   longerThanDeclared: () => 'more bytes than the request length declares',

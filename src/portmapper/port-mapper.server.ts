@@ -32,6 +32,8 @@ import {
 interface ClientConnection {
   readonly socket: Socket;
   readonly remote: string;
+  /** The source address, as counted against `maxPendingPerAddress` (kept: a closed socket forgets it). */
+  readonly address: string;
   buffer: Buffer;
   /** The registered name, once an ALIVE2_REQ succeeded on this connection. */
   registered: string | undefined;
@@ -73,11 +75,16 @@ export class PortMapperServer {
   private readonly packetTimeoutMs: number;
   private readonly maxRegistrations: number;
   private readonly maxPending: number;
+  private readonly maxPendingPerAddress: number;
   private readonly logger: ClusterLogger | undefined;
   private readonly unref: boolean;
   private readonly registry = new NodeRegistry<ClientConnection>();
-  /** Connections without a registration, oldest first. */
-  private readonly pending = new Set<ClientConnection>();
+  /** Loopback connections without a registration, oldest first. */
+  private readonly pendingLocal = new Set<ClientConnection>();
+  /** Other hosts' connections (never registered), oldest first: the first to go past the cap. */
+  private readonly pendingRemote = new Set<ClientConnection>();
+  /** Other hosts' pending connections, by source address. */
+  private readonly pendingByAddress = new Map<string, number>();
   private readonly connections = new Set<ClientConnection>();
   private readonly hostileLog = new RateLimitedLog(LOG_EVERY_MS, MAX_LOG_SOURCES);
   private listeningPort = 0;
@@ -88,6 +95,8 @@ export class PortMapperServer {
     this.packetTimeoutMs = options.packetTimeoutMs ?? PORT_MAPPER_DEFAULTS.packetTimeoutMs;
     this.maxRegistrations = options.maxRegistrations ?? PORT_MAPPER_DEFAULTS.maxRegistrations;
     this.maxPending = options.maxPendingConnections ?? PORT_MAPPER_DEFAULTS.maxPendingConnections;
+    this.maxPendingPerAddress =
+      options.maxPendingPerAddress ?? PORT_MAPPER_DEFAULTS.maxPendingPerAddress;
     this.logger = options.logger;
     this.unref = options.unref ?? false;
     this.server = createServer({ noDelay: true }, socket => this.accept(socket));
@@ -182,7 +191,9 @@ export class PortMapperServer {
       this.loopbackServer?.close(closed);
       for (const connection of this.connections) connection.socket.destroy();
       this.connections.clear();
-      this.pending.clear();
+      this.pendingLocal.clear();
+      this.pendingRemote.clear();
+      this.pendingByAddress.clear();
       this.registry.clear();
     });
     return this.closing;
@@ -196,16 +207,37 @@ export class PortMapperServer {
       return;
     }
     if (this.unref) socket.unref();
+    const address = socket.remoteAddress ?? '?';
+    const loopback = isLoopbackAddress(socket.remoteAddress);
+    if (!loopback && (this.pendingByAddress.get(address) ?? 0) >= this.maxPendingPerAddress) {
+      // One host cycling idle connections must not push out other hosts' queries nor, through
+      // the shared cap, this host's own registrations: its excess goes at once.
+      socket.on('error', () => undefined);
+      socket.destroy();
+      const logger = this.logger;
+      if (logger)
+        this.hostileLog.write(
+          `per-address ${address}`,
+          M.tooManyFromAddress(address, this.maxPendingPerAddress),
+          line => logger.warn(line),
+        );
+      return;
+    }
     const connection: ClientConnection = {
       socket,
-      remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+      remote: `${address}:${socket.remotePort ?? '?'}`,
+      address,
       buffer: NO_BYTES,
       registered: undefined,
       answered: false,
       timer: undefined,
     };
     this.connections.add(connection);
-    this.pending.add(connection);
+    if (loopback) this.pendingLocal.add(connection);
+    else {
+      this.pendingRemote.add(connection);
+      this.pendingByAddress.set(address, (this.pendingByAddress.get(address) ?? 0) + 1);
+    }
     socket.on('error', () => undefined); // 'close' follows and cleans up
     socket.on('close', () => this.release(connection));
     socket.on('data', chunk => {
@@ -220,9 +252,10 @@ export class PortMapperServer {
       this.packetTimeoutMs,
     );
     connection.timer.unref();
-    if (this.pending.size > this.maxPending) {
-      const oldest = this.pending.values().next().value!;
-      this.drop(oldest, M.tooManyPending(this.maxPending));
+    if (this.pendingLocal.size + this.pendingRemote.size > this.maxPending) {
+      // Other hosts' connections go first: a local node must always be able to register.
+      const from = this.pendingRemote.size > 0 ? this.pendingRemote : this.pendingLocal;
+      this.drop(from.values().next().value!, M.tooManyPending(this.maxPending));
     }
   }
 
@@ -322,7 +355,7 @@ export class PortMapperServer {
     const { type: _type, ...info } = node;
     const creation = this.registry.add(info, connection, extended);
     connection.registered = node.name;
-    this.pending.delete(connection);
+    this.pendingLocal.delete(connection); // only loopback clients register
     clearTimeout(connection.timer);
     connection.timer = undefined;
     socket.setKeepAlive(true, 5_000);
@@ -364,7 +397,12 @@ export class PortMapperServer {
     connection.timer = undefined;
     connection.buffer = NO_BYTES;
     this.connections.delete(connection);
-    this.pending.delete(connection);
+    this.pendingLocal.delete(connection);
+    if (this.pendingRemote.delete(connection)) {
+      const left = (this.pendingByAddress.get(connection.address) ?? 1) - 1;
+      if (left > 0) this.pendingByAddress.set(connection.address, left);
+      else this.pendingByAddress.delete(connection.address);
+    }
     const name = connection.registered;
     if (name === undefined) return;
     connection.registered = undefined;

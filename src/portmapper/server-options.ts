@@ -33,9 +33,17 @@ export interface PortMapperServerOptions {
   readonly maxRegistrations?: number;
   /**
    * Connections without a registration held at once (1,024 by default). Past the bound the oldest
-   * of them is closed, so a flood of idle connections cannot lock out real clients.
+   * one from another host is closed (the oldest loopback one only when no other host holds any),
+   * so a flood of idle connections cannot lock out real clients, nor local nodes' registrations.
    */
   readonly maxPendingConnections?: number;
+  /**
+   * Connections without an answer held at once from one non-loopback address (32 by default),
+   * for an exposed mapper: a new one past it is closed at once (logged as a warning, at most once
+   * per address and 10 s), so one host cannot take the shared `maxPendingConnections` from
+   * others. Loopback clients are never held to it: local nodes can always register.
+   */
+  readonly maxPendingPerAddress?: number;
   /** Where to report what it does; nothing is logged without one. */
   readonly logger?: ClusterLogger;
   /**
@@ -45,7 +53,7 @@ export interface PortMapperServerOptions {
   readonly unref?: boolean;
 }
 
-/** The most `maxRegistrations` and `maxPendingConnections` may be. */
+/** The most `maxRegistrations`, `maxPendingConnections` and `maxPendingPerAddress` may be. */
 const MAX_BOUND = 1_000_000;
 
 /**
@@ -58,7 +66,11 @@ export function checkServerOptions(options: PortMapperServerOptions): void {
   if (options.port !== undefined) checkPort(option('port'), options.port, { allowZero: true });
   if (options.packetTimeoutMs !== undefined)
     checkMilliseconds(option('packetTimeoutMs'), options.packetTimeoutMs);
-  for (const key of ['maxRegistrations', 'maxPendingConnections'] as const) {
+  for (const key of [
+    'maxRegistrations',
+    'maxPendingConnections',
+    'maxPendingPerAddress',
+  ] as const) {
     if (options[key] !== undefined) checkInteger(option(key), options[key], 1, MAX_BOUND);
   }
 }

@@ -3,7 +3,8 @@
  * veth link stand for two hosts, each with its own port mapper (embedded by a process that opts
  * in with `bind`) and its own sample nodes. Nodes of both hosts form one cluster through
  * `local:<A>,<B>`; the other host may ask a mapper for names and ports, never register with it
- * nor stop it; a mapper left on loopback does not answer the other host at all.
+ * nor stop it; a mapper left on loopback does not answer the other host at all; one host flooding
+ * it with idle connections takes neither other hosts' queries nor local registrations.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ const fixture = (name: string) => join(root, 'test', 'fixtures', name);
 /** The two hosts' addresses on their link (inside the namespaces only). */
 const A = '10.231.0.1';
 const B = '10.231.0.2';
+/** A third host's address, added to host B's link end. */
+const C = '10.231.0.3';
 
 interface Host {
   readonly namespace: NetworkNamespace;
@@ -76,9 +79,22 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
     }
   });
 
-  /** The process of `host` that embeds the mapper, listening on `bind` (loopback when unset). */
-  async function mapper(host: Host, port: number, bind?: string): Promise<ManagedProcess> {
-    const args = [fixture('exposed-port-mapper.mjs'), String(port), ...(bind ? [bind] : [])];
+  /**
+   * The process of `host` that embeds the mapper, listening on `bind` (loopback when unset), with
+   * the embedded server's `server` options.
+   */
+  async function mapper(
+    host: Host,
+    port: number,
+    bind?: string,
+    server?: object,
+  ): Promise<ManagedProcess> {
+    const args = [
+      fixture('exposed-port-mapper.mjs'),
+      String(port),
+      ...(bind ? [bind] : []),
+      ...(server ? [JSON.stringify(server)] : []),
+    ];
     const child = host.namespace.spawn(process.execPath, args, { PATH: process.env.PATH ?? '' });
     const managed = new ManagedProcess(child, { tag: `[mapper ${host.address}] ` });
     processes.push(managed);
@@ -104,12 +120,46 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
     return { host, process: managed, http };
   }
 
+  /** Idle connections opened one by one from inside `from`, held until the process stops. */
+  async function idle(
+    from: Host,
+    address: string,
+    port: number,
+    count: number,
+  ): Promise<ManagedProcess> {
+    const args = [
+      fixture('port-mapper-idle-connections.mjs'),
+      address,
+      String(port),
+      String(count),
+    ];
+    const child = from.namespace.spawn(process.execPath, args, { PATH: process.env.PATH ?? '' });
+    const managed = new ManagedProcess(child, { tag: `[idle ${from.address}] ` });
+    processes.push(managed);
+    await waitForLine(managed, /IDLE_DONE/, 10_000, 'the idle connections');
+    return managed;
+  }
+
+  /** Which of an idle process's connections the mapper closed, by index. */
+  const closedOf = (p: ManagedProcess) =>
+    p.output
+      .map(l => /IDLE_CLOSED (\d+)/.exec(l)?.[1])
+      .filter(i => i !== undefined)
+      .map(Number)
+      .sort((x, y) => x - y);
+
   const view = (n: Node) =>
     n.host.relay.get<{ self: string; members: string[] }>(`http://127.0.0.1:${n.http}/cluster`);
 
   /** One EPMD request from inside `from` to the mapper at `address:port`. */
-  async function probe(from: Host, address: string, port: number, body: string): Promise<Probe> {
-    const args = [fixture('port-mapper-probe.mjs'), address, String(port), body];
+  async function probe(
+    from: Host,
+    address: string,
+    port: number,
+    body: string,
+    flags: string[] = [],
+  ): Promise<Probe> {
+    const args = [fixture('port-mapper-probe.mjs'), address, String(port), body, ...flags];
     const out = await from.namespace.run(process.execPath, args);
     return JSON.parse(/PROBE (\{.*\})/.exec(out)![1]!) as Probe;
   }
@@ -203,4 +253,48 @@ describe('the port mapper across hosts (two network namespaces on one link)', ()
     const mappers = (await hostB.namespace.listeners()).filter(l => l.port === port);
     expect(mappers.map(l => l.address)).toEqual(['127.0.0.1']);
   }, 120_000);
+
+  it("closes one host's connections past its own cap at once, and evicts other hosts' before local ones", async () => {
+    const port = await freePort();
+    // A third address on host B's end of the link, as another host of the network.
+    const device = (await hostB.namespace.run('ip', ['-o', '-4', 'addr', 'show']))
+      .split('\n')
+      .find(line => line.includes(`${B}/`))!
+      .split(/\s+/)[1]!;
+    await hostB.namespace.run('ip', ['addr', 'replace', `${C}/24`, 'dev', device]);
+    const mapperA = await mapper(hostA, port, '0.0.0.0', {
+      maxPendingConnections: 5,
+      maxPendingPerAddress: 3,
+      packetTimeoutMs: 60_000, // idle connections outlive the test: closing them is the caps' job
+    });
+    const local = await idle(hostA, '127.0.0.1', port, 2); // the oldest pending connections
+    const flood = await idle(hostB, A, port, 5); // 2 past its per-address cap of 3
+    await until(() => closedOf(flood).length >= 2, 5_000, 'the flood past its cap closed');
+    expect(closedOf(flood)).toEqual([3, 4]);
+    // one warning for both (rate-limited per address), naming the address and the option
+    await until(
+      () => mapperA.output.some(l => l.includes('WARN')),
+      5_000,
+      'the warning of the mapper',
+    );
+    const warnings = mapperA.output.filter(l => l.includes('WARN'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`from ${B} at once`);
+    expect(warnings[0]).toContain('maxPendingPerAddress');
+
+    // 2 local + 3 of B's = the cap of 5: the NAMES connection of a third host evicts B's oldest,
+    // not a local one, and is answered.
+    const names = await probe(hostB, A, port, NAMES_REQ, [`--from=${C}`]);
+    expect(names).toMatchObject({ connected: true, closed: true });
+    expect(listed(names)).toEqual(['mapper-holder']);
+    await until(() => closedOf(flood).length >= 3, 5_000, "B's oldest evicted");
+    expect(closedOf(flood)).toEqual([0, 3, 4]);
+    // A local node still registers while B holds its share.
+    const register = await probe(hostA, '127.0.0.1', port, alive2('late').toString('hex'), [
+      '--until-answer',
+    ]);
+    expect(register.bytes.slice(0, 4)).toBe('7600'); // ALIVE2_X_RESP, result 0: registered
+    expect(closedOf(local)).toEqual([]);
+    expect(local.exitCode).toBeUndefined();
+  }, 60_000);
 });

@@ -21,7 +21,7 @@ export type CopyProbe = (bytes: number) => void;
 
 interface Partial {
   /**
-   * The message's bytes so far, in memory reserved for the most it may still hold and grown as
+   * The message's bytes so far, in memory reserved for the largest message and grown as
    * fragments arrive: a resizable `ArrayBuffer` reserves address space only, and commits pages
    * as it grows, so each fragment is copied once, on arrival, and the message ends up in memory
    * of exactly its size.
@@ -108,9 +108,10 @@ export class FragmentAssembler {
     }
     if (!entry) {
       if (last) return this.whole(chunk);
-      // Address space only; what the other messages in progress hold is not reserved again.
+      // Address space only, committed as it grows. Each message may reach the whole limit (the
+      // others in progress may complete meanwhile), so each reserves all of it.
       const data = new (ArrayBuffer as unknown as ResizableConstructor)(0, {
-        maxByteLength: Math.min(this.reserve, this.maxMessageBytes - this.partialBytes),
+        maxByteLength: this.reserve,
       });
       const received = this.clock.received();
       entry = {

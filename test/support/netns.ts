@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ManagedProcess } from './managed-process.js';
 import { until } from './wait.js';
+import { routeJsonAnswers } from './json-answers.js';
 
 const run = promisify(execFile);
 /** veth pairs made by {@link NetworkNamespace.link} in this process (their names must differ). */
@@ -132,22 +133,10 @@ export class HttpRelay {
   private readonly process: ManagedProcess;
   private readonly pending = new Map<number, (answer: RelayAnswer) => void>();
   private nextId = 1;
-  private buffered = '';
 
   private constructor(private readonly child: ChildProcess) {
     this.process = new ManagedProcess(child, { tag: '[relay] ' });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      this.buffered += chunk.toString('utf8');
-      let newline: number;
-      while ((newline = this.buffered.indexOf('\n')) >= 0) {
-        const line = this.buffered.slice(0, newline);
-        this.buffered = this.buffered.slice(newline + 1);
-        if (!line.startsWith('{')) continue;
-        const answer = JSON.parse(line) as RelayAnswer;
-        this.pending.get(answer.id)?.(answer);
-        this.pending.delete(answer.id);
-      }
-    });
+    routeJsonAnswers(child, this.pending);
   }
 
   /** Starts the relay inside `namespace` and waits until it reads requests. */

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from './managed-process.js';
 import { type NetworkNamespace, waitForLine } from './netns.js';
+import { routeJsonAnswers } from './json-answers.js';
 
 /**
  * A small TCP proxy for fault tests: delay, jitter, stalls and cuts on real TCP streams, where
@@ -40,7 +41,6 @@ import { type NetworkNamespace, waitForLine } from './netns.js';
 export class TcpProxy {
   private readonly pending = new Map<number, (answer: ProxyAnswer) => void>();
   private nextId = 1;
-  private buffered = '';
 
   private constructor(
     private readonly child: ChildProcess,
@@ -49,18 +49,7 @@ export class TcpProxy {
     /** The port each route listens on, in the order of `routes` (the chosen port for port 0). */
     readonly ports: readonly number[],
   ) {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      this.buffered += chunk.toString('utf8');
-      let newline: number;
-      while ((newline = this.buffered.indexOf('\n')) >= 0) {
-        const line = this.buffered.slice(0, newline);
-        this.buffered = this.buffered.slice(newline + 1);
-        if (!line.startsWith('{')) continue;
-        const answer = JSON.parse(line) as ProxyAnswer;
-        this.pending.get(answer.id)?.(answer);
-        this.pending.delete(answer.id);
-      }
-    });
+    routeJsonAnswers(child, this.pending);
   }
 
   /**

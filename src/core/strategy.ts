@@ -91,11 +91,40 @@ export interface DistStrategy {
   close(): Promise<void>;
 }
 
+/** Whether a message awaits an answer: a request, or a one-way message (a send or a broadcast). */
+export type MessageKind = 'request' | 'oneWay';
+
+/** What a handler learns of a message besides its payload. */
+export interface MessageContext {
+  /** The sending node, `name@host` (this node for a message to itself). */
+  readonly from: string;
+  /** The topic the message came on. */
+  readonly topic: string;
+  /** `'request'` when an answer is awaited, `'oneWay'` for a send or a broadcast. */
+  readonly kind: MessageKind;
+  /**
+   * Requests only: aborted when the requester went away (its node went down or left, or this
+   * node's messaging closed), so long work can stop. `undefined` for one-way messages. A caller
+   * that only times out or aborts its own wait does not abort it.
+   */
+  readonly signal: AbortSignal | undefined;
+}
+
 /** Handles messages of one topic; its return value (awaited) answers a request. */
-export type MessageHandler<T = unknown> = (
-  payload: T,
-  context: { readonly from: string; readonly topic: string },
-) => unknown;
+export type MessageHandler<T = unknown> = (payload: T, context: MessageContext) => unknown;
+
+/** Options of {@link ClusterMessaging.requestAll}. */
+export interface RequestAllOptions extends RequestOptions {
+  /** The nodes to ask; every connected member (hidden nodes excluded) when unset. */
+  readonly nodes?: readonly string[];
+  /** Also ask this node (default `false`, as `broadcast` and `nodes()` leave it out). */
+  readonly includeSelf?: boolean;
+}
+
+/** One node's outcome in a {@link ClusterMessaging.requestAll}. */
+export type RequestAllResult<T> =
+  | { readonly node: string; readonly ok: true; readonly value: T }
+  | { readonly node: string; readonly ok: false; readonly error: Error };
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -118,8 +147,25 @@ export interface ClusterMessaging {
     payload: unknown,
     options?: RequestOptions,
   ): Promise<T>;
-  /** Registers the handler of a topic; returns a function that removes it. */
+  /**
+   * Registers the request handler of a topic (one per topic): it answers requests and also
+   * receives one-way messages and broadcasts. Returns a function that removes it.
+   */
   on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void;
+  /**
+   * Adds a subscriber of a topic: it receives one-way messages and broadcasts, never requests;
+   * a topic may have any number. Returns a function that removes it.
+   */
+  subscribe?<T = unknown>(topic: string, handler: MessageHandler<T>): () => void;
+  /**
+   * Asks every member (or `options.nodes`) at once, within one timeout; resolves with one result
+   * per node and never rejects because a node failed.
+   */
+  requestAll?<T = unknown>(
+    topic: string,
+    payload: unknown,
+    options?: RequestAllOptions,
+  ): Promise<RequestAllResult<T>[]>;
 }
 
 /** A dist that also carries messages. */

@@ -4,7 +4,7 @@
  * to the request awaiting it. Nothing here throws at the caller: a handler's failure goes back to
  * the requester or into the log, never into an unhandled rejection.
  */
-import type { LogFields, MessageHandler } from '../../core/index.js';
+import type { LogFields, MessageContext, MessageHandler } from '../../core/index.js';
 import { EnvelopeKind } from './envelope.js';
 import { MessagingMessages } from './messaging.messages.js';
 import { decodePayload, encodePayload, type PayloadCodec } from './payload-codec.js';
@@ -90,7 +90,7 @@ export class Dispatcher {
         handlerFailedFields(from, topic, error),
       );
     };
-    invoke(handler, payload, { from, topic }, ignore, failed);
+    invoke(handler, payload, { from, topic, kind: 'oneWay', signal: undefined }, ignore, failed);
   }
 
   private onRequest(from: string, requestId: number, topic: string, body: Buffer): void {
@@ -119,7 +119,7 @@ export class Dispatcher {
       this.replyError(from, requestId, handlerFailure(error));
     };
     const answered = (value: unknown): void => this.reply(from, requestId, value);
-    invoke(handler, payload, { from, topic }, answered, failed);
+    invoke(handler, payload, { from, topic, kind: 'request', signal: undefined }, answered, failed);
   }
 
   private onResponse(from: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
@@ -188,7 +188,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function invoke(
   handler: MessageHandler,
   payload: unknown,
-  context: { readonly from: string; readonly topic: string },
+  context: MessageContext,
   answered: (value: unknown) => void,
   failed: (error: unknown) => void,
 ): void {

@@ -24,3 +24,12 @@ export {
   createPayloadCodec,
   structuredLimit,
 } from './payload-codec.js';
+export {
+  RESERVED_TOPIC_PREFIX,
+  type Topic,
+  type TopicLike,
+  type TopicRequest,
+  type TopicResponse,
+  defineTopic,
+  topicName,
+} from './topic.js';

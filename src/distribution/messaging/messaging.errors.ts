@@ -101,6 +101,13 @@ export interface RemoteErrorDetails {
   readonly remoteMessage: string;
   /** `code` of that error, when it had a string (or numeric) one. */
   readonly remoteCode?: string;
+  /**
+   * The HTTP status the remote handler's error carried (an `HttpException`'s, 100–599), when it
+   * had one. Older nodes never send it.
+   */
+  readonly status?: number;
+  /** The response body of that error (JSON, at most 16 KiB), when it had a status. */
+  readonly response?: unknown;
 }
 
 /**
@@ -122,6 +129,8 @@ export class RemoteError extends GenClusterError implements RemoteErrorDetails {
   readonly remoteName: string;
   readonly remoteMessage: string;
   readonly remoteCode: string | undefined;
+  readonly status: number | undefined;
+  readonly response: unknown;
 
   constructor(
     message: string,
@@ -133,6 +142,8 @@ export class RemoteError extends GenClusterError implements RemoteErrorDetails {
     this.remoteName = details.remoteName;
     this.remoteMessage = details.remoteMessage;
     this.remoteCode = details.remoteCode;
+    this.status = details.status;
+    this.response = details.response;
   }
 }
 
@@ -201,12 +212,26 @@ export class EnvelopeError extends GenClusterError {
   }
 }
 
-/** A topic is not a non-empty string of at most 1024 UTF-8 bytes. */
+/** Details of an {@link InvalidTopicError}. */
+export interface InvalidTopicDetails extends ErrorDetails {
+  /** `'form'`: not a non-empty string of at most 1024 UTF-8 bytes; `'reserved'`: the internal prefix. */
+  readonly reason?: 'form' | 'reserved';
+  /** The topic refused, when it is a string. */
+  readonly topic?: string;
+}
+
+/**
+ * A topic is not a non-empty string of at most 1024 UTF-8 bytes (`reason: 'form'`), or a handler
+ * was to be registered on the prefix reserved for internal topics (`reason: 'reserved'`).
+ */
 export class InvalidTopicError extends GenClusterError {
   declare readonly code: 'ERR_INVALID_TOPIC';
+  /** Why the topic was refused. */
+  readonly reason: 'form' | 'reserved';
 
-  constructor(message: string, details: ErrorDetails = {}) {
+  constructor(message: string, details: InvalidTopicDetails = {}) {
     super('ERR_INVALID_TOPIC', message, details);
+    this.reason = details.reason ?? 'form';
   }
 }
 

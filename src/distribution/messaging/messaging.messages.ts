@@ -77,6 +77,8 @@ export const MessagingMessages = {
   envelopeBodyInvalid: () => 'Invalid envelope body: expected a Buffer or an array of Buffers.',
   topicInvalid: (topic: unknown, max: number) =>
     `Invalid topic ${describeValue(topic)}: expected a non-empty string of at most ${max} UTF-8 bytes.`,
+  topicReserved: (topic: string, prefix: string) =>
+    `Topic "${topic}" starts with "${prefix}", the prefix reserved for gen-cluster's internal topics; choose another name.`,
 
   // Requests.
   requestTimeout: (node: string, topic: string, ms: number) =>

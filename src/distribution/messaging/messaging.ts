@@ -20,18 +20,8 @@ import {
   logsAt,
 } from '../../core/index.js';
 import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
-import {
-  type Envelope,
-  EnvelopeKind,
-  MAX_TOPIC_BYTES,
-  decodeEnvelope,
-  encodeEnvelope,
-} from './envelope.js';
-import {
-  DuplicateHandlerError,
-  InvalidTopicError,
-  MessagingClosedError,
-} from './messaging.errors.js';
+import { type Envelope, EnvelopeKind, decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { DuplicateHandlerError, MessagingClosedError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 import {
   type PayloadCodec,
@@ -42,6 +32,7 @@ import {
   structuredLimit,
 } from './payload-codec.js';
 import { PendingRequests, RequestIdAllocator } from './pending-requests.js';
+import { checkTopic } from './topic.js';
 
 /**
  * Moves the bytes of whole messages between nodes. Implemented by each dist.
@@ -220,7 +211,7 @@ export class Messaging implements ClusterMessaging {
    */
   send(node: string, topic: string, payload: unknown): void {
     this.checkOpen();
-    checkTopic(topic);
+    checkTopic(topic, { allowReserved: true });
     this.checkRoom(node, payload);
     this.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
   }
@@ -234,7 +225,7 @@ export class Messaging implements ClusterMessaging {
    */
   broadcast(topic: string, payload: unknown): number {
     this.checkOpen();
-    checkTopic(topic);
+    checkTopic(topic, { allowReserved: true });
     const targets: string[] = [];
     for (const node of this.transport.members()) {
       if (node === this.self) continue;
@@ -336,7 +327,7 @@ export class Messaging implements ClusterMessaging {
     reject: (error: Error) => void,
   ): void {
     this.checkOpen();
-    checkTopic(topic);
+    checkTopic(topic, { allowReserved: true });
     const timeoutMs =
       options?.timeoutMs === undefined
         ? this.defaultTimeoutMs
@@ -410,7 +401,6 @@ export class Messaging implements ClusterMessaging {
   }
 }
 
-/** A topic is a non-empty string of at most {@link MAX_TOPIC_BYTES} UTF-8 bytes. */
 /**
  * Refuses a handler registration the messaging layer would refuse: a bad topic
  * (`ERR_INVALID_TOPIC`) or a handler that is not a function (`ERR_INVALID_CONFIG`).
@@ -420,16 +410,6 @@ export function checkHandlerRegistration(topic: unknown, handler: unknown): void
   checkTopic(topic);
   if (typeof handler !== 'function')
     throw new InvalidConfigError(MessagingMessages.handlerInvalid(handler));
-}
-
-function checkTopic(topic: unknown): asserts topic is string {
-  if (
-    typeof topic !== 'string' ||
-    topic === '' ||
-    // A UTF-16 code unit takes at most 3 UTF-8 bytes: only long topics need counting.
-    (topic.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(topic, 'utf8') > MAX_TOPIC_BYTES)
-  )
-    throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
 }
 
 /** A timeout a Node timer can wait (fractions allowed, as `setTimeout` takes them). */

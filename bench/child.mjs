@@ -21,6 +21,8 @@ const loaders = {
   raw: () => import('./lib/stacks/raw.mjs'),
   moleculer: () => import('./lib/stacks/moleculer.mjs'),
   nest: () => import('./lib/stacks/nest.mjs'),
+  'nest-on': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('on')),
+  'nest-decorated': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('decorated')),
 };
 const stack = name => {
   const load = loaders[name];

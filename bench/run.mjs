@@ -5,7 +5,7 @@
 // (bench/targets.mjs). `npm run bench:docs` turns the results file into docs/benchmarks.md.
 //
 //   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large]
-//                      [--stacks ours,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
+//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
@@ -106,8 +106,9 @@ async function main() {
   if (options.cpuProf) {
     const dir = join(here, 'results', 'prof');
     mkdirSync(dir, { recursive: true });
-    childFlags.byLabel = label =>
-      label.startsWith('ours') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+    // our processes: this library alone (ours-*) and inside Nest (nest-on-*, nest-decorated-*)
+    const ours = label => /^(ours|nest-on-|nest-decorated-)/.test(label);
+    childFlags.byLabel = label => (ours(label) ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
   }
   armHardDeadline(options.hardDeadlineMs);
   if (!existsSync(join(root, 'dist', 'src', 'index.js'))) {

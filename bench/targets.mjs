@@ -71,6 +71,29 @@ export const TARGETS = [
     target: 4,
   },
   {
+    // issue 13: what a @ClusterHandler method (found by the explorer, called through Nest's
+    // pipeline with no enhancers) costs per request beside a handler registered with on(); CPU
+    // of both processes per round trip, the client the same for both
+    figure: 'request/response 100 in flight {payload}: Nest decorated / Nest on()',
+    record: 'request-response',
+    metric: 'cpu_per_round_trip',
+    params: { inFlight: 100 },
+    each: eachSize,
+    stacks: ['nest-decorated', 'nest-on'],
+    compare: '<=',
+    target: 1.15,
+  },
+  {
+    figure: 'request/response 100 in flight {payload}: Nest decorated / Nest on(), round trips/s',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: eachSize,
+    stacks: ['nest-decorated', 'nest-on'],
+    target: null,
+    informative: true,
+  },
+  {
     figure: 'one-way {payload}: gen-cluster / coalesced raw',
     record: 'one-way',
     metric: 'messages_per_s',

@@ -57,6 +57,9 @@ function busyLine(m) {
 function stackList(stacks, versions = {}) {
   const about = {
     ours: `this library (${versions['gen-cluster'] ? `${versions['gen-cluster']}, ` : ''}from the build in \`dist/\`) without Nest: a \`GenCluster\` with static discovery on the TCP mesh dist, default options (msgpack payloads, heartbeat 1 s, failure timeout 5 s).`,
+    'nest-on': `this library inside Nest${versions['@nestjs/core'] ? ` ${versions['@nestjs/core']}` : ''}: an application context with \`GenClusterModule.forRoot()\` (static discovery, TCP mesh dist, the same defaults), its handlers registered with \`cluster.on()\` in a provider's \`onModuleInit\`; the client is the same kind of application, calling \`ClusterService.request\`.`,
+    'nest-decorated':
+      "the same application, its handlers `@ClusterHandler` methods: found by the explorer at bootstrap and called through Nest's pipeline (`ExternalContextCreator`), with no guard, pipe, interceptor or filter.",
     raw: 'two processes and one `net.Socket`, length-prefixed frames, no serialization, one `write` per message on each side.',
     'raw-coalesced':
       'the same, but every frame produced in one event-loop turn leaves in a single `write`: the most this machine can move through one socket, a physical reference rather than a competitor.',

@@ -44,6 +44,7 @@ export function machine(root, { loadAverageAtStart } = {}) {
       'gen-cluster': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
       moleculer: versionOf('moleculer'),
       '@nestjs/microservices': versionOf('@nestjs/microservices'),
+      '@nestjs/core': versionOf('@nestjs/core'),
     },
   };
 }

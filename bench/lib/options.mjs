@@ -2,7 +2,7 @@
 // (the quick or the full set, then the overrides given on the command line).
 //
 //   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large]
-//                      [--stacks ours,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
+//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]

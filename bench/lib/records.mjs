@@ -6,6 +6,7 @@ import { summarize } from './common.mjs';
 /** Display name of each stack, as written in the records; the key order is the report's order. */
 export const STACK_NAMES = {
   ours: 'gen-cluster',
+  'nest-on': 'gen-cluster Nest on()',
   raw: 'raw net.Socket',
   'raw-coalesced': 'raw net.Socket, coalesced',
   moleculer: 'moleculer TCP',

@@ -54,6 +54,22 @@ export {
   hasMessaging,
 } from './core/index.js';
 
+// --- Messaging: handler context, calls to every member, typed topics ---------------------------
+export {
+  type MessageContext,
+  type MessageKind,
+  type RequestAllOptions,
+  type RequestAllResult,
+} from './core/index.js';
+export {
+  RESERVED_TOPIC_PREFIX,
+  type Topic,
+  type TopicLike,
+  type TopicRequest,
+  type TopicResponse,
+  defineTopic,
+} from './distribution/index.js';
+
 // --- Built-in discovery strategies ---------------------------------------------------------------
 export {
   type BuiltInDiscoveryOptions,

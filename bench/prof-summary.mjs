@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Summarizes a V8 .cpuprofile (from `node --cpu-prof`, see `bench/run.mjs --cpu-prof`): the
 // functions with the most self time, with file:line, and self time by file.
-//   node bench/prof-summary.mjs FILE.cpuprofile [--top 30]
+//   node bench/prof-summary.mjs FILE.cpuprofile [--top 30] [--match dist/src/,@nestjs/]
+// --match: the paths whose functions get the inclusive-time list (this project's by default; add
+// `@nestjs/` to see where a Nest stack's time goes).
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,9 @@ if (!file) {
 }
 const topIndex = process.argv.indexOf('--top');
 const top = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 30;
+const matchIndex = process.argv.indexOf('--match');
+const match =
+  matchIndex > 0 ? process.argv[matchIndex + 1].split(',').filter(Boolean) : ['dist/src/'];
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map(n => [n.id, n]));
 const self = new Map();
@@ -64,9 +69,9 @@ console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled`);
 console.log('\nself time by function');
 for (const [k, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top))
   console.log(`${pct(us)}  ${k}`);
-console.log('\ninclusive time, functions of this project (dist/src)');
+console.log(`\ninclusive time, functions of ${match.join(', ')}`);
 for (const [k, us] of [...inclusive]
-  .filter(([k]) => k.includes('dist/src/'))
+  .filter(([k]) => match.some(m => k.includes(m)))
   .sort((a, b) => b[1] - a[1])
   .slice(0, top))
   console.log(`${pct(us)}  ${k}`);

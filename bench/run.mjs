@@ -15,7 +15,7 @@
 //   did not measure (and their configuration), so that one section can be measured again alone;
 //   the file's `merged` lists each such run (sections, date, quick, load average).
 //   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
-//   with `node bench/prof-summary.mjs bench/results/prof/<file>.cpuprofile`).
+//   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
 //
 // Needs the build (`npm run build`): our side is imported from dist/src/index.js.
 // Every process is a child of this one (bench/child.mjs, loopback guard preloaded) and is killed
@@ -108,7 +108,15 @@ async function main() {
     mkdirSync(dir, { recursive: true });
     // our processes: this library alone (ours-*) and inside Nest (nest-on-*, nest-decorated-*)
     const ours = label => /^(ours|nest-on-|nest-decorated-)/.test(label);
-    childFlags.byLabel = label => (ours(label) ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
+    // named after the process (nest-decorated-server.<time>.cpuprofile), so a profile can be found
+    childFlags.byLabel = label =>
+      ours(label)
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${dir}`,
+            `--cpu-prof-name=${label}.${Date.now()}.cpuprofile`,
+          ]
+        : [];
   }
   armHardDeadline(options.hardDeadlineMs);
   if (!existsSync(join(root, 'dist', 'src', 'index.js'))) {

@@ -1,14 +1,18 @@
 /**
  * Errors to and from the wire: what a node sends back when a request fails on its side (the body
  * of an error response, JSON whatever the payload codec), and the {@link RemoteError} the
- * requester makes of it. Only name, message and code cross, never a stack, each cut to a bound,
- * and whatever the body holds the requester gets a well-formed `RemoteError`.
+ * requester makes of it. Only name, message and code cross, never a stack, each cut to a bound;
+ * a failure a layer above classified ({@link MappedHandlerError}) adds its HTTP status and
+ * response body. Whatever the body holds, the requester gets a well-formed `RemoteError`.
  */
+import { isIntegerIn } from '../../core/index.js';
+import { MappedHandlerError } from './mapped-handler-error.js';
 import { RemoteError, type RemoteErrorCode } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 
 /**
- * The wire form of an error response's body.
+ * The wire form of an error response's body. `status` and `response` are optional and additive:
+ * a node that predates them reads the other fields only (docs/protocol.md, "Compatibility").
  * @internal
  */
 export interface WireError {
@@ -16,18 +20,43 @@ export interface WireError {
   readonly name: string;
   readonly message: string;
   readonly remoteCode?: string;
+  /** The HTTP status of the handler's error, an integer 100–599. */
+  readonly status?: number;
+  /** Its response body, JSON of at most {@link MAX_ERROR_RESPONSE_BYTES}; only with `status`. */
+  readonly response?: unknown;
 }
 
 /** Longest error name (and code) carried in an error response. */
 const MAX_ERROR_NAME = 256;
 /** Longest error message carried in an error response. */
 const MAX_ERROR_MESSAGE = 8 * 1024;
-
 /**
- * What the requester learns of a handler's failure: name, message and code, never the stack.
+ * Largest response body, JSON-encoded in UTF-8, carried in an error response; a larger one is
+ * replaced by `{ statusCode, message }`.
  * @internal
  */
-export function handlerFailure(error: unknown): WireError {
+export const MAX_ERROR_RESPONSE_BYTES = 16 * 1024;
+/**
+ * Largest error-response body a requester parses. What a sender builds stays well below it (the
+ * bounds above, escaped), so a larger body is not a legitimate answer: it gives a generic
+ * `RemoteError`, without spending a parse on it.
+ * @internal
+ */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** Whether `value` can be an HTTP status on the wire. */
+function isHttpStatus(value: unknown): value is number {
+  return isIntegerIn(value, 100, 599);
+}
+
+/**
+ * What the requester learns of a handler's failure: name, message and code, never the stack; for
+ * a {@link MappedHandlerError}, those of the error it wraps plus its status and response.
+ * @internal
+ */
+export function handlerFailure(thrown: unknown): WireError {
+  const mapped = thrown instanceof MappedHandlerError ? thrown : undefined;
+  const error = mapped === undefined ? thrown : mapped.error;
   let name = 'Error';
   let message = '';
   let remoteCode: string | undefined;
@@ -49,12 +78,35 @@ export function handlerFailure(error: unknown): WireError {
   } catch {
     message = MessagingMessages.unprintableError();
   }
+  message = message.slice(0, MAX_ERROR_MESSAGE);
+  const status = mapped !== undefined && isHttpStatus(mapped.status) ? mapped.status : undefined;
   return {
     code: 'ERR_REMOTE_HANDLER',
     name: name.slice(0, MAX_ERROR_NAME),
-    message: message.slice(0, MAX_ERROR_MESSAGE),
+    message,
     ...(remoteCode === undefined ? {} : { remoteCode: remoteCode.slice(0, MAX_ERROR_NAME) }),
+    ...(status === undefined ? {} : { status }),
+    ...(status === undefined || mapped?.response === undefined
+      ? {}
+      : { response: boundedResponse(mapped.response, status, message) }),
   };
+}
+
+/**
+ * `response` as it crosses: a JSON copy of it when it encodes to at most
+ * {@link MAX_ERROR_RESPONSE_BYTES}, else (a cycle, a BigInt, a throwing `toJSON`, too large)
+ * `{ statusCode, message }`, the body Nest builds for an exception without one.
+ */
+function boundedResponse(response: unknown, status: number, message: string): unknown {
+  try {
+    const json = JSON.stringify(response);
+    // A copy, so what was measured is what is sent (a getter or toJSON may answer differently).
+    if (json !== undefined && Buffer.byteLength(json, 'utf8') <= MAX_ERROR_RESPONSE_BYTES)
+      return JSON.parse(json) as unknown;
+  } catch {
+    // Not JSON-serializable: the fallback below.
+  }
+  return { statusCode: status, message };
 }
 
 /**
@@ -70,12 +122,16 @@ export function noHandlerFailure(self: string, topic: string): WireError {
 }
 
 /**
- * The body of an error response. Never throws.
+ * The body of an error response, at most {@link MAX_ERROR_BODY_BYTES}. Never throws.
  * @internal
  */
 export function encodeWireError(error: WireError): Buffer {
   try {
-    return Buffer.from(JSON.stringify(error), 'utf8');
+    const body = Buffer.from(JSON.stringify(error), 'utf8');
+    if (body.length <= MAX_ERROR_BODY_BYTES || error.response === undefined) return body;
+    // Only a message and a response that both escape to several bytes a character get here; the
+    // requester rebuilds `{ statusCode, message }` from what is left.
+    return Buffer.from(JSON.stringify({ ...error, response: undefined }), 'utf8');
   } catch {
     return Buffer.from('{}', 'utf8');
   }
@@ -83,13 +139,14 @@ export function encodeWireError(error: WireError): Buffer {
 
 /**
  * Reads an error response's body from `node`, the answer to a request on `topic`; whatever the
- * body holds, the result is a {@link RemoteError}.
+ * body holds, the result is a {@link RemoteError}. `status` is kept only as an integer 100–599,
+ * and `response` only with such a status; a body over {@link MAX_ERROR_BODY_BYTES} is not read.
  * @internal
  */
 export function parseWireError(node: string, topic: string, body: Buffer): RemoteError {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = body.length > MAX_ERROR_BODY_BYTES ? undefined : JSON.parse(body.toString('utf8'));
   } catch {
     parsed = undefined;
   }
@@ -104,6 +161,8 @@ export function parseWireError(node: string, topic: string, body: Buffer): Remot
   const remoteName = text(fields.name, MAX_ERROR_NAME) ?? 'Error';
   const remoteMessage = text(fields.message, MAX_ERROR_MESSAGE) ?? '';
   const remoteCode = text(fields.remoteCode, MAX_ERROR_NAME);
+  const status =
+    code === 'ERR_REMOTE_HANDLER' && isHttpStatus(fields.status) ? fields.status : undefined;
   const message =
     code === 'ERR_NO_HANDLER'
       ? MessagingMessages.noHandler(node, topic)
@@ -115,6 +174,8 @@ export function parseWireError(node: string, topic: string, body: Buffer): Remot
     remoteName,
     remoteMessage,
     ...(remoteCode === undefined ? {} : { remoteCode }),
+    ...(status === undefined ? {} : { status }),
+    ...(status === undefined || fields.response === undefined ? {} : { response: fields.response }),
   });
 }
 

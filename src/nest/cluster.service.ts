@@ -10,11 +10,18 @@ import {
   type ClusterLogger,
   type ClusterMessaging,
   GenCluster,
+  GenClusterError,
   type Membership,
+  type MessageContext,
   type MessageHandler,
+  type RequestAllOptions,
+  type RequestAllResult,
   type RequestOptions,
+  toError,
 } from '../core/index.js';
+import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
 import { NestMessages } from './gen-cluster.messages.js';
+import type { TypedMessageHandler } from './typed-topic.types.js';
 
 /**
  * The cluster as the application sees it: who this node is, who is connected, the membership
@@ -100,29 +107,165 @@ export class ClusterService
     return this.cluster.waitForMembers(count, options);
   }
 
-  /** Sends a one-way message to `node`'s handler of `topic`. */
-  send(node: string, topic: string, payload: unknown): void {
-    this.messaging.send(node, topic, payload);
+  /**
+   * Sends a one-way message to `node`, where the request handler of `topic` and each of its
+   * subscribers receive it. Throws at once when the node is not connected or its queue is full.
+   */
+  send<Req>(node: string, topic: Topic<Req, unknown>, payload: NoInfer<Req>): void;
+  send(node: string, topic: string, payload: unknown): void;
+  send(node: string, topic: TopicLike, payload: unknown): void {
+    this.messaging.send(node, topicName(topic) as string, payload);
   }
 
-  /** Sends a one-way message to every connected node; returns how many. */
-  broadcast(topic: string, payload: unknown): number {
-    return this.messaging.broadcast(topic, payload);
+  /**
+   * Sends a one-way message to every connected node (hidden nodes and this one left out), where
+   * the request handler of `topic` and each of its subscribers receive it; returns how many nodes
+   * it was queued for.
+   */
+  broadcast<Req>(topic: Topic<Req, unknown>, payload: NoInfer<Req>): number;
+  broadcast(topic: string, payload: unknown): number;
+  broadcast(topic: TopicLike, payload: unknown): number {
+    return this.messaging.broadcast(topicName(topic) as string, payload);
   }
 
-  /** Asks `node`'s handler of `topic` and resolves with its answer. */
+  /**
+   * Asks the request handler of `topic` on `node` and resolves with its answer. A remote
+   * `HttpException` (or `RpcException`) rejects as a {@link RemoteHttpException} with the same
+   * status and body, which an HTTP controller can rethrow; other remote failures as
+   * `RemoteError`.
+   */
+  request<Req, Res>(
+    node: string,
+    topic: Topic<Req, Res>,
+    payload: NoInfer<Req>,
+    options?: RequestOptions,
+  ): Promise<Res>;
   request<T = unknown>(
     node: string,
     topic: string,
     payload: unknown,
     options?: RequestOptions,
-  ): Promise<T> {
-    return this.messaging.request<T>(node, topic, payload, options);
+  ): Promise<T>;
+  request(
+    node: string,
+    topic: TopicLike,
+    payload: unknown,
+    options?: RequestOptions,
+  ): Promise<unknown> {
+    return this.messaging
+      .request(node, topicName(topic) as string, payload, options)
+      .then(undefined, rethrowRemote);
   }
 
-  /** Registers the handler of `topic`; returns a function that removes it. */
-  on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void {
-    return this.messaging.on(topic, handler);
+  /**
+   * Asks every connected node (hidden nodes excluded), or `options.nodes`, at once, within one
+   * timeout, as Erlang's `erpc:multicall`. Resolves with one result per node,
+   * `{ node, ok: true, value }` or `{ node, ok: false, error }` (a remote `HttpException` there
+   * as a {@link RemoteHttpException}); it never rejects because a node failed, only for what
+   * would fail on every node (an invalid topic or option, a payload that cannot be encoded).
+   * This node is asked too with `includeSelf: true`.
+   */
+  requestAll<Req, Res>(
+    topic: Topic<Req, Res>,
+    payload: NoInfer<Req>,
+    options?: RequestAllOptions,
+  ): Promise<RequestAllResult<Res>[]>;
+  requestAll<T = unknown>(
+    topic: string,
+    payload: unknown,
+    options?: RequestAllOptions,
+  ): Promise<RequestAllResult<T>[]>;
+  requestAll(
+    topic: TopicLike,
+    payload: unknown,
+    options?: RequestAllOptions,
+  ): Promise<RequestAllResult<unknown>[]> {
+    const name = topicName(topic) as string;
+    const all =
+      this.messaging.requestAll?.(name, payload, options) ??
+      this.requestEach(name, payload, options);
+    return all.then(mapRemoteResults);
+  }
+
+  /**
+   * Registers the **request handler** of `topic`: it answers requests and also receives one-way
+   * messages and broadcasts of the topic. A node has one per topic (a second one throws
+   * `DuplicateHandlerError`). Returns a function that removes it. Use it for handlers registered
+   * at run time; `@ClusterHandler` declares one that runs through Nest's pipeline. An
+   * `HttpException` it throws reaches the caller as a `RemoteHttpException`.
+   */
+  on<Req, Res>(
+    topic: Topic<Req, Res>,
+    handler: TypedMessageHandler<NoInfer<Req>, NoInfer<Res>>,
+  ): () => void;
+  on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void;
+  on(topic: TopicLike, handler: MessageHandler<never>): () => void {
+    return this.registerHandler(topicName(topic) as string, mapThrown(handler));
+  }
+
+  /**
+   * Adds a **subscriber** of `topic`: it receives one-way messages and broadcasts, never
+   * requests, and a topic may have any number. Each runs on its own: one that throws does not
+   * stop the others, and its error is logged. Subscribers of one message share one decoded
+   * payload: do not mutate it. Returns a function that removes it. `@OnClusterMessage` declares
+   * one that runs through Nest's pipeline.
+   */
+  subscribe<Req>(
+    topic: Topic<Req, unknown>,
+    handler: (payload: NoInfer<Req>, context: MessageContext) => unknown,
+  ): () => void;
+  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>): () => void;
+  subscribe(topic: TopicLike, handler: MessageHandler<never>): () => void {
+    return this.registerSubscriber(topicName(topic) as string, mapThrown(handler));
+  }
+
+  /**
+   * Registers `handler` as the request handler of `topic` as it is, without the error mapping of
+   * {@link on}: the handler explorer's proxies map errors themselves.
+   * @internal
+   */
+  registerHandler(topic: string, handler: MessageHandler<never>): () => void {
+    return this.messaging.on(topic, handler as MessageHandler);
+  }
+
+  /**
+   * Adds `handler` as a subscriber of `topic` as it is (see {@link registerHandler}).
+   * @throws GenClusterError `ERR_MESSAGING_UNSUPPORTED` when the dist's messaging has no
+   *   subscribers ({@link subscribersSupported}).
+   * @internal
+   */
+  registerSubscriber(topic: string, handler: MessageHandler<never>): () => void {
+    if (this.messaging.subscribe === undefined)
+      throw new GenClusterError(
+        'ERR_MESSAGING_UNSUPPORTED',
+        NestMessages.noSubscribe('ClusterService.subscribe()', topic, this.name),
+      );
+    return this.messaging.subscribe(topic, handler as MessageHandler);
+  }
+
+  /** Whether the dist's messaging takes subscribers (custom dists may lack them). @internal */
+  get subscribersSupported(): boolean {
+    return this.messaging.subscribe !== undefined;
+  }
+
+  /** `requestAll` over single requests, for a custom dist whose messaging has none. */
+  private requestEach(
+    topic: string,
+    payload: unknown,
+    options: RequestAllOptions = {},
+  ): Promise<RequestAllResult<unknown>[]> {
+    const nodes = [...new Set(options.nodes ?? this.cluster.nodes())];
+    if (options.includeSelf === true && !nodes.includes(this.cluster.self))
+      nodes.push(this.cluster.self);
+    const single: RequestOptions = { timeoutMs: options.timeoutMs, signal: options.signal };
+    return Promise.all(
+      nodes.map(node =>
+        this.messaging.request(node, topic, payload, single).then(
+          value => ({ node, ok: true, value }) as const,
+          (error: unknown) => ({ node, ok: false, error: toError(error) }) as const,
+        ),
+      ),
+    );
   }
 
   /** Starts the cluster; called on application bootstrap unless `autoStart` is `false`. */
@@ -151,4 +294,19 @@ export class ClusterService
     this.running = false;
     await this.cluster.close();
   }
+}
+
+/** The user's handler as registered (the Nest error mapping is added here once it lands). */
+function mapThrown(handler: MessageHandler<never>): MessageHandler {
+  return handler as MessageHandler;
+}
+
+/** Rethrows a request's failure (mapped to the Nest layer's errors once that mapping lands). */
+function rethrowRemote(error: unknown): never {
+  throw error;
+}
+
+/** The results of a requestAll (each failure mapped once the Nest error mapping lands). */
+function mapRemoteResults(results: RequestAllResult<unknown>[]): RequestAllResult<unknown>[] {
+  return results;
 }

@@ -101,7 +101,11 @@ function messagingOf(dist: DistStrategy): ClusterMessaging {
       throw unsupported();
     },
     request: () => Promise.reject(unsupported()),
+    requestAll: () => Promise.reject(unsupported()),
     on: () => {
+      throw unsupported();
+    },
+    subscribe: () => {
       throw unsupported();
     },
   };

@@ -1,7 +1,25 @@
 import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { GenClusterNameRegistry } from './gen-cluster-name.registry.js';
+import { ClusterContextCreator } from './handlers/cluster-context.creator.js';
+import { ClusterEventListeners } from './handlers/cluster-event.listeners.js';
+import { ClusterHandlersExplorer } from './handlers/cluster-handlers.explorer.js';
+import { ClusterMetadataAccessor } from './handlers/cluster-metadata.accessor.js';
 
-/** One name registry per application, shared by every `forRoot`. @internal */
+/**
+ * What every `forRoot` of an application shares, once: the name registry, and the explorer that
+ * registers decorated handlers (`@ClusterHandler` and the others) with their clusters. @internal
+ */
 @Global()
-@Module({ providers: [GenClusterNameRegistry], exports: [GenClusterNameRegistry] })
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    GenClusterNameRegistry,
+    ClusterMetadataAccessor,
+    ClusterContextCreator,
+    ClusterEventListeners,
+    ClusterHandlersExplorer,
+  ],
+  exports: [GenClusterNameRegistry],
+})
 export class GenClusterCoreModule {}

@@ -18,4 +18,29 @@ export const NestMessages = {
   noMessaging: (dist: string) => `The dist "${dist}" does not carry messages.`,
   badName: (name: unknown) =>
     `GenClusterModule: "name" must be a non-empty string; received ${describeValue(name)}.`,
+
+  // Handler decorators and their explorer: `where` is `Class.method`.
+  decoratorNotOnMethod: (decorator: string, where: string) =>
+    `@${decorator}() on ${where}: put it on an instance method (not a static method, a getter or a setter); cluster messages are delivered to provider and controller instances.`,
+  duplicateRequestHandler: (topic: string, cluster: string, first: string, second: string) =>
+    `Topic "${topic}" of cluster "${cluster}" has two request handlers: ${first} and ${second}. A node has one request handler per topic; use @OnClusterMessage for more receivers of one-way messages.`,
+  conflictWithOn: (topic: string, cluster: string, where: string) =>
+    `Topic "${topic}" of cluster "${cluster}" has two request handlers: ${where} and a handler registered with ClusterService.on(). A node has one request handler per topic; use @OnClusterMessage or ClusterService.subscribe() for more receivers of one-way messages.`,
+  handlerAndSubscriber: (topic: string, cluster: string, where: string) =>
+    `${where} is both @ClusterHandler and @OnClusterMessage of topic "${topic}" of cluster "${cluster}": a one-way message would run it twice. Keep one of the two.`,
+  unknownCluster: (where: string, cluster: unknown, configured: readonly string[]) =>
+    `${where} names cluster ${describeValue(cluster)}, which is not configured. Configured clusters: ${configured.length === 0 ? 'none (import GenClusterModule.forRoot())' : configured.map(name => `"${name}"`).join(', ')}.`,
+  handlerTopicInvalid: (where: string, why: string) => `${where}: ${why}`,
+  unknownEventType: (where: string, type: unknown, accepted: readonly string[]) =>
+    `${where} listens to cluster event type ${describeValue(type)}, which does not exist. Event types: ${accepted.join(', ')}.`,
+  noSubscribe: (where: string, topic: string, cluster: string) =>
+    `${where} subscribes to "${topic}" of cluster "${cluster}", but that cluster's dist has no subscribers (its messaging lacks subscribe()).`,
+  noMessagingFor: (where: string, topic: string, cluster: string) =>
+    `${where} handles "${topic}" of cluster "${cluster}", but that cluster's dist does not carry messages.`,
+  pipesWithoutPayload: (where: string, topic: string) =>
+    `${where} handles "${topic}" with pipes but no @Payload() parameter: Nest runs pipes only on decorated parameters, so the payload is not validated. Add @Payload() to the parameter.`,
+  factoryHostSkipped: (where: string) =>
+    `${where} is not registered: its host is a request-scoped or transient factory provider, whose class cannot be known before it is built. Provide the class itself (useClass) to receive cluster messages.`,
+  eventListenerFailed: (where: string, event: string, error: unknown) =>
+    `${where} failed on cluster event "${event}": ${error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error)}`,
 } as const;

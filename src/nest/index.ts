@@ -13,3 +13,21 @@ export type {
 } from './gen-cluster.module-definition.js';
 export { getClusterToken } from './get-cluster-token.util.js';
 export { InjectCluster } from './inject-cluster.decorator.js';
+export {
+  GEN_CLUSTER_CONTEXT_TYPE,
+  type GenClusterContextType,
+} from './handlers/cluster-handler.constants.js';
+export {
+  ClusterHandler,
+  type ClusterHandlerOptions,
+  OnClusterMessage,
+} from './handlers/cluster-handler.decorators.js';
+export {
+  type ClusterEventHandlerOptions,
+  OnClusterEvent,
+  OnMembershipChange,
+  OnNodeDown,
+  OnNodeUp,
+} from './handlers/cluster-event.decorators.js';
+export { ClusterContext, ClusterPayload, Payload } from './handlers/cluster-params.decorators.js';
+export type { ClusterEventRequest, ClusterRequest } from './handlers/cluster-request.interface.js';

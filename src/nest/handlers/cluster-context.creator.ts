@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import {
+  type ContextId,
+  ContextIdFactory,
+  ExternalContextCreator,
+  type ModuleRef,
+} from '@nestjs/core';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { MessageContext, MessageHandler } from '../../core/index.js';
+import {
+  GEN_CLUSTER_ARGS_METADATA,
+  GEN_CLUSTER_CONTEXT_TYPE,
+} from './cluster-handler.constants.js';
+import { ClusterParamsFactory } from './cluster-params.factory.js';
+import type { ClusterRequest } from './cluster-request.interface.js';
+
+// TEMPORARY until src/nest/errors/to-mapped-error.ts (E2) lands: errors pass unchanged.
+function toMappedError(error: unknown, _from: 'pipeline' | 'imperative'): unknown {
+  return error;
+}
+
+/** The whole pipeline, as for `@MessagePattern` handlers. */
+const PIPELINE = { guards: true, interceptors: true, filters: true } as const;
+
+/** A method and the instance it is called on. */
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * A host whose instance is built per message (request-scoped, transient, or depending on one):
+ * how to resolve it in its own module.
+ * @internal
+ */
+export interface ScopedHost {
+  /** The host module's `ModuleRef`, so another module's provider of the same class is not used. */
+  readonly moduleRef: ModuleRef;
+  /** The provider's token in that module. */
+  readonly token: unknown;
+  /** The provider's wrapper id, the inquirer of its transient enhancers. */
+  readonly id: string;
+}
+
+/**
+ * Turns a decorated method into the `MessageHandler` messaging calls: Nest's own pipeline built by
+ * `ExternalContextCreator` (context type `'gen-cluster'`), its result settled (the last value of
+ * an Observable) and its failure mapped for the wire and the serving log.
+ * @internal
+ */
+@Injectable()
+export class ClusterContextCreator {
+  private readonly paramsFactory = new ClusterParamsFactory();
+
+  constructor(private readonly externalContextCreator: ExternalContextCreator) {}
+
+  /** The fast path: a static host's proxy is built once; a message adds one await. */
+  staticHandler(instance: object, key: string): MessageHandler {
+    const proxy = this.proxy(instance, key);
+    return async (payload: unknown, context: MessageContext) => {
+      try {
+        const result: unknown = await proxy(payload, context);
+        // a filter that handled the error may answer with an Observable
+        return isObservable(result) ? await lastValueFrom(result) : result;
+      } catch (error) {
+        throw toMappedError(error, 'pipeline');
+      }
+    };
+  }
+
+  /**
+   * The slow path: for each message a context id, the host resolved in it (with `REQUEST` being a
+   * {@link ClusterRequest}), and the pipeline built for that instance.
+   */
+  scopedHandler(host: ScopedHost, key: string): MessageHandler {
+    return async (payload: unknown, context: MessageContext) => {
+      let proxy: (...args: unknown[]) => Promise<unknown>;
+      try {
+        const request: ClusterRequest = { payload, context };
+        const contextId = ContextIdFactory.getByRequest(request);
+        const instance = await resolveScoped(host, request, contextId);
+        proxy = this.proxy(instance, key, contextId, host.id);
+      } catch (error) {
+        // not through the pipeline: Nest logged nothing, so the library logs it as an on() failure
+        throw toMappedError(error, 'imperative');
+      }
+      try {
+        const result: unknown = await proxy(payload, context);
+        return isObservable(result) ? await lastValueFrom(result) : result;
+      } catch (error) {
+        throw toMappedError(error, 'pipeline');
+      }
+    };
+  }
+
+  private proxy(
+    instance: object,
+    key: string,
+    contextId?: ContextId,
+    inquirerId?: string,
+  ): (...args: unknown[]) => Promise<unknown> {
+    const callback = (instance as Record<string, Method>)[key];
+    return this.externalContextCreator.create(
+      instance,
+      callback,
+      key,
+      GEN_CLUSTER_ARGS_METADATA,
+      this.paramsFactory,
+      contextId,
+      inquirerId,
+      PIPELINE,
+      GEN_CLUSTER_CONTEXT_TYPE,
+    );
+  }
+}
+
+/**
+ * The host's instance for one message or event: `request` registered as `REQUEST` under
+ * `contextId`, then the provider resolved in its own module.
+ * @internal
+ */
+export async function resolveScoped(
+  host: ScopedHost,
+  request: object,
+  contextId: ContextId,
+): Promise<object> {
+  host.moduleRef.registerRequestByContextId(request, contextId);
+  return host.moduleRef.resolve<object>(host.token as string, contextId, { strict: true });
+}

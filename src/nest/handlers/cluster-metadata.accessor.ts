@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { PIPES_METADATA } from '@nestjs/common/constants.js';
+import { ApplicationConfig } from '@nestjs/core';
+import type { ClusterEventMetadata } from './cluster-event.decorators.js';
+import {
+  ClusterParamtype,
+  GEN_CLUSTER_ARGS_METADATA,
+  GEN_CLUSTER_EVENT_METADATA,
+  GEN_CLUSTER_HANDLER_METADATA,
+  GEN_CLUSTER_SUBSCRIBER_METADATA,
+} from './cluster-handler.constants.js';
+import type { ClusterTopicMetadata } from './cluster-handler.decorators.js';
+
+/** Reads what the handler, parameter and pipe decorators left on a class and its methods. @internal */
+@Injectable()
+export class ClusterMetadataAccessor {
+  constructor(private readonly config: ApplicationConfig) {}
+
+  handlers(method: object): readonly ClusterTopicMetadata[] {
+    return ownArray<ClusterTopicMetadata>(GEN_CLUSTER_HANDLER_METADATA, method);
+  }
+
+  subscribers(method: object): readonly ClusterTopicMetadata[] {
+    return ownArray<ClusterTopicMetadata>(GEN_CLUSTER_SUBSCRIBER_METADATA, method);
+  }
+
+  events(method: object): readonly ClusterEventMetadata[] {
+    return ownArray<ClusterEventMetadata>(GEN_CLUSTER_EVENT_METADATA, method);
+  }
+
+  /** Whether one parameter of `classRef.prototype[key]` has `@Payload()` (pipes apply to it). */
+  hasPayloadParameter(classRef: object, key: string): boolean {
+    const args = Reflect.getMetadata(GEN_CLUSTER_ARGS_METADATA, classRef, key) as
+      Record<string, unknown> | undefined;
+    // Nest keys parameter metadata `<type>:<index>`.
+    const prefix = `${ClusterParamtype.PAYLOAD}:`;
+    return args !== undefined && Object.keys(args).some(k => k.startsWith(prefix));
+  }
+
+  /**
+   * Whether pipes apply to the method: its own or its class's `@UsePipes`, `APP_PIPE` providers
+   * or `app.useGlobalPipes()` (both end up in the application config before `onModuleInit`).
+   */
+  hasPipes(classRef: object, method: object): boolean {
+    return (
+      nonEmpty(Reflect.getMetadata(PIPES_METADATA, method)) ||
+      nonEmpty(Reflect.getMetadata(PIPES_METADATA, classRef)) ||
+      this.config.getGlobalPipes().length > 0 ||
+      this.config.getGlobalRequestPipes().length > 0
+    );
+  }
+}
+
+function ownArray<T>(key: string, method: object): readonly T[] {
+  const value: unknown = Reflect.getOwnMetadata(key, method);
+  return Array.isArray(value) ? (value as T[]) : [];
+}
+
+function nonEmpty(value: unknown): boolean {
+  return Array.isArray(value) && value.length > 0;
+}

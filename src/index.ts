@@ -19,6 +19,25 @@ export {
   getClusterToken,
 } from './nest/index.js';
 
+// --- Nest handlers: decorators, parameters, the execution context type ---------------------------
+export {
+  ClusterContext,
+  type ClusterEventHandlerOptions,
+  type ClusterEventRequest,
+  ClusterHandler,
+  type ClusterHandlerOptions,
+  ClusterPayload,
+  type ClusterRequest,
+  GEN_CLUSTER_CONTEXT_TYPE,
+  type GenClusterContextType,
+  OnClusterEvent,
+  OnClusterMessage,
+  OnMembershipChange,
+  OnNodeDown,
+  OnNodeUp,
+  Payload,
+} from './nest/index.js';
+
 // --- Engine without Nest -----------------------------------------------------------------------
 export {
   type ClusterLogFormat,

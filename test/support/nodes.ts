@@ -57,16 +57,36 @@ export class SampleNode extends ManagedProcess {
   }
 }
 
+/** How {@link startNode} starts a node. */
+export interface StartNodeOptions {
+  /** How long the node may take to print its ready line (default 20 s). */
+  readonly timeoutMs?: number;
+  /**
+   * The program to run instead of the sample app (dist/sample/main.js), such as a fixture app
+   * under dist/test/fixtures/apps. It must print the same ready line
+   * (`SAMPLE_READY {"http":<port>}`) and serve the same `GET /cluster` route.
+   */
+  readonly main?: string;
+}
+
+/** The built main of the fixture app `name` (test/fixtures/apps/<name>/main.ts). */
+export function fixtureAppMain(name: string): string {
+  return join(root, 'dist', 'test', 'fixtures', 'apps', name, 'main.js');
+}
+
 /**
  * Starts a sample node with the given environment and waits until its HTTP server answers.
- * `script` replaces the sample app with another program that prints the same ready line
- * (`SAMPLE_READY {"http":<port>}`) and serves the same `GET /cluster` routes.
+ * `options` is a {@link StartNodeOptions} or, in the older form, the timeout in ms followed by
+ * `script`, the program to run instead of the sample app (as `main`).
  */
 export async function startNode(
   env: Record<string, string>,
-  timeoutMs = 20_000,
-  script = sampleMain,
+  options: StartNodeOptions | number = {},
+  legacyScript?: string,
 ): Promise<SampleNode> {
+  const { timeoutMs = 20_000, main = legacyScript ?? sampleMain } =
+    typeof options === 'number' ? { timeoutMs: options } : options;
+  const script = main;
   if (!existsSync(script)) {
     throw new Error(`${script} is missing: run "npm run build" first (npm test does it for you).`);
   }

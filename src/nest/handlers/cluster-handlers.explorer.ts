@@ -1,11 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import {
-  type ClusterMessaging,
-  GenClusterError,
-  InvalidConfigError,
-  type MessageHandler,
-} from '../../core/index.js';
+import { GenClusterError, InvalidConfigError, type MessageHandler } from '../../core/index.js';
 import { DuplicateHandlerError, InvalidTopicError, defineTopic } from '../../distribution/index.js';
 import { ClusterService } from '../cluster.service.js';
 import { NestMessages } from '../gen-cluster.messages.js';
@@ -166,7 +161,7 @@ export class ClusterHandlersExplorer implements OnModuleInit, OnApplicationShutd
     }
     for (const { kind, where, topic, cluster } of topics) {
       const service = clusterOf(cluster, where, clusters);
-      if (kind === 'subscriber' && !hasSubscribe(messagingOf(service)))
+      if (kind === 'subscriber' && !service.subscribersSupported)
         throw new GenClusterError(
           'ERR_MESSAGING_UNSUPPORTED',
           NestMessages.noSubscribe(where, topic as string, service.name),
@@ -197,12 +192,11 @@ export class ClusterHandlersExplorer implements OnModuleInit, OnApplicationShutd
     const handler: MessageHandler = host.scoped
       ? this.creator.scopedHandler(host.scoped, key)
       : this.creator.staticHandler(host.instance as object, key);
-    const messaging = messagingOf(cluster);
     try {
       this.teardown.push(
         kind === 'handler'
-          ? messaging.on(topic, handler)
-          : (messaging.subscribe as NonNullable<ClusterMessaging['subscribe']>)(topic, handler),
+          ? cluster.registerHandler(topic, handler)
+          : cluster.registerSubscriber(topic, handler),
       );
     } catch (error) {
       if (error instanceof DuplicateHandlerError)
@@ -219,13 +213,4 @@ export class ClusterHandlersExplorer implements OnModuleInit, OnApplicationShutd
       throw error;
     }
   }
-}
-
-// TEMPORARY until ClusterService has its unwrapped registration (E4): the service's messaging.
-function messagingOf(cluster: ClusterService): ClusterMessaging {
-  return (cluster as unknown as { messaging: ClusterMessaging }).messaging;
-}
-
-function hasSubscribe(messaging: ClusterMessaging): boolean {
-  return typeof messaging.subscribe === 'function';
 }

@@ -22,10 +22,9 @@ import { toMappedError } from './to-mapped-error.js';
 const NODE = 'b@127.0.0.1';
 
 /** Every HttpException subclass @nestjs/common exports, built with a message. */
-const httpExceptionClasses = Object.entries(common).filter(
-  (entry): entry is [string, new (message?: string) => HttpException] =>
-    typeof entry[1] === 'function' && entry[1].prototype instanceof HttpException,
-);
+const httpExceptionClasses = (Object.entries(common) as [string, unknown][]).filter(
+  ([, value]) => typeof value === 'function' && value.prototype instanceof HttpException,
+) as [string, new (message?: string) => HttpException][];
 
 /** Serving node maps, the wire carries, the caller rebuilds: what a rethrowing controller has. */
 const acrossTheWire = (error: unknown, via: 'pipeline' | 'imperative' = 'pipeline') =>
@@ -148,7 +147,7 @@ describe('toMappedError (serving side)', () => {
       [new RpcException({ status: 'error', message: 'x' }), 500, { status: 'error', message: 'x' }],
       [new RpcException({ statusCode: 700 }), 500, { statusCode: 700 }],
       [new RpcException({ statusCode: 404.5 }), 500, { statusCode: 404.5 }],
-      [new RpcException(42), 500, { status: 'error', message: 42 }],
+      [new RpcException(42 as unknown as string), 500, { status: 'error', message: 42 }],
     ];
     for (const [error, status, response] of cases) {
       expect(toMappedError(error, 'pipeline')).toMatchObject({

@@ -17,7 +17,8 @@
 //   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
 //   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
 //
-// Needs the build (`npm run build`): our side is imported from dist/src/index.js.
+// Needs the build (`npm run build`): our side is imported from dist/src/index.js, or from another
+// build named by BENCH_DIST (e.g. to compare a change with the build before it).
 // Every process is a child of this one (bench/child.mjs, loopback guard preloaded) and is killed
 // by pid when done, on exit and on SIGINT/SIGTERM; every loop is bounded in time and count, and
 // the whole run has a hard deadline.
@@ -29,6 +30,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import './lib/guard.mjs';
+import { DIST_DIR } from './lib/common.mjs';
 import { createContext } from './lib/context.mjs';
 import { evaluateTargets, targetRecords } from './lib/evaluate-targets.mjs';
 import { loadAverage, machine } from './lib/machine.mjs';
@@ -119,8 +121,8 @@ async function main() {
         : [];
   }
   armHardDeadline(options.hardDeadlineMs);
-  if (!existsSync(join(root, 'dist', 'src', 'index.js'))) {
-    process.stderr.write('bench: dist/src/index.js is missing; run "npm run build" first\n');
+  if (!existsSync(join(DIST_DIR, 'src', 'index.js'))) {
+    process.stderr.write(`bench: ${DIST_DIR}/src/index.js is missing; run "npm run build" first\n`);
     process.exit(1);
   }
 

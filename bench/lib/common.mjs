@@ -1,6 +1,20 @@
 // Small helpers shared by the orchestrator and the children.
 import net from 'node:net';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The build the benchmark measures: the repository's dist/, or the one BENCH_DIST names (relative
+ * to the repository), to compare two builds of the library. A build outside the repository needs
+ * a node_modules beside it (a symbolic link to the repository's) so its imports resolve.
+ */
+export const DIST_DIR = resolve(repository, process.env.BENCH_DIST ?? 'dist');
+
+/** The URL of `file` of the measured build's src/, for `import()`. */
+export const distUrl = (...file) => pathToFileURL(join(DIST_DIR, 'src', ...file)).href;
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes. */
 export const now = () => performance.timeOrigin + performance.now();

@@ -1,11 +1,8 @@
 // Structured payloads for the `large` section (bench/sections/large-messages.mjs), in the child
 // (bench/lib/large-node.mjs): an array of small objects of a given encoded size, and the time the
 // library's msgpack codec (from the build) takes to encode and decode it.
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { summarize } from './common.mjs';
+import { distUrl, summarize } from './common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MiB = 1024 * 1024;
 
 /** An array of small objects whose msgpack encoding is about `bytes` long. */
@@ -31,9 +28,7 @@ export function structuredPayload(codec, bytes) {
  * (where the library has one) raised so that the sizes measured are encoded.
  */
 export async function structuredCodec() {
-  const { createPayloadCodec } = await import(
-    pathToFileURL(join(root, 'dist', 'src', 'distribution', 'messaging', 'index.js')).href
-  );
+  const { createPayloadCodec } = await import(distUrl('distribution', 'messaging', 'index.js'));
   return createPayloadCodec('msgpack', { maxStructuredPayloadBytes: 256 * MiB });
 }
 

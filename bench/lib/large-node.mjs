@@ -9,14 +9,11 @@
 // deliveries, the duration of sends that are refused, and the msgpack codec's cost on structured
 // payloads (with bench/lib/large-codec.mjs).
 import { randomFillSync } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { payloadOf, percentile, sleep } from './common.mjs';
+import { distUrl, payloadOf, percentile, sleep } from './common.mjs';
 import { codecTimings, structuredCodec, structuredPayload } from './large-codec.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dist = file => import(pathToFileURL(join(root, 'dist', 'src', file)).href);
+const dist = file => import(distUrl(file));
 const COOKIE = 'bench-cookie-large-5d1e97a0c4b2';
 /** Resolution of the event-loop delay monitor; the figures reported are beyond it. */
 const LOOP_RESOLUTION_MS = 10;

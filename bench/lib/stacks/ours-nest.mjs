@@ -1,22 +1,19 @@
 // This library inside Nest, as an application uses it: a Nest application context with
 // GenClusterModule.forRoot({ discovery: static, dist: tcp }) (defaults otherwise: msgpack payloads,
-// heartbeat 1 s, failure timeout 5 s; no port mapper), imported from the build (dist/src). The
-// server registers `echo`, `sink` and `count` one of two ways, which is all that differs:
+// heartbeat 1 s, failure timeout 5 s; no port mapper), imported from the build (dist/src, or
+// BENCH_DIST). The server registers `echo`, `sink` and `count` one of two ways, which is all that differs:
 // - `on`: `cluster.on(topic, fn)` in `onModuleInit` of a provider (the imperative API);
 // - `decorated`: `@ClusterHandler(topic)` methods, found by the explorer and called through Nest's
 //   pipeline (ExternalContextCreator), with no guard, pipe, interceptor or filter.
 // The client is the same Nest application for both: `ClusterService.request` to the server.
 // Decorators are applied by call, as plain JavaScript has no decorator syntax (see nest.mjs).
 import 'reflect-metadata';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { payloadOf, yieldTurn } from '../common.mjs';
+import { distUrl, payloadOf, yieldTurn } from '../common.mjs';
 import { COOKIE } from './ours.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const lib = await import(pathToFileURL(join(root, 'dist', 'src', 'index.js')).href);
+const lib = await import(distUrl('index.js'));
 const { ClusterService, GenClusterModule } = lib;
 
 const SERVER = 'srv@127.0.0.1';

@@ -1,13 +1,11 @@
 // This library, as an application uses it without Nest: a GenCluster with static discovery on the
 // built-in TCP mesh dist (defaults unless stated: msgpack payloads, heartbeat 1 s, failure
-// timeout 5 s, queue bounds 64 MiB / 10,000 messages), imported from the build (dist/src).
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// timeout 5 s, queue bounds 64 MiB / 10,000 messages), imported from the build (dist/src, or
+// BENCH_DIST).
 import { firstValueFrom, filter, timeout } from 'rxjs';
-import { now, payloadOf, yieldTurn } from '../common.mjs';
+import { distUrl, now, payloadOf, yieldTurn } from '../common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const lib = await import(pathToFileURL(join(root, 'dist', 'src', 'index.js')).href);
+const lib = await import(distUrl('index.js'));
 const { GenCluster, StaticDiscovery, TcpDist } = lib;
 
 export const COOKIE = 'bench-cookie-3f9c2a7d41e8b6c0';

@@ -20,6 +20,7 @@ import {
   toError,
 } from '../core/index.js';
 import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
+import { fromRemoteError, toMappedError } from './errors/index.js';
 import { NestMessages } from './gen-cluster.messages.js';
 import type { TypedMessageHandler } from './typed-topic.types.js';
 
@@ -130,7 +131,7 @@ export class ClusterService
 
   /**
    * Asks the request handler of `topic` on `node` and resolves with its answer. A remote
-   * `HttpException` (or `RpcException`) rejects as a {@link RemoteHttpException} with the same
+   * `HttpException` (or `RpcException`) rejects as a `RemoteHttpException` with the same
    * status and body, which an HTTP controller can rethrow; other remote failures as
    * `RemoteError`.
    */
@@ -161,7 +162,7 @@ export class ClusterService
    * Asks every connected node (hidden nodes excluded), or `options.nodes`, at once, within one
    * timeout, as Erlang's `erpc:multicall`. Resolves with one result per node,
    * `{ node, ok: true, value }` or `{ node, ok: false, error }` (a remote `HttpException` there
-   * as a {@link RemoteHttpException}); it never rejects because a node failed, only for what
+   * as a `RemoteHttpException`); it never rejects because a node failed, only for what
    * would fail on every node (an invalid topic or option, a payload that cannot be encoded).
    * This node is asked too with `includeSelf: true`.
    */
@@ -296,17 +297,44 @@ export class ClusterService
   }
 }
 
-/** The user's handler as registered (the Nest error mapping is added here once it lands). */
+/**
+ * The user's handler with what it throws, or its promise rejects with, classified for the caller
+ * (an `HttpException` keeps its status and body) and logged once at the right level. A handler
+ * that answers at once still does: only a thenable answer gets the `.then`.
+ */
 function mapThrown(handler: MessageHandler<never>): MessageHandler {
-  return handler as MessageHandler;
+  const user = handler as MessageHandler;
+  return (payload, context) => {
+    let answer: unknown;
+    try {
+      answer = user(payload, context);
+    } catch (error) {
+      throw toMappedError(error, 'imperative');
+    }
+    return isThenable(answer) ? answer.then(undefined, rejectMapped) : answer;
+  };
 }
 
-/** Rethrows a request's failure (mapped to the Nest layer's errors once that mapping lands). */
+function rejectMapped(error: unknown): never {
+  throw toMappedError(error, 'imperative');
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Rethrows a request's failure, a remote `HttpException` as a `RemoteHttpException`. */
 function rethrowRemote(error: unknown): never {
-  throw error;
+  throw fromRemoteError(error);
 }
 
-/** The results of a requestAll (each failure mapped once the Nest error mapping lands). */
+/** The results of a requestAll, each remote `HttpException` as a `RemoteHttpException`. */
 function mapRemoteResults(results: RequestAllResult<unknown>[]): RequestAllResult<unknown>[] {
-  return results;
+  return results.map(result =>
+    result.ok ? result : { node: result.node, ok: false, error: fromRemoteError(result.error) },
+  );
 }

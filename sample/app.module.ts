@@ -1,34 +1,25 @@
-import { Controller, Get, Injectable, Module, type OnModuleInit } from '@nestjs/common';
-import { ClusterService, GenClusterModule, TcpDist } from '../src/index.js';
+import {
+  Body,
+  Controller,
+  Get,
+  Module,
+  Param,
+  Post,
+  Query,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import {
+  ClusterService,
+  GenClusterModule,
+  NodeDownError,
+  RequestTimeoutError,
+  TcpDist,
+} from '../src/index.js';
+import type { Greeting } from './greeting.dto.js';
+import { MembershipLog, type MembershipChange } from './membership-log.js';
+import { Announce, Greet, type ReceivedAnnouncement, SampleMessaging } from './messaging.js';
 
-/** One membership change, as `GET /cluster/events` shows it. */
-export interface MembershipChange {
-  readonly at: string;
-  readonly type: 'nodeUp' | 'nodeDown';
-  readonly node: string;
-  readonly reason?: string;
-}
-
-/** Keeps the last membership changes, to show who came and went, and why. */
-@Injectable()
-export class MembershipLog implements OnModuleInit {
-  readonly changes: MembershipChange[] = [];
-
-  constructor(private readonly cluster: ClusterService) {}
-
-  onModuleInit(): void {
-    this.cluster.events$.subscribe(event => {
-      if (event.type !== 'nodeUp' && event.type !== 'nodeDown') return;
-      const at = new Date().toISOString();
-      this.changes.push(
-        event.type === 'nodeDown'
-          ? { at, type: event.type, node: event.node, reason: event.reason }
-          : { at, type: event.type, node: event.node },
-      );
-      if (this.changes.length > 100) this.changes.shift();
-    });
-  }
-}
+export { MembershipLog, type MembershipChange } from './membership-log.js';
 
 /** Serves what this node sees of the cluster. */
 @Controller('cluster')
@@ -36,6 +27,7 @@ export class ClusterController {
   constructor(
     private readonly cluster: ClusterService,
     private readonly log: MembershipLog,
+    private readonly messaging: SampleMessaging,
   ) {}
 
   /**
@@ -60,12 +52,40 @@ export class ClusterController {
   events(): readonly MembershipChange[] {
     return this.log.changes;
   }
+
+  /**
+   * Asks `node` to greet `name` (`sample.greet`). An error of the remote handler keeps its HTTP
+   * status: a name `ValidationPipe` refuses there gives a 400 here, with its messages. A node that
+   * is not connected, or does not answer in time, gives a 503.
+   */
+  @Get('greet/:node')
+  async greet(@Param('node') node: string, @Query('name') name: string): Promise<Greeting> {
+    try {
+      return await this.cluster.request(node, Greet, { name }, { timeoutMs: 2_000 });
+    } catch (error) {
+      if (error instanceof NodeDownError || error instanceof RequestTimeoutError)
+        throw new ServiceUnavailableException(error.message);
+      throw error;
+    }
+  }
+
+  /** Broadcasts `{"text":...}` to every other node's `sample.announce` subscriber. */
+  @Post('announce')
+  announce(@Body() body: { text?: unknown }): { sent: number } {
+    return { sent: this.cluster.broadcast(Announce, { text: String(body?.text ?? '') }) };
+  }
+
+  /** The last 20 announcements other nodes broadcast to this one. */
+  @Get('announcements')
+  announcements(): readonly ReceivedAnnouncement[] {
+    return this.messaging.announcements;
+  }
 }
 
 /** The sample app: one cluster, configured from the `GEN_CLUSTER_*` environment. */
 @Module({
   imports: [GenClusterModule.forRoot()],
   controllers: [ClusterController],
-  providers: [MembershipLog],
+  providers: [MembershipLog, SampleMessaging],
 })
 export class AppModule {}

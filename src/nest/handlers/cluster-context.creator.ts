@@ -7,17 +7,13 @@ import {
 } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { MessageContext, MessageHandler } from '../../core/index.js';
+import { toMappedError } from '../errors/to-mapped-error.js';
 import {
   GEN_CLUSTER_ARGS_METADATA,
   GEN_CLUSTER_CONTEXT_TYPE,
 } from './cluster-handler.constants.js';
 import { ClusterParamsFactory } from './cluster-params.factory.js';
 import type { ClusterRequest } from './cluster-request.interface.js';
-
-// TEMPORARY until src/nest/errors/to-mapped-error.ts (E2) lands: errors pass unchanged.
-function toMappedError(error: unknown, _from: 'pipeline' | 'imperative'): unknown {
-  return error;
-}
 
 /** The whole pipeline, as for `@MessagePattern` handlers. */
 const PIPELINE = { guards: true, interceptors: true, filters: true } as const;

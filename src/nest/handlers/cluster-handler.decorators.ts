@@ -1,6 +1,7 @@
 import { InvalidConfigError } from '../../core/index.js';
-import { type TopicLike, topicName } from '../../distribution/index.js';
+import { type Topic, type TopicLike, topicName } from '../../distribution/index.js';
 import { NestMessages } from '../gen-cluster.messages.js';
+import type { TypedHandlerDecorator, TypedSubscriberDecorator } from '../typed-topic.types.js';
 import {
   GEN_CLUSTER_HANDLER_METADATA,
   GEN_CLUSTER_SUBSCRIBER_METADATA,
@@ -34,12 +35,21 @@ export interface ClusterTopicMetadata {
  * @ClusterHandler('prices.get')
  * get(@Payload() query: GetPrice, @ClusterContext() context: MessageContext) { ... }
  *
+ * With a typed topic ({@link defineTopic}), the method's return type and its payload parameter
+ * (the first that is not a `MessageContext`) are checked against the topic's types.
+ *
  * @publicApi
  */
-export function ClusterHandler(
+export function ClusterHandler<Req, Res>(
+  topic: Topic<Req, Res>,
+  options?: ClusterHandlerOptions,
+): TypedHandlerDecorator<Req, Res>;
+/** Declares this node's request handler of the topic named `topic`. @publicApi */
+export function ClusterHandler(topic: string, options?: ClusterHandlerOptions): MethodDecorator;
+export function ClusterHandler<Req, Res>(
   topic: TopicLike,
   options: ClusterHandlerOptions = {},
-): MethodDecorator {
+): MethodDecorator | TypedHandlerDecorator<Req, Res> {
   return topicDecorator('ClusterHandler', GEN_CLUSTER_HANDLER_METADATA, topic, options);
 }
 
@@ -49,12 +59,20 @@ export function ClusterHandler(
  * not stop the others, and its error is logged. Subscribers of one message share one decoded
  * payload: do not mutate it. Runs through Nest's pipeline like `@ClusterHandler`. Stackable.
  *
+ * With a typed topic, the payload parameter is checked against the topic's request type.
+ *
  * @publicApi
  */
-export function OnClusterMessage(
+export function OnClusterMessage<Req>(
+  topic: Topic<Req, unknown>,
+  options?: ClusterHandlerOptions,
+): TypedSubscriberDecorator<Req>;
+/** Declares a subscriber of the topic named `topic`. @publicApi */
+export function OnClusterMessage(topic: string, options?: ClusterHandlerOptions): MethodDecorator;
+export function OnClusterMessage<Req>(
   topic: TopicLike,
   options: ClusterHandlerOptions = {},
-): MethodDecorator {
+): MethodDecorator | TypedSubscriberDecorator<Req> {
   return topicDecorator('OnClusterMessage', GEN_CLUSTER_SUBSCRIBER_METADATA, topic, options);
 }
 

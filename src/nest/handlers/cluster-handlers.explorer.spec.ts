@@ -1,6 +1,8 @@
 import { Injectable, type INestApplication, Module, type Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { MessageContext } from '../../core/index.js';
+import { defineTopic } from '../../distribution/index.js';
+import { until } from '../../../test/support/wait.js';
 import { GenClusterTestingModule, InMemoryNetwork } from '../../testing/index.js';
 import { ClusterService } from '../cluster.service.js';
 import { ClusterContext, ClusterHandler, OnClusterMessage, Payload } from '../index.js';
@@ -67,6 +69,24 @@ class Prices {
   }
 }
 
+const GetPrice = defineTopic<{ sku: string }, { price: number }>('typed.price');
+const PriceChanged = defineTopic<{ sku: string }>('typed.changed');
+
+@Injectable()
+class TypedPrices {
+  readonly changed: string[] = [];
+
+  @ClusterHandler(GetPrice)
+  get(@Payload() query: { sku: string }): { price: number } {
+    return { price: query.sku.length };
+  }
+
+  @OnClusterMessage(PriceChanged)
+  onChange(@Payload() change: { sku: string }) {
+    this.changed.push(change.sku);
+  }
+}
+
 describe('ClusterHandlersExplorer', () => {
   let apps: INestApplication[] = [];
   afterEach(async () => {
@@ -82,6 +102,15 @@ describe('ClusterHandlersExplorer', () => {
       price: 42,
       at: 'a@test',
     });
+  });
+
+  it('takes typed topics (defineTopic) in the decorators', async () => {
+    apps = await startNodes(['a@test', 'b@test'], [TypedPrices]);
+    const a = apps[0].get(ClusterService);
+    await expect(a.request('b@test', GetPrice, { sku: 'abcd' })).resolves.toEqual({ price: 4 });
+    a.send('b@test', PriceChanged, { sku: 's1' });
+    await until(() => apps[1].get(TypedPrices).changed.length === 1, 5_000, 'the subscriber');
+    expect(apps[1].get(TypedPrices).changed).toEqual(['s1']);
   });
 
   it('gives a method without parameter decorators (payload, context)', async () => {

@@ -7,4 +7,4 @@ export type { TlsMinVersion, TlsOptions } from './tcp/tls-options.js';
 
 /** Options of the built-in dists, by `strategy` name. */
 export type BuiltInDistOptions = TcpDistOptions & { readonly strategy: 'tcp' };
-export { DeferredMessaging } from './deferred-messaging.js';
+export { DeferredMessaging, type DeferredMessagingOptions } from './deferred-messaging.js';

@@ -12,7 +12,10 @@ export type TransportErrorCode = 'ERR_NODE_DOWN' | 'ERR_QUEUE_FULL' | 'ERR_MESSA
 export interface NodeDownDetails extends ErrorDetails {
   /** The node concerned: every throw site knows it, and a user needs it. */
   readonly node: string;
-  /** The topic of the request that failed, when a pending request failed. */
+  /**
+   * The topic of the message concerned: set when a pending request failed, and when messaging
+   * passed on the transport's refusal of a send or request.
+   */
   readonly topic?: string;
 }
 
@@ -33,7 +36,7 @@ export class NodeDownError extends GenClusterError {
   readonly retryable = true;
   /** The node concerned. */
   readonly node: string;
-  /** The topic of the request that failed, when a pending request failed. */
+  /** The topic of the message concerned, when known (see {@link NodeDownDetails.topic}). */
   readonly topic: string | undefined;
 
   constructor(message: string, details: NodeDownDetails) {
@@ -47,6 +50,8 @@ export class NodeDownError extends GenClusterError {
 export interface QueueFullDetails extends ErrorDetails {
   /** The node whose queue is full, when known. */
   readonly node?: string;
+  /** The topic of the message refused, when messaging passed the error on. */
+  readonly topic?: string;
 }
 
 /**
@@ -60,10 +65,13 @@ export class QueueFullError extends GenClusterError {
   readonly retryable = true;
   /** The node whose queue is full, when known. */
   readonly node: string | undefined;
+  /** The topic of the message refused, when messaging passed the error on. */
+  readonly topic: string | undefined;
 
   constructor(message: string, details: QueueFullDetails = {}) {
     super('ERR_QUEUE_FULL', message, details);
     this.node = details.node;
+    this.topic = details.topic;
   }
 }
 
@@ -78,6 +86,8 @@ export interface MessageTooLargeDetails extends ErrorDetails {
   readonly bytes: number;
   /** The largest message the transport accepts, in bytes (`maxMessageBytes`). */
   readonly limit: number;
+  /** The topic of the message refused, when messaging passed the error on. */
+  readonly topic?: string;
 }
 
 /**
@@ -97,11 +107,14 @@ export class MessageTooLargeError extends GenClusterError {
   readonly bytes: number;
   /** The largest message accepted, in bytes. */
   readonly limit: number;
+  /** The topic of the message refused, when messaging passed the error on. */
+  readonly topic: string | undefined;
 
   constructor(message: string, details: MessageTooLargeDetails) {
     super('ERR_MESSAGE_TOO_LARGE', message, details);
     this.node = details.node;
     this.bytes = details.bytes;
     this.limit = details.limit;
+    this.topic = details.topic;
   }
 }

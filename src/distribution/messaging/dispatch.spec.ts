@@ -79,7 +79,10 @@ describe('dispatch', () => {
       });
       expect(a.send(B, 'note', { n: 1 })).toBeUndefined();
       await until(() => seen.length === 1, 5_000, 'delivery');
-      expect(seen[0]).toEqual([{ n: 1 }, { from: A, topic: 'note' }]);
+      expect(seen[0]).toEqual([
+        { n: 1 },
+        { from: A, topic: 'note', kind: 'oneWay', signal: undefined },
+      ]);
       expect(net.sent[0].envelope).toMatchObject({ kind: EnvelopeKind.Send, requestId: 0 });
     });
 

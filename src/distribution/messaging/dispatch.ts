@@ -1,14 +1,17 @@
 /**
  * What a node does with each message that reaches it (from a peer, or from itself): a one-way
- * message goes to its topic's handler, a request to its handler and the answer back, a response
- * to the request awaiting it. Nothing here throws at the caller: a handler's failure goes back to
- * the requester or into the log, never into an unhandled rejection.
+ * message goes to its topic's request handler and to each of its subscribers, a request to its
+ * request handler and the answer back, a response to the request awaiting it. Nothing here throws
+ * at the caller: a handler's failure goes back to the requester or into the log, never into an
+ * unhandled rejection.
  */
-import type { LogFields, MessageContext, MessageHandler } from '../../core/index.js';
+import type { LogFields, MessageHandler } from '../../core/index.js';
 import { EnvelopeKind } from './envelope.js';
+import { MappedHandlerError } from './mapped-handler-error.js';
 import { MessagingMessages } from './messaging.messages.js';
 import { decodePayload, encodePayload, type PayloadCodec } from './payload-codec.js';
 import type { PendingRequests } from './pending-requests.js';
+import { IncomingMessage, type ServingRequests } from './serving-requests.js';
 import {
   type WireError,
   encodeWireError,
@@ -31,8 +34,15 @@ export interface DispatchContext {
   /** This node's name. */
   readonly self: string;
   readonly codec: PayloadCodec;
-  /** Handlers by topic; the facade adds and removes them. */
+  /** Request handlers by topic; the facade adds and removes them. */
   readonly handlers: ReadonlyMap<string, MessageHandler>;
+  /**
+   * Subscribers by topic, in registration order; a topic without any has no entry. The facade
+   * replaces an array rather than changing it, so a dispatch walks the array it started with.
+   */
+  readonly subscribers: ReadonlyMap<string, readonly MessageHandler[]>;
+  /** The requests being served, for their handlers' abort signals. */
+  readonly serving: ServingRequests;
   readonly pending: PendingRequests;
   /** Whether messaging is closed: answers are then dropped. */
   isClosed(): boolean;
@@ -65,10 +75,12 @@ export class Dispatcher {
   private onSend(from: string, topic: string, body: Buffer): void {
     const { context } = this;
     const handler = context.handlers.get(topic);
-    if (handler === undefined) {
+    const subscribers = context.subscribers.get(topic);
+    if (handler === undefined && subscribers === undefined) {
       context.log('warn', `nohandler|${topic}`, MessagingMessages.noHandlerForSend(from, topic));
       return;
     }
+    // Decoded once: every receiver gets the same value (documented: receivers must not mutate it).
     let payload: unknown;
     try {
       payload = decodePayload(context.codec, body);
@@ -81,16 +93,39 @@ export class Dispatcher {
       );
       return;
     }
-    // A handler that throws is a bug of this node: an error line with the stack, for a person.
-    const failed = (error: unknown): void => {
-      context.log(
-        'error',
-        `handler|${topic}`,
-        MessagingMessages.sendHandlerFailed(from, topic, error),
-        handlerFailedFields(from, topic, error),
-      );
-    };
-    invoke(handler, payload, { from, topic, kind: 'oneWay', signal: undefined }, ignore, failed);
+    const message = new IncomingMessage(from, topic, 'oneWay');
+    // Each receiver is called in this turn, none waits for another, and each failure is its own.
+    if (handler !== undefined)
+      invoke(handler, payload, message, ignore, error => this.oneWayFailed(from, topic, error));
+    if (subscribers !== undefined) {
+      const failed = (error: unknown): void => this.subscriberFailed(from, topic, error);
+      for (const subscriber of subscribers) invoke(subscriber, payload, message, ignore, failed);
+    }
+  }
+
+  /** A request handler failed on a one-way message: a bug of this node, for a person. */
+  private oneWayFailed(from: string, topic: string, error: unknown): void {
+    const level = failureLevel(error);
+    if (level === 'none') return;
+    const inner = innerError(error);
+    this.context.log(
+      level,
+      `handler|${topic}`,
+      MessagingMessages.sendHandlerFailed(from, topic, inner),
+      handlerFailedFields(from, topic, inner),
+    );
+  }
+
+  private subscriberFailed(from: string, topic: string, error: unknown): void {
+    const level = failureLevel(error);
+    if (level === 'none') return;
+    const inner = innerError(error);
+    this.context.log(
+      level,
+      `subscriber|${topic}`,
+      MessagingMessages.subscriberFailed(from, topic, inner),
+      handlerFailedFields(from, topic, inner),
+    );
   }
 
   private onRequest(from: string, requestId: number, topic: string, body: Buffer): void {
@@ -107,19 +142,38 @@ export class Dispatcher {
       this.replyError(from, requestId, handlerFailure(error));
       return;
     }
+    const message = context.serving.request(from, topic);
     // Both run in promise callbacks: they must never throw.
-    // The requester gets name, message and code; this node's log gets the stack as well.
     const failed = (error: unknown): void => {
-      context.log(
-        'error',
-        `handler|${topic}`,
-        MessagingMessages.requestHandlerFailed(from, topic, error),
-        handlerFailedFields(from, topic, error),
-      );
-      this.replyError(from, requestId, handlerFailure(error));
+      message.settled();
+      this.requestFailed(from, requestId, topic, error);
     };
-    const answered = (value: unknown): void => this.reply(from, requestId, value);
-    invoke(handler, payload, { from, topic, kind: 'request', signal: undefined }, answered, failed);
+    const answered = (value: unknown): void => {
+      message.settled();
+      this.reply(from, requestId, value);
+    };
+    invoke(handler, payload, message, answered, failed);
+  }
+
+  /**
+   * The requester gets name, message and code (and the status and response a layer above mapped);
+   * this node's log gets the stack as well, at the level that layer chose (`error` otherwise).
+   */
+  private requestFailed(from: string, requestId: number, topic: string, error: unknown): void {
+    const level = failureLevel(error);
+    if (level !== 'none') {
+      const inner = innerError(error);
+      const status = error instanceof MappedHandlerError ? error.status : undefined;
+      this.context.log(
+        level,
+        `handler|${topic}`,
+        status !== undefined && status < 500
+          ? MessagingMessages.requestHandlerRefused(from, topic, status, inner)
+          : MessagingMessages.requestHandlerFailed(from, topic, inner),
+        handlerFailedFields(from, topic, inner),
+      );
+    }
+    this.replyError(from, requestId, handlerFailure(error));
   }
 
   private onResponse(from: string, kind: EnvelopeKind, requestId: number, body: Buffer): void {
@@ -173,6 +227,16 @@ export class Dispatcher {
 
 const ignore = (): void => undefined;
 
+/** The level a failure is logged at: the one a layer above chose, `error` for anything else. */
+function failureLevel(error: unknown): DispatchLogLevel | 'none' {
+  return error instanceof MappedHandlerError ? error.log : 'error';
+}
+
+/** What the handler threw, out of a {@link MappedHandlerError}. */
+function innerError(error: unknown): unknown {
+  return error instanceof MappedHandlerError ? error.error : error;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
@@ -188,7 +252,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function invoke(
   handler: MessageHandler,
   payload: unknown,
-  context: MessageContext,
+  context: IncomingMessage,
   answered: (value: unknown) => void,
   failed: (error: unknown) => void,
 ): void {

@@ -10,6 +10,7 @@ export {
 export * from './messaging.errors.js';
 export {
   DEFAULT_MESSAGING_OPTIONS,
+  type HandlerRegistrationOptions,
   type MessageTransport,
   Messaging,
   type MessagingOptions,

@@ -78,7 +78,10 @@ export class RequestTimeoutError extends GenClusterError {
   }
 }
 
-/** A request was abandoned because its `AbortSignal` fired; the signal's reason is the `cause`. */
+/**
+ * A request was abandoned because its `AbortSignal` fired; the signal's reason is the `cause`.
+ * `node` is `'*'` when a `requestAll` was aborted before it asked anyone.
+ */
 export class RequestAbortedError extends GenClusterError {
   declare readonly code: 'ERR_REQUEST_ABORTED';
   /** The node asked. */
@@ -154,6 +157,10 @@ export interface PayloadErrorDetails extends ErrorDetails {
   readonly bytes?: number;
   /** `ERR_PAYLOAD_TOO_LARGE`: the limit for structured payloads (`maxStructuredPayloadBytes`). */
   readonly limit?: number;
+  /** The node a refused send or request was for, when messaging knows it. */
+  readonly node?: string;
+  /** The topic of a refused send or request, when messaging knows it. */
+  readonly topic?: string;
 }
 
 /**
@@ -171,11 +178,17 @@ export class PayloadError extends GenClusterError {
   readonly bytes: number | undefined;
   /** `ERR_PAYLOAD_TOO_LARGE`: the limit it passed, in bytes. */
   readonly limit: number | undefined;
+  /** The node a refused send or request was for, when known. */
+  readonly node: string | undefined;
+  /** The topic of a refused send or request, when known. */
+  readonly topic: string | undefined;
 
   constructor(message: string, details: PayloadErrorDetails) {
     super(details.code, message, details);
     this.bytes = details.bytes;
     this.limit = details.limit;
+    this.node = details.node;
+    this.topic = details.topic;
   }
 }
 
@@ -191,15 +204,31 @@ export class DuplicateHandlerError extends GenClusterError {
   }
 }
 
+/** Details of a {@link TooManyRequestsError}. */
+export interface TooManyRequestsDetails extends ErrorDetails {
+  /** The `maxPendingRequests` in force. */
+  readonly limit: number;
+  /** The node the refused request was for, when messaging knows it. */
+  readonly node?: string;
+  /** The topic of the refused request, when messaging knows it. */
+  readonly topic?: string;
+}
+
 /** More requests await an answer than `maxPendingRequests` allows; the new one was not sent. */
 export class TooManyRequestsError extends GenClusterError {
   declare readonly code: 'ERR_TOO_MANY_REQUESTS';
   /** The `maxPendingRequests` in force. */
   readonly limit: number;
+  /** The node the refused request was for, when known. */
+  readonly node: string | undefined;
+  /** The topic of the refused request, when known. */
+  readonly topic: string | undefined;
 
-  constructor(message: string, details: ErrorDetails & { readonly limit: number }) {
+  constructor(message: string, details: TooManyRequestsDetails) {
     super('ERR_TOO_MANY_REQUESTS', message, details);
     this.limit = details.limit;
+    this.node = details.node;
+    this.topic = details.topic;
   }
 }
 

@@ -90,6 +90,19 @@ export const MessagingMessages = {
   noHandler: (node: string, topic: string) => `Node ${node} has no handler for topic "${topic}".`,
   tooManyRequests: (max: number) =>
     `Too many requests awaiting an answer (limit ${max}); the request was not sent.`,
+  requestAllAborted: (topic: string) =>
+    `requestAll "${topic}" was aborted by its signal before it asked any node.`,
+  notMember: (node: string, topic: string) =>
+    `Node ${node} is not a connected member (unknown, hidden or down); request "${topic}" was not sent to it.`,
+  requestAllNodesInvalid: (value: unknown) =>
+    CoreMessages.invalidOption('nodes', value, 'an array of node names (non-empty strings)'),
+  includeSelfInvalid: (value: unknown) =>
+    CoreMessages.invalidOption('includeSelf', value, 'true or false'),
+  requesterDown: (node: string, topic: string) =>
+    `Node ${node} went down while this node was handling its request "${topic}".`,
+  subscribeUnsupported: () =>
+    'The messaging layer this cluster started with has no subscribe(); subscribers registered before start cannot be kept.',
+  requestAllUnsupported: () => 'The messaging layer this cluster started with has no requestAll().',
   duplicateHandler: (topic: string) =>
     `A handler for topic "${topic}" is already registered; unregister it first (one handler per topic).`,
   closed: () => 'Messaging is closed: the cluster is stopped.',
@@ -104,6 +117,10 @@ export const MessagingMessages = {
     `The handler of "${topic}" failed on a message from ${from}: ${errorText(error)}`,
   requestHandlerFailed: (from: string, topic: string, error: unknown) =>
     `The handler of "${topic}" failed on a request from ${from}; the error was sent back: ${errorText(error)}`,
+  requestHandlerRefused: (from: string, topic: string, status: number, error: unknown) =>
+    `The handler of "${topic}" refused a request from ${from} with status ${status}; the error was sent back: ${errorText(error)}`,
+  subscriberFailed: (from: string, topic: string, error: unknown) =>
+    `A subscriber of "${topic}" failed on a message from ${from}; the other receivers still ran: ${errorText(error)}`,
   replyFailed: (to: string, error: unknown) =>
     `Could not send a response to ${to}: ${errorText(error)}`,
   lateResponse: (from: string, id: number) =>

@@ -67,7 +67,7 @@ describe('Messaging', () => {
       check(await a.request<Value>(B, 'echo', make()));
       expect(received).toHaveLength(1);
       check(received[0].payload as Value);
-      expect(received[0].context).toEqual({ from: A, topic: 'echo' });
+      expect(received[0].context).toEqual({ from: A, topic: 'echo', kind: 'request' });
       expect(a.pendingRequests).toBe(0);
     });
 
@@ -99,8 +99,11 @@ describe('Messaging', () => {
       const full = new QueueFullError(TransportMessages.queueFull(B), { node: B });
       net.failure = { from: A, error: full };
       const error = await rejection(a.request(B, 't', 1, { timeoutMs: 60_000 }));
-      expect(error).toBe(full);
-      expect(error).toMatchObject({ code: 'ERR_QUEUE_FULL', node: B });
+      // the same class, code and message, naming the topic too, with the transport's as cause
+      expect(error).toBeInstanceOf(QueueFullError);
+      expect(error.cause).toBe(full);
+      expect(error.message).toBe(full.message);
+      expect(error).toMatchObject({ code: 'ERR_QUEUE_FULL', node: B, topic: 't' });
       expect(a.pendingRequests).toBe(0);
     });
 
@@ -118,7 +121,10 @@ describe('Messaging', () => {
       net.add(B);
       const full = new QueueFullError('queue full');
       net.failure = { from: A, to: B, error: full };
-      expect(() => a.send(B, 'note', 1)).toThrow(full);
+      const refused = thrown(() => a.send(B, 'note', 1));
+      expect(refused).toBeInstanceOf(QueueFullError);
+      expect(refused.cause).toBe(full);
+      expect(refused).toMatchObject({ message: 'queue full', node: B, topic: 'note' });
       net.failure = undefined;
       net.down.add(B);
       const error = thrown(() => a.send(B, 'note', 1));
@@ -197,7 +203,10 @@ describe('Messaging', () => {
       a.send(A, 'note', new Set([1]));
       expect(seen).toEqual([]);
       await until(() => seen.length === 1, 5_000, 'self delivery');
-      expect(seen[0]).toEqual([new Set([1]), { from: A, topic: 'note' }]);
+      expect(seen[0]).toEqual([
+        new Set([1]),
+        { from: A, topic: 'note', kind: 'oneWay', signal: undefined },
+      ]);
       await expect(a.request(A, 'echo', { at: new Date(3) })).resolves.toEqual({
         at: new Date(3),
       });

@@ -3,7 +3,8 @@
  * and topic handlers, over an abstract {@link MessageTransport} that only moves bytes. A dist that
  * carries messages (today the TCP dist) provides a transport and feeds received messages to
  * {@link Messaging.receive}. This file is the public facade; what happens to a received message
- * is in `dispatch.ts`, the requests awaiting an answer in `pending-requests.ts`.
+ * is in `dispatch.ts`, the requests awaiting an answer in `pending-requests.ts`, the requests this
+ * node serves in `serving-requests.ts`, calls to many nodes at once in `request-all.ts`.
  */
 import {
   type ClusterLogger,
@@ -12,6 +13,8 @@ import {
   type LogFields,
   type MessageHandler,
   RateLimitedLog,
+  type RequestAllOptions,
+  type RequestAllResult,
   type RequestOptions,
   asStructuredLogger,
   checkInteger,
@@ -21,86 +24,36 @@ import {
 } from '../../core/index.js';
 import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
 import { type Envelope, EnvelopeKind, decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { NodeDownError } from '../transport.errors.js';
 import { DuplicateHandlerError, MessagingClosedError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 import {
   type PayloadCodec,
-  type PayloadCodecKind,
   createPayloadCodec,
   encodePayload,
   encodedSizeLowerBound,
   structuredLimit,
 } from './payload-codec.js';
 import { PendingRequests, RequestIdAllocator } from './pending-requests.js';
+import {
+  DEFAULT_MESSAGING_OPTIONS,
+  type HandlerRegistrationOptions,
+  type MessageTransport,
+  type MessagingOptions,
+  checkHandlerRegistration,
+} from './messaging.options.js';
+import { type EncodedRequest, type RequestAllDriver, requestAll } from './request-all.js';
+import { withRequest } from './request-errors.js';
+import { ServingRequests } from './serving-requests.js';
 import { checkTopic } from './topic.js';
 
-/**
- * Moves the bytes of whole messages between nodes. Implemented by each dist.
- *
- * Messaging may call `send` from within {@link Messaging.receive} (to answer a request), and it
- * passes the same `parts` array to several nodes in a broadcast: a transport must neither modify
- * the parts nor keep the array beyond writing it.
- */
-export interface MessageTransport {
-  /**
-   * Queues one message (the parts of an envelope) for `node`. Throws a typed error synchronously
-   * (a `QueueFullError`, or a `NodeDownError` naming `node` when it is not connected); never
-   * blocks.
-   */
-  send(node: string, parts: Buffer[]): void;
-  /**
-   * Throws what `send` would throw for a message of at least `minBytes` bytes to `node`
-   * (`NodeDownError`, `MessageTooLargeError`, `QueueFullError`), so that a send bound to be
-   * refused is refused before its payload is encoded. Optional: without it, the payload is
-   * encoded and `send` decides.
-   */
-  check?(node: string, minBytes: number): void;
-  /** Connected member nodes (for broadcast). */
-  members(): readonly string[];
-}
-
-/** Options of {@link Messaging}. */
-export interface MessagingOptions {
-  /** This node's canonical name: messages to it are delivered locally. */
-  readonly self: string;
-  /** Moves the bytes. */
-  readonly transport: MessageTransport;
-  /** Payload codec; `'msgpack'` (structured clone) by default. All nodes must use the same. */
-  readonly codec?: PayloadCodec | PayloadCodecKind;
-  /**
-   * Largest structured payload (anything but a `Buffer` or typed array), in encoded bytes, sent or
-   * received, with the msgpack codec: over it `send`/`request` throw a `PayloadError`
-   * `ERR_PAYLOAD_TOO_LARGE` before encoding (a binary payload may go up to the transport's
-   * `maxMessageBytes`). Default 2 MiB (about 25–170 ms of encoding or decoding), or
-   * `maxMessageBytes` when that is smaller. At most `maxMessageBytes`.
-   */
-  readonly maxStructuredPayloadBytes?: number;
-  /**
-   * The transport's largest message, when it has one: `maxStructuredPayloadBytes` may not exceed
-   * it, and follows it down when unset.
-   */
-  readonly maxMessageBytes?: number;
-  /** Timeout of a request without its own `timeoutMs`. Default 5000 ms. */
-  readonly defaultRequestTimeoutMs?: number;
-  /**
-   * Most requests awaiting an answer at once; beyond it `request` rejects with
-   * `ERR_TOO_MANY_REQUESTS` at once. Default 100 000.
-   */
-  readonly maxPendingRequests?: number;
-  /** Where logs go; a console logger for warnings and errors when unset. */
-  readonly logger?: ClusterLogger;
-  /**
-   * Hands out request ids; tests pass one to start near the uint32 wrap-around.
-   * @internal
-   */
-  readonly requestIds?: RequestIdAllocator;
-}
-
-/** Defaults of {@link MessagingOptions}. */
-export const DEFAULT_MESSAGING_OPTIONS = Object.freeze({
-  defaultRequestTimeoutMs: 5_000,
-  maxPendingRequests: 100_000,
-});
+export {
+  DEFAULT_MESSAGING_OPTIONS,
+  type HandlerRegistrationOptions,
+  type MessageTransport,
+  type MessagingOptions,
+  checkHandlerRegistration,
+} from './messaging.options.js';
 
 /**
  * Request/response, one-way sends and broadcasts between the nodes of a cluster, by topic.
@@ -130,8 +83,12 @@ export class Messaging implements ClusterMessaging {
   private readonly logger: ClusterLogger;
   private readonly defaultTimeoutMs: number;
   private readonly handlers = new Map<string, MessageHandler>();
+  // Copy-on-write: a dispatch walks the array it started with, whatever (un)subscribes meanwhile.
+  private readonly subscribers = new Map<string, readonly MessageHandler[]>();
+  private readonly serving = new ServingRequests();
   private readonly pending: PendingRequests;
   private readonly dispatcher: Dispatcher;
+  private readonly requestAllDriver: RequestAllDriver;
   // One line per key every 10 s: a peer sending garbage must not flood the log.
   private readonly logLimit = new RateLimitedLog(10_000, 1_000);
   private closed = false;
@@ -168,12 +125,22 @@ export class Messaging implements ClusterMessaging {
       self: this.self,
       codec: this.codec,
       handlers: this.handlers,
+      subscribers: this.subscribers,
+      serving: this.serving,
       pending: this.pending,
       isClosed: () => this.closed,
       deliver: (node, kind, requestId, topic, body) =>
         this.deliver(node, kind, requestId, topic, body),
       log: (level, key, message, fields) => this.log(level, key, message, fields),
     });
+    this.requestAllDriver = {
+      self: this.self,
+      members: () => this.transport.members(),
+      prepare: (topic, options) => this.prepareRequest(topic, options),
+      encode: payload => encodePayload(this.codec, payload),
+      admit: (node, topic, signal) => this.pending.admit(node, topic, signal),
+      open: request => this.openEncoded(request),
+    };
   }
 
   /** Requests awaiting an answer. */
@@ -182,17 +149,23 @@ export class Messaging implements ClusterMessaging {
   }
 
   /**
-   * Registers the handler of `topic`; one per topic. For a request, the handler's return value
-   * (awaited when a promise) is the response, and what it throws or rejects with reaches the
-   * requester as a {@link RemoteError}. For a one-way message the return value is ignored and
-   * failures are logged (rate-limited), never left as unhandled rejections.
+   * Registers the request handler of `topic`; one per topic. It answers requests and also
+   * receives one-way messages and broadcasts (before the topic's subscribers). For a request, the
+   * handler's return value (awaited when a promise) is the response, and what it throws or
+   * rejects with reaches the requester as a {@link RemoteError}. For a one-way message the return
+   * value is ignored and failures are logged (rate-limited), never left as unhandled rejections.
    * @returns a function that unregisters it (and does nothing once another handler replaced it).
-   * @throws DuplicateHandlerError when the topic has a handler; InvalidTopicError for a bad topic;
-   * MessagingClosedError once closed.
+   * @throws DuplicateHandlerError when the topic has a handler; InvalidTopicError for a bad topic
+   * or one on {@link RESERVED_TOPIC_PREFIX} (`reason: 'reserved'`); MessagingClosedError once
+   * closed.
    */
-  on<T = unknown>(topic: string, handler: MessageHandler<T>): () => void {
+  on<T = unknown>(
+    topic: string,
+    handler: MessageHandler<T>,
+    options?: HandlerRegistrationOptions,
+  ): () => void {
     this.checkOpen();
-    checkHandlerRegistration(topic, handler);
+    checkHandlerRegistration(topic, handler, options);
     if (this.handlers.has(topic))
       throw new DuplicateHandlerError(MessagingMessages.duplicateHandler(topic), { topic });
     // The payload is whatever the peer sent: typing it is the caller's promise, as in `request<T>`.
@@ -204,16 +177,51 @@ export class Messaging implements ClusterMessaging {
   }
 
   /**
+   * Adds a subscriber of `topic`: it receives one-way messages and broadcasts, after the request
+   * handler and the earlier subscribers, never requests (a request to a topic with subscribers
+   * only is answered `ERR_NO_HANDLER`). A topic may have any number. Every receiver of a message
+   * gets the same decoded payload: none may change it. A subscriber that throws or rejects is
+   * logged and the others still run. Removing a subscriber while a message is being dispatched
+   * is safe; that message still reaches every subscriber it started with.
+   * @returns a function that removes this subscriber (idempotent).
+   * @throws InvalidTopicError for a bad or reserved topic; InvalidConfigError when `handler` is not
+   * a function; MessagingClosedError once closed.
+   */
+  subscribe<T = unknown>(
+    topic: string,
+    handler: MessageHandler<T>,
+    options?: HandlerRegistrationOptions,
+  ): () => void {
+    this.checkOpen();
+    checkHandlerRegistration(topic, handler, options);
+    // Wrapped so that the same function subscribed twice is removed one registration at a time.
+    const stored: MessageHandler = (payload, context) => handler(payload as T, context);
+    this.subscribers.set(topic, [...(this.subscribers.get(topic) ?? []), stored]);
+    return () => {
+      const current = this.subscribers.get(topic);
+      if (current === undefined || !current.includes(stored)) return;
+      const rest = current.filter(h => h !== stored);
+      if (rest.length === 0) this.subscribers.delete(topic);
+      else this.subscribers.set(topic, rest);
+    };
+  }
+
+  /**
    * Sends a one-way message: synchronous, no promise, no answer. Delivery is best effort (a
    * message queued to a node that then goes down is lost).
    * @throws the transport's error (`QueueFullError`, `NodeDownError`, `MessageTooLargeError`);
-   * PayloadError when the payload cannot be encoded; InvalidTopicError; MessagingClosedError.
+   * PayloadError when the payload cannot be encoded (these four with `node` and `topic` set);
+   * InvalidTopicError; MessagingClosedError.
    */
   send(node: string, topic: string, payload: unknown): void {
     this.checkOpen();
     checkTopic(topic, { allowReserved: true });
-    this.checkRoom(node, payload);
-    this.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
+    try {
+      this.checkRoom(node, payload);
+      this.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
+    } catch (error) {
+      throw withRequest(error, node, topic);
+    }
   }
 
   /**
@@ -260,7 +268,9 @@ export class Messaging implements ClusterMessaging {
    * Rejects with RequestTimeoutError, RemoteError, NodeDownError (also when the node goes down
    * while the request is pending), QueueFullError, TooManyRequestsError, RequestAbortedError,
    * PayloadError (request or response not encodable/decodable), InvalidTopicError,
-   * InvalidConfigError (bad `timeoutMs`) or MessagingClosedError.
+   * InvalidConfigError (bad `timeoutMs`) or MessagingClosedError. Errors raised before the
+   * request is sent (by the transport, the codec or the pending-request limit) name `node` and
+   * `topic`, as those of a pending request do.
    */
   request<T = unknown>(
     node: string,
@@ -271,6 +281,28 @@ export class Messaging implements ClusterMessaging {
     return new Promise<T>((resolve, reject) => {
       this.startRequest(node, topic, payload, options, resolve as (value: unknown) => void, reject);
     });
+  }
+
+  /**
+   * Asks `topic` of every connected member (hidden nodes are never members), or of
+   * `options.nodes`, at once: the payload is encoded once and every request has the same
+   * timeout. Resolves with one result per node, in the order of `options.nodes` (else of the
+   * sorted member names), this node first with `includeSelf`: `{ node, ok: true, value }` or
+   * `{ node, ok: false, error }`. It never rejects because of a node: a listed node that is not a
+   * connected member gets a NodeDownError without being asked, one that goes down during the call
+   * gets its NodeDownError at once, and a refusal of the transport or of `maxPendingRequests` is
+   * that node's result. No targets resolves `[]`.
+   *
+   * Rejects, asking nobody, with InvalidTopicError, InvalidConfigError (`timeoutMs`, `nodes`,
+   * `includeSelf`), RequestAbortedError (`signal` already aborted; `node` is `'*'`),
+   * PayloadError (the payload cannot be encoded; `node` is `'*'`) or MessagingClosedError.
+   */
+  requestAll<T = unknown>(
+    topic: string,
+    payload: unknown,
+    options?: RequestAllOptions,
+  ): Promise<RequestAllResult<T>[]> {
+    return requestAll<T>(this.requestAllDriver, topic, payload, options);
   }
 
   /** Called by the transport for each whole message received from `from`. Never throws. */
@@ -300,22 +332,31 @@ export class Messaging implements ClusterMessaging {
 
   /**
    * Fails every request pending on `node` at once with ERR_NODE_DOWN, naming the node and the
-   * request's topic (the transport calls it when the node goes down or is replaced by a new
-   * incarnation).
+   * request's topic, and aborts the `signal` of every request from `node` this node is serving,
+   * with a NodeDownError as the reason (the transport calls it when the node goes down or is
+   * replaced by a new incarnation).
    */
   nodeDown(node: string): void {
     this.pending.failNode(node);
+    this.serving.nodeDown(
+      node,
+      topic => new NodeDownError(MessagingMessages.requesterDown(node, topic), { node, topic }),
+    );
   }
 
   /**
-   * Fails everything pending with MessagingClosedError (`ERR_CLUSTER_STOPPED`) and refuses new
-   * calls; answers of handlers still running are dropped. Idempotent.
+   * Fails everything pending with MessagingClosedError (`ERR_CLUSTER_STOPPED`), aborts the
+   * `signal` of every request being served with one, and refuses new calls; answers of handlers
+   * still running are dropped. Idempotent.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending.failAll(() => new MessagingClosedError(MessagingMessages.closed()));
+    const closed = () => new MessagingClosedError(MessagingMessages.closed());
+    this.pending.failAll(closed);
+    this.serving.close(closed);
     this.handlers.clear();
+    this.subscribers.clear();
   }
 
   private startRequest(
@@ -326,17 +367,31 @@ export class Messaging implements ClusterMessaging {
     resolve: (value: unknown) => void,
     reject: (error: Error) => void,
   ): void {
+    const timeoutMs = this.prepareRequest(topic, options);
+    const signal = options?.signal;
+    try {
+      this.pending.admit(node, topic, signal);
+      this.checkRoom(node, payload);
+      const body = encodePayload(this.codec, payload);
+      this.openEncoded({ node, topic, body, timeoutMs, signal, resolve, reject });
+    } catch (error) {
+      throw withRequest(error, node, topic);
+    }
+  }
+
+  /** Checks what a request or a requestAll is refused for before any node; returns the timeout. */
+  private prepareRequest(topic: string, options: RequestOptions | undefined): number {
     this.checkOpen();
     checkTopic(topic, { allowReserved: true });
-    const timeoutMs =
-      options?.timeoutMs === undefined
-        ? this.defaultTimeoutMs
-        : checkTimeout('timeoutMs', options.timeoutMs);
-    const signal = options?.signal;
-    this.pending.admit(node, topic, signal);
-    this.checkRoom(node, payload);
-    const body = encodePayload(this.codec, payload);
-    const id = this.pending.open({ node, topic, timeoutMs, signal, resolve, reject });
+    return options?.timeoutMs === undefined
+      ? this.defaultTimeoutMs
+      : checkTimeout('timeoutMs', options.timeoutMs);
+  }
+
+  /** Opens an admitted request whose payload is encoded, and sends it; throws what `deliver` does. */
+  private openEncoded(request: EncodedRequest): void {
+    const { node, topic, body } = request;
+    const id = this.pending.open(request);
     try {
       this.deliver(node, EnvelopeKind.Request, id, topic, body);
     } catch (error) {
@@ -399,17 +454,6 @@ export class Messaging implements ClusterMessaging {
       }
     });
   }
-}
-
-/**
- * Refuses a handler registration the messaging layer would refuse: a bad topic
- * (`ERR_INVALID_TOPIC`) or a handler that is not a function (`ERR_INVALID_CONFIG`).
- * @internal
- */
-export function checkHandlerRegistration(topic: unknown, handler: unknown): void {
-  checkTopic(topic);
-  if (typeof handler !== 'function')
-    throw new InvalidConfigError(MessagingMessages.handlerInvalid(handler));
 }
 
 /** A timeout a Node timer can wait (fractions allowed, as `setTimeout` takes them). */

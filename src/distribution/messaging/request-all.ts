@@ -1,0 +1,138 @@
+/**
+ * `requestAll`, the counterpart of Erlang's `erpc:multicall`: one request to each of many nodes,
+ * with one encoding of the payload and one timeout, collected into one result per node. A node's
+ * failure is its result, never the call's: the call itself is refused only for what would fail
+ * for every node (the topic, the options, the payload, an aborted signal, closed messaging).
+ */
+import {
+  InvalidConfigError,
+  type RequestAllOptions,
+  type RequestAllResult,
+  toError,
+} from '../../core/index.js';
+import { NodeDownError } from '../transport.errors.js';
+import { RequestAbortedError } from './messaging.errors.js';
+import { MessagingMessages } from './messaging.messages.js';
+import type { NewRequest } from './pending-requests.js';
+import { withRequest } from './request-errors.js';
+
+/**
+ * A request whose payload is encoded, ready to be opened and sent.
+ * @internal
+ */
+export interface EncodedRequest extends NewRequest {
+  /** The encoded payload, shared by every node of a requestAll. */
+  readonly body: Buffer[];
+}
+
+/**
+ * What {@link requestAll} needs of the messaging facade.
+ * @internal
+ */
+export interface RequestAllDriver {
+  /** This node's name. */
+  readonly self: string;
+  /** Connected member nodes (hidden nodes excluded). */
+  members(): readonly string[];
+  /** Refuses what fails for every node (closed, topic, timeout); returns the timeout. */
+  prepare(topic: string, options: RequestAllOptions | undefined): number;
+  /** Encodes the payload; throws PayloadError. */
+  encode(payload: unknown): Buffer[];
+  /** Refuses one node's request before it is opened (aborted signal, too many pending). */
+  admit(node: string, topic: string, signal: AbortSignal | undefined): void;
+  /** Opens and sends one request; throws what the transport throws. */
+  open(request: EncodedRequest): void;
+}
+
+/**
+ * Asks `topic` of every target at once; see `Messaging.requestAll` for the contract.
+ * @internal
+ */
+export function requestAll<T>(
+  driver: RequestAllDriver,
+  topic: string,
+  payload: unknown,
+  options: RequestAllOptions | undefined,
+): Promise<RequestAllResult<T>[]> {
+  return new Promise<RequestAllResult<T>[]>(resolve => {
+    const timeoutMs = driver.prepare(topic, options);
+    const targets = targetsOf(driver, options);
+    const signal = options?.signal;
+    if (signal?.aborted)
+      throw new RequestAbortedError(MessagingMessages.requestAllAborted(topic), {
+        node: '*',
+        topic,
+        cause: signal.reason,
+      });
+    const results = new Array<RequestAllResult<T>>(targets.length);
+    let remaining = targets.length;
+    const settle = (index: number, result: RequestAllResult<T>): void => {
+      results[index] = result;
+      if (--remaining === 0) resolve(results);
+    };
+    const failed = (index: number, error: unknown): void => {
+      const node = targets[index];
+      settle(index, { node, ok: false, error: toError(withRequest(error, node, topic)) });
+    };
+    const members = new Set(driver.members());
+    const asked: number[] = [];
+    for (let index = 0; index < targets.length; index++) {
+      const node = targets[index];
+      if (node === driver.self || members.has(node)) asked.push(index);
+      else
+        failed(index, new NodeDownError(MessagingMessages.notMember(node, topic), { node, topic }));
+    }
+    if (targets.length === 0) return resolve([]);
+    // Nobody to ask: the payload is not even encoded (as a broadcast that reaches nobody).
+    if (asked.length === 0) return;
+    let body: Buffer[];
+    try {
+      body = driver.encode(payload);
+    } catch (error) {
+      throw withRequest(error, '*', topic);
+    }
+    for (const index of asked) {
+      const node = targets[index];
+      try {
+        driver.admit(node, topic, signal);
+        driver.open({
+          node,
+          topic,
+          body,
+          timeoutMs,
+          signal,
+          resolve: value => settle(index, { node, ok: true, value: value as T }),
+          reject: error => failed(index, error),
+        });
+      } catch (error) {
+        failed(index, error);
+      }
+    }
+  });
+}
+
+/**
+ * The nodes to ask: `nodes` without repeats, in their order, or the sorted members; this node
+ * first when `includeSelf` is set and it is not listed.
+ */
+function targetsOf(driver: RequestAllDriver, options: RequestAllOptions | undefined): string[] {
+  const nodes = options?.nodes;
+  const includeSelf = options?.includeSelf;
+  if (includeSelf !== undefined && typeof includeSelf !== 'boolean')
+    throw new InvalidConfigError(MessagingMessages.includeSelfInvalid(includeSelf), {
+      option: 'includeSelf',
+    });
+  let targets: string[];
+  if (nodes === undefined) {
+    targets = driver.members().filter(node => node !== driver.self);
+    targets.sort();
+  } else {
+    if (!Array.isArray(nodes) || !nodes.every(node => typeof node === 'string' && node !== ''))
+      throw new InvalidConfigError(MessagingMessages.requestAllNodesInvalid(nodes), {
+        option: 'nodes',
+      });
+    targets = [...new Set(nodes)];
+  }
+  if (includeSelf === true && !targets.includes(driver.self)) targets.unshift(driver.self);
+  return targets;
+}

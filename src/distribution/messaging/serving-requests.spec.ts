@@ -1,0 +1,178 @@
+import { until } from '../../../test/support/wait.js';
+import {
+  A,
+  B,
+  C,
+  MemoryNetwork,
+  deferred,
+  rejection,
+  settle,
+} from '../../../test/support/messaging-harness.js';
+import type { MessageContext } from '../../core/index.js';
+import { NodeDownError } from '../transport.errors.js';
+import { MessagingClosedError } from './messaging.errors.js';
+import { ServingRequests } from './serving-requests.js';
+
+describe('serving requests: the handler abort signal', () => {
+  let net: MemoryNetwork;
+  beforeEach(() => {
+    net = new MemoryNetwork();
+  });
+  afterEach(() => net.close());
+
+  /** B serves "work": the handler keeps its context and waits until released. */
+  function servingB() {
+    const b = net.add(B);
+    const contexts: MessageContext[] = [];
+    const release = deferred<string>();
+    b.on('work', (_payload, context) => {
+      contexts.push(context);
+      return release.promise;
+    });
+    return { b, contexts, release };
+  }
+
+  it('aborts the signal of a request whose requester goes down, with NodeDownError, not for another node', async () => {
+    const a = net.add(A);
+    const c = net.add(C);
+    const { b, contexts } = servingB();
+    const fromA = rejection(a.request(B, 'work', 1, { timeoutMs: 60_000 }));
+    void c.request(B, 'work', 2, { timeoutMs: 60_000 }).catch(() => undefined);
+    await until(() => contexts.length === 2, 5_000, 'two requests served');
+    const [ofA, ofC] = contexts[0].from === A ? contexts : [contexts[1], contexts[0]];
+    expect(ofA).toMatchObject({ from: A, topic: 'work', kind: 'request' });
+    const signalA = ofA.signal!;
+    const signalC = ofC.signal!;
+    expect(signalA.aborted).toBe(false);
+    const reasons: unknown[] = [];
+    signalA.addEventListener('abort', () => reasons.push(signalA.reason));
+
+    b.nodeDown(A);
+    expect(signalA.aborted).toBe(true);
+    expect(reasons).toHaveLength(1);
+    expect(signalA.reason).toBeInstanceOf(NodeDownError);
+    expect(signalA.reason).toMatchObject({ code: 'ERR_NODE_DOWN', node: A, topic: 'work' });
+    expect(signalC.aborted).toBe(false);
+    // the requester's own side fails its pending request the same way
+    a.nodeDown(B);
+    expect(await fromA).toMatchObject({ code: 'ERR_NODE_DOWN', node: B });
+  });
+
+  it('gives a handler that reads signal only after its requester went down an aborted signal', async () => {
+    const a = net.add(A);
+    const { b, contexts } = servingB();
+    void a.request(B, 'work', 1, { timeoutMs: 60_000 }).catch(() => undefined);
+    await until(() => contexts.length === 1, 5_000, 'request served');
+    b.nodeDown(A); // before the handler ever read its signal
+    const signal = contexts[0].signal!;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toMatchObject({ code: 'ERR_NODE_DOWN', node: A, topic: 'work' });
+    // a new request from A (a new incarnation) gets a signal of its own, not aborted
+    void a.request(B, 'work', 2, { timeoutMs: 60_000 }).catch(() => undefined);
+    await until(() => contexts.length === 2, 5_000, 'second request served');
+    expect(contexts[1].signal!.aborted).toBe(false);
+  });
+
+  it('aborts every served signal with MessagingClosedError at close, also when read later', async () => {
+    const a = net.add(A);
+    const { b, contexts } = servingB();
+    void a.request(B, 'work', 1, { timeoutMs: 60_000 }).catch(() => undefined);
+    void a.request(B, 'work', 2, { timeoutMs: 60_000 }).catch(() => undefined);
+    await until(() => contexts.length === 2, 5_000, 'two requests served');
+    const early = contexts[0].signal!;
+    b.close();
+    expect(early.aborted).toBe(true);
+    expect(early.reason).toBeInstanceOf(MessagingClosedError);
+    const late = contexts[1].signal!;
+    expect(late.aborted).toBe(true);
+    expect(late.reason).toBeInstanceOf(MessagingClosedError);
+  });
+
+  it('releases a request when its handler settles: a later nodeDown aborts nothing', async () => {
+    const a = net.add(A);
+    const b = net.add(B);
+    let kept: AbortSignal | undefined;
+    b.on('quick', (_payload, context) => {
+      kept = context.signal;
+      return 'done';
+    });
+    b.on('fails', async (_payload, context) => {
+      void context.signal;
+      throw new Error('no');
+    });
+    await expect(a.request(B, 'quick', 1)).resolves.toBe('done');
+    await rejection(a.request(B, 'fails', 1));
+    b.nodeDown(A);
+    expect(kept!.aborted).toBe(false);
+  });
+
+  it('gives one-way messages no signal', async () => {
+    const a = net.add(A);
+    const b = net.add(B);
+    const contexts: MessageContext[] = [];
+    b.on('note', (_payload, context) => void contexts.push(context));
+    b.subscribe('note', (_payload, context) => void contexts.push(context));
+    a.send(B, 'note', 1);
+    await until(() => contexts.length === 2, 5_000, 'delivery');
+    for (const context of contexts) {
+      expect(context.kind).toBe('oneWay');
+      expect(context.signal).toBeUndefined();
+    }
+  });
+});
+
+describe('ServingRequests', () => {
+  it('keeps nothing for a request whose signal is never read, once its handler settled', () => {
+    const serving = new ServingRequests();
+    const first = serving.request(A, 't');
+    const second = serving.request(A, 't');
+    expect(serving.requesters).toBe(1);
+    first.settled();
+    first.settled(); // idempotent: the second request still counts
+    expect(serving.requesters).toBe(1);
+    second.settled();
+    expect(serving.requesters).toBe(0);
+    expect(serving.signals).toBe(0);
+  });
+
+  it('registers a signal only when read, and forgets it when the handler settles', () => {
+    const serving = new ServingRequests();
+    const message = serving.request(A, 't');
+    expect(serving.signals).toBe(0);
+    const signal = message.signal!;
+    expect(message.signal).toBe(signal); // created once
+    expect(serving.signals).toBe(1);
+    message.settled();
+    expect(serving.signals).toBe(0);
+    expect(serving.requesters).toBe(0);
+    serving.nodeDown(A, topic => new Error(topic));
+    expect(signal.aborted).toBe(false);
+  });
+
+  it('gives a signal read after the handler settled that never aborts, and registers nothing', () => {
+    const serving = new ServingRequests();
+    const message = serving.request(A, 't');
+    message.settled();
+    const signal = message.signal!;
+    expect(serving.requesters).toBe(0);
+    expect(serving.signals).toBe(0);
+    serving.close(() => new Error('closed'));
+    expect(signal.aborted).toBe(false);
+  });
+
+  it('keeps a request released after its node went down out of the new group', async () => {
+    const serving = new ServingRequests();
+    const old = serving.request(A, 't');
+    serving.nodeDown(A, topic => new Error(topic));
+    const fresh = serving.request(A, 't');
+    old.settled(); // must not drop the new incarnation's group
+    expect(serving.requesters).toBe(1);
+    const signal = fresh.signal!;
+    serving.nodeDown(A, topic => new Error(`down ${topic}`));
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as Error).message).toBe('down t');
+    fresh.settled();
+    expect(serving.requesters).toBe(0);
+    await settle(1);
+  });
+});

@@ -37,6 +37,15 @@ export {
   OnNodeUp,
   Payload,
 } from './nest/index.js';
+// Deep paths until the Nest layer's index exports these (its owner's change).
+export { RemoteHttpException } from './nest/errors/index.js';
+export type {
+  HandlerResult,
+  ParameterDoesNotAcceptPayload,
+  TypedHandlerDecorator,
+  TypedMessageHandler,
+  TypedSubscriberDecorator,
+} from './nest/typed-topic.types.js';
 
 // --- Engine without Nest -----------------------------------------------------------------------
 export {
@@ -160,4 +169,6 @@ export {
   type TlsFailureReason,
   TooManyRequestsError,
 } from './distribution/index.js';
+// A deep path until the messaging index exports it (its owner's change).
+export { type RemoteFailure, isRemoteError } from './distribution/messaging/is-remote-error.js';
 export { PortMapperError } from './portmapper/index.js';

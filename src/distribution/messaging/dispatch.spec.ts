@@ -10,7 +10,8 @@ import {
   settle,
 } from '../../../test/support/messaging-harness.js';
 import { EnvelopeKind, encodeEnvelope } from './envelope.js';
-import { PayloadError, RequestTimeoutError } from './messaging.errors.js';
+import { MappedHandlerError } from './mapped-handler-error.js';
+import { PayloadError, RemoteError, RequestTimeoutError } from './messaging.errors.js';
 
 describe('dispatch', () => {
   let net: MemoryNetwork;
@@ -45,6 +46,50 @@ describe('dispatch', () => {
   });
 
   describe('handler failures on the serving node', () => {
+    it('logs a mapped failure once at its level with the inner error, and answers with its status and response', async () => {
+      const a = net.add(A);
+      const b = net.add(B);
+      const notFound = Object.assign(new Error('no such sku'), { name: 'NotFoundException' });
+      const body = { statusCode: 404, message: 'no such sku', error: 'Not Found' };
+      b.on('refused', async () => {
+        throw new MappedHandlerError(notFound, 'debug', 404, body);
+      });
+      b.on('quiet', () => {
+        throw new MappedHandlerError(new Error('already logged'), 'none');
+      });
+      b.on('broken', () => {
+        throw new MappedHandlerError(new Error('server side'), 'error', 500, { statusCode: 500 });
+      });
+      const refused = await rejection(a.request(B, 'refused', 1));
+      expect(refused).toBeInstanceOf(RemoteError);
+      expect(refused).toMatchObject({
+        code: 'ERR_REMOTE_HANDLER',
+        remoteName: 'NotFoundException',
+        remoteMessage: 'no such sku',
+        status: 404,
+        response: body,
+      });
+      await rejection(a.request(B, 'quiet', 1));
+      await rejection(a.request(B, 'broken', 1));
+      const logger = net.logger(B);
+      const refusedLines = logger.lines.filter(l => l.message.includes('"refused"'));
+      expect(refusedLines).toEqual([
+        {
+          level: 'debug',
+          message: expect.stringContaining(
+            `refused a request from ${A} with status 404; the error was sent back: NotFoundException: no such sku`,
+          ),
+        },
+      ]);
+      expect(logger.lines.some(l => l.message.includes('already logged'))).toBe(false);
+      expect(logger.lines.filter(l => l.level === 'error')).toEqual([
+        {
+          level: 'error',
+          message: expect.stringContaining('The handler of "broken" failed on a request from'),
+        },
+      ]);
+    });
+
     it('logs a failed request handler at error with its stack, once per topic and window', async () => {
       const a = net.add(A);
       const b = net.add(B);

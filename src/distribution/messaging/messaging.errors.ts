@@ -257,10 +257,13 @@ export class InvalidTopicError extends GenClusterError {
   declare readonly code: 'ERR_INVALID_TOPIC';
   /** Why the topic was refused. */
   readonly reason: 'form' | 'reserved';
+  /** The topic refused, when it is a string. */
+  readonly topic: string | undefined;
 
   constructor(message: string, details: InvalidTopicDetails = {}) {
     super('ERR_INVALID_TOPIC', message, details);
     this.reason = details.reason ?? 'form';
+    this.topic = details.topic;
   }
 }
 

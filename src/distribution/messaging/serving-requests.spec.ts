@@ -96,14 +96,16 @@ describe('serving requests: the handler abort signal', () => {
       kept = context.signal;
       return 'done';
     });
+    let keptByFailure: AbortSignal | undefined;
     b.on('fails', async (_payload, context) => {
-      void context.signal;
+      keptByFailure = context.signal;
       throw new Error('no');
     });
     await expect(a.request(B, 'quick', 1)).resolves.toBe('done');
     await rejection(a.request(B, 'fails', 1));
     b.nodeDown(A);
     expect(kept!.aborted).toBe(false);
+    expect(keptByFailure!.aborted).toBe(false);
   });
 
   it('gives one-way messages no signal', async () => {

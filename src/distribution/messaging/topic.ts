@@ -73,6 +73,7 @@ export function checkTopic(
   )
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES), {
       reason: 'form',
+      ...(typeof topic === 'string' ? { topic } : {}),
     });
   if (options.allowReserved !== true && topic.startsWith(RESERVED_TOPIC_PREFIX))
     throw new InvalidTopicError(MessagingMessages.topicReserved(topic, RESERVED_TOPIC_PREFIX), {

@@ -7,8 +7,7 @@
  */
 import { HttpException, IntrinsicException } from '@nestjs/common';
 import { isIntegerIn } from '../../core/index.js';
-// eslint-disable-next-line no-restricted-imports -- until the messaging index exports MappedHandlerError
-import { MappedHandlerError } from '../../distribution/messaging/mapped-handler-error.js';
+import { MappedHandlerError } from '../../distribution/index.js';
 
 /**
  * How the handler ran: `'pipeline'` through Nest's `ExternalContextCreator` with filters (the

@@ -156,6 +156,67 @@ describe(`mixed versions: the previous build (${PREVIOUS}) beside this one`, () 
     }
   });
 
+  it('a remote NotFoundException keeps its name and message for an old node, and an old node gives a plain RemoteError', async () => {
+    // The same fixture in both builds: `prices.get` throws NotFoundException through on().
+    const fixture = join(root, 'test', 'fixtures', 'previous-messaging-node.mjs');
+    const old = await startNode(
+      { ...env('old-prices'), GEN_CLUSTER_LIBRARY_ROOT: previous },
+      30_000,
+      fixture,
+    );
+    const neu = await startNode(env('new-prices'), 30_000, fixture);
+    await until(
+      async () =>
+        (await sees(old, nodeName('new-prices'))) && (await sees(neu, nodeName('old-prices'))),
+      20_000,
+      'the old and the new node to link',
+    );
+    const ask = async (from: SampleNode, node: string) =>
+      (await (
+        await fetch(
+          `http://127.0.0.1:${from.http}/ask?node=${encodeURIComponent(node)}&topic=prices.get`,
+        )
+      ).json()) as { ok: boolean; error: Record<string, unknown> };
+    const message = 'Price "missing" not found';
+    // The new node sends status and response: asked by itself, it rebuilds the 404.
+    expect((await ask(neu, nodeName('new-prices'))).error).toMatchObject({
+      class: 'RemoteHttpException',
+      code: 'ERR_REMOTE_HANDLER',
+      remoteName: 'NotFoundException',
+      remoteMessage: message,
+      httpStatus: 404,
+      httpResponse: { statusCode: 404, message, error: 'Not Found' },
+    });
+    // The old node ignores the new fields: the RemoteError it always made, name and message kept.
+    const oldAsksNew = await ask(old, nodeName('new-prices'));
+    expect(oldAsksNew.ok).toBe(false);
+    expect(oldAsksNew.error).toMatchObject({
+      class: 'RemoteError',
+      code: 'ERR_REMOTE_HANDLER',
+      node: nodeName('new-prices'),
+      topic: 'prices.get',
+      remoteName: 'NotFoundException',
+      remoteMessage: message,
+      hasStatus: false,
+    });
+    expect(oldAsksNew.error.message).toContain(message);
+    // The old node sends no status: the new node makes a plain RemoteError of its answer.
+    const newAsksOld = await ask(neu, nodeName('old-prices'));
+    expect(newAsksOld.ok).toBe(false);
+    expect(newAsksOld.error).toMatchObject({
+      class: 'RemoteError',
+      code: 'ERR_REMOTE_HANDLER',
+      node: nodeName('old-prices'),
+      topic: 'prices.get',
+      remoteName: 'NotFoundException',
+      remoteMessage: message,
+      hasStatus: true,
+    });
+    expect(newAsksOld.error.status).toBeUndefined();
+    expect(newAsksOld.error.response).toBeUndefined();
+    expect(newAsksOld.error).not.toHaveProperty('httpStatus');
+  });
+
   it('a new node in namespace "other" refuses the old node, which lists and dials it anyway', async () => {
     // The new node starts first and serves the mapper; the old one registers with it.
     const other = await newSample('other', 'other');

@@ -7,6 +7,7 @@ import { summarize } from './common.mjs';
 export const STACK_NAMES = {
   ours: 'gen-cluster',
   'nest-on': 'gen-cluster Nest on()',
+  'nest-decorated': 'gen-cluster Nest decorated',
   raw: 'raw net.Socket',
   'raw-coalesced': 'raw net.Socket, coalesced',
   moleculer: 'moleculer TCP',

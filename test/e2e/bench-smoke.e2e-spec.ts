@@ -96,6 +96,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
     expect(rates.map(r => r.stack).sort()).toEqual([
       '@nestjs/microservices TCP',
       'gen-cluster',
+      'gen-cluster Nest decorated',
       'gen-cluster Nest on()',
       'moleculer TCP',
       'raw net.Socket',
@@ -227,6 +228,11 @@ describe('bench/run.mjs --quick (smoke)', () => {
       unit: '1/s',
       params: { inFlight, payloadBytes: 32, min: value, max: value, runs: 1 },
     });
+    const cpu = (stack: string, inFlight: number, value: number) => ({
+      ...rr(stack, inFlight, value),
+      metric: 'cpu_per_round_trip',
+      unit: 'µs',
+    });
     const oneWay = (stack: string, payloadBytes: number, value: number) => ({
       name: 'one-way',
       stack,
@@ -267,6 +273,10 @@ describe('bench/run.mjs --quick (smoke)', () => {
         rr('gen-cluster', 1, 9_000),
         rr('raw net.Socket', 1, 10_000),
         rr('gen-cluster', 100, 200_000),
+        rr('gen-cluster Nest decorated', 100, 90_000),
+        rr('gen-cluster Nest on()', 100, 100_000),
+        cpu('gen-cluster Nest decorated', 100, 22),
+        cpu('gen-cluster Nest on()', 100, 20),
         rr('moleculer TCP', 100, 100_000),
         oneWay('gen-cluster', 32, 100_000),
         oneWay('raw net.Socket, coalesced', 32, 1_000_000),
@@ -298,10 +308,9 @@ describe('bench/run.mjs --quick (smoke)', () => {
     expect(flat(page)).toContain('Test CPU, 4 cores, 8 GiB, linux test x64; Node v20.0.0');
     expect(flat(page)).toContain('0.50 / 0.25 / 0.10 when it ended');
     expect(page).toContain('## Method');
-    expect(flat(page)).toContain('2 of the 5 targets measured in this run are met, 3 missed');
-    // 4 of the fixture's sections, the 7 of the large-messages section and the 2 of the Nest
-    // stacks it has no records of
-    expect(flat(page)).toContain('13 were not measured');
+    expect(flat(page)).toContain('3 of the 6 targets measured in this run are met, 3 missed');
+    // 4 of the fixture's sections, and the 7 of the large-messages section it has no records of
+    expect(flat(page)).toContain('11 were not measured');
 
     const mark = (figure: string) => row(page, figure)?.slice(1);
     expect(mark('request/response 1 in flight 32 B: gen-cluster / raw echo')).toEqual([
@@ -314,6 +323,15 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '>= 5×',
       '**missed**',
     ]);
+    // a ratio of CPU per round trip, lower is better, and its informative twin
+    expect(mark('request/response 100 in flight 32 B: Nest decorated / Nest on()')).toEqual([
+      '1.10×',
+      '<= 1.15×',
+      'met',
+    ]);
+    expect(
+      mark('request/response 100 in flight 32 B: Nest decorated / Nest on(), round trips/s'),
+    ).toEqual(['0.90×', '—', 'for comparison']);
     expect(mark('request/response 100 in flight 32 B: gen-cluster / Nest TCP')).toEqual([
       'not measured',
       '>= 4×',

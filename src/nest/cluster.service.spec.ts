@@ -14,10 +14,9 @@ import {
   type MessageHandler,
   type RequestOptions,
 } from '../core/index.js';
-import { RemoteError, defineTopic } from '../distribution/index.js';
-// Deep imports until the messaging index exports these two (its owner's change).
+import { MappedHandlerError, RemoteError, defineTopic } from '../distribution/index.js';
+// A deep import until the messaging index exports it (its owner's change).
 import { isRemoteError } from '../distribution/messaging/is-remote-error.js';
-import { MappedHandlerError } from '../distribution/messaging/mapped-handler-error.js';
 import {
   GenClusterTestingModule,
   InMemoryNetwork,

@@ -3,7 +3,7 @@
  * moves the bytes, the options and their defaults, and the options and checks of a handler
  * registration.
  */
-import { type ClusterLogger, InvalidConfigError } from '../../core/index.js';
+import { type ClusterLogger, InvalidConfigError, checkMilliseconds } from '../../core/index.js';
 import { MessagingMessages } from './messaging.messages.js';
 import type { PayloadCodec, PayloadCodecKind } from './payload-codec.js';
 import type { RequestIdAllocator } from './pending-requests.js';
@@ -100,4 +100,29 @@ export function checkHandlerRegistration(
   checkTopic(topic, { allowReserved: options?.internal === true });
   if (typeof handler !== 'function')
     throw new InvalidConfigError(MessagingMessages.handlerInvalid(handler));
+}
+
+/**
+ * Refuses options without a usable `self` or `transport`.
+ * @internal
+ */
+export function checkSelfAndTransport(options: MessagingOptions): void {
+  if (typeof options.self !== 'string' || options.self === '')
+    throw new InvalidConfigError(MessagingMessages.selfInvalid(options.self), {
+      option: 'self',
+    });
+  const transport = options.transport as Partial<MessageTransport> | undefined;
+  if (!transport || typeof transport.send !== 'function' || typeof transport.members !== 'function')
+    throw new InvalidConfigError(MessagingMessages.transportInvalid(options.transport), {
+      option: 'transport',
+    });
+}
+
+/**
+ * A timeout a Node timer can wait (fractions allowed, as `setTimeout` takes them).
+ * @internal
+ */
+export function checkTimeout(option: string, value: unknown): number {
+  checkMilliseconds(option, value, { integer: false });
+  return value;
 }

@@ -9,7 +9,6 @@
 import {
   type ClusterLogger,
   type ClusterMessaging,
-  InvalidConfigError,
   type LogFields,
   type MessageHandler,
   RateLimitedLog,
@@ -18,7 +17,6 @@ import {
   type RequestOptions,
   asStructuredLogger,
   checkInteger,
-  checkMilliseconds,
   consoleLogger,
   logsAt,
 } from '../../core/index.js';
@@ -41,6 +39,8 @@ import {
   type MessageTransport,
   type MessagingOptions,
   checkHandlerRegistration,
+  checkSelfAndTransport,
+  checkTimeout,
 } from './messaging.options.js';
 import { type EncodedRequest, type RequestAllDriver, requestAll } from './request-all.js';
 import { withRequest } from './request-errors.js';
@@ -95,19 +95,7 @@ export class Messaging implements ClusterMessaging {
 
   /** @throws InvalidConfigError naming the option that is wrong. */
   constructor(options: MessagingOptions) {
-    if (typeof options.self !== 'string' || options.self === '')
-      throw new InvalidConfigError(MessagingMessages.selfInvalid(options.self), {
-        option: 'self',
-      });
-    const transport = options.transport as Partial<MessageTransport> | undefined;
-    if (
-      !transport ||
-      typeof transport.send !== 'function' ||
-      typeof transport.members !== 'function'
-    )
-      throw new InvalidConfigError(MessagingMessages.transportInvalid(options.transport), {
-        option: 'transport',
-      });
+    checkSelfAndTransport(options);
     this.self = options.self;
     this.transport = options.transport;
     this.codec = createPayloadCodec(options.codec ?? 'msgpack', {
@@ -454,10 +442,4 @@ export class Messaging implements ClusterMessaging {
       }
     });
   }
-}
-
-/** A timeout a Node timer can wait (fractions allowed, as `setTimeout` takes them). */
-function checkTimeout(option: string, value: unknown): number {
-  checkMilliseconds(option, value, { integer: false });
-  return value;
 }

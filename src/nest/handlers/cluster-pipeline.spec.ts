@@ -2,6 +2,8 @@ import {
   type ArgumentsHost,
   Catch,
   type CallHandler,
+  ConflictException,
+  GoneException,
   type CanActivate,
   type ExceptionFilter,
   type ExecutionContext,
@@ -19,7 +21,7 @@ import {
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { IsInt, IsString, Min } from 'class-validator';
-import { tap } from 'rxjs';
+import { type Observable, of, tap, throwError } from 'rxjs';
 import type { MessageContext } from '../../core/index.js';
 import { GenClusterTestingModule, InMemoryNetwork } from '../../testing/index.js';
 import { ClusterService } from '../cluster.service.js';
@@ -210,8 +212,35 @@ class NotFoundToValue implements ExceptionFilter {
   }
 }
 
+/** Answers a conflict with an Observable value, and a gone with an Observable error. */
+@Catch(ConflictException, GoneException)
+class ObservableFilter implements ExceptionFilter {
+  catch(exception: Error): Observable<unknown> {
+    return exception instanceof ConflictException
+      ? of('first', 'recovered by the filter')
+      : throwError(() => new NotFoundException('still gone'));
+  }
+}
+
 @Injectable()
 class Intercepted {
+  @ClusterHandler('obs.values')
+  values(): Observable<number> {
+    return of(1, 2, 3);
+  }
+
+  @ClusterHandler('obs.recovered')
+  @UseFilters(ObservableFilter)
+  recovered(): never {
+    throw new ConflictException();
+  }
+
+  @ClusterHandler('obs.failed')
+  @UseFilters(ObservableFilter)
+  failed(): never {
+    throw new GoneException();
+  }
+
   @ClusterHandler('icp.echo')
   @UseInterceptors(Recorder)
   echo(@Payload() payload: unknown) {
@@ -265,6 +294,17 @@ describe('Nest interceptors and filters on cluster handlers', () => {
     await expect(failureOf(a.request('b@test', 'icp.unfiltered', {}))).resolves.toMatchObject({
       status: 404,
       response: { statusCode: 404, message: 'gone', error: 'Not Found' },
+    });
+  });
+
+  it("answers with an Observable's last value, the handler's or an exception filter's", async () => {
+    apps = await twoNodes([Intercepted]);
+    const a = apps[0].get(ClusterService);
+    await expect(a.request('b@test', 'obs.values', {})).resolves.toBe(3);
+    await expect(a.request('b@test', 'obs.recovered', {})).resolves.toBe('recovered by the filter');
+    await expect(failureOf(a.request('b@test', 'obs.failed', {}))).resolves.toMatchObject({
+      status: 404,
+      response: { statusCode: 404, message: 'still gone' },
     });
   });
 

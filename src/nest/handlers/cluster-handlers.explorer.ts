@@ -73,31 +73,25 @@ export class ClusterHandlersExplorer implements OnModuleInit, OnApplicationShutd
       for (const key of this.scanner.getAllMethodNames(prototype)) {
         const method: unknown = (prototype as Record<string, unknown>)[key];
         if (typeof method !== 'function') continue;
-        const handlers = this.accessor.handlers(method);
-        const subscribers = this.accessor.subscribers(method);
+        const declared = [
+          ...this.accessor.handlers(method).map(entry => ({ kind: 'handler' as const, entry })),
+          ...this.accessor
+            .subscribers(method)
+            .map(entry => ({ kind: 'subscriber' as const, entry })),
+        ];
         const listens = this.accessor.events(method);
-        if (handlers.length + subscribers.length + listens.length === 0) continue;
+        if (declared.length + listens.length === 0) continue;
         host ??= hostOf(wrapper, prototype);
         const where = `${host.className}.${key}`;
-        for (const { topic, options } of handlers)
+        for (const { kind, entry } of declared)
           topics.push({
-            kind: 'handler',
+            kind,
             host,
             key,
             method,
             where,
-            topic,
-            cluster: options.cluster,
-          });
-        for (const { topic, options } of subscribers)
-          topics.push({
-            kind: 'subscriber',
-            host,
-            key,
-            method,
-            where,
-            topic,
-            cluster: options.cluster,
+            topic: entry.topic,
+            cluster: entry.options.cluster,
           });
         for (const { source, options } of listens)
           events.push({ host, key, where, source, cluster: options.cluster });

@@ -57,6 +57,26 @@ const commands = {
     const cpu = process.cpuUsage(cpu0);
     return { ...result, cpuMicros: cpu.user + cpu.system };
   },
+  /**
+   * Requests until `count` round trips are done or `capMs` has passed, whichever is first: a
+   * warm-up by count, so that a slow (or busy) machine still runs the code often enough for the
+   * JIT to optimize it before anything is measured.
+   */
+  async warm({ size, window, count, capMs }) {
+    client.prepare(size);
+    const t0 = performance.now();
+    let done = 0;
+    while (done < count && performance.now() - t0 < capMs) {
+      const r = await runRequests(client, {
+        window,
+        ms: Math.min(200, capMs),
+        maxCount: count - done,
+      });
+      done += r.count;
+      if (r.count === 0) break; // nothing answers: the measured cells will say so
+    }
+    return { count: done, elapsedMs: performance.now() - t0 };
+  },
   async oneway({ size, ms, warmMs, maxCount }) {
     client.prepare(size);
     if (warmMs > 0) {

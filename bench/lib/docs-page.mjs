@@ -116,7 +116,12 @@ What is measured:
 
 - **Request/response**: a client keeps ${counts(c.inFlight)} ${c.inFlight?.length === 1 && c.inFlight[0] === 1 ? 'request' : 'requests'} in flight (each reply sends
   the next) to an echo handler, for ${fmt(c.cellMs, 0)} ms per cell after a warm-up of
-  ${fmt(c.warmMs, 0)} ms; payloads of ${sizes(c.sizes)} (a string field for the framework stacks,
+  ${fmt(c.warmMs, 0)} ms${
+    c.warmCount
+      ? ` (before its first cell, each pair makes ${fmt(c.warmCount, 0)} round trips,
+  so that the code measured is optimized)`
+      : ''
+  }; payloads of ${sizes(c.sizes)} (a string field for the framework stacks,
   raw bytes for the sockets). Round trips per second, p50 and p99 latency, and the CPU time of
   both processes per round trip. The order of the stacks rotates between repetitions.
 - **One-way**: the client sends as fast as the stack accepts for ${fmt(c.cellMs, 0)} ms (payloads

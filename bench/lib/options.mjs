@@ -48,6 +48,9 @@ export const REFUSAL_CASES = Object.freeze({
   structured: 'structured payload over the size limit',
 });
 
+/** The warm-up by count of a request/response pair stops at warmCount round trips or this × warmMs. */
+export const WARM_CAP_FACTOR = 25;
+
 /** Most messages one cell may count, whatever the time: every loop is bounded in count too. */
 export const MAX_COUNT = 20_000_000;
 
@@ -61,6 +64,11 @@ export function baseConfig(quick) {
     reps: pick(1, 3),
     cellMs: pick(400, 2_000),
     warmMs: pick(120, 400),
+    // round trips (100 in flight) each request/response pair makes before its first cell, however
+    // long they take (up to WARM_CAP_FACTOR × warmMs): the JIT optimizes a function after some
+    // thousands of calls, and on a busy machine a warm-up by time alone left code unoptimized
+    // (several times the CPU per round trip of a warm process)
+    warmCount: 30_000,
     inFlight: [1, 10, 100],
     sizes: [32, 1024, 65536],
     onewaySizes: [32, 1024, 65536],

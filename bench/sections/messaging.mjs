@@ -2,7 +2,7 @@
 // (a server and a client) of each stack, every pair warmed up first, the stacks rotated per
 // repetition. CPU per message counts both processes.
 import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
-import { MAX_COUNT } from '../lib/options.mjs';
+import { MAX_COUNT, WARM_CAP_FACTOR } from '../lib/options.mjs';
 import { startChild, stopAll } from '../lib/procs.mjs';
 import { STACK_NAMES } from '../lib/records.mjs';
 
@@ -35,10 +35,17 @@ const serverMicros = (s0, s1) => s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.
 /** Warms every pair up (JIT, buffers, connections) before the first measured cell. */
 async function warmUp(ctx, pairs) {
   const warm = { maxCount: MAX_COUNT, warmMs: 0 };
-  const { warmMs } = ctx.config;
+  const { warmMs, warmCount } = ctx.config;
+  const capMs = warmMs * WARM_CAP_FACTOR;
   for (const pair of pairs) {
     await pair.client.call('rr', { ...warm, size: 1024, window: 10, ms: warmMs * 3 }, 60_000);
     await pair.client.call('rr', { ...warm, size: 32, window: 1, ms: warmMs * 2 }, 60_000);
+    const by = { size: 32, window: 100, count: warmCount, capMs };
+    const r = await pair.client.call('warm', by, capMs + 60_000);
+    if (r.count < warmCount)
+      ctx.progress(
+        `warm-up   ${STACK_NAMES[pair.stack]}: only ${r.count} of ${warmCount} round trips in ${fmt(r.elapsedMs / 1000, 1)} s (a busy machine?): its first cells may measure code the JIT has not optimized yet`,
+      );
   }
 }
 

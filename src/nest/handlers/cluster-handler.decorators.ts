@@ -98,9 +98,10 @@ export function instanceMethod(
   decorator: string,
   target: object,
   key: string | symbol,
-  descriptor: PropertyDescriptor,
+  descriptor: PropertyDescriptor | undefined,
 ): object {
-  if (typeof target === 'function' || typeof descriptor.value !== 'function') {
+  // `descriptor` is absent when plain JavaScript applies it to a field
+  if (typeof target === 'function' || typeof descriptor?.value !== 'function') {
     const owner = typeof target === 'function' ? target.name : target.constructor.name;
     throw new InvalidConfigError(
       NestMessages.decoratorNotOnMethod(decorator, `${owner}.${String(key)}`),

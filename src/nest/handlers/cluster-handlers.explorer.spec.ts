@@ -5,7 +5,7 @@ import { defineTopic } from '../../distribution/index.js';
 import { until } from '../../../test/support/wait.js';
 import { GenClusterTestingModule, InMemoryNetwork } from '../../testing/index.js';
 import { ClusterService } from '../cluster.service.js';
-import { ClusterContext, ClusterHandler, OnClusterMessage, Payload } from '../index.js';
+import { ClusterContext, ClusterHandler, OnClusterMessage, OnNodeUp, Payload } from '../index.js';
 
 /** Starts one app per node name on `network`, each with `providers`; waits for full membership. */
 async function startNodes(
@@ -266,5 +266,14 @@ describe('ClusterHandlersExplorer bootstrap errors', () => {
       }
       return AccessorHost;
     }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }));
+    // a field, as plain JavaScript can decorate one: no descriptor
+    class FieldHost {}
+    const decorate = OnNodeUp() as (target: object, key: string, descriptor?: undefined) => void;
+    expect(() => decorate(FieldHost.prototype, 'field')).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_CONFIG',
+        message: expect.stringContaining('@OnNodeUp() on FieldHost.field') as unknown,
+      }),
+    );
   });
 });

@@ -16,14 +16,17 @@ import type { ClusterTopicMetadata } from './cluster-handler.decorators.js';
 export class ClusterMetadataAccessor {
   constructor(private readonly config: ApplicationConfig) {}
 
+  /** The `@ClusterHandler` registrations of a method, in decoration order. */
   handlers(method: object): readonly ClusterTopicMetadata[] {
     return ownArray<ClusterTopicMetadata>(GEN_CLUSTER_HANDLER_METADATA, method);
   }
 
+  /** The `@OnClusterMessage` registrations of a method. */
   subscribers(method: object): readonly ClusterTopicMetadata[] {
     return ownArray<ClusterTopicMetadata>(GEN_CLUSTER_SUBSCRIBER_METADATA, method);
   }
 
+  /** The node-event registrations of a method. */
   events(method: object): readonly ClusterEventMetadata[] {
     return ownArray<ClusterEventMetadata>(GEN_CLUSTER_EVENT_METADATA, method);
   }

@@ -52,6 +52,9 @@ describe('ClusterService without a configured discovery', () => {
       cluster.membership$.subscribe(m => seen.push(m.members));
       expect(seen).toEqual([[]]);
       expect(cluster.broadcast('orders.count', null)).toBe(0);
+      // subscribers are kept as handlers are; asking every member asks nobody
+      expect(typeof cluster.subscribe('orders.count', () => undefined)).toBe('function');
+      await expect(cluster.requestAll('orders.count', null)).resolves.toEqual([]);
       await expect(cluster.waitForMembers(0)).resolves.toEqual({ self: cluster.self, members: [] });
     } finally {
       await app.close();

@@ -70,7 +70,18 @@ describe('public API', () => {
       'resolveSchedulerOptions',
       'PortMapperServer',
       'Messaging',
+      'MappedHandlerError',
+      'toMappedError',
+      'fromRemoteError',
+      'checkTopic',
     ])
       expect(module).not.toHaveProperty(internal);
+  });
+
+  it("keeps the handler explorer's unwrapped registration out of ClusterService's declarations", () => {
+    const declared = readFileSync(join(root, 'dist/src/nest/cluster.service.d.ts'), 'utf8');
+    for (const internal of ['registerHandler', 'registerSubscriber', 'subscribersSupported'])
+      expect(declared).not.toContain(internal);
+    expect(declared).toContain('subscribe<Req>(');
   });
 });

@@ -30,8 +30,9 @@ import type { TypedMessageHandler } from './typed-topic.types.js';
  * `@InjectCluster(name)`.
  *
  * When no discovery is configured, the service still works as a cluster of one: `started` is
- * `false`, `nodes()` is empty, handlers can be registered and streams subscribed, and only calls
- * that need a peer (`send`, `request`) fail, with `ERR_NOT_STARTED` saying how to configure one.
+ * `false`, `nodes()` is empty, handlers and subscribers can be registered and streams subscribed,
+ * a broadcast or a `requestAll` reaches nobody, and only calls that need a named peer (`send`,
+ * `request`) fail, with `ERR_NOT_STARTED` saying how to configure one.
  *
  * @publicApi
  */

@@ -370,3 +370,90 @@ describe('decorated cluster handlers through Nest, across three processes', () =
     );
   }, 30_000);
 });
+
+describe("the sample app's decorated handlers, across two processes", () => {
+  let one: SampleNode;
+  let two: SampleNode;
+
+  beforeAll(async () => {
+    const ports = await Promise.all([freePort(), freePort()]);
+    const names = ['one', 'two'].map(n => `${n}@127.0.0.1`);
+    const peers = names.map((name, i) => `${name}:${ports[i]}`).join(',');
+    [one, two] = (await Promise.all(
+      names.map((name, i) =>
+        startNode(
+          {
+            GEN_CLUSTER_NODE: name,
+            GEN_CLUSTER_PORT: String(ports[i]),
+            GEN_CLUSTER_DISCOVERY: `static:${peers}`,
+            GEN_CLUSTER_LOG_LEVEL: 'warn',
+          },
+          { timeoutMs: 30_000 },
+        ),
+      ),
+    )) as [SampleNode, SampleNode];
+    await until(
+      async () => (await Promise.all([one, two].map(n => n.members()))).every(m => m?.length === 1),
+      20_000,
+      'two sample nodes to connect',
+    );
+  }, 60_000);
+  afterAll(stopAll);
+
+  const get = async (node: SampleNode, path: string) => {
+    const response = await fetch(`http://127.0.0.1:${node.http}${path}`);
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+
+  it('greets through sample.greet on another node, and a name ValidationPipe refuses there is a 400 here', async () => {
+    await expect(get(one, `/cluster/greet/${two.name}?name=Ada`)).resolves.toEqual({
+      status: 200,
+      body: { greeting: `Hello, Ada, from ${two.name}`, servedBy: two.name, from: one.name },
+    });
+    await expect(get(one, `/cluster/greet/${two.name}?name=${'x'.repeat(65)}`)).resolves.toEqual({
+      status: 400,
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: ['name must be shorter than or equal to 64 characters'],
+      },
+    });
+    await expect(get(one, '/cluster/greet/nobody@127.0.0.1?name=Ada')).resolves.toEqual({
+      status: 503,
+      body: expect.objectContaining({ statusCode: 503, error: 'Service Unavailable' }),
+    });
+  });
+
+  it('keeps what its sample.announce subscriber receives, and logs node events through @OnNodeUp/@OnNodeDown', async () => {
+    const text = `hello from ${process.pid}`;
+    const sent = await fetch(`http://127.0.0.1:${one.http}/cluster/announce`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text }),
+    });
+    expect(await sent.json()).toEqual({ sent: 1 });
+    const announcements = async () =>
+      (await get(two, '/cluster/announcements')).body as { from: string; text: string }[];
+    await until(
+      async () => (await announcements()).some(a => a.text === text),
+      5_000,
+      'two to receive the announcement',
+    );
+    expect((await announcements()).filter(a => a.text === text)).toEqual([
+      expect.objectContaining({ from: one.name, text }),
+    ]);
+    expect((await get(one, '/cluster/announcements')).body).toEqual([]);
+
+    expect((await one.changes()).map(c => `${c.type} ${c.node}`)).toEqual([`nodeUp ${two.name}`]);
+    await two.stop();
+    await until(
+      async () => (await one.changes()).some(c => c.type === 'nodeDown'),
+      10_000,
+      "one's @OnNodeDown to log two leaving",
+    );
+    expect(await one.changes()).toEqual([
+      expect.objectContaining({ type: 'nodeUp', node: two.name }),
+      expect.objectContaining({ type: 'nodeDown', node: two.name, reason: expect.any(String) }),
+    ]);
+  });
+});

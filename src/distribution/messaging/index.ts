@@ -7,6 +7,7 @@ export {
   encodeEnvelope,
   envelopeLength,
 } from './envelope.js';
+export { type RemoteFailure, isRemoteError } from './is-remote-error.js';
 export { type HandlerFailureLogLevel, MappedHandlerError } from './mapped-handler-error.js';
 export * from './messaging.errors.js';
 export {

@@ -39,8 +39,6 @@ export const NestMessages = {
     `${where} handles "${topic}" of cluster "${cluster}", but that cluster's dist does not carry messages.`,
   pipesWithoutPayload: (where: string, topic: string) =>
     `${where} handles "${topic}" with pipes but no @Payload() parameter: Nest runs pipes only on decorated parameters, so the payload is not validated. Add @Payload() to the parameter.`,
-  factoryHostSkipped: (where: string) =>
-    `${where} is not registered: its host is a request-scoped or transient factory provider, whose class cannot be known before it is built. Provide the class itself (useClass) to receive cluster messages.`,
   eventListenerFailed: (where: string, event: string, error: unknown) =>
     `${where} failed on cluster event "${event}": ${error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error)}`,
 } as const;

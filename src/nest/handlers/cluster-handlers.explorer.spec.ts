@@ -268,7 +268,11 @@ describe('ClusterHandlersExplorer bootstrap errors', () => {
     }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }));
     // a field, as plain JavaScript can decorate one: no descriptor
     class FieldHost {}
-    const decorate = OnNodeUp() as (target: object, key: string, descriptor?: undefined) => void;
+    const decorate = OnNodeUp() as unknown as (
+      target: object,
+      key: string,
+      descriptor?: undefined,
+    ) => void;
     expect(() => decorate(FieldHost.prototype, 'field')).toThrow(
       expect.objectContaining({
         code: 'ERR_INVALID_CONFIG',

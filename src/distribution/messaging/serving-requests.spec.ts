@@ -177,4 +177,27 @@ describe('ServingRequests', () => {
     expect(serving.requesters).toBe(0);
     await settle(1);
   });
+
+  it('serves one request at a time from several nodes without mixing their signals', () => {
+    const serving = new ServingRequests();
+    for (let round = 0; round < 3; round++) {
+      const fromA = serving.request(A, 'a');
+      const signalA = fromA.signal!;
+      fromA.settled();
+      const fromB = serving.request(B, 'b');
+      const signalB = fromB.signal!;
+      serving.nodeDown(A, topic => new Error(topic)); // A has nothing in flight now
+      expect(signalA.aborted).toBe(false);
+      expect(signalB.aborted).toBe(false);
+      expect(serving.signals).toBe(1);
+      serving.nodeDown(B, topic => new Error(`down ${topic}`));
+      expect(signalB.aborted).toBe(true);
+      fromB.settled();
+      // a later request from B is a new incarnation's: not born aborted
+      const again = serving.request(B, 'b');
+      expect(again.signal!.aborted).toBe(false);
+      again.settled();
+      expect(serving.requesters).toBe(0);
+    }
+  });
 });

@@ -29,6 +29,9 @@ export interface RequesterGroup {
  */
 export class ServingRequests {
   private readonly groups = new Map<string, RequesterGroup>();
+  // The group of the last requester whose requests all settled, reused by the next new one: one
+  // request at a time from a node would otherwise allocate a group for each.
+  private spare: RequesterGroup | undefined;
   private closedReason: (() => Error) | undefined;
 
   /** Requesters with a request in flight. */
@@ -47,7 +50,8 @@ export class ServingRequests {
   request(from: string, topic: string): IncomingMessage {
     let group = this.groups.get(from);
     if (group === undefined) {
-      group = { inFlight: 0, down: undefined, readers: undefined };
+      group = this.spare ?? { inFlight: 0, down: undefined, readers: undefined };
+      this.spare = undefined;
       this.groups.set(from, group);
     }
     group.inFlight++;
@@ -94,8 +98,12 @@ export class ServingRequests {
   /** @internal called by {@link IncomingMessage} once its handler settled */
   release(message: IncomingMessage, group: RequesterGroup): void {
     group.readers?.delete(message);
-    if (--group.inFlight === 0 && this.groups.get(message.from) === group)
+    if (--group.inFlight === 0 && this.groups.get(message.from) === group) {
       this.groups.delete(message.from);
+      // Every message of it settled (they no longer read it), and it never went down: reusable.
+      group.readers = undefined;
+      this.spare = group;
+    }
   }
 }
 

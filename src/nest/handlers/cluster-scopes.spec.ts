@@ -3,6 +3,7 @@ import {
   Inject,
   Injectable,
   type INestApplication,
+  type LoggerService,
   Module,
   type Provider,
   Scope,
@@ -27,6 +28,7 @@ import {
 async function twoNodes(
   providers: Provider[],
   imports: unknown[] = [],
+  logger: LoggerService | false = false,
 ): Promise<INestApplication[]> {
   const network = new InMemoryNetwork();
   const apps: INestApplication[] = [];
@@ -39,7 +41,7 @@ async function twoNodes(
       ],
       providers: serving ? providers : [],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = moduleRef.createNestApplication({ logger });
     apps.push(app);
     await app.init();
   }
@@ -120,6 +122,17 @@ class GuardedRequestHost {
   }
 }
 
+@Injectable({ scope: Scope.REQUEST })
+class UnbuildableHost {
+  constructor() {
+    throw new Error('cannot build per message');
+  }
+  @ClusterHandler('scope.unbuildable')
+  handle() {
+    return 'never';
+  }
+}
+
 describe('provider scopes of cluster handlers', () => {
   let apps: INestApplication[] = [];
   beforeEach(() => {
@@ -171,6 +184,24 @@ describe('provider scopes of cluster handlers', () => {
     expect(first).toMatchObject({ payload: 'one' });
     expect(second).toMatchObject({ payload: 'two' });
     expect(second.id).not.toBe(first.id);
+  });
+
+  it('answers with the error and logs it at error when a request-scoped host cannot be built', async () => {
+    const errors: string[] = [];
+    const logger: LoggerService = {
+      log: () => undefined,
+      warn: () => undefined,
+      error: (message: unknown) => void errors.push(String(message)),
+    };
+    apps = await twoNodes([UnbuildableHost], [], logger);
+    await expect(
+      apps[0].get(ClusterService).request('b@test', 'scope.unbuildable', {}),
+    ).rejects.toMatchObject({
+      code: 'ERR_REMOTE_HANDLER',
+      remoteMessage: 'cannot build per message',
+    });
+    // Nest's pipeline never saw it, so the library logs it (once)
+    expect(errors.filter(line => line.includes('cannot build per message'))).toHaveLength(1);
   });
 
   it('runs the pipeline for a request-scoped host: a refusing guard gives 403', async () => {

@@ -1,6 +1,8 @@
 import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
+import type { DescribedError } from '../fixtures/apps/cluster-handlers/probe.controller.js';
+import type { Seen as FixtureSeen } from '../fixtures/apps/cluster-handlers/seen.js';
 
 /**
  * Issue 13's "Done when", with three real processes of the fixture app
@@ -19,39 +21,11 @@ interface HttpAnswer<T = unknown> {
   readonly body: T;
 }
 
-/** An error as the fixture's probe routes describe it (probe.controller.ts). */
-interface DescribedError {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly node?: string;
-  readonly topic?: string;
-  readonly status?: number;
-  readonly response?: unknown;
-  readonly httpException: boolean;
-  readonly remote: boolean;
-}
-
 type ProbeAnswer<T = unknown> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: DescribedError };
 
-interface AuditedCall {
-  readonly topic: string;
-  readonly type: string;
-  readonly from: string;
-  readonly payload: unknown;
-  readonly outcome?: 'ok' | 'error';
-}
-
-/** `GET /probe/seen` of the fixture app (seen.ts). */
-interface Seen {
-  readonly handlerCalls: Record<string, number>;
-  readonly audited: AuditedCall[];
-  readonly subscribers: Record<string, string[]>;
-  readonly guardClusterPasses: number;
-  readonly guardHttpRefusals: number;
-  readonly nodeEvents: string[];
-}
+/** `GET /probe/seen` of the fixture app: the fields of its `Seen` provider, as JSON. */
+type Seen = Omit<FixtureSeen, 'handled' | 'received'>;
 
 /** One HTTP request to `node`, with the bearer token `token` (none when `null`). */
 async function http<T = unknown>(

@@ -163,12 +163,12 @@ export {
   ProtocolError,
   QueueFullError,
   RemoteError,
+  type RemoteFailure,
   RequestAbortedError,
   RequestTimeoutError,
   TlsError,
   type TlsFailureReason,
   TooManyRequestsError,
+  isRemoteError,
 } from './distribution/index.js';
-// A deep path until the messaging index exports it (its owner's change).
-export { type RemoteFailure, isRemoteError } from './distribution/messaging/is-remote-error.js';
 export { PortMapperError } from './portmapper/index.js';

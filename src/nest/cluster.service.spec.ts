@@ -14,9 +14,12 @@ import {
   type MessageHandler,
   type RequestOptions,
 } from '../core/index.js';
-import { MappedHandlerError, RemoteError, defineTopic } from '../distribution/index.js';
-// A deep import until the messaging index exports it (its owner's change).
-import { isRemoteError } from '../distribution/messaging/is-remote-error.js';
+import {
+  MappedHandlerError,
+  RemoteError,
+  defineTopic,
+  isRemoteError,
+} from '../distribution/index.js';
 import {
   GenClusterTestingModule,
   InMemoryNetwork,

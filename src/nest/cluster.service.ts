@@ -20,7 +20,9 @@ import {
   toError,
 } from '../core/index.js';
 import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
-import { fromRemoteError, toMappedError } from './errors/index.js';
+// From their files: both are internal, and stripInternal leaves no re-export of them dangling.
+import { fromRemoteError } from './errors/from-remote-error.js';
+import { toMappedError } from './errors/to-mapped-error.js';
 import { NestMessages } from './gen-cluster.messages.js';
 import type { TypedMessageHandler } from './typed-topic.types.js';
 

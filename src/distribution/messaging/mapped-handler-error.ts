@@ -9,7 +9,7 @@ export type HandlerFailureLogLevel = 'none' | 'debug' | 'warn' | 'error';
 
 /**
  * Thrown (or rejected) by a handler wrapper in place of the original error.
- * @internal
+ * Not exported from the package: the Nest layer builds it, messaging reads it.
  */
 export class MappedHandlerError {
   constructor(

@@ -90,7 +90,7 @@ export const DEFAULT_MESSAGING_OPTIONS = Object.freeze({
  * Refuses a handler registration the messaging layer would refuse: a bad topic, or a reserved one
  * without `internal` (`ERR_INVALID_TOPIC`), or a handler that is not a function
  * (`ERR_INVALID_CONFIG`).
- * @internal
+ * Not exported from the package (the Nest layer checks registrations early with it).
  */
 export function checkHandlerRegistration(
   topic: unknown,

@@ -12,7 +12,7 @@ import { MappedHandlerError } from '../../distribution/index.js';
 /**
  * How the handler ran: `'pipeline'` through Nest's `ExternalContextCreator` with filters (the
  * decorators), `'imperative'` as a plain function (`ClusterService.on()`/`subscribe()`).
- * @internal
+ * Not exported from the package.
  */
 export type HandlerPath = 'pipeline' | 'imperative';
 
@@ -26,7 +26,7 @@ const RPC_DEFAULT_STATUS = 500;
  * `status`, 100–599) or 500, and the body `BaseRpcExceptionFilter` would build; any other `Error`
  * is logged at `error` by whoever sees it first (Nest on the pipeline, so `debug` here); a thrown
  * non-`Error` value at `warn`. An already mapped error is returned as it is.
- * @internal
+ * Not exported from the package.
  */
 export function toMappedError(error: unknown, via: HandlerPath): MappedHandlerError {
   if (error instanceof MappedHandlerError) return error;

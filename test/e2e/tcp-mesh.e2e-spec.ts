@@ -176,6 +176,24 @@ describe('TCP mesh (real sockets, one process)', () => {
     expect(b.cluster.nodes()).toEqual(['a@127.0.0.1']);
   });
 
+  it('aborts the signal of a request a hidden (tool) node was having handled when the tool goes away', async () => {
+    const a = await startInProcess('a');
+    const tool = await startInProcess('tool', [addr(a, 'a')], { hidden: true });
+    await until(() => tool.cluster.nodes().length === 1, 5_000, 'the tool to reach a');
+    let signal: AbortSignal | undefined;
+    a.dist.messaging.on('long', (_payload, context) => {
+      signal = context.signal;
+      return new Promise(() => undefined);
+    });
+    const pending = tool.dist.messaging.request('a@127.0.0.1', 'long', null, { timeoutMs: 30_000 });
+    pending.catch(() => undefined);
+    await until(() => signal !== undefined, 5_000, 'the handler to run');
+    expect(signal!.aborted).toBe(false);
+    await tool.cluster.stop();
+    await until(() => signal!.aborted, 5_000, 'the signal to abort');
+    expect(signal!.reason).toMatchObject({ code: 'ERR_NODE_DOWN', node: 'tool@127.0.0.1' });
+  });
+
   it('reports a graceful stop as reason "left"', async () => {
     const b = await startInProcess('b');
     const a = await startInProcess('a', [addr(b, 'b')]);

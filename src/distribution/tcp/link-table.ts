@@ -134,7 +134,11 @@ export class LinkTable {
       connection.establish(peer, {
         onMessage: bytes => events.message(peer.name, bytes),
         onControl: () => undefined,
-        onClose: () => this.hiddenLinks.delete(link),
+        onClose: () => {
+          this.hiddenLinks.delete(link);
+          for (const other of this.hiddenLinks) if (other.peer.name === peer.name) return;
+          events.hiddenDown?.(peer.name);
+        },
       });
       connection.deliverEarly();
       return !connection.isClosed;

@@ -35,6 +35,12 @@ export interface MeshEvents {
   nodeUp(peer: Peer): void;
   nodeDown(node: string, reason: NodeDownReason): void;
   message(from: string, bytes: Buffer): void;
+  /**
+   * The last link of a hidden node (a tool) closed. Hidden nodes are never members, so this is
+   * not a `nodeDown`; messaging still needs it, to fail requests pending on that node and abort
+   * the signals of the requests it was having handled.
+   */
+  hiddenDown?(node: string): void;
   /** The engine's admission of links (see `DistContext.admission`); every node when unset. */
   readonly admission?: LinkAdmission;
 }

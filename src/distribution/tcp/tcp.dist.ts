@@ -267,6 +267,7 @@ export class TcpDist implements MessagingDistStrategy {
           context.nodeDown(node, reason);
         },
         message: (from, bytes) => messaging.receive(from, bytes),
+        hiddenDown: node => messaging.nodeDown(node),
         admission: context.admission,
       },
       logger,

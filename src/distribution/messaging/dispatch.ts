@@ -98,8 +98,12 @@ export class Dispatcher {
     if (handler !== undefined)
       invoke(handler, payload, message, ignore, error => this.oneWayFailed(from, topic, error));
     if (subscribers !== undefined) {
-      const failed = (error: unknown): void => this.subscriberFailed(from, topic, error);
-      for (const subscriber of subscribers) invoke(subscriber, payload, message, ignore, failed);
+      // Each subscriber's failures are rate-limited on their own: one failing often must not
+      // hide another's first failure.
+      for (let index = 0; index < subscribers.length; index++)
+        invoke(subscribers[index], payload, message, ignore, error =>
+          this.subscriberFailed(from, topic, index, error),
+        );
     }
   }
 
@@ -116,13 +120,13 @@ export class Dispatcher {
     );
   }
 
-  private subscriberFailed(from: string, topic: string, error: unknown): void {
+  private subscriberFailed(from: string, topic: string, index: number, error: unknown): void {
     const level = failureLevel(error);
     if (level === 'none') return;
     const inner = innerError(error);
     this.context.log(
       level,
-      `subscriber|${topic}`,
+      `subscriber|${topic}|${index}`,
       MessagingMessages.subscriberFailed(from, topic, inner),
       handlerFailedFields(from, topic, inner),
     );

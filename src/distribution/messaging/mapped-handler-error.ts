@@ -17,7 +17,7 @@ export class MappedHandlerError {
     readonly error: unknown,
     /** The level the serving node logs it at (once). */
     readonly log: HandlerFailureLogLevel,
-    /** The HTTP status for the requester (100–599), when the error had one. */
+    /** The HTTP status for the requester (400–599; another status does not cross), when the error had one. */
     readonly status?: number,
     /** The response body for the requester, when the error had a status. */
     readonly response?: unknown,

@@ -105,7 +105,7 @@ export interface RemoteErrorDetails {
   /** `code` of that error, when it had a string (or numeric) one. */
   readonly remoteCode?: string;
   /**
-   * The HTTP status the remote handler's error carried (an `HttpException`'s, 100–599), when it
+   * The HTTP status the remote handler's error carried (an `HttpException`'s, 400–599), when it
    * had one. Older nodes never send it.
    */
   readonly status?: number;

@@ -75,7 +75,8 @@ export interface MessagingOptions {
 export interface HandlerRegistrationOptions {
   /**
    * For the library's own handlers only: allows a topic that starts with
-   * {@link RESERVED_TOPIC_PREFIX}. Applications must not set it; their topics use other names.
+   * {@link RESERVED_TOPIC_PREFIX}. Left out of the published declarations.
+   * @internal
    */
   readonly internal?: boolean;
 }

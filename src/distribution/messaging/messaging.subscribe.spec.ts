@@ -120,13 +120,14 @@ describe('Messaging subscribers', () => {
       });
       b.subscribe('t', () => void ran.push('s3'));
       a.send(B, 't', 1);
-      await until(() => net.logger(B).count('error') === 2, 5_000, 'error lines');
+      await until(() => net.logger(B).count('error') === 3, 5_000, 'error lines');
       expect(ran).toEqual(['handler', 's1', 's2', 's3']);
       const logger = net.logger(B);
       expect(logger.has('error', 'The handler of "t" failed on a message from')).toBe(true);
-      // subscriber failures share one rate-limited key per topic
+      // each subscriber's failures are rate-limited on their own: s2's is not hidden by s1's
       expect(logger.has('error', 'A subscriber of "t" failed on a message from')).toBe(true);
       expect(logger.has('error', 'TypeError: s1 broke')).toBe(true);
+      expect(logger.has('error', 'RangeError: s2 broke')).toBe(true);
       await settle();
       expect(unhandled).toEqual([]);
     } finally {

@@ -128,6 +128,7 @@ export class Messaging implements ClusterMessaging {
       encode: payload => encodePayload(this.codec, payload),
       admit: (node, topic, signal) => this.pending.admit(node, topic, signal),
       open: request => this.openEncoded(request),
+      drop: id => this.pending.drop(id),
     };
   }
 
@@ -377,7 +378,7 @@ export class Messaging implements ClusterMessaging {
   }
 
   /** Opens an admitted request whose payload is encoded, and sends it; throws what `deliver` does. */
-  private openEncoded(request: EncodedRequest): void {
+  private openEncoded(request: EncodedRequest): number {
     const { node, topic, body } = request;
     const id = this.pending.open(request);
     try {
@@ -386,6 +387,7 @@ export class Messaging implements ClusterMessaging {
       this.pending.drop(id);
       throw error;
     }
+    return id;
   }
 
   /** Hands a message to the transport, or to this node's own handlers (asynchronously). */

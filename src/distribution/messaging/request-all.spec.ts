@@ -201,6 +201,31 @@ describe('Messaging.requestAll', () => {
     const results = await call;
     expect(results[0]).toEqual({ node: B, ok: true, value: B });
     expect(failure(results[1])).toBeInstanceOf(RequestAbortedError);
+    expect(failure(results[1])).toMatchObject({ node: C, topic: 'who' });
+    expect(a.pendingRequests).toBe(0);
+  });
+
+  it('adds one abort listener per call, however many nodes it asks, and removes it once settled', async () => {
+    const a = net.add(A);
+    const others = Array.from({ length: 12 }, (_, i) => `n${i}@10.0.1.${i}`);
+    for (const node of others) net.add(node).on('who', () => node);
+    const signal = new AbortController().signal;
+    let listeners = 0;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = (...args: Parameters<AbortSignal['addEventListener']>) => {
+      listeners++;
+      add(...args);
+    };
+    signal.removeEventListener = (...args: Parameters<AbortSignal['removeEventListener']>) => {
+      listeners--;
+      remove(...args);
+    };
+    const call = a.requestAll<string>('who', null, { signal });
+    expect(listeners).toBe(1);
+    const results = await call;
+    expect(results.every(r => r.ok)).toBe(true);
+    expect(listeners).toBe(0);
   });
 
   it('resolves [] without members, and does not encode a payload nobody gets', async () => {

@@ -40,8 +40,10 @@ export interface RequestAllDriver {
   encode(payload: unknown): Buffer[];
   /** Refuses one node's request before it is opened (aborted signal, too many pending). */
   admit(node: string, topic: string, signal: AbortSignal | undefined): void;
-  /** Opens and sends one request; throws what the transport throws. */
-  open(request: EncodedRequest): void;
+  /** Opens and sends one request; returns its id; throws what the transport throws. */
+  open(request: EncodedRequest): number;
+  /** Forgets an open request without settling it (the call was aborted). */
+  drop(id: number): void;
 }
 
 /**
@@ -65,10 +67,18 @@ export function requestAll<T>(
         cause: signal.reason,
       });
     const results = new Array<RequestAllResult<T>>(targets.length);
+    // Ids of the requests still open, by target index: the one abort listener of the call
+    // (not one per node, which would pass Node's listener warning limit) drops them.
+    const open = new Map<number, number>();
     let remaining = targets.length;
+    let listening = false;
     const settle = (index: number, result: RequestAllResult<T>): void => {
+      if (results[index] !== undefined) return;
+      open.delete(index);
       results[index] = result;
-      if (--remaining === 0) resolve(results);
+      if (--remaining > 0) return;
+      if (listening) signal?.removeEventListener('abort', onAbort);
+      resolve(results);
     };
     const failed = (index: number, error: unknown): void => {
       const node = targets[index];
@@ -94,20 +104,38 @@ export function requestAll<T>(
     for (const index of asked) {
       const node = targets[index];
       try {
-        driver.admit(node, topic, signal);
-        driver.open({
+        driver.admit(node, topic, undefined);
+        const id = driver.open({
           node,
           topic,
           body,
           timeoutMs,
-          signal,
+          signal: undefined,
           resolve: value => settle(index, { node, ok: true, value: value as T }),
           reject: error => failed(index, error),
         });
+        if (results[index] === undefined) open.set(index, id);
       } catch (error) {
         failed(index, error);
       }
     }
+    if (signal === undefined || open.size === 0) return;
+    function onAbort(): void {
+      for (const [index, id] of [...open]) {
+        driver.drop(id);
+        const node = targets[index];
+        failed(
+          index,
+          new RequestAbortedError(MessagingMessages.requestAborted(node, topic), {
+            node,
+            topic,
+            cause: signal?.reason,
+          }),
+        );
+      }
+    }
+    listening = true;
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

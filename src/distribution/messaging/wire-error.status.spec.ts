@@ -120,13 +120,54 @@ describe('errors to and from the wire: status and response', () => {
       });
     });
 
-    it('drops a status that is not an integer from 100 to 599, on either side', () => {
-      for (const status of [99, 600, 404.5, -404, NaN, Infinity, 1e9]) {
+    it('drops a response nested too deep to be written again, and __proto__ keys of a response', () => {
+      const deep = '{"a":'.repeat(30_000) + '1' + '}'.repeat(30_000);
+      const nested = parseWireError(
+        B,
+        't',
+        Buffer.from(
+          `{"code":"ERR_REMOTE_HANDLER","name":"X","message":"m","status":404,"response":${deep}}`,
+        ),
+      );
+      expect(nested.remoteName === 'X' || nested.remoteName === 'Error').toBe(true);
+      expect(nested.response).toBeUndefined();
+      expect(() => JSON.stringify(nested.response)).not.toThrow();
+      const polluted = parseWireError(
+        B,
+        't',
+        Buffer.from(
+          '{"code":"ERR_REMOTE_HANDLER","name":"X","message":"m","status":404,' +
+            '"response":{"statusCode":404,"__proto__":{"admin":true},"nested":{"__proto__":{"x":1}}}}',
+        ),
+      );
+      expect(polluted.status).toBe(404);
+      const copy = Object.assign({}, polluted.response) as Record<string, unknown>;
+      expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+      expect(copy.admin).toBeUndefined();
+      expect(Object.keys(polluted.response as object)).toEqual(['statusCode', 'nested']);
+      expect(Object.keys((polluted.response as { nested: object }).nested)).toEqual([]);
+    });
+
+    it('drops a status that is not an integer from 400 to 599 (no 1xx, 2xx or 3xx), on either side', () => {
+      for (const status of [99, 100, 103, 200, 302, 399, 600, 404.5, -404, NaN, Infinity, 1e9]) {
         const failure = handlerFailure(new MappedHandlerError(notFound(), 'debug', status, {}));
         expect(failure).not.toHaveProperty('status');
         expect(failure).not.toHaveProperty('response');
       }
-      for (const status of [99, 600, 404.5, '404', null, true, [404], { n: 404 }]) {
+      for (const status of [
+        99,
+        101,
+        103,
+        204,
+        399,
+        600,
+        404.5,
+        '404',
+        null,
+        true,
+        [404],
+        { n: 404 },
+      ]) {
         const body = Buffer.from(
           JSON.stringify({
             code: 'ERR_REMOTE_HANDLER',
@@ -139,7 +180,7 @@ describe('errors to and from the wire: status and response', () => {
         const error = parseWireError(B, 't', body);
         expect(error).toMatchObject({ remoteName: 'X', status: undefined, response: undefined });
       }
-      for (const status of [100, 404, 599]) {
+      for (const status of [400, 404, 599]) {
         expect(roundTrip(new MappedHandlerError(notFound(), 'debug', status, {}))).toMatchObject({
           status,
           response: {},
@@ -328,7 +369,7 @@ describe('errors to and from the wire: status and response', () => {
           if (error.status === undefined) expect(error.response).toBeUndefined();
           else {
             expect(Number.isInteger(error.status)).toBe(true);
-            expect(error.status).toBeGreaterThanOrEqual(100);
+            expect(error.status).toBeGreaterThanOrEqual(400);
             expect(error.status).toBeLessThanOrEqual(599);
           }
           expect(error).not.toHaveProperty('remoteStack');
@@ -347,13 +388,17 @@ describe('errors to and from the wire: status and response', () => {
           (name, message, status, response) => {
             const error = Object.assign(new Error(message), { name });
             const remote = roundTrip(new MappedHandlerError(error, 'debug', status, response));
-            const valid = status >= 100 && status <= 599;
+            const valid = status >= 400 && status <= 599;
             expect(remote.status).toBe(valid ? status : undefined);
             expect(remote.remoteName).toBe(name.slice(0, 256));
             expect(remote.remoteMessage).toBe(message.slice(0, 8 * 1024));
             // JSON drops -0 and undefined members, as it does for every body.
             if (valid && response !== undefined)
-              expect(remote.response).toEqual(JSON.parse(JSON.stringify(response)));
+              expect(remote.response).toEqual(
+                JSON.parse(JSON.stringify(response), (key, value: unknown) =>
+                  key === '__proto__' ? undefined : value,
+                ),
+              );
             else expect(remote.response).toBeUndefined();
           },
         ),

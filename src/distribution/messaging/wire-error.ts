@@ -20,7 +20,7 @@ export interface WireError {
   readonly name: string;
   readonly message: string;
   readonly remoteCode?: string;
-  /** The HTTP status of the handler's error, an integer 100–599. */
+  /** The HTTP status of the handler's error, an integer 400–599. */
   readonly status?: number;
   /** Its response body, JSON of at most {@link MAX_ERROR_RESPONSE_BYTES}; only with `status`. */
   readonly response?: unknown;
@@ -44,9 +44,28 @@ export const MAX_ERROR_RESPONSE_BYTES = 16 * 1024;
  */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-/** Whether `value` can be an HTTP status on the wire. */
+/**
+ * Whether `value` can be an HTTP status on the wire: an error status, 400–599. A 1xx rethrown by
+ * a controller would leave the HTTP client waiting for a final response, and 2xx/3xx are not
+ * failures, so neither crosses.
+ */
 function isHttpStatus(value: unknown): value is number {
-  return isIntegerIn(value, 100, 599);
+  return isIntegerIn(value, 400, 599);
+}
+
+/** Drops `__proto__` keys, so a response body cannot swap the prototype of a copy made of it. */
+function withoutProto(key: string, value: unknown): unknown {
+  return key === '__proto__' ? undefined : value;
+}
+
+/** Whether a received response body can be written again (a deep nesting cannot: stack overflow). */
+function isWritable(response: unknown): boolean {
+  try {
+    JSON.stringify(response);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -139,14 +158,17 @@ export function encodeWireError(error: WireError): Buffer {
 
 /**
  * Reads an error response's body from `node`, the answer to a request on `topic`; whatever the
- * body holds, the result is a {@link RemoteError}. `status` is kept only as an integer 100–599,
+ * body holds, the result is a {@link RemoteError}. `status` is kept only as an integer 400–599,
  * and `response` only with such a status; a body over {@link MAX_ERROR_BODY_BYTES} is not read.
  * @internal
  */
 export function parseWireError(node: string, topic: string, body: Buffer): RemoteError {
   let parsed: unknown;
   try {
-    parsed = body.length > MAX_ERROR_BODY_BYTES ? undefined : JSON.parse(body.toString('utf8'));
+    parsed =
+      body.length > MAX_ERROR_BODY_BYTES
+        ? undefined
+        : (JSON.parse(body.toString('utf8'), withoutProto) as unknown);
   } catch {
     parsed = undefined;
   }
@@ -175,7 +197,9 @@ export function parseWireError(node: string, topic: string, body: Buffer): Remot
     remoteMessage,
     ...(remoteCode === undefined ? {} : { remoteCode }),
     ...(status === undefined ? {} : { status }),
-    ...(status === undefined || fields.response === undefined ? {} : { response: fields.response }),
+    ...(status === undefined || fields.response === undefined || !isWritable(fields.response)
+      ? {}
+      : { response: fields.response }),
   });
 }
 

@@ -136,6 +136,8 @@ export class LinkTable {
         onControl: () => undefined,
         onClose: () => {
           this.hiddenLinks.delete(link);
+          // A member link of that name (a tool misnamed as a member) keeps its requests.
+          if (this.links.has(peer.name)) return;
           for (const other of this.hiddenLinks) if (other.peer.name === peer.name) return;
           events.hiddenDown?.(peer.name);
         },

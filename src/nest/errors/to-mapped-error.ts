@@ -23,7 +23,7 @@ const RPC_DEFAULT_STATUS = 500;
  * Classifies a handler's failure. An `HttpException` keeps its status and response (logged at
  * `debug` below 500, at `error` from 500: Nest never logs it); another `IntrinsicException` is
  * logged at `debug`; an `RpcException` gets the status in its error object (`statusCode` or
- * `status`, 100–599) or 500, and the body `BaseRpcExceptionFilter` would build; any other `Error`
+ * `status`, 400–599) or 500, and the body `BaseRpcExceptionFilter` would build; any other `Error`
  * is logged at `error` by whoever sees it first (Nest on the pipeline, so `debug` here); a thrown
  * non-`Error` value at `warn`. An already mapped error is returned as it is.
  * Not exported from the package.
@@ -81,7 +81,7 @@ function rpcError(error: unknown): { status: number; response: unknown } | undef
   }
   if (typeof inner === 'object' && inner !== null) {
     const { statusCode, status } = inner as { statusCode?: unknown; status?: unknown };
-    const found = [statusCode, status].find(s => isIntegerIn(s, 100, 599)) as number | undefined;
+    const found = [statusCode, status].find(s => isIntegerIn(s, 400, 599)) as number | undefined;
     return { status: found ?? RPC_DEFAULT_STATUS, response: inner };
   }
   // As BaseRpcExceptionFilter answers a non-object error.

@@ -128,6 +128,33 @@ describe('node-event decorators', () => {
     await until(() => b.get(Watcher).calls.includes('up:a@test'), 5_000, 'the other listener');
   });
 
+  it('survives a logger that throws while it reports a failing listener: no uncaught error', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => void uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUncaught);
+    try {
+      let attempts = 0;
+      const broken = new ErrorLines();
+      broken.error = () => {
+        attempts++;
+        throw new Error('logger down');
+      };
+      const net = network();
+      const b = await node(net, 'b@test', [Faulty, Watcher], broken);
+      // the same logger for both: Nest's logger override is process-wide
+      const a = await node(net, 'a@test', [], broken);
+      apps = [b, a];
+      await until(() => attempts >= 2, 5_000, 'both failures reported to the logger');
+      await until(() => b.get(Watcher).calls.includes('up:a@test'), 5_000, 'the other listener');
+      await new Promise(resolve => setImmediate(resolve));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      process.off('unhandledRejection', onUncaught);
+    }
+  });
+
   it('calls node-event methods outside the pipeline: an APP_GUARD does not block them', async () => {
     const net = network();
     const b = await node(net, 'b@test', [Watcher, { provide: APP_GUARD, useClass: DenyAll }]);

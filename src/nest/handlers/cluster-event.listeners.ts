@@ -73,11 +73,16 @@ export class ClusterEventListeners {
     { host, key, where }: EventRegistration,
     logger: Logger,
   ): (event: unknown, type: string) => void {
-    const failed = (type: string) => (error: unknown) =>
-      logger.error(
-        NestMessages.eventListenerFailed(where, type, error),
-        error instanceof Error ? error.stack : undefined,
-      );
+    const failed = (type: string) => (error: unknown) => {
+      try {
+        logger.error(
+          NestMessages.eventListenerFailed(where, type, error),
+          error instanceof Error ? error.stack : undefined,
+        );
+      } catch {
+        // A failing logger must not turn a listener's error into an uncaught exception.
+      }
+    };
     const { instance, scoped } = host;
     if (scoped === undefined) {
       const target = instance as Record<string, (event: unknown) => unknown>;

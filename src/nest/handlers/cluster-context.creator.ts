@@ -7,11 +7,13 @@ import {
 } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { MessageContext, MessageHandler } from '../../core/index.js';
+import type { MappedHandlerError } from '../../distribution/index.js';
 import { toMappedError } from '../errors/to-mapped-error.js';
 import {
   GEN_CLUSTER_ARGS_METADATA,
   GEN_CLUSTER_CONTEXT_TYPE,
 } from './cluster-handler.constants.js';
+import { ClusterMetadataAccessor } from './cluster-metadata.accessor.js';
 import { ClusterParamsFactory } from './cluster-params.factory.js';
 import type { ClusterRequest } from './cluster-request.interface.js';
 
@@ -45,7 +47,10 @@ export interface ScopedHost {
 export class ClusterContextCreator {
   private readonly paramsFactory = new ClusterParamsFactory();
 
-  constructor(private readonly externalContextCreator: ExternalContextCreator) {}
+  constructor(
+    private readonly externalContextCreator: ExternalContextCreator,
+    private readonly accessor: ClusterMetadataAccessor,
+  ) {}
 
   /** The fast path: a static host's proxy is built once; a message adds one await. */
   staticHandler(instance: object, key: string): MessageHandler {
@@ -56,7 +61,7 @@ export class ClusterContextCreator {
         // a filter that handled the error may answer with an Observable
         return isObservable(result) ? await lastValueFrom(result) : result;
       } catch (error) {
-        throw toMappedError(error, 'pipeline');
+        throw this.mapped(instance, key, error);
       }
     };
   }
@@ -68,10 +73,11 @@ export class ClusterContextCreator {
   scopedHandler(host: ScopedHost, key: string): MessageHandler {
     return async (payload: unknown, context: MessageContext) => {
       let proxy: (...args: unknown[]) => Promise<unknown>;
+      let instance: object;
       try {
         const request: ClusterRequest = { payload, context };
         const contextId = ContextIdFactory.getByRequest(request);
-        const instance = await resolveScoped(host, request, contextId);
+        instance = await resolveScoped(host, request, contextId);
         proxy = this.proxy(instance, key, contextId, host.id);
       } catch (error) {
         // not through the pipeline: Nest logged nothing, so the library logs it as an on() failure
@@ -81,9 +87,20 @@ export class ClusterContextCreator {
         const result: unknown = await proxy(payload, context);
         return isObservable(result) ? await lastValueFrom(result) : result;
       } catch (error) {
-        throw toMappedError(error, 'pipeline');
+        throw this.mapped(instance, key, error);
       }
     };
+  }
+
+  /**
+   * A failure out of the pipeline, mapped for the wire and the serving log. Nest's exceptions
+   * handler logged it unless an exception filter caught it (a catch-all HTTP filter calling
+   * `switchToHttp()` throws on cluster traffic): then it is logged as a plain handler's failure.
+   */
+  private mapped(instance: object, key: string, error: unknown): MappedHandlerError {
+    const method = (instance as Record<string, Method>)[key];
+    const caught = this.accessor.filterCatches(instance.constructor, method, error);
+    return toMappedError(error, caught ? 'imperative' : 'pipeline');
   }
 
   private proxy(

@@ -1,4 +1,7 @@
 import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
   Injectable,
   type INestApplication,
   InternalServerErrorException,
@@ -8,7 +11,7 @@ import {
   UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
-import { APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { GenClusterTestingModule, InMemoryNetwork } from '../../testing/index.js';
 import { ClusterService } from '../cluster.service.js';
@@ -97,6 +100,23 @@ class Failing {
   }
 }
 
+/** An app-wide filter written for HTTP only: on cluster traffic `status` is not a function. */
+@Catch()
+class HttpOnlyFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<{ status(code: number): unknown }>();
+    response.status(500);
+  }
+}
+
+/** Catches only NotFoundException: a plain Error passes it by, to Nest's own handler. */
+@Catch(NotFoundException)
+class NotFoundOnly implements ExceptionFilter {
+  catch(): string {
+    return 'not found, filtered';
+  }
+}
+
 describe('a failing cluster handler is logged once', () => {
   let apps: INestApplication[] = [];
   afterEach(async () => {
@@ -142,6 +162,40 @@ describe('a failing cluster handler is logged once', () => {
     expect(
       logger.at('debug', 'library').filter(line => line.message.includes('plain failure')),
     ).toHaveLength(1);
+  });
+});
+
+describe('a failure of an exception filter is logged once', () => {
+  let apps: INestApplication[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.map(app => app.close()));
+    apps = [];
+  });
+
+  it('logs at error, by the library, what a catch-all filter threw (Nest logs nothing then)', async () => {
+    const logger = new CapturingLogger();
+    apps = await twoNodes([Failing, { provide: APP_FILTER, useClass: HttpOnlyFilter }], logger);
+    await expect(
+      apps[0].get(ClusterService).request('b@test', 'fail.notFound', {}),
+    ).rejects.toMatchObject({ code: 'ERR_REMOTE_HANDLER', remoteName: 'TypeError' });
+    const errors = logger.lines.filter(line => line.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].context).toBe('GenCluster:default');
+    expect(errors[0].message).toContain('fail.notFound');
+  });
+
+  it("leaves a plain Error that a filter does not catch to Nest's ExceptionsHandler", async () => {
+    const logger = new CapturingLogger();
+    apps = await twoNodes([Failing], logger, app => app.useGlobalFilters(new NotFoundOnly()));
+    await expect(apps[0].get(ClusterService).request('b@test', 'fail.notFound', {})).resolves.toBe(
+      'not found, filtered',
+    );
+    await expect(apps[0].get(ClusterService).request('b@test', 'fail.plain', {})).rejects.toThrow(
+      'plain failure',
+    );
+    expect(logger.lines.filter(line => line.level === 'error')).toEqual([
+      { level: 'error', context: 'ExceptionsHandler', message: 'Error: plain failure' },
+    ]);
   });
 });
 

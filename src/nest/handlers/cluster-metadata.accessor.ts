@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { PIPES_METADATA } from '@nestjs/common/constants.js';
+import {
+  EXCEPTION_FILTERS_METADATA,
+  FILTER_CATCH_EXCEPTIONS,
+  PIPES_METADATA,
+} from '@nestjs/common/constants.js';
 import { ApplicationConfig } from '@nestjs/core';
 import type { ClusterEventMetadata } from './cluster-event.decorators.js';
 import {
@@ -52,6 +56,35 @@ export class ClusterMetadataAccessor {
       this.config.getGlobalRequestPipes().length > 0
     );
   }
+
+  /**
+   * Whether an exception filter that applies to the method (its own, its class's, `APP_FILTER`
+   * or `app.useGlobalFilters()`) catches `error` by its `@Catch()` types. Nest's own exceptions
+   * handler logs only what no such filter catches; what a filter caught and threw on, nobody
+   * has logged yet.
+   */
+  filterCatches(classRef: object, method: object, error: unknown): boolean {
+    const filters: unknown[] = [
+      ...asArray(Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, method)),
+      ...asArray(Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, classRef)),
+      ...this.config.getGlobalFilters(),
+      ...this.config.getGlobalRequestFilters().map(wrapper => wrapper.metatype),
+    ];
+    return filters.some(filter => {
+      const type =
+        typeof filter === 'function' ? filter : (filter as object | null | undefined)?.constructor;
+      if (type === undefined) return false;
+      const caught = asArray(Reflect.getMetadata(FILTER_CATCH_EXCEPTIONS, type));
+      return (
+        caught.length === 0 ||
+        caught.some(exception => typeof exception === 'function' && error instanceof exception)
+      );
+    });
+  }
+}
+
+function asArray(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? (value as unknown[]) : [];
 }
 
 function ownArray<T>(key: string, method: object): readonly T[] {

@@ -52,18 +52,20 @@ export class ClusterContextCreator {
     private readonly accessor: ClusterMetadataAccessor,
   ) {}
 
-  /** The fast path: a static host's proxy is built once; a message adds one await. */
+  /**
+   * The fast path: a static host's proxy is built once, and a message adds one promise reaction
+   * to Nest's pipeline (no async wrapper of its own).
+   */
   staticHandler(instance: object, key: string): MessageHandler {
     const proxy = this.proxy(instance, key);
-    return async (payload: unknown, context: MessageContext) => {
-      try {
-        const result: unknown = await proxy(payload, context);
-        // a filter that handled the error may answer with an Observable
-        return isObservable(result) ? await lastValueFrom(result) : result;
-      } catch (error) {
-        throw this.mapped(instance, key, error);
-      }
+    const fail = (error: unknown): never => {
+      throw this.mapped(instance, key, error);
     };
+    // A handler, an interceptor or a filter that handled the error may answer with an Observable.
+    const settle = (result: unknown): unknown =>
+      isObservable(result) ? lastValueFrom(result).then(undefined, fail) : result;
+    return (payload: unknown, context: MessageContext) =>
+      proxy(payload, context).then(settle, fail);
   }
 
   /**

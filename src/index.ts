@@ -37,15 +37,14 @@ export {
   OnNodeUp,
   Payload,
 } from './nest/index.js';
-// Deep paths until the Nest layer's index exports these (its owner's change).
-export { RemoteHttpException } from './nest/errors/index.js';
-export type {
-  HandlerResult,
-  ParameterDoesNotAcceptPayload,
-  TypedHandlerDecorator,
-  TypedMessageHandler,
-  TypedSubscriberDecorator,
-} from './nest/typed-topic.types.js';
+export {
+  type HandlerResult,
+  type ParameterDoesNotAcceptPayload,
+  RemoteHttpException,
+  type TypedHandlerDecorator,
+  type TypedMessageHandler,
+  type TypedSubscriberDecorator,
+} from './nest/index.js';
 
 // --- Engine without Nest -----------------------------------------------------------------------
 export {

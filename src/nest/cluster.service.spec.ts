@@ -244,6 +244,7 @@ describe('ClusterService.on() wrapper', () => {
       broadcast: () => 0,
       request: <T>(node: string, topic: string, payload: unknown, options?: RequestOptions) => {
         this.requests.push({ node, topic, options });
+        if (node.startsWith('full@')) throw new GenClusterError('ERR_QUEUE_FULL', `${node} full`);
         return node.startsWith('down@')
           ? Promise.reject(new GenClusterError('ERR_NODE_DOWN', `${node} is down`))
           : Promise.resolve(`${String(payload)} from ${node}` as T);
@@ -357,20 +358,20 @@ describe('ClusterService.on() wrapper', () => {
     const dist = new OldMessagingDist();
     await withDist(dist, async cluster => {
       const results = await cluster.requestAll<string>('q', 'hi', {
-        nodes: ['b@10.0.0.2', 'down@10.0.0.3', 'b@10.0.0.2'],
+        nodes: ['b@10.0.0.2', 'down@10.0.0.3', 'b@10.0.0.2', 'full@10.0.0.4'],
         includeSelf: true,
         timeoutMs: 1_234,
       });
-      expect(results.map(r => (r.ok ? [r.node, r.value] : [r.node, r.error.name]))).toEqual([
-        ['b@10.0.0.2', 'hi from b@10.0.0.2'],
-        ['down@10.0.0.3', 'GenClusterError'],
+      // self first, as Messaging.requestAll; a synchronous refusal is that node's result
+      expect(results.map(r => (r.ok ? [r.node, r.value] : [r.node, r.error.message]))).toEqual([
         ['self@10.0.0.1', 'hi from self@10.0.0.1'],
+        ['b@10.0.0.2', 'hi from b@10.0.0.2'],
+        ['down@10.0.0.3', 'down@10.0.0.3 is down'],
+        ['full@10.0.0.4', 'full@10.0.0.4 full'],
       ]);
-      expect(dist.requests.map(r => r.options)).toEqual([
-        { timeoutMs: 1_234, signal: undefined },
-        { timeoutMs: 1_234, signal: undefined },
-        { timeoutMs: 1_234, signal: undefined },
-      ]);
+      expect(dist.requests.map(r => r.options)).toEqual(
+        Array(4).fill({ timeoutMs: 1_234, signal: undefined }),
+      );
     });
   });
 });

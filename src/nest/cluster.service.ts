@@ -260,14 +260,17 @@ export class ClusterService
   ): Promise<RequestAllResult<unknown>[]> {
     const nodes = [...new Set(options.nodes ?? this.cluster.nodes())];
     if (options.includeSelf === true && !nodes.includes(this.cluster.self))
-      nodes.push(this.cluster.self);
+      nodes.unshift(this.cluster.self); // first, as Messaging.requestAll puts it
     const single: RequestOptions = { timeoutMs: options.timeoutMs, signal: options.signal };
     return Promise.all(
       nodes.map(node =>
-        this.messaging.request(node, topic, payload, single).then(
-          value => ({ node, ok: true, value }) as const,
-          (error: unknown) => ({ node, ok: false, error: toError(error) }) as const,
-        ),
+        // A synchronous refusal (node down, queue full) is that node's result, not the call's.
+        Promise.resolve()
+          .then(() => this.messaging.request(node, topic, payload, single))
+          .then(
+            value => ({ node, ok: true, value }) as const,
+            (error: unknown) => ({ node, ok: false, error: toError(error) }) as const,
+          ),
       ),
     );
   }

@@ -31,3 +31,11 @@ export {
 } from './handlers/cluster-event.decorators.js';
 export { ClusterContext, ClusterPayload, Payload } from './handlers/cluster-params.decorators.js';
 export type { ClusterEventRequest, ClusterRequest } from './handlers/cluster-request.interface.js';
+export { RemoteHttpException } from './errors/remote-http.exception.js';
+export type {
+  HandlerResult,
+  ParameterDoesNotAcceptPayload,
+  TypedHandlerDecorator,
+  TypedMessageHandler,
+  TypedSubscriberDecorator,
+} from './typed-topic.types.js';

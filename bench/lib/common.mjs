@@ -81,6 +81,42 @@ export async function freePorts(count) {
 /** The JS value sent by the framework stacks for a payload of `bytes` (a string field). */
 export const payloadOf = bytes => ({ d: 'x'.repeat(bytes) });
 
+/**
+ * The client side of this library's stacks: requests to the server's `echo`, a barrier on its
+ * `count`, and one-way `sink` messages sent until the time is up (ERR_QUEUE_FULL means: yield
+ * and try again). `messaging` has `request(node, topic, payload, options?)` and
+ * `send(node, topic, payload)` (the raw messaging or a ClusterService); `close` ends the client.
+ */
+export function messagingClient(messaging, server, close) {
+  let payload = payloadOf(32);
+  return {
+    prepare(size) {
+      payload = payloadOf(size);
+    },
+    issue(cb) {
+      messaging.request(server, 'echo', payload).then(() => cb(), cb);
+    },
+    barrier: () => messaging.request(server, 'count', null, { timeoutMs: 60_000 }),
+    async oneway(ms, maxCount) {
+      const end = performance.now() + ms;
+      let sent = 0;
+      while (sent < maxCount && performance.now() < end) {
+        try {
+          for (let i = 0; i < 1024 && sent < maxCount; i++) {
+            messaging.send(server, 'sink', payload);
+            sent++;
+          }
+        } catch (error) {
+          if (error?.code !== 'ERR_QUEUE_FULL') throw error;
+        }
+        await yieldTurn();
+      }
+      return sent;
+    },
+    close,
+  };
+}
+
 export const sizeLabel = bytes =>
   bytes >= 1024 * 1024
     ? `${bytes / 1024 / 1024} MiB`

@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { distUrl, payloadOf, yieldTurn } from '../common.mjs';
+import { distUrl, messagingClient } from '../common.mjs';
 import { COOKIE } from './ours.mjs';
 
 const lib = await import(distUrl('index.js'));
@@ -110,34 +110,7 @@ export function variant(kind) {
         providers: [],
       });
       await cluster.waitForMembers(1, { timeoutMs: 15_000 });
-      let payload = payloadOf(32);
-      return {
-        prepare(size) {
-          payload = payloadOf(size);
-        },
-        issue(cb) {
-          cluster.request(SERVER, 'echo', payload).then(() => cb(), cb);
-        },
-        barrier: () => cluster.request(SERVER, 'count', null, { timeoutMs: 60_000 }),
-        /** `send` until the time is up; ERR_QUEUE_FULL means: yield and try again. */
-        async oneway(ms, maxCount) {
-          const end = performance.now() + ms;
-          let sent = 0;
-          while (sent < maxCount && performance.now() < end) {
-            try {
-              for (let i = 0; i < 1024 && sent < maxCount; i++) {
-                cluster.send(SERVER, 'sink', payload);
-                sent++;
-              }
-            } catch (error) {
-              if (error?.code !== 'ERR_QUEUE_FULL') throw error;
-            }
-            await yieldTurn();
-          }
-          return sent;
-        },
-        close: () => app.close(),
-      };
+      return messagingClient(cluster, SERVER, () => app.close());
     },
   };
 }

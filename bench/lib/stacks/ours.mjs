@@ -3,7 +3,7 @@
 // timeout 5 s, queue bounds 64 MiB / 10,000 messages), imported from the build (dist/src, or
 // BENCH_DIST).
 import { firstValueFrom, filter, timeout } from 'rxjs';
-import { distUrl, now, payloadOf, yieldTurn } from '../common.mjs';
+import { distUrl, messagingClient, now, payloadOf, yieldTurn } from '../common.mjs';
 
 const lib = await import(distUrl('index.js'));
 const { GenCluster, StaticDiscovery, TcpDist } = lib;
@@ -53,35 +53,7 @@ export async function connect({ port }) {
   const server = 'srv@127.0.0.1';
   const node = await startNode({ name: 'cli@127.0.0.1', peers: [`${server}:${port}`] });
   await node.cluster.waitForMembers(1, { timeoutMs: 15_000 });
-  const messaging = node.dist.messaging;
-  let payload = payloadOf(32);
-  return {
-    prepare(size) {
-      payload = payloadOf(size);
-    },
-    issue(cb) {
-      messaging.request(server, 'echo', payload).then(() => cb(), cb);
-    },
-    barrier: () => messaging.request(server, 'count', null, { timeoutMs: 60_000 }),
-    /** `messaging.send` until the time is up; ERR_QUEUE_FULL means: yield and try again. */
-    async oneway(ms, maxCount) {
-      const end = performance.now() + ms;
-      let sent = 0;
-      while (sent < maxCount && performance.now() < end) {
-        try {
-          for (let i = 0; i < 1024 && sent < maxCount; i++) {
-            messaging.send(server, 'sink', payload);
-            sent++;
-          }
-        } catch (error) {
-          if (error?.code !== 'ERR_QUEUE_FULL') throw error;
-        }
-        await yieldTurn();
-      }
-      return sent;
-    },
-    close: () => node.cluster.stop(),
-  };
+  return messagingClient(node.dist.messaging, server, () => node.cluster.stop());
 }
 
 /** Broadcasts to every member for `ms`; deliveries are counted by the receivers. */

@@ -9,6 +9,10 @@ import {
   Messaging,
   type MessagingOptions,
 } from '../../src/distribution/messaging/messaging.js';
+import {
+  type PayloadCodec,
+  createPayloadCodec,
+} from '../../src/distribution/messaging/payload-codec.js';
 import { NodeDownError } from '../../src/distribution/transport.errors.js';
 import { TransportMessages } from '../../src/distribution/transport.messages.js';
 
@@ -144,4 +148,25 @@ export function thrown(run: () => unknown): Error {
 /** Lets every queued microtask and I/O callback run (not a sleep: no fixed delay). */
 export async function settle(turns = 3): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise(resolve => setImmediate(resolve));
+}
+
+/** A msgpack codec that counts its encodes and decodes (`counts`, which a spec may reset). */
+export function countingCodec(): {
+  codec: PayloadCodec;
+  counts: { encodes: number; decodes: number };
+} {
+  const msgpack = createPayloadCodec();
+  const counts = { decodes: 0, encodes: 0 };
+  const codec: PayloadCodec = {
+    name: 'counting',
+    encode: value => {
+      counts.encodes++;
+      return msgpack.encode(value);
+    },
+    decode: bytes => {
+      counts.decodes++;
+      return msgpack.decode(bytes);
+    },
+  };
+  return { codec, counts };
 }

@@ -7,6 +7,7 @@ import {
   C,
   D,
   MemoryNetwork,
+  countingCodec,
   rejection,
   settle,
   thrown,
@@ -21,7 +22,6 @@ import {
   QueueFullError,
 } from './messaging.errors.js';
 import { type MessageTransport, Messaging, type MessagingOptions } from './messaging.js';
-import { type PayloadCodec, createPayloadCodec } from './payload-codec.js';
 
 describe('Messaging', () => {
   let net: MemoryNetwork;
@@ -143,23 +143,14 @@ describe('Messaging', () => {
 
   describe('broadcast', () => {
     it('encodes once and sends to every member but self, returning the count', async () => {
-      let encodes = 0;
-      const msgpack = createPayloadCodec();
-      const counting: PayloadCodec = {
-        name: 'counting',
-        encode: value => {
-          encodes++;
-          return msgpack.encode(value);
-        },
-        decode: bytes => msgpack.decode(bytes),
-      };
+      const { codec: counting, counts } = countingCodec();
       const a = net.add(A, { codec: counting });
       const got = new Map<string, unknown>();
       for (const node of [B, C, D])
         net.add(node).on('news', payload => void got.set(node, payload));
       a.on('news', () => void got.set(A, 'self'));
       expect(a.broadcast('news', { headline: 'hi' })).toBe(3);
-      expect(encodes).toBe(1);
+      expect(counts.encodes).toBe(1);
       await until(() => got.size === 3, 5_000, 'three deliveries');
       expect(got).toEqual(
         new Map([

@@ -4,6 +4,7 @@ import {
   B,
   C,
   MemoryNetwork,
+  countingCodec,
   mainProcess,
   rejection,
   settle,
@@ -12,25 +13,6 @@ import {
 import type { MessageContext } from '../../core/index.js';
 import { MappedHandlerError } from './mapped-handler-error.js';
 import { MessagingClosedError, RemoteError } from './messaging.errors.js';
-import { type PayloadCodec, createPayloadCodec } from './payload-codec.js';
-
-/** A msgpack codec that counts its decodes. */
-function countingCodec() {
-  const msgpack = createPayloadCodec();
-  const counts = { decodes: 0, encodes: 0 };
-  const codec: PayloadCodec = {
-    name: 'counting',
-    encode: value => {
-      counts.encodes++;
-      return msgpack.encode(value);
-    },
-    decode: bytes => {
-      counts.decodes++;
-      return msgpack.decode(bytes);
-    },
-  };
-  return { codec, counts };
-}
 
 describe('Messaging subscribers', () => {
   let net: MemoryNetwork;

@@ -5,6 +5,7 @@ import {
   C,
   D,
   MemoryNetwork,
+  countingCodec,
   deferred,
   rejection,
 } from '../../../test/support/messaging-harness.js';
@@ -19,7 +20,6 @@ import {
   RequestTimeoutError,
   TooManyRequestsError,
 } from './messaging.errors.js';
-import { type PayloadCodec, createPayloadCodec } from './payload-codec.js';
 
 const GHOST = 'ghost@10.0.0.9';
 const HIDDEN = 'hidden@10.0.0.8';
@@ -72,24 +72,15 @@ describe('Messaging.requestAll', () => {
   });
 
   it('encodes the payload once for every node', async () => {
-    let encodes = 0;
-    const msgpack = createPayloadCodec();
-    const counting: PayloadCodec = {
-      name: 'counting',
-      encode: value => {
-        encodes++;
-        return msgpack.encode(value);
-      },
-      decode: bytes => msgpack.decode(bytes),
-    };
+    const { codec: counting, counts } = countingCodec();
     const a = net.add(A, { codec: counting });
     for (const node of [B, C, D]) net.add(node, { codec: counting }).on('echo', () => 1);
     a.on('echo', () => 1);
-    encodes = 0;
+    counts.encodes = 0;
     const results = await a.requestAll('echo', { big: 'x'.repeat(1000) }, { includeSelf: true });
     expect(results).toHaveLength(4);
     // one encode of the request; each answer is encoded once by its node
-    expect(encodes).toBe(1 + 4);
+    expect(counts.encodes).toBe(1 + 4);
   });
 
   it('gives a listed node that is not a connected member NodeDownError without sending to it', async () => {

@@ -12,8 +12,7 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
-import { GenClusterTestingModule, InMemoryNetwork } from '../../testing/index.js';
+import { twoNestNodes } from '../../../test/support/nest-nodes.js';
 import { ClusterService } from '../cluster.service.js';
 import { ClusterContext, ClusterHandler, OnClusterMessage, Payload } from '../index.js';
 
@@ -61,26 +60,12 @@ class CapturingLogger implements LoggerService {
   }
 }
 
-async function twoNodes(
+/** Two nodes whose Nest logs go to `logger`, the library's down to debug. */
+const twoNodes = (
   providers: Provider[],
   logger: CapturingLogger,
-  setup: (app: INestApplication) => void = () => undefined,
-): Promise<INestApplication[]> {
-  const network = new InMemoryNetwork();
-  const apps: INestApplication[] = [];
-  for (const node of ['a@test', 'b@test']) {
-    const moduleRef = await Test.createTestingModule({
-      imports: [GenClusterTestingModule.forRoot({ network, node, logLevel: 'debug' })],
-      providers: node === 'b@test' ? providers : [],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger });
-    setup(app);
-    apps.push(app);
-    await app.init();
-  }
-  await apps[0].get(ClusterService).waitForMembers(1, { timeoutMs: 5_000 });
-  return apps;
-}
+  setup?: (app: INestApplication) => void,
+): Promise<INestApplication[]> => twoNestNodes(providers, { logger, logLevel: 'debug', setup });
 
 @Injectable()
 class Failing {

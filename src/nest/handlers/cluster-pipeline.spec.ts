@@ -19,11 +19,10 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import { IsInt, IsString, Min } from 'class-validator';
 import { type Observable, of, tap, throwError } from 'rxjs';
 import type { MessageContext } from '../../core/index.js';
-import { GenClusterTestingModule, InMemoryNetwork } from '../../testing/index.js';
+import { twoNestNodes } from '../../../test/support/nest-nodes.js';
 import { ClusterService } from '../cluster.service.js';
 import {
   ClusterHandler,
@@ -33,25 +32,10 @@ import {
 } from '../index.js';
 
 /** Two nodes on one network; `b` serves `providers`, `setup` runs on each app before init. */
-async function twoNodes(
+const twoNodes = (
   providers: Provider[],
-  setup: (app: INestApplication) => void = () => undefined,
-): Promise<INestApplication[]> {
-  const network = new InMemoryNetwork();
-  const apps: INestApplication[] = [];
-  for (const node of ['a@test', 'b@test']) {
-    const moduleRef = await Test.createTestingModule({
-      imports: [GenClusterTestingModule.forRoot({ network, node })],
-      providers: node === 'b@test' ? providers : [],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    setup(app);
-    apps.push(app);
-    await app.init();
-  }
-  await apps[0].get(ClusterService).waitForMembers(1, { timeoutMs: 5_000 });
-  return apps;
-}
+  setup?: (app: INestApplication) => void,
+): Promise<INestApplication[]> => twoNestNodes(providers, { setup });
 
 /** What the caller's rejection says: status and body, from a RemoteHttpException or RemoteError. */
 async function failureOf(

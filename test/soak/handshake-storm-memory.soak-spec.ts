@@ -147,8 +147,15 @@ describe('memory after handshake storms', () => {
       expect(r.external).toBeLessThanOrEqual(baseline.external + 1);
       expect(r.arrayBuffers).toBeLessThanOrEqual(baseline.arrayBuffers + 1);
       expect(r.handles).toBe(baseline.handles);
-      // outside V8's heap (sockets, TLS, buffers, malloc arenas) nothing stays
-      expect(r.rss - r.heapTotal).toBeLessThanOrEqual(baseline.rss - baseline.heapTotal + 10);
+      // Outside V8's heap (sockets, TLS, buffers, malloc arenas) nothing stays. heapTotal counts
+      // the young generation's committed pages whether or not they are resident: a fresh
+      // process may hold them committed but untouched, and a storm touches them, so up to
+      // `newSpace` of RSS moves into the young generation without anything staying outside the
+      // heap (about one run in five, on earlier builds too). The strict bound on RSS is the
+      // --max-semi-space-size=1 case below, and the storm-to-storm bound after this loop.
+      expect(r.rss - r.heapTotal).toBeLessThanOrEqual(
+        baseline.rss - baseline.heapTotal + 10 + r.newSpace,
+      );
     }
     // no growth from storm to storm: the residue is a ceiling, not a leak
     expect(after[after.length - 1]!.rss).toBeLessThanOrEqual(after[0]!.rss + 6);

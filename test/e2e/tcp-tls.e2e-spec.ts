@@ -284,7 +284,12 @@ describe('TCP dist over TLS (real sockets, one process)', () => {
     ).rejects.toThrow(/Port/);
     // a peers message naming such ports is ignored, and the link stays up
     const b = await startInProcess('b', [addr(a, 'a')], mtls());
-    await until(() => a.cluster.nodes().length === 1, 5_000, 'a TLS link');
+    // both sides: b's link to a is used below, and b may adopt it a moment after a does
+    await until(
+      () => a.cluster.nodes().length === 1 && b.cluster.nodes().length === 1,
+      5_000,
+      'a TLS link, on both sides',
+    );
     const meshOf = (node: TestNode) =>
       (
         node.dist as unknown as {

@@ -9,6 +9,7 @@ import { Test } from '@nestjs/testing';
 import { until } from '../../test/support/wait.js';
 import {
   type ClusterMessaging,
+  type DistStrategy,
   GenClusterError,
   type MessageContext,
   type MessageHandler,
@@ -234,6 +235,33 @@ describe('ClusterService messaging', () => {
   });
 });
 
+/** Runs `work` on the ClusterService of an app whose one cluster uses `dist` (not started). */
+async function withDist<T>(
+  dist: DistStrategy,
+  work: (cluster: ClusterService) => Promise<T>,
+): Promise<T> {
+  @Module({
+    imports: [
+      GenClusterModule.forRoot({
+        node: 'self@10.0.0.1',
+        discovery: new TestDiscovery([]),
+        dist,
+        useEnv: false,
+        autoStart: false,
+      }),
+    ],
+  })
+  class App {}
+  const moduleRef = await Test.createTestingModule({ imports: [App] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  try {
+    return await work(app.get(ClusterService));
+  } finally {
+    await app.close();
+  }
+}
+
 describe('ClusterService.on() wrapper', () => {
   /** A custom dist whose messaging has only the four original methods, recording registrations. */
   class OldMessagingDist extends TestDist {
@@ -254,32 +282,6 @@ describe('ClusterService.on() wrapper', () => {
         return () => this.handlers.delete(topic);
       },
     };
-  }
-
-  async function withDist<T>(
-    dist: OldMessagingDist,
-    work: (cluster: ClusterService) => Promise<T>,
-  ): Promise<T> {
-    @Module({
-      imports: [
-        GenClusterModule.forRoot({
-          node: 'self@10.0.0.1',
-          discovery: new TestDiscovery([]),
-          dist,
-          useEnv: false,
-          autoStart: false,
-        }),
-      ],
-    })
-    class App {}
-    const moduleRef = await Test.createTestingModule({ imports: [App] }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
-    try {
-      return await work(app.get(ClusterService));
-    } finally {
-      await app.close();
-    }
   }
 
   const context: MessageContext = {
@@ -378,32 +380,14 @@ describe('ClusterService.on() wrapper', () => {
 
 describe('ClusterService with a dist that carries no messages', () => {
   it('fails subscribe() and requestAll() with ERR_MESSAGING_UNSUPPORTED, as the other calls', async () => {
-    @Module({
-      imports: [
-        GenClusterModule.forRoot({
-          node: 'self@10.0.0.1',
-          discovery: new TestDiscovery([]),
-          dist: new TestDist(),
-          useEnv: false,
-          autoStart: false,
-        }),
-      ],
-    })
-    class App {}
-    const moduleRef = await Test.createTestingModule({ imports: [App] }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
-    try {
-      const cluster = app.get(ClusterService);
+    await withDist(new TestDist(), async cluster => {
       const unsupported = expect.objectContaining({
         code: 'ERR_MESSAGING_UNSUPPORTED',
         message: expect.stringContaining('"test" does not carry messages'),
       });
       expect(() => cluster.subscribe('news', () => undefined)).toThrow(unsupported);
       await expect(cluster.requestAll('news', null)).rejects.toEqual(unsupported);
-    } finally {
-      await app.close();
-    }
+    });
   });
 });
 

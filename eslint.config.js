@@ -13,10 +13,12 @@ const LAYERS = {
   discovery: ['core', 'portmapper'],
   distribution: ['core', 'portmapper'],
   config: ['core', 'discovery', 'distribution'],
-  nest: ['core', 'config', 'discovery', 'distribution'],
-  testing: ['core', 'config', 'distribution', 'nest'],
+  primitives: ['core', 'distribution'],
+  nest: ['core', 'config', 'discovery', 'distribution', 'primitives'],
+  testing: ['core', 'config', 'distribution', 'primitives', 'nest'],
+  microservices: ['core', 'distribution', 'primitives', 'nest'],
 };
-const NEST_LAYERS = ['nest', 'testing'];
+const NEST_LAYERS = ['nest', 'testing', 'microservices'];
 
 function layerRules() {
   return Object.entries(LAYERS).map(([layer, allowed]) => ({

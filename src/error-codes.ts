@@ -2,6 +2,7 @@ import type { CoreErrorCode } from './core/index.js';
 import type { DiscoveryErrorCode, KubernetesErrorCode } from './discovery/index.js';
 import type { MessagingErrorCode, TcpErrorCode, TransportErrorCode } from './distribution/index.js';
 import type { PortMapperErrorCode } from './portmapper/index.js';
+import type { PrimitivesErrorCode } from './primitives/index.js';
 
 /**
  * Every `code` a {@link GenClusterError} of this library can carry, across all layers: branch on
@@ -15,4 +16,5 @@ export type GenClusterErrorCode =
   | TransportErrorCode
   | MessagingErrorCode
   | TcpErrorCode
-  | PortMapperErrorCode;
+  | PortMapperErrorCode
+  | PrimitivesErrorCode;

@@ -134,12 +134,56 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What kind of receiver a node registered for a topic: the request handler, or a subscriber. */
+export type ServedKind = 'handler' | 'subscriber';
+
+/** One topic a node serves, and how. */
+export interface ServedTopic {
+  /** The topic. */
+  readonly topic: string;
+  /** `'handler'` for the request handler (`on()`), `'subscriber'` for subscribers. */
+  readonly kind: ServedKind;
+}
+
+/** A change of a node's own registrations, as {@link LocalTopicsView.watch} reports it. */
+export interface ServedTopicChange extends ServedTopic {
+  /** `true` when the topic gained this kind of receiver, `false` when it lost the last one. */
+  readonly added: boolean;
+}
+
+/**
+ * The topics a messaging layer serves locally, for the service registry: internal (`$gc.`)
+ * registrations are left out. Exported so that a custom dist can offer it.
+ */
+export interface LocalTopicsView {
+  /** Every topic served now, sorted by topic then kind. */
+  served(): readonly ServedTopic[];
+  /**
+   * Calls `listener` on each edge: a topic's request handler appears or goes, or its subscriber
+   * count goes from 0 to 1 or back. Returns a function that stops it.
+   */
+  watch(listener: (change: ServedTopicChange) => void): () => void;
+}
+
+/** Options of {@link ClusterMessaging.broadcast}. */
+export interface BroadcastOptions {
+  /**
+   * The nodes to send to (the payload is still encoded once); every member but this node when
+   * unset. This node may be listed: it then receives the message too. Nodes that are not
+   * connected members are skipped.
+   */
+  readonly nodes?: readonly string[];
+}
+
 /** Messaging between nodes, offered by dists that carry messages (the TCP mesh does). */
 export interface ClusterMessaging {
   /** One-way message; throws at once when the node is not connected or its queue is full. */
   send(node: string, topic: string, payload: unknown): void;
-  /** One-way message to every member; returns how many it was queued for. */
-  broadcast(topic: string, payload: unknown): number;
+  /**
+   * One-way message to every member (or to `options.nodes`); returns how many it was queued for.
+   * An implementation without `options` support reaches every member.
+   */
+  broadcast(topic: string, payload: unknown, options?: BroadcastOptions): number;
   /** A request answered by the handler of `topic` on `node`. */
   request<T = unknown>(
     node: string,
@@ -166,6 +210,26 @@ export interface ClusterMessaging {
     payload: unknown,
     options?: RequestAllOptions,
   ): Promise<RequestAllResult<T>[]>;
+  /** This node's own registrations, which the service registry announces to peers. */
+  readonly localTopics?: LocalTopicsView;
+  /** How many of this node's requests to `node` are awaiting an answer (`least-pending`). */
+  pendingTo?(node: string): number;
+  /** How many requests from other nodes (and this one) this node is serving right now. */
+  readonly servingCount?: number;
+  /**
+   * Resolves when no request is being served (at once when none is); rejects with the signal's
+   * reason when `signal` aborts first. The service registry's drain waits on it.
+   */
+  whenIdle?(signal?: AbortSignal): Promise<void>;
+}
+
+/** A messaging layer the service registry can run on. */
+export type RegistryMessaging = ClusterMessaging & { readonly localTopics: LocalTopicsView };
+
+/** Whether a messaging layer offers what the service registry needs (its local topics). */
+export function hasRegistrySupport(messaging: ClusterMessaging): messaging is RegistryMessaging {
+  const view = messaging.localTopics;
+  return typeof view === 'object' && view !== null && typeof view.watch === 'function';
 }
 
 /** A dist that also carries messages. */

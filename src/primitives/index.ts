@@ -1,0 +1,18 @@
+/**
+ * The cluster primitives: the service registry (who serves which topic, kept by every node from
+ * its peers' announcements) and `call` (ask whichever node serves a topic). Built on core's
+ * `ClusterControl` and `ClusterMessaging`, so any dist with messaging carries them.
+ */
+export * from './primitives.types.js';
+export {
+  NoServerError,
+  type NoServerDetails,
+  type PrimitivesErrorCode,
+} from './primitives.errors.js';
+export { PrimitivesMessages } from './primitives.messages.js';
+export {
+  ServiceRegistry,
+  type RegistryTimings,
+  type ServiceRegistryOptions,
+} from './registry/service-registry.js';
+export { ServiceCaller, type ServiceCallerOptions } from './calls/service-caller.js';

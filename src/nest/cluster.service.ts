@@ -17,12 +17,14 @@ import {
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
-  toError,
 } from '../core/index.js';
 import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
-// From their files: both are internal, and stripInternal leaves no re-export of them dangling.
-import { fromRemoteError } from './errors/from-remote-error.js';
-import { toMappedError } from './errors/to-mapped-error.js';
+import {
+  mapRemoteResults,
+  mapThrown,
+  requestEach,
+  rethrowRemote,
+} from './cluster-messaging.helpers.js';
 import { NestMessages } from './gen-cluster.messages.js';
 import type { TypedMessageHandler } from './typed-topic.types.js';
 
@@ -187,7 +189,7 @@ export class ClusterService
     const name = topicName(topic) as string;
     const all =
       this.messaging.requestAll?.(name, payload, options) ??
-      this.requestEach(name, payload, options);
+      requestEach(this.cluster, this.messaging, name, payload, options);
     return all.then(mapRemoteResults);
   }
 
@@ -252,29 +254,6 @@ export class ClusterService
     return this.messaging.subscribe !== undefined;
   }
 
-  /** `requestAll` over single requests, for a custom dist whose messaging has none. */
-  private requestEach(
-    topic: string,
-    payload: unknown,
-    options: RequestAllOptions = {},
-  ): Promise<RequestAllResult<unknown>[]> {
-    const nodes = [...new Set(options.nodes ?? this.cluster.nodes())];
-    if (options.includeSelf === true && !nodes.includes(this.cluster.self))
-      nodes.unshift(this.cluster.self); // first, as Messaging.requestAll puts it
-    const single: RequestOptions = { timeoutMs: options.timeoutMs, signal: options.signal };
-    return Promise.all(
-      nodes.map(node =>
-        // A synchronous refusal (node down, queue full) is that node's result, not the call's.
-        Promise.resolve()
-          .then(() => this.messaging.request(node, topic, payload, single))
-          .then(
-            value => ({ node, ok: true, value }) as const,
-            (error: unknown) => ({ node, ok: false, error: toError(error) }) as const,
-          ),
-      ),
-    );
-  }
-
   /** Starts the cluster; called on application bootstrap unless `autoStart` is `false`. */
   async start(): Promise<void> {
     if (this.running || !this.engine) return;
@@ -301,46 +280,4 @@ export class ClusterService
     this.running = false;
     await this.cluster.close();
   }
-}
-
-/**
- * The user's handler with what it throws, or its promise rejects with, classified for the caller
- * (an `HttpException` keeps its status and body) and logged once at the right level. A handler
- * that answers at once still does: only a thenable answer gets the `.then`.
- */
-function mapThrown(handler: MessageHandler<never>): MessageHandler {
-  const user = handler as MessageHandler;
-  return (payload, context) => {
-    let answer: unknown;
-    try {
-      answer = user(payload, context);
-    } catch (error) {
-      throw toMappedError(error, 'imperative');
-    }
-    return isThenable(answer) ? answer.then(undefined, rejectMapped) : answer;
-  };
-}
-
-function rejectMapped(error: unknown): never {
-  throw toMappedError(error, 'imperative');
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-/** Rethrows a request's failure, a remote `HttpException` as a `RemoteHttpException`. */
-function rethrowRemote(error: unknown): never {
-  throw fromRemoteError(error);
-}
-
-/** The results of a requestAll, each remote `HttpException` as a `RemoteHttpException`. */
-function mapRemoteResults(results: RequestAllResult<unknown>[]): RequestAllResult<unknown>[] {
-  return results.map(result =>
-    result.ok ? result : { node: result.node, ok: false, error: fromRemoteError(result.error) },
-  );
 }

@@ -23,6 +23,9 @@ const loaders = {
   nest: () => import('./lib/stacks/nest.mjs'),
   'nest-on': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('on')),
   'nest-decorated': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('decorated')),
+  'ours-call': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('call')),
+  'ours-request': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('request')),
+  'moleculer-call': () => import('./lib/stacks/moleculer-calls.mjs'),
 };
 const stack = name => {
   const load = loaders[name];
@@ -32,6 +35,7 @@ const stack = name => {
 
 let client; // the client endpoint of a request/response pair
 let node; // a cluster node (ours or moleculer)
+let callServer; // a serving node of the calls section
 
 const usage = ({ gc = true } = {}) => {
   if (gc) {
@@ -49,6 +53,17 @@ const commands = {
     client = await (await stack(name)).connect(args);
     return { ok: true };
   },
+  /** A serving node of the calls section (the caller's `rr` then drives the calls). */
+  async callServe({ stack: name, ...args }) {
+    callServer = await (await stack(name)).serveCalls(args);
+    return { port: callServer.port, node: callServer.node };
+  },
+  async callConnect({ stack: name, ...args }) {
+    client = await (await stack(name)).connectCalls(args);
+    return { servers: client.servers };
+  },
+  /** How many calls this serving node has answered so far. */
+  served: () => callServer.served(),
   async rr({ size, window, ms, warmMs, maxCount }) {
     client.prepare(size);
     if (warmMs > 0) await runRequests(client, { window, ms: warmMs, maxCount });

@@ -4,8 +4,9 @@
 // table, writes bench/results/latest.json, and the ratios the project's targets are about
 // (bench/targets.mjs). `npm run bench:docs` turns the results file into docs/benchmarks.md.
 //
-//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large]
-//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
+//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls]
+//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,
+//                               ours-call,ours-request,moleculer-call] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
@@ -38,6 +39,7 @@ import { SECTION_RECORDS, parseOptions } from './lib/options.mjs';
 import { childFlags, killAll } from './lib/procs.mjs';
 import { formatReport } from './lib/report.mjs';
 import * as broadcast from './sections/broadcast.mjs';
+import * as calls from './sections/calls.mjs';
 import * as cluster from './sections/cluster.mjs';
 import * as largeMessages from './sections/large-messages.mjs';
 import * as memory from './sections/memory.mjs';
@@ -48,7 +50,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 /** The sections in the order they run; each decides from the options whether it has work. */
-const SECTIONS = [refresh, memory, messaging, cluster, broadcast, largeMessages];
+const SECTIONS = [refresh, memory, messaging, calls, cluster, broadcast, largeMessages];
 
 /**
  * `result` merged into the results file `previous`: the records of the sections of this run

@@ -36,6 +36,7 @@ import { FAILURE_TIMEOUT_MS, HEARTBEAT_MS, REFUSAL_CASES } from './lib/options.m
  */
 
 const eachSize = { config: 'sizes', param: 'payloadBytes' };
+const eachCallSize = { config: 'callSizes', param: 'payloadBytes' };
 const sigstopWindow = [FAILURE_TIMEOUT_MS - HEARTBEAT_MS, FAILURE_TIMEOUT_MS + HEARTBEAT_MS];
 
 /** @type {Target[]} */
@@ -92,6 +93,65 @@ export const TARGETS = [
     stacks: ['nest-decorated', 'nest-on'],
     target: null,
     informative: true,
+  },
+  {
+    // issue 14: the ClientProxy path (GenClusterClientProxy.send to a @MessagePattern controller
+    // served by GenClusterTransport in a hybrid app) beside Nest's own TCP transport
+    figure: 'ClientProxy request 100 in flight {payload}: gen-cluster transport / Nest TCP',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: eachSize,
+    stacks: ['ours-ms', 'nest'],
+    compare: '>=',
+    target: 2,
+  },
+  {
+    // issue 14, a gate of its own: the cost of Nest's microservices pipeline (server and
+    // ClientProxy) over a handler registered with cluster.on() called by ClusterService.request
+    figure: 'ClientProxy request 100 in flight {payload}: gen-cluster transport / Nest on()',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: eachSize,
+    stacks: ['ours-ms', 'nest-on'],
+    compare: '>=',
+    target: 0.8,
+  },
+  {
+    // issue 14: call() round-robin over 3 serving processes beside Moleculer's balanced
+    // broker.call over 3 brokers, from a fourth process
+    figure: 'call round-robin over 3 servers, 100 in flight {payload}: gen-cluster / Moleculer',
+    record: 'call',
+    metric: 'calls_per_s',
+    params: { inFlight: 100 },
+    each: eachCallSize,
+    stacks: ['ours-call', 'moleculer-call'],
+    compare: '>=',
+    target: 3,
+  },
+  {
+    figure: 'call round-robin over 3 servers, 1 in flight {payload}: gen-cluster / Moleculer',
+    record: 'call',
+    metric: 'calls_per_s',
+    params: { inFlight: 1 },
+    each: eachCallSize,
+    stacks: ['ours-call', 'moleculer-call'],
+    target: null,
+    informative: true,
+  },
+  {
+    // issue 14, a gate of its own: what the registry and the selection cost a call beside plain
+    // requests rotated over the same 3 servers by hand
+    figure:
+      'call round-robin over 3 servers, 100 in flight {payload}: call / request rotated by hand',
+    record: 'call',
+    metric: 'calls_per_s',
+    params: { inFlight: 100 },
+    each: eachCallSize,
+    stacks: ['ours-call', 'ours-request'],
+    compare: '>=',
+    target: 0.95,
   },
   {
     figure: 'one-way {payload}: gen-cluster / coalesced raw',

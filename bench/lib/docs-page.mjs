@@ -65,6 +65,13 @@ function stackList(stacks, versions = {}) {
       'the same, but every frame produced in one event-loop turn leaves in a single `write`: the most this machine can move through one socket, a physical reference rather than a competitor.',
     moleculer: `Moleculer${versions.moleculer ? ` ${versions.moleculer}` : ''} with its TCP transporter, set up for its best loopback showing: static URLs of every node, UDP discovery off, JSON serializer (its default), gossip every second. Its TCP transporter turns Moleculer's heartbeat checks off, so nothing can be configured to detect a peer that stops answering.`,
     nest: `\`@nestjs/microservices\`${versions['@nestjs/microservices'] ? ` ${versions['@nestjs/microservices']}` : ''} TCP transport: \`@MessagePattern\`/\`@EventPattern\` handlers and a \`ClientTCP\`. It has no membership, so it takes part in the messaging measurements only.`,
+    'ours-ms':
+      "the same `@MessagePattern` controller, unchanged, served over this library by `GenClusterTransport` in a hybrid Nest app (`app.connectMicroservice({ strategy: createGenClusterTransport(app) })`); the client is a `GenClusterClientProxy` in another Nest app, `send('echo', payload)`.",
+    'ours-call':
+      "this library without Nest on 3 serving processes and a caller (a `GenCluster` with static discovery on the TCP mesh dist and a `ServiceRegistry` each); the servers register `echo` with `messaging.on`, the caller waits until its registry shows the 3, then calls `ServiceCaller.call('echo', payload)` (round-robin).",
+    'ours-request':
+      'the same processes, the caller sending plain `messaging.request` to the 3 servers in turn, chosen by hand: what a call costs beyond a request.',
+    'moleculer-call': `Moleculer${versions.moleculer ? ` ${versions.moleculer}` : ''} on 3 brokers with the \`bench.echo\` action and a calling broker (the TCP transporter set up as above), \`broker.call('bench.echo', payload)\` with its default RoundRobin balancer, once \`waitForServices\` returned and the registry lists 3 endpoints.`,
   };
   return stacks.map(s => `- **${STACK_NAMES[s]}**: ${about[s]}`).join('\n');
 }
@@ -93,6 +100,17 @@ function largeBullet(result) {
   to a queue filled in the same event-loop turn, a ${sizes([c.largeRefusedStructuredMiB * 1024 * 1024])} structured
   payload over the limit), and the msgpack encode and decode time of arrays of small objects of
   about ${andList((c.largeStructuredMiB ?? []).map(m => `${m}\u00a0MiB`))}.${separate}`;
+}
+
+/** The bullet of the `calls` section, when the run measured it. */
+function callsBullet(result) {
+  if (!result.records.some(r => r.name === 'call')) return '';
+  const c = result.config ?? {};
+  return `- **Calls**: ${c.callServers ?? 3} serving processes and a caller; the caller keeps ${counts(c.callInFlight)}
+  calls in flight to \`echo\`, payloads of ${sizes(c.callSizes)}, cells as above. Calls per second,
+  p50 and p99 latency, the CPU time of all the processes per call, and the spread (the busiest
+  server's calls over the mean: 1.00 when even).
+`;
 }
 
 function methodSection(result, stacks) {
@@ -124,7 +142,7 @@ What is measured:
   }; payloads of ${sizes(c.sizes)} (a string field for the framework stacks,
   raw bytes for the sockets). Round trips per second, p50 and p99 latency, and the CPU time of
   both processes per round trip. The order of the stacks rotates between repetitions.
-- **One-way**: the client sends as fast as the stack accepts for ${fmt(c.cellMs, 0)} ms (payloads
+${callsBullet(result)}- **One-way**: the client sends as fast as the stack accepts for ${fmt(c.cellMs, 0)} ms (payloads
   of ${sizes(c.onewaySizes)}); the receiver counts what arrived. Messages and payload megabytes
   per second, CPU of both processes per message.
 - **Broadcast**: one node of a ${c.broadcastNodes}-node cluster of gen-cluster broadcasts (payloads

@@ -1,8 +1,9 @@
 // The benchmark's command line: which sections and stacks run, and the configuration of the run
 // (the quick or the full set, then the overrides given on the command line).
 //
-//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large]
-//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest] [--reps N] [--cell-ms MS]
+//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls]
+//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,
+//                               ours-call,ours-request,moleculer-call] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
@@ -22,6 +23,7 @@ export const ALL_SECTIONS = [
   'memory',
   'refresh',
   'large',
+  'calls',
 ];
 
 /** The record names each section writes (the `name` of its records), for `--merge`. */
@@ -35,6 +37,7 @@ export const SECTION_RECORDS = Object.freeze({
   memory: ['memory-per-connection'],
   refresh: ['refresh'],
   large: ['large-unloaded', 'large-flood', 'large-refused', 'large-structured'],
+  calls: ['call'],
 });
 
 /** Heartbeat and failure timeout of our nodes (the library's defaults). */
@@ -98,6 +101,10 @@ export function baseConfig(quick) {
     largeRefusedStructuredMiB: 20,
     largeStructuredMiB: pick([1, 4], [1, 4, 16]),
     largeStructuredReps: pick(3, 5),
+    // section `calls`: 3 serving processes and a caller, per stack
+    callServers: 3,
+    callSizes: [32, 1024],
+    callInFlight: [1, 100],
   };
 }
 
@@ -134,8 +141,9 @@ function applyOverrides(config, { option, list }) {
   }
   if (option('refresh-sizes')) config.refreshSizes = list('refresh-sizes').map(Number);
   if (option('connections')) config.memoryConnections = Math.max(1, Number(option('connections')));
-  if (option('in-flight')) config.inFlight = list('in-flight').map(Number);
-  if (option('sizes')) config.sizes = config.onewaySizes = list('sizes').map(Number);
+  if (option('in-flight')) config.inFlight = config.callInFlight = list('in-flight').map(Number);
+  if (option('sizes'))
+    config.sizes = config.onewaySizes = config.callSizes = list('sizes').map(Number);
   if (option('reps')) config.reps = config.formationReps = Math.max(1, Number(option('reps')));
   if (option('large-messages'))
     config.largeMessages = Math.max(1, Number(option('large-messages')));

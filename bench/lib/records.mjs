@@ -12,7 +12,13 @@ export const STACK_NAMES = {
   'raw-coalesced': 'raw net.Socket, coalesced',
   moleculer: 'moleculer TCP',
   nest: '@nestjs/microservices TCP',
+  'ours-call': 'gen-cluster call',
+  'ours-request': 'gen-cluster request, rotated',
+  'moleculer-call': 'moleculer call',
 };
+
+/** The stacks of the `calls` section (3 servers and a caller); every other stack is a pair. */
+export const CALL_STACKS = ['ours-call', 'ours-request', 'moleculer-call'];
 
 /** Every stack key the benchmark knows, in the report's order. */
 export const ALL_STACKS = Object.keys(STACK_NAMES);

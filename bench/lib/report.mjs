@@ -55,6 +55,34 @@ function requestResponse(records, { config, stacks }) {
   };
 }
 
+function calls(records, { config, stacks }) {
+  const rows = [];
+  for (const size of config.callSizes ?? [])
+    for (const window of config.callInFlight ?? [])
+      for (const stack of stacks) {
+        const params = { inFlight: window, payloadBytes: size };
+        const get = metric => findRecord(records, 'call', stack, metric, params);
+        const rate = get('calls_per_s');
+        if (!rate) continue;
+        rows.push([
+          window,
+          sizeLabel(size),
+          STACK_NAMES[stack],
+          `${fmt(rate.value, 0)}${shortRange(rate, 0)}`,
+          fmt(get('p50_latency')?.value, 3),
+          fmt(get('p99_latency')?.value, 3),
+          fmt(get('cpu_per_call')?.value, 1),
+          fmt(get('spread_max_over_mean')?.value, 2),
+        ]);
+      }
+  return {
+    title: 'Calls over 3 servers',
+    note: `median [min–max] of runs; ${config.callServers ?? 3} serving processes and a caller; CPU: all of them, per call; spread: the busiest server's calls over the mean`,
+    headers: ['in flight', 'payload', 'stack', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs', 'spread'],
+    rows,
+  };
+}
+
 function oneWay(records) {
   const rows = records
     .filter(r => r.name === 'one-way' && r.metric === 'messages_per_s')
@@ -304,6 +332,7 @@ function largeStructured(records) {
 export function resultSections(records, { config, stacks }) {
   return [
     requestResponse(records, { config, stacks }),
+    calls(records, { config, stacks }),
     oneWay(records),
     broadcast(records),
     formation(records),

@@ -4,7 +4,7 @@
 import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
 import { MAX_COUNT, WARM_CAP_FACTOR } from '../lib/options.mjs';
 import { startChild, stopAll } from '../lib/procs.mjs';
-import { STACK_NAMES } from '../lib/records.mjs';
+import { CALL_STACKS, STACK_NAMES } from '../lib/records.mjs';
 
 /** Starts the server and client processes of one stack and connects them. */
 async function startPair(stack) {
@@ -27,10 +27,10 @@ async function startPair(stack) {
 }
 
 /** Rotates the order of the stacks per repetition, so none always runs first or last. */
-const rotate = (items, by) => items.map((_, i) => items[(i + by) % items.length]);
+export const rotate = (items, by) => items.map((_, i) => items[(i + by) % items.length]);
 
 /** CPU microseconds the server process spent between two `usage` answers. */
-const serverMicros = (s0, s1) => s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system;
+export const serverMicros = (s0, s1) => s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system;
 
 /** Warms every pair up (JIT, buffers, connections) before the first measured cell. */
 async function warmUp(ctx, pairs) {
@@ -119,8 +119,10 @@ async function oneWay(ctx, pair, size, rep) {
  * @param {import('../lib/context.mjs').BenchContext} ctx
  */
 export async function run(ctx) {
-  const { sections, stacks } = ctx.options;
+  const { sections } = ctx.options;
   const { config } = ctx;
+  // the calls section's stacks have 3 servers and a caller, not a pair
+  const stacks = ctx.options.stacks.filter(s => !CALL_STACKS.includes(s));
   if (!sections.has('rr') && !sections.has('oneway')) return;
   if (stacks.length === 0) return;
   const pairs = [];

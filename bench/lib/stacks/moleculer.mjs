@@ -12,8 +12,9 @@ import { now, payloadOf } from '../common.mjs';
 const require = createRequire(import.meta.url);
 const { ServiceBroker } = require('moleculer');
 
-export function createBroker({ nodeID, port, urls }) {
+export function createBroker({ nodeID, port, urls, registry }) {
   const broker = new ServiceBroker({
+    ...(registry ? { registry } : {}),
     nodeID,
     namespace: 'bench',
     logger: process.env.BENCH_MOLECULER_LOG

@@ -9,7 +9,12 @@ import { ClientProxyFactory, EventPattern, MessagePattern, Transport } from '@ne
 import { lastValueFrom } from 'rxjs';
 import { payloadOf } from '../common.mjs';
 
-export async function serve({ port }) {
+/**
+ * The bench controller: `@MessagePattern('echo')`, `@EventPattern('sink')` and
+ * `@MessagePattern('count')` (the sinks received), decorated by call. The microservices transport
+ * stack (ours-ms.mjs) serves this same controller.
+ */
+export function benchController() {
   let received = 0;
   class BenchController {
     echo(data) {
@@ -32,6 +37,11 @@ export async function serve({ port }) {
   decorate(MessagePattern('echo'), 'echo');
   decorate(EventPattern('sink'), 'sink');
   decorate(MessagePattern('count'), 'count');
+  return BenchController;
+}
+
+export async function serve({ port }) {
+  const BenchController = benchController();
   class BenchModule {}
   Module({ controllers: [BenchController] })(BenchModule);
   const app = await NestFactory.createMicroservice(BenchModule, {
@@ -49,6 +59,14 @@ export async function connect({ port }) {
     options: { host: '127.0.0.1', port },
   });
   await proxy.connect();
+  return proxyClient(proxy, () => proxy.close());
+}
+
+/**
+ * The client side of a ClientProxy (`send('echo')`, a barrier on `send('count')`, `emit('sink')`);
+ * `close` ends the client.
+ */
+export function proxyClient(proxy, close) {
   let payload = payloadOf(32);
   const client = {
     prepare(size) {
@@ -71,7 +89,7 @@ export async function connect({ port }) {
       }
       return sent;
     },
-    close: () => proxy.close(),
+    close,
   };
   return client;
 }

@@ -9,7 +9,7 @@ const lib = await import(distUrl('index.js'));
 const { GenCluster, StaticDiscovery, TcpDist } = lib;
 
 export const COOKIE = 'bench-cookie-3f9c2a7d41e8b6c0';
-const quiet = label => ({
+export const quiet = label => ({
   log: () => undefined,
   warn: m => process.stderr.write(`[${label}] warn ${m}\n`),
   error: m => process.stderr.write(`[${label}] error ${m}\n`),

@@ -1,0 +1,125 @@
+// Section `calls`: a call to whichever of 3 serving processes serves `echo`, from a fourth
+// process, over loopback; per stack 4 processes, warmed up first, the stacks rotated per
+// repetition. CPU per call counts all four processes; `spread_max_over_mean` is the busiest
+// server's share of the cell's calls over the mean share (1.0 when perfectly even).
+// - ours-call: ServiceCaller.call('echo', payload), round-robin (bench/lib/stacks/ours-calls.mjs);
+// - ours-request: the same nodes, plain messaging.request rotated over the 3 by hand;
+// - moleculer-call: broker.call('bench.echo', payload), RoundRobin (moleculer-calls.mjs).
+import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
+import { MAX_COUNT, WARM_CAP_FACTOR } from '../lib/options.mjs';
+import { startChild, stopAll } from '../lib/procs.mjs';
+import { CALL_STACKS, STACK_NAMES } from '../lib/records.mjs';
+import { rotate, serverMicros } from './messaging.mjs';
+
+/** Starts the servers and the caller of one stack; the caller is ready when it sees them all. */
+async function startGroup(stack, count) {
+  const group = { stack, servers: [], caller: undefined };
+  try {
+    for (let i = 0; i < count; i++)
+      group.servers.push(await startChild(`${stack}-srv${i}`, { flags: [] }));
+    group.caller = await startChild(`${stack}-caller`, { flags: [] });
+    let connect;
+    if (stack === 'moleculer-call') {
+      // every broker listens and lists all four (static urls)
+      const ports = await freePorts(count + 1);
+      const all = ports.map((port, i) => ({ nodeID: i < count ? `msrv${i}` : 'mcli', port }));
+      await Promise.all(
+        group.servers.map((s, i) => s.call('callServe', { stack, ...all[i], all }, 30_000)),
+      );
+      connect = { ...all[count], all };
+    } else {
+      const servers = [];
+      for (const [i, s] of group.servers.entries())
+        servers.push(await s.call('callServe', { stack, name: `srv${i}@127.0.0.1` }, 30_000));
+      connect = { name: 'cli@127.0.0.1', servers };
+    }
+    const ready = await group.caller.call(
+      'callConnect',
+      { stack, servers: count, ...connect },
+      45_000,
+    );
+    if (ready.servers !== count)
+      throw new Error(`${stack}: the caller sees ${ready.servers} of ${count} servers`);
+    return group;
+  } catch (error) {
+    await stopAll([...group.servers, group.caller], 1_000);
+    throw error;
+  }
+}
+
+const processes = group => [...group.servers, group.caller];
+
+/** Warms every group up (JIT, buffers, connections) before the first measured cell. */
+async function warmUp(ctx, groups) {
+  const warm = { maxCount: MAX_COUNT, warmMs: 0 };
+  const { warmMs, warmCount } = ctx.config;
+  const capMs = warmMs * WARM_CAP_FACTOR;
+  for (const group of groups) {
+    await group.caller.call('rr', { ...warm, size: 1024, window: 10, ms: warmMs * 3 }, 60_000);
+    await group.caller.call('rr', { ...warm, size: 32, window: 1, ms: warmMs * 2 }, 60_000);
+    const by = { size: 32, window: 100, count: warmCount, capMs };
+    const r = await group.caller.call('warm', by, capMs + 60_000);
+    if (r.count < warmCount)
+      ctx.progress(
+        `warm-up   ${STACK_NAMES[group.stack]}: only ${r.count} of ${warmCount} calls in ${fmt(r.elapsedMs / 1000, 1)} s (a busy machine?): its first cells may measure code the JIT has not optimized yet`,
+      );
+  }
+}
+
+/** The busiest server's calls over the mean, from the servers' counts before and after. */
+function spread(before, after) {
+  const counts = after.map((n, i) => n - before[i]);
+  const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
+  return mean > 0 ? Math.max(...counts) / mean : null;
+}
+
+/** One cell: a warm-up, then the measured run. */
+async function callCell(ctx, group, size, window, rep) {
+  const { config, sample } = ctx;
+  const cell = { size, window, warmMs: 0, maxCount: MAX_COUNT };
+  const all = (cmd, args) => Promise.all(group.servers.map(s => s.call(cmd, args)));
+  await group.caller.call('rr', { ...cell, ms: config.warmMs }, config.warmMs + 60_000);
+  const [u0, n0] = [await all('usage', { gc: false }), await all('served')];
+  const r = await group.caller.call('rr', { ...cell, ms: config.cellMs }, config.cellMs + 60_000);
+  const [u1, n1] = [await all('usage', { gc: false }), await all('served')];
+  const servers = u0.reduce((sum, s0, i) => sum + serverMicros(s0, u1[i]), 0);
+  const cpu = r.count ? (r.cpuMicros + servers) / r.count : null;
+  const even = spread(n0, n1);
+  const params = { inFlight: window, payloadBytes: size, servers: group.servers.length };
+  const s = (metric, unit, value) => sample('call', group.stack, metric, unit, params, value);
+  s('cpu_per_call', 'µs', cpu);
+  const rec = s('calls_per_s', '1/s', r.errors > 0 && r.count === 0 ? null : r.perSecond);
+  s('p50_latency', 'ms', r.p50);
+  s('p99_latency', 'ms', r.p99);
+  s('spread_max_over_mean', 'ratio', even);
+  if (r.errors || r.lost)
+    rec.notes.push(`${r.errors} errors, ${r.lost} lost: ${r.firstError ?? ''}`.slice(0, 200));
+  ctx.progress(
+    `call      ${String(window).padStart(3)} in flight  ${sizeLabel(size).padStart(6)}  ${STACK_NAMES[group.stack].padEnd(29)} rep ${rep + 1}/${config.reps}  ${fmt(r.perSecond, 0).padStart(9)}/s  p50 ${fmt(r.p50, 3)} ms  p99 ${fmt(r.p99, 3)} ms  CPU ${fmt(cpu, 1)} µs/call  spread ${fmt(even, 2)}${r.errors ? `  (${r.errors} errors)` : ''}`,
+  );
+}
+
+/**
+ * Runs the `calls` section if it was asked for, for each of its stacks that was.
+ * @param {import('../lib/context.mjs').BenchContext} ctx
+ */
+export async function run(ctx) {
+  const { config } = ctx;
+  if (!ctx.options.sections.has('calls')) return;
+  const stacks = CALL_STACKS.filter(s => ctx.options.stacks.includes(s));
+  if (stacks.length === 0) return;
+  const groups = [];
+  try {
+    for (const stack of stacks) {
+      ctx.progress(`starting ${STACK_NAMES[stack]}: ${config.callServers} servers and a caller`);
+      groups.push(await startGroup(stack, config.callServers));
+    }
+    await warmUp(ctx, groups);
+    for (const size of config.callSizes)
+      for (const window of config.callInFlight)
+        for (let rep = 0; rep < config.reps; rep++)
+          for (const group of rotate(groups, rep)) await callCell(ctx, group, size, window, rep);
+  } finally {
+    await stopAll(groups.flatMap(processes), ctx.grace(1_000));
+  }
+}

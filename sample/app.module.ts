@@ -18,8 +18,16 @@ import {
 import type { Greeting } from './greeting.dto.js';
 import { MembershipLog, type MembershipChange } from './membership-log.js';
 import { Announce, Greet, type ReceivedAnnouncement, SampleMessaging } from './messaging.js';
+import { SampleServices, ServicesController } from './services.js';
 
 export { MembershipLog, type MembershipChange } from './membership-log.js';
+export {
+  type CallAnswer,
+  SAMPLE_SERVES,
+  SampleServices,
+  type ServedAnswer,
+  type ServersAnswer,
+} from './services.js';
 
 /** Serves what this node sees of the cluster. */
 @Controller('cluster')
@@ -82,10 +90,15 @@ export class ClusterController {
   }
 }
 
-/** The sample app: one cluster, configured from the `GEN_CLUSTER_*` environment. */
+/**
+ * The sample app: one cluster, configured from the `GEN_CLUSTER_*` environment, serving the
+ * topics of `SAMPLE_SERVES`. It exports {@link SampleServices} for apps built on it (the e2e
+ * fixture withdraws a topic through it).
+ */
 @Module({
   imports: [GenClusterModule.forRoot()],
-  controllers: [ClusterController],
-  providers: [MembershipLog, SampleMessaging],
+  controllers: [ClusterController, ServicesController],
+  providers: [MembershipLog, SampleMessaging, SampleServices],
+  exports: [SampleServices],
 })
 export class AppModule {}

@@ -4,8 +4,9 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The layers of src/ and the layers each may import. A layer imports another only through that
- * layer's `index.ts` (never a deep path), and only in the direction of this table; only `nest`
- * and `testing` may import Nest. Specs are white-box tests and may reach inside.
+ * layer's `index.ts` (never a deep path), and only in the direction of this table; only `nest`,
+ * `testing` and `microservices` may import Nest, and only `microservices` may import
+ * `@nestjs/microservices` (an optional peer). Specs are white-box tests and may reach inside.
  */
 const LAYERS = {
   core: [],
@@ -32,6 +33,15 @@ function layerRules() {
             ...(NEST_LAYERS.includes(layer)
               ? []
               : [{ group: ['@nestjs/*'], message: `The ${layer} layer knows nothing of Nest.` }]),
+            // An optional peer: only the ./microservices entry may load it.
+            ...(layer === 'microservices'
+              ? []
+              : [
+                  {
+                    group: ['@nestjs/microservices', '@nestjs/microservices/*'],
+                    message: 'Only src/microservices may import @nestjs/microservices.',
+                  },
+                ]),
             ...Object.keys(LAYERS)
               .filter(other => other !== layer)
               .map(other =>

@@ -4,4 +4,23 @@
  * `ClientProxy` that calls whichever member serves a pattern. `@nestjs/microservices` is an
  * optional peer dependency: only this entry point needs it.
  */
-export {};
+export { GenClusterContext } from './gen-cluster.context.js';
+export {
+  type CreateGenClusterTransportOptions,
+  GEN_CLUSTER_TRANSPORT,
+  GenClusterTransport,
+  type GenClusterTransportOptions,
+  createGenClusterTransport,
+} from './gen-cluster.transport.js';
+export { type GenClusterClientOptions, GenClusterClientProxy } from './gen-cluster.client-proxy.js';
+export {
+  type GenClusterClientRegistration,
+  GenClusterClientsModule,
+} from './gen-cluster-clients.module.js';
+export { KeyedPattern, PATTERN_TOPIC_PREFIX, patternTopic, withKey } from './pattern-topic.js';
+export {
+  type AnswerEnvelope,
+  DEFAULT_MAX_STREAM_VALUES,
+  MAX_STREAM_ANSWER_BYTES,
+} from './stream-answer.js';
+export { MicroservicesMessages } from './microservices.messages.js';

@@ -1,0 +1,148 @@
+import { Logger } from '@nestjs/common';
+import {
+  ClientProxy,
+  type ProducerSerializer,
+  type ReadPacket,
+  type WritePacket,
+} from '@nestjs/microservices';
+import { InvalidConfigError, checkKnownKeys, isPlainObject } from '../core/index.js';
+import { ClusterService } from '../nest/index.js';
+import type { CallOptions, RetryOn, Selection } from '../primitives/index.js';
+import { MicroservicesMessages } from './microservices.messages.js';
+import { KeyedPattern, routeTopic } from './pattern-topic.js';
+import { isAnswerEnvelope } from './stream-answer.js';
+
+/** Options of a {@link GenClusterClientProxy}. */
+export interface GenClusterClientOptions {
+  /** The cluster to call through. */
+  readonly cluster: ClusterService;
+  /** How `send` picks the serving node (default `'round-robin'`); `withKey()` overrides it per call. */
+  readonly select?: Selection;
+  /** How long `send` waits for the answer (the dist's request timeout when unset). */
+  readonly timeoutMs?: number;
+  /** Further attempts on other servers after a node failure (default 0): idempotent patterns only. */
+  readonly retries?: number;
+  /** Also retry after a timeout or a remote error (default neither). */
+  readonly retryOn?: readonly RetryOn[];
+  /** Turns each outgoing packet into what is sent; its `data` is the payload (identity by default). */
+  readonly serializer?: ProducerSerializer;
+}
+
+const OPTION_KEYS = ['cluster', 'select', 'timeoutMs', 'retries', 'retryOn', 'serializer'];
+
+/**
+ * A `@nestjs/microservices` client over the cluster. `send(pattern, data)` calls a member that
+ * serves the pattern (through `ClusterService.call`, so with its selection, timeout and retries)
+ * and its Observable emits the handler's values; `emit(pattern, data)` delivers the event once to
+ * every member with an `@EventPattern` of it. Register it with `GenClusterClientsModule` or with
+ * Nest's `ClientsModule.registerAsync` (`customClass`).
+ *
+ * @publicApi
+ */
+export class GenClusterClientProxy extends ClientProxy {
+  private readonly cluster: ClusterService;
+  private readonly callOptions: CallOptions;
+  private readonly logger: Logger;
+
+  constructor(options: GenClusterClientOptions) {
+    super();
+    checkKnownKeys('GenClusterClientProxy options', options as unknown, OPTION_KEYS);
+    if (!(options.cluster instanceof ClusterService))
+      throw new InvalidConfigError(MicroservicesMessages.noClusterOption(options.cluster), {
+        option: 'cluster',
+      });
+    const { cluster, serializer, ...callOptions } = options;
+    this.cluster = cluster;
+    this.callOptions = callOptions;
+    this.logger = new Logger(`GenClusterClientProxy:${cluster.name}`);
+    this.initializeSerializer({ serializer } as Parameters<ClientProxy['initializeSerializer']>[0]);
+    this.initializeDeserializer({});
+  }
+
+  /** Resolves at once: the cluster connects by itself. */
+  connect(): Promise<ClusterService> {
+    return Promise.resolve(this.cluster);
+  }
+
+  /** Nothing to close: the cluster belongs to the application. */
+  close(): void {}
+
+  /** The cluster this client calls through. */
+  unwrap<T = ClusterService>(): T {
+    return this.cluster as T;
+  }
+
+  /** The nodes (this one included) serving `pattern` now, sorted. */
+  servers(pattern: unknown): string[] {
+    return this.cluster.servers(this.topicOf(pattern));
+  }
+
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    let settled = false;
+    const abort = new AbortController();
+    try {
+      const { pattern } = packet;
+      const select =
+        pattern instanceof KeyedPattern ? { key: pattern.key } : this.callOptions.select;
+      const options: CallOptions = { ...this.callOptions, select, signal: abort.signal };
+      this.cluster.call(this.topicOf(pattern), this.payloadOf(packet), options).then(
+        answer => {
+          if (settled) return;
+          settled = true;
+          deliver(answer, callback);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          callback({ err: error });
+        },
+      );
+    } catch (error) {
+      settled = true;
+      callback({ err: error });
+    }
+    return () => {
+      if (settled) return;
+      // Unsubscribed before the answer: stop waiting for it.
+      settled = true;
+      abort.abort();
+    };
+  }
+
+  protected dispatchEvent<T = number>(packet: ReadPacket): Promise<T> {
+    try {
+      const topic = this.topicOf(packet.pattern);
+      const nodes = this.cluster.subscribers(topic);
+      if (nodes.length === 0) {
+        this.logger.debug(MicroservicesMessages.noSubscriber(topic));
+        return Promise.resolve(0 as T);
+      }
+      return Promise.resolve(this.cluster.broadcast(topic, this.payloadOf(packet), { nodes }) as T);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  private topicOf(pattern: unknown): string {
+    const bare = pattern instanceof KeyedPattern ? pattern.pattern : pattern;
+    return routeTopic(
+      this.normalizePattern(bare as Parameters<ClientProxy['normalizePattern']>[0]),
+    );
+  }
+
+  private payloadOf(packet: ReadPacket): unknown {
+    const serialized: unknown = this.serializer.serialize(packet);
+    return isPlainObject(serialized) && 'data' in serialized ? serialized.data : serialized;
+  }
+}
+
+/** Replays an answer to Nest's observer: each value, then the end (or the error Nest made). */
+function deliver(answer: unknown, callback: (packet: WritePacket) => void): void {
+  // A plain `on()` handler on an `ms:` topic answers its value as it is.
+  if (!isAnswerEnvelope(answer)) return callback({ response: answer, isDisposed: true });
+  if ('e' in answer) return callback({ err: answer.e });
+  const values = answer.r;
+  for (let i = 0; i < values.length - 1; i++) callback({ response: values[i] });
+  if (values.length === 0) callback({ isDisposed: true });
+  else callback({ response: values[values.length - 1], isDisposed: true });
+}

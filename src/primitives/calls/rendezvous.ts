@@ -22,7 +22,7 @@ const HIGH_SCALE = 2 ** 21;
 const NODE_CACHE_MAX = 4_096;
 
 const encoder = new TextEncoder();
-const nodeDigests = new Map<string, readonly [number, number]>();
+const nodeDigests = new Map<string, Digest>();
 
 /** murmur3's final avalanche of a 32-bit value, unsigned. */
 function fmix32(value: number): number {
@@ -35,36 +35,75 @@ function fmix32(value: number): number {
   return h >>> 0;
 }
 
-/** One murmur3 block (or tail) mixed into `k`. */
+/** One murmur3 block (or tail) mixed, before it is folded into the hash. */
 function mixK(k: number): number {
-  return Math.imul(((Math.imul(k, C1) << 15) | (Math.imul(k, C1) >>> 17)) >>> 0, C2);
+  const m = Math.imul(k, C1);
+  return Math.imul((m << 15) | (m >>> 17), C2);
 }
 
-/** murmur3 x86_32 of `length` bytes read through `byteAt`. */
-function murmur3(byteAt: (index: number) => number, length: number, seed: number): number {
-  let h = seed >>> 0;
+/** One murmur3 body round: a mixed block folded into `h`. */
+function round(h: number, mixed: number): number {
+  const x = h ^ mixed;
+  return (Math.imul((x << 13) | (x >>> 19), 5) + 0xe6546b64) | 0;
+}
+
+/** Two digests; a class rather than a tuple so the hot loop reads fields, not an iterator. */
+class Digest {
+  constructor(
+    readonly d1: number,
+    readonly d2: number,
+  ) {}
+}
+
+/** The end of murmur3: the tail block (`tail`, `rest` bytes), the length, the avalanche. */
+function finish(h1: number, h2: number, tail: number, rest: number, length: number): Digest {
+  if (rest > 0) {
+    const mixed = mixK(tail);
+    h1 ^= mixed;
+    h2 ^= mixed;
+  }
+  return new Digest(fmix32(h1 ^ length), fmix32(h2 ^ length));
+}
+
+/** murmur3 x86_32 of some bytes with both seeds, in one pass (the blocks are mixed once). */
+function digestBytes(bytes: Uint8Array): Digest {
+  const length = bytes.length;
   const blocks = length & ~3;
+  let h1 = SEED_1 | 0;
+  let h2 = SEED_2 | 0;
   for (let i = 0; i < blocks; i += 4) {
-    const k = byteAt(i) | (byteAt(i + 1) << 8) | (byteAt(i + 2) << 16) | (byteAt(i + 3) << 24);
-    h ^= mixK(k);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    const mixed = mixK(
+      bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24),
+    );
+    h1 = round(h1, mixed);
+    h2 = round(h2, mixed);
   }
   const rest = length & 3;
-  if (rest > 0) {
-    let tail = byteAt(blocks);
-    if (rest > 1) tail |= byteAt(blocks + 1) << 8;
-    if (rest > 2) tail |= byteAt(blocks + 2) << 16;
-    h ^= mixK(tail);
-  }
-  h ^= length;
-  return fmix32(h);
+  let tail = 0;
+  for (let i = rest - 1; i >= 0; i--) tail = (tail << 8) | bytes[blocks + i]!;
+  return finish(h1, h2, tail, rest, length);
 }
 
-/** The two digests of some bytes, with the two seeds. */
-function digestBytes(bytes: Uint8Array): readonly [number, number] {
-  const byteAt = (index: number): number => bytes[index]!;
-  return [murmur3(byteAt, bytes.length, SEED_1), murmur3(byteAt, bytes.length, SEED_2)];
+/** murmur3 x86_32 of an ASCII string's bytes (its char codes), without encoding it. */
+function digestAscii(text: string): Digest {
+  const length = text.length;
+  const blocks = length & ~3;
+  let h1 = SEED_1 | 0;
+  let h2 = SEED_2 | 0;
+  for (let i = 0; i < blocks; i += 4) {
+    const mixed = mixK(
+      text.charCodeAt(i) |
+        (text.charCodeAt(i + 1) << 8) |
+        (text.charCodeAt(i + 2) << 16) |
+        (text.charCodeAt(i + 3) << 24),
+    );
+    h1 = round(h1, mixed);
+    h2 = round(h2, mixed);
+  }
+  const rest = length & 3;
+  let tail = 0;
+  for (let i = rest - 1; i >= 0; i--) tail = (tail << 8) | text.charCodeAt(blocks + i);
+  return finish(h1, h2, tail, rest, length);
 }
 
 /** Whether every UTF-16 unit of `text` is ASCII, so its UTF-8 bytes are its char codes. */
@@ -73,11 +112,9 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/** The two digests of a string's UTF-8 bytes (ASCII read in place, without encoding). */
-function digestString(text: string): readonly [number, number] {
-  if (!isAscii(text)) return digestBytes(encoder.encode(text));
-  const byteAt = (index: number): number => text.charCodeAt(index);
-  return [murmur3(byteAt, text.length, SEED_1), murmur3(byteAt, text.length, SEED_2)];
+/** The digests of a string's UTF-8 bytes (ASCII read in place). */
+function digestString(text: string): Digest {
+  return isAscii(text) ? digestAscii(text) : digestBytes(encoder.encode(text));
 }
 
 /**
@@ -86,13 +123,19 @@ function digestString(text: string): readonly [number, number] {
  * @internal exported for the spec, which checks it against murmur3's published vectors
  */
 export function keyDigest(key: ServiceKey): readonly [number, number] {
+  const digest = digestKey(key);
+  return [digest.d1, digest.d2];
+}
+
+/** The digests of a key, as {@link keyDigest} describes. */
+function digestKey(key: ServiceKey): Digest {
   if (typeof key === 'string') return digestString(key);
   if (typeof key === 'number') return digestString(String(key));
   return digestBytes(key);
 }
 
 /** A node name's digests, cached. */
-function nodeDigest(node: string): readonly [number, number] {
+function nodeDigest(node: string): Digest {
   let digest = nodeDigests.get(node);
   if (digest === undefined) {
     if (nodeDigests.size >= NODE_CACHE_MAX) nodeDigests.clear();
@@ -103,9 +146,9 @@ function nodeDigest(node: string): readonly [number, number] {
 }
 
 /** The 53-bit weight of a node for a key digest, exact in a double. */
-function weight(k1: number, k2: number, node: string): number {
-  const [n1, n2] = nodeDigest(node);
-  return fmix32(k1 ^ n1) * HIGH_SCALE + (fmix32(k2 ^ n2) >>> 11);
+function weight(key: Digest, node: string): number {
+  const n = nodeDigest(node);
+  return fmix32(key.d1 ^ n.d1) * HIGH_SCALE + (fmix32(key.d2 ^ n.d2) >>> 11);
 }
 
 /**
@@ -115,11 +158,11 @@ function weight(k1: number, k2: number, node: string): number {
 export function owner(key: ServiceKey, nodes: readonly string[]): string | undefined {
   if (nodes.length === 0) return undefined;
   if (nodes.length === 1) return nodes[0];
-  const [k1, k2] = keyDigest(key);
+  const digest = digestKey(key);
   let best: string | undefined;
   let bestWeight = -1;
   for (const node of nodes) {
-    const w = weight(k1, k2, node);
+    const w = weight(digest, node);
     if (w > bestWeight || (w === bestWeight && best !== undefined && node > best)) {
       best = node;
       bestWeight = w;
@@ -133,9 +176,9 @@ export function owner(key: ServiceKey, nodes: readonly string[]): string | undef
  * before are gone. A new array; the order of `nodes` does not matter.
  */
 export function rank(key: ServiceKey, nodes: readonly string[]): string[] {
-  const [k1, k2] = keyDigest(key);
+  const digest = digestKey(key);
   return nodes
-    .map(node => ({ node, w: weight(k1, k2, node) }))
+    .map(node => ({ node, w: weight(digest, node) }))
     .sort((a, b) => b.w - a.w || (a.node < b.node ? 1 : a.node > b.node ? -1 : 0))
     .map(entry => entry.node);
 }

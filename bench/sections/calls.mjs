@@ -18,21 +18,22 @@ async function startGroup(stack, count) {
     for (let i = 0; i < count; i++)
       group.servers.push(await startChild(`${stack}-srv${i}`, { flags: [] }));
     group.caller = await startChild(`${stack}-caller`, { flags: [] });
-    let connect;
-    if (stack === 'moleculer-call') {
-      // every broker listens and lists all four (static urls)
-      const ports = await freePorts(count + 1);
-      const all = ports.map((port, i) => ({ nodeID: i < count ? `msrv${i}` : 'mcli', port }));
-      await Promise.all(
-        group.servers.map((s, i) => s.call('callServe', { stack, ...all[i], all }, 30_000)),
-      );
-      connect = { ...all[count], all };
-    } else {
-      const servers = [];
-      for (const [i, s] of group.servers.entries())
-        servers.push(await s.call('callServe', { stack, name: `srv${i}@127.0.0.1` }, 30_000));
-      connect = { name: 'cli@127.0.0.1', servers };
-    }
+    // every node listens on a port known beforehand and lists all four (static discovery, or
+    // Moleculer's static urls)
+    const ports = await freePorts(count + 1);
+    const moleculer = stack === 'moleculer-call';
+    const all = ports.map((port, i) =>
+      moleculer
+        ? { nodeID: i < count ? `msrv${i}` : 'mcli', port }
+        : { node: i < count ? `srv${i}@127.0.0.1` : 'cli@127.0.0.1', port },
+    );
+    const id = n => (moleculer ? { nodeID: n.nodeID } : { name: n.node });
+    await Promise.all(
+      group.servers.map((s, i) =>
+        s.call('callServe', { stack, ...id(all[i]), port: all[i].port, all }, 30_000),
+      ),
+    );
+    const connect = { ...id(all[count]), port: all[count].port, all };
     const ready = await group.caller.call(
       'callConnect',
       { stack, servers: count, ...connect },

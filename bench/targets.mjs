@@ -36,7 +36,7 @@ import { FAILURE_TIMEOUT_MS, HEARTBEAT_MS, REFUSAL_CASES } from './lib/options.m
  */
 
 const eachSize = { config: 'sizes', param: 'payloadBytes' };
-const eachCallSize = { config: 'callSizes', param: 'payloadBytes' };
+const eachCallSize = { config: 'callsSizes', param: 'payloadBytes' };
 const sigstopWindow = [FAILURE_TIMEOUT_MS - HEARTBEAT_MS, FAILURE_TIMEOUT_MS + HEARTBEAT_MS];
 
 /** @type {Target[]} */

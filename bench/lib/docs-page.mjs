@@ -106,8 +106,8 @@ function largeBullet(result) {
 function callsBullet(result) {
   if (!result.records.some(r => r.name === 'call')) return '';
   const c = result.config ?? {};
-  return `- **Calls**: ${c.callServers ?? 3} serving processes and a caller; the caller keeps ${counts(c.callInFlight)}
-  calls in flight to \`echo\`, payloads of ${sizes(c.callSizes)}, cells as above. Calls per second,
+  return `- **Calls**: ${c.callsServers ?? 3} serving processes and a caller; the caller keeps ${counts(c.callsInFlight)}
+  calls in flight to \`echo\`, payloads of ${sizes(c.callsSizes)}, cells as above. Calls per second,
   p50 and p99 latency, the CPU time of all the processes per call, and the spread (the busiest
   server's calls over the mean: 1.00 when even).
 `;

@@ -101,10 +101,11 @@ export function baseConfig(quick) {
     largeRefusedStructuredMiB: 20,
     largeStructuredMiB: pick([1, 4], [1, 4, 16]),
     largeStructuredReps: pick(3, 5),
-    // section `calls`: 3 serving processes and a caller, per stack
-    callServers: 3,
-    callSizes: [32, 1024],
-    callInFlight: [1, 100],
+    // section `calls`: 3 serving processes and a caller, per stack (keys named after the section,
+    // so that --merge keeps them with its records)
+    callsServers: 3,
+    callsSizes: [32, 1024],
+    callsInFlight: [1, 100],
   };
 }
 
@@ -141,9 +142,9 @@ function applyOverrides(config, { option, list }) {
   }
   if (option('refresh-sizes')) config.refreshSizes = list('refresh-sizes').map(Number);
   if (option('connections')) config.memoryConnections = Math.max(1, Number(option('connections')));
-  if (option('in-flight')) config.inFlight = config.callInFlight = list('in-flight').map(Number);
+  if (option('in-flight')) config.inFlight = config.callsInFlight = list('in-flight').map(Number);
   if (option('sizes'))
-    config.sizes = config.onewaySizes = config.callSizes = list('sizes').map(Number);
+    config.sizes = config.onewaySizes = config.callsSizes = list('sizes').map(Number);
   if (option('reps')) config.reps = config.formationReps = Math.max(1, Number(option('reps')));
   if (option('large-messages'))
     config.largeMessages = Math.max(1, Number(option('large-messages')));

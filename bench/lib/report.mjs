@@ -57,8 +57,8 @@ function requestResponse(records, { config, stacks }) {
 
 function calls(records, { config, stacks }) {
   const rows = [];
-  for (const size of config.callSizes ?? [])
-    for (const window of config.callInFlight ?? [])
+  for (const size of config.callsSizes ?? [])
+    for (const window of config.callsInFlight ?? [])
       for (const stack of stacks) {
         const params = { inFlight: window, payloadBytes: size };
         const get = metric => findRecord(records, 'call', stack, metric, params);
@@ -77,7 +77,7 @@ function calls(records, { config, stacks }) {
       }
   return {
     title: 'Calls over 3 servers',
-    note: `median [min–max] of runs; ${config.callServers ?? 3} serving processes and a caller; CPU: all of them, per call; spread: the busiest server's calls over the mean`,
+    note: `median [min–max] of runs; ${config.callsServers ?? 3} serving processes and a caller; CPU: all of them, per call; spread: the busiest server's calls over the mean`,
     headers: ['in flight', 'payload', 'stack', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs', 'spread'],
     rows,
   };

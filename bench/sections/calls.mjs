@@ -112,12 +112,12 @@ export async function run(ctx) {
   const groups = [];
   try {
     for (const stack of stacks) {
-      ctx.progress(`starting ${STACK_NAMES[stack]}: ${config.callServers} servers and a caller`);
-      groups.push(await startGroup(stack, config.callServers));
+      ctx.progress(`starting ${STACK_NAMES[stack]}: ${config.callsServers} servers and a caller`);
+      groups.push(await startGroup(stack, config.callsServers));
     }
     await warmUp(ctx, groups);
-    for (const size of config.callSizes)
-      for (const window of config.callInFlight)
+    for (const size of config.callsSizes)
+      for (const window of config.callsInFlight)
         for (let rep = 0; rep < config.reps; rep++)
           for (const group of rotate(groups, rep)) await callCell(ctx, group, size, window, rep);
   } finally {

@@ -36,4 +36,8 @@ export const PrimitivesMessages = {
     `Drain: ${count} request(s) still being served after ${ms} ms; leaving anyway.`,
   drainDone: (acked: number, ms: number) =>
     `Drain: topics withdrawn (${acked} node(s) acknowledged) and no request in flight after ${ms} ms.`,
+
+  // Calls (service-caller.ts; added by the calls engineer).
+  callTimeout: (topic: string, ms: number, tried: readonly string[]) =>
+    `Call ${JSON.stringify(topic)} got no answer within ${ms} ms (tried: ${tried.join(', ')}).`,
 } as const;

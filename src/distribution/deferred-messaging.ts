@@ -1,11 +1,16 @@
 import {
+  type BroadcastOptions,
   type ClusterMessaging,
   GenClusterError,
+  type LocalTopicsView,
   type MessageHandler,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
+  type ServedTopic,
+  type ServedTopicChange,
 } from '../core/index.js';
+import { compareServed } from './messaging/local-topics.js';
 import { DuplicateHandlerError } from './messaging/messaging.errors.js';
 import { MessagingMessages } from './messaging/messaging.messages.js';
 import {
@@ -31,13 +36,23 @@ export interface DeferredMessagingOptions {
  * checks them and kept, then attached when the dist's messaging layer exists, so no message
  * arriving after start is missed. Subscribers are kept the same way. Calls that need a peer fail
  * with `notStarted()` until then. A node without any cluster uses one that is never attached.
+ *
+ * Its {@link localTopics} is one view for the service registry, before and after attach: before,
+ * it lists the early registrations and notifies nothing; at attach its watchers move to the
+ * started layer's view first, and then the early registrations are replayed there, so each
+ * watcher sees one `added` per early topic, none twice and none lost.
  */
 export class DeferredMessaging implements ClusterMessaging {
   private inner: ClusterMessaging | undefined;
   private readonly early = new Map<string, Registration>();
   private readonly attached = new Map<string, { handler: MessageHandler; off: () => void }>();
   private readonly earlySubscribers = new Set<EarlySubscriber>();
+  private readonly earlyWatchers = new Set<EarlyWatcher>();
   private readonly nodeName: (node: string) => string;
+  private readonly topicsView: LocalTopicsView = {
+    served: () => this.served(),
+    watch: listener => this.watch(listener),
+  };
 
   /** @param notStarted the error for a call made before {@link attach} */
   constructor(
@@ -60,6 +75,10 @@ export class DeferredMessaging implements ClusterMessaging {
         MessagingMessages.subscribeUnsupported(),
       );
     this.inner = inner;
+    // Watchers first: the replay below is what tells them of the early topics.
+    for (const watcher of this.earlyWatchers)
+      watcher.off = inner.localTopics?.watch(watcher.listener);
+    this.earlyWatchers.clear();
     for (const [topic, { handler, options }] of this.early)
       this.attached.set(topic, { handler, off: register(inner, 'on', topic, handler, options) });
     this.early.clear();
@@ -78,9 +97,46 @@ export class DeferredMessaging implements ClusterMessaging {
     this.use().send(this.nodeName(node), topic, payload);
   }
 
-  broadcast(topic: string, payload: unknown): number {
+  broadcast(topic: string, payload: unknown, options?: BroadcastOptions): number {
     if (!this.inner && this.options.broadcastBeforeAttach === 'nobody') return 0;
-    return this.use().broadcast(topic, payload);
+    const inner = this.use();
+    if (options === undefined) return inner.broadcast(topic, payload);
+    const nodes = options.nodes;
+    return inner.broadcast(
+      topic,
+      payload,
+      Array.isArray(nodes)
+        ? { ...options, nodes: nodes.map(node => this.nodeName(node)) }
+        : options,
+    );
+  }
+
+  /**
+   * This node's own registrations but internal ones (see the class comment): the early ones
+   * before attach, the started layer's after (empty when that layer keeps none).
+   */
+  get localTopics(): LocalTopicsView {
+    return this.topicsView;
+  }
+
+  /** The started layer's `pendingTo`; 0 before attach or when it does not count. */
+  pendingTo(node: string): number {
+    return this.inner?.pendingTo?.(this.nodeName(node)) ?? 0;
+  }
+
+  /** The started layer's `servingCount`; 0 before attach or when it does not count. */
+  get servingCount(): number {
+    return this.inner?.servingCount ?? 0;
+  }
+
+  /**
+   * The started layer's `whenIdle`. Before attach, or when that layer does not count, nothing is
+   * being served: it resolves at once (rejects when `signal` is already aborted).
+   */
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    const inner = this.inner;
+    if (inner?.whenIdle !== undefined) return inner.whenIdle(signal);
+    return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
   }
 
   request<T = unknown>(
@@ -186,6 +242,30 @@ export class DeferredMessaging implements ClusterMessaging {
     };
   }
 
+  private served(): readonly ServedTopic[] {
+    if (this.inner) return this.inner.localTopics?.served() ?? [];
+    const served: ServedTopic[] = [];
+    for (const [topic, { options }] of this.early)
+      if (options?.internal !== true) served.push({ topic, kind: 'handler' });
+    const subscribed = new Set<string>();
+    for (const { topic, options } of this.earlySubscribers)
+      if (options?.internal !== true) subscribed.add(topic);
+    for (const topic of subscribed) served.push({ topic, kind: 'subscriber' });
+    return served.sort(compareServed);
+  }
+
+  private watch(listener: (change: ServedTopicChange) => void): () => void {
+    if (this.inner) return this.inner.localTopics?.watch(listener) ?? (() => undefined);
+    const watcher: EarlyWatcher = { listener, off: undefined };
+    this.earlyWatchers.add(watcher);
+    return () => {
+      this.earlyWatchers.delete(watcher);
+      const off = watcher.off;
+      watcher.off = undefined;
+      off?.();
+    };
+  }
+
   private use(): ClusterMessaging {
     if (!this.inner) throw this.notStarted();
     return this.inner;
@@ -201,6 +281,12 @@ interface Registration {
 /** A subscriber kept before start; `off` removes it once attached. */
 interface EarlySubscriber extends Registration {
   readonly topic: string;
+  off: (() => void) | undefined;
+}
+
+/** A watcher of {@link DeferredMessaging.localTopics} given before attach; `off` stops it after. */
+interface EarlyWatcher {
+  readonly listener: (change: ServedTopicChange) => void;
   off: (() => void) | undefined;
 }
 

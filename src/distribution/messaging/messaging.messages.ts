@@ -96,6 +96,8 @@ export const MessagingMessages = {
     `Node ${node} is not a connected member (unknown, hidden or down); request "${topic}" was not sent to it.`,
   requestAllNodesInvalid: (value: unknown) =>
     CoreMessages.invalidOption('nodes', value, 'an array of node names (non-empty strings)'),
+  broadcastNodesInvalid: (value: unknown) =>
+    CoreMessages.invalidOption('nodes', value, 'an array of node names (non-empty strings)'),
   includeSelfInvalid: (value: unknown) =>
     CoreMessages.invalidOption('includeSelf', value, 'true or false'),
   requesterDown: (node: string, topic: string) =>
@@ -129,6 +131,8 @@ export const MessagingMessages = {
     `Broadcast of "${topic}" not queued for ${node}: ${errorText(error)}`,
   receiveFailed: (from: string, error: unknown) =>
     `Handling a message from ${from} failed: ${errorText(error)}`,
+  localTopicsListenerFailed: (topic: string, added: boolean, error: unknown) =>
+    `A watcher of this node's topics failed on "${topic}" (${added ? 'added' : 'removed'}); the other watchers still ran: ${errorText(error)}`,
   receivedAfterClose: (from: string) => `Dropped a message from ${from}: messaging is closed.`,
 
   // A thrown value that cannot be rendered, in a log line or an error response.

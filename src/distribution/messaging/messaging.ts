@@ -3,12 +3,15 @@
  * and topic handlers, over an abstract {@link MessageTransport} that only moves bytes. A dist that
  * carries messages (today the TCP dist) provides a transport and feeds received messages to
  * {@link Messaging.receive}. This file is the public facade; what happens to a received message
- * is in `dispatch.ts`, the requests awaiting an answer in `pending-requests.ts`, the requests this
- * node serves in `serving-requests.ts`, calls to many nodes at once in `request-all.ts`.
+ * is in `dispatch.ts`, how a message leaves this node in `delivery.ts`, the requests awaiting an
+ * answer in `pending-requests.ts`, the requests this node serves in `serving-requests.ts`, calls
+ * to many nodes at once in `request-all.ts`, this node's own topics in `local-topics.ts`.
  */
 import {
+  type BroadcastOptions,
   type ClusterLogger,
   type ClusterMessaging,
+  type LocalTopicsView,
   type LogFields,
   type MessageHandler,
   RateLimitedLog,
@@ -20,8 +23,10 @@ import {
   consoleLogger,
   logsAt,
 } from '../../core/index.js';
+import { Delivery } from './delivery.js';
 import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
-import { type Envelope, EnvelopeKind, decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { type Envelope, EnvelopeKind, decodeEnvelope } from './envelope.js';
+import { LocalTopics } from './local-topics.js';
 import { NodeDownError } from '../transport.errors.js';
 import { DuplicateHandlerError, MessagingClosedError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
@@ -29,7 +34,6 @@ import {
   type PayloadCodec,
   createPayloadCodec,
   encodePayload,
-  encodedSizeLowerBound,
   structuredLimit,
 } from './payload-codec.js';
 import { PendingRequests, RequestIdAllocator } from './pending-requests.js';
@@ -88,6 +92,14 @@ export class Messaging implements ClusterMessaging {
   private readonly serving = new ServingRequests();
   private readonly pending: PendingRequests;
   private readonly dispatcher: Dispatcher;
+  private readonly delivery: Delivery;
+  private readonly topics = new LocalTopics((change, error) =>
+    this.log(
+      'warn',
+      `localTopics|${change.topic}`,
+      MessagingMessages.localTopicsListenerFailed(change.topic, change.added, error),
+    ),
+  );
   private readonly requestAllDriver: RequestAllDriver;
   // One line per key every 10 s: a peer sending garbage must not flood the log.
   private readonly logLimit = new RateLimitedLog(10_000, 1_000);
@@ -118,8 +130,17 @@ export class Messaging implements ClusterMessaging {
       pending: this.pending,
       isClosed: () => this.closed,
       deliver: (node, kind, requestId, topic, body) =>
-        this.deliver(node, kind, requestId, topic, body),
+        this.delivery.deliver(node, kind, requestId, topic, body),
       log: (level, key, message, fields) => this.log(level, key, message, fields),
+    });
+    this.delivery = new Delivery({
+      self: this.self,
+      transport: this.transport,
+      codec: this.codec,
+      isClosed: () => this.closed,
+      dispatch: (from, kind, requestId, topic, body) =>
+        this.dispatcher.dispatch(from, kind, requestId, topic, body),
+      log: (level, key, message) => this.log(level, key, message),
     });
     this.requestAllDriver = {
       self: this.self,
@@ -135,6 +156,29 @@ export class Messaging implements ClusterMessaging {
   /** Requests awaiting an answer. */
   get pendingRequests(): number {
     return this.pending.size;
+  }
+
+  /** This node's registrations but internal ones, for the service registry (cleared by close). */
+  get localTopics(): LocalTopicsView {
+    return this.topics;
+  }
+
+  /** How many of this node's requests to `node` (this node included) await an answer. */
+  pendingTo(node: string): number {
+    return this.pending.countFor(node);
+  }
+
+  /** How many requests (from peers and from this node) this node's handlers are serving. */
+  get servingCount(): number {
+    return this.serving.total;
+  }
+
+  /**
+   * Resolves once no request is being served (at once when none is); rejects with the signal's
+   * reason when `signal` aborts first, or is already aborted.
+   */
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    return this.serving.whenIdle(signal);
   }
 
   /**
@@ -160,8 +204,12 @@ export class Messaging implements ClusterMessaging {
     // The payload is whatever the peer sent: typing it is the caller's promise, as in `request<T>`.
     const stored = handler as MessageHandler;
     this.handlers.set(topic, stored);
+    const announced = options?.internal !== true;
+    if (announced) this.topics.add(topic, 'handler');
     return () => {
-      if (this.handlers.get(topic) === stored) this.handlers.delete(topic);
+      if (this.handlers.get(topic) !== stored) return;
+      this.handlers.delete(topic);
+      if (announced) this.topics.remove(topic, 'handler');
     };
   }
 
@@ -186,12 +234,15 @@ export class Messaging implements ClusterMessaging {
     // Wrapped so that the same function subscribed twice is removed one registration at a time.
     const stored: MessageHandler = (payload, context) => handler(payload as T, context);
     this.subscribers.set(topic, [...(this.subscribers.get(topic) ?? []), stored]);
+    const announced = options?.internal !== true;
+    if (announced) this.topics.add(topic, 'subscriber');
     return () => {
       const current = this.subscribers.get(topic);
       if (current === undefined || !current.includes(stored)) return;
       const rest = current.filter(h => h !== stored);
       if (rest.length === 0) this.subscribers.delete(topic);
       else this.subscribers.set(topic, rest);
+      if (announced) this.topics.remove(topic, 'subscriber');
     };
   }
 
@@ -206,50 +257,26 @@ export class Messaging implements ClusterMessaging {
     this.checkOpen();
     checkTopic(topic, { allowReserved: true });
     try {
-      this.checkRoom(node, payload);
-      this.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
+      this.delivery.checkRoom(node, payload);
+      this.delivery.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
     } catch (error) {
       throw withRequest(error, node, topic);
     }
   }
 
   /**
-   * Sends a one-way message to every connected member but self, encoding the payload once.
+   * Sends a one-way message to every connected member but self, or only to the nodes listed in
+   * `options.nodes`, encoding the payload once. A listed node that is not a connected member is
+   * skipped; this node may be listed, and then gets the message too, locally and asynchronously.
    * A member whose transport refuses the message is skipped and logged (rate-limited).
-   * @returns how many members the message was queued for.
+   * @returns how many nodes the message was queued for.
    * @throws PayloadError when the payload cannot be encoded; InvalidTopicError;
-   * MessagingClosedError once closed.
+   * InvalidConfigError for `nodes` not an array of node names; MessagingClosedError once closed.
    */
-  broadcast(topic: string, payload: unknown): number {
+  broadcast(topic: string, payload: unknown, options?: BroadcastOptions): number {
     this.checkOpen();
     checkTopic(topic, { allowReserved: true });
-    const targets: string[] = [];
-    for (const node of this.transport.members()) {
-      if (node === this.self) continue;
-      try {
-        this.checkRoom(node, payload);
-        targets.push(node);
-      } catch (error) {
-        this.broadcastFailed(node, topic, error);
-      }
-    }
-    // Every member refused already: nothing to encode the payload for.
-    if (targets.length === 0) return 0;
-    const parts = encodeEnvelope(EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
-    let queued = 0;
-    for (const node of targets) {
-      try {
-        this.transport.send(node, parts);
-        queued++;
-      } catch (error) {
-        this.broadcastFailed(node, topic, error);
-      }
-    }
-    return queued;
-  }
-
-  private broadcastFailed(node: string, topic: string, error: unknown): void {
-    this.log('warn', `broadcast|${node}`, MessagingMessages.broadcastFailed(node, topic, error));
+    return this.delivery.broadcast(topic, payload, options);
   }
 
   /**
@@ -336,7 +363,8 @@ export class Messaging implements ClusterMessaging {
   /**
    * Fails everything pending with MessagingClosedError (`ERR_CLUSTER_STOPPED`), aborts the
    * `signal` of every request being served with one, and refuses new calls; answers of handlers
-   * still running are dropped. Idempotent.
+   * still running are dropped. {@link localTopics} is emptied without notifying its watchers (the
+   * service registry closes first). Idempotent.
    */
   close(): void {
     if (this.closed) return;
@@ -346,6 +374,7 @@ export class Messaging implements ClusterMessaging {
     this.serving.close(closed);
     this.handlers.clear();
     this.subscribers.clear();
+    this.topics.clear();
   }
 
   private startRequest(
@@ -360,7 +389,7 @@ export class Messaging implements ClusterMessaging {
     const signal = options?.signal;
     try {
       this.pending.admit(node, topic, signal);
-      this.checkRoom(node, payload);
+      this.delivery.checkRoom(node, payload);
       const body = encodePayload(this.codec, payload);
       this.openEncoded({ node, topic, body, timeoutMs, signal, resolve, reject });
     } catch (error) {
@@ -382,50 +411,12 @@ export class Messaging implements ClusterMessaging {
     const { node, topic, body } = request;
     const id = this.pending.open(request);
     try {
-      this.deliver(node, EnvelopeKind.Request, id, topic, body);
+      this.delivery.deliver(node, EnvelopeKind.Request, id, topic, body);
     } catch (error) {
       this.pending.drop(id);
       throw error;
     }
     return id;
-  }
-
-  /** Hands a message to the transport, or to this node's own handlers (asynchronously). */
-  private deliver(
-    node: string,
-    kind: EnvelopeKind,
-    requestId: number,
-    topic: string,
-    body: Buffer[],
-  ): void {
-    if (node === this.self) {
-      // One buffer of its own: the receiving handler never shares memory with the sender's value.
-      const bytes = Buffer.concat(body);
-      queueMicrotask(() => {
-        if (this.closed) return;
-        try {
-          this.dispatcher.dispatch(this.self, kind, requestId, topic, bytes);
-        } catch (error) {
-          this.log(
-            'warn',
-            `receive|${this.self}`,
-            MessagingMessages.receiveFailed(this.self, error),
-          );
-        }
-      });
-      return;
-    }
-    this.transport.send(node, encodeEnvelope(kind, requestId, topic, body));
-  }
-
-  /**
-   * Refuses, before encoding, a message the transport is bound to refuse: a full queue, a node
-   * down, or a binary payload already over the message limit (its bytes are a lower bound of the
-   * message's). Messages to self never reach the transport.
-   */
-  private checkRoom(node: string, payload: unknown): void {
-    if (node === this.self || this.transport.check === undefined) return;
-    this.transport.check(node, encodedSizeLowerBound(this.codec, payload));
   }
 
   private checkOpen(): void {

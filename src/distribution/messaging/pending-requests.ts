@@ -91,6 +91,11 @@ export class PendingRequests {
     return this.byId.size;
   }
 
+  /** Requests awaiting an answer from `node`; O(1). */
+  countFor(node: string): number {
+    return this.byNode.get(node)?.size ?? 0;
+  }
+
   /**
    * Refuses a request before anything is spent on it.
    * @throws RequestAbortedError when `signal` has already fired; TooManyRequestsError when the

@@ -6,6 +6,7 @@
  * look-up and a counter; the `AbortController` is only created when a handler reads `signal`.
  * Because the controller may be created late, each requester's in-flight requests share a group
  * that remembers whether its node went down, so a signal first read after that is born aborted.
+ * A total across requesters tells the drain when this node has nothing left to answer.
  */
 import type { MessageContext, MessageKind } from '../../core/index.js';
 
@@ -33,6 +34,35 @@ export class ServingRequests {
   // request at a time from a node would otherwise allocate a group for each.
   private spare: RequesterGroup | undefined;
   private closedReason: (() => Error) | undefined;
+  private inFlight = 0;
+  // Callers of whenIdle, each resolved (and removed) at the next zero or removed by its signal.
+  private readonly idleWaiters = new Set<() => void>();
+
+  /** Requests whose handler has not settled, from every requester (also after close). */
+  get total(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Resolves once no request is in flight (at once when none is); rejects with `signal.reason`
+   * when `signal` aborts first or is already aborted.
+   */
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.idleWaiters.delete(waiter);
+        reject(signal!.reason);
+      };
+      const waiter = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.idleWaiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
 
   /** Requesters with a request in flight. */
   get requesters(): number {
@@ -55,6 +85,7 @@ export class ServingRequests {
       this.groups.set(from, group);
     }
     group.inFlight++;
+    this.inFlight++;
     return new IncomingMessage(from, topic, 'request', this, group);
   }
 
@@ -98,6 +129,11 @@ export class ServingRequests {
   /** @internal called by {@link IncomingMessage} once its handler settled */
   release(message: IncomingMessage, group: RequesterGroup): void {
     group.readers?.delete(message);
+    if (--this.inFlight === 0 && this.idleWaiters.size > 0) {
+      const waiters = [...this.idleWaiters];
+      this.idleWaiters.clear();
+      for (const waiter of waiters) waiter();
+    }
     if (--group.inFlight === 0 && this.groups.get(message.from) === group) {
       this.groups.delete(message.from);
       // Every message of it settled (they no longer read it), and it never went down: reusable.

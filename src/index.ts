@@ -1,7 +1,8 @@
 /**
  * The public API of `@gen-cluster/nestjs`, by name. Nothing else is public: a name missing here is
  * an internal of the package, free to change in any release. Subpath entries: `./testing` (test
- * helpers), `./portmapper` (the EPMD-protocol port mapper on its own).
+ * helpers), `./portmapper` (the EPMD-protocol port mapper on its own), `./microservices` (the
+ * Nest microservices transport and client; needs `@nestjs/microservices`).
  */
 
 // --- Nest module and service -------------------------------------------------------------------
@@ -80,6 +81,35 @@ export {
   type RequestOptions,
   hasMessaging,
 } from './core/index.js';
+export {
+  type BroadcastOptions,
+  type LocalTopicsView,
+  type RegistryMessaging,
+  type ServedKind,
+  type ServedTopic,
+  type ServedTopicChange,
+  hasRegistrySupport,
+} from './core/index.js';
+
+// --- Services across the cluster: the service registry and call() ------------------------------
+export {
+  type CallOptions,
+  type DrainOptions,
+  type DrainResult,
+  type OwnerOptions,
+  type RetryOn,
+  type Selection,
+  ServiceCaller,
+  type ServiceCallerOptions,
+  type ServiceEntry,
+  type ServiceKey,
+  ServiceRegistry,
+  type ServiceRegistryOptions,
+  type ServicesChange,
+  type ServicesChangeReason,
+  type ServiceTopic,
+  type WaitForServersOptions,
+} from './primitives/index.js';
 
 // --- Messaging: handler context, calls to every member, typed topics ---------------------------
 export {
@@ -171,3 +201,4 @@ export {
   isRemoteError,
 } from './distribution/index.js';
 export { PortMapperError } from './portmapper/index.js';
+export { NoServerError, type NoServerDetails } from './primitives/index.js';

@@ -32,6 +32,7 @@ export const ENV = {
   namespace: 'GEN_CLUSTER_NAMESPACE',
   logLevel: 'GEN_CLUSTER_LOG_LEVEL',
   logFormat: 'GEN_CLUSTER_LOG_FORMAT',
+  drainTimeout: 'GEN_CLUSTER_DRAIN_TIMEOUT_MS',
 } as const;
 
 /** A resolver address from `GEN_CLUSTER_DNS_SERVERS`. */
@@ -56,6 +57,8 @@ export interface EnvConfig {
   readonly namespace?: string;
   readonly logLevel?: ClusterLogLevel;
   readonly logFormat?: ClusterLogFormat;
+  /** The bound of the Nest module's drain before leaving (its `drain.timeoutMs`). */
+  readonly drainTimeoutMs?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -134,6 +137,16 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
     if (logFormat !== 'text' && logFormat !== 'json')
       throw bad(ENV.logFormat, logFormat, '"text" or "json"');
     config.logFormat = logFormat;
+  }
+  const drain = get(ENV.drainTimeout);
+  if (drain !== undefined) {
+    if (!/^\d+$/.test(drain) || Number(drain) < 1 || Number(drain) > MAX_TIMER_MS)
+      throw bad(
+        ENV.drainTimeout,
+        drain,
+        `a positive integer of milliseconds up to ${MAX_TIMER_MS}`,
+      );
+    config.drainTimeoutMs = Number(drain);
   }
   return config;
 }

@@ -3,8 +3,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Observable } from 'rxjs';
+import { NEVER, type Observable, startWith, throwError } from 'rxjs';
 import {
+  type BroadcastOptions,
   type ClusterControl,
   type ClusterEvent,
   type ClusterLogger,
@@ -19,6 +20,16 @@ import {
   type RequestOptions,
 } from '../core/index.js';
 import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
+import type {
+  CallOptions,
+  DrainOptions,
+  OwnerOptions,
+  ServiceCaller,
+  ServiceKey,
+  ServiceRegistry,
+  ServicesChange,
+  WaitForServersOptions,
+} from '../primitives/index.js';
 import {
   mapRemoteResults,
   mapThrown,
@@ -29,14 +40,31 @@ import { NestMessages } from './gen-cluster.messages.js';
 import type { TypedMessageHandler } from './typed-topic.types.js';
 
 /**
+ * The service registry of one cluster as `ClusterService` uses it: the registry and its caller
+ * when the dist's messaging can carry one; otherwise why not (`idle`: no cluster is configured;
+ * `unsupported`: the dist lacks messaging or its local topics) and the error its calls get.
+ * @internal
+ */
+export type ClusterServices =
+  | {
+      readonly kind: 'registry';
+      readonly registry: ServiceRegistry;
+      readonly caller: ServiceCaller;
+      /** What the drain before leaving waits for, or `false` to leave at once. */
+      readonly drain: DrainOptions | false;
+    }
+  | { readonly kind: 'idle' | 'unsupported'; readonly error: () => GenClusterError };
+
+/**
  * The cluster as the application sees it: who this node is, who is connected, the membership
  * stream, and messaging between nodes. Inject it as `ClusterService` (the default cluster) or with
  * `@InjectCluster(name)`.
  *
  * When no discovery is configured, the service still works as a cluster of one: `started` is
  * `false`, `nodes()` is empty, handlers and subscribers can be registered and streams subscribed,
- * a broadcast or a `requestAll` reaches nobody, and only calls that need a named peer (`send`,
- * `request`) fail, with `ERR_NOT_STARTED` saying how to configure one.
+ * a broadcast or a `requestAll` reaches nobody, no node serves a topic (`servers()` is empty,
+ * `ownerOf(key)` is this node), and only calls that need a peer (`send`, `request`, `call`) fail,
+ * with `ERR_NOT_STARTED` saying how to configure one.
  *
  * @publicApi
  */
@@ -53,6 +81,7 @@ export class ClusterService
     private readonly messaging: ClusterMessaging,
     private readonly autoStart: boolean,
     private readonly logger: ClusterLogger,
+    private readonly services: ClusterServices,
   ) {}
 
   /** This node's name, `name@host`. */
@@ -124,14 +153,23 @@ export class ClusterService
   }
 
   /**
-   * Sends a one-way message to every connected node (hidden nodes and this one left out), where
-   * the request handler of `topic` and each of its subscribers receive it; returns how many nodes
-   * it was queued for.
+   * Sends a one-way message to every connected node (hidden nodes and this one left out), or to
+   * `options.nodes` (this node may be listed; nodes not connected are skipped; the payload is
+   * encoded once), where the request handler of `topic` and each of its subscribers receive it;
+   * returns how many nodes it was queued for. `{ nodes: cluster.subscribers(topic) }` reaches
+   * only the nodes that listen.
    */
-  broadcast<Req>(topic: Topic<Req, unknown>, payload: NoInfer<Req>): number;
-  broadcast(topic: string, payload: unknown): number;
-  broadcast(topic: TopicLike, payload: unknown): number {
-    return this.messaging.broadcast(topicName(topic) as string, payload);
+  broadcast<Req>(
+    topic: Topic<Req, unknown>,
+    payload: NoInfer<Req>,
+    options?: BroadcastOptions,
+  ): number;
+  broadcast(topic: string, payload: unknown, options?: BroadcastOptions): number;
+  broadcast(topic: TopicLike, payload: unknown, options?: BroadcastOptions): number {
+    const name = topicName(topic) as string;
+    return options === undefined
+      ? this.messaging.broadcast(name, payload)
+      : this.messaging.broadcast(name, payload, options);
   }
 
   /**
@@ -191,6 +229,97 @@ export class ClusterService
       this.messaging.requestAll?.(name, payload, options) ??
       requestEach(this.cluster, this.messaging, name, payload, options);
     return all.then(mapRemoteResults);
+  }
+
+  /**
+   * Asks one of the nodes that serve `topic` (this one included) and resolves with its answer;
+   * `options.select` picks which (round-robin by default, or `{ key }` to stick a key to a node),
+   * `options.retries` retries an idempotent call on another server. Rejects with `NoServerError`
+   * (`ERR_NO_SERVER`) when no connected node serves the topic, and maps a remote `HttpException`
+   * to a `RemoteHttpException` as {@link request} does.
+   */
+  call<Req, Res>(
+    topic: Topic<Req, Res>,
+    payload: NoInfer<Req>,
+    options?: CallOptions,
+  ): Promise<Res>;
+  call<T = unknown>(topic: string, payload: unknown, options?: CallOptions): Promise<T>;
+  call(topic: TopicLike, payload: unknown, options?: CallOptions): Promise<unknown> {
+    const services = this.services;
+    if (services.kind !== 'registry') return Promise.reject(services.error());
+    return services.caller
+      .call(topicName(topic) as string, payload, options)
+      .then(undefined, rethrowRemote);
+  }
+
+  /** Nodes (this one included) with a request handler of `topic`, sorted; `[]` when none. */
+  servers(topic: TopicLike): string[] {
+    return this.registryOrNone()?.servers(topic) ?? [];
+  }
+
+  /** Nodes (this one included) with subscribers of `topic`, sorted; `[]` when none. */
+  subscribers(topic: TopicLike): string[] {
+    return this.registryOrNone()?.subscribers(topic) ?? [];
+  }
+
+  /**
+   * Each change of who serves what: a node's topics added or removed, once the registry reflects
+   * it. A node that goes down leaves in the same delivery as its `nodeDown` event.
+   */
+  get services$(): Observable<ServicesChange> {
+    const services = this.services;
+    if (services.kind === 'registry') return services.registry.services$;
+    return services.kind === 'idle' ? NEVER : throwError(services.error);
+  }
+
+  /** `servers(topic)` now, then on each change of it. */
+  servers$(topic: TopicLike): Observable<readonly string[]> {
+    const services = this.services;
+    if (services.kind === 'registry') return services.registry.servers$(topic);
+    return services.kind === 'idle' ? NEVER.pipe(startWith([])) : throwError(services.error);
+  }
+
+  /**
+   * Resolves with the servers of `topic` once `count` (default 1) nodes serve it; rejects with
+   * `ERR_WAIT_TIMEOUT` after `timeoutMs` (30 s). Use it at start-up, before the first `call`.
+   */
+  waitForServers(topic: TopicLike, options?: WaitForServersOptions): Promise<string[]> {
+    const services = this.services;
+    if (services.kind === 'registry') return services.registry.waitForServers(topic, options);
+    return (options?.count ?? 1) <= 0 && services.kind === 'idle'
+      ? Promise.resolve([])
+      : Promise.reject(services.error());
+  }
+
+  /**
+   * The node that owns `key` by rendezvous hashing, among every member and this node, or among
+   * the servers of `options.topic`; `undefined` when there is none. Every node computes the same
+   * owner from the same view, and only the keys of a node that joins or leaves move.
+   */
+  ownerOf(key: ServiceKey, options?: OwnerOptions): string | undefined {
+    const services = this.services;
+    if (services.kind === 'registry') return services.registry.ownerOf(key, options);
+    return this.ownersOf(key, 1, options)[0];
+  }
+
+  /** The first `count` owners of `key` in rank order (replicas); see {@link ownerOf}. */
+  ownersOf(key: ServiceKey, count: number, options?: OwnerOptions): string[] {
+    const services = this.services;
+    if (services.kind === 'registry') return services.registry.ownersOf(key, count, options);
+    if (options?.topic !== undefined) {
+      if (services.kind === 'idle') return [];
+      throw services.error();
+    }
+    if (services.kind === 'unsupported' && this.cluster.nodes().length > 0) throw services.error();
+    return count >= 1 ? [this.cluster.self] : [];
+  }
+
+  /**
+   * The service registry itself (for `services()` and what this service does not expose);
+   * `undefined` when the cluster has none (no discovery configured, or a dist without messaging).
+   */
+  get registry(): ServiceRegistry | undefined {
+    return this.services.kind === 'registry' ? this.services.registry : undefined;
   }
 
   /**
@@ -254,6 +383,17 @@ export class ClusterService
     return this.messaging.subscribe !== undefined;
   }
 
+  /**
+   * The registry; `undefined` on an idle cluster, whose topics no call can reach (its messaging
+   * never attaches); throws when the dist cannot carry a registry.
+   */
+  private registryOrNone(): ServiceRegistry | undefined {
+    const services = this.services;
+    if (services.kind === 'registry') return services.registry;
+    if (services.kind === 'idle') return undefined;
+    throw services.error();
+  }
+
   /** Starts the cluster; called on application bootstrap unless `autoStart` is `false`. */
   async start(): Promise<void> {
     if (this.running || !this.engine) return;
@@ -270,14 +410,27 @@ export class ClusterService
     if (this.autoStart) await this.start();
   }
 
-  /** Nest lifecycle hook: tells peers this node is leaving. Nest calls it. */
+  /**
+   * Nest lifecycle hook: withdraws this node's topics and waits for the calls already routed here
+   * (the `drain` option), then tells peers this node is leaving. Nest calls it.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    const services = this.services;
+    if (this.running && services.kind === 'registry' && services.drain !== false) {
+      try {
+        await services.registry.drain(services.drain);
+      } catch (error) {
+        // leaving matters more than a complete drain: peers then see nodeDown(left) at once
+        this.logger.warn(NestMessages.drainFailed(this.name, error));
+      }
+    }
     await this.cluster.leave();
   }
 
-  /** Nest lifecycle hook: closes connections and completes the streams. Nest calls it. */
+  /** Nest lifecycle hook: closes the registry, then connections, and completes the streams. Nest calls it. */
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    if (this.services.kind === 'registry') this.services.registry.close();
     await this.cluster.close();
   }
 }

@@ -3,6 +3,7 @@ import type { ClusterOptions, DiscoveryShortForm } from '../config/index.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/index.js';
 import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
 import type { BuiltInDistOptions } from '../distribution/index.js';
+import type { DrainOptions } from '../primitives/index.js';
 
 /**
  * How to get a strategy: built-in options (`{ strategy: 'static', nodes: [...] }`), an instance,
@@ -30,6 +31,14 @@ export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery
   readonly dist?: StrategyOption<DistStrategy, BuiltInDistOptions>;
   /** Start on application bootstrap (default `true`); otherwise call `ClusterService.start()`. */
   readonly autoStart?: boolean;
+  /**
+   * On shutdown, before leaving: withdraw this node's topics from its peers, wait for their
+   * acknowledgements (`ackTimeoutMs`, 2 s), then for the requests this node is serving
+   * (the whole drain within `timeoutMs`, 10 s; `GEN_CLUSTER_DRAIN_TIMEOUT_MS` when unset), so
+   * that no call is routed to a node that is going away. On by default; `false` leaves at once.
+   * Needs `app.enableShutdownHooks()`, as every Nest shutdown hook does.
+   */
+  readonly drain?: false | DrainOptions;
 }
 
 /** Options that shape the module graph, so they sit beside (not inside) the async factory. */

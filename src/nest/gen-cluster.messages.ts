@@ -16,6 +16,12 @@ export const NestMessages = {
     `Cluster "${name}" is not running: no discovery is configured, so there is no peer to reach. Set the "discovery" option of GenClusterModule.forRoot() (e.g. { strategy: "local" }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns").`,
   noCluster: (name: string) => `No discovery configured; cluster "${name}" is not started.`,
   noMessaging: (dist: string) => `The dist "${dist}" does not carry messages.`,
+  noRegistry: (dist: string, cluster: string) =>
+    `Cluster "${cluster}" has no service registry: the dist "${dist}" does not carry messages, or its messaging does not report its local topics (localTopics), so servers(), call() and ownerOf() with a topic cannot work. Use the built-in TCP dist, or give the custom dist's messaging a localTopics view.`,
+  drainFailed: (cluster: string, error: unknown) =>
+    `Cluster "${cluster}": the drain before leaving failed, leaving now: ${error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error)}`,
+  badDrain: (cluster: string, value: unknown) =>
+    `GenClusterModule (cluster "${cluster}"): "drain" must be false or { timeoutMs?, ackTimeoutMs? }; received ${describeValue(value)}.`,
   badName: (name: unknown) =>
     `GenClusterModule: "name" must be a non-empty string; received ${describeValue(name)}.`,
 

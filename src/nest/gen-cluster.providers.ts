@@ -3,19 +3,27 @@ import { ModuleRef } from '@nestjs/core';
 import {
   checkOptionKeys,
   isBuiltInOptions,
+  readEnvConfig,
   resolveClusterOptions,
   schedulerOptions,
 } from '../config/index.js';
 import {
+  type ClusterLogger,
   type ClusterMessaging,
   type DistStrategy,
   GenCluster,
   GenClusterError,
   IdleCluster,
+  InvalidConfigError,
+  checkKnownKeys,
+  checkMilliseconds,
   hasMessaging,
+  hasRegistrySupport,
+  isPlainObject,
 } from '../core/index.js';
 import { DeferredMessaging } from '../distribution/index.js';
-import { ClusterService } from './cluster.service.js';
+import { type DrainOptions, ServiceCaller, ServiceRegistry } from '../primitives/index.js';
+import { ClusterService, type ClusterServices } from './cluster.service.js';
 import { createNestClusterLogger } from './cluster-logger.js';
 import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
 import { GenClusterNameRegistry } from './gen-cluster-name.registry.js';
@@ -52,10 +60,11 @@ async function createClusterService(
   checkOptionKeys(
     `GenClusterModule (cluster "${name}")`,
     explicit ?? {},
-    ['autoStart'],
+    ['autoStart', 'drain'],
     ['name', 'isGlobal'],
   );
   const { options, self } = resolveClusterOptions(explicit ?? {});
+  const drain = drainOptions(name, options.drain, options.useEnv === false ? {} : readEnvConfig());
   // Built for both paths: it also checks logLevel/logFormat, so a bad one fails in dev too.
   const logger = createNestClusterLogger(name, options);
   if (options.discovery === undefined) {
@@ -65,7 +74,10 @@ async function createClusterService(
       () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
       { broadcastBeforeAttach: 'nobody' },
     );
-    return new ClusterService(name, idle, messaging, false, logger);
+    return new ClusterService(name, idle, messaging, false, logger, {
+      kind: 'idle',
+      error: () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
+    });
   }
   // Only a running cluster is a node: idle clusters may share the default name and port.
   const distOption: unknown = options.dist;
@@ -85,7 +97,65 @@ async function createClusterService(
     dist,
     logger,
   });
-  return new ClusterService(name, cluster, messagingOf(dist), options.autoStart ?? true, logger);
+  const messaging = messagingOf(dist);
+  return new ClusterService(
+    name,
+    cluster,
+    messaging,
+    options.autoStart ?? true,
+    logger,
+    servicesOf(name, dist.name, cluster, messaging, logger, drain),
+  );
+}
+
+/**
+ * The service registry and its caller, built now so that the registry is the first subscriber
+ * of the cluster's events (a node leaves every set in the same delivery as its nodeDown), or the
+ * error every registry call gets when the dist's messaging cannot carry one.
+ */
+function servicesOf(
+  name: string,
+  distName: string,
+  cluster: GenCluster,
+  messaging: ClusterMessaging,
+  logger: ClusterLogger,
+  drain: DrainOptions | false,
+): ClusterServices {
+  if (!hasRegistrySupport(messaging))
+    return {
+      kind: 'unsupported',
+      error: () =>
+        new GenClusterError('ERR_MESSAGING_UNSUPPORTED', NestMessages.noRegistry(distName, name)),
+    };
+  const registry = new ServiceRegistry({ cluster, messaging, logger });
+  return { kind: 'registry', registry, caller: new ServiceCaller(registry, messaging), drain };
+}
+
+/**
+ * The `drain` option checked, with `GEN_CLUSTER_DRAIN_TIMEOUT_MS` under an unset `timeoutMs`;
+ * `{}` (the registry's defaults) when neither is set.
+ */
+export function drainOptions(
+  name: string,
+  value: unknown,
+  env: { readonly drainTimeoutMs?: number },
+): DrainOptions | false {
+  if (value === false) return false;
+  if (value !== undefined && !isPlainObject(value))
+    throw new InvalidConfigError(NestMessages.badDrain(name, value), { option: 'drain' });
+  const given = (value ?? {}) as Record<string, unknown>;
+  checkKnownKeys('drain', given, ['timeoutMs', 'ackTimeoutMs']);
+  const drain: { timeoutMs?: number; ackTimeoutMs?: number } = {};
+  const timeoutMs = given.timeoutMs ?? env.drainTimeoutMs;
+  if (timeoutMs !== undefined) {
+    checkMilliseconds('drain.timeoutMs', timeoutMs);
+    drain.timeoutMs = timeoutMs;
+  }
+  if (given.ackTimeoutMs !== undefined) {
+    checkMilliseconds('drain.ackTimeoutMs', given.ackTimeoutMs);
+    drain.ackTimeoutMs = given.ackTimeoutMs;
+  }
+  return drain;
 }
 
 /** The dist's messaging, or one that says the dist carries none. */

@@ -15,4 +15,8 @@ export {
   type RegistryTimings,
   type ServiceRegistryOptions,
 } from './registry/service-registry.js';
-export { ServiceCaller, type ServiceCallerOptions } from './calls/service-caller.js';
+export {
+  type CallAttempt,
+  ServiceCaller,
+  type ServiceCallerOptions,
+} from './calls/service-caller.js';

@@ -1,9 +1,33 @@
 /**
- * The service registry's public face: which nodes serve which topic. CONTRACT SKELETON (issue 14,
- * phase 0): the signatures are final; the registry engineer replaces the bodies.
+ * The service registry's public face: which nodes serve which topic. It wires the sync (the
+ * replication protocol) to the cluster's events, the messaging layer's internal topics and its
+ * local topics, and answers the topic questions from the replicated table.
  */
-import { type Observable, NEVER } from 'rxjs';
-import type { ClusterControl, ClusterLogger, RegistryMessaging } from '../../core/index.js';
+import {
+  type Observable,
+  Subject,
+  type Subscription,
+  distinctUntilChanged,
+  map,
+  startWith,
+} from 'rxjs';
+import {
+  type ClusterControl,
+  type ClusterLogger,
+  CoreMessages,
+  GenClusterError,
+  type MessageHandler,
+  type RegistryMessaging,
+  type ServedKind,
+  type ServedTopic,
+  checkInteger,
+  checkMilliseconds,
+  hasRegistrySupport,
+  invalidOption,
+} from '../../core/index.js';
+import { type HandlerRegistrationOptions, topicName } from '../../distribution/index.js';
+import { owner, rank } from '../calls/rendezvous.js';
+import { PrimitivesMessages } from '../primitives.messages.js';
 import type {
   DrainOptions,
   DrainResult,
@@ -14,6 +38,17 @@ import type {
   ServiceTopic,
   WaitForServersOptions,
 } from '../primitives.types.js';
+import { drainBounds, runDrain } from './registry-drain.js';
+import {
+  type EntryKey,
+  KIND_HANDLER,
+  KIND_SUBSCRIBER,
+  REGISTRY_DELTA,
+  REGISTRY_HELLO,
+  entryKey,
+  fromEntryKey,
+} from './registry-protocol.js';
+import { RegistrySync, type SyncChange } from './registry-sync.js';
 
 /** Timings of the registry's protocol; tests shorten them. */
 export interface RegistryTimings {
@@ -39,62 +74,220 @@ export interface ServiceRegistryOptions {
   readonly timings?: Partial<RegistryTimings>;
 }
 
+/** The kinds of this build: request handlers and subscribers. */
+const KINDS: ReadonlySet<string> = new Set([KIND_HANDLER, KIND_SUBSCRIBER]);
+const WIRE_KIND: Record<ServedKind, string> = {
+  handler: KIND_HANDLER,
+  subscriber: KIND_SUBSCRIBER,
+};
+const DEFAULT_WAIT_MS = 30_000;
+
+/** `on` with the registration options of gen-cluster's messaging (internal topics). */
+type InternalOn = (
+  topic: string,
+  handler: MessageHandler,
+  options: HandlerRegistrationOptions,
+) => () => void;
+
+const sameNodes = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((node, i) => node === b[i]);
+
+/** The public form of table keys (kinds this build does not know are left out). */
+function servedTopics(keys: readonly EntryKey[]): ServedTopic[] {
+  const topics: ServedTopic[] = [];
+  for (const key of keys) {
+    const [kind, topic] = fromEntryKey(key);
+    if (kind === KIND_HANDLER) topics.push({ topic, kind: 'handler' });
+    else if (kind === KIND_SUBSCRIBER) topics.push({ topic, kind: 'subscriber' });
+  }
+  return topics;
+}
+
 /**
  * Which connected nodes serve which topic. Each node announces its own request handlers and
  * subscribers to its peers (a table when a peer comes up, then small deltas), and keeps theirs;
  * a node that goes down leaves every set in the same delivery as its `nodeDown` event.
  */
 export class ServiceRegistry {
-  constructor(private readonly options: ServiceRegistryOptions) {}
+  private readonly sync: RegistrySync;
+  private readonly changes = new Subject<ServicesChange>();
+  /** Pokes every view of the index (suppressions included, which are not changes). */
+  private readonly ticks = new Subject<void>();
+  private readonly teardown: (() => void)[] = [];
+  private readonly subscription: Subscription;
+  private drained: Promise<DrainResult> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ServiceRegistryOptions) {
+    const { cluster, messaging } = options;
+    if (!hasRegistrySupport(messaging))
+      throw new GenClusterError(
+        'ERR_MESSAGING_UNSUPPORTED',
+        PrimitivesMessages.registryUnsupported(),
+      );
+    const timings = options.timings ?? {};
+    this.sync = new RegistrySync({
+      self: cluster.self,
+      kinds: KINDS,
+      logger: options.logger,
+      timings,
+      io: {
+        hello: (node, body) =>
+          messaging.request(node, REGISTRY_HELLO, body, {
+            timeoutMs: timings.helloTimeoutMs ?? 2_000,
+          }),
+        send: (node, delta) => messaging.send(node, REGISTRY_DELTA, delta),
+        changed: change => this.onChange(change),
+      },
+    });
+    // First subscriber of events$ (before application code can subscribe): a node leaves every
+    // set in the same delivery as its nodeDown.
+    this.subscription = cluster.events$.subscribe(event => {
+      if (event.type === 'nodeUp') this.sync.nodeUp(event.node);
+      else if (event.type === 'nodeDown') this.sync.nodeDown(event.node);
+    });
+    const on = messaging.on.bind(messaging) as InternalOn;
+    this.teardown.push(
+      on(REGISTRY_HELLO, (payload, context) => this.sync.onHello(context.from, payload), {
+        internal: true,
+      }),
+      on(REGISTRY_DELTA, (payload, context) => this.sync.onDelta(context.from, payload), {
+        internal: true,
+      }),
+    );
+    const view = messaging.localTopics;
+    this.sync.seedLocal(view.served().map(s => entryKey(WIRE_KIND[s.kind], s.topic)));
+    this.teardown.push(
+      view.watch(change =>
+        this.sync.localChanged(entryKey(WIRE_KIND[change.kind], change.topic), change.added),
+      ),
+    );
+    for (const node of cluster.nodes()) this.sync.nodeUp(node);
+  }
 
   /** Nodes (this one included) with a request handler of `topic`, sorted; `[]` when none. */
   servers(topic: ServiceTopic): string[] {
-    void topic;
-    throw new Error('not implemented');
+    return [...this.serversView(topic)];
+  }
+
+  /**
+   * `servers(topic)` without the copy: the same array until the registry changes; never modify it.
+   * @internal for `call`'s selection
+   */
+  serversView(topic: ServiceTopic): readonly string[] {
+    return this.sync.table.nodesOf(entryKey(KIND_HANDLER, nameOf(topic)));
   }
 
   /** Nodes (this one included) with subscribers of `topic`, sorted; `[]` when none. */
   subscribers(topic: ServiceTopic): string[] {
-    void topic;
-    throw new Error('not implemented');
+    return [...this.sync.table.nodesOf(entryKey(KIND_SUBSCRIBER, nameOf(topic)))];
   }
 
-  /** Every served topic with its servers and subscribers (internal topics left out). */
+  /** The registry's version: it moves on every change of any topic's nodes. @internal */
+  get version(): number {
+    return this.sync.table.version;
+  }
+
+  /** Every served topic with its servers and subscribers (internal topics left out), by name. */
   services(): ReadonlyMap<string, ServiceEntry> {
-    throw new Error('not implemented');
+    const names = new Set<string>();
+    for (const key of this.sync.table.keys()) {
+      const [kind, name] = fromEntryKey(key);
+      if (KINDS.has(kind)) names.add(name);
+    }
+    const entries = new Map<string, ServiceEntry>();
+    for (const name of [...names].sort())
+      entries.set(name, { servers: this.servers(name), subscribers: this.subscribers(name) });
+    return entries;
   }
 
-  /** Each change, once the registry reflects it. */
+  /** Each change, once the registry reflects it; `nodeDown` ones in the `nodeDown` delivery. */
   get services$(): Observable<ServicesChange> {
-    return NEVER;
+    return this.changes.asObservable();
   }
 
   /** `servers(topic)` now, then on each change of it. */
   servers$(topic: ServiceTopic): Observable<readonly string[]> {
-    void topic;
-    return NEVER;
+    const name = nameOf(topic);
+    return this.ticks.pipe(
+      startWith(undefined),
+      map(() => this.servers(name)),
+      distinctUntilChanged(sameNodes),
+    );
   }
 
-  /** Resolves with the servers once `count` (default 1) nodes serve `topic`. */
-  waitForServers(topic: ServiceTopic, options?: WaitForServersOptions): Promise<string[]> {
-    void topic;
-    void options;
-    return Promise.reject(new Error('not implemented'));
+  /**
+   * Resolves with the servers once `count` (default 1) nodes serve `topic`; rejects with
+   * `ERR_WAIT_TIMEOUT` after `timeoutMs` (default 30 s), with the signal's reason when it aborts,
+   * and with `ERR_CLUSTER_STOPPED` when the registry closes.
+   */
+  waitForServers(topic: ServiceTopic, options: WaitForServersOptions = {}): Promise<string[]> {
+    const name = nameOf(topic);
+    const count = options.count ?? 1;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
+    checkInteger('waitForServers.count', count, 1);
+    checkMilliseconds('waitForServers.timeoutMs', timeoutMs);
+    const { signal } = options;
+    return new Promise<string[]>((resolve, reject) => {
+      const now = this.servers(name);
+      if (now.length >= count) return resolve(now);
+      if (this.closed)
+        return reject(new GenClusterError('ERR_CLUSTER_STOPPED', CoreMessages.stopped()));
+      if (signal?.aborted === true) return reject(signal.reason as Error);
+      const finish = (): void => {
+        clearTimeout(timer);
+        subscription.unsubscribe();
+        signal?.removeEventListener('abort', aborted);
+      };
+      const aborted = (): void => {
+        finish();
+        reject(signal!.reason as Error);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(
+          new GenClusterError(
+            'ERR_WAIT_TIMEOUT',
+            PrimitivesMessages.waitForServersTimeout(
+              name,
+              count,
+              timeoutMs,
+              this.servers(name).length,
+            ),
+          ),
+        );
+      }, timeoutMs);
+      timer.unref();
+      const subscription = this.ticks.subscribe({
+        next: () => {
+          const servers = this.servers(name);
+          if (servers.length < count) return;
+          finish();
+          resolve(servers);
+        },
+        complete: () => {
+          finish();
+          reject(new GenClusterError('ERR_CLUSTER_STOPPED', CoreMessages.stopped()));
+        },
+      });
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 
-  /** The owner of `key` among every member and this node, or among `servers(topic)`. */
-  ownerOf(key: ServiceKey, options?: OwnerOptions): string | undefined {
-    void key;
-    void options;
-    throw new Error('not implemented');
+  /**
+   * The owner of `key` (rendezvous hashing): among this node and every member when `topic` is
+   * unset (older nodes included: they are members), else among `servers(topic)`. `undefined`
+   * when there is no candidate. Routing, not a lock: two nodes may briefly disagree.
+   */
+  ownerOf(key: ServiceKey, options: OwnerOptions = {}): string | undefined {
+    return owner(key, this.candidates(options));
   }
 
   /** The first `count` owners of `key` in rank order (replicas). */
-  ownersOf(key: ServiceKey, count: number, options?: OwnerOptions): string[] {
-    void key;
-    void count;
-    void options;
-    throw new Error('not implemented');
+  ownersOf(key: ServiceKey, count: number, options: OwnerOptions = {}): string[] {
+    checkInteger('ownersOf.count', count, 0);
+    if (count === 0) return [];
+    return rank(key, this.candidates(options)).slice(0, count);
   }
 
   /**
@@ -103,18 +296,62 @@ export class ServiceRegistry {
    * @internal
    */
   suppress(node: string, topic: string): void {
-    void node;
-    void topic;
+    if (this.sync.suppress(node, entryKey(KIND_HANDLER, topic))) this.ticks.next();
   }
 
-  /** Withdraws this node's topics, waits for acknowledgements and for requests in flight. */
+  /**
+   * Withdraws this node's topics from every peer running the registry, as requests they
+   * acknowledge (bounded by `ackTimeoutMs`, 2 s), then waits for the requests being served to
+   * finish (bounded by `timeoutMs`, 10 s, both included). Later registrations are not announced,
+   * and a peer asking for this node's table gets an empty one. Call it before `cluster.leave()`.
+   * A second call returns the first one's result.
+   */
   drain(options?: DrainOptions): Promise<DrainResult> {
-    void options;
-    return Promise.reject(new Error('not implemented'));
+    if (this.drained !== undefined) return this.drained;
+    let bounds: ReturnType<typeof drainBounds>;
+    try {
+      bounds = drainBounds(options);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    this.drained = runDrain(
+      { sync: this.sync, messaging: this.options.messaging, logger: this.options.logger },
+      bounds,
+    );
+    return this.drained;
   }
 
-  /** Stops the registry (timers, subscriptions, internal handlers). */
+  /** Stops the registry (timers, subscriptions, internal handlers). Idempotent. */
   close(): void {
-    void this.options;
+    if (this.closed) return;
+    this.closed = true;
+    this.subscription.unsubscribe();
+    for (const off of this.teardown.splice(0)) off();
+    this.sync.close();
+    this.ticks.complete();
+    this.changes.complete();
   }
+
+  private candidates(options: OwnerOptions): readonly string[] {
+    if (options.topic !== undefined) return this.serversView(options.topic);
+    const { cluster } = this.options;
+    return [cluster.self, ...cluster.nodes()];
+  }
+
+  private onChange(change: SyncChange): void {
+    this.ticks.next();
+    this.changes.next({
+      node: change.node,
+      reason: change.reason,
+      added: servedTopics(change.added),
+      removed: servedTopics(change.removed),
+    });
+  }
+}
+
+/** The name of a topic given by name or as a `Topic`. */
+function nameOf(topic: ServiceTopic): string {
+  const name = topicName(topic);
+  if (typeof name !== 'string') throw invalidOption('topic', topic, 'a topic name or a Topic');
+  return name;
 }

@@ -15,6 +15,16 @@ import { checkTopic } from './topic.js';
  * Messaging may call `send` from within {@link Messaging.receive} (to answer a request), and it
  * passes the same `parts` array to several nodes in a broadcast: a transport must neither modify
  * the parts nor keep the array beyond writing it.
+ *
+ * **Per-pair FIFO is required.** Messages from this node to one peer must reach that peer's
+ * {@link Messaging.receive} in the order `send` was called for them: a later message to a node
+ * never overtakes an earlier one to the same node (messages to different nodes may interleave
+ * freely; a message lost because the link went down ends the order, and the node is then
+ * reported down). The service registry's drain relies on it: once a peer has acknowledged the
+ * withdrawal of this node's topics, every request it routed here before is known to have arrived
+ * already. The TCP dist (one ordered connection per pair) and the in-memory dist (deliveries
+ * queued in order) keep it; a dist over a broker keeps it by publishing to each peer from one
+ * connection on one subject.
  */
 export interface MessageTransport {
   /**

@@ -112,6 +112,35 @@ describe('pending requests', () => {
     });
   });
 
+  describe('per node', () => {
+    it('counts the requests awaiting each node (pendingTo), self included, through every way out', async () => {
+      const a = net.add(A);
+      const b = net.add(B);
+      const c = net.add(C);
+      const gate = deferred();
+      for (const node of [a, b, c]) node.on('wait', () => gate.promise);
+      const onB = [1, 2].map(n => a.request(B, 'wait', n, { timeoutMs: 60_000 }));
+      const onC = a.request(C, 'wait', 3, { timeoutMs: 60_000 });
+      const onSelf = a.request(A, 'wait', 4, { timeoutMs: 60_000 });
+      const controller = new AbortController();
+      const aborted = a.request(C, 'wait', 5, { signal: controller.signal, timeoutMs: 60_000 });
+      const timedOut = a.request(C, 'wait', 6, { timeoutMs: 1 });
+      expect([a.pendingTo(B), a.pendingTo(C), a.pendingTo(A), a.pendingTo(D)]).toEqual([
+        2, 3, 1, 0,
+      ]);
+      controller.abort();
+      await rejection(aborted);
+      await rejection(timedOut);
+      expect(a.pendingTo(C)).toBe(1);
+      a.nodeDown(B);
+      await Promise.all(onB.map(request => rejection(request)));
+      expect(a.pendingTo(B)).toBe(0);
+      gate.resolve('done');
+      await expect(Promise.all([onC, onSelf])).resolves.toEqual(['done', 'done']);
+      expect([a.pendingTo(C), a.pendingTo(A)]).toEqual([0, 0]);
+    });
+  });
+
   describe('limits and aborts', () => {
     it('refuses more than maxPendingRequests with ERR_TOO_MANY_REQUESTS', async () => {
       const a = net.add(A, { maxPendingRequests: 2 });

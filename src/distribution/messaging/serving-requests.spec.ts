@@ -123,7 +123,94 @@ describe('serving requests: the handler abort signal', () => {
   });
 });
 
+describe('serving requests: the count and whenIdle, for the drain', () => {
+  let net: MemoryNetwork;
+  beforeEach(() => {
+    net = new MemoryNetwork();
+  });
+  afterEach(() => net.close());
+
+  it('counts requests from peers and from self until their handler settles, then whenIdle resolves', async () => {
+    const a = net.add(A);
+    const b = net.add(B);
+    const release = deferred<string>();
+    b.on('work', () => release.promise);
+    b.on('fails', () => Promise.reject(new Error('no')));
+    b.on('quick', () => 'q');
+    await expect(b.whenIdle()).resolves.toBeUndefined(); // nothing served: at once
+    const fromA = a.request(B, 'work', 1, { timeoutMs: 60_000 });
+    const fromSelf = b.request(B, 'work', 2, { timeoutMs: 60_000 });
+    await until(() => b.servingCount === 2, 5_000, 'two requests served');
+    expect(a.servingCount).toBe(0);
+    await rejection(a.request(B, 'fails', 0));
+    await expect(a.request(B, 'quick', 0)).resolves.toBe('q');
+    expect(b.servingCount).toBe(2); // failed and answered requests are not left counted
+    let idle = false;
+    const whenIdle = b.whenIdle().then(() => (idle = true));
+    const whenIdleToo = b.whenIdle();
+    await settle();
+    expect(idle).toBe(false);
+    release.resolve('done');
+    await expect(Promise.all([fromA, fromSelf])).resolves.toEqual(['done', 'done']);
+    await Promise.all([whenIdle, whenIdleToo]);
+    expect(idle).toBe(true);
+    expect(b.servingCount).toBe(0);
+  });
+
+  it('keeps counting a request whose requester went down until its handler settles', async () => {
+    const a = net.add(A);
+    const b = net.add(B);
+    const release = deferred<string>();
+    b.on('work', () => release.promise);
+    void a.request(B, 'work', 1, { timeoutMs: 60_000 }).catch(() => undefined);
+    await until(() => b.servingCount === 1, 5_000, 'request served');
+    b.nodeDown(A);
+    expect(b.servingCount).toBe(1);
+    const whenIdle = b.whenIdle();
+    release.resolve('late');
+    await whenIdle;
+    expect(b.servingCount).toBe(0);
+  });
+
+  it('rejects whenIdle with the signal reason when it aborts first, or is already aborted', async () => {
+    const a = net.add(A);
+    const b = net.add(B);
+    const release = deferred<string>();
+    b.on('work', () => release.promise);
+    const pending = a.request(B, 'work', 1, { timeoutMs: 60_000 });
+    await until(() => b.servingCount === 1, 5_000, 'request served');
+    const controller = new AbortController();
+    const waiting = b.whenIdle(controller.signal);
+    controller.abort(new Error('drain timed out'));
+    expect((await rejection(waiting)).message).toBe('drain timed out');
+    const early = await rejection(b.whenIdle(AbortSignal.abort(new Error('already'))));
+    expect(early.message).toBe('already');
+    release.resolve('done');
+    await pending;
+    // an aborted waiter was removed: the zero that follows resolves the others only
+    await expect(b.whenIdle(controller.signal)).rejects.toThrow('drain timed out');
+    await expect(b.whenIdle()).resolves.toBeUndefined();
+  });
+});
+
 describe('ServingRequests', () => {
+  it('keeps a total across requesters, released once per request', async () => {
+    const serving = new ServingRequests();
+    const first = serving.request(A, 't');
+    const second = serving.request(B, 't');
+    expect(serving.total).toBe(2);
+    first.settled();
+    first.settled(); // idempotent
+    expect(serving.total).toBe(1);
+    const signal = new AbortController();
+    const idle = serving.whenIdle(signal.signal);
+    serving.close(() => new Error('closed')); // close aborts signals; the handler still runs
+    expect(serving.total).toBe(1);
+    second.settled();
+    expect(serving.total).toBe(0);
+    await expect(idle).resolves.toBeUndefined();
+  });
+
   it('keeps nothing for a request whose signal is never read, once its handler settled', () => {
     const serving = new ServingRequests();
     const first = serving.request(A, 't');

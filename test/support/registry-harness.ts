@@ -10,7 +10,7 @@ import {
   type RegistryTimings,
   ServiceRegistry,
 } from '../../src/primitives/registry/service-registry.js';
-import { MemoryNetwork, TestLogger } from './messaging-harness.js';
+import { MemoryNetwork, type TestLogger } from './messaging-harness.js';
 
 /** A cluster whose membership the spec scripts. */
 export class ScriptedCluster {

@@ -23,6 +23,7 @@ const loaders = {
   nest: () => import('./lib/stacks/nest.mjs'),
   'nest-on': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('on')),
   'nest-decorated': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('decorated')),
+  'ours-ms': () => import('./lib/stacks/ours-ms.mjs'),
   'ours-call': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('call')),
   'ours-request': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('request')),
   'moleculer-call': () => import('./lib/stacks/moleculer-calls.mjs'),

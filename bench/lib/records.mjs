@@ -12,6 +12,7 @@ export const STACK_NAMES = {
   'raw-coalesced': 'raw net.Socket, coalesced',
   moleculer: 'moleculer TCP',
   nest: '@nestjs/microservices TCP',
+  'ours-ms': 'gen-cluster microservices transport',
   'ours-call': 'gen-cluster call',
   'ours-request': 'gen-cluster request, rotated',
   'moleculer-call': 'moleculer call',

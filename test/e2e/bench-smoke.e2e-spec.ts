@@ -98,6 +98,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
       'gen-cluster',
       'gen-cluster Nest decorated',
       'gen-cluster Nest on()',
+      'gen-cluster microservices transport',
       'moleculer TCP',
       'raw net.Socket',
       'raw net.Socket, coalesced',
@@ -123,6 +124,67 @@ describe('bench/run.mjs --quick (smoke)', () => {
       expect(cells?.at(-1)).toBe(mark);
     }
   }, 180_000);
+
+  it('runs the calls section alone (--only=calls): 3 servers and a caller per stack, every call record and target', async () => {
+    const calls = join(dir, 'calls.json');
+    const args = [
+      join(root, 'bench', 'run.mjs'),
+      '--quick',
+      '--only=calls',
+      '--cell-ms=100',
+      `--out=${calls}`,
+    ];
+    child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    const code = await new Promise<number | null>(resolve => child!.once('exit', resolve));
+    if (code !== 0) throw new Error(`bench exited with ${code}:\n${output.join('').slice(-4000)}`);
+
+    const result = JSON.parse(readFileSync(calls, 'utf8')) as { records: BenchRecord[] };
+    const stacks = ['gen-cluster call', 'gen-cluster request, rotated', 'moleculer call'];
+    const cells = [1, 100].flatMap(inFlight =>
+      [32, 1024].map(payloadBytes => ({ inFlight, payloadBytes })),
+    );
+    const metrics = [
+      'calls_per_s',
+      'cpu_per_call',
+      'p50_latency',
+      'p99_latency',
+      'spread_max_over_mean',
+    ];
+    for (const stack of stacks)
+      for (const cell of cells)
+        for (const metric of metrics) {
+          const found = result.records.filter(
+            r =>
+              r.name === 'call' &&
+              r.stack === stack &&
+              r.metric === metric &&
+              r.params.inFlight === cell.inFlight &&
+              r.params.payloadBytes === cell.payloadBytes,
+          );
+          expect({ stack, metric, ...cell, found: found.length }).toEqual({
+            stack,
+            metric,
+            ...cell,
+            found: 1,
+          });
+          expect(typeof found[0].value).toBe('number');
+          expect(found[0].params.servers).toBe(3);
+          expect(found[0].params.notes).toBeUndefined(); // no failed call
+        }
+    // every call reached one of the 3 servers, none of them idle: round-robin spreads evenly
+    for (const r of result.records.filter(x => x.metric === 'spread_max_over_mean'))
+      expect(r.value).toBeLessThan(1.5);
+    // the section's targets are evaluated: 3 per payload (2 met or missed, 1 for comparison)
+    const targets = result.records.filter(
+      r => r.name === 'target' && r.metric.startsWith('call round-robin over 3 servers'),
+    );
+    expect(targets).toHaveLength(6);
+    expect(targets.filter(t => t.params.informative)).toHaveLength(2);
+    for (const t of targets) expect(typeof t.value).toBe('number');
+  }, 240_000);
 
   it('runs the large-messages section alone (--only=large, reduced) and merges it into a results file (--merge)', async () => {
     // a results file of another run, whose records --merge keeps

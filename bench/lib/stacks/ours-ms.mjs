@@ -13,7 +13,11 @@ import { benchController, proxyClient } from './nest.mjs';
 import { COOKIE } from './ours.mjs';
 
 const lib = await import(distUrl('index.js'));
-const ms = await import(distUrl('microservices', 'index.js'));
+const ms = await import(distUrl('microservices', 'index.js')).catch(error => {
+  throw new Error(
+    `the build in ${distUrl()} has no microservices entry (run "npm run build", or leave ours-ms out with --stacks): ${error.message}`,
+  );
+});
 const { ClusterService, GenClusterModule } = lib;
 
 const SERVER = 'srv@127.0.0.1';

@@ -26,7 +26,7 @@ const CALL_TIMEOUT_MS = 2_000;
 const SampleServicesMessages = {
   invalidTopic: (value: string, topic: string, reason: string) =>
     `${SAMPLE_SERVES}="${value}": cannot serve "${topic}": ${reason} Expected topic names ` +
-    `separated by commas, such as "prices,stock" (not starting with "$gc.", at most 1024 bytes).`,
+    `separated by commas, such as "prices,stock".`,
 } as const;
 
 /** What a sample topic's handler answers: the node that served the call, and what it was sent. */

@@ -8,9 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { CallAnswer, ServersAnswer } from '../../sample/app.module.js';
 import { PortMapperClient, type RegisteredNode } from '../../src/portmapper/index.js';
-import { type SampleNode, startNode, stopAll } from '../support/nodes.js';
+import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
 
@@ -61,6 +62,21 @@ async function view(node: SampleNode): Promise<Record<string, unknown>> {
 async function post(node: SampleNode, path: string): Promise<Record<string, unknown>> {
   const response = await fetch(`http://127.0.0.1:${node.http}${path}`, { method: 'POST' });
   return (await response.json()) as Record<string, unknown>;
+}
+
+/** One JSON request to `node`'s HTTP routes: the status and the parsed body. */
+async function http<T>(
+  node: SampleNode,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(`http://127.0.0.1:${node.http}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 async function soakStats(node: SampleNode): Promise<{ answered: number; failed: number }> {
@@ -215,6 +231,71 @@ describe(`mixed versions: the previous build (${PREVIOUS}) beside this one`, () 
     expect(newAsksOld.error.status).toBeUndefined();
     expect(newAsksOld.error.response).toBeUndefined();
     expect(newAsksOld.error).not.toHaveProperty('httpStatus');
+  });
+
+  it('a new node never counts an old one (no service registry) as a server, and the old one logs nothing of the registry', async () => {
+    // Both serve prices.get: the old node through on() (it throws NotFoundException), the new one
+    // as a sample topic (SAMPLE_SERVES). The old build has no registry: the new node's hello gets
+    // ERR_NO_HANDLER, so it sees no topic on the old node and sends it no registry message.
+    const old = await startNode(
+      { ...env('old-services'), GEN_CLUSTER_LIBRARY_ROOT: previous },
+      30_000,
+      join(root, 'test', 'fixtures', 'previous-messaging-node.mjs'),
+    );
+    const neu = await startNode(
+      { ...env('new-services'), SAMPLE_SERVES: 'prices.get' },
+      { main: fixtureAppMain('services'), timeoutMs: 30_000 },
+    );
+    const OLD = nodeName('old-services');
+    const NEW = nodeName('new-services');
+    await until(
+      async () => (await sees(old, NEW)) && (await sees(neu, OLD)),
+      20_000,
+      'the old and the new node to link',
+    );
+    const serversOf = async (topic: string) =>
+      (await http<ServersAnswer>(neu, 'GET', `/cluster/servers/${topic}`)).body.servers;
+    expect(await serversOf('prices.get')).toEqual([NEW]);
+    // Round-robin over the servers: every call is the new node's (the old one would answer 404).
+    for (let i = 0; i < 20; i++)
+      expect(await http<CallAnswer>(neu, 'GET', '/cluster/call/prices.get')).toEqual({
+        status: 200,
+        body: { servedBy: NEW, value: {} },
+      });
+
+    // ownerOf without a topic ranks every member, the old node included.
+    const { owner } = (await import(
+      pathToFileURL(join(root, 'dist', 'src', 'primitives', 'calls', 'rendezvous.js')).href
+    )) as { owner: (key: string, nodes: readonly string[]) => string };
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+    const { owners } = (
+      await http<{ owners: Record<string, string> }>(
+        neu,
+        'GET',
+        `/probe/owners?keys=${keys.join(',')}`,
+      )
+    ).body;
+    expect(keys.map(key => owners[key])).toEqual(keys.map(key => owner(key, [NEW, OLD])));
+    expect(Object.values(owners)).toContain(OLD);
+
+    // A local change would be announced to every peer running the registry; the withdrawal of
+    // prices.get is not sent to the old node. Then a one-way message the old node cannot handle:
+    // it logs that one (so its log is read), and, the link being ordered, nothing before it.
+    expect((await http(neu, 'POST', '/probe/withdraw/prices.get')).status).toBe(201);
+    expect(await serversOf('prices.get')).toEqual([]);
+    const refused = await http<{ code: string }>(neu, 'GET', '/cluster/call/prices.get');
+    expect(refused).toMatchObject({ status: 503, body: { code: 'ERR_NO_SERVER' } });
+    await http(neu, 'POST', '/probe/send', { node: OLD, topic: 'no.such.topic' });
+    await until(
+      () => old.output.some(line => line.includes('"no.such.topic"')),
+      10_000,
+      'the old node to log the message it has no handler for',
+    );
+    expect(old.output.filter(line => line.includes('$gc.'))).toEqual([]);
+    expect(neu.output.filter(line => /WARN|ERROR/.test(line))).toEqual([]);
+    // The link stayed up all along.
+    expect(await old.members()).toEqual([NEW]);
+    expect((await neu.changes()).map(c => `${c.type} ${c.node}`)).toEqual([`nodeUp ${OLD}`]);
   });
 
   it('a new node in namespace "other" refuses the old node, which lists and dials it anyway', async () => {

@@ -1,6 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -9,6 +20,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   exports: Record<string, unknown>;
   files: string[];
   peerDependencies: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   dependencies: Record<string, string>;
   engines: { node: string };
 };
@@ -22,9 +34,12 @@ describe('the published package', () => {
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual([
       '@nestjs/common',
       '@nestjs/core',
+      '@nestjs/microservices',
       'reflect-metadata',
       'rxjs',
     ]);
+    // Only the ./microservices entry needs it.
+    expect(manifest.peerDependenciesMeta).toEqual({ '@nestjs/microservices': { optional: true } });
     for (const name of Object.keys(manifest.dependencies)) expect(name).not.toMatch(/^@nestjs\//);
   });
 
@@ -36,4 +51,71 @@ describe('the published package', () => {
     expect(existsSync(join(root, manifest.main))).toBe(true);
     expect(existsSync(join(root, manifest.types))).toBe(true);
   });
+});
+
+const run = promisify(execFile);
+
+/** Imports `specifier` in a plain Node process in `cwd`; the names it exports, or the error. */
+async function importIn(cwd: string, specifier: string): Promise<string> {
+  const script = `import(${JSON.stringify(specifier)}).then(m => console.log(Object.keys(m).sort().join(',')), e => console.log('ERROR ' + e.code + ' ' + e.message))`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  return stdout.trim();
+}
+
+/**
+ * The files `npm pack` would publish (the current build: `npm run build` first), installed with
+ * the package's dependencies and required peers but without the optional `@nestjs/microservices`.
+ */
+describe('the packed files in an app without @nestjs/microservices', () => {
+  let app = '';
+
+  beforeAll(async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: root,
+    });
+    const [packed] = JSON.parse(stdout) as [{ files: { path: string }[] }];
+    app = mkdtempSync(join(tmpdir(), 'gen-cluster-no-ms-'));
+    const target = join(app, 'node_modules', '@gen-cluster', 'nestjs');
+    for (const { path } of packed.files) {
+      mkdirSync(dirname(join(target, path)), { recursive: true });
+      cpSync(join(root, path), join(target, path));
+    }
+    const needed = [
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.peerDependencies).filter(n => n !== '@nestjs/microservices'),
+    ];
+    for (const name of needed) {
+      mkdirSync(dirname(join(app, 'node_modules', name)), { recursive: true });
+      symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
+    }
+  }, 60_000);
+
+  afterAll(() => {
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('loads the main entry, and fails ./microservices only for want of @nestjs/microservices', async () => {
+    const main = await importIn(app, '@gen-cluster/nestjs');
+    expect(main.split(',')).toEqual(expect.arrayContaining(['ClusterService', 'GenClusterModule']));
+    expect(main).not.toMatch(/GenClusterTransport|GenClusterClientProxy/);
+    expect(await importIn(app, '@gen-cluster/nestjs/microservices')).toMatch(
+      /^ERROR ERR_MODULE_NOT_FOUND .*'@nestjs\/microservices'/,
+    );
+
+    symlinkSync(
+      join(root, 'node_modules', '@nestjs', 'microservices'),
+      join(app, 'node_modules', '@nestjs', 'microservices'),
+      'dir',
+    );
+    expect((await importIn(app, '@gen-cluster/nestjs/microservices')).split(',')).toEqual(
+      expect.arrayContaining([
+        'GenClusterTransport',
+        'GenClusterClientProxy',
+        'createGenClusterTransport',
+      ]),
+    );
+  }, 60_000);
 });

@@ -23,4 +23,3 @@ export {
   DEFAULT_MAX_STREAM_VALUES,
   MAX_STREAM_ANSWER_BYTES,
 } from './stream-answer.js';
-export { MicroservicesMessages } from './microservices.messages.js';

@@ -15,6 +15,7 @@ const ENTRIES = {
   '.': 'dist/src/index.js',
   './testing': 'dist/src/testing/index.js',
   './portmapper': 'dist/src/portmapper/index.js',
+  './microservices': 'dist/src/microservices/index.js',
 } as const;
 
 function compare(snapshot: string, actual: string): void {
@@ -76,6 +77,13 @@ describe('public API', () => {
       'checkTopic',
     ])
       expect(module).not.toHaveProperty(internal);
+  });
+
+  it('keeps @nestjs/microservices (an optional peer) out of the main entry', () => {
+    const declared = readFileSync(join(root, 'dist/src/index.d.ts'), 'utf8');
+    expect(declared).not.toMatch(
+      /from '[^']*microservices[^']*'|GenClusterTransport|GenClusterClientProxy/,
+    );
   });
 
   it("keeps the handler explorer's unwrapped registration out of ClusterService's declarations", () => {

@@ -101,6 +101,8 @@ export class InMemoryDist implements MessagingDistStrategy {
   private context: DistContext | undefined;
   private readonly linked = new Map<string, InMemoryDist>();
   private messagingLayer: Messaging | undefined;
+  /** Deliveries of this node's messages not yet run, oldest first (one per message sent). */
+  private readonly outbox: (() => void)[] = [];
   /** Messaging over the network: the same layer the TCP mesh uses, usable before start. */
   readonly messaging: DeferredMessaging;
 
@@ -170,7 +172,12 @@ export class InMemoryDist implements MessagingDistStrategy {
   }
 
   async leave(): Promise<void> {
-    if (this.context) this.network.leave(this, 'left');
+    if (this.context) {
+      // What this node sent before leaving (the answers a drain waited for) reaches its peers
+      // before the leave does, as over a socket.
+      this.flush();
+      this.network.leave(this, 'left');
+    }
     for (const node of [...this.linked.keys()]) this.lose(node, 'stopped');
   }
 
@@ -194,6 +201,11 @@ export class InMemoryDist implements MessagingDistStrategy {
     this.context?.nodeDown(node, reason);
   }
 
+  /** Delivers every message this node sent that has not arrived yet, in order. */
+  private flush(): void {
+    for (let deliver = this.outbox.shift(); deliver; deliver = this.outbox.shift()) deliver();
+  }
+
   private transport(): MessageTransport {
     return {
       members: () => [...this.linked.keys()],
@@ -202,10 +214,12 @@ export class InMemoryDist implements MessagingDistStrategy {
         if (!other) throw new NodeDownError(TestingMessages.notLinked(node), { node });
         const bytes = Buffer.concat(parts);
         const from = this.self;
-        // a later turn, as a socket would deliver it: handlers never run inside send()
-        setImmediate(() => {
+        this.outbox.push(() => {
           if (other.linked.get(from) === this) other.messagingLayer?.receive(from, bytes);
         });
+        // a later turn, as a socket would deliver it: handlers never run inside send(); each turn
+        // delivers the oldest message left (a leave may have delivered them all already)
+        setImmediate(() => this.outbox.shift()?.());
       },
     };
   }

@@ -93,6 +93,7 @@ export {
 
 // --- Services across the cluster: the service registry and call() ------------------------------
 export {
+  type CallAttempt,
   type CallOptions,
   type DrainOptions,
   type DrainResult,

@@ -72,6 +72,8 @@ describe('ClusterService registry members on an idle cluster (no discovery)', ()
       expect(cluster.ownersOf('k-1', 3)).toEqual([cluster.self]);
       expect(cluster.ownerOf('k-1', { topic: Prices })).toBeUndefined();
       expect(cluster.ownersOf('k-1', 2, { topic: 'prices.get' })).toEqual([]);
+      expect(cluster.ownersOf('k-1', 0)).toEqual([]);
+      expect(() => cluster.ownersOf('k-1', -1)).toThrow(/ownersOf\.count/);
       const lists: (readonly string[])[] = [];
       cluster.servers$(Prices).subscribe(list => lists.push(list));
       const changes: ServicesChange[] = [];

@@ -13,6 +13,7 @@ import {
   GenCluster,
   GenClusterError,
   type Membership,
+  checkInteger,
   type MessageContext,
   type MessageHandler,
   type RequestAllOptions,
@@ -306,6 +307,7 @@ export class ClusterService
   ownersOf(key: ServiceKey, count: number, options?: OwnerOptions): string[] {
     const services = this.services;
     if (services.kind === 'registry') return services.registry.ownersOf(key, count, options);
+    checkInteger('ownersOf.count', count, 0);
     if (options?.topic !== undefined) {
       if (services.kind === 'idle') return [];
       throw services.error();

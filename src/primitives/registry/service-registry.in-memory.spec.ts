@@ -84,12 +84,12 @@ describe('ServiceRegistry on an in-memory cluster', () => {
   it('replaces the entries of a node restarted under the same name', async () => {
     const a = await node(A, []);
     const b = await node(B, ['old']);
-    await until(() => a.registry.servers('old').length === 1, 5_000);
+    await until(() => a.registry.servers('old').length === 1, 10_000);
     await stop(b);
     started.splice(started.indexOf(b), 1);
-    expect(a.registry.servers('old')).toEqual([]);
+    await until(() => a.registry.servers('old').length === 0, 10_000, 'old entries gone');
     await node(B, ['new']);
-    await until(() => a.registry.servers('new').length === 1, 5_000);
+    await until(() => a.registry.servers('new').length === 1, 10_000);
     expect(a.registry.servers('old')).toEqual([]);
   });
 

@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CallAnswer, ServersAnswer } from '../../sample/app.module.js';
 import type { LoadReport, LoadRequest } from '../fixtures/apps/services/call-load.js';
 import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
-import { freePort } from '../support/ports.js';
+import { portsForRestarts } from '../support/restart-ports.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -120,7 +120,7 @@ describe('services across three processes: the registry, call, key affinity, ret
     ({ owner } = (await import(pathToFileURL(rendezvousPath).href)) as {
       owner: typeof owner;
     });
-    const ports = await Promise.all(names.map(() => freePort()));
+    const ports = await portsForRestarts(names.length);
     const peers = names.map((name, i) => `${name}:${ports[i]}`).join(',');
     names.forEach((name, i) => {
       env[name] = {

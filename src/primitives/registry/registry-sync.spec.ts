@@ -137,6 +137,18 @@ describe('RegistrySync', () => {
     expect(s.logger.has('debug', 'runs no service registry')).toBe(true);
   });
 
+  it('asks again a node it took for an older one once that node asks it', async () => {
+    const s = scripted();
+    s.sync.nodeUp(B);
+    s.hellos[0]!.reject(Object.assign(new Error('no handler'), { code: 'ERR_NO_HANDLER' }));
+    await flushPromises();
+    s.sync.onHello(B, { v: 1, epoch: 'eb', hrw: 1 });
+    expect(s.hellos).toHaveLength(2);
+    s.hellos[1]!.resolve(answer(0, ['p']));
+    await flushPromises();
+    expect(s.servers('p')).toEqual([B]);
+  });
+
   it('retries a failed hello with a doubling backoff while the node is a member', async () => {
     jest.useFakeTimers({ doNotFake: ['queueMicrotask'] });
     const s = scripted();

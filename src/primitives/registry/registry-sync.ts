@@ -155,6 +155,9 @@ export class RegistrySync {
         this.aware.add(from);
         clearTimeout(this.resend.get(from));
         this.resend.delete(from);
+        // It answered ERR_NO_HANDLER before its registry started: it runs one now.
+        const peer = this.peers.get(from);
+        if (peer?.status === 'unaware') this.rehello(from, peer);
       } else this.askers.add(from, this.seq);
     }
     return {

@@ -1,5 +1,5 @@
 /**
- * The drain (ISSUE-14-PLAN §2.6): withdraw this node's topics as acknowledged requests, so that
+ * The drain: withdraw this node's topics as acknowledged requests, so that
  * every call a peer routed here before the withdrawal has arrived once it acknowledges (links are
  * ordered), then wait for the requests being served to finish. Both steps are bounded.
  */

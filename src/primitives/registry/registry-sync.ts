@@ -1,5 +1,5 @@
 /**
- * The registry's per-peer state machine (docs: ISSUE-14-PLAN §2.2): hellos, answers, deltas,
+ * The registry's per-peer state machine: hellos, answers, deltas,
  * node events and local changes in; table changes, hellos and deltas out. It does no I/O of its
  * own: {@link SyncIo} carries its messages, so the spec drives it with scripted inputs.
  */

@@ -10,7 +10,7 @@ import { until } from '../../test/support/wait.js';
 import { type ClusterMessaging, type DistStrategy, InvalidConfigError } from '../core/index.js';
 import { readEnvConfig } from '../config/index.js';
 import { defineTopic } from '../distribution/index.js';
-import { NoServerError, type ServicesChange } from '../primitives/index.js';
+import { NoServerError, rank, type ServicesChange } from '../primitives/index.js';
 import {
   GenClusterTestingModule,
   InMemoryNetwork,
@@ -115,6 +115,20 @@ describe('ClusterService registry members on a dist that cannot carry a registry
       expect(failure).toEqual(unsupported('test'));
       // a key's owner needs no registry: this node is the only member here
       expect(cluster.ownerOf('k')).toBe('self@10.0.0.1');
+      expect(cluster.ownersOf('k', 2)).toEqual(['self@10.0.0.1']);
+    });
+  });
+
+  it('ranks every member for ownerOf without a topic, as the registry would', async () => {
+    const peers = ['b@10.0.0.2', 'c@10.0.0.3'];
+    const options = { node: 'self@10.0.0.1', discovery: new TestDiscovery(peers) };
+    await withApp({ ...options, dist: new TestDist() }, async cluster => {
+      await until(() => cluster.nodes().length === 2, 5_000);
+      const everyone = ['self@10.0.0.1', ...peers];
+      const owners = Array.from({ length: 30 }, (_, i) => cluster.ownerOf(`k-${i}`));
+      expect(owners).toEqual(Array.from({ length: 30 }, (_, i) => rank(`k-${i}`, everyone)[0]));
+      expect(new Set(owners).size).toBe(3);
+      expect(cluster.ownersOf('k-1', 3)).toEqual(rank('k-1', everyone));
     });
   });
 

@@ -21,15 +21,16 @@ import {
   type RequestOptions,
 } from '../core/index.js';
 import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
-import type {
-  CallOptions,
-  DrainOptions,
-  OwnerOptions,
-  ServiceCaller,
-  ServiceKey,
-  ServiceRegistry,
-  ServicesChange,
-  WaitForServersOptions,
+import {
+  type CallOptions,
+  type DrainOptions,
+  type OwnerOptions,
+  rank,
+  type ServiceCaller,
+  type ServiceKey,
+  type ServiceRegistry,
+  type ServicesChange,
+  type WaitForServersOptions,
 } from '../primitives/index.js';
 import {
   mapRemoteResults,
@@ -312,8 +313,7 @@ export class ClusterService
       if (services.kind === 'idle') return [];
       throw services.error();
     }
-    if (services.kind === 'unsupported' && this.cluster.nodes().length > 0) throw services.error();
-    return count >= 1 ? [this.cluster.self] : [];
+    return rank(key, [this.cluster.self, ...this.cluster.nodes()]).slice(0, count);
   }
 
   /**

@@ -20,3 +20,4 @@ export {
   ServiceCaller,
   type ServiceCallerOptions,
 } from './calls/service-caller.js';
+export { HRW_VERSION, owner, rank } from './calls/rendezvous.js';

@@ -115,6 +115,17 @@ describe('ServiceCaller on an in-memory cluster', () => {
     }
   });
 
+  it("'local-first' answers from this node when it serves the topic, else in turn", async () => {
+    for (const name of SERVERS) {
+      const answer = await node(name).caller.call<Echo>(TOPIC, 1, { select: 'local-first' });
+      expect(answer.servedBy).toBe(name);
+    }
+    const answers: Echo[] = [];
+    for (let i = 0; i < 30; i++)
+      answers.push(await caller().call<Echo>(TOPIC, i, { select: 'local-first' }));
+    expect(servedBy(answers)).toEqual({ [A]: 10, [B]: 10, [C]: 10 });
+  });
+
   it('rejects with ERR_NO_SERVER when nobody serves the topic', async () => {
     const error = await caller()
       .call('nothing', 1)

@@ -183,6 +183,11 @@ export class ServiceRegistry {
     return [...this.sync.table.nodesOf(entryKey(KIND_SUBSCRIBER, nameOf(topic)))];
   }
 
+  /** This node's name (for `call`'s `'local-first'`). @internal */
+  get self(): string {
+    return this.options.cluster.self;
+  }
+
   /** The registry's version: it moves on every change of any topic's nodes. @internal */
   get version(): number {
     return this.sync.table.version;

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Observable } from 'rxjs';
 import {
   ClientProxy,
   type ProducerSerializer,
@@ -30,6 +31,9 @@ export interface GenClusterClientOptions {
 
 const OPTION_KEYS = ['cluster', 'select', 'timeoutMs', 'retries', 'retryOn', 'serializer'];
 
+/** Topics of routes kept by a client at most (then forgotten and made again). */
+const MAX_CACHED_TOPICS = 1_024;
+
 /**
  * A `@nestjs/microservices` client over the cluster. `send(pattern, data)` calls a member that
  * serves the pattern (through `ClusterService.call`, so with its selection, timeout and retries)
@@ -43,6 +47,7 @@ export class GenClusterClientProxy extends ClientProxy {
   private readonly cluster: ClusterService;
   private readonly callOptions: CallOptions;
   private readonly logger: Logger;
+  private readonly topics = new Map<string, string>();
 
   constructor(options: GenClusterClientOptions) {
     super();
@@ -77,36 +82,38 @@ export class GenClusterClientProxy extends ClientProxy {
     return this.cluster.servers(this.topicOf(pattern));
   }
 
+  /**
+   * Nest's `send`, less its `defer(connect)` and `mergeMap` per call: this client has nothing to
+   * connect, so the packet is published when the Observable is subscribed. Errors, values and
+   * teardown reach the subscriber as through Nest's `send`.
+   */
+  override send<TResult = unknown, TInput = unknown>(
+    pattern: unknown,
+    data: TInput,
+  ): Observable<TResult> {
+    // A missing pattern or data: Nest's own InvalidMessageException, as Nest throws it.
+    if (pattern === null || pattern === undefined || data === null || data === undefined)
+      return super.send<TResult, TInput>(pattern, data);
+    return new Observable<TResult>(observer =>
+      this.publish(this.createPacket(pattern, data), this.createObserver(observer)),
+    );
+  }
+
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    let settled = false;
-    const abort = new AbortController();
+    const call = new PendingCall(callback);
     try {
       const { pattern } = packet;
-      const select =
-        pattern instanceof KeyedPattern ? { key: pattern.key } : this.callOptions.select;
-      const options: CallOptions = { ...this.callOptions, select, signal: abort.signal };
-      this.cluster.call(this.topicOf(pattern), this.payloadOf(packet), options).then(
-        answer => {
-          if (settled) return;
-          settled = true;
-          deliver(answer, callback);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          callback({ err: error });
-        },
-      );
+      const options: CallOptions =
+        pattern instanceof KeyedPattern
+          ? { ...this.callOptions, select: { key: pattern.key }, signal: call.signal }
+          : { ...this.callOptions, signal: call.signal };
+      this.cluster
+        .call(this.topicOf(pattern), this.payloadOf(packet), options)
+        .then(call.onAnswer, call.onError);
     } catch (error) {
-      settled = true;
-      callback({ err: error });
+      call.onError(error);
     }
-    return () => {
-      if (settled) return;
-      // Unsubscribed before the answer: stop waiting for it.
-      settled = true;
-      abort.abort();
-    };
+    return call.teardown;
   }
 
   protected dispatchEvent<T = number>(packet: ReadPacket): Promise<T> {
@@ -125,9 +132,15 @@ export class GenClusterClientProxy extends ClientProxy {
 
   private topicOf(pattern: unknown): string {
     const bare = pattern instanceof KeyedPattern ? pattern.pattern : pattern;
-    return routeTopic(
-      this.normalizePattern(bare as Parameters<ClientProxy['normalizePattern']>[0]),
-    );
+    const route = this.normalizePattern(bare as Parameters<ClientProxy['normalizePattern']>[0]);
+    // The topic of a route is checked once; the routes a client sends to are few.
+    let topic = this.topics.get(route);
+    if (topic === undefined) {
+      topic = routeTopic(route);
+      if (this.topics.size >= MAX_CACHED_TOPICS) this.topics.clear();
+      this.topics.set(route, topic);
+    }
+    return topic;
   }
 
   private payloadOf(packet: ReadPacket): unknown {
@@ -145,4 +158,38 @@ function deliver(answer: unknown, callback: (packet: WritePacket) => void): void
   for (let i = 0; i < values.length - 1; i++) callback({ response: values[i] });
   if (values.length === 0) callback({ isDisposed: true });
   else callback({ response: values[values.length - 1], isDisposed: true });
+}
+
+/**
+ * One `send` in flight: its answer goes to Nest's observer once, and an unsubscribe before it
+ * aborts the wait (the call's signal).
+ */
+class PendingCall {
+  private settled = false;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly callback: (packet: WritePacket) => void) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  readonly onAnswer = (answer: unknown): void => {
+    if (this.settled) return;
+    this.settled = true;
+    deliver(answer, this.callback);
+  };
+
+  readonly onError = (error: unknown): void => {
+    if (this.settled) return;
+    this.settled = true;
+    this.callback({ err: error });
+  };
+
+  readonly teardown = (): void => {
+    if (this.settled) return;
+    // Unsubscribed before the answer: stop waiting for it.
+    this.settled = true;
+    this.abort.abort();
+  };
 }

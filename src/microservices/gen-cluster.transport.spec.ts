@@ -7,6 +7,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { MathController } from '../../test/fixtures/apps/microservices/math.controller.js';
 import { MathSeen, SERVED_BY } from '../../test/fixtures/apps/microservices/math.seen.js';
 import { until } from '../../test/support/wait.js';
+import { hasMessaging } from '../core/index.js';
 import { ClusterService } from '../nest/index.js';
 import { GenClusterTestingModule, InMemoryNetwork } from '../testing/index.js';
 import {
@@ -65,6 +66,12 @@ async function startNode(
   await app.init();
   return { app, cluster: app.get(ClusterService), seen: app.get(MathSeen), transport };
 }
+
+/** How many requests `node` is serving now. */
+const serving = (node: TestNode): number => {
+  const dist = node.cluster.engine?.strategies.dist;
+  return dist !== undefined && hasMessaging(dist) ? (dist.messaging.servingCount ?? 0) : 0;
+};
 
 const values = <T>(client: ClientProxy, pattern: unknown, data: unknown): Promise<T[]> =>
   lastValueFrom(client.send<T>(pattern, data).pipe(toArray()));
@@ -210,6 +217,8 @@ describe('GenClusterTransport and GenClusterClientProxy, in process', () => {
       await until(() => call.mock.calls.length === 1, 5_000, 'the call');
       const signal = call.mock.calls[0]![2]!.signal!;
       expect(signal.aborted).toBe(false);
+      // The request reaches a server before the next test sets hooks (it would run none of them).
+      await until(() => serving(b) + serving(c) === 1, 5_000, 'a server to run the slow request');
       subscription.unsubscribe();
       expect(signal.aborted).toBe(true);
     } finally {
@@ -231,6 +240,50 @@ describe('GenClusterTransport and GenClusterClientProxy, in process', () => {
     expect(
       () => new GenClusterClientProxy({ cluster: a.cluster, selcet: 'random' } as never),
     ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }));
+  });
+
+  it('answers the same envelopes with and without processing hooks (the direct path when none is set)', async () => {
+    const cases: [unknown, unknown][] = [
+      [{ cmd: 'sum' }, [1, 2, 3]],
+      ['stream', {}],
+      ['count', 0],
+      ['count', 1_001],
+      ['fail', {}],
+      ['fail.text', {}],
+      ['http', {}],
+    ];
+    const envelopes = () =>
+      Promise.all(cases.map(([pattern, data]) => a.cluster.call(patternTopic(pattern), data)));
+    const servers = [b.transport!, c.transport!] as unknown as Record<string, () => unknown>[];
+    const spies = servers.flatMap(t => [
+      jest.spyOn(t, 'handleRequest'),
+      jest.spyOn(t, 'transformToObservable'),
+    ]);
+    let direct: unknown[];
+    try {
+      direct = await envelopes();
+      // No hook: neither Nest's reply queue nor an Observable for a plain value.
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(direct).toEqual([
+      { r: [6] },
+      { r: [1, 2, 3] },
+      { r: [] },
+      { e: { status: 'error', message: 'gen-cluster: stream answer over 1000 values' } },
+      { e: { code: 'E_LIMIT', message: 'too many' } },
+      { e: { status: 'error', message: 'plain text' } },
+      { e: { status: 'error', message: 'Internal server error' } },
+    ]);
+    let hooked = 0;
+    for (const { transport } of [b, c])
+      transport!.setOnProcessingStartHook((_id, _context, done) => {
+        hooked++;
+        return done();
+      });
+    await expect(envelopes()).resolves.toEqual(direct);
+    expect(hooked).toBe(cases.length);
   });
 
   it('runs the processing hooks (as OpenTelemetry sets them) around each request, with the same answers', async () => {

@@ -16,7 +16,7 @@ import {
   checkKnownKeys,
   toError,
 } from '../core/index.js';
-import { EMPTY } from 'rxjs';
+import { EMPTY, isObservable } from 'rxjs';
 import { ClusterService, DEFAULT_CLUSTER_NAME, getClusterToken } from '../nest/index.js';
 import { GenClusterContext } from './gen-cluster.context.js';
 import { MicroservicesMessages } from './microservices.messages.js';
@@ -163,12 +163,47 @@ export class GenClusterTransport extends Server implements CustomTransportStrate
     data: unknown,
     context: GenClusterContext,
   ): Promise<AnswerEnvelope> {
+    return this.hooked
+      ? this.answerHooked(route, handler, data, context)
+      : this.answerDirect(route, handler, data, context);
+  }
+
+  /**
+   * No hook to run: no reply queue (Nest's `send` takes a tick per value) and, for a plain value
+   * (what Nest's handler chain gives without interceptors), no Observable either. The envelope
+   * is the one the stream path makes of a single value; the spec compares both paths.
+   */
+  private async answerDirect(
+    route: string,
+    handler: NestMessageHandler,
+    data: unknown,
+    context: GenClusterContext,
+  ): Promise<AnswerEnvelope> {
+    let result: unknown;
+    try {
+      result = await handler(data, context);
+    } catch (error) {
+      this.logger.error(MicroservicesMessages.handlerRejected(route, toError(error).message));
+      return { e: INTERNAL_ERROR };
+    }
+    if (!isObservable(result)) return { r: [result] };
     return new Promise(resolve => {
-      const stream = new StreamAnswer(this.maxStreamValues, resolve, reason =>
-        this.cutLog.write(route, MicroservicesMessages.streamCut(route, reason), m =>
-          this.logger.warn(m),
-        ),
-      );
+      const stream = this.streamAnswer(route, resolve);
+      result
+        .pipe(stream.collect())
+        .subscribe({ error: e => stream.fail(e), complete: () => stream.complete() });
+    });
+  }
+
+  /** Through Nest's `handleRequest`, so the processing hooks run as on Nest's own transports. */
+  private answerHooked(
+    route: string,
+    handler: NestMessageHandler,
+    data: unknown,
+    context: GenClusterContext,
+  ): Promise<AnswerEnvelope> {
+    return new Promise(resolve => {
+      const stream = this.streamAnswer(route, resolve);
       const produce = async () => {
         try {
           return this.transformToObservable(await handler(data, context)).pipe(stream.collect());
@@ -178,22 +213,23 @@ export class GenClusterTransport extends Server implements CustomTransportStrate
           return EMPTY;
         }
       };
-      if (this.hooked) {
-        const run: unknown = this.handleRequest(context, produce, (packet: WritePacket) => {
-          if (packet.err !== undefined) stream.fail(packet.err);
-          else if (packet.isDisposed) stream.complete();
-        });
-        // A hook that throws must not become an unhandled rejection; the caller times out.
-        Promise.resolve(run).catch((error: unknown) =>
-          this.logger.error(MicroservicesMessages.handlerRejected(route, toError(error).message)),
-        );
-        return;
-      }
-      // No hook to run: subscribe directly, without Nest's reply queue (one tick per value).
-      void produce().then(answer$ =>
-        answer$.subscribe({ error: e => stream.fail(e), complete: () => stream.complete() }),
+      const run: unknown = this.handleRequest(context, produce, (packet: WritePacket) => {
+        if (packet.err !== undefined) stream.fail(packet.err);
+        else if (packet.isDisposed) stream.complete();
+      });
+      // A hook that throws must not become an unhandled rejection; the caller times out.
+      Promise.resolve(run).catch((error: unknown) =>
+        this.logger.error(MicroservicesMessages.handlerRejected(route, toError(error).message)),
       );
     });
+  }
+
+  private streamAnswer(route: string, resolve: (envelope: AnswerEnvelope) => void): StreamAnswer {
+    return new StreamAnswer(this.maxStreamValues, resolve, reason =>
+      this.cutLog.write(route, MicroservicesMessages.streamCut(route, reason), m =>
+        this.logger.warn(m),
+      ),
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import {
 import { InvalidConfigError, checkKnownKeys, isPlainObject } from '../core/index.js';
 import { ClusterService } from '../nest/index.js';
 import type { CallOptions, RetryOn, Selection } from '../primitives/index.js';
+import { AbortControllerPool } from './abort-controller-pool.js';
 import { MicroservicesMessages } from './microservices.messages.js';
 import { KeyedPattern, routeTopic } from './pattern-topic.js';
 import { isAnswerEnvelope } from './stream-answer.js';
@@ -48,6 +49,7 @@ export class GenClusterClientProxy extends ClientProxy {
   private readonly callOptions: CallOptions;
   private readonly logger: Logger;
   private readonly topics = new Map<string, string>();
+  private readonly controllers = new AbortControllerPool();
 
   constructor(options: GenClusterClientOptions) {
     super();
@@ -100,7 +102,7 @@ export class GenClusterClientProxy extends ClientProxy {
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    const call = new PendingCall(callback);
+    const call = new PendingCall(callback, this.controllers);
     try {
       const { pattern } = packet;
       const options: CallOptions =
@@ -162,13 +164,18 @@ function deliver(answer: unknown, callback: (packet: WritePacket) => void): void
 
 /**
  * One `send` in flight: its answer goes to Nest's observer once, and an unsubscribe before it
- * aborts the wait (the call's signal).
+ * aborts the wait (the call's signal). A call that ends without aborting gives its controller back.
  */
 class PendingCall {
   private settled = false;
-  private readonly abort = new AbortController();
+  private readonly abort: AbortController;
 
-  constructor(private readonly callback: (packet: WritePacket) => void) {}
+  constructor(
+    private readonly callback: (packet: WritePacket) => void,
+    private readonly controllers: AbortControllerPool,
+  ) {
+    this.abort = controllers.take();
+  }
 
   get signal(): AbortSignal {
     return this.abort.signal;
@@ -177,18 +184,20 @@ class PendingCall {
   readonly onAnswer = (answer: unknown): void => {
     if (this.settled) return;
     this.settled = true;
+    this.controllers.release(this.abort);
     deliver(answer, this.callback);
   };
 
   readonly onError = (error: unknown): void => {
     if (this.settled) return;
     this.settled = true;
+    this.controllers.release(this.abort);
     this.callback({ err: error });
   };
 
   readonly teardown = (): void => {
     if (this.settled) return;
-    // Unsubscribed before the answer: stop waiting for it.
+    // Unsubscribed before the answer: stop waiting for it (this controller is not reused).
     this.settled = true;
     this.abort.abort();
   };

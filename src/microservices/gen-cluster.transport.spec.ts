@@ -221,6 +221,14 @@ describe('GenClusterTransport and GenClusterClientProxy, in process', () => {
       await until(() => serving(b) + serving(c) === 1, 5_000, 'a server to run the slow request');
       subscription.unsubscribe();
       expect(signal.aborted).toBe(true);
+      // The aborted signal is never reused: the next call gets a live one, and keeps it after.
+      await expect(lastValueFrom(client.send({ cmd: 'sum' }, [1]))).resolves.toBe(1);
+      const next = call.mock.calls[1]![2]!.signal!;
+      expect(next).not.toBe(signal);
+      expect(next.aborted).toBe(false);
+      await expect(lastValueFrom(client.send({ cmd: 'sum' }, [2]))).resolves.toBe(2);
+      expect(call.mock.calls[2]![2]!.signal).toBe(next);
+      expect(next.aborted).toBe(false);
     } finally {
       call.mockRestore();
     }

@@ -1,7 +1,13 @@
 import { jest } from '@jest/globals';
 import { A, B, C, TestLogger, deferred } from '../../../test/support/messaging-harness.js';
 import { flushPromises } from '../../../test/support/wait.js';
-import { MAX_ASKERS, MAX_DELTA_BUFFER, type Delta, entryKey } from './registry-protocol.js';
+import {
+  MAX_ASKERS,
+  MAX_DELTA_BUFFER,
+  MAX_REGISTRY_ENTRIES,
+  type Delta,
+  entryKey,
+} from './registry-protocol.js';
 import { RegistrySync, type SyncChange } from './registry-sync.js';
 
 const KINDS = new Set(['h', 's']);
@@ -16,6 +22,7 @@ function scripted(self = A) {
   const logger = new TestLogger();
   let refuse: ((node: string) => Error | undefined) | undefined;
   let clock = 0;
+  let rerouted = 0;
   const sync = new RegistrySync({
     self,
     kinds: KINDS,
@@ -35,6 +42,7 @@ function scripted(self = A) {
         sent.push({ node, delta });
       },
       changed: change => changes.push(change),
+      rerouted: () => rerouted++,
     },
   });
   return {
@@ -45,6 +53,7 @@ function scripted(self = A) {
     logger,
     refuse: (f: typeof refuse) => (refuse = f),
     tick: (ms: number) => (clock += ms),
+    rerouted: () => rerouted,
     servers: (name: string) => [...sync.table.nodesOf(h(name))],
   };
 }
@@ -401,5 +410,96 @@ describe('RegistrySync', () => {
     s.hellos[0]!.resolve({ ...answer(0, []), hrw: 2 });
     await flushPromises();
     expect(s.logger.has('warn', 'ownerOf() may disagree')).toBe(true);
+  });
+  it('stops routing at once to what a drain withdraws while the peer is syncing', async () => {
+    const s = scripted();
+    s.sync.nodeUp(B);
+    s.hellos[0]!.resolve(answer(1, ['p', 'q', 'r']));
+    await flushPromises();
+    s.sync.onDelta(B, delta(3, ['gap'])); // a gap: B is asked again
+    expect(s.sync.statusOf(B)).toBe('syncing');
+    // B drains (its request is acknowledged by the return value): no routing to it after this.
+    expect(s.sync.onDelta(B, delta(4, [], ['p', 'q']))).toEqual({ v: 1 });
+    expect(s.servers('p')).toEqual([]);
+    expect(s.servers('q')).toEqual([]);
+    expect(s.servers('r')).toEqual([B]);
+    expect(s.rerouted()).toBe(1);
+    // An answer that predates the drain, then the buffered withdrawal, in one turn.
+    s.hellos[1]!.resolve(answer(3, ['p', 'q', 'r', 'gap']));
+    await flushPromises();
+    expect(s.sync.statusOf(B)).toBe('synced');
+    expect(s.servers('p')).toEqual([]);
+    expect(s.servers('q')).toEqual([]);
+    expect(s.servers('gap')).toEqual([B]);
+  });
+
+  it('keeps a withdrawal out of routing when the buffer overflowed before the answer', async () => {
+    const s = scripted();
+    s.sync.nodeUp(B);
+    s.hellos[0]!.resolve(answer(1, ['p', 'q']));
+    await flushPromises();
+    s.sync.onDelta(B, delta(3, [])); // a gap: B is asked again
+    s.sync.onDelta(B, delta(4, [], ['p']));
+    for (let seq = 5; seq <= MAX_DELTA_BUFFER + 5; seq++) s.sync.onDelta(B, delta(seq, []));
+    expect(s.servers('p')).toEqual([]);
+    // An answer older than the withdrawal: the overflow dropped it, so B is asked again.
+    s.hellos[1]!.resolve(answer(2, ['p', 'q']));
+    await flushPromises();
+    expect(s.hellos).toHaveLength(3);
+    expect(s.servers('p')).toEqual([]);
+    expect(s.servers('q')).toEqual([B]);
+    s.hellos[2]!.resolve(answer(MAX_DELTA_BUFFER + 5, ['q']));
+    await flushPromises();
+    expect(s.servers('p')).toEqual([]);
+    expect(s.servers('q')).toEqual([B]);
+    expect(s.sync.table.entriesOf(B)).toEqual(new Set([h('q')]));
+  });
+
+  it(`asks again when the deltas buffered before the answer exceed ${MAX_REGISTRY_ENTRIES} entries`, async () => {
+    const s = scripted();
+    s.sync.nodeUp(B);
+    const names = (from: number) => Array.from({ length: 6_000 }, (_, i) => `n${from + i}`);
+    s.sync.onDelta(B, delta(2, names(0)));
+    s.sync.onDelta(B, delta(3, names(6_000)));
+    s.hellos[0]!.resolve(answer(1, []));
+    await flushPromises();
+    expect(s.hellos).toHaveLength(2);
+  });
+
+  it(`holds at most ${MAX_REGISTRY_ENTRIES} entries of a peer, whatever it withdraws`, async () => {
+    const s = scripted();
+    s.sync.nodeUp(B);
+    const full = Array.from({ length: MAX_REGISTRY_ENTRIES }, (_, i) => `t${i}`);
+    s.hellos[0]!.resolve(answer(1, full));
+    await flushPromises();
+    expect(s.sync.table.entriesOf(B).size).toBe(MAX_REGISTRY_ENTRIES);
+    // Withdrawals of entries it never had make no room.
+    s.sync.onDelta(B, delta(2, ['x1', 'x2', 'x3'], ['never1', 'never2', 'never3']));
+    expect(s.sync.table.entriesOf(B).size).toBe(MAX_REGISTRY_ENTRIES);
+    expect(s.servers('x1')).toEqual([]);
+    // A real withdrawal makes room for as many.
+    s.sync.onDelta(B, delta(3, ['x1', 'x2'], ['t0']));
+    expect(s.sync.table.entriesOf(B).size).toBe(MAX_REGISTRY_ENTRIES);
+    expect(s.servers('x1')).toEqual([B]);
+    expect(s.servers('x2')).toEqual([]);
+    expect(s.servers('t0')).toEqual([]);
+  });
+
+  it('asks again a member whose hello carries another epoch (restarted without leaving)', async () => {
+    const s = scripted();
+    s.sync.nodeUp(B);
+    s.hellos[0]!.resolve(answer(3, ['p']));
+    await flushPromises();
+    s.sync.onHello(B, { v: 1, epoch: 'eb', hrw: 1 }); // the same incarnation: nothing to do
+    expect(s.hellos).toHaveLength(1);
+    s.sync.onHello(B, { v: 1, epoch: 'e2', hrw: 1 });
+    expect(s.hellos).toHaveLength(2);
+    expect(s.sync.statusOf(B)).toBe('syncing');
+    s.hellos[1]!.resolve(answer(0, ['q'], 'e2'));
+    await flushPromises();
+    expect(s.servers('p')).toEqual([]);
+    expect(s.servers('q')).toEqual([B]);
+    s.sync.onDelta(B, delta(1, ['r'], [], 'e2'));
+    expect(s.servers('r')).toEqual([B]);
   });
 });

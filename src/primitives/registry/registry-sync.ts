@@ -150,14 +150,17 @@ export class RegistrySync {
   /** A hello from `from`: the answer is this node's table as announced (empty while draining). */
   onHello(from: string, body: unknown): HelloAnswer {
     this.flush();
-    if (parseHello(body) !== undefined && from !== this.options.self) {
+    const hello = parseHello(body);
+    if (hello !== undefined && from !== this.options.self) {
       if (this.members.has(from)) {
         this.aware.add(from);
         clearTimeout(this.resend.get(from));
         this.resend.delete(from);
-        // It answered ERR_NO_HANDLER before its registry started: it runs one now.
         const peer = this.peers.get(from);
+        // It answered ERR_NO_HANDLER before its registry started: it runs one now. Or it
+        // restarted under the same name without leaving: what this node holds of it is stale.
         if (peer?.status === 'unaware') this.rehello(from, peer);
+        else if (peer?.epoch !== undefined && peer.epoch !== hello.epoch) this.rehello(from, peer);
       } else this.askers.add(from, this.seq);
     }
     return {
@@ -183,11 +186,44 @@ export class RegistrySync {
       return { v: REGISTRY_VERSION };
     }
     this.log.issues(from, issues);
-    if (peer.status === 'syncing') {
-      if (peer.buffer.length < MAX_DELTA_BUFFER) peer.buffer.push(delta);
-      else peer.overflow = true;
-    } else this.applyDelta(from, peer, delta);
+    if (peer.status === 'syncing') this.buffer(peer, delta);
+    else this.applyDelta(from, peer, delta);
+    // Acknowledged below: what it withdrew must leave routing now, not when an answer comes.
+    if (peer.status === 'syncing') this.withhold(from, peer, delta);
     return { v: REGISTRY_VERSION };
+  }
+
+  /** Keeps `delta` for after the answer, within {@link MAX_DELTA_BUFFER} deltas and entries. */
+  private buffer(peer: PeerState, delta: Delta): void {
+    if (peer.overflow) return;
+    const size = (delta.set?.length ?? 0) + (delta.add?.length ?? 0) + (delta.del?.length ?? 0);
+    if (peer.buffer.length < MAX_DELTA_BUFFER && peer.buffered + size <= MAX_REGISTRY_ENTRIES) {
+      peer.buffer.push(delta);
+      peer.buffered += size;
+      return;
+    }
+    // The buffer is useless now (the answer is followed by another hello): free it.
+    peer.overflow = true;
+    peer.buffer = [];
+    peer.buffered = 0;
+  }
+
+  /** Leaves out of routing the entries of `node` that `delta` withdraws, until an answer. */
+  private withhold(node: string, peer: PeerState, delta: Delta): void {
+    const entries = this.table.entriesOf(node);
+    let keys: Iterable<EntryKey>;
+    if (delta.set !== undefined) {
+      const kept = new Set(delta.set.map(([kind, name]) => entryKey(kind, name)));
+      keys = [...entries].filter(key => !kept.has(key));
+    } else keys = (delta.del ?? []).map(([kind, name]) => entryKey(kind, name));
+    let rerouted = false;
+    for (const key of keys) {
+      // Only entries it has: the set stays bounded by the node's entries.
+      if (!entries.has(key)) continue;
+      peer.withheld.add(key);
+      if (this.table.suppress(node, key)) rerouted = true;
+    }
+    if (rerouted) this.options.io.rerouted?.();
   }
 
   /**
@@ -322,6 +358,7 @@ export class RegistrySync {
     peer.epoch = answer.epoch;
     peer.seq = answer.seq;
     peer.buffer = [];
+    peer.buffered = 0;
     peer.overflow = false;
     peer.retryMs = this.timings.helloRetryMs;
     this.table.unsuppressAll(node);
@@ -329,6 +366,11 @@ export class RegistrySync {
       node,
       answer.entries.map(([kind, name]) => entryKey(kind, name)),
     );
+    if (overflow) {
+      // The answer may predate withdrawals that were dropped with the buffer: keep them out.
+      for (const key of peer.withheld)
+        if (!this.table.suppress(node, key)) peer.withheld.delete(key);
+    } else peer.withheld.clear();
     this.options.io.changed({ node, reason: 'sync', ...change });
     if (overflow) {
       this.log.overflow(node);
@@ -371,6 +413,7 @@ export class RegistrySync {
   private rehello(node: string, peer: PeerState): void {
     peer.status = 'syncing';
     peer.buffer = [];
+    peer.buffered = 0;
     peer.overflow = false;
     peer.retryMs = this.timings.helloRetryMs;
     clearTimeout(peer.retryTimer);
@@ -404,12 +447,14 @@ export class RegistrySync {
     const add = (delta.add ?? []).map(([kind, name]) => entryKey(kind, name));
     const del = (delta.del ?? []).map(([kind, name]) => entryKey(kind, name));
     for (const key of [...add, ...del]) this.table.unsuppress(node, key);
-    const room = MAX_REGISTRY_ENTRIES - this.table.entriesOf(node).size + del.length;
-    const change = this.table.apply(node, add.slice(0, Math.max(0, room)), del);
+    // Withdrawals first, so room counts only entries the node really gave up.
+    const removed = this.table.apply(node, [], del).removed;
+    const room = Math.max(0, MAX_REGISTRY_ENTRIES - this.table.entriesOf(node).size);
+    const added = this.table.apply(node, add.slice(0, room), []).added;
     if (add.length > room) this.log.issues(node, { tooMany: add.length - room, reserved: 0 });
-    if (change.added.length === 0 && change.removed.length === 0) return;
-    const reason = change.added.length > 0 ? 'announced' : 'withdrawn';
-    this.options.io.changed({ node, reason, ...change });
+    if (added.length === 0 && removed.length === 0) return;
+    const reason = added.length > 0 ? 'announced' : 'withdrawn';
+    this.options.io.changed({ node, reason, added, removed });
   }
 
   private clearPeerTimers(peer: PeerState): void {

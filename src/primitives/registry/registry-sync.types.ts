@@ -24,6 +24,8 @@ export interface SyncIo {
   send(node: string, delta: Delta): void;
   /** The table changed (after it is consistent). */
   changed(change: SyncChange): void;
+  /** Entries were left out of routing or put back without a change of the table. */
+  rerouted?(): void;
 }
 
 /** Timings and bounds of the sync; the registry's defaults unless a spec shortens them. */
@@ -67,7 +69,14 @@ export interface PeerState {
   epoch: string | undefined;
   seq: number;
   buffer: Delta[];
+  /** Entries (adds and dels) in {@link buffer}: the buffer is bounded by size, not only count. */
+  buffered: number;
   overflow: boolean;
+  /**
+   * Entries a delta received while syncing withdrew: left out of routing until an answer that
+   * reflects the withdrawal (a drain is acknowledged at once, so routing must stop at once).
+   */
+  withheld: Set<EntryKey>;
   /** Identifies the current hello, so an answer to a superseded one is ignored. */
   token: number;
   retryMs: number;
@@ -82,7 +91,9 @@ export function newPeer(retryMs: number): PeerState {
     epoch: undefined,
     seq: 0,
     buffer: [],
+    buffered: 0,
     overflow: false,
+    withheld: new Set(),
     token: 0,
     retryMs,
     retryTimer: undefined,

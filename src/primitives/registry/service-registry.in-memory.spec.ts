@@ -81,7 +81,7 @@ describe('ServiceRegistry on an in-memory cluster', () => {
     await until(() => c.registry.servers('echo').length === 2, 5_000, 'b back after a hello');
   });
 
-  it('replaces the entries of a node restarted under the same name', async () => {
+  it('replaces the entries of a node that left (nodeDown) and came back under the same name', async () => {
     const a = await node(A, []);
     const b = await node(B, ['old']);
     await until(() => a.registry.servers('old').length === 1, 10_000);

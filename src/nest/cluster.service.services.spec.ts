@@ -74,6 +74,12 @@ describe('ClusterService registry members on an idle cluster (no discovery)', ()
       expect(cluster.ownersOf('k-1', 2, { topic: 'prices.get' })).toEqual([]);
       expect(cluster.ownersOf('k-1', 0)).toEqual([]);
       expect(() => cluster.ownersOf('k-1', -1)).toThrow(/ownersOf\.count/);
+      for (const key of [null, undefined, '', {}, ['k']]) {
+        const bad = key as unknown as string;
+        expect(() => cluster.ownerOf(bad)).toThrow(InvalidConfigError);
+        expect(() => cluster.ownerOf(bad)).toThrow(/ownerOf\.key/);
+        expect(() => cluster.ownersOf(bad, 1)).toThrow(/ownersOf\.key/);
+      }
       const lists: (readonly string[])[] = [];
       cluster.servers$(Prices).subscribe(list => lists.push(list));
       const changes: ServicesChange[] = [];

@@ -23,6 +23,7 @@ import {
 import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
 import {
   type CallOptions,
+  checkServiceKey,
   type DrainOptions,
   type OwnerOptions,
   rank,
@@ -301,6 +302,7 @@ export class ClusterService
   ownerOf(key: ServiceKey, options?: OwnerOptions): string | undefined {
     const services = this.services;
     if (services.kind === 'registry') return services.registry.ownerOf(key, options);
+    checkServiceKey('ownerOf.key', key);
     return this.ownersOf(key, 1, options)[0];
   }
 
@@ -308,6 +310,7 @@ export class ClusterService
   ownersOf(key: ServiceKey, count: number, options?: OwnerOptions): string[] {
     const services = this.services;
     if (services.kind === 'registry') return services.registry.ownersOf(key, count, options);
+    checkServiceKey('ownersOf.key', key);
     checkInteger('ownersOf.count', count, 0);
     if (options?.topic !== undefined) {
       if (services.kind === 'idle') return [];

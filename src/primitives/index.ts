@@ -21,3 +21,4 @@ export {
   type ServiceCallerOptions,
 } from './calls/service-caller.js';
 export { HRW_VERSION, owner, rank } from './calls/rendezvous.js';
+export { checkServiceKey } from './calls/call-options.js';

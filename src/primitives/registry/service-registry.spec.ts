@@ -1,7 +1,7 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { A, B, C, D, rejection, settle } from '../../../test/support/messaging-harness.js';
 import { RegistryNet, ScriptedCluster } from '../../../test/support/registry-harness.js';
-import type { RegistryMessaging } from '../../core/index.js';
+import { InvalidConfigError, type RegistryMessaging } from '../../core/index.js';
 import { until } from '../../../test/support/wait.js';
 import type { ServicesChange } from '../primitives.types.js';
 import { REGISTRY_DELTA, REGISTRY_HELLO } from './registry-protocol.js';
@@ -146,6 +146,19 @@ describe('ServiceRegistry on Messaging pairs', () => {
     expect(a.registry!.ownersOf('k', 5)).toHaveLength(3);
     expect(a.registry!.ownersOf('k', 2)[0]).toBe(a.registry!.ownerOf('k'));
     expect(a.registry!.ownersOf('k', 0)).toEqual([]);
+  });
+
+  it('refuses a key call({ select: { key } }) refuses, naming the option', () => {
+    const a = net.add(A);
+    for (const key of [null, undefined, '', {}, ['k'], Number.NaN, new Uint8Array(0)]) {
+      const bad = key as unknown as string;
+      expect(() => a.registry!.ownerOf(bad)).toThrow(InvalidConfigError);
+      expect(() => a.registry!.ownerOf(bad)).toThrow(/ownerOf\.key/);
+      expect(() => a.registry!.ownersOf(bad, 1)).toThrow(InvalidConfigError);
+      expect(() => a.registry!.ownersOf(bad, 1)).toThrow(/ownersOf\.key/);
+    }
+    expect(a.registry!.ownerOf(7)).toBe(A);
+    expect(a.registry!.ownerOf(new Uint8Array([1]))).toBe(A);
   });
 
   it('treats an older node as unaware: never a server, never sent a registry message, nothing logged there', async () => {

@@ -26,6 +26,7 @@ import {
   invalidOption,
 } from '../../core/index.js';
 import { type HandlerRegistrationOptions, topicName } from '../../distribution/index.js';
+import { checkServiceKey } from '../calls/call-options.js';
 import { owner, rank } from '../calls/rendezvous.js';
 import { PrimitivesMessages } from '../primitives.messages.js';
 import type {
@@ -138,6 +139,7 @@ export class ServiceRegistry {
           }),
         send: (node, delta) => messaging.send(node, REGISTRY_DELTA, delta),
         changed: change => this.onChange(change),
+        rerouted: () => this.ticks.next(),
       },
     });
     // First subscriber of events$ (before application code can subscribe): a node leaves every
@@ -285,11 +287,13 @@ export class ServiceRegistry {
    * when there is no candidate. Routing, not a lock: two nodes may briefly disagree.
    */
   ownerOf(key: ServiceKey, options: OwnerOptions = {}): string | undefined {
+    checkServiceKey('ownerOf.key', key);
     return owner(key, this.candidates(options));
   }
 
   /** The first `count` owners of `key` in rank order (replicas). */
   ownersOf(key: ServiceKey, count: number, options: OwnerOptions = {}): string[] {
+    checkServiceKey('ownersOf.key', key);
     checkInteger('ownersOf.count', count, 0);
     if (count === 0) return [];
     return rank(key, this.candidates(options)).slice(0, count);

@@ -23,8 +23,8 @@ export const PrimitivesMessages = {
     `Service registry: ${node} hashes keys with rendezvous version ${theirs}, this node with ${ours}; ownerOf() may disagree with that node.`,
   deltaGap: (node: string, expected: number, got: number) =>
     `Service registry: change ${got} from ${node} where ${expected} was due (a gap or a restart); asking for its table again.`,
-  deltaOverflow: (node: string, max: number) =>
-    `Service registry: more than ${max} changes from ${node} arrived before its table; asking for its table again.`,
+  deltaOverflow: (node: string, maxDeltas: number, maxEntries: number) =>
+    `Service registry: more than ${maxDeltas} changes or ${maxEntries} entries from ${node} arrived before its table; asking for its table again.`,
   deltaFromNonMember: (node: string) =>
     `Service registry: change from ${node}, which is not a member here; dropped.`,
   deltaInvalid: (node: string) => `Service registry: malformed change from ${node}; dropped.`,

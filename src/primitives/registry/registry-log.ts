@@ -62,7 +62,7 @@ export class RegistryLog {
   }
 
   overflow(node: string): void {
-    this.debug(PrimitivesMessages.deltaOverflow(node, MAX_DELTA_BUFFER));
+    this.debug(PrimitivesMessages.deltaOverflow(node, MAX_DELTA_BUFFER, MAX_REGISTRY_ENTRIES));
   }
 
   nonMember(node: string): void {

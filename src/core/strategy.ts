@@ -221,6 +221,12 @@ export interface ClusterMessaging {
    * reason when `signal` aborts first. The service registry's drain waits on it.
    */
   whenIdle?(signal?: AbortSignal): Promise<void>;
+  /**
+   * The timeout, in ms, of a request given without `timeoutMs` (the TCP dist's
+   * `requestTimeoutMs`). `call` bounds a call without `timeoutMs`, its retries included, by it;
+   * unset when not known (a deferred layer before it starts), and `call` then uses 5 s.
+   */
+  readonly defaultRequestTimeoutMs?: number;
 }
 
 /** A messaging layer the service registry can run on. */

@@ -6,41 +6,73 @@ import {
   deferred,
   rejection,
 } from '../../test/support/messaging-harness.js';
+import { ScriptedCluster } from '../../test/support/registry-harness.js';
 import { until } from '../../test/support/wait.js';
 import type { ServedTopicChange } from '../core/index.js';
+import { ServiceRegistry } from '../primitives/registry/service-registry.js';
 import { DeferredMessaging } from './deferred-messaging.js';
 
 const notStarted = () => new Error('not started');
+
+/** The view a watcher built from the changes `record` kept: `kind topic`, sorted. */
+function viewOf(changes: readonly string[]): string[] {
+  const view = new Set<string>();
+  for (const change of changes) {
+    if (change.startsWith('+')) view.add(change.slice(1));
+    else view.delete(change.slice(1));
+  }
+  return [...view].sort();
+}
+
+function served(messaging: DeferredMessaging): string[] {
+  return messaging.localTopics
+    .served()
+    .map(s => `${s.kind} ${s.topic}`)
+    .sort();
+}
 
 function record(into: string[]) {
   return (c: ServedTopicChange) => void into.push(`${c.added ? '+' : '-'}${c.kind} ${c.topic}`);
 }
 
 describe('DeferredMessaging: what the service registry reads', () => {
-  it('before attach, localTopics lists the early registrations (internal ones left out) and notifies nothing', () => {
+  it('before attach, localTopics lists the early registrations (internal ones left out) and notifies their edges', () => {
     const messaging = new DeferredMessaging(notStarted);
     const changes: string[] = [];
     messaging.localTopics.watch(record(changes));
     messaging.on('b', () => 1);
-    messaging.subscribe('a', () => undefined);
-    messaging.subscribe('a', () => undefined);
+    const offA1 = messaging.subscribe('a', () => undefined);
+    const offA2 = messaging.subscribe('a', () => undefined);
     messaging.subscribe('b', () => undefined);
     messaging.on('$gc.reg.hello', () => 1, { internal: true });
     messaging.subscribe('$gc.x', () => undefined, { internal: true });
     const offGone = messaging.on('gone', () => 1);
+    offGone();
     offGone();
     expect(messaging.localTopics.served()).toEqual([
       { topic: 'a', kind: 'subscriber' },
       { topic: 'b', kind: 'handler' },
       { topic: 'b', kind: 'subscriber' },
     ]);
-    expect(changes).toEqual([]);
+    // one notification per edge, as the started layer's LocalTopics gives them
+    expect(changes).toEqual([
+      '+handler b',
+      '+subscriber a',
+      '+subscriber b',
+      '+handler gone',
+      '-handler gone',
+    ]);
+    offA1();
+    expect(changes).toHaveLength(5);
+    offA2();
+    expect(changes.slice(5)).toEqual(['-subscriber a']);
   });
 
-  it('a watcher given before attach sees one added per early topic at attach, none twice, none lost', () => {
+  it('a watcher given before attach ends with a view equal to served(), no topic twice, none lost, none left behind', () => {
     const net = new MemoryNetwork();
     try {
       const b = net.add(B);
+      b.on('direct', () => 1); // on the started layer itself, before attach
       const messaging = new DeferredMessaging(notStarted);
       const early: string[] = [];
       const dropped: string[] = [];
@@ -51,18 +83,56 @@ describe('DeferredMessaging: what the service registry reads', () => {
       messaging.subscribe('news', () => undefined);
       messaging.on('$gc.reg.hello', () => 1, { internal: true });
       messaging.on('withdrawn', () => 1)();
+      messaging.subscribe('left', () => undefined)();
       offDropped();
+      const droppedBefore = [...dropped];
       messaging.attach(b);
-      expect(early.sort()).toEqual(['+handler prices', '+subscriber news']);
-      expect(dropped).toEqual([]);
+      expect(early).toEqual([
+        '+handler prices',
+        '+subscriber news',
+        '+handler withdrawn',
+        '-handler withdrawn',
+        '+subscriber left',
+        '-subscriber left',
+        '+handler direct',
+      ]);
+      expect(dropped).toEqual(droppedBefore);
+      expect(viewOf(early)).toEqual(served(messaging));
       expect(messaging.localTopics.served()).toEqual(b.localTopics.served());
       // after attach, changes reach the early watcher once, through the started layer
       const offStock = messaging.on('stock', () => 1);
       offStock();
-      expect(early.slice(2)).toEqual(['+handler stock', '-handler stock']);
+      expect(early.slice(7)).toEqual(['+handler stock', '-handler stock']);
       offEarly();
       messaging.on('later', () => 1);
-      expect(early).toHaveLength(4);
+      expect(early).toHaveLength(9);
+    } finally {
+      net.close();
+    }
+  });
+
+  it('a registry built between an early registration and its removal stops announcing it', async () => {
+    const net = new MemoryNetwork();
+    try {
+      const a = net.add(A);
+      const clusterA = new ScriptedCluster(A);
+      const registryA = new ServiceRegistry({ cluster: clusterA, messaging: a });
+      const messaging = new DeferredMessaging(notStarted);
+      const clusterB = new ScriptedCluster(B);
+      messaging.on('kept', () => 1);
+      const offGone = messaging.on('gone', () => 1);
+      // built as ClusterService builds it: before the dist starts, seeded from served()
+      const registryB = new ServiceRegistry({ cluster: clusterB, messaging });
+      offGone();
+      messaging.attach(net.add(B));
+      clusterA.up(B);
+      clusterB.up(A);
+      await until(() => registryA.servers('kept').includes(B), 5_000, 'a sees kept on b');
+      expect(registryA.servers('gone')).toEqual([]);
+      expect(registryB.servers('gone')).toEqual([]);
+      expect(registryB.servers('kept')).toEqual([B]);
+      registryA.close();
+      registryB.close();
     } finally {
       net.close();
     }

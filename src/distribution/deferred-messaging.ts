@@ -38,9 +38,11 @@ export interface DeferredMessagingOptions {
  * with `notStarted()` until then. A node without any cluster uses one that is never attached.
  *
  * Its {@link localTopics} is one view for the service registry, before and after attach: before,
- * it lists the early registrations and notifies nothing; at attach its watchers move to the
- * started layer's view first, and then the early registrations are replayed there, so each
- * watcher sees one `added` per early topic, none twice and none lost.
+ * it lists the early registrations and notifies each edge of them, as the started layer does; at
+ * attach the early registrations are replayed on the started layer first, then its watchers move
+ * there and are told only the difference between the two views (topics the started layer already
+ * had), so each watcher's view stays equal to `served()`: no topic twice, none lost, none left
+ * behind after an early removal.
  */
 export class DeferredMessaging implements ClusterMessaging {
   private inner: ClusterMessaging | undefined;
@@ -48,6 +50,8 @@ export class DeferredMessaging implements ClusterMessaging {
   private readonly attached = new Map<string, { handler: MessageHandler; off: () => void }>();
   private readonly earlySubscribers = new Set<EarlySubscriber>();
   private readonly earlyWatchers = new Set<EarlyWatcher>();
+  /** Early subscribers by topic, internal ones left out: the subscriber edges before attach. */
+  private readonly earlySubscribed = new Map<string, number>();
   private readonly nodeName: (node: string) => string;
   private readonly topicsView: LocalTopicsView = {
     served: () => this.served(),
@@ -74,11 +78,9 @@ export class DeferredMessaging implements ClusterMessaging {
         'ERR_MESSAGING_UNSUPPORTED',
         MessagingMessages.subscribeUnsupported(),
       );
+    // What the early watchers were told: they have seen every early edge.
+    const seen = this.served();
     this.inner = inner;
-    // Watchers first: the replay below is what tells them of the early topics.
-    for (const watcher of this.earlyWatchers)
-      watcher.off = inner.localTopics?.watch(watcher.listener);
-    this.earlyWatchers.clear();
     for (const [topic, { handler, options }] of this.early)
       this.attached.set(topic, { handler, off: register(inner, 'on', topic, handler, options) });
     this.early.clear();
@@ -91,6 +93,14 @@ export class DeferredMessaging implements ClusterMessaging {
         subscriber.options,
       );
     this.earlySubscribers.clear();
+    this.earlySubscribed.clear();
+    // Watchers last: the replay above must not tell them again of what they have seen.
+    const changes = difference(seen, inner.localTopics?.served() ?? []);
+    for (const watcher of this.earlyWatchers) {
+      watcher.off = inner.localTopics?.watch(watcher.listener);
+      for (const change of changes) notifyOne(watcher.listener, change);
+    }
+    this.earlyWatchers.clear();
   }
 
   send(node: string, topic: string, payload: unknown): void {
@@ -117,6 +127,11 @@ export class DeferredMessaging implements ClusterMessaging {
    */
   get localTopics(): LocalTopicsView {
     return this.topicsView;
+  }
+
+  /** The started layer's `defaultRequestTimeoutMs`; unset before attach or when it has none. */
+  get defaultRequestTimeoutMs(): number | undefined {
+    return this.inner?.defaultRequestTimeoutMs;
   }
 
   /** The started layer's `pendingTo`; 0 before attach or when it does not count. */
@@ -198,8 +213,13 @@ export class DeferredMessaging implements ClusterMessaging {
       throw new DuplicateHandlerError(MessagingMessages.duplicateHandler(topic), { topic });
     const stored = handler as MessageHandler;
     this.early.set(topic, { handler: stored, options });
+    const announced = options?.internal !== true;
+    if (announced) this.notifyEarly({ topic, kind: 'handler', added: true });
     return () => {
-      if (this.early.get(topic)?.handler === stored) this.early.delete(topic);
+      if (this.early.get(topic)?.handler === stored) {
+        this.early.delete(topic);
+        if (announced) this.notifyEarly({ topic, kind: 'handler', added: false });
+      }
       const attached = this.attached.get(topic);
       // only this registration's own handler: a stale remover must not drop a later one
       if (attached?.handler === stored) {
@@ -234,8 +254,10 @@ export class DeferredMessaging implements ClusterMessaging {
       off: undefined,
     };
     this.earlySubscribers.add(subscriber);
+    if (options?.internal !== true) this.countEarlySubscriber(topic, 1);
     return () => {
-      this.earlySubscribers.delete(subscriber);
+      if (this.earlySubscribers.delete(subscriber) && options?.internal !== true)
+        this.countEarlySubscriber(topic, -1);
       const off = subscriber.off;
       subscriber.off = undefined;
       off?.();
@@ -266,6 +288,21 @@ export class DeferredMessaging implements ClusterMessaging {
     };
   }
 
+  /** Counts an early subscriber in or out, notifying the 0 <-> 1 edges. */
+  private countEarlySubscriber(topic: string, delta: 1 | -1): void {
+    const count = (this.earlySubscribed.get(topic) ?? 0) + delta;
+    if (count === 0) this.earlySubscribed.delete(topic);
+    else this.earlySubscribed.set(topic, count);
+    if ((delta === 1 && count === 1) || (delta === -1 && count === 0))
+      this.notifyEarly({ topic, kind: 'subscriber', added: delta === 1 });
+  }
+
+  private notifyEarly(change: ServedTopicChange): void {
+    // A snapshot: a listener may watch or stop watching while it runs.
+    for (const watcher of [...this.earlyWatchers])
+      if (this.earlyWatchers.has(watcher)) notifyOne(watcher.listener, change);
+  }
+
   private use(): ClusterMessaging {
     if (!this.inner) throw this.notStarted();
     return this.inner;
@@ -288,6 +325,30 @@ interface EarlySubscriber extends Registration {
 interface EarlyWatcher {
   readonly listener: (change: ServedTopicChange) => void;
   off: (() => void) | undefined;
+}
+
+/**
+ * Tells one watcher of a change. A watcher that throws must not fail the application's
+ * registration (nor keep the other watchers from hearing of it); the service registry's own
+ * watcher does not throw, and after attach the started layer logs such failures.
+ */
+function notifyOne(listener: (change: ServedTopicChange) => void, change: ServedTopicChange): void {
+  try {
+    listener(change);
+  } catch {
+    // see above: nothing to log with before the dist starts
+  }
+}
+
+/** The changes that turn view `from` into view `to`: removals first, then additions. */
+function difference(from: readonly ServedTopic[], to: readonly ServedTopic[]): ServedTopicChange[] {
+  const key = (s: ServedTopic) => `${s.kind} ${s.topic}`;
+  const before = new Set(from.map(key));
+  const after = new Set(to.map(key));
+  return [
+    ...from.filter(s => !after.has(key(s))).map(s => ({ ...s, added: false })),
+    ...to.filter(s => !before.has(key(s))).map(s => ({ ...s, added: true })),
+  ];
 }
 
 /** A registration method that takes the messaging layer's registration options. */

@@ -158,6 +158,11 @@ export class Messaging implements ClusterMessaging {
     return this.pending.size;
   }
 
+  /** The timeout of a request given without `timeoutMs` (option `defaultRequestTimeoutMs`). */
+  get defaultRequestTimeoutMs(): number {
+    return this.defaultTimeoutMs;
+  }
+
   /** This node's registrations but internal ones, for the service registry (cleared by close). */
   get localTopics(): LocalTopicsView {
     return this.topics;

@@ -372,8 +372,47 @@ describe('ServiceCaller', () => {
         return new NodeDownError('down', { node: A });
       });
       await f.caller({ defaultTimeoutMs: 3_000 }).call(TOPIC, 1, { retries: 1 });
-      expect(f.sent[0]!.options?.timeoutMs).toBeUndefined();
+      // the first attempt is given the bound too, so the messaging layer's default cannot differ
+      expect(f.sent[0]!.options?.timeoutMs).toBe(3_000);
       expect(f.sent[1]!.options?.timeoutMs).toBe(2_000);
+    });
+
+    it("bounds a call without timeoutMs by the messaging layer's default request timeout", async () => {
+      const messaging = f.messaging as { defaultRequestTimeoutMs?: number };
+      messaging.defaultRequestTimeoutMs = 30_000;
+      f.failWith(A, () => {
+        jest.advanceTimersByTime(6_000);
+        return new NodeDownError('down', { node: A });
+      });
+      const caller = f.caller();
+      await caller.call(TOPIC, 1, { retries: 1 });
+      expect(f.sent.map(s => s.options?.timeoutMs)).toEqual([30_000, 24_000]);
+      f.answers.delete(A);
+      // read at each call: a deferred layer knows it only once started
+      messaging.defaultRequestTimeoutMs = 200;
+      await caller.call(TOPIC, 1);
+      expect(f.sent[2]!.options?.timeoutMs).toBe(200);
+      // the caller's own option overrides it
+      await f.caller({ defaultTimeoutMs: 3_000 }).call(TOPIC, 1);
+      expect(f.sent[3]!.options?.timeoutMs).toBe(3_000);
+    });
+
+    it('falls back to 5 s when the messaging layer gives no usable default', async () => {
+      const messaging = f.messaging as { defaultRequestTimeoutMs?: number };
+      for (const value of [undefined, 0, -1, Number.NaN, 2 ** 40]) {
+        messaging.defaultRequestTimeoutMs = value;
+        await f.caller().call(TOPIC, 1);
+      }
+      expect(f.sent.map(s => s.options?.timeoutMs)).toEqual([5_000, 5_000, 5_000, 5_000, 5_000]);
+    });
+
+    it('gives a retry whole milliseconds (rounded up) of what is left', async () => {
+      f.failWith(A, () => {
+        jest.advanceTimersByTime(1_000);
+        return new NodeDownError('down', { node: A });
+      });
+      await f.caller().call(TOPIC, 1, { timeoutMs: 2_000.4, retries: 1 });
+      expect(f.sent.map(s => s.options?.timeoutMs)).toEqual([2_000.4, 1_001]);
     });
 
     it('rejects with ERR_REQUEST_TIMEOUT naming the last node once the deadline passed', async () => {

@@ -3,7 +3,7 @@
  * on other servers within one overall deadline. The first attempt runs with no `async` wrapper:
  * a call that succeeds at once costs a look-up, a selection and `messaging.request`.
  */
-import type { ClusterMessaging, RequestOptions } from '../../core/index.js';
+import { type ClusterMessaging, MAX_TIMER_MS, type RequestOptions } from '../../core/index.js';
 import {
   DEFAULT_MESSAGING_OPTIONS,
   RequestTimeoutError,
@@ -25,9 +25,9 @@ export interface ServiceCallerOptions {
   /** The random source of `'random'` selection (tests inject one); `Math.random` by default. */
   readonly random?: () => number;
   /**
-   * The overall bound of a call without `timeoutMs`, which its retries share: the messaging
-   * layer's default request timeout (5 s for the built-in dists) when unset. The first attempt
-   * of such a call uses the messaging layer's own default.
+   * The overall bound of a call without `timeoutMs`, which its retries share. When unset, the
+   * messaging layer's `defaultRequestTimeoutMs` (the TCP dist's `requestTimeoutMs`), read at each
+   * call, or 5 s when the layer does not say.
    */
   readonly defaultTimeoutMs?: number;
 }
@@ -61,7 +61,7 @@ interface CallerRegistryView {
 /** Sends requests to a node chosen among those serving the topic, with optional retries. */
 export class ServiceCaller {
   private readonly selector: Selector;
-  private readonly defaultTimeoutMs: number;
+  private readonly defaultTimeoutMs: number | undefined;
   private readonly checkedTopics = new Set<string>();
 
   constructor(
@@ -70,8 +70,7 @@ export class ServiceCaller {
     options: ServiceCallerOptions = {},
   ) {
     const view = registry as unknown as CallerRegistryView;
-    this.defaultTimeoutMs =
-      options.defaultTimeoutMs ?? DEFAULT_MESSAGING_OPTIONS.defaultRequestTimeoutMs;
+    this.defaultTimeoutMs = options.defaultTimeoutMs;
     this.selector = new Selector({
       self: typeof view.self === 'string' ? view.self : undefined,
       random: options.random ?? Math.random,
@@ -92,10 +91,8 @@ export class ServiceCaller {
     let node: string;
     try {
       name = this.checkTopic(topic);
-      totalMs =
-        options === undefined
-          ? this.defaultTimeoutMs
-          : checkCallOptions(options, this.defaultTimeoutMs);
+      const defaultMs = this.defaultTimeoutMs ?? this.messagingTimeoutMs();
+      totalMs = options === undefined ? defaultMs : checkCallOptions(options, defaultMs);
       const candidates = this.serversOf(name);
       if (candidates.length === 0) {
         this.selector.forget(name);
@@ -106,11 +103,13 @@ export class ServiceCaller {
       return Promise.reject(error as Error);
     }
     const deadline = performance.now() + totalMs;
+    // The first attempt's timeout is always given: the messaging layer's own default must not
+    // differ from the bound computed here.
     const attemptTimeoutMs = options?.attemptTimeoutMs;
-    const first: RequestOptions | undefined =
-      attemptTimeoutMs === undefined
+    const first: RequestOptions =
+      attemptTimeoutMs === undefined && options?.timeoutMs !== undefined
         ? options
-        : { timeoutMs: attemptTimeoutMs, signal: options?.signal };
+        : { timeoutMs: attemptTimeoutMs ?? totalMs, signal: options?.signal };
     return this.messaging
       .request<T>(node, name, payload, first)
       .catch((error: unknown) =>
@@ -146,7 +145,9 @@ export class ServiceCaller {
       const remaining = call.deadline - performance.now();
       if (remaining < 1) throw withAttempts(timedOut(call, error, [...excluded]), attempts);
       call.node = this.selector.pickAfter(topic, candidates, options?.select, call.node);
-      const timeoutMs = Math.min(remaining, options?.attemptTimeoutMs ?? remaining);
+      // Whole milliseconds: the remaining time reaches the timeout error's text.
+      const left = Math.max(1, Math.ceil(remaining));
+      const timeoutMs = Math.min(left, options?.attemptTimeoutMs ?? left);
       try {
         return await this.messaging.request<T>(call.node, topic, call.payload, {
           timeoutMs,
@@ -156,6 +157,14 @@ export class ServiceCaller {
         error = failure;
       }
     }
+  }
+
+  /** The messaging layer's default request timeout when it gives a usable one, else 5 s. */
+  private messagingTimeoutMs(): number {
+    const ms = this.messaging.defaultRequestTimeoutMs;
+    return typeof ms === 'number' && ms > 0 && ms <= MAX_TIMER_MS
+      ? ms
+      : DEFAULT_MESSAGING_OPTIONS.defaultRequestTimeoutMs;
   }
 
   private serversOf(topic: string): readonly string[] {

@@ -97,8 +97,15 @@ export class GenClusterClientProxy extends ClientProxy {
     if (pattern === null || pattern === undefined || data === null || data === undefined)
       return super.send<TResult, TInput>(pattern, data);
     return new Observable<TResult>(observer =>
-      this.publish(this.createPacket(pattern, data), this.createObserver(observer)),
+      this.publish(this.packetOf(pattern, data), this.createObserver(observer)),
     );
+  }
+
+  /** Nest's packet, through its dispatch hook when the installed Nest has one (`createPacket`). */
+  private packetOf(pattern: unknown, data: unknown): ReadPacket {
+    return typeof (this as unknown as { createPacket?: unknown }).createPacket === 'function'
+      ? this.createPacket(pattern, data)
+      : { pattern, data };
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {

@@ -131,6 +131,18 @@ describe('GenClusterTransport and GenClusterClientProxy, in process', () => {
     await expect(lastValueFrom(nest.send({ cmd: 'sum' }, [4, 5]))).resolves.toBe(9);
   });
 
+  it("runs the client's dispatch hook on each packet it sends, as Nest's send does", async () => {
+    const packets: unknown[] = [];
+    const hooked = client as unknown as { setOnDispatchHook(hook?: (p: unknown) => void): void };
+    hooked.setOnDispatchHook(packet => packets.push(packet));
+    try {
+      await expect(lastValueFrom(client.send({ cmd: 'sum' }, [7]))).resolves.toBe(7);
+    } finally {
+      hooked.setOnDispatchHook(undefined);
+    }
+    expect(packets).toEqual([{ pattern: { cmd: 'sum' }, data: [7] }]);
+  });
+
   it('replays an Observable answer as separate values', async () => {
     await expect(values(client, 'stream', {})).resolves.toEqual([1, 2, 3]);
     await expect(values(client, 'count', 0)).resolves.toEqual([]);

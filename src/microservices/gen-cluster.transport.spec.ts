@@ -340,3 +340,43 @@ describe('GenClusterTransport and GenClusterClientProxy, in process', () => {
     expect(ended[0]).toBe(context);
   });
 });
+
+describe('GenClusterTransport, an Observable answer that never completes', () => {
+  let network: InMemoryNetwork;
+  let a: TestNode;
+  let b: TestNode;
+
+  beforeEach(async () => {
+    network = new InMemoryNetwork();
+    a = await startNode(network, 'a@test', false);
+    b = await startNode(network, 'b@test', true);
+    await a.cluster.waitForServers(patternTopic('forever'), { timeoutMs: 10_000 });
+  });
+
+  afterEach(async () => {
+    for (const node of [a, b]) await node?.app.close();
+  });
+
+  it('is unsubscribed when its requester goes away, so the server is idle again', async () => {
+    const client = a.app.get<ClientProxy>('MATH');
+    const answer = failure(client, 'forever', 0);
+    await until(() => b.seen.foreverStarted === 1 && serving(b) === 1, 10_000, 'b to serve');
+    network.partition('a@test', 'b@test');
+    await until(() => b.seen.foreverEnded === 1, 10_000, 'the stream to be torn down');
+    await until(() => serving(b) === 0, 10_000, 'b to be idle');
+    expect(await answer).toMatchObject({ code: 'ERR_NODE_DOWN' });
+  });
+
+  it('is unsubscribed when the transport closes, and the caller gets an error', async () => {
+    const client = a.app.get<ClientProxy>('MATH');
+    const answer = failure(client, 'forever', 0);
+    await until(() => b.seen.foreverStarted === 1, 10_000, 'b to serve');
+    b.transport!.close();
+    expect(await answer).toEqual({
+      status: 'error',
+      message: expect.stringContaining('the answer was stopped') as unknown,
+    });
+    expect(b.seen.foreverEnded).toBe(1);
+    expect(serving(b)).toBe(0);
+  });
+});

@@ -16,7 +16,19 @@ import {
   checkKnownKeys,
   toError,
 } from '../core/index.js';
-import { EMPTY, isObservable } from 'rxjs';
+import {
+  EMPTY,
+  NEVER,
+  type Observable,
+  Subject,
+  fromEvent,
+  isObservable,
+  merge,
+  of,
+  take,
+  takeUntil,
+  tap,
+} from 'rxjs';
 import { ClusterService, DEFAULT_CLUSTER_NAME, getClusterToken } from '../nest/index.js';
 import { GenClusterContext } from './gen-cluster.context.js';
 import { MicroservicesMessages } from './microservices.messages.js';
@@ -47,7 +59,7 @@ const CUT_LOG_WINDOW_MS = 60_000;
 const CUT_LOG_KEYS = 256;
 
 /** Nest's exception handler for a handler that failed outside it (it never happens in Nest 12). */
-const INTERNAL_ERROR = { status: 'error', message: 'Internal server error' };
+const INTERNAL_ERROR = { status: 'error', message: MicroservicesMessages.internalError };
 
 /**
  * A `@nestjs/microservices` transport over the cluster: every `@MessagePattern` of the app becomes
@@ -65,6 +77,8 @@ export class GenClusterTransport extends Server implements CustomTransportStrate
   private readonly removers: (() => void)[] = [];
   private readonly eventHeads = new Map<string, NestMessageHandler>();
   private readonly cutLog = new RateLimitedLog(CUT_LOG_WINDOW_MS, CUT_LOG_KEYS);
+  /** Emits when the transport closes: every answer still streaming is ended. */
+  private readonly closing = new Subject<void>();
   private hooked = false;
 
   constructor(
@@ -110,6 +124,7 @@ export class GenClusterTransport extends Server implements CustomTransportStrate
   close(): void {
     for (const remove of this.removers.splice(0)) remove();
     this.eventHeads.clear();
+    this.closing.next();
   }
 
   /** No events of its own: the cluster's are on `ClusterService.events$`. */
@@ -190,9 +205,24 @@ export class GenClusterTransport extends Server implements CustomTransportStrate
     return new Promise(resolve => {
       const stream = this.streamAnswer(route, resolve);
       result
-        .pipe(stream.collect())
+        .pipe(stream.collect(), takeUntil(this.stopped(context, stream)))
         .subscribe({ error: e => stream.fail(e), complete: () => stream.complete() });
     });
+  }
+
+  /**
+   * Emits (once) when an answer still streaming must end: its requester went away (the
+   * request's signal aborts) or the transport closes. The answer is settled first, so the
+   * handler counts as finished (a drain does not wait for it) and its Observable is unsubscribed.
+   */
+  private stopped(context: GenClusterContext, stream: StreamAnswer): Observable<unknown> {
+    const signal = context.getMessageContext().signal;
+    const gone: Observable<unknown> =
+      signal === undefined ? NEVER : signal.aborted ? of(undefined) : fromEvent(signal, 'abort');
+    return merge(gone, this.closing).pipe(
+      take(1),
+      tap(() => stream.fail({ status: 'error', message: MicroservicesMessages.streamStopped })),
+    );
   }
 
   /** Through Nest's `handleRequest`, so the processing hooks run as on Nest's own transports. */
@@ -206,7 +236,10 @@ export class GenClusterTransport extends Server implements CustomTransportStrate
       const stream = this.streamAnswer(route, resolve);
       const produce = async () => {
         try {
-          return this.transformToObservable(await handler(data, context)).pipe(stream.collect());
+          return this.transformToObservable(await handler(data, context)).pipe(
+            stream.collect(),
+            takeUntil(this.stopped(context, stream)),
+          );
         } catch (error) {
           this.logger.error(MicroservicesMessages.handlerRejected(route, toError(error).message));
           stream.fail(INTERNAL_ERROR);

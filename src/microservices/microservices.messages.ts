@@ -4,6 +4,10 @@ import { describeValue } from '../core/index.js';
 export const MicroservicesMessages = {
   badRoute: (route: string, maxBytes: number) =>
     `GenClusterTransport: the pattern ${JSON.stringify(route.slice(0, 200))} cannot be served over the cluster: its route is over ${maxBytes} bytes, nested deeper than 5 levels or has more than 20 keys (Nest's limits). Use a shorter pattern.`,
+  /** Nest's own text for an error that is not an RpcException (as every Nest transport sends it). */
+  internalError: 'Internal server error',
+  streamStopped:
+    'gen-cluster: the answer was stopped (its requester went away or the server is closing)',
   streamTooLong: (maxValues: number) => `gen-cluster: stream answer over ${maxValues} values`,
   streamTooLarge: (maxBytes: number) => `gen-cluster: stream answer over ${maxBytes} bytes`,
   streamCut: (route: string, reason: string) =>

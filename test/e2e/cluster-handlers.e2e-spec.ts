@@ -1,4 +1,4 @@
-import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
+import { type SampleNode, startFixtureTrio, startNode, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
 import type { DescribedError } from '../fixtures/apps/cluster-handlers/probe.controller.js';
@@ -78,23 +78,7 @@ describe('decorated cluster handlers through Nest, across three processes', () =
   let c: SampleNode;
 
   beforeAll(async () => {
-    const ports = await Promise.all([freePort(), freePort(), freePort()]);
-    const names = ['a', 'b', 'c'].map(n => `${n}@127.0.0.1`);
-    const peers = names.map((name, i) => `${name}:${ports[i]}`).join(',');
-    [a, b, c] = (await Promise.all(
-      names.map((name, i) =>
-        startNode(
-          {
-            GEN_CLUSTER_NODE: name,
-            GEN_CLUSTER_PORT: String(ports[i]),
-            GEN_CLUSTER_DISCOVERY: `static:${peers}`,
-            GEN_CLUSTER_REFRESH_INTERVAL_MS: '500',
-            GEN_CLUSTER_LOG_LEVEL: 'warn',
-          },
-          { main: fixtureAppMain('cluster-handlers'), timeoutMs: 30_000 },
-        ),
-      ),
-    )) as [SampleNode, SampleNode, SampleNode];
+    [a, b, c] = await startFixtureTrio('cluster-handlers');
     await until(
       async () => (await Promise.all([a, b, c].map(n => n.members()))).every(m => m?.length === 2),
       20_000,

@@ -1,5 +1,4 @@
-import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
-import { freePort } from '../support/ports.js';
+import { type SampleNode, startFixtureTrio, stopAll } from '../support/nodes.js';
 import { until } from '../support/wait.js';
 import type { SendAnswer } from '../fixtures/apps/microservices/probe.controller.js';
 
@@ -40,24 +39,7 @@ describe('the microservices transport across three processes', () => {
   let c: SampleNode;
 
   beforeAll(async () => {
-    const ports = await Promise.all([freePort(), freePort(), freePort()]);
-    const names = ['a', 'b', 'c'].map(n => `${n}@127.0.0.1`);
-    const peers = names.map((name, i) => `${name}:${ports[i]}`).join(',');
-    [a, b, c] = (await Promise.all(
-      names.map((name, i) =>
-        startNode(
-          {
-            GEN_CLUSTER_NODE: name,
-            GEN_CLUSTER_PORT: String(ports[i]),
-            GEN_CLUSTER_DISCOVERY: `static:${peers}`,
-            GEN_CLUSTER_REFRESH_INTERVAL_MS: '500',
-            GEN_CLUSTER_LOG_LEVEL: 'warn',
-            MS_SERVE: i === 0 ? '0' : '1',
-          },
-          { main: fixtureAppMain('microservices'), timeoutMs: 30_000 },
-        ),
-      ),
-    )) as [SampleNode, SampleNode, SampleNode];
+    [a, b, c] = await startFixtureTrio('microservices', i => ({ MS_SERVE: i === 0 ? '0' : '1' }));
     await until(
       async () => {
         const view = await post<{ servers: string[]; subscribers: string[] }>(a, '/probe/servers', {

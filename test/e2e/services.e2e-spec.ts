@@ -2,7 +2,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CallAnswer, ServersAnswer } from '../../sample/app.module.js';
 import type { LoadReport, LoadRequest } from '../fixtures/apps/services/call-load.js';
-import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
+import {
+  type SampleNode,
+  fixtureAppMain,
+  startNode,
+  staticNodeEnv,
+  stopAll,
+} from '../support/nodes.js';
 import { portsForRestarts } from '../support/restart-ports.js';
 import { until } from '../support/wait.js';
 
@@ -121,14 +127,9 @@ describe('services across three processes: the registry, call, key affinity, ret
       owner: typeof owner;
     });
     const ports = await portsForRestarts(names.length);
-    const peers = names.map((name, i) => `${name}:${ports[i]}`).join(',');
     names.forEach((name, i) => {
       env[name] = {
-        GEN_CLUSTER_NODE: name,
-        GEN_CLUSTER_PORT: String(ports[i]),
-        GEN_CLUSTER_DISCOVERY: `static:${peers}`,
-        GEN_CLUSTER_REFRESH_INTERVAL_MS: '500',
-        GEN_CLUSTER_LOG_LEVEL: 'warn',
+        ...staticNodeEnv(names, ports, i),
         SAMPLE_SERVES: name === A ? 'prices,stock' : 'prices',
         ...(name === A ? {} : { PROBE_SERVES: 'slow' }),
       };

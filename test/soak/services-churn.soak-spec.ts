@@ -1,5 +1,11 @@
 import type { LoadReport } from '../fixtures/apps/services/call-load.js';
-import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
+import {
+  type SampleNode,
+  fixtureAppMain,
+  startNode,
+  staticNodeEnv,
+  stopAll,
+} from '../support/nodes.js';
 import { portsForRestarts } from '../support/restart-ports.js';
 import { until } from '../support/wait.js';
 
@@ -65,14 +71,9 @@ describe('services under churn: six processes, servers stopped and killed at ran
   it(`keeps every call answered and the views converging for ${CHURN_MS / 1000} s of churn`, async () => {
     const names = [...callers, ...servers];
     const ports = await portsForRestarts(names.length);
-    const peers = names.map((name, i) => `${name}:${ports[i]}`).join(',');
     names.forEach((name, i) => {
       env[name] = {
-        GEN_CLUSTER_NODE: name,
-        GEN_CLUSTER_PORT: String(ports[i]),
-        GEN_CLUSTER_DISCOVERY: `static:${peers}`,
-        GEN_CLUSTER_REFRESH_INTERVAL_MS: '500',
-        GEN_CLUSTER_LOG_LEVEL: 'warn',
+        ...staticNodeEnv(names, ports, i),
         ...(servers.includes(name) ? { PROBE_SERVES: TOPIC } : {}),
       };
     });

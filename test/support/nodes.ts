@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from './managed-process.js';
+import { freePort } from './ports.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sampleMain = join(root, 'dist', 'sample', 'main.js');
@@ -72,6 +73,44 @@ export interface StartNodeOptions {
 /** The built main of the fixture app `name` (test/fixtures/apps/<name>/main.ts). */
 export function fixtureAppMain(name: string): string {
   return join(root, 'dist', 'test', 'fixtures', 'apps', name, 'main.js');
+}
+
+/**
+ * The environment of node `i` of a static cluster on loopback: its name and port, every node as a
+ * peer, a 500 ms refresh and warnings only.
+ */
+export function staticNodeEnv(
+  names: readonly string[],
+  ports: readonly number[],
+  i: number,
+): Record<string, string> {
+  return {
+    GEN_CLUSTER_NODE: names[i]!,
+    GEN_CLUSTER_PORT: String(ports[i]),
+    GEN_CLUSTER_DISCOVERY: `static:${names.map((name, j) => `${name}:${ports[j]}`).join(',')}`,
+    GEN_CLUSTER_REFRESH_INTERVAL_MS: '500',
+    GEN_CLUSTER_LOG_LEVEL: 'warn',
+  };
+}
+
+/**
+ * Three processes of the fixture app `app`, `a@127.0.0.1`, `b@…` and `c@…`, in one static
+ * cluster on free loopback ports; `extra(i)` adds to node i's environment.
+ */
+export async function startFixtureTrio(
+  app: string,
+  extra: (i: number) => Record<string, string> = () => ({}),
+): Promise<[SampleNode, SampleNode, SampleNode]> {
+  const ports = await Promise.all([freePort(), freePort(), freePort()]);
+  const names = ['a', 'b', 'c'].map(n => `${n}@127.0.0.1`);
+  return (await Promise.all(
+    names.map((_, i) =>
+      startNode(
+        { ...staticNodeEnv(names, ports, i), ...extra(i) },
+        { main: fixtureAppMain(app), timeoutMs: 30_000 },
+      ),
+    ),
+  )) as [SampleNode, SampleNode, SampleNode];
 }
 
 /**

@@ -2,6 +2,11 @@
  * The registry's per-peer state machine: hellos, answers, deltas,
  * node events and local changes in; table changes, hellos and deltas out. It does no I/O of its
  * own: {@link SyncIo} carries its messages, so the spec drives it with scripted inputs.
+ *
+ * Over 450 lines on purpose: it is one state machine whose invariants (a peer's status, its
+ * buffered deltas, suppressions and timers change together in one synchronous step) hold across
+ * every method; its types, askers and logging already live beside it, and what is left would
+ * only be split by passing its private state around.
  */
 import { HRW_VERSION } from '../calls/rendezvous.js';
 import { Askers } from './registry-askers.js';

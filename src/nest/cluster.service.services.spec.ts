@@ -6,17 +6,13 @@
 import { jest } from '@jest/globals';
 import { type INestApplication, Module, NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { testNestNode, threeNestNodes } from '../../test/support/nest-nodes.js';
 import { until } from '../../test/support/wait.js';
 import { type ClusterMessaging, type DistStrategy, InvalidConfigError } from '../core/index.js';
 import { readEnvConfig } from '../config/index.js';
 import { defineTopic } from '../distribution/index.js';
 import { NoServerError, rank, type ServicesChange } from '../primitives/index.js';
-import {
-  GenClusterTestingModule,
-  InMemoryNetwork,
-  TestDiscovery,
-  TestDist,
-} from '../testing/index.js';
+import { InMemoryNetwork, TestDiscovery, TestDist } from '../testing/index.js';
 import { ClusterService } from './cluster.service.js';
 import { RemoteHttpException } from './errors/index.js';
 import { GenClusterModule } from './gen-cluster.module.js';
@@ -45,20 +41,6 @@ async function withApp<T>(
   } finally {
     await app.close();
   }
-}
-
-/** A node of `network` with the testing module and the extra options given. */
-async function testNode(
-  network: InMemoryNetwork,
-  node: string,
-  extra: Partial<GenClusterModuleOptions> = {},
-): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [GenClusterTestingModule.forRoot({ network, node, ...extra })],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
 }
 
 describe('ClusterService registry members on an idle cluster (no discovery)', () => {
@@ -204,14 +186,10 @@ describe('ClusterService registry members on a running cluster', () => {
   let c: ClusterService;
 
   beforeEach(async () => {
-    const network = new InMemoryNetwork();
-    apps = await Promise.all(NODES.map(node => testNode(network, node)));
-    [a, b, c] = apps.map(app => app.get(ClusterService)) as [
-      ClusterService,
-      ClusterService,
-      ClusterService,
-    ];
-    await Promise.all([a, b, c].map(s => s.waitForMembers(2, { timeoutMs: 5_000 })));
+    ({
+      apps,
+      clusters: [a, b, c],
+    } = await threeNestNodes());
   });
 
   afterEach(async () => {
@@ -280,8 +258,8 @@ describe('ClusterService registry members on a running cluster', () => {
 describe('ClusterService shutdown with the registry', () => {
   it('drains the registry, then leaves, then closes the registry before the cluster', async () => {
     const network = new InMemoryNetwork();
-    const app = await testNode(network, 'a@test', { drain: { timeoutMs: 4_000 } });
-    const peer = await testNode(network, 'b@test');
+    const app = await testNestNode(network, 'a@test', { drain: { timeoutMs: 4_000 } });
+    const peer = await testNestNode(network, 'b@test');
     const cluster = app.get(ClusterService);
     await cluster.waitForMembers(1, { timeoutMs: 5_000 });
     const order: string[] = [];
@@ -310,7 +288,7 @@ describe('ClusterService shutdown with the registry', () => {
 
   it('drain: false leaves at once; a cluster never started drains nothing', async () => {
     for (const extra of [{ drain: false as const }, { autoStart: false }]) {
-      const app = await testNode(new InMemoryNetwork(), 'a@test', extra);
+      const app = await testNestNode(new InMemoryNetwork(), 'a@test', extra);
       const cluster = app.get(ClusterService);
       const drain = jest.spyOn(cluster.registry!, 'drain');
       await app.close();
@@ -320,7 +298,7 @@ describe('ClusterService shutdown with the registry', () => {
 
   it('still leaves when the drain fails, with a warning', async () => {
     const network = new InMemoryNetwork();
-    const app = await testNode(network, 'a@test');
+    const app = await testNestNode(network, 'a@test');
     const cluster = app.get(ClusterService);
     jest.spyOn(cluster.registry!, 'drain').mockRejectedValue(new Error('boom'));
     const leave = jest.spyOn(cluster.engine!, 'leave');

@@ -6,6 +6,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { threeNestNodes } from '../../test/support/nest-nodes.js';
 import { until } from '../../test/support/wait.js';
 import {
   type ClusterMessaging,
@@ -21,12 +22,7 @@ import {
   defineTopic,
   isRemoteError,
 } from '../distribution/index.js';
-import {
-  GenClusterTestingModule,
-  InMemoryNetwork,
-  TestDiscovery,
-  TestDist,
-} from '../testing/index.js';
+import { TestDiscovery, TestDist } from '../testing/index.js';
 import { ClusterService } from './cluster.service.js';
 import { RemoteHttpException } from './errors/index.js';
 import { GenClusterModule } from './gen-cluster.module.js';
@@ -93,19 +89,8 @@ describe('ClusterService without a configured discovery', () => {
 
 // --- Messaging through the service: typed topics, subscribers, requestAll, error mapping -------
 
-const NODES = ['a@test', 'b@test', 'c@test'] as const;
 const Prices = defineTopic<{ sku: string }, { sku: string; cents: number }>('prices.get');
 const News = defineTopic<{ headline: string }>('news');
-
-/** A node of one InMemoryNetwork, with no providers of its own: the test registers handlers. */
-async function testNode(network: InMemoryNetwork, node: string): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [GenClusterTestingModule.forRoot({ network, node })],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
 
 describe('ClusterService messaging', () => {
   let apps: INestApplication[] = [];
@@ -114,14 +99,10 @@ describe('ClusterService messaging', () => {
   let c: ClusterService;
 
   beforeEach(async () => {
-    const network = new InMemoryNetwork();
-    apps = await Promise.all(NODES.map(node => testNode(network, node)));
-    [a, b, c] = apps.map(app => app.get(ClusterService)) as [
-      ClusterService,
-      ClusterService,
-      ClusterService,
-    ];
-    await Promise.all([a, b, c].map(s => s.waitForMembers(2, { timeoutMs: 5_000 })));
+    ({
+      apps,
+      clusters: [a, b, c],
+    } = await threeNestNodes());
   });
 
   afterEach(async () => {

@@ -37,3 +37,41 @@ export async function twoNestNodes(
   await apps[0].get(ClusterService).waitForMembers(1, { timeoutMs: 5_000 });
   return apps;
 }
+
+/** Options of the testing module beyond the network and the node name. */
+export type TestNodeOptions = Omit<
+  Parameters<typeof GenClusterTestingModule.forRoot>[0],
+  'network' | 'node'
+>;
+
+/** A node of `network` with no providers of its own (the test registers handlers), started. */
+export async function testNestNode(
+  network: InMemoryNetwork,
+  node: string,
+  extra: Partial<TestNodeOptions> = {},
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [GenClusterTestingModule.forRoot({ network, node, ...extra })],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+/** `a@test`, `b@test` and `c@test` on a new network, once each sees the other two. */
+export async function threeNestNodes(): Promise<{
+  readonly apps: INestApplication[];
+  readonly clusters: [ClusterService, ClusterService, ClusterService];
+}> {
+  const network = new InMemoryNetwork();
+  const apps = await Promise.all(
+    ['a@test', 'b@test', 'c@test'].map(node => testNestNode(network, node)),
+  );
+  const clusters = apps.map(app => app.get(ClusterService)) as [
+    ClusterService,
+    ClusterService,
+    ClusterService,
+  ];
+  await Promise.all(clusters.map(cluster => cluster.waitForMembers(2, { timeoutMs: 5_000 })));
+  return { apps, clusters };
+}

@@ -28,58 +28,61 @@ const shortRange = (r, digits) =>
   r?.params.runs > 1 ? ` [${fmt(r.params.min, digits)}–${fmt(r.params.max, digits)}]` : '';
 const range = r => shortRange(r, r.unit === 'ms' ? 3 : 0);
 
-function requestResponse(records, { config, stacks }) {
+/**
+ * Rows of a latency table: one per payload size, in-flight window and stack that has `record`
+ * measured, with its rate (median [min–max]), p50, p99, CPU and the `extra` metrics.
+ */
+function latencyRows(records, stacks, { record, sizes, inFlight, rate, cpu, extra = [] }) {
   const rows = [];
-  for (const size of config.sizes)
-    for (const window of config.inFlight)
+  for (const size of sizes)
+    for (const window of inFlight)
       for (const stack of stacks) {
         const params = { inFlight: window, payloadBytes: size };
-        const get = metric => findRecord(records, 'request-response', stack, metric, params);
-        const rate = get('round_trips_per_s');
-        if (!rate) continue;
+        const get = metric => findRecord(records, record, stack, metric, params);
+        const measured = get(rate);
+        if (!measured) continue;
         rows.push([
           window,
           sizeLabel(size),
           STACK_NAMES[stack],
-          `${fmt(rate.value, 0)}${shortRange(rate, 0)}`,
+          `${fmt(measured.value, 0)}${shortRange(measured, 0)}`,
           fmt(get('p50_latency')?.value, 3),
           fmt(get('p99_latency')?.value, 3),
-          fmt(get('cpu_per_round_trip')?.value, 1),
+          fmt(get(cpu)?.value, 1),
+          ...extra.map(([metric, digits]) => fmt(get(metric)?.value, digits)),
         ]);
       }
+  return rows;
+}
+
+function requestResponse(records, { config, stacks }) {
   return {
     title: 'Request/response',
     note: 'median [min–max] of runs; CPU: both processes, per round trip',
     headers: ['in flight', 'payload', 'stack', 'round trips/s', 'p50 ms', 'p99 ms', 'CPU µs'],
-    rows,
+    rows: latencyRows(records, stacks, {
+      record: 'request-response',
+      sizes: config.sizes,
+      inFlight: config.inFlight,
+      rate: 'round_trips_per_s',
+      cpu: 'cpu_per_round_trip',
+    }),
   };
 }
 
 function calls(records, { config, stacks }) {
-  const rows = [];
-  for (const size of config.callsSizes ?? [])
-    for (const window of config.callsInFlight ?? [])
-      for (const stack of stacks) {
-        const params = { inFlight: window, payloadBytes: size };
-        const get = metric => findRecord(records, 'call', stack, metric, params);
-        const rate = get('calls_per_s');
-        if (!rate) continue;
-        rows.push([
-          window,
-          sizeLabel(size),
-          STACK_NAMES[stack],
-          `${fmt(rate.value, 0)}${shortRange(rate, 0)}`,
-          fmt(get('p50_latency')?.value, 3),
-          fmt(get('p99_latency')?.value, 3),
-          fmt(get('cpu_per_call')?.value, 1),
-          fmt(get('spread_max_over_mean')?.value, 2),
-        ]);
-      }
   return {
     title: 'Calls over 3 servers',
     note: `median [min–max] of runs; ${config.callsServers ?? 3} serving processes and a caller; CPU: all of them, per call; spread: the busiest server's calls over the mean`,
     headers: ['in flight', 'payload', 'stack', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs', 'spread'],
-    rows,
+    rows: latencyRows(records, stacks, {
+      record: 'call',
+      sizes: config.callsSizes ?? [],
+      inFlight: config.callsInFlight ?? [],
+      rate: 'calls_per_s',
+      cpu: 'cpu_per_call',
+      extra: [['spread_max_over_mean', 2]],
+    }),
   };
 }
 

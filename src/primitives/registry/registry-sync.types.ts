@@ -3,10 +3,11 @@
  * state it keeps per member.
  */
 import type { ClusterLogger } from '../../core/index.js';
+import type { ServicesChangeReason } from '../primitives.types.js';
 import { ASKER_TTL_MS, type Delta, type EntryKey, type HelloRequest } from './registry-protocol.js';
 
-/** Why the table changed (the registry maps it to a `ServicesChange`). */
-export type SyncReason = 'sync' | 'announced' | 'withdrawn' | 'nodeDown' | 'local';
+/** Why the table changed: the reason of the `ServicesChange` the registry makes of it. */
+export type SyncReason = ServicesChangeReason;
 
 /** One change of a node's entries. */
 export interface SyncChange {

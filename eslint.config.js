@@ -15,11 +15,23 @@ const LAYERS = {
   distribution: ['core', 'portmapper'],
   config: ['core', 'discovery', 'distribution'],
   primitives: ['core', 'distribution'],
-  nest: ['core', 'config', 'discovery', 'distribution', 'primitives'],
+  // metrics and otel only through a dynamic import() (optional peers load when asked) or types
+  nest: ['core', 'config', 'discovery', 'distribution', 'primitives', 'metrics', 'otel'],
   testing: ['core', 'config', 'distribution', 'primitives', 'nest'],
   microservices: ['core', 'distribution', 'primitives', 'nest'],
+  metrics: ['core', 'distribution'],
+  otel: ['core'],
+  terminus: ['core', 'nest'],
+  cli: ['core', 'config', 'discovery', 'distribution', 'portmapper', 'primitives'],
 };
-const NEST_LAYERS = ['nest', 'testing', 'microservices'];
+const NEST_LAYERS = ['nest', 'testing', 'microservices', 'terminus'];
+/** Optional peers: only the entry named here may import each (its users install it). */
+const OPTIONAL_PEERS = {
+  microservices: ['@nestjs/microservices', '@nestjs/microservices/*'],
+  terminus: ['@nestjs/terminus', '@nestjs/terminus/*'],
+  metrics: ['prom-client'],
+  otel: ['@opentelemetry/*'],
+};
 
 function layerRules() {
   return Object.entries(LAYERS).map(([layer, allowed]) => ({
@@ -33,15 +45,12 @@ function layerRules() {
             ...(NEST_LAYERS.includes(layer)
               ? []
               : [{ group: ['@nestjs/*'], message: `The ${layer} layer knows nothing of Nest.` }]),
-            // An optional peer: only the ./microservices entry may load it.
-            ...(layer === 'microservices'
-              ? []
-              : [
-                  {
-                    group: ['@nestjs/microservices', '@nestjs/microservices/*'],
-                    message: 'Only src/microservices may import @nestjs/microservices.',
-                  },
-                ]),
+            ...Object.entries(OPTIONAL_PEERS)
+              .filter(([owner]) => owner !== layer)
+              .map(([owner, group]) => ({
+                group,
+                message: `An optional peer: only src/${owner} may import ${group[0]}.`,
+              })),
             ...Object.keys(LAYERS)
               .filter(other => other !== layer)
               .map(other =>

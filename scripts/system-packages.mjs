@@ -14,6 +14,8 @@ export const SYSTEM_PACKAGES = {
   ss: 'iproute2', // which addresses a node listens on
   iptables: 'iptables', // packet loss and partitions inside test network namespaces
   faketime: 'faketime', // wall-clock jumps under a running node
+  chromium: 'chromium', // the live cluster page, tested in a real headless browser
+  promtool: 'prometheus', // `promtool check metrics` lints the scraped /metrics text
 };
 
 // sbin directories are not on every user's PATH, and dnsmasq lives there.

@@ -22,7 +22,8 @@ export type CoreErrorCode =
   | 'ERR_NOT_STARTED'
   | 'ERR_MESSAGING_UNSUPPORTED'
   | 'ERR_DUPLICATE_CLUSTER_NAME'
-  | 'ERR_WAIT_TIMEOUT';
+  | 'ERR_WAIT_TIMEOUT'
+  | 'ERR_OPTIONAL_PACKAGE_MISSING';
 
 /** What every error's `details` may carry besides its own fields. */
 export interface ErrorDetails {

@@ -16,3 +16,7 @@ export * from './namespace.js';
 export * from './rate-limited-log.js';
 export * from './validate.js';
 export * from './idle-cluster.js';
+export * from './observability.types.js';
+export * from './cluster-health.js';
+export * from './optional-package.js';
+export * from './version.js';

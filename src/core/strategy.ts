@@ -1,3 +1,9 @@
+import type {
+  DistHealth,
+  DistStats,
+  MessagingInstrumentation,
+  MessagingStatsSnapshot,
+} from './observability.types.js';
 import type { LinkAdmission } from './link-admission.js';
 import type { ClusterLogger } from './logger.js';
 import type { NodeDownReason } from './events.js';
@@ -89,6 +95,10 @@ export interface DistStrategy {
   leave?(): Promise<void>;
   /** Closes every connection and listener. */
   close(): Promise<void>;
+  /** Whether the dist still listens (liveness); absent means it cannot fail that way. */
+  health?(): DistHealth;
+  /** Links and refusal counters, for metrics. */
+  stats?(): DistStats;
 }
 
 /** Whether a message awaits an answer: a request, or a one-way message (a send or a broadcast). */
@@ -227,6 +237,13 @@ export interface ClusterMessaging {
    * unset when not known (a deferred layer before it starts), and `call` then uses 5 s.
    */
   readonly defaultRequestTimeoutMs?: number;
+  /**
+   * Adds instrumentation hooks (metrics, traces); returns a function that removes them. Several
+   * sets may be attached; with none, the message path pays one null check.
+   */
+  instrument?(hooks: MessagingInstrumentation): () => void;
+  /** This node's messaging counters (integers since start, read at any time). */
+  readonly stats?: MessagingStatsSnapshot;
 }
 
 /** A messaging layer the service registry can run on. */

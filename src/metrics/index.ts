@@ -1,0 +1,2 @@
+// The ./metrics entry: filled in by issue 15.
+export {};

@@ -1,0 +1,2 @@
+// The ./otel entry: filled in by issue 15.
+export {};

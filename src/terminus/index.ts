@@ -1,0 +1,2 @@
+// The ./terminus entry: filled in by issue 15.
+export {};

@@ -2,7 +2,9 @@
 // Rewrites ./package.json (run it in the Docker build's dependency stage, never in the repository)
 // into the manifest of the sample app's run time: the library's `dependencies`, plus what the
 // sample needs beyond them, at the versions package-lock.json pins: the library's peer
-// dependencies (Nest, RxJS, reflect-metadata) and Nest's Express adapter. Those are
+// dependencies (Nest, RxJS, reflect-metadata, and the optional ones the sample uses:
+// @nestjs/terminus for its probes, prom-client for GET /metrics, @opentelemetry/api) and Nest's
+// Express adapter. Those are
 // devDependencies of the library (a library does not install its own peers), so
 // `npm ci --omit=dev` alone would leave them out. After it, `npm install --omit=dev` installs
 // exactly these, keeping every locked version, and no development package.

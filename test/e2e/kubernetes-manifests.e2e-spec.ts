@@ -1,5 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +19,7 @@ import { parseDiscoveryEnv } from '../../src/config/index.js';
  * The sample deployment (sample/kubernetes): each kustomization is rendered with the real
  * `kubectl kustomize`, the objects are decoded by kubectl itself (`annotate --local -o json`, no
  * cluster needed), and checked for what the README promises: the ports agree, the environment is
- * complete and valid for the library, the probes, the Secret, graceful termination, and RBAC of
+ * complete and valid for the library, the health probes, the Secret, graceful termination, and RBAC of
  * exactly get/list/watch on endpointslices.
  *
  * kubectl comes from Debian's `kubernetes-client` package (kubectl 1.20, whose kustomize reads
@@ -256,16 +264,24 @@ describe.each(['base', 'overlays/srv', 'overlays/kubernetes-api'])('%s', kustomi
     expect(Buffer.from(secret.data[ref!.key]!, 'base64').length).toBeGreaterThan(0);
   });
 
-  it('serves GET /cluster on HTTP_HOST 0.0.0.0 and probes it for readiness and liveness', async () => {
+  it('serves HTTP on HTTP_HOST 0.0.0.0 and probes /health/ready for readiness and /health/live for liveness', async () => {
     const r = await render(kustomization);
     const c = container(r);
     expect(env(c, 'HTTP_HOST').value).toBe('0.0.0.0');
     const http = c.ports.find(p => p.name === 'http');
     expect(http?.containerPort).toBe(Number(env(c, 'HTTP_PORT').value));
-    for (const probe of [c.readinessProbe, c.livenessProbe]) {
-      expect(probe?.httpGet?.path).toBe('/cluster');
+    expect(c.readinessProbe?.httpGet?.path).toBe('/health/ready');
+    expect(c.livenessProbe?.httpGet?.path).toBe('/health/live');
+    for (const probe of [c.readinessProbe, c.livenessProbe])
       expect(['http', http?.containerPort]).toContain(probe?.httpGet?.port);
-    }
+  });
+
+  it('sets GEN_CLUSTER_MIN_MEMBERS for readiness to a peer count the replicas can reach', async () => {
+    const r = await render(kustomization);
+    const value = env(container(r), 'GEN_CLUSTER_MIN_MEMBERS').value;
+    expect(value).toMatch(/^\d+$/);
+    // Peers exclude the pod itself: more than replicas - 1 could never be ready.
+    expect(Number(value)).toBeLessThanOrEqual(r.one<Deployment>('Deployment').spec.replicas - 1);
   });
 
   it('terminates gracefully and runs unprivileged', async () => {
@@ -407,6 +423,27 @@ describe('the Dockerfile', () => {
     expect(runtime).not.toMatch(/npm ci --no-audit --no-fund\s*$/m);
     expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     expect(runtime).toMatch(/^CMD \["node", "dist\/sample\/main\.js"\]$/m);
+  });
+
+  it("installs the sample's run-time packages, the health and metrics ones included, at their locked versions", async () => {
+    const dir = join(scratch, 'runtime-deps');
+    mkdirSync(dir);
+    for (const file of ['package.json', 'package-lock.json'])
+      copyFileSync(join(ROOT, file), join(dir, file));
+    await run(process.execPath, [join(DIR, 'runtime-deps.mjs')], { cwd: dir, timeout: 30_000 });
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies?: unknown;
+    };
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
+    for (const name of ['@nestjs/terminus', 'prom-client', '@nestjs/platform-express', 'rxjs'])
+      expect([name, manifest.dependencies[name]]).toEqual([
+        name,
+        lock.packages[`node_modules/${name}`]!.version,
+      ]);
+    expect(manifest.devDependencies).toBeUndefined();
   });
 
   it('exposes the ports the manifests use', async () => {

@@ -35,7 +35,18 @@ describe('the GEN_CLUSTER_* environment', () => {
     expect(envToOptions(env)).toEqual({ dist: { strategy: 'tcp', portMapperBind: '0.0.0.0' } });
   });
 
+  it('reads GEN_CLUSTER_MIN_MEMBERS as minMembers, which is no cluster option', () => {
+    expect(readEnvConfig({ GEN_CLUSTER_MIN_MEMBERS: ' 2 ' }).minMembers).toBe(2);
+    expect(readEnvConfig({ GEN_CLUSTER_MIN_MEMBERS: '0' }).minMembers).toBe(0);
+    expect(readEnvConfig({}).minMembers).toBeUndefined();
+    expect(envToOptions(readEnvConfig({ GEN_CLUSTER_MIN_MEMBERS: '2' }))).toEqual({});
+  });
+
   it.each([
+    ['GEN_CLUSTER_MIN_MEMBERS', '-1', /GEN_CLUSTER_MIN_MEMBERS="-1".*integer from 0 to 2147483647/],
+    ['GEN_CLUSTER_MIN_MEMBERS', '1.5', /GEN_CLUSTER_MIN_MEMBERS="1.5".*integer from 0/],
+    ['GEN_CLUSTER_MIN_MEMBERS', 'two', /GEN_CLUSTER_MIN_MEMBERS="two".*integer from 0/],
+    ['GEN_CLUSTER_MIN_MEMBERS', '2147483648', /GEN_CLUSTER_MIN_MEMBERS="2147483648"/],
     [
       'GEN_CLUSTER_PORTMAPPER_BIND',
       'my-host',

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import {
   InvalidConfigError,
+  MAX_INT32,
   MAX_TIMER_MS,
   NAMESPACE_FORMS,
   type RemovalPolicy,
@@ -33,6 +34,7 @@ export const ENV = {
   logLevel: 'GEN_CLUSTER_LOG_LEVEL',
   logFormat: 'GEN_CLUSTER_LOG_FORMAT',
   drainTimeout: 'GEN_CLUSTER_DRAIN_TIMEOUT_MS',
+  minMembers: 'GEN_CLUSTER_MIN_MEMBERS',
 } as const;
 
 /** A resolver address from `GEN_CLUSTER_DNS_SERVERS`. */
@@ -59,6 +61,8 @@ export interface EnvConfig {
   readonly logFormat?: ClusterLogFormat;
   /** The bound of the Nest module's drain before leaving (its `drain.timeoutMs`). */
   readonly drainTimeoutMs?: number;
+  /** Peers readiness needs connected (`ClusterService.health()`'s default `minMembers`). */
+  readonly minMembers?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -147,6 +151,12 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
         `a positive integer of milliseconds up to ${MAX_TIMER_MS}`,
       );
     config.drainTimeoutMs = Number(drain);
+  }
+  const minMembers = get(ENV.minMembers);
+  if (minMembers !== undefined) {
+    if (!/^\d+$/.test(minMembers) || Number(minMembers) > MAX_INT32)
+      throw bad(ENV.minMembers, minMembers, `an integer from 0 to ${MAX_INT32}`);
+    config.minMembers = Number(minMembers);
   }
   return config;
 }

@@ -39,6 +39,37 @@ export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery
    * Needs `app.enableShutdownHooks()`, as every Nest shutdown hook does.
    */
   readonly drain?: false | DrainOptions;
+  /**
+   * Prometheus metrics of this cluster (needs `prom-client`, loaded only when set): `true`
+   * registers them in prom-client's global `register`, a `Registry` instance in that registry
+   * (two named clusters share one registry: every series has a `cluster` label). Off by default.
+   */
+  readonly metrics?: boolean | MetricsRegistryLike;
+  /** Options of the metrics (taken only with `metrics`). */
+  readonly metricsOptions?: ClusterMetricsSettings;
+  /**
+   * Trace context across nodes with OpenTelemetry: `'auto'` (the default) traces when
+   * `@opentelemetry/api` is installed and costs nothing when it is not; `true` requires the
+   * package (bootstrap fails without it); `false` turns tracing off.
+   */
+  readonly tracing?: 'auto' | boolean;
+}
+
+/**
+ * A prom-client `Registry`, described by what it has, so that this package's types name no
+ * optional package.
+ */
+export interface MetricsRegistryLike {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+}
+
+/** Options of a cluster's Prometheus metrics. */
+export interface ClusterMetricsSettings {
+  /** Most distinct topics in the request latency histogram; others count as `_other`. */
+  readonly maxTopics?: number;
+  /** Buckets of the request latency histogram, in seconds, ascending. */
+  readonly buckets?: readonly number[];
 }
 
 /** Options that shape the module graph, so they sit beside (not inside) the async factory. */

@@ -22,6 +22,14 @@ export const NestMessages = {
     `Cluster "${cluster}": the drain before leaving failed, leaving now: ${error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error)}`,
   badDrain: (cluster: string, value: unknown) =>
     `GenClusterModule (cluster "${cluster}"): "drain" must be false or { timeoutMs?, ackTimeoutMs? }; received ${describeValue(value)}.`,
+  badMetrics: (cluster: string, value: unknown) =>
+    `GenClusterModule (cluster "${cluster}"): "metrics" must be true, false or a prom-client Registry; received ${describeValue(value)}.`,
+  badBuckets: (cluster: string, value: unknown) =>
+    `GenClusterModule (cluster "${cluster}"): "metricsOptions.buckets" must be a non-empty array of finite numbers above 0, ascending; received ${describeValue(value)}.`,
+  noInstrument: (cluster: string) =>
+    `Cluster "${cluster}": its dist's messaging takes no instrumentation hooks (instrument()); use the built-in TCP dist, or give the custom dist's messaging an instrument().`,
+  noSystem: (cluster: string) =>
+    `Cluster "${cluster}" serves no system topics: no discovery is configured, or its dist does not carry messages.`,
   badName: (name: unknown) =>
     `GenClusterModule: "name" must be a non-empty string; received ${describeValue(name)}.`,
 

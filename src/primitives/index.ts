@@ -22,3 +22,11 @@ export {
 } from './calls/service-caller.js';
 export { HRW_VERSION, owner, rank } from './calls/rendezvous.js';
 export { checkServiceKey } from './calls/call-options.js';
+export * from './system/system.types.js';
+export {
+  SystemService,
+  type SystemCluster,
+  type SystemServiceOptions,
+} from './system/system-service.js';
+export { createSystemClient, isOlderNodeError } from './system/system-client.js';
+export { EVENT_RING_CAPACITY, EventRing, INFO_EVENTS } from './system/event-ring.js';

@@ -1,5 +1,17 @@
+/**
+ * Health of a cluster node for probes: the snapshot the engine gives, and the two pure verdicts
+ * over it. Readiness may read the discovery timings in the snapshot; liveness reads no time at
+ * all, so an event-loop stall or a GC pause can never fail it (that gets healthy pods killed).
+ */
+import { toError } from './errors.js';
+import { HealthMessages } from './cluster-health.messages.js';
 import type { ClusterState } from './gen-cluster.js';
 import type { DistHealth } from './observability.types.js';
+import type { DistStrategy } from './strategy.js';
+import { MAX_INT32, checkInteger } from './validate.js';
+
+/** The least default discovery grace: 30 s. */
+export const MIN_DEFAULT_DISCOVERY_GRACE_MS = 30_000;
 
 /** What the engine knows of its own health, read without timers. */
 export interface ClusterHealthSnapshot {
@@ -14,6 +26,12 @@ export interface ClusterHealthSnapshot {
   readonly consecutiveDiscoveryErrors: number;
   /** The last discovery error's message, while discovery is failing. */
   readonly lastDiscoveryError: string | undefined;
+  /**
+   * Milliseconds since the current run of discovery failures began (monotonic clock); undefined
+   * while discovery is not failing. Optional: a snapshot without it is judged by
+   * `lastDiscoveryOkAgoMs`.
+   */
+  readonly discoveryFailingForMs?: number;
   /** The refresh interval, which sets the default discovery grace. */
   readonly refreshIntervalMs: number | 'infinity';
   readonly dist: DistHealth;
@@ -55,29 +73,95 @@ export interface HealthVerdict {
 export type ShutdownPhase = 'none' | 'draining' | 'closing';
 
 /**
+ * The discovery grace when none is given: the larger of 30 s and three refresh intervals (30 s
+ * when the interval is `'infinity'`), so that one or two slow rounds never flip readiness.
+ */
+export function defaultDiscoveryGraceMs(refreshIntervalMs: number | 'infinity'): number {
+  if (refreshIntervalMs === 'infinity' || !Number.isFinite(refreshIntervalMs))
+    return MIN_DEFAULT_DISCOVERY_GRACE_MS;
+  return Math.max(MIN_DEFAULT_DISCOVERY_GRACE_MS, 3 * refreshIntervalMs);
+}
+
+/**
  * Readiness: running (or paused), not shutting down, at least `minMembers` peers, and discovery
  * succeeded last or has been failing for less than the grace.
+ *
+ * The checks, in order: state `new` → `notStarted`; phase `draining` → `draining` (the engine is
+ * still `running` while requests drain); state `leaving` or phase `closing` → `leaving` (so a
+ * shutdown reads draining, then leaving, to its end); state `stopped` → `stopped`; fewer than `minMembers` peers → `tooFewMembers`; discovery failing
+ * longer than the grace → `discoveryFailing`. `paused` counts as running (pausing is an operator's
+ * choice, the links stay up).
+ *
+ * How long discovery has been failing is `discoveryFailingForMs` (the current run of failures,
+ * which also covers a node whose discovery never succeeded: its first lookup runs at start, so the
+ * grace then counts from start) or, in a snapshot without it, `lastDiscoveryOkAgoMs`. A snapshot
+ * with failures and neither time is down at once: nothing says the grace still runs. The run is
+ * measured from its first failure, not from the last success, so that with a refresh interval of
+ * `'infinity'` a single failed lookup hours after the last good one does not turn readiness down
+ * before the grace.
+ *
+ * @throws InvalidConfigError when `minMembers` or `discoveryGraceMs` is not a non-negative integer.
  */
 export function evaluateReadiness(
   snapshot: ClusterHealthSnapshot,
   options: ReadinessOptions = {},
   phase: ShutdownPhase = 'none',
 ): HealthVerdict {
-  void snapshot;
-  void options;
-  void phase;
-  throw new Error('not implemented yet (issue 15, E1)');
+  const { minMembers = 0, discoveryGraceMs } = options;
+  checkInteger('minMembers', minMembers, 0, MAX_INT32);
+  if (discoveryGraceMs !== undefined)
+    checkInteger('discoveryGraceMs', discoveryGraceMs, 0, Number.MAX_SAFE_INTEGER);
+  const { state } = snapshot;
+  if (state === 'new') return down('notStarted', HealthMessages.notStarted());
+  if (phase === 'draining') return down('draining', HealthMessages.draining());
+  if (state === 'leaving' || phase === 'closing') return down('leaving', HealthMessages.leaving());
+  if (state === 'stopped') return down('stopped', HealthMessages.stopped());
+  if (snapshot.members < minMembers)
+    return down('tooFewMembers', HealthMessages.tooFewMembers(snapshot.members, minMembers));
+  const errors = snapshot.consecutiveDiscoveryErrors;
+  if (errors > 0) {
+    const grace = discoveryGraceMs ?? defaultDiscoveryGraceMs(snapshot.refreshIntervalMs);
+    const failingFor = snapshot.discoveryFailingForMs ?? snapshot.lastDiscoveryOkAgoMs;
+    if (failingFor === undefined || failingFor > grace) {
+      return down(
+        'discoveryFailing',
+        HealthMessages.discoveryFailing(errors, failingFor, snapshot.lastDiscoveryError),
+      );
+    }
+  }
+  return UP;
 }
 
 /**
  * Liveness: down only when the dist stopped listening or the engine stopped while the application
  * is not shutting down. Reads no clock, so an event-loop stall or a GC pause never fails it.
+ * `new`, `running`, `paused` and `leaving` are alive.
  */
 export function evaluateLiveness(
   snapshot: ClusterHealthSnapshot,
   phase: ShutdownPhase = 'none',
 ): HealthVerdict {
-  void snapshot;
-  void phase;
-  throw new Error('not implemented yet (issue 15, E1)');
+  if (!snapshot.dist.listening)
+    return down('distNotListening', HealthMessages.distNotListening(snapshot.dist.reason));
+  if (snapshot.state === 'stopped' && phase === 'none')
+    return down('stopped', HealthMessages.crashed());
+  return UP;
+}
+
+/**
+ * The dist's own health: `{ listening: true }` for a dist without `health()` (it says nothing, so
+ * nothing is wrong), and `listening: false` with the error when its `health()` throws.
+ */
+export function readDistHealth(dist: Pick<DistStrategy, 'health'>): DistHealth {
+  try {
+    return dist.health?.() ?? { listening: true };
+  } catch (error) {
+    return { listening: false, reason: HealthMessages.distHealthFailed(toError(error).message) };
+  }
+}
+
+const UP: HealthVerdict = Object.freeze({ up: true });
+
+function down(reason: HealthDownReason, message: string): HealthVerdict {
+  return { up: false, reason, message };
 }

@@ -102,6 +102,66 @@ describe('DiscoveryLookup', () => {
   });
 });
 
+describe('DiscoveryLookup health', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('has nothing to say before the first lookup', () => {
+    const { subject } = lookup(() => []);
+    expect(subject.health()).toEqual({
+      lastDiscoveryOkAgoMs: undefined,
+      consecutiveDiscoveryErrors: 0,
+      lastDiscoveryError: undefined,
+      discoveryFailingForMs: undefined,
+    });
+  });
+
+  it('times the last answer and the current run of failures on the monotonic clock', async () => {
+    let answer: Error | string[] = new Error('SERVFAIL');
+    const { subject } = lookup(() => {
+      if (answer instanceof Error) throw answer;
+      return answer;
+    });
+    await subject.peers();
+    await jest.advanceTimersByTimeAsync(2_000);
+    await subject.peers();
+    await jest.advanceTimersByTimeAsync(500);
+    // never answered: the failures count from the first one
+    expect(subject.health()).toEqual({
+      lastDiscoveryOkAgoMs: undefined,
+      consecutiveDiscoveryErrors: 2,
+      lastDiscoveryError: CoreMessages.discoveryFailed('test', new Error('SERVFAIL')),
+      discoveryFailingForMs: 2_500,
+    });
+    answer = [];
+    await subject.peers();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(subject.health()).toEqual({
+      lastDiscoveryOkAgoMs: 1_000,
+      consecutiveDiscoveryErrors: 0,
+      lastDiscoveryError: undefined,
+      discoveryFailingForMs: undefined,
+    });
+    answer = new Error('REFUSED');
+    await subject.peers();
+    await jest.advanceTimersByTimeAsync(3_000);
+    expect(subject.health()).toMatchObject({
+      lastDiscoveryOkAgoMs: 4_000,
+      consecutiveDiscoveryErrors: 1,
+      lastDiscoveryError: CoreMessages.discoveryFailed('test', new Error('REFUSED')),
+      discoveryFailingForMs: 3_000,
+    });
+  });
+
+  it('does not count a lookup ended by the stop', async () => {
+    const { subject, stopping } = lookup(() => new Promise<never>(() => undefined));
+    const answer = subject.peers();
+    stopping.abort(new Error('stopping'));
+    await answer;
+    expect(subject.health().consecutiveDiscoveryErrors).toBe(0);
+  });
+});
+
 describe('DiscoveryLookup warnings', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());

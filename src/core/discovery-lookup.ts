@@ -41,11 +41,26 @@ export interface DiscoveryLookupOptions {
   readonly summaryIntervalMs?: number;
 }
 
+/** How discovery has been going, for health checks (see `ClusterHealthSnapshot`). */
+export interface DiscoveryHealth {
+  /** Milliseconds since the last answer (monotonic clock); undefined before the first. */
+  readonly lastDiscoveryOkAgoMs: number | undefined;
+  /** Failed lookups in a row (0 after an answer). */
+  readonly consecutiveDiscoveryErrors: number;
+  /** The last failure's message, while failing. */
+  readonly lastDiscoveryError: string | undefined;
+  /** Milliseconds since the current run of failures began; undefined while not failing. */
+  readonly discoveryFailingForMs: number | undefined;
+}
+
 /** Asks a discovery strategy for its peers, bounded in time, and counts failures in a row. */
 export class DiscoveryLookup {
   private failures = 0;
   /** When the current run of failures began (monotonic ms). */
   private failingSince = 0;
+  /** When the last answer came (monotonic ms), for readiness. */
+  private lastOkAt: number | undefined;
+  private lastError: string | undefined;
   private readonly warnings: RateLimitedLog;
   /** The kinds warned about during the current run of failures, forgotten when it ends. */
   private readonly kinds = new Set<string>();
@@ -58,6 +73,18 @@ export class DiscoveryLookup {
       options.summaryIntervalMs ?? DISCOVERY_FAILURE_SUMMARY_MS,
       MAX_FAILURE_KINDS,
     );
+  }
+
+  /** How discovery has been going: read, never timed, so asking costs nothing. */
+  health(): DiscoveryHealth {
+    const now = performance.now();
+    const failing = this.failures > 0;
+    return {
+      lastDiscoveryOkAgoMs: this.lastOkAt === undefined ? undefined : now - this.lastOkAt,
+      consecutiveDiscoveryErrors: this.failures,
+      lastDiscoveryError: failing ? this.lastError : undefined,
+      discoveryFailingForMs: failing ? now - this.failingSince : undefined,
+    };
   }
 
   /**
@@ -93,6 +120,7 @@ export class DiscoveryLookup {
         cause instanceof DiscoveryError
           ? cause
           : new DiscoveryError(CoreMessages.discoveryFailed(strategy, cause), { cause });
+      this.lastError = error.message;
       this.warn(error);
       this.options.failed(error, this.failures);
       return undefined;
@@ -129,6 +157,8 @@ export class DiscoveryLookup {
   private recovered(): void {
     const failures = this.failures;
     this.failures = 0;
+    this.lastOkAt = performance.now();
+    this.lastError = undefined;
     for (const kind of this.kinds) this.warnings.forget(kind);
     this.kinds.clear();
     if (failures === 0) return;

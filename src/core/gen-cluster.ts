@@ -4,6 +4,7 @@
 // remains shares its state.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
+import { type ClusterHealthSnapshot, readDistHealth } from './cluster-health.js';
 import { withDeadline } from './deadline.js';
 import type { BackoffOptions, SchedulerOptions } from './defaults.js';
 import { DiscoveryLookup } from './discovery-lookup.js';
@@ -176,6 +177,14 @@ export class GenCluster {
   /** The last good discovery answer, without self. */
   discoveredPeers(): Peer[] {
     return [...this.discovered.values()];
+  }
+
+  /** What the engine knows of its own health, for readiness and liveness (reads, never waits). */
+  health(): ClusterHealthSnapshot {
+    const { state, options, dist } = this;
+    const counts = { members: this.members.size, discovered: this.discovered.size };
+    const facts = { state, ...counts, refreshIntervalMs: options.refreshIntervalMs };
+    return { ...facts, ...this.lookup.health(), dist: readDistHealth(dist) };
   }
 
   /**

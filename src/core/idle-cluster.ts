@@ -1,4 +1,5 @@
 import { BehaviorSubject, type Observable, Subject } from 'rxjs';
+import type { ClusterHealthSnapshot } from './cluster-health.js';
 import { GenClusterError } from './errors.js';
 import type { ClusterEvent, Membership } from './events.js';
 import type { GenCluster } from './gen-cluster.js';
@@ -19,6 +20,7 @@ export type ClusterControl = Pick<
   | 'start'
   | 'leave'
   | 'close'
+  | 'health'
 >;
 
 /**
@@ -68,6 +70,23 @@ export class IdleCluster implements ClusterControl {
   }
 
   async start(): Promise<void> {}
+
+  /**
+   * Healthy: a node configured without a cluster is running as asked (no members, no discovery,
+   * nothing to listen for).
+   */
+  health(): ClusterHealthSnapshot {
+    return {
+      state: 'running',
+      members: 0,
+      discovered: 0,
+      lastDiscoveryOkAgoMs: undefined,
+      consecutiveDiscoveryErrors: 0,
+      lastDiscoveryError: undefined,
+      refreshIntervalMs: 'infinity',
+      dist: { listening: true },
+    };
+  }
 
   async leave(): Promise<void> {}
 

@@ -1,0 +1,15 @@
+/** Texts of the health verdicts (readiness and liveness), for people reading a probe's details. */
+export const HealthMessages = {
+  notStarted: () => 'The cluster has not started yet.',
+  draining: () => 'The application is shutting down: in-flight requests are draining.',
+  leaving: () => 'The node is leaving the cluster.',
+  stopped: () => 'The cluster is stopped.',
+  crashed: () => 'The cluster stopped while the application was not shutting down.',
+  tooFewMembers: (members: number, minMembers: number) =>
+    `${members} peer(s) connected, ${minMembers} needed.`,
+  discoveryFailing: (consecutive: number, forMs: number | undefined, error: string | undefined) =>
+    `Discovery has failed ${consecutive} time(s) in a row${forMs === undefined ? '' : ` over ${Math.round(forMs / 1000)} s`}${error ? `; last: ${error}` : ''}.`,
+  distNotListening: (reason: string | undefined) =>
+    `The dist no longer accepts connections${reason ? `: ${reason}` : ''}.`,
+  distHealthFailed: (message: string) => `The dist's health() failed: ${message}`,
+} as const;

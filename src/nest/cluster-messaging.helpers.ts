@@ -1,16 +1,22 @@
 /**
  * What `ClusterService` wraps around messaging calls: the error mapping of imperative handlers,
- * the mapping of remote failures for callers, and `requestAll` for dists whose messaging lacks it.
+ * the mapping of remote failures for callers, `requestAll` for dists whose messaging lacks it,
+ * owners without a registry, and the drain before leaving.
  */
 import {
   type ClusterControl,
+  type ClusterLogger,
   type ClusterMessaging,
+  checkInteger,
   type MessageHandler,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
   toError,
 } from '../core/index.js';
+import { type OwnerOptions, type ServiceKey, checkServiceKey, rank } from '../primitives/index.js';
+import type { ClusterServices } from './cluster-services.js';
+import { NestMessages } from './gen-cluster.messages.js';
 // From their files: both are internal, and stripInternal leaves no re-export of them dangling.
 import { fromRemoteError } from './errors/from-remote-error.js';
 import { toMappedError } from './errors/to-mapped-error.js';
@@ -82,4 +88,43 @@ export function mapRemoteResults(
   return results.map(result =>
     result.ok ? result : { node: result.node, ok: false, error: fromRemoteError(result.error) },
   );
+}
+
+/**
+ * `ownersOf` on a cluster without a registry: every member and this node rank; with a topic,
+ * nobody (idle) or the reason the cluster has no registry.
+ */
+export function ownersWithoutRegistry(
+  services: Exclude<ClusterServices, { kind: 'registry' }>,
+  cluster: Pick<ClusterControl, 'self' | 'nodes'>,
+  method: 'ownerOf' | 'ownersOf',
+  key: ServiceKey,
+  count: number,
+  options: OwnerOptions | undefined,
+): string[] {
+  checkServiceKey(`${method}.key`, key);
+  if (method === 'ownersOf') checkInteger('ownersOf.count', count, 0);
+  if (options?.topic !== undefined) {
+    if (services.kind === 'idle') return [];
+    throw services.error();
+  }
+  return rank(key, [cluster.self, ...cluster.nodes()]).slice(0, count);
+}
+
+/**
+ * Withdraws this node's topics and waits for the calls already routed here (the `drain`
+ * option); a failed drain is logged, since leaving matters more than a complete drain (peers
+ * then see nodeDown(left) at once).
+ */
+export async function drainBeforeLeaving(
+  services: ClusterServices,
+  logger: ClusterLogger,
+  name: string,
+): Promise<void> {
+  if (services.kind !== 'registry' || services.drain === false) return;
+  try {
+    await services.registry.drain(services.drain);
+  } catch (error) {
+    logger.warn(NestMessages.drainFailed(name, error));
+  }
 }

@@ -13,9 +13,12 @@ import {
   GenCluster,
   GenClusterError,
   type Membership,
-  checkInteger,
   type MessageContext,
   type MessageHandler,
+  type MessagingInstrumentation,
+  type MessagingStatsSnapshot,
+  type ReadinessOptions,
+  type ShutdownPhase,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
@@ -23,40 +26,31 @@ import {
 import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
 import {
   type CallOptions,
-  checkServiceKey,
-  type DrainOptions,
   type OwnerOptions,
-  rank,
-  type ServiceCaller,
   type ServiceKey,
   type ServiceRegistry,
   type ServicesChange,
+  type SystemClient,
   type WaitForServersOptions,
 } from '../primitives/index.js';
 import {
+  type ClusterHealth,
+  NO_MESSAGING_STATS,
+  clusterHealth,
+  unavailableSystemClient,
+} from './cluster-health.helpers.js';
+import {
+  drainBeforeLeaving,
   mapRemoteResults,
   mapThrown,
+  ownersWithoutRegistry,
   requestEach,
   rethrowRemote,
 } from './cluster-messaging.helpers.js';
+import type { ClusterOperations } from './cluster-operations.js';
+import { type ClusterServices, registryOrNone } from './cluster-services.js';
 import { NestMessages } from './gen-cluster.messages.js';
 import type { TypedMessageHandler } from './typed-topic.types.js';
-
-/**
- * The service registry of one cluster as `ClusterService` uses it: the registry and its caller
- * when the dist's messaging can carry one; otherwise why not (`idle`: no cluster is configured;
- * `unsupported`: the dist lacks messaging or its local topics) and the error its calls get.
- * @internal
- */
-export type ClusterServices =
-  | {
-      readonly kind: 'registry';
-      readonly registry: ServiceRegistry;
-      readonly caller: ServiceCaller;
-      /** What the drain before leaving waits for, or `false` to leave at once. */
-      readonly drain: DrainOptions | false;
-    }
-  | { readonly kind: 'idle' | 'unsupported'; readonly error: () => GenClusterError };
 
 /**
  * The cluster as the application sees it: who this node is, who is connected, the membership
@@ -75,6 +69,8 @@ export class ClusterService
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private running = false;
+  /** Where the application is in its shutdown, which turns readiness down before the drain. */
+  private phase: ShutdownPhase = 'none';
 
   /** @internal Built by `GenClusterModule`; applications inject it. */
   constructor(
@@ -85,6 +81,7 @@ export class ClusterService
     private readonly autoStart: boolean,
     private readonly logger: ClusterLogger,
     private readonly services: ClusterServices,
+    private readonly operations: ClusterOperations = { close: () => undefined },
   ) {}
 
   /** This node's name, `name@host`. */
@@ -257,12 +254,12 @@ export class ClusterService
 
   /** Nodes (this one included) with a request handler of `topic`, sorted; `[]` when none. */
   servers(topic: TopicLike): string[] {
-    return this.registryOrNone()?.servers(topic) ?? [];
+    return registryOrNone(this.services)?.servers(topic) ?? [];
   }
 
   /** Nodes (this one included) with subscribers of `topic`, sorted; `[]` when none. */
   subscribers(topic: TopicLike): string[] {
-    return this.registryOrNone()?.subscribers(topic) ?? [];
+    return registryOrNone(this.services)?.subscribers(topic) ?? [];
   }
 
   /**
@@ -302,21 +299,14 @@ export class ClusterService
   ownerOf(key: ServiceKey, options?: OwnerOptions): string | undefined {
     const services = this.services;
     if (services.kind === 'registry') return services.registry.ownerOf(key, options);
-    checkServiceKey('ownerOf.key', key);
-    return this.ownersOf(key, 1, options)[0];
+    return ownersWithoutRegistry(services, this.cluster, 'ownerOf', key, 1, options)[0];
   }
 
   /** The first `count` owners of `key` in rank order (replicas); see {@link ownerOf}. */
   ownersOf(key: ServiceKey, count: number, options?: OwnerOptions): string[] {
     const services = this.services;
     if (services.kind === 'registry') return services.registry.ownersOf(key, count, options);
-    checkServiceKey('ownersOf.key', key);
-    checkInteger('ownersOf.count', count, 0);
-    if (options?.topic !== undefined) {
-      if (services.kind === 'idle') return [];
-      throw services.error();
-    }
-    return rank(key, [this.cluster.self, ...this.cluster.nodes()]).slice(0, count);
+    return ownersWithoutRegistry(services, this.cluster, 'ownersOf', key, count, options);
   }
 
   /**
@@ -388,17 +378,6 @@ export class ClusterService
     return this.messaging.subscribe !== undefined;
   }
 
-  /**
-   * The registry; `undefined` on an idle cluster, whose topics no call can reach (its messaging
-   * never attaches); throws when the dist cannot carry a registry.
-   */
-  private registryOrNone(): ServiceRegistry | undefined {
-    const services = this.services;
-    if (services.kind === 'registry') return services.registry;
-    if (services.kind === 'idle') return undefined;
-    throw services.error();
-  }
-
   /** Starts the cluster; called on application bootstrap unless `autoStart` is `false`. */
   async start(): Promise<void> {
     if (this.running || !this.engine) return;
@@ -420,22 +399,50 @@ export class ClusterService
    * (the `drain` option), then tells peers this node is leaving. Nest calls it.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    const services = this.services;
-    if (this.running && services.kind === 'registry' && services.drain !== false) {
-      try {
-        await services.registry.drain(services.drain);
-      } catch (error) {
-        // leaving matters more than a complete drain: peers then see nodeDown(left) at once
-        this.logger.warn(NestMessages.drainFailed(this.name, error));
-      }
-    }
+    this.phase = 'draining';
+    if (this.running) await drainBeforeLeaving(this.services, this.logger, this.name);
     await this.cluster.leave();
   }
 
   /** Nest lifecycle hook: closes the registry, then connections, and completes the streams. Nest calls it. */
   async onApplicationShutdown(): Promise<void> {
+    this.phase = 'closing';
     this.running = false;
+    this.operations.close();
     if (this.services.kind === 'registry') this.services.registry.close();
     await this.cluster.close();
+  }
+
+  /**
+   * Readiness and liveness now, for probes (the `./terminus` entry wraps it): ready when running
+   * with at least `minMembers` peers (`GEN_CLUSTER_MIN_MEMBERS`, else 0) and discovery working or
+   * failing for less than `discoveryGraceMs`, and down from the start of the shutdown; live
+   * unless the dist stopped listening or the engine stopped on its own.
+   */
+  health(options?: ReadinessOptions): ClusterHealth {
+    return clusterHealth(this.cluster, options, this.operations.minMembers, this.phase);
+  }
+
+  /**
+   * Adds instrumentation hooks to this node's messaging (each message out and in); returns a
+   * function that removes them. Throws `ERR_MESSAGING_UNSUPPORTED` when the dist takes none.
+   */
+  instrument(hooks: MessagingInstrumentation): () => void {
+    if (this.messaging.instrument === undefined)
+      throw new GenClusterError('ERR_MESSAGING_UNSUPPORTED', NestMessages.noInstrument(this.name));
+    return this.messaging.instrument(hooks);
+  }
+
+  /** This node's messaging counters (all zero when the dist keeps none). */
+  get stats(): MessagingStatsSnapshot {
+    return this.messaging.stats ?? NO_MESSAGING_STATS;
+  }
+
+  /**
+   * Asks nodes about themselves over the system topics every node serves (`ping`, `info`,
+   * `events`, `overview`); on a cluster without messaging each call rejects saying why.
+   */
+  get system(): SystemClient {
+    return this.operations.system ?? unavailableSystemClient(this.services, this.name);
   }
 }

@@ -23,8 +23,15 @@ import {
 } from '../core/index.js';
 import { DeferredMessaging } from '../distribution/index.js';
 import { type DrainOptions, ServiceCaller, ServiceRegistry } from '../primitives/index.js';
-import { ClusterService, type ClusterServices } from './cluster.service.js';
+import { ClusterService } from './cluster.service.js';
+import type { ClusterServices } from './cluster-services.js';
 import { createNestClusterLogger } from './cluster-logger.js';
+import {
+  type ClusterOperations,
+  OPERATIONS_OPTION_KEYS,
+  attachOperations,
+  checkOperationsOptions,
+} from './cluster-operations.js';
 import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
 import { GenClusterNameRegistry } from './gen-cluster-name.registry.js';
 import { NestMessages } from './gen-cluster.messages.js';
@@ -60,11 +67,13 @@ async function createClusterService(
   checkOptionKeys(
     `GenClusterModule (cluster "${name}")`,
     explicit ?? {},
-    ['autoStart', 'drain'],
+    ['autoStart', 'drain', ...OPERATIONS_OPTION_KEYS],
     ['name', 'isGlobal'],
   );
   const { options, self } = resolveClusterOptions(explicit ?? {});
-  const drain = drainOptions(name, options.drain, options.useEnv === false ? {} : readEnvConfig());
+  const env = options.useEnv === false ? {} : readEnvConfig();
+  const drain = drainOptions(name, options.drain, env);
+  checkOperationsOptions(name, options);
   // Built for both paths: it also checks logLevel/logFormat, so a bad one fails in dev too.
   const logger = createNestClusterLogger(name, options);
   if (options.discovery === undefined) {
@@ -74,10 +83,17 @@ async function createClusterService(
       () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
       { broadcastBeforeAttach: 'nobody' },
     );
-    return new ClusterService(name, idle, messaging, false, logger, {
+    // metrics of a cluster of one (members 0), and hooks that no message will ever reach
+    const operations = await attachOperations(
+      { name, engine: idle, messaging },
+      options,
+      env.minMembers,
+    );
+    const services: ClusterServices = {
       kind: 'idle',
       error: () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
-    });
+    };
+    return new ClusterService(name, idle, messaging, false, logger, services, operations);
   }
   // Only a running cluster is a node: idle clusters may share the default name and port.
   const distOption: unknown = options.dist;
@@ -98,13 +114,34 @@ async function createClusterService(
     logger,
   });
   const messaging = messagingOf(dist);
+  const services = servicesOf(name, dist.name, cluster, messaging, logger, drain);
+  let operations: ClusterOperations;
+  try {
+    // the system topics' event ring subscribes right after the registry (second in line)
+    operations = await attachOperations(
+      {
+        name,
+        engine: cluster,
+        messaging,
+        dist,
+        systemOf: services.kind === 'registry' ? cluster : undefined,
+        namespace: options.namespace,
+      },
+      options,
+      env.minMembers,
+    );
+  } catch (error) {
+    if (services.kind === 'registry') services.registry.close();
+    throw error;
+  }
   return new ClusterService(
     name,
     cluster,
     messaging,
     options.autoStart ?? true,
     logger,
-    servicesOf(name, dist.name, cluster, messaging, logger, drain),
+    services,
+    operations,
   );
 }
 

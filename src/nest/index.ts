@@ -1,9 +1,12 @@
 export { ClusterService } from './cluster.service.js';
 export { DEFAULT_CLUSTER_NAME } from './gen-cluster.constants.js';
+export type { ClusterHealth } from './cluster-health.helpers.js';
 export type {
+  ClusterMetricsSettings,
   GenClusterModuleExtras,
   GenClusterModuleOptions,
   GenClusterOptionsFactory,
+  MetricsRegistryLike,
   StrategyOption,
 } from './gen-cluster-options.interface.js';
 export { GenClusterModule } from './gen-cluster.module.js';

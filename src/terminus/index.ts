@@ -1,2 +1,11 @@
-// The ./terminus entry: filled in by issue 15.
-export {};
+/**
+ * The `./terminus` entry: cluster readiness and liveness as a `@nestjs/terminus` health indicator
+ * (needs `@nestjs/terminus`, an optional peer that only this entry imports).
+ */
+export {
+  type ClusterHealthDetails,
+  ClusterHealthIndicator,
+  type ClusterHealthOptions,
+} from './cluster-health.indicator.js';
+export { ClusterHealthModule } from './cluster-health.module.js';
+export { TerminusMessages } from './terminus.messages.js';

@@ -4,14 +4,18 @@ import {
   GenClusterError,
   type LocalTopicsView,
   type MessageHandler,
+  type MessagingInstrumentation,
+  type MessagingStatsSnapshot,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
   type ServedTopic,
   type ServedTopicChange,
 } from '../core/index.js';
+import { checkHooks } from './messaging/instrumentation.js';
 import { compareServed } from './messaging/local-topics.js';
 import { DuplicateHandlerError } from './messaging/messaging.errors.js';
+import { ZERO_MESSAGING_STATS } from './messaging/messaging-stats.js';
 import { MessagingMessages } from './messaging/messaging.messages.js';
 import {
   type HandlerRegistrationOptions,
@@ -50,6 +54,8 @@ export class DeferredMessaging implements ClusterMessaging {
   private readonly attached = new Map<string, { handler: MessageHandler; off: () => void }>();
   private readonly earlySubscribers = new Set<EarlySubscriber>();
   private readonly earlyWatchers = new Set<EarlyWatcher>();
+  /** Hook sets given before attach, attached with it (`off` detaches them after). */
+  private readonly earlyHooks = new Set<EarlyHooks>();
   /** Early subscribers by topic, internal ones left out: the subscriber edges before attach. */
   private readonly earlySubscribed = new Map<string, number>();
   private readonly nodeName: (node: string) => string;
@@ -101,6 +107,8 @@ export class DeferredMessaging implements ClusterMessaging {
       for (const change of changes) notifyOne(watcher.listener, change);
     }
     this.earlyWatchers.clear();
+    for (const early of this.earlyHooks) early.off = inner.instrument?.(early.hooks);
+    this.earlyHooks.clear();
   }
 
   send(node: string, topic: string, payload: unknown): void {
@@ -137,6 +145,29 @@ export class DeferredMessaging implements ClusterMessaging {
   /** The started layer's `pendingTo`; 0 before attach or when it does not count. */
   pendingTo(node: string): number {
     return this.inner?.pendingTo?.(this.nodeName(node)) ?? 0;
+  }
+
+  /** The started layer's counters; all zero before attach or when it keeps none. */
+  get stats(): MessagingStatsSnapshot {
+    return this.inner?.stats ?? ZERO_MESSAGING_STATS;
+  }
+
+  /**
+   * Attaches instrumentation hooks to the started layer; hooks given before attach are kept and
+   * attached with it. Returns their removal, which works before and after attach. Without
+   * `instrument` on the started layer, the hooks are never called.
+   */
+  instrument(hooks: MessagingInstrumentation): () => void {
+    if (this.inner) return this.inner.instrument?.(hooks) ?? (() => undefined);
+    checkHooks(hooks);
+    const early: EarlyHooks = { hooks, off: undefined };
+    this.earlyHooks.add(early);
+    return () => {
+      this.earlyHooks.delete(early);
+      const off = early.off;
+      early.off = undefined;
+      off?.();
+    };
   }
 
   /** The started layer's `servingCount`; 0 before attach or when it does not count. */
@@ -318,6 +349,12 @@ interface Registration {
 /** A subscriber kept before start; `off` removes it once attached. */
 interface EarlySubscriber extends Registration {
   readonly topic: string;
+  off: (() => void) | undefined;
+}
+
+/** Instrumentation hooks given before attach; `off` detaches them after. */
+interface EarlyHooks {
+  readonly hooks: MessagingInstrumentation;
   off: (() => void) | undefined;
 }
 

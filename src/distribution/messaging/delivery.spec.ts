@@ -1,6 +1,7 @@
 import { settle } from '../../../test/support/messaging-harness.js';
 import { Delivery, type DeliveryContext } from './delivery.js';
 import { EnvelopeKind, decodeEnvelope } from './envelope.js';
+import { MessagingStats } from './messaging-stats.js';
 import { createPayloadCodec } from './payload-codec.js';
 
 const SELF = 'a@127.0.0.1';
@@ -27,6 +28,7 @@ function delivery(overrides: Partial<DeliveryContext> = {}) {
       members: () => [PEER],
     },
     codec: createPayloadCodec(),
+    stats: new MessagingStats(),
     isClosed: () => closed,
     dispatch: (from, kind, id, topic, body) =>
       void dispatched.push({ from, kind, id, topic, body }),

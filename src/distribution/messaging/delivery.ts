@@ -4,9 +4,15 @@
  * the caller). Also the check that refuses, before any encoding, what the transport is bound to
  * refuse, and the fan-out of a broadcast, whose payload is encoded once for every target.
  */
-import { type BroadcastOptions, InvalidConfigError } from '../../core/index.js';
+import {
+  type BroadcastOptions,
+  InvalidConfigError,
+  type MessageHeaders,
+} from '../../core/index.js';
 import type { DispatchLogLevel } from './dispatch.js';
-import { EnvelopeKind, encodeEnvelope } from './envelope.js';
+import { EnvelopeKind, encodeEnvelope, envelopeLength } from './envelope.js';
+import type { MessagingStats } from './messaging-stats.js';
+import { withRequest } from './request-errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 import type { MessageTransport } from './messaging.options.js';
 import { type PayloadCodec, encodePayload, encodedSizeLowerBound } from './payload-codec.js';
@@ -20,6 +26,8 @@ export interface DeliveryContext {
   readonly self: string;
   readonly transport: MessageTransport;
   readonly codec: PayloadCodec;
+  /** Counts the messages handed to the transport. */
+  readonly stats: MessagingStats;
   readonly isClosed: () => boolean;
   /** Handles a message from this node to itself, as `receive` handles one from a peer. */
   readonly dispatch: (
@@ -28,6 +36,7 @@ export interface DeliveryContext {
     requestId: number,
     topic: string,
     body: Buffer,
+    headers?: MessageHeaders,
   ) => void;
   readonly log: (level: DispatchLogLevel, key: string, message: string) => void;
 }
@@ -39,21 +48,41 @@ export interface DeliveryContext {
 export class Delivery {
   constructor(private readonly context: DeliveryContext) {}
 
-  /** Hands a message to the transport, or to this node's own handlers (asynchronously). */
+  /**
+   * Hands a message to the transport, or to this node's own handlers (asynchronously, with its
+   * `headers`, which an instrumentation hook set).
+   */
   deliver(
     node: string,
     kind: EnvelopeKind,
     requestId: number,
     topic: string,
     body: Buffer[],
+    headers?: MessageHeaders,
   ): void {
     const { context } = this;
     if (node === context.self) {
       // One buffer of its own: the receiving handler never shares memory with the sender's value.
-      this.deliverToSelf(kind, requestId, topic, Buffer.concat(body));
+      this.deliverToSelf(kind, requestId, topic, Buffer.concat(body), headers);
       return;
     }
-    context.transport.send(node, encodeEnvelope(kind, requestId, topic, body));
+    const parts = encodeEnvelope(kind, requestId, topic, body);
+    context.transport.send(node, parts);
+    context.stats.sent(envelopeLength(parts));
+  }
+
+  /**
+   * Checks, encodes and queues a one-way message (see `Messaging.send`).
+   * @throws what the transport or the codec throws, naming `node` and `topic`.
+   */
+  send(node: string, topic: string, payload: unknown, headers?: MessageHeaders): void {
+    try {
+      this.checkRoom(node, payload);
+      const body = encodePayload(this.context.codec, payload);
+      this.deliver(node, EnvelopeKind.Send, 0, topic, body, headers);
+    } catch (error) {
+      throw withRequest(error, node, topic);
+    }
   }
 
   /**
@@ -74,7 +103,12 @@ export class Delivery {
    * @returns how many targets the message was queued for (this node included when listed).
    * @throws PayloadError; InvalidConfigError for a `nodes` that is not an array of names.
    */
-  broadcast(topic: string, payload: unknown, options: BroadcastOptions | undefined): number {
+  broadcast(
+    topic: string,
+    payload: unknown,
+    options: BroadcastOptions | undefined,
+    headers?: MessageHeaders,
+  ): number {
     const { context } = this;
     const members = context.transport.members();
     const listed = options?.nodes;
@@ -105,9 +139,11 @@ export class Delivery {
     let queued = 0;
     if (targets.length > 0) {
       const parts = encodeEnvelope(EnvelopeKind.Send, 0, topic, body);
+      const bytes = envelopeLength(parts);
       for (const node of targets) {
         try {
           context.transport.send(node, parts);
+          context.stats.sent(bytes);
           queued++;
         } catch (error) {
           this.broadcastFailed(node, topic, error);
@@ -115,18 +151,24 @@ export class Delivery {
       }
     }
     if (toSelf) {
-      this.deliverToSelf(EnvelopeKind.Send, 0, topic, Buffer.concat(body));
+      this.deliverToSelf(EnvelopeKind.Send, 0, topic, Buffer.concat(body), headers);
       queued++;
     }
     return queued;
   }
 
-  private deliverToSelf(kind: EnvelopeKind, requestId: number, topic: string, bytes: Buffer): void {
+  private deliverToSelf(
+    kind: EnvelopeKind,
+    requestId: number,
+    topic: string,
+    bytes: Buffer,
+    headers: MessageHeaders | undefined,
+  ): void {
     const { context } = this;
     queueMicrotask(() => {
       if (context.isClosed()) return;
       try {
-        context.dispatch(context.self, kind, requestId, topic, bytes);
+        context.dispatch(context.self, kind, requestId, topic, bytes, headers);
       } catch (error) {
         context.log(
           'warn',

@@ -5,8 +5,9 @@
  * at the caller: a handler's failure goes back to the requester or into the log, never into an
  * unhandled rejection.
  */
-import type { LogFields, MessageHandler } from '../../core/index.js';
-import { EnvelopeKind } from './envelope.js';
+import type { IncomingScope, LogFields, MessageHandler, MessageHeaders } from '../../core/index.js';
+import { type Envelope, EnvelopeKind, decodeEnvelope } from './envelope.js';
+import { type Instrumentation, ReceiversSettled } from './instrumentation.js';
 import { MappedHandlerError } from './mapped-handler-error.js';
 import { MessagingMessages } from './messaging.messages.js';
 import { decodePayload, encodePayload, type PayloadCodec } from './payload-codec.js';
@@ -44,6 +45,8 @@ export interface DispatchContext {
   /** The requests being served, for their handlers' abort signals. */
   readonly serving: ServingRequests;
   readonly pending: PendingRequests;
+  /** The hooks told of each message served. */
+  readonly instrumentation: Instrumentation;
   /** Whether messaging is closed: answers are then dropped. */
   isClosed(): boolean;
   /** Sends a message (to `self` too); throws the transport's error. */
@@ -59,20 +62,52 @@ export interface DispatchContext {
 export class Dispatcher {
   constructor(private readonly context: DispatchContext) {}
 
-  /** Handles one decoded message from `from`. */
-  dispatch(from: string, kind: EnvelopeKind, requestId: number, topic: string, body: Buffer): void {
+  /**
+   * Decodes and handles one whole message received from `from`. A malformed envelope is logged
+   * (rate-limited) and dropped.
+   */
+  receive(from: string, bytes: Buffer): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(bytes);
+    } catch (error) {
+      const why = (error as Error).message;
+      this.context.log('warn', `envelope|${from}`, MessagingMessages.badEnvelope(from, why));
+      return;
+    }
+    const { kind, requestId, topic, body } = envelope;
+    this.dispatch(from, kind, requestId, topic, body);
+  }
+
+  /**
+   * Handles one decoded message from `from`; `headers` are those it carried, when an `incoming`
+   * hook is attached to read them.
+   */
+  dispatch(
+    from: string,
+    kind: EnvelopeKind,
+    requestId: number,
+    topic: string,
+    body: Buffer,
+    headers?: MessageHeaders,
+  ): void {
     switch (kind) {
       case EnvelopeKind.Send:
-        return this.onSend(from, topic, body);
+        return this.onSend(from, topic, body, headers);
       case EnvelopeKind.Request:
-        return this.onRequest(from, requestId, topic, body);
+        return this.onRequest(from, requestId, topic, body, headers);
       case EnvelopeKind.Response:
       case EnvelopeKind.ErrorResponse:
         return this.onResponse(from, kind, requestId, body);
     }
   }
 
-  private onSend(from: string, topic: string, body: Buffer): void {
+  private onSend(
+    from: string,
+    topic: string,
+    body: Buffer,
+    headers: MessageHeaders | undefined,
+  ): void {
     const { context } = this;
     const handler = context.handlers.get(topic);
     const subscribers = context.subscribers.get(topic);
@@ -94,16 +129,42 @@ export class Dispatcher {
       return;
     }
     const message = new IncomingMessage(from, topic, 'oneWay');
+    const scope = context.instrumentation.incoming(from, topic, 'oneWay', headers);
+    if (scope === undefined)
+      this.deliverOneWay(from, topic, payload, message, handler, subscribers);
+    else
+      scope.run(() =>
+        this.deliverOneWay(from, topic, payload, message, handler, subscribers, scope),
+      );
+  }
+
+  /** Calls every receiver of a one-way message; `scope` ends once all of them settled. */
+  private deliverOneWay(
+    from: string,
+    topic: string,
+    payload: unknown,
+    message: IncomingMessage,
+    handler: MessageHandler | undefined,
+    subscribers: readonly MessageHandler[] | undefined,
+    scope?: IncomingScope,
+  ): void {
+    const count = (handler === undefined ? 0 : 1) + (subscribers?.length ?? 0);
+    const settled = scope === undefined ? undefined : new ReceiversSettled(scope, count);
+    const answered = settled === undefined ? ignore : settled.answered;
     // Each receiver is called in this turn, none waits for another, and each failure is its own.
     if (handler !== undefined)
-      invoke(handler, payload, message, ignore, error => this.oneWayFailed(from, topic, error));
+      invoke(handler, payload, message, answered, error => {
+        settled?.failed(error);
+        this.oneWayFailed(from, topic, error);
+      });
     if (subscribers !== undefined) {
       // Each subscriber's failures are rate-limited on their own: one failing often must not
       // hide another's first failure.
       for (let index = 0; index < subscribers.length; index++)
-        invoke(subscribers[index], payload, message, ignore, error =>
-          this.subscriberFailed(from, topic, index, error),
-        );
+        invoke(subscribers[index], payload, message, answered, error => {
+          settled?.failed(error);
+          this.subscriberFailed(from, topic, index, error);
+        });
     }
   }
 
@@ -132,7 +193,13 @@ export class Dispatcher {
     );
   }
 
-  private onRequest(from: string, requestId: number, topic: string, body: Buffer): void {
+  private onRequest(
+    from: string,
+    requestId: number,
+    topic: string,
+    body: Buffer,
+    headers: MessageHeaders | undefined,
+  ): void {
     const { context } = this;
     const handler = context.handlers.get(topic);
     if (handler === undefined) {
@@ -147,16 +214,20 @@ export class Dispatcher {
       return;
     }
     const message = context.serving.request(from, topic);
+    const scope = context.instrumentation.incoming(from, topic, 'request', headers);
     // Both run in promise callbacks: they must never throw.
     const failed = (error: unknown): void => {
       message.settled();
+      scope?.end('error', error);
       this.requestFailed(from, requestId, topic, error);
     };
     const answered = (value: unknown): void => {
       message.settled();
+      scope?.end('ok');
       this.reply(from, requestId, value);
     };
-    invoke(handler, payload, message, answered, failed);
+    if (scope === undefined) invoke(handler, payload, message, answered, failed);
+    else scope.run(() => invoke(handler, payload, message, answered, failed));
   }
 
   /**
@@ -188,16 +259,21 @@ export class Dispatcher {
       return;
     }
     if (kind === EnvelopeKind.ErrorResponse) {
-      request.reject(parseWireError(request.node, request.topic, body));
+      const error = parseWireError(request.node, request.topic, body);
+      context.pending.ended(request, 'remoteError', error);
+      request.reject(error);
       return;
     }
     let value: unknown;
     try {
       value = decodePayload(context.codec, body);
     } catch (error) {
+      // The answer came but cannot be read here: refused, as a payload is before sending.
+      context.pending.ended(request, 'refused', error as Error);
       request.reject(error as Error);
       return;
     }
+    context.pending.ended(request, 'ok');
     request.resolve(value);
   }
 

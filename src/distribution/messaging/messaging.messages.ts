@@ -129,6 +129,10 @@ export const MessagingMessages = {
     `Dropped a response from ${from} to request ${id}: the request is no longer pending (timed out, aborted or unknown).`,
   broadcastFailed: (node: string, topic: string, error: unknown) =>
     `Broadcast of "${topic}" not queued for ${node}: ${errorText(error)}`,
+  instrumentationFailed: (hook: string, error: unknown) =>
+    `An instrumentation hook (${hook}) failed; it was skipped for this message, which went on: ${errorText(error)}`,
+  instrumentInvalid: (value: unknown) =>
+    `Invalid instrumentation hooks: received ${describeValue(value)}; expected an object whose outgoing and incoming members, when set, are functions.`,
   receiveFailed: (from: string, error: unknown) =>
     `Handling a message from ${from} failed: ${errorText(error)}`,
   localTopicsListenerFailed: (topic: string, added: boolean, error: unknown) =>

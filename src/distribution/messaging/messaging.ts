@@ -9,24 +9,25 @@
  */
 import {
   type BroadcastOptions,
-  type ClusterLogger,
   type ClusterMessaging,
   type LocalTopicsView,
-  type LogFields,
   type MessageHandler,
-  RateLimitedLog,
+  type MessagingInstrumentation,
+  type MessagingStatsSnapshot,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
   asStructuredLogger,
   checkInteger,
   consoleLogger,
-  logsAt,
 } from '../../core/index.js';
 import { Delivery } from './delivery.js';
-import { type DispatchLogLevel, Dispatcher } from './dispatch.js';
-import { type Envelope, EnvelopeKind, decodeEnvelope } from './envelope.js';
+import { Dispatcher } from './dispatch.js';
+import { EnvelopeKind } from './envelope.js';
+import { Instrumentation, endOneWay, endRefused } from './instrumentation.js';
 import { LocalTopics } from './local-topics.js';
+import { type MessagingLog, messagingLog } from './messaging-log.js';
+import { MessagingStats } from './messaging-stats.js';
 import { NodeDownError } from '../transport.errors.js';
 import { DuplicateHandlerError, MessagingClosedError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
@@ -84,12 +85,17 @@ export class Messaging implements ClusterMessaging {
   readonly codec: PayloadCodec;
 
   private readonly transport: MessageTransport;
-  private readonly logger: ClusterLogger;
+  // Rate-limited, one line per level and key every 10 s.
+  private readonly log: MessagingLog;
   private readonly defaultTimeoutMs: number;
   private readonly handlers = new Map<string, MessageHandler>();
   // Copy-on-write: a dispatch walks the array it started with, whatever (un)subscribes meanwhile.
   private readonly subscribers = new Map<string, readonly MessageHandler[]>();
   private readonly serving = new ServingRequests();
+  private readonly counters = new MessagingStats();
+  private readonly instrumentation = new Instrumentation((key, text) =>
+    this.log('warn', key, text),
+  );
   private readonly pending: PendingRequests;
   private readonly dispatcher: Dispatcher;
   private readonly delivery: Delivery;
@@ -101,8 +107,6 @@ export class Messaging implements ClusterMessaging {
     ),
   );
   private readonly requestAllDriver: RequestAllDriver;
-  // One line per key every 10 s: a peer sending garbage must not flood the log.
-  private readonly logLimit = new RateLimitedLog(10_000, 1_000);
   private closed = false;
 
   /** @throws InvalidConfigError naming the option that is wrong. */
@@ -119,8 +123,11 @@ export class Messaging implements ClusterMessaging {
     );
     const maxPending = options.maxPendingRequests ?? DEFAULT_MESSAGING_OPTIONS.maxPendingRequests;
     checkInteger('maxPendingRequests', maxPending, 1);
-    this.logger = asStructuredLogger(options.logger ?? consoleLogger(`Messaging:${this.self}`));
-    this.pending = new PendingRequests(maxPending, options.requestIds ?? new RequestIdAllocator());
+    this.log = messagingLog(
+      asStructuredLogger(options.logger ?? consoleLogger(`Messaging:${this.self}`)),
+    );
+    const ids = options.requestIds ?? new RequestIdAllocator();
+    this.pending = new PendingRequests(maxPending, ids, this.counters);
     this.dispatcher = new Dispatcher({
       self: this.self,
       codec: this.codec,
@@ -128,6 +135,7 @@ export class Messaging implements ClusterMessaging {
       subscribers: this.subscribers,
       serving: this.serving,
       pending: this.pending,
+      instrumentation: this.instrumentation,
       isClosed: () => this.closed,
       deliver: (node, kind, requestId, topic, body) =>
         this.delivery.deliver(node, kind, requestId, topic, body),
@@ -137,9 +145,10 @@ export class Messaging implements ClusterMessaging {
       self: this.self,
       transport: this.transport,
       codec: this.codec,
+      stats: this.counters,
       isClosed: () => this.closed,
-      dispatch: (from, kind, requestId, topic, body) =>
-        this.dispatcher.dispatch(from, kind, requestId, topic, body),
+      dispatch: (from, kind, requestId, topic, body, headers) =>
+        this.dispatcher.dispatch(from, kind, requestId, topic, body, headers),
       log: (level, key, message) => this.log(level, key, message),
     });
     this.requestAllDriver = {
@@ -149,13 +158,28 @@ export class Messaging implements ClusterMessaging {
       encode: payload => encodePayload(this.codec, payload),
       admit: (node, topic, signal) => this.pending.admit(node, topic, signal),
       open: request => this.openEncoded(request),
-      drop: id => this.pending.drop(id),
+      drop: (id, outcome, error) => this.pending.drop(id, outcome, error),
+      outgoing: (node, topic) => this.instrumentation.outgoing(node, topic, 'request', 'request'),
+      refused: (scope, error) => endRefused(this.counters, scope, error),
     };
   }
 
   /** Requests awaiting an answer. */
   get pendingRequests(): number {
     return this.pending.size;
+  }
+
+  /** This node's counters now: messages, bytes, requests by outcome, in flight, serving. */
+  get stats(): MessagingStatsSnapshot {
+    return this.counters.snapshot(this.pending.size, this.serving.total);
+  }
+
+  /**
+   * Attaches hooks told of each message (a failing one is skipped and logged); returns their
+   * removal. @throws InvalidConfigError when `hooks` is not an object of optional functions.
+   */
+  instrument(hooks: MessagingInstrumentation): () => void {
+    return this.instrumentation.add(hooks);
   }
 
   /** The timeout of a request given without `timeoutMs` (option `defaultRequestTimeoutMs`). */
@@ -261,12 +285,9 @@ export class Messaging implements ClusterMessaging {
   send(node: string, topic: string, payload: unknown): void {
     this.checkOpen();
     checkTopic(topic, { allowReserved: true });
-    try {
-      this.delivery.checkRoom(node, payload);
-      this.delivery.deliver(node, EnvelopeKind.Send, 0, topic, encodePayload(this.codec, payload));
-    } catch (error) {
-      throw withRequest(error, node, topic);
-    }
+    const scope = this.instrumentation.outgoing(node, topic, 'oneWay', 'send');
+    if (scope === undefined) this.delivery.send(node, topic, payload);
+    else endOneWay(scope, () => this.delivery.send(node, topic, payload, scope.headers));
   }
 
   /**
@@ -281,7 +302,9 @@ export class Messaging implements ClusterMessaging {
   broadcast(topic: string, payload: unknown, options?: BroadcastOptions): number {
     this.checkOpen();
     checkTopic(topic, { allowReserved: true });
-    return this.delivery.broadcast(topic, payload, options);
+    const scope = this.instrumentation.outgoing('*', topic, 'oneWay', 'broadcast');
+    if (scope === undefined) return this.delivery.broadcast(topic, payload, options);
+    return endOneWay(scope, () => this.delivery.broadcast(topic, payload, options, scope.headers));
   }
 
   /**
@@ -333,19 +356,8 @@ export class Messaging implements ClusterMessaging {
         this.log('debug', `closed|${from}`, MessagingMessages.receivedAfterClose(from));
         return;
       }
-      let envelope: Envelope;
-      try {
-        envelope = decodeEnvelope(bytes);
-      } catch (error) {
-        this.log(
-          'warn',
-          `envelope|${from}`,
-          MessagingMessages.badEnvelope(from, (error as Error).message),
-        );
-        return;
-      }
-      const { kind, requestId, topic, body } = envelope;
-      this.dispatcher.dispatch(from, kind, requestId, topic, body);
+      this.counters.received(bytes.length);
+      this.dispatcher.receive(from, bytes);
     } catch (error) {
       this.log('warn', `receive|${from}`, MessagingMessages.receiveFailed(from, error));
     }
@@ -392,13 +404,16 @@ export class Messaging implements ClusterMessaging {
   ): void {
     const timeoutMs = this.prepareRequest(topic, options);
     const signal = options?.signal;
+    const scope = this.instrumentation.outgoing(node, topic, 'request', 'request');
     try {
       this.pending.admit(node, topic, signal);
       this.delivery.checkRoom(node, payload);
       const body = encodePayload(this.codec, payload);
-      this.openEncoded({ node, topic, body, timeoutMs, signal, resolve, reject });
+      this.openEncoded({ node, topic, body, timeoutMs, signal, resolve, reject, scope });
     } catch (error) {
-      throw withRequest(error, node, topic);
+      const failure = withRequest(error, node, topic);
+      endRefused(this.counters, scope, failure);
+      throw failure;
     }
   }
 
@@ -416,7 +431,7 @@ export class Messaging implements ClusterMessaging {
     const { node, topic, body } = request;
     const id = this.pending.open(request);
     try {
-      this.delivery.deliver(node, EnvelopeKind.Request, id, topic, body);
+      this.delivery.deliver(node, EnvelopeKind.Request, id, topic, body, request.scope?.headers);
     } catch (error) {
       this.pending.drop(id);
       throw error;
@@ -426,18 +441,5 @@ export class Messaging implements ClusterMessaging {
 
   private checkOpen(): void {
     if (this.closed) throw new MessagingClosedError(MessagingMessages.closed());
-  }
-
-  /** Logs at most one line per level and key every window; a failing logger is ignored. */
-  private log(level: DispatchLogLevel, key: string, message: string, fields?: LogFields): void {
-    if (!logsAt(this.logger, level)) return;
-    this.logLimit.write(`${level}|${key}`, message, text => {
-      try {
-        if (level === 'debug') this.logger.debug?.(text, fields);
-        else this.logger[level](text, fields);
-      } catch {
-        // A failing logger must not break message handling.
-      }
-    });
   }
 }

@@ -7,6 +7,7 @@
  * Not core's `withDeadline`: a request is ended from outside (by its response, found by id, or by
  * its node going down), and each way out has its own typed error.
  */
+import type { OutgoingScope, RequestOutcome } from '../../core/index.js';
 import { NodeDownError } from '../transport.errors.js';
 import { TransportMessages } from '../transport.messages.js';
 import {
@@ -15,6 +16,7 @@ import {
   TooManyRequestsError,
 } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
+import { MessagingStats } from './messaging-stats.js';
 
 /**
  * Hands out uint32 request ids in order, wrapping around after 4294967295 (the envelope's
@@ -47,6 +49,8 @@ export interface PendingRequest {
   readonly topic: string;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
+  /** What instrumentation hears of its end, when a hook returned a scope. */
+  readonly scope: OutgoingScope | undefined;
 }
 
 /**
@@ -61,6 +65,8 @@ export interface NewRequest {
   readonly signal: AbortSignal | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
+  /** What instrumentation hears of its end, when a hook returned a scope. */
+  readonly scope?: OutgoingScope;
 }
 
 interface Entry extends PendingRequest {
@@ -80,10 +86,12 @@ export class PendingRequests {
   /**
    * @param maxPending most requests at once (`maxPendingRequests`)
    * @param ids where request ids come from
+   * @param stats where each request's outcome is counted
    */
   constructor(
     private readonly maxPending: number,
     private readonly ids: RequestIdAllocator,
+    private readonly stats: MessagingStats = new MessagingStats(),
   ) {}
 
   /** Requests awaiting an answer. */
@@ -124,6 +132,7 @@ export class PendingRequests {
       topic,
       resolve: request.resolve,
       reject,
+      scope: request.scope,
       timer: undefined,
       signal: undefined,
       onAbort: undefined,
@@ -135,13 +144,12 @@ export class PendingRequests {
     entry.timer = setTimeout(() => {
       if (this.byId.get(id) !== entry) return;
       this.forget(entry);
-      reject(
-        new RequestTimeoutError(MessagingMessages.requestTimeout(node, topic, timeoutMs), {
-          node,
-          topic,
-          timeoutMs,
-        }),
+      const error = new RequestTimeoutError(
+        MessagingMessages.requestTimeout(node, topic, timeoutMs),
+        { node, topic, timeoutMs },
       );
+      this.ended(entry, 'timeout', error);
+      reject(error);
     }, timeoutMs);
     entry.timer.unref();
     if (signal !== undefined) {
@@ -149,17 +157,33 @@ export class PendingRequests {
       entry.onAbort = () => {
         if (this.byId.get(id) !== entry) return;
         this.forget(entry);
-        reject(aborted(node, topic, signal));
+        const error = aborted(node, topic, signal);
+        this.ended(entry, 'aborted', error);
+        reject(error);
       };
       signal.addEventListener('abort', entry.onAbort, { once: true });
     }
     return id;
   }
 
-  /** Removes request `id` without settling it: its message could not be sent. */
-  drop(id: number): void {
+  /**
+   * Removes request `id` without settling it: its message could not be sent (the caller ends
+   * it), or, given an `outcome`, the caller settles it with `error` (a requestAll aborted).
+   */
+  drop(id: number, outcome?: RequestOutcome, error?: Error): void {
     const entry = this.byId.get(id);
-    if (entry !== undefined) this.forget(entry);
+    if (entry === undefined) return;
+    this.forget(entry);
+    if (outcome !== undefined) this.ended(entry, outcome, error);
+  }
+
+  /**
+   * Counts how a request ended and tells its scope; called once per request, by whoever settles
+   * it, before settling.
+   */
+  ended(request: PendingRequest, outcome: RequestOutcome, error?: Error): void {
+    this.stats.ended(outcome);
+    request.scope?.end(outcome, error);
   }
 
   /**
@@ -182,12 +206,12 @@ export class PendingRequests {
     if (entries === undefined) return;
     for (const entry of [...entries]) {
       this.forget(entry);
-      entry.reject(
-        new NodeDownError(TransportMessages.nodeDown(node, entry.topic), {
-          node,
-          topic: entry.topic,
-        }),
-      );
+      const error = new NodeDownError(TransportMessages.nodeDown(node, entry.topic), {
+        node,
+        topic: entry.topic,
+      });
+      this.ended(entry, 'nodeDown', error);
+      entry.reject(error);
     }
   }
 
@@ -195,7 +219,9 @@ export class PendingRequests {
   failAll(reason: () => Error): void {
     for (const entry of [...this.byId.values()]) {
       this.forget(entry);
-      entry.reject(reason());
+      const error = reason();
+      this.ended(entry, 'closed', error);
+      entry.reject(error);
     }
   }
 

@@ -6,7 +6,9 @@
  */
 import {
   InvalidConfigError,
+  type OutgoingScope,
   type RequestAllOptions,
+  type RequestOutcome,
   type RequestAllResult,
   toError,
 } from '../../core/index.js';
@@ -42,8 +44,12 @@ export interface RequestAllDriver {
   admit(node: string, topic: string, signal: AbortSignal | undefined): void;
   /** Opens and sends one request; returns its id; throws what the transport throws. */
   open(request: EncodedRequest): number;
-  /** Forgets an open request without settling it (the call was aborted). */
-  drop(id: number): void;
+  /** Forgets an open request; the caller settles it with `error`, counted as `outcome`. */
+  drop(id: number, outcome: RequestOutcome, error: Error): void;
+  /** Tells instrumentation of one node's request; its scope, when a hook returned one. */
+  outgoing(node: string, topic: string): OutgoingScope | undefined;
+  /** Ends (and counts) a request refused before it was sent. */
+  refused(scope: OutgoingScope | undefined, error: unknown): void;
 }
 
 /**
@@ -103,6 +109,7 @@ export function requestAll<T>(
     }
     for (const index of asked) {
       const node = targets[index];
+      const scope = driver.outgoing(node, topic);
       try {
         driver.admit(node, topic, undefined);
         const id = driver.open({
@@ -113,25 +120,25 @@ export function requestAll<T>(
           signal: undefined,
           resolve: value => settle(index, { node, ok: true, value: value as T }),
           reject: error => failed(index, error),
+          scope,
         });
         if (results[index] === undefined) open.set(index, id);
       } catch (error) {
+        driver.refused(scope, withRequest(error, node, topic));
         failed(index, error);
       }
     }
     if (signal === undefined || open.size === 0) return;
     function onAbort(): void {
       for (const [index, id] of [...open]) {
-        driver.drop(id);
         const node = targets[index];
-        failed(
-          index,
-          new RequestAbortedError(MessagingMessages.requestAborted(node, topic), {
-            node,
-            topic,
-            cause: signal?.reason,
-          }),
-        );
+        const error = new RequestAbortedError(MessagingMessages.requestAborted(node, topic), {
+          node,
+          topic,
+          cause: signal?.reason,
+        });
+        driver.drop(id, 'aborted', error);
+        failed(index, error);
       }
     }
     listening = true;

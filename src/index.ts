@@ -2,11 +2,15 @@
  * The public API of `@gen-cluster/nestjs`, by name. Nothing else is public: a name missing here is
  * an internal of the package, free to change in any release. Subpath entries: `./testing` (test
  * helpers), `./portmapper` (the EPMD-protocol port mapper on its own), `./microservices` (the
- * Nest microservices transport and client; needs `@nestjs/microservices`).
+ * Nest microservices transport and client; needs `@nestjs/microservices`), `./terminus` (health
+ * indicator; needs `@nestjs/terminus`), `./metrics` (Prometheus; needs `prom-client`), `./otel`
+ * (tracing; needs `@opentelemetry/api`). This entry names none of those optional packages.
  */
 
 // --- Nest module and service -------------------------------------------------------------------
 export {
+  type ClusterHealth,
+  type ClusterMetricsSettings,
   ClusterService,
   DEFAULT_CLUSTER_NAME,
   GenClusterModule,
@@ -16,6 +20,7 @@ export {
   type GenClusterModuleOptions,
   type GenClusterOptionsFactory,
   InjectCluster,
+  type MetricsRegistryLike,
   type StrategyOption,
   getClusterToken,
 } from './nest/index.js';
@@ -156,6 +161,42 @@ export {
   type TlsOptions,
 } from './distribution/index.js';
 
+// --- Operations: health, instrumentation hooks, counters, system topics ------------------------
+export {
+  type ClusterHealthSnapshot,
+  type DistHealth,
+  type DistStats,
+  type HealthDownReason,
+  type HealthVerdict,
+  type IncomingMessageInfo,
+  type IncomingScope,
+  type LinkStats,
+  type MessageHeaders,
+  type MessagingInstrumentation,
+  type MessagingStatsSnapshot,
+  type OutgoingMessageInfo,
+  type OutgoingScope,
+  type ReadinessOptions,
+  type RequestOutcome,
+  type ShutdownPhase,
+  VERSION,
+  evaluateLiveness,
+  evaluateReadiness,
+} from './core/index.js';
+export {
+  type ClusterOverview,
+  type NodeOverview,
+  type RecordedEvent,
+  SYSTEM_TOPICS,
+  type SystemClient,
+  type SystemCluster,
+  type SystemEventsPage,
+  type SystemInfo,
+  SystemService,
+  type SystemServiceOptions,
+  createSystemClient,
+} from './primitives/index.js';
+
 // --- Events ------------------------------------------------------------------------------------
 export type {
   ClusterEvent,
@@ -177,6 +218,7 @@ export {
   GenClusterError,
   InvalidConfigError,
   InvalidNodeNameError,
+  OptionalPackageMissingError,
 } from './core/index.js';
 export { KubeRequestError } from './discovery/index.js';
 export {

@@ -54,11 +54,12 @@ export async function attachMetrics(
   metrics: true | MetricsRegistryLike,
   settings: ClusterMetricsSettings | undefined,
 ): Promise<MetricsHandle> {
-  const entry = (await loadOptional(
+  // Typed by this layer's own interface; the assignment checks that the entry still fits it.
+  const entry: MetricsEntry = await loadOptional(
     'prom-client',
     'Prometheus metrics (GenClusterModule option "metrics")',
     () => import('../metrics/index.js'),
-  )) as unknown as MetricsEntry;
+  );
   return entry.ClusterMetrics.attach(source, {
     ...settings,
     ...(metrics === true ? {} : { registry: metrics }),

@@ -1,0 +1,81 @@
+import { Test } from '@nestjs/testing';
+import { Registry } from 'prom-client';
+import { InvalidConfigError } from '../core/index.js';
+import { GenClusterTestingModule, InMemoryNetwork } from '../testing/index.js';
+import { ClusterService } from './cluster.service.js';
+import { checkOperationsOptions } from './cluster-operations.js';
+import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
+
+const check = (options: Record<string, unknown>) => () =>
+  checkOperationsOptions('default', options as GenClusterModuleOptions);
+
+describe('the metrics and tracing options', () => {
+  it('takes booleans, a registry, metricsOptions and every tracing mode', () => {
+    for (const options of [
+      {},
+      { metrics: true },
+      { metrics: false },
+      { metrics: new Registry() },
+      { metrics: true, metricsOptions: { maxTopics: 10, buckets: [0.01, 0.1, 1] } },
+      { tracing: 'auto' },
+      { tracing: true },
+      { tracing: false },
+    ])
+      expect(check(options)).not.toThrow();
+  });
+
+  it.each([
+    [{ metrics: 'yes' }, /"metrics" must be true, false or a prom-client Registry; received "yes"/],
+    [{ metrics: {} }, /"metrics" must be true, false or a prom-client Registry/],
+    [{ metricsOptions: { maxTopic: 3 } }, /maxTopic/],
+    [{ metricsOptions: { maxTopics: 0 } }, /metricsOptions\.maxTopics/],
+    [{ metricsOptions: { buckets: [1, 0.5] } }, /metricsOptions\.buckets.*ascending/],
+    [{ metricsOptions: { buckets: [] } }, /metricsOptions\.buckets/],
+    [{ tracing: 'on' }, /tracing/],
+  ])('refuses %j, naming the option', (options, message) => {
+    expect(check(options)).toThrow(InvalidConfigError);
+    expect(check(options)).toThrow(message);
+  });
+
+  it('fails the bootstrap of a module given a bad option', async () => {
+    const compiling = Test.createTestingModule({
+      imports: [
+        GenClusterTestingModule.forRoot({
+          network: new InMemoryNetwork(),
+          node: 'a@test',
+          tracing: 'yes' as never,
+        }),
+      ],
+    }).compile();
+    await expect(compiling).rejects.toThrow(InvalidConfigError);
+  });
+});
+
+describe('metrics of a test node', () => {
+  it('registers the series of the cluster in the given registry, and removes them on shutdown', async () => {
+    const network = new InMemoryNetwork();
+    const registry = new Registry();
+    const apps = await Promise.all(
+      ['a@test', 'b@test'].map(async node => {
+        const moduleRef = await Test.createTestingModule({
+          imports: [
+            GenClusterTestingModule.forRoot({
+              network,
+              node,
+              ...(node === 'a@test' ? { metrics: registry } : {}),
+            }),
+          ],
+        }).compile();
+        return moduleRef.createNestApplication({ logger: false }).init();
+      }),
+    );
+    try {
+      await apps[0]!.get(ClusterService).waitForMembers(1, { timeoutMs: 5_000 });
+      expect(await registry.metrics()).toMatch(/^gen_cluster_members\{cluster="default"\} 1$/m);
+      await apps[0]!.close();
+      expect(await registry.metrics()).not.toMatch(/gen_cluster_members\{cluster="default"\}/);
+    } finally {
+      await Promise.all(apps.map(app => app.close()));
+    }
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * ClusterHealthIndicator through terminus' HealthCheckService, served over HTTP by real Nest apps
+ * (two nodes of one InMemoryNetwork, a named cluster beside the default one): 200 and 503 with
+ * terminus' JSON.
+ */
+import { Controller, Get, type INestApplication, Query } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'node:net';
+import { ClusterService, InvalidConfigError, getClusterToken } from '../index.js';
+import { GenClusterTestingModule, InMemoryNetwork } from '../testing/index.js';
+import { ClusterHealthIndicator, ClusterHealthModule } from './index.js';
+
+@Controller('health')
+class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly cluster: ClusterHealthIndicator,
+  ) {}
+
+  @Get('ready')
+  @HealthCheck()
+  ready(@Query('min') min?: string): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.cluster.isReady('cluster', min === undefined ? {} : { minMembers: Number(min) }),
+    ]);
+  }
+
+  @Get('live')
+  @HealthCheck()
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.cluster.isAlive()]);
+  }
+
+  @Get('blue')
+  @HealthCheck()
+  blue(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.cluster.isReady('blue', { cluster: 'blue' })]);
+  }
+}
+
+async function node(network: InMemoryNetwork, name: string, blue: InMemoryNetwork) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      GenClusterTestingModule.forRoot({ network, node: `${name}@test` }),
+      GenClusterTestingModule.forRoot({ network: blue, node: `${name}@blue`, name: 'blue' }),
+      ClusterHealthModule,
+    ],
+    controllers: [HealthController],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  return app;
+}
+
+async function get(app: INestApplication, path: string) {
+  const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: response.status, body: (await response.json()) as unknown };
+}
+
+describe('ClusterHealthIndicator with HealthCheckService', () => {
+  let apps: INestApplication[] = [];
+
+  beforeAll(async () => {
+    const network = new InMemoryNetwork();
+    const blue = new InMemoryNetwork();
+    apps = [await node(network, 'a', blue), await node(network, 'b', blue)];
+    await apps[0]!.get(ClusterService).waitForMembers(1, { timeoutMs: 5_000 });
+    await apps[0]!
+      .get<ClusterService>(getClusterToken('blue'))
+      .waitForMembers(1, { timeoutMs: 5_000 });
+  });
+
+  afterAll(async () => {
+    await Promise.all(apps.map(app => app.close()));
+  });
+
+  it('answers 200 with the details when ready', async () => {
+    const up = { status: 'up', members: 1, minMembers: 1, discovered: 1, state: 'running' };
+    expect(await get(apps[0]!, '/health/ready?min=1')).toEqual({
+      status: 200,
+      body: { status: 'ok', info: { cluster: up }, error: {}, details: { cluster: up } },
+    });
+    expect((await get(apps[0]!, '/health/live')).body).toMatchObject({
+      status: 'ok',
+      info: { cluster: { status: 'up', minMembers: 0 } },
+    });
+  });
+
+  it('answers 503 with the reason when too few members are connected', async () => {
+    const down = {
+      status: 'down',
+      members: 1,
+      minMembers: 2,
+      discovered: 1,
+      state: 'running',
+      reason: 'tooFewMembers',
+      message: expect.any(String),
+    };
+    expect(await get(apps[0]!, '/health/ready?min=2')).toEqual({
+      status: 503,
+      body: { status: 'error', info: {}, error: { cluster: down }, details: { cluster: down } },
+    });
+  });
+
+  it('checks a named cluster', async () => {
+    expect((await get(apps[1]!, '/health/blue')).body).toMatchObject({
+      status: 'ok',
+      info: { blue: { status: 'up', members: 1 } },
+    });
+  });
+
+  it('refuses a cluster that is not configured', async () => {
+    const indicator = apps[0]!.get(ClusterHealthIndicator);
+    await expect(indicator.isReady('cluster', { cluster: 'green' })).rejects.toThrow(
+      InvalidConfigError,
+    );
+    await expect(indicator.isAlive('cluster', { cluster: 'green' })).rejects.toThrow(/"green"/);
+  });
+});
+
+describe('ClusterHealthIndicator during shutdown', () => {
+  it('is not ready and still alive once the application is closing', async () => {
+    const network = new InMemoryNetwork();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        GenClusterTestingModule.forRoot({ network, node: 'solo@test' }),
+        ClusterHealthModule,
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const indicator = app.get(ClusterHealthIndicator);
+    expect(await indicator.isReady()).toMatchObject({ cluster: { status: 'up' } });
+    await app.close();
+    expect(await indicator.isReady()).toMatchObject({
+      cluster: { status: 'down', reason: expect.stringMatching(/^(leaving|stopped|draining)$/) },
+    });
+    expect(await indicator.isAlive()).toMatchObject({ cluster: { status: 'up' } });
+  });
+});

@@ -64,6 +64,8 @@ const LEAVE_WAIT_MS = 500;
 export class Connection {
   /** Set once the handshake succeeded. */
   peer: HandshakeResult['peer'] | undefined;
+  /** What the peer announced (and this side knows), set once the handshake succeeded. */
+  capabilities: ReadonlySet<string> = new Set();
   private handlers: ConnectionHandlers | undefined;
   /** Established, but frames are still held until {@link Connection.deliverEarly}. */
   private holding = false;
@@ -157,6 +159,11 @@ export class Connection {
     return this.sendQueue.controlBytes;
   }
 
+  /** Messages waiting in the send queue (or partly written), and their bytes. */
+  get queued(): { messages: number; bytes: number } {
+    return this.sendQueue.size;
+  }
+
   /** Bytes of partial frames and messages held for this link (diagnostics; see `receive-deadline.ts`). */
   get partialBytes(): number {
     return this.decoder.bufferedBytes + this.fragments.bytes + this.earlyBytes;
@@ -214,6 +221,7 @@ export class Connection {
           // Raise the frame limit now, before the decoder reads on: the peer's first frames may
           // follow its last handshake frame in the very same chunk.
           this.authenticated = true;
+          this.capabilities = new Set(step.done.capabilities);
           this.decoder.maxFrameBytes = this.limits.maxFramePayloadBytes + FRAGMENT_HEADER_BYTES + 1;
           settle(undefined, step.done);
         } else armStep();

@@ -8,6 +8,7 @@ import {
 } from '../../core/index.js';
 import { Connection } from './connection.js';
 import {
+  CAPABILITY_HEADERS,
   type HandshakeIdentity,
   type HandshakePeer,
   InitiatorHandshake,
@@ -35,6 +36,8 @@ export interface DialHooks {
   waitForLink(node: string, signal?: AbortSignal): Promise<boolean>;
   /** The dial settled: it is no longer in progress. */
   settled(dial: Dial): void;
+  /** The handshake failed or the peer refused it (counted; see `TcpStats`). */
+  refused(failure: HandshakeError | TlsError): void;
 }
 
 /** The rejection of a dial aborted by `signal`: its reason when an `Error`, else a `ConnectError`. */
@@ -136,6 +139,7 @@ export class Dial {
       self: this.hooks.identity(),
       cookie: options.cookie,
       namespace: options.namespace,
+      capabilities: [CAPABILITY_HEADERS],
       expectedName: this.node,
     });
     connection.handshake(handshake).then(
@@ -196,10 +200,14 @@ export class Dial {
     this.finish(failure);
   }
 
-  /** A debug line (the engine reports failed connects), unless the dial was given up anyway. */
+  /**
+   * Counted, and a debug line (the engine reports failed connects), unless the dial was given up
+   * anyway (then the failure is ours, not a refusal).
+   */
   private logFailure(error: HandshakeError | TlsError): void {
-    if (!this.hooks.closing() && !this.signal?.aborted)
-      this.hooks.log.dialFailure(this.node, error);
+    if (this.hooks.closing() || this.signal?.aborted) return;
+    this.hooks.refused(error);
+    this.hooks.log.dialFailure(this.node, error);
   }
 
   /** Settles the dial once; a dial that did not link leaves no socket behind. */

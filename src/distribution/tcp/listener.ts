@@ -8,13 +8,15 @@ import { type ClusterLogger, toError } from '../../core/index.js';
 import { Connection } from './connection.js';
 import {
   AcceptorHandshake,
+  CAPABILITY_HEADERS,
   type HandshakeDecision,
   type HandshakeIdentity,
   type HandshakePeer,
 } from './handshake/index.js';
 import type { LinkLog } from './link-log.js';
 import type { MeshOptions } from './mesh.types.js';
-import { HandshakeError } from './tcp.errors.js';
+import { HandshakeError, type TlsError } from './tcp.errors.js';
+import { ListenerHealth } from './tcp-stats.js';
 import { TcpMessages as M, TlsMessages } from './tcp.messages.js';
 import type { ResolvedTls } from './tls-options.js';
 import { clientCertificateNameProblem, toTlsError } from './tls-socket.js';
@@ -29,6 +31,8 @@ export interface ListenerHooks {
   decide(peer: HandshakePeer): Promise<HandshakeDecision>;
   /** Takes an authenticated inbound connection as a link. */
   adopt(connection: Connection, peer: HandshakePeer): void;
+  /** A handshake failed or was refused (counted; see `TcpStats`). */
+  refused(failure: HandshakeError | TlsError | 'capacity'): void;
 }
 
 /** An accepted socket in its TLS handshake, before the cookie handshake. */
@@ -61,6 +65,8 @@ export class Listener {
   private listenPort: number | null = null;
   private readonly unauthenticated = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
+  /** Whether the listening socket is still there (for the dist's health). */
+  readonly health = new ListenerHealth();
 
   constructor(
     private readonly options: MeshOptions,
@@ -87,6 +93,7 @@ export class Listener {
       });
     });
     server.on('error', error => this.logger.error(M.listenerError(error.message)));
+    this.health.watch(server);
     const address = server.address();
     this.listenPort = typeof address === 'object' && address ? address.port : this.options.port;
     return this.listenPort;
@@ -94,6 +101,7 @@ export class Listener {
 
   /** Stops accepting connections; those in progress go on. */
   stopAccepting(): void {
+    this.health.stop();
     this.server?.close();
   }
 
@@ -106,6 +114,7 @@ export class Listener {
   /** Stops accepting and waits for the listening socket to close. */
   async close(): Promise<void> {
     const server = this.server;
+    this.health.stop();
     if (server) await new Promise<void>(resolve => server.close(() => resolve()));
   }
 
@@ -119,6 +128,7 @@ export class Listener {
       fromIp >= this.options.maxPendingHandshakesPerIp
     ) {
       socket.destroy();
+      if (!this.hooks.closing()) this.hooks.refused('capacity');
       this.log.warn(`cap:${ip}`, M.tooManyHandshakes(ip));
       return;
     }
@@ -206,6 +216,7 @@ export class Listener {
         ? Object.assign(new Error(TlsMessages.clientUnverified(code)), { code })
         : error;
       const failure = toTlsError(why, entry?.remote ?? TlsMessages.unknownAddress());
+      this.hooks.refused(failure);
       this.log.warn(`tls:${entry?.ip ?? '?'}:${failure.reason}`, failure.message);
     });
     return server;
@@ -229,6 +240,7 @@ export class Listener {
       self: this.hooks.identity(),
       cookie: this.options.cookie,
       namespace: this.options.namespace,
+      capabilities: [CAPABILITY_HEADERS],
       decide: peer => {
         const refusal = tlsSocket && this.checkClientCertificate(tlsSocket, ip, peer.name);
         return refusal ?? this.hooks.decide(peer);
@@ -250,6 +262,7 @@ export class Listener {
       },
       (error: Error) => {
         done();
+        if (error instanceof HandshakeError) this.hooks.refused(error);
         if (error instanceof HandshakeError && !QUIET_REFUSALS.includes(error.reason)) {
           this.log.refusal(ip, error);
         }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ClusterLogger, Peer } from '../../core/index.js';
+import type { ClusterLogger, DistHealth, DistStats, Peer } from '../../core/index.js';
 import type { Connection } from './connection.js';
 import { Dial, dialAbortedError } from './dialer.js';
 import type { HandshakeIdentity } from './handshake/index.js';
@@ -7,6 +7,7 @@ import { LinkLog } from './link-log.js';
 import { LinkTable } from './link-table.js';
 import { Listener } from './listener.js';
 import type { MeshEvents, MeshOptions } from './mesh.types.js';
+import { TcpStats } from './tcp-stats.js';
 import { TransitiveConnect } from './transitive.js';
 
 export type { Link, MeshEvents, MeshOptions } from './mesh.types.js';
@@ -30,6 +31,7 @@ export class Mesh {
   /** Dials in progress, by node. */
   private readonly dialing = new Map<string, Dial>();
   private closing = false;
+  private readonly counters = new TcpStats();
 
   constructor(
     private readonly options: MeshOptions,
@@ -63,6 +65,7 @@ export class Mesh {
         identity: () => this.identity(),
         decide: peer => this.links.decide(peer),
         adopt: (connection, peer) => this.links.adopt(connection, peer, 'in'),
+        refused: failure => this.counters.refused(failure),
       },
       this.log,
       logger,
@@ -72,6 +75,16 @@ export class Mesh {
   /** The port the listener got (the fixed one, or the ephemeral one assigned). */
   get port(): number | null {
     return this.listener.port;
+  }
+
+  /** Whether the listener still accepts (`listening: false` once it was lost, with why). */
+  health(): DistHealth {
+    return this.listener.health.health;
+  }
+
+  /** Every link's counters and the handshake refusals by reason. */
+  stats(): DistStats {
+    return this.counters.snapshot(this.links.all());
   }
 
   /** Starts listening. Rejects when the port is taken or the address is not local. */
@@ -113,6 +126,7 @@ export class Mesh {
       settled: done => {
         if (this.dialing.get(done.node) === done) this.dialing.delete(done.node);
       },
+      refused: failure => this.counters.refused(failure),
     });
     this.dialing.set(node, dial);
     dial.start();

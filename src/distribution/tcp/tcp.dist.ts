@@ -5,6 +5,8 @@ import {
   type ClusterLogger,
   ConnectError,
   type DistContext,
+  type DistHealth,
+  type DistStats,
   GenClusterError,
   type MessagingDistStrategy,
   type Peer,
@@ -25,8 +27,6 @@ import {
   type PayloadCodec,
   structuredLimit,
 } from '../messaging/index.js';
-import { NodeDownError } from '../transport.errors.js';
-import { TransportMessages } from '../transport.messages.js';
 import { DEFAULT_PORT_MAPPER_PORT, PortMapperRegistration } from '../../portmapper/index.js';
 import { resolveCookie } from './cookie.js';
 import { listenFailure } from './listen-failure.js';
@@ -35,6 +35,7 @@ import {
   DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
 } from './handshake/index.js';
 import { Mesh } from './mesh.js';
+import { meshTransport } from './mesh-transport.js';
 import { DEFAULT_MIN_RECEIVE_BYTES_PER_SECOND } from './receive-deadline.js';
 import { TcpMessages as M } from './tcp.messages.js';
 import {
@@ -230,13 +231,6 @@ export class TcpDist implements MessagingDistStrategy {
     const bind = this.options.bind ?? (isIP(host) ? host : undefined);
     const logger: ClusterLogger = context.logger;
     let mesh: Mesh | undefined = undefined;
-    // the open link to `node`, for sends and the checks before encoding alike
-    const liveConnection = (node: string) => {
-      const connection = mesh?.connectionTo(node);
-      if (!connection || connection.isClosed)
-        throw new NodeDownError(TransportMessages.nodeDown(node), { node });
-      return connection;
-    };
     const messaging = new Messaging({
       self: context.self,
       codec: this.options.codec ?? 'msgpack',
@@ -244,11 +238,7 @@ export class TcpDist implements MessagingDistStrategy {
       maxMessageBytes: this.settings.maxMessageBytes,
       maxStructuredPayloadBytes: this.settings.maxStructuredPayloadBytes,
       logger,
-      transport: {
-        send: (node, parts) => liveConnection(node).enqueue(parts),
-        check: (node, minBytes) => liveConnection(node).checkRoom(minBytes),
-        members: () => mesh?.members().map(p => p.node) ?? [],
-      },
+      transport: meshTransport(() => mesh),
     });
     mesh = new Mesh(
       {
@@ -307,6 +297,16 @@ export class TcpDist implements MessagingDistStrategy {
 
   members(): Peer[] {
     return this.mesh?.members() ?? [];
+  }
+
+  /** `listening: false` once the listener was lost (not stopped by leave/close); else true. */
+  health(): DistHealth {
+    return this.mesh?.health() ?? { listening: true };
+  }
+
+  /** Each link's queue and socket counters, and handshake refusals by reason (both directions). */
+  stats(): DistStats {
+    return this.mesh?.stats() ?? { links: [], handshakeRefusals: {} };
   }
 
   async connect(peer: Peer, signal: AbortSignal): Promise<boolean> {

@@ -23,6 +23,11 @@ export const MAX_INCARNATION_CHARS = 32;
 export const MAX_CAPABILITIES = 32;
 /** Longest capability, in characters (printable ASCII). */
 export const MAX_CAPABILITY_CHARS = 64;
+/**
+ * The capability of envelope kinds 5 and 6 (messages carrying headers, such as a trace context):
+ * they are sent only on a link whose peer announced it.
+ */
+export const CAPABILITY_HEADERS = 'headers';
 /** Largest value of the u32 fields (`heartbeatMs`, `failureTimeoutMs`). */
 export const MAX_U32 = 0xffff_ffff;
 /** Largest value of the u16 fields (versions, the listen port). */

@@ -5,6 +5,7 @@
  */
 export { AcceptorHandshake, type HandshakeDecision } from './acceptor.js';
 export {
+  CAPABILITY_HEADERS,
   DEFAULT_HANDSHAKE_STEP_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TOTAL_TIMEOUT_MS,
   HANDSHAKE_MAX_FRAME_BYTES,

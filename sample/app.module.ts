@@ -15,9 +15,12 @@ import {
   RequestTimeoutError,
   TcpDist,
 } from '../src/index.js';
+import { ClusterHealthModule } from '../src/terminus/index.js';
+import { ClusterUiController } from './cluster-ui/cluster-ui.controller.js';
 import type { Greeting } from './greeting.dto.js';
 import { MembershipLog, type MembershipChange } from './membership-log.js';
 import { Announce, Greet, type ReceivedAnnouncement, SampleMessaging } from './messaging.js';
+import { HealthController, MetricsController } from './operations.js';
 import { SampleServices, ServicesController } from './services.js';
 
 export { MembershipLog, type MembershipChange } from './membership-log.js';
@@ -92,12 +95,19 @@ export class ClusterController {
 
 /**
  * The sample app: one cluster, configured from the `GEN_CLUSTER_*` environment, serving the
- * topics of `SAMPLE_SERVES`. It exports {@link SampleServices} for apps built on it (the e2e
- * fixture withdraws a topic through it).
+ * topics of `SAMPLE_SERVES`, with health probes, Prometheus metrics (`metrics: true`: prom-client's
+ * global registry) and the live page. It exports {@link SampleServices} for apps built on it (the
+ * e2e fixture withdraws a topic through it).
  */
 @Module({
-  imports: [GenClusterModule.forRoot()],
-  controllers: [ClusterController, ServicesController],
+  imports: [GenClusterModule.forRoot({ metrics: true }), ClusterHealthModule],
+  controllers: [
+    ClusterController,
+    ServicesController,
+    HealthController,
+    MetricsController,
+    ClusterUiController,
+  ],
   providers: [MembershipLog, SampleMessaging, SampleServices],
   exports: [SampleServices],
 })

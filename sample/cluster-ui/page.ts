@@ -31,7 +31,7 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
   .state { font-size: 0.75rem; font-weight: 600; padding: 0.05rem 0.45rem; border-radius: 1rem;
     color: #fff; background: var(--up); text-transform: uppercase; }
   .card[data-state="down"] .state { background: var(--down); }
-  .tag { font-size: 0.75rem; color: var(--muted); border: 1px solid var(--line); border-radius: 1rem;
+  .tag { white-space: nowrap; font-size: 0.75rem; color: var(--muted); border: 1px solid var(--line); border-radius: 1rem;
     padding: 0 0.4rem; }
   .meta { color: var(--muted); font-size: 0.85rem; }
   .reason { color: var(--down); font-weight: 600; font-size: 0.9rem; margin: 0.3rem 0; }
@@ -70,7 +70,7 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
   var self = null;
   var since = null;
   var seeded = false;
-  // name -> { state, links, reason, meta, answered, downByEvent }; a node once seen stays, marked down.
+  // name -> { state, links, reason, retry, meta, seenAt, answered, downByEvent }; a node once seen stays, marked down.
   var nodes = new Map();
   var nodesEl = document.getElementById("nodes");
   var eventsEl = document.querySelector("#events tbody");
@@ -83,7 +83,7 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
   }
   function known(name) {
     var n = nodes.get(name);
-    if (!n) { n = { state: "down", links: [], reason: "not connected", meta: "", answered: true, downByEvent: false }; nodes.set(name, n); }
+    if (!n) { n = { state: "down", links: [], reason: "not connected", retry: "", meta: "", seenAt: "", answered: true, downByEvent: false }; nodes.set(name, n); }
     return n;
   }
   function time(iso) {
@@ -104,7 +104,9 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
     var n = known(e.node);
     if (e.type === "nodeUp") { n.state = "up"; n.reason = ""; n.downByEvent = false; }
     if (e.type === "nodeDown") { n.state = "down"; n.reason = e.reason || "down"; n.downByEvent = true; }
-    if (e.type === "connectFailed" && n.state === "down") n.reason = "connect failed: " + (e.message || "");
+    // Kept beside the nodeDown reason, which stays the card's headline.
+    if (e.type === "connectFailed") n.retry = e.message || "connect failed";
+    if (e.type === "nodeUp") n.retry = "";
   }
   function render() {
     var names = Array.from(nodes.keys()).sort();
@@ -117,8 +119,10 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
       if (name === self) h.appendChild(el("span", { "class": "tag" }, "this node"));
       if (n.state === "up" && !n.answered) h.appendChild(el("span", { "class": "tag" }, "no answer"));
       card.appendChild(h);
-      if (n.meta) card.appendChild(el("div", { "class": "meta" }, n.meta));
+      if (n.state === "up" && n.meta) card.appendChild(el("div", { "class": "meta" }, n.meta));
+      if (n.state === "down" && n.seenAt) card.appendChild(el("div", { "class": "meta" }, "last answer " + n.seenAt));
       if (n.state === "down") card.appendChild(el("div", { "class": "reason" }, "down: " + n.reason));
+      if (n.state === "down" && n.retry) card.appendChild(el("div", { "class": "meta" }, "last attempt: " + n.retry));
       var ul = el("ul", { "class": "links", "aria-label": "links" });
       if (n.state === "up") n.links.forEach(function (l) { ul.appendChild(el("li", { "data-link": l }, l)); });
       card.appendChild(ul);
@@ -136,6 +140,7 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
       if (entry.ok) {
         var i = entry.info;
         n.links = i.members.slice();
+        n.seenAt = new Date().toLocaleTimeString([], { hour12: false });
         n.meta = "v" + i.version + " · " + i.dist + " · " + i.state + " · up " + i.uptimeS + " s";
         i.members.concat(i.discovered).forEach(known);
         if (entry.node === self && !seeded) {
@@ -153,7 +158,10 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
     render();
   }
 
-  var source = new EventSource("stream");
+  // The stream is beside the page: /cluster/ui/stream, whether the page was asked with a
+  // trailing slash or not (a bare relative URL would resolve against /cluster/).
+  var here = location.pathname;
+  var source = new EventSource((here.endsWith("/") ? here : here + "/") + "stream");
   source.onopen = function () { var c = document.getElementById("conn"); c.dataset.conn = "open"; c.textContent = "live"; };
   source.onerror = function () { var c = document.getElementById("conn"); c.dataset.conn = "closed"; c.textContent = "reconnecting…"; };
   source.addEventListener("hello", function (m) {

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CallAnswer, ServersAnswer } from '../../sample/app.module.js';
 import { PortMapperClient, type RegisteredNode } from '../../src/portmapper/index.js';
+import type { SpanRecord, TraceAnswer } from '../fixtures/apps/otel/trace.controller.js';
 import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
@@ -296,6 +297,69 @@ describe(`mixed versions: the previous build (${PREVIOUS}) beside this one`, () 
     // The link stayed up all along.
     expect(await old.members()).toEqual([NEW]);
     expect((await neu.changes()).map(c => `${c.type} ${c.node}`)).toEqual([`nodeUp ${OLD}`]);
+  });
+
+  it('a new node tracing with a registered provider and an old node request each other; the old one never sees a header', async () => {
+    // The new node is the otel fixture (tracing: true, a NodeTracerProvider registered); the old
+    // one the previous build's messaging node. The link has no `headers` capability: the new node
+    // sends the old envelope kinds, and the trace restarts on each side of the hop.
+    const old = await startNode(
+      { ...env('old-traced'), GEN_CLUSTER_LIBRARY_ROOT: previous },
+      30_000,
+      join(root, 'test', 'fixtures', 'previous-messaging-node.mjs'),
+    );
+    const neu = await startNode(env('new-traced'), {
+      main: fixtureAppMain('otel'),
+      timeoutMs: 30_000,
+    });
+    const OLD = nodeName('old-traced');
+    const NEW = nodeName('new-traced');
+    await until(
+      async () => (await sees(old, NEW)) && (await sees(neu, OLD)),
+      20_000,
+      'the old and the new node to link',
+    );
+    // New asks old: the old handler ran (its NotFoundException came back), under a client span.
+    const asked = await http<TraceAnswer>(
+      neu,
+      'GET',
+      `/trace/request/${encodeURIComponent(OLD)}?topic=prices.get`,
+    );
+    expect(asked.body.error).toContain('not found');
+    // Old asks new: answered by the new node's traced handler.
+    const answer = (await (
+      await fetch(
+        `http://127.0.0.1:${old.http}/ask?node=${encodeURIComponent(NEW)}&topic=trace.greet`,
+      )
+    ).json()) as { ok: boolean; value: { servedBy: string } };
+    expect(answer).toMatchObject({ ok: true, value: { servedBy: NEW } });
+    // A one-way message the old node has no handler for: it logs that one, and (the link being
+    // ordered) it has read everything the new node sent before it.
+    await http(neu, 'GET', `/trace/send/${encodeURIComponent(OLD)}?id=old`);
+    await until(
+      () => old.output.some(line => line.includes('"trace.note"')),
+      10_000,
+      'the old node to log the message it has no handler for',
+    );
+    expect(old.output.filter(line => /envelope/i.test(line))).toEqual([]);
+    expect(old.output.filter(l => /WARN|ERROR/.test(l) && !l.includes('"trace.note"'))).toEqual([]);
+
+    const spansOfNew = async () => (await http<SpanRecord[]>(neu, 'GET', '/trace/spans')).body;
+    const servedOld = (spans: SpanRecord[]) =>
+      spans.find(s => s.name === 'trace.greet process' && s.attributes['gen_cluster.peer'] === OLD);
+    await until(async () => servedOld(await spansOfNew()) !== undefined, 5_000, 'the server span');
+    const spans = await spansOfNew();
+    expect(spans.find(s => s.name === 'prices.get request')).toMatchObject({
+      traceId: asked.body.traceId,
+      parentSpanId: asked.body.rootSpanId,
+      attributes: { 'gen_cluster.peer': OLD, 'gen_cluster.outcome': 'remoteError' },
+    });
+    expect(spans.find(s => s.name === 'trace.note send')).toMatchObject({
+      attributes: { 'gen_cluster.peer': OLD, 'gen_cluster.outcome': 'sent' },
+    });
+    // The old node carried no context: the new node's server span is a root.
+    expect(servedOld(spans)!.parentSpanId).toBeUndefined();
+    expect(neu.output.filter(line => /WARN|ERROR/.test(line))).toEqual([]);
   });
 
   it('a new node in namespace "other" refuses the old node, which lists and dials it anyway', async () => {

@@ -35,11 +35,19 @@ describe('the published package', () => {
       '@nestjs/common',
       '@nestjs/core',
       '@nestjs/microservices',
+      '@nestjs/terminus',
+      '@opentelemetry/api',
+      'prom-client',
       'reflect-metadata',
       'rxjs',
     ]);
-    // Only the ./microservices entry needs it.
-    expect(manifest.peerDependenciesMeta).toEqual({ '@nestjs/microservices': { optional: true } });
+    // Each needed only by its own entry: ./microservices, ./terminus, ./otel, ./metrics.
+    expect(manifest.peerDependenciesMeta).toEqual({
+      '@nestjs/microservices': { optional: true },
+      '@nestjs/terminus': { optional: true },
+      '@opentelemetry/api': { optional: true },
+      'prom-client': { optional: true },
+    });
     for (const name of Object.keys(manifest.dependencies)) expect(name).not.toMatch(/^@nestjs\//);
   });
 
@@ -50,6 +58,58 @@ describe('the published package', () => {
     expect(manifest.engines.node).toBe('>=20.19.0');
     expect(existsSync(join(root, manifest.main))).toBe(true);
     expect(existsSync(join(root, manifest.types))).toBe(true);
+  });
+});
+
+/** Every package a declaration file and the declarations it imports (relatively) name. */
+function packagesNamedBy(entry: string): Map<string, string> {
+  const named = new Map<string, string>(); // package -> the first file naming it
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const [, specifier] of text.matchAll(
+      /(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g,
+    )) {
+      if (specifier!.startsWith('.')) {
+        const target = join(dirname(file), specifier!.replace(/\.js$/, '.d.ts'));
+        pending.push(existsSync(target) ? target : join(dirname(file), specifier!, 'index.d.ts'));
+      } else if (!named.has(specifier!)) named.set(specifier!, file);
+    }
+  }
+  return named;
+}
+
+describe('the built declarations and bin', () => {
+  it('main entry: its declarations name none of the optional monitoring packages', () => {
+    const named = packagesNamedBy(join(root, manifest.types));
+    expect(named.size).toBeGreaterThan(0);
+    const optional = [...named.keys()].filter(name =>
+      /^(@nestjs\/terminus|prom-client|@opentelemetry\/)/.test(name),
+    );
+    expect(optional.map(name => `${name} (in ${named.get(name)})`)).toEqual([]);
+    // the check sees packages at all: the entry names Nest and rxjs
+    expect([...named.keys()]).toEqual(expect.arrayContaining(['@nestjs/common', 'rxjs']));
+  });
+
+  it('./terminus, ./metrics and ./otel each name their own optional package only', () => {
+    const entry = (path: string) =>
+      [...packagesNamedBy(join(root, 'dist/src', path, 'index.d.ts')).keys()].filter(name =>
+        /^(@nestjs\/terminus|prom-client|@opentelemetry\/)/.test(name),
+      );
+    expect(entry('terminus')).toEqual(['@nestjs/terminus']);
+    expect(entry('metrics').every(name => name === 'prom-client')).toBe(true);
+    expect(entry('otel').every(name => name.startsWith('@opentelemetry/'))).toBe(true);
+  });
+
+  it('ships the gen-cluster bin, a Node script with a shebang', () => {
+    const bin = (manifest as unknown as { bin: Record<string, string> }).bin;
+    expect(Object.keys(bin)).toEqual(['gen-cluster']);
+    const file = join(root, bin['gen-cluster']!);
+    expect(existsSync(file)).toBe(true);
+    expect(readFileSync(file, 'utf8').split('\n', 1)[0]).toBe('#!/usr/bin/env node');
   });
 });
 

@@ -11,13 +11,17 @@ const RECHECK_MS = 1_000;
 const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 /**
- * Answers "is anyone recording?" for the hot path without allocating per message: the answer and
- * the tracer are cached and the global provider is read again at most once per second, so a
- * provider registered after bootstrap is picked up within a second.
+ * Answers "is anyone recording?" for the hot path without allocating or reading a clock per
+ * message: the answer and the tracer are cached, and a one-shot timer (unref'd, armed only when a
+ * message asks after the previous one fired) marks the cache stale after a second, so a provider
+ * registered after bootstrap is picked up within a second of traffic.
  */
 export class TracerSource {
   private tracer: Tracer | undefined;
-  private checkedAt = Number.NEGATIVE_INFINITY;
+  private stale = true;
+  private readonly expire = (): void => {
+    this.stale = true;
+  };
   private provider: TracerProvider | undefined;
 
   /** @param given a provider passed in the options: it is always used, never looked up. */
@@ -28,9 +32,9 @@ export class TracerSource {
   /** The tracer to use now, or undefined when no provider is registered (nothing is traced). */
   current(): Tracer | undefined {
     if (this.given) return this.tracer;
-    const now = Date.now();
-    if (now - this.checkedAt < RECHECK_MS) return this.tracer;
-    this.checkedAt = now;
+    if (!this.stale) return this.tracer;
+    this.stale = false;
+    setTimeout(this.expire, RECHECK_MS).unref();
     const provider = registeredProvider();
     if (provider !== this.provider) {
       this.provider = provider;

@@ -195,19 +195,25 @@ describe('createTracingInstrumentation', () => {
   });
 
   it('picks up a provider registered later within a second, and notices its removal', () => {
-    let now = 1_000_000;
-    jest.spyOn(Date, 'now').mockImplementation(() => now);
-    const hooks = createTracingInstrumentation();
-    expect(hooks.outgoing!(request)).toBeUndefined();
-    otel = testProvider();
-    now += 999;
-    expect(hooks.outgoing!(request)).toBeUndefined();
-    now += 1;
-    hooks.outgoing!(request)!.end('ok');
-    expect(otel.spans('greet request')).toHaveLength(1);
-    disableGlobals();
-    now += 1_000;
-    expect(hooks.outgoing!(request)).toBeUndefined();
+    // Only the timers are fake: the SDK's span clocks stay real.
+    jest.useFakeTimers({
+      doNotFake: ['Date', 'performance', 'hrtime', 'nextTick', 'queueMicrotask', 'setImmediate'],
+    });
+    try {
+      const hooks = createTracingInstrumentation();
+      expect(hooks.outgoing!(request)).toBeUndefined();
+      otel = testProvider();
+      jest.advanceTimersByTime(999);
+      expect(hooks.outgoing!(request)).toBeUndefined();
+      jest.advanceTimersByTime(1);
+      hooks.outgoing!(request)!.end('ok');
+      expect(otel.spans('greet request')).toHaveLength(1);
+      disableGlobals();
+      jest.advanceTimersByTime(1_000);
+      expect(hooks.outgoing!(request)).toBeUndefined();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('uses a given tracer provider without any global registration', () => {

@@ -33,6 +33,7 @@ export interface ClusterHealth {
 /**
  * Readiness and liveness of `cluster` now. `options.minMembers` falls back to `defaultMinMembers`
  * (`GEN_CLUSTER_MIN_MEMBERS`), then 0.
+ * @internal
  */
 export function clusterHealth(
   cluster: { health(): ClusterHealthSnapshot },
@@ -51,7 +52,10 @@ export function clusterHealth(
   };
 }
 
-/** Refuses unknown keys, a negative or fractional `minMembers`, a bad `discoveryGraceMs`. */
+/**
+ * Refuses unknown keys, a negative or fractional `minMembers`, a bad `discoveryGraceMs`.
+ * @internal
+ */
 export function checkReadinessOptions(options: unknown): ReadinessOptions {
   if (options === undefined) return {};
   checkKnownKeys('health options', options, ['minMembers', 'discoveryGraceMs']);
@@ -65,7 +69,7 @@ export function checkReadinessOptions(options: unknown): ReadinessOptions {
   };
 }
 
-/** The counters of a messaging layer that keeps none (a custom dist's, or none started). */
+/** The counters of a messaging layer that keeps none (a custom dist's). @internal */
 export const NO_MESSAGING_STATS: MessagingStatsSnapshot = Object.freeze({
   messagesSent: 0,
   bytesSent: 0,
@@ -79,6 +83,7 @@ export const NO_MESSAGING_STATS: MessagingStatsSnapshot = Object.freeze({
 /**
  * The system client of a cluster that serves no system topics: every call rejects saying why
  * (no cluster configured, or a dist without messaging).
+ * @internal
  */
 export function unavailableSystemClient(services: ClusterServices, name: string): SystemClient {
   const reject = () =>

@@ -1,9 +1,15 @@
 import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import { InvalidConfigError } from '../core/index.js';
-import { GenClusterTestingModule, InMemoryNetwork } from '../testing/index.js';
+import {
+  GenClusterTestingModule,
+  InMemoryNetwork,
+  TestDiscovery,
+  TestDist,
+} from '../testing/index.js';
 import { ClusterService } from './cluster.service.js';
 import { checkOperationsOptions } from './cluster-operations.js';
+import { GenClusterModule } from './gen-cluster.module.js';
 import type { GenClusterModuleOptions } from './gen-cluster-options.interface.js';
 
 const check = (options: Record<string, unknown>) => () =>
@@ -76,6 +82,35 @@ describe('metrics of a test node', () => {
       expect(await registry.metrics()).not.toMatch(/gen_cluster_members\{cluster="default"\}/);
     } finally {
       await Promise.all(apps.map(app => app.close()));
+    }
+  });
+});
+
+describe('operations of a cluster whose dist carries no messages', () => {
+  it('refuses hooks and system calls saying why, and reads zero counters', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        GenClusterModule.forRoot({
+          node: 'a@test',
+          useEnv: false,
+          discovery: new TestDiscovery(),
+          dist: new TestDist(),
+        }),
+      ],
+    }).compile();
+    const app = await moduleRef.createNestApplication({ logger: false }).init();
+    try {
+      const cluster = app.get(ClusterService);
+      expect(() => cluster.instrument({})).toThrow(
+        expect.objectContaining({ code: 'ERR_MESSAGING_UNSUPPORTED' }),
+      );
+      await expect(cluster.system.info('b@test')).rejects.toMatchObject({
+        code: 'ERR_MESSAGING_UNSUPPORTED',
+      });
+      expect(cluster.stats).toMatchObject({ messagesSent: 0, inFlight: 0 });
+      expect(cluster.health().ready).toEqual({ up: true });
+    } finally {
+      await app.close();
     }
   });
 });

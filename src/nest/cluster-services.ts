@@ -20,6 +20,7 @@ export type ClusterServices =
 /**
  * The registry; `undefined` on an idle cluster, whose topics no call can reach (its messaging
  * never attaches); throws when the dist cannot carry a registry.
+ * @internal
  */
 export function registryOrNone(services: ClusterServices): ServiceRegistry | undefined {
   if (services.kind === 'registry') return services.registry;

@@ -172,6 +172,38 @@ await app.init();
 await app.close();
 `;
 
+/**
+ * Boots clusters with the options under test in an app without the optional peers; prints what
+ * each boot gave (`ok`, or the error's code, packageName and message).
+ */
+const BARE_MAIN = `import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { GenClusterModule } from '${PACKAGE}';
+
+const dist = { strategy: 'tcp', port: 0, portMapper: false, cookie: 'consumer-app-cookie-0123456789' };
+async function boot(options) {
+  class AppModule {}
+  Module({ imports: [GenClusterModule.forRoot({ node: 'bare@127.0.0.1', discovery: 'static:', dist, ...options })] })(AppModule);
+  try {
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+    const started = app.get((await import('${PACKAGE}')).ClusterService).started;
+    await app.close();
+    return started ? 'ok' : 'not started';
+  } catch (error) {
+    return [error.code, error.packageName, error.message].join(' | ');
+  }
+}
+const entry = (path) => import('${PACKAGE}/' + path).then(() => 'loaded', e => e.code + ' ' + e.message);
+console.log('BARE ' + JSON.stringify({
+  default: await boot({}),
+  auto: await boot({ tracing: 'auto' }),
+  tracing: await boot({ tracing: true }),
+  metrics: await boot({ metrics: true }),
+  terminus: await entry('terminus'),
+}));
+`;
+
 describe('the packed package in a new Nest 12 application', () => {
   let work = '';
   let app = '';
@@ -291,6 +323,50 @@ console.log(JSON.stringify(${JSON.stringify(names)}.filter(k => !(k in m))));`;
         await run(process.execPath, ['--input-type=module', '-e', script], app),
       );
       expect(result.stdout.trim()).toBe('[]');
+    },
+    STEP_MS,
+  );
+
+  it(
+    'without the optional peers: boots with tracing "auto", and metrics: true fails naming prom-client',
+    async () => {
+      const bare = join(work, 'bare');
+      const installed = join(app, 'node_modules', PACKAGE);
+      cpSync(installed, join(bare, 'node_modules', PACKAGE), { recursive: true });
+      const own = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+        peerDependencies: Record<string, string>;
+        peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+      };
+      const optional = Object.keys(own.peerDependenciesMeta ?? {});
+      expect(optional).toEqual(
+        expect.arrayContaining(['@nestjs/terminus', 'prom-client', '@opentelemetry/api']),
+      );
+      const needed = [
+        ...Object.keys(own.dependencies ?? {}),
+        ...Object.keys(own.peerDependencies).filter(name => !optional.includes(name)),
+      ];
+      for (const name of needed) {
+        mkdirSync(dirname(join(bare, 'node_modules', name)), { recursive: true });
+        symlinkSync(join(app, 'node_modules', name), join(bare, 'node_modules', name), 'dir');
+      }
+      writeFileSync(join(bare, 'main.mjs'), BARE_MAIN);
+      const result = ok('node main.mjs', await run(process.execPath, ['main.mjs'], bare));
+      const line = /^BARE (.*)$/m.exec(result.stdout);
+      expect(line).not.toBeNull();
+      const outcome = JSON.parse(line![1]!) as Record<string, string>;
+      expect(outcome).toEqual({
+        default: 'ok',
+        auto: 'ok',
+        tracing: expect.stringMatching(
+          /^ERR_OPTIONAL_PACKAGE_MISSING \| @opentelemetry\/api \| .*npm install @opentelemetry\/api/,
+        ),
+        metrics: expect.stringMatching(
+          /^ERR_OPTIONAL_PACKAGE_MISSING \| prom-client \| .*npm install prom-client/,
+        ),
+        terminus: expect.stringMatching(/^ERR_MODULE_NOT_FOUND .*@nestjs\/terminus/),
+      });
+      expect(result.stderr).toBe('');
     },
     STEP_MS,
   );

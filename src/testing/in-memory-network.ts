@@ -22,7 +22,8 @@ import { TestingMessages } from './testing.messages.js';
  * network's discovery names every node that joined, and messages travel through the same
  * messaging layer (codec, request ids, timeouts, errors) as over the TCP mesh, delivered on a
  * later turn of the event loop as a network would. Links can be cut and restored to test what an
- * application does when a peer goes away.
+ * application does when a peer goes away. Links carry instrumentation headers (trace context) as
+ * TCP links between current nodes do; `legacyNodes` emulates nodes without that capability.
  *
  * @example
  * const network = new InMemoryNetwork();
@@ -34,6 +35,15 @@ import { TestingMessages } from './testing.messages.js';
 export class InMemoryNetwork {
   private readonly nodes = new Map<string, InMemoryDist>();
   private readonly cut = new Set<string>();
+  private readonly legacy: ReadonlySet<string>;
+
+  /**
+   * @param options.legacyNodes nodes that behave as versions without the `headers` capability:
+   * messages to and from them carry no instrumentation headers (a trace starts anew there).
+   */
+  constructor(options: { readonly legacyNodes?: Iterable<string> } = {}) {
+    this.legacy = new Set([...(options.legacyNodes ?? [])].map(nodeKey));
+  }
 
   /**
    * A dist for one node of this network. Nodes of different namespaces never link, as over TCP
@@ -83,6 +93,11 @@ export class InMemoryNetwork {
     if (this.nodes.get(dist.self) !== dist) return;
     this.nodes.delete(dist.self);
     for (const other of this.nodes.values()) other.lose(dist.self, reason);
+  }
+
+  /** Whether messages between `a` and `b` carry headers: both take them. @internal */
+  headers(a: string, b: string): boolean {
+    return !this.legacy.has(a) && !this.legacy.has(b);
   }
 
   /** @internal */
@@ -209,6 +224,7 @@ export class InMemoryDist implements MessagingDistStrategy {
   private transport(): MessageTransport {
     return {
       members: () => [...this.linked.keys()],
+      headers: node => this.network.headers(this.self, node),
       send: (node, parts) => {
         const other = this.linked.get(node);
         if (!other) throw new NodeDownError(TestingMessages.notLinked(node), { node });

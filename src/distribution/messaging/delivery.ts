@@ -11,6 +11,7 @@ import {
 } from '../../core/index.js';
 import type { DispatchLogLevel } from './dispatch.js';
 import { EnvelopeKind, encodeEnvelope, envelopeLength } from './envelope.js';
+import { encodeHeaders } from './envelope-headers.js';
 import type { MessagingStats } from './messaging-stats.js';
 import { withRequest } from './request-errors.js';
 import { MessagingMessages } from './messaging.messages.js';
@@ -66,7 +67,11 @@ export class Delivery {
       this.deliverToSelf(kind, requestId, topic, Buffer.concat(body), headers);
       return;
     }
-    const parts = encodeEnvelope(kind, requestId, topic, body);
+    const block =
+      headers !== undefined && context.transport.headers?.(node) === true
+        ? this.headerBlock(topic, headers)
+        : undefined;
+    const parts = encodeEnvelope(kind, requestId, topic, body, block);
     context.transport.send(node, parts);
     context.stats.sent(envelopeLength(parts));
   }
@@ -138,12 +143,16 @@ export class Delivery {
     const body = encodePayload(context.codec, payload);
     let queued = 0;
     if (targets.length > 0) {
-      const parts = encodeEnvelope(EnvelopeKind.Send, 0, topic, body);
-      const bytes = envelopeLength(parts);
+      const plain = encodeEnvelope(EnvelopeKind.Send, 0, topic, body);
+      // Both encoded once: the targets that take headers get them, the others the plain one.
+      const block = headers === undefined ? undefined : this.headerBlock(topic, headers);
+      const rich = block && encodeEnvelope(EnvelopeKind.Send, 0, topic, body, block);
       for (const node of targets) {
         try {
+          const parts =
+            rich !== undefined && context.transport.headers?.(node) === true ? rich : plain;
           context.transport.send(node, parts);
-          context.stats.sent(bytes);
+          context.stats.sent(envelopeLength(parts));
           queued++;
         } catch (error) {
           this.broadcastFailed(node, topic, error);
@@ -155,6 +164,24 @@ export class Delivery {
       queued++;
     }
     return queued;
+  }
+
+  /**
+   * The encoded header block; undefined when the headers break a bound (dropped and logged, the
+   * message goes without them).
+   */
+  private headerBlock(topic: string, headers: MessageHeaders): Buffer | undefined {
+    const { context } = this;
+    try {
+      return encodeHeaders(headers);
+    } catch (error) {
+      context.log(
+        'warn',
+        'headers',
+        MessagingMessages.headersDropped(topic, (error as Error).message),
+      );
+      return undefined;
+    }
   }
 
   private deliverToSelf(

@@ -7,6 +7,7 @@
  */
 import type { IncomingScope, LogFields, MessageHandler, MessageHeaders } from '../../core/index.js';
 import { type Envelope, EnvelopeKind, decodeEnvelope } from './envelope.js';
+import { decodeHeaders } from './envelope-headers.js';
 import { type Instrumentation, ReceiversSettled } from './instrumentation.js';
 import { MappedHandlerError } from './mapped-handler-error.js';
 import { MessagingMessages } from './messaging.messages.js';
@@ -63,20 +64,24 @@ export class Dispatcher {
   constructor(private readonly context: DispatchContext) {}
 
   /**
-   * Decodes and handles one whole message received from `from`. A malformed envelope is logged
-   * (rate-limited) and dropped.
+   * Decodes and handles one whole message received from `from`. A malformed envelope (its headers
+   * included, when a hook reads them) is logged (rate-limited) and dropped.
    */
   receive(from: string, bytes: Buffer): void {
     let envelope: Envelope;
+    let headers: MessageHeaders | undefined;
     try {
       envelope = decodeEnvelope(bytes);
+      // Read only when a hook will look at them.
+      if (envelope.headers !== undefined && this.context.instrumentation.hasIncoming)
+        headers = decodeHeaders(envelope.headers);
     } catch (error) {
       const why = (error as Error).message;
       this.context.log('warn', `envelope|${from}`, MessagingMessages.badEnvelope(from, why));
       return;
     }
     const { kind, requestId, topic, body } = envelope;
-    this.dispatch(from, kind, requestId, topic, body);
+    this.dispatch(from, kind, requestId, topic, body, headers);
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   encodeEnvelope,
   envelopeLength,
 } from './envelope.js';
+import { MAX_HEADER_BYTES, encodeHeaders } from './envelope-headers.js';
 import { EnvelopeError, InvalidTopicError } from './messaging.errors.js';
 
 const kinds = fc.constantFrom(
@@ -98,8 +99,10 @@ describe('message envelope', () => {
       fc.property(fc.uint8Array({ maxLength: 64 }), bytes => {
         try {
           const envelope = decodeEnvelope(Buffer.from(bytes));
+          // kinds 5 and 6 carry a length-prefixed header block before the body
+          const headerBytes = envelope.headers === undefined ? 0 : 2 + envelope.headers.length;
           expect(envelope.body.length).toBe(
-            bytes.length - ENVELOPE_HEADER_BYTES - Buffer.byteLength(envelope.topic),
+            bytes.length - ENVELOPE_HEADER_BYTES - Buffer.byteLength(envelope.topic) - headerBytes,
           );
         } catch (error) {
           expect(error).toBeInstanceOf(EnvelopeError);
@@ -136,5 +139,78 @@ describe('message envelope', () => {
     expect(() => encodeEnvelope(EnvelopeKind.Request, -1, 't', body)).toThrow(EnvelopeError);
     expect(() => encodeEnvelope(EnvelopeKind.Request, 2 ** 32, 't', body)).toThrow(EnvelopeError);
     expect(() => encodeEnvelope(EnvelopeKind.Request, 1.5, 't', body)).toThrow(EnvelopeError);
+  });
+
+  describe('with headers (kinds 5 and 6)', () => {
+    const headerSets = fc.dictionary(
+      fc.stringMatching(/^[a-z0-9_-]{1,64}$/),
+      fc.string({ maxLength: 100 }),
+      { maxKeys: 16 },
+    );
+
+    it('round-trips a send or a request with any headers, reported as kind 1 or 2', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom(EnvelopeKind.Send, EnvelopeKind.Request),
+          fc.integer({ min: 0, max: 0xffff_ffff }),
+          topics,
+          headerSets,
+          fc.uint8Array({ maxLength: 256 }),
+          (kind, requestId, topic, headers, body) => {
+            const block = encodeHeaders(headers);
+            const bytes = Buffer.concat(
+              encodeEnvelope(kind, requestId, topic, Buffer.from(body), block),
+            );
+            expect(bytes[0]).toBe(kind + 4);
+            const decoded = decodeEnvelope(bytes);
+            expect(decoded).toEqual({
+              kind,
+              requestId,
+              topic,
+              body: Buffer.from(body),
+              headers: block,
+            });
+          },
+        ),
+        { seed: 42, numRuns: 1000 },
+      );
+    });
+
+    it('lays out the header block between topic and body, length first', () => {
+      const block = encodeHeaders({ a: 'b' });
+      const parts = encodeEnvelope(EnvelopeKind.Request, 1, 't', Buffer.from([0xee]), block);
+      expect(Buffer.concat(parts).toString('hex')).toBe(
+        '06' + '00000001' + '0001' + '74' + '0006' + block.toString('hex') + 'ee',
+      );
+    });
+
+    it('refuses headers with a response, and a block over 8 KiB', () => {
+      const body = Buffer.alloc(0);
+      const block = encodeHeaders({ a: 'b' });
+      expect(() => encodeEnvelope(EnvelopeKind.Response, 1, '', body, block)).toThrow(
+        EnvelopeError,
+      );
+      expect(() => encodeEnvelope(EnvelopeKind.SendWithHeaders, 0, 't', body)).toThrow(
+        EnvelopeError,
+      );
+      expect(() =>
+        encodeEnvelope(EnvelopeKind.Send, 0, 't', body, Buffer.alloc(MAX_HEADER_BYTES + 1)),
+      ).toThrow(EnvelopeError);
+    });
+
+    it.each([
+      ['kind 6 without its headers length', Buffer.concat([header(6, 1, 1), Buffer.from('t')])],
+      [
+        'a header block longer than the message',
+        Buffer.concat([header(5, 0, 0), Buffer.from([0, 10, 1])]),
+      ],
+      [
+        'a header block over 8 KiB',
+        Buffer.concat([header(5, 0, 0), Buffer.from([0x20, 0x01]), Buffer.alloc(8193)]),
+      ],
+      ['kind 7', header(7, 0, 0)],
+    ])('refuses %s with ERR_BAD_ENVELOPE', (_what, bytes) => {
+      expect(() => decodeEnvelope(bytes)).toThrow(EnvelopeError);
+    });
   });
 });

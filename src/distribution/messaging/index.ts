@@ -7,6 +7,14 @@ export {
   encodeEnvelope,
   envelopeLength,
 } from './envelope.js';
+export {
+  MAX_HEADERS,
+  MAX_HEADER_BYTES,
+  MAX_HEADER_KEY_BYTES,
+  MAX_HEADER_VALUE_BYTES,
+  decodeHeaders,
+  encodeHeaders,
+} from './envelope-headers.js';
 export { type RemoteFailure, isRemoteError } from './is-remote-error.js';
 export { type HandlerFailureLogLevel, MappedHandlerError } from './mapped-handler-error.js';
 export * from './messaging.errors.js';

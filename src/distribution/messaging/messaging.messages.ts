@@ -70,8 +70,26 @@ export const MessagingMessages = {
   envelopeTopicTooLong: (length: number, max: number) =>
     `Malformed envelope: topic of ${length} bytes, at most ${max} allowed.`,
   envelopeTopicUtf8: () => 'Malformed envelope: the topic is not valid UTF-8.',
+  envelopeHeadersTooLong: (length: number, max: number) =>
+    `Malformed envelope: headers of ${length} bytes, at most ${max} allowed.`,
+  headerCount: (count: number, max: number) =>
+    `Bad message headers: ${count} headers, at most ${max} allowed.`,
+  headerKey: (key: string, max: number) =>
+    `Bad message headers: the key ${JSON.stringify(key.slice(0, 80))} is not 1 to ${max} characters among a-z, 0-9, "-" and "_".`,
+  headerValue: (key: string) => `Bad message headers: the value of "${key}" is not a string.`,
+  headerValueTooLong: (key: string, length: number, max: number) =>
+    `Bad message headers: the value of "${key}" is ${length} bytes, at most ${max} allowed.`,
+  headerValueUtf8: (key: string) =>
+    `Bad message headers: the value of "${key}" is not valid UTF-8.`,
+  headerRepeated: (key: string) => `Bad message headers: the key "${key}" is repeated.`,
+  headersTooLarge: (length: number, max: number) =>
+    `Bad message headers: ${length} bytes encoded, 1 to ${max} allowed.`,
+  headersTruncated: () => 'Bad message headers: truncated.',
+  headersTrailing: (extra: number) => `Bad message headers: ${extra} bytes after the last header.`,
+  headersDropped: (topic: string, why: string) =>
+    `The instrumentation headers of a message on "${topic}" were dropped (the message was sent without them): ${why}`,
   envelopeKindInvalid: (kind: unknown) =>
-    `Invalid envelope kind ${describeValue(kind)}: expected 1 (send), 2 (request), 3 (response) or 4 (error response).`,
+    `Invalid envelope kind ${describeValue(kind)}: expected 1 (send), 2 (request), 3 (response) or 4 (error response); headers go with 1 or 2 only.`,
   envelopeRequestIdInvalid: (id: unknown, max: number) =>
     `Invalid request id ${describeValue(id)}: expected an integer from 0 to ${max}.`,
   envelopeBodyInvalid: () => 'Invalid envelope body: expected a Buffer or an array of Buffers.',

@@ -42,6 +42,12 @@ export interface MessageTransport {
   check?(node: string, minBytes: number): void;
   /** Connected member nodes (for broadcast). */
   members(): readonly string[];
+  /**
+   * Whether `node`'s link announced the `headers` capability, i.e. takes envelope kinds 5 and 6
+   * (messages with instrumentation headers). Optional: without it, or when it says no, messages
+   * to that node go without their headers, as kinds 1 and 2.
+   */
+  headers?(node: string): boolean;
 }
 
 /** Options of {@link Messaging}. */

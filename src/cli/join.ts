@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import {
@@ -7,6 +6,7 @@ import {
   type ConnectFailedEvent,
   GenCluster,
   type MessagingDistStrategy,
+  parseNodeName,
 } from '../core/index.js';
 import {
   type ClusterOptions,
@@ -48,11 +48,16 @@ export interface JoinOptions {
   readonly pid: number;
 }
 
-/** The CLI's own name: `GEN_CLUSTER_CLI_NODE`, else `gen-cluster-cli-<pid>@<bind or host name>`. */
-export function cliNodeName(env: Env, pid: number): string {
+/**
+ * The CLI's own name: `GEN_CLUSTER_CLI_NODE`, else `gen-cluster-cli-<pid>@<host>` with the host of
+ * `GEN_CLUSTER_BIND`, of the first seed, or 127.0.0.1. The host matters to `local` discovery,
+ * which names the peers it finds after this node's host (as zero-configuration nodes, 127.0.0.1).
+ */
+export function cliNodeName(env: Env, pid: number, seeds: readonly string[] = []): string {
   const given = env[CLI_NODE_ENV]?.trim();
   if (given) return given;
-  return `gen-cluster-cli-${pid}@${env.GEN_CLUSTER_BIND?.trim() || hostname()}`;
+  const seedHost = seeds.length ? parseNodeName(seeds[0]!).host : undefined;
+  return `gen-cluster-cli-${pid}@${env.GEN_CLUSTER_BIND?.trim() || seedHost || '127.0.0.1'}`;
 }
 
 /** The CLI's hidden node, joined: its messaging, the system client, and the way out. */
@@ -136,7 +141,7 @@ export class JoinedCluster {
  */
 export async function joinCluster(options: JoinOptions): Promise<JoinedCluster> {
   const { env, seeds, timeoutMs } = options;
-  const node = cliNodeName(env, options.pid);
+  const node = cliNodeName(env, options.pid, seeds);
   const explicit: ClusterOptions = {
     node,
     ...(seeds.length ? { discovery: { strategy: 'static', nodes: [...seeds] } } : {}),

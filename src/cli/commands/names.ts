@@ -17,7 +17,7 @@ export async function namesCommand(
     requestTimeoutMs: timeoutMs,
   });
   try {
-    const nodes = await client.nodes(host);
+    const nodes = (await client.nodes(host)).sort((a, b) => (a.name < b.name ? -1 : 1));
     return { text: formatNames(host, nodes), json: { host, port, nodes } };
   } catch (error) {
     const code = (error as { code?: unknown }).code;

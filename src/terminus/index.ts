@@ -8,4 +8,3 @@ export {
   type ClusterHealthOptions,
 } from './cluster-health.indicator.js';
 export { ClusterHealthModule } from './cluster-health.module.js';
-export { TerminusMessages } from './terminus.messages.js';

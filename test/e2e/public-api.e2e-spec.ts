@@ -16,6 +16,9 @@ const ENTRIES = {
   './testing': 'dist/src/testing/index.js',
   './portmapper': 'dist/src/portmapper/index.js',
   './microservices': 'dist/src/microservices/index.js',
+  './terminus': 'dist/src/terminus/index.js',
+  './metrics': 'dist/src/metrics/index.js',
+  './otel': 'dist/src/otel/index.js',
 } as const;
 
 function compare(snapshot: string, actual: string): void {

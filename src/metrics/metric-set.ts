@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { InvalidConfigError } from '../core/index.js';
 import type { ClusterSeries } from './cluster-series.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import { METRIC_NAMES } from './metric-names.js';
 import { MetricsMessages } from './metrics.messages.js';
 
@@ -21,7 +22,7 @@ export interface ClusterMetricObjects {
   readonly sentBytes: Counter<'cluster'>;
   readonly receivedBytes: Counter<'cluster'>;
   readonly requests: Counter<'cluster' | 'outcome'>;
-  readonly requestDuration: Histogram<'cluster' | 'topic'>;
+  readonly requestDuration: LatencyHistogram;
 }
 
 const sets = new WeakMap<Registry, ClusterMetricSet>();
@@ -161,14 +162,15 @@ export class ClusterMetricSet {
       requests: counter(n.requests, help.requests, ['cluster', 'outcome'], s =>
         s.collectRequests(),
       ),
-      requestDuration: new Histogram<'cluster' | 'topic'>({
-        name: n.requestDuration,
-        help: help.requestDuration,
-        labelNames: ['cluster', 'topic'],
-        buckets: [...this.buckets],
-        registers,
-      }),
+      requestDuration: this.histogram(n.requestDuration, help.requestDuration),
     };
+  }
+
+  private histogram(name: string, help: string): LatencyHistogram {
+    const histogram = new LatencyHistogram(name, help, this.buckets);
+    // The registry reads a metric through get() (and reset()); this one has both.
+    this.registry.registerMetric(histogram as unknown as Metric);
+    return histogram;
   }
 }
 

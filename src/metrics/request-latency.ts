@@ -1,17 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import type { Histogram } from 'prom-client';
 import type {
   MessagingInstrumentation,
   OutgoingMessageInfo,
   OutgoingScope,
   RequestOutcome,
 } from '../core/index.js';
+import type { LatencyHistogram, LatencySeries } from './latency-histogram.js';
 import { OTHER_TOPIC } from './metric-names.js';
-
-/** One histogram series, as prom-client's `labels()` returns it. */
-interface Observer {
-  observe(value: number): void;
-}
 
 /**
  * Times one request from `outgoing` to its end. One small object per request and no label
@@ -20,7 +15,7 @@ interface Observer {
 class RequestTimer implements OutgoingScope {
   private readonly start = performance.now();
 
-  constructor(private readonly series: Observer) {}
+  constructor(private readonly series: LatencySeries) {}
 
   end(outcome: RequestOutcome | 'sent'): void {
     // A request refused before it left, or cut short by closing, measured nothing of the peer.
@@ -35,11 +30,11 @@ class RequestTimer implements OutgoingScope {
  * own series and every later one under `topic="_other"`.
  */
 export class RequestLatency implements MessagingInstrumentation {
-  private readonly series = new Map<string, Observer>();
-  private other: Observer | undefined;
+  private readonly series = new Map<string, LatencySeries>();
+  private other: LatencySeries | undefined;
 
   constructor(
-    private readonly histogram: Histogram<'cluster' | 'topic'>,
+    private readonly histogram: LatencyHistogram,
     private readonly cluster: string,
     private readonly maxTopics: number,
   ) {}
@@ -52,20 +47,18 @@ export class RequestLatency implements MessagingInstrumentation {
 
   /** Removes every series this hook created. */
   removeSeries(): void {
-    for (const topic of this.series.keys()) {
-      this.histogram.remove({ cluster: this.cluster, topic });
-    }
-    if (this.other) this.histogram.remove({ cluster: this.cluster, topic: OTHER_TOPIC });
+    for (const series of this.series.values()) this.histogram.remove(series);
+    if (this.other) this.histogram.remove(this.other);
     this.series.clear();
     this.other = undefined;
   }
 
-  private add(topic: string): Observer {
+  private add(topic: string): LatencySeries {
     if (this.series.size >= this.maxTopics) {
-      this.other ??= this.histogram.labels({ cluster: this.cluster, topic: OTHER_TOPIC });
+      this.other ??= this.histogram.create({ cluster: this.cluster, topic: OTHER_TOPIC });
       return this.other;
     }
-    const series = this.histogram.labels({ cluster: this.cluster, topic });
+    const series = this.histogram.create({ cluster: this.cluster, topic });
     this.series.set(topic, series);
     return series;
   }

@@ -76,12 +76,21 @@ function promtoolCheck(text: string): Promise<{ code: number | null; output: str
   });
 }
 
-/** `gen_cluster_members{cluster="default"}` of `text`. */
-function membersGauge(text: string): number | undefined {
-  const family = parsePrometheus(text).find(f => f.name === 'gen_cluster_members');
-  const sample = family?.metrics.find(m => m.labels?.cluster === 'default');
+/** The value of `name{cluster="default", ...labels}` in `text`. */
+function metricValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const family = parsePrometheus(text).find(f => f.name === name);
+  const sample = family?.metrics.find(m =>
+    Object.entries({ cluster: 'default', ...labels }).every(([k, v]) => m.labels?.[k] === v),
+  );
   return sample?.value === undefined ? undefined : Number(sample.value);
 }
+
+/** `gen_cluster_members{cluster="default"}` of `text`. */
+const membersGauge = (text: string) => metricValue(text, 'gen_cluster_members');
 
 describe('the sample operations endpoints on three processes (GEN_CLUSTER_MIN_MEMBERS=2)', () => {
   const names = ['a', 'b', 'c'].map(n => `${n}@127.0.0.1`);
@@ -203,6 +212,9 @@ describe('the sample operations endpoints on three processes (GEN_CLUSTER_MIN_ME
     for (const survivor of [a, b]) expect((await probe(survivor, 'live'))?.status).toBe(200);
     const text = await (await fetch(`http://127.0.0.1:${a.http}/metrics`)).text();
     expect(membersGauge(text)).toBe(1);
+    expect(
+      metricValue(text, 'gen_cluster_node_down_total', { reason: 'connectionClosed' }),
+    ).toBeGreaterThanOrEqual(1);
     nodes[2] = await start(2);
     await allReady(20_000, 'all three ready after c restarted');
   });

@@ -24,6 +24,10 @@ const loaders = {
   'nest-on': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('on')),
   'nest-decorated': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('decorated')),
   'ours-ms': () => import('./lib/stacks/ours-ms.mjs'),
+  'ours-metrics': () =>
+    import('./lib/stacks/ours-instrumented.mjs').then(m => m.variant('metrics')),
+  'ours-otel-idle': () =>
+    import('./lib/stacks/ours-instrumented.mjs').then(m => m.variant('otel-idle')),
   'ours-call': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('call')),
   'ours-request': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('request')),
   'moleculer-call': () => import('./lib/stacks/moleculer-calls.mjs'),

@@ -119,6 +119,30 @@ export const TARGETS = [
     target: 0.8,
   },
   {
+    // issue 15, a gate: metrics attached in both processes (ClusterMetrics on a private
+    // registry, per-topic latency histogram on, not scraped during the run) cost at most 5 %
+    figure: 'request/response 100 in flight {payload}: with metrics / gen-cluster',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: { ...eachSize, max: 1024 },
+    stacks: ['ours-metrics', 'ours'],
+    compare: '>=',
+    target: 0.95,
+  },
+  {
+    // issue 15, a gate: tracing hooks installed with @opentelemetry/api present but no tracer
+    // provider registered (tracing 'auto' in an app without OpenTelemetry) cost at most 3 %
+    figure: 'request/response 100 in flight {payload}: tracing without provider / gen-cluster',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: { ...eachSize, max: 1024 },
+    stacks: ['ours-otel-idle', 'ours'],
+    compare: '>=',
+    target: 0.97,
+  },
+  {
     // issue 14: call() round-robin over 3 serving processes beside Moleculer's balanced
     // broker.call over 3 brokers, from a fourth process
     figure: 'call round-robin over 3 servers, 100 in flight {payload}: gen-cluster / Moleculer',

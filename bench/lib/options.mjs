@@ -3,7 +3,8 @@
 //
 //   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls]
 //                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,
-//                               ours-call,ours-request,moleculer-call] [--reps N] [--cell-ms MS]
+//                               ours-metrics,ours-otel-idle,ours-call,ours-request,moleculer-call]
+//                      [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]

@@ -13,6 +13,8 @@ export const STACK_NAMES = {
   moleculer: 'moleculer TCP',
   nest: '@nestjs/microservices TCP',
   'ours-ms': 'gen-cluster microservices transport',
+  'ours-metrics': 'gen-cluster with metrics',
+  'ours-otel-idle': 'gen-cluster, tracing without provider',
   'ours-call': 'gen-cluster call',
   'ours-request': 'gen-cluster request, rotated',
   'moleculer-call': 'moleculer call',

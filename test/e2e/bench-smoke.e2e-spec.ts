@@ -99,6 +99,8 @@ describe('bench/run.mjs --quick (smoke)', () => {
       'gen-cluster Nest decorated',
       'gen-cluster Nest on()',
       'gen-cluster microservices transport',
+      'gen-cluster with metrics',
+      'gen-cluster, tracing without provider',
       'moleculer TCP',
       'raw net.Socket',
       'raw net.Socket, coalesced',

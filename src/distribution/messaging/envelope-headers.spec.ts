@@ -28,7 +28,7 @@ function codeOf(run: () => unknown): string | undefined {
 
 /** A block by hand: count, then each key and value as given (lengths from the bytes). */
 function block(count: number, entries: [Buffer, Buffer][], extra = Buffer.alloc(0)): Buffer {
-  const parts = [Buffer.from([count])];
+  const parts: Buffer[] = [Buffer.from([count])];
   for (const [key, value] of entries) {
     const length = Buffer.alloc(2);
     length.writeUInt16BE(value.length);

@@ -67,6 +67,7 @@ export function createTracingInstrumentation(
     const carrier: Record<string, string> = {};
     if (propagator) propagator.inject(ctx, carrier, defaultTextMapSetter);
     else propagation.inject(ctx, carrier);
+    // Whether anything was written, without allocating a key array.
     for (const _ in carrier) return carrier;
     return undefined;
   };

@@ -7,8 +7,10 @@ export const HealthMessages = {
   crashed: () => 'The cluster stopped while the application was not shutting down.',
   tooFewMembers: (members: number, minMembers: number) =>
     `${members} peer(s) connected, ${minMembers} needed.`,
-  discoveryFailing: (consecutive: number, forMs: number | undefined, error: string | undefined) =>
-    `Discovery has failed ${consecutive} time(s) in a row${forMs === undefined ? '' : ` over ${Math.round(forMs / 1000)} s`}${error ? `; last: ${error}` : ''}.`,
+  // No error text: a probe's body may be public, and a discovery error can name API-server
+  // URLs, DNS names or an HTTP response (the snapshot's lastDiscoveryError keeps it).
+  discoveryFailing: (consecutive: number, forMs: number | undefined) =>
+    `Discovery has failed ${consecutive} time(s) in a row${forMs === undefined ? '' : ` over ${Math.round(forMs / 1000)} s`}.`,
   distNotListening: (reason: string | undefined) =>
     `The dist no longer accepts connections${reason ? `: ${reason}` : ''}.`,
   distHealthFailed: (message: string) => `The dist's health() failed: ${message}`,

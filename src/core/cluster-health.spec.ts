@@ -10,6 +10,7 @@ import {
   readDistHealth,
 } from './cluster-health.js';
 import { InvalidConfigError } from './errors.js';
+import { MAX_TIMER_MS } from './validate.js';
 
 const HEALTHY: ClusterHealthSnapshot = {
   state: 'running',
@@ -100,6 +101,7 @@ describe('evaluateReadiness', () => {
       'discoveryFailing',
     ],
     ['a long grace', failing(100_000), { discoveryGraceMs: 120_000 }, 'none', 'up'],
+    ['the longest grace', failing(100_000), { discoveryGraceMs: MAX_TIMER_MS }, 'none', 'up'],
     [
       'never succeeded, failing within the grace (counted from the first failure)',
       failing(10_000, { lastDiscoveryOkAgoMs: undefined }),
@@ -171,9 +173,18 @@ describe('evaluateReadiness', () => {
       HealthMessages.tooFewMembers(1, 3),
     );
     const message = evaluateReadiness(failing(40_000)).message;
-    expect(message).toBe(HealthMessages.discoveryFailing(3, 40_000, 'SERVFAIL'));
-    expect(message).toContain('SERVFAIL');
+    expect(message).toBe(HealthMessages.discoveryFailing(3, 40_000));
+    expect(message).toContain('3 time(s)');
     expect(message).toContain('40 s');
+  });
+
+  it("never puts the discovery error's text in the message (a probe body may be public)", () => {
+    const secret = 'GET https://10.0.0.1:6443/api/v1/namespaces/prod/endpoints: 403 Forbidden';
+    const verdict = evaluateReadiness(failing(40_000, { lastDiscoveryError: secret }));
+    expect(verdict.reason).toBe('discoveryFailing');
+    expect(verdict.message).not.toContain('10.0.0.1');
+    expect(verdict.message).not.toContain('Forbidden');
+    expect(verdict.message).toBe('Discovery has failed 3 time(s) in a row over 40 s.');
   });
 
   it.each([
@@ -184,6 +195,8 @@ describe('evaluateReadiness', () => {
     [{ discoveryGraceMs: -1 }, 'discoveryGraceMs'],
     [{ discoveryGraceMs: Infinity }, 'discoveryGraceMs'],
     [{ discoveryGraceMs: 0.5 }, 'discoveryGraceMs'],
+    // as the Nest options: a grace longer than a Node timer can wait is refused, not clamped
+    [{ discoveryGraceMs: MAX_TIMER_MS + 1 }, 'discoveryGraceMs'],
   ])('refuses %p', (options, option) => {
     const evaluate = () => evaluateReadiness(HEALTHY, options);
     expect(evaluate).toThrow(InvalidConfigError);

@@ -8,7 +8,7 @@ import { HealthMessages } from './cluster-health.messages.js';
 import type { ClusterState } from './gen-cluster.js';
 import type { DistHealth } from './observability.types.js';
 import type { DistStrategy } from './strategy.js';
-import { MAX_INT32, checkInteger } from './validate.js';
+import { MAX_INT32, checkInteger, checkMilliseconds } from './validate.js';
 
 /** The least default discovery grace: 30 s. */
 export const MIN_DEFAULT_DISCOVERY_GRACE_MS = 30_000;
@@ -24,7 +24,11 @@ export interface ClusterHealthSnapshot {
   readonly lastDiscoveryOkAgoMs: number | undefined;
   /** Discovery failures in a row (0 after a success). */
   readonly consecutiveDiscoveryErrors: number;
-  /** The last discovery error's message, while discovery is failing. */
+  /**
+   * The last discovery error's message, while discovery is failing. For programmatic use (logs,
+   * an operator's own checks): it can name API-server URLs, DNS names or an HTTP response, so
+   * the verdicts' `message` (which a probe may publish) never carries it.
+   */
   readonly lastDiscoveryError: string | undefined;
   /**
    * Milliseconds since the current run of discovery failures began (monotonic clock); undefined
@@ -100,7 +104,11 @@ export function defaultDiscoveryGraceMs(refreshIntervalMs: number | 'infinity'):
  * `'infinity'` a single failed lookup hours after the last good one does not turn readiness down
  * before the grace.
  *
- * @throws InvalidConfigError when `minMembers` or `discoveryGraceMs` is not a non-negative integer.
+ * The verdict's `message` gives the number of failures and how long they have lasted, never the
+ * error's text: terminus puts it in the readiness body, which may be public.
+ *
+ * @throws InvalidConfigError when `minMembers` is not an integer from 0 to `MAX_INT32`, or
+ * `discoveryGraceMs` not an integer from 0 to `MAX_TIMER_MS` (the bound the Nest options use).
  */
 export function evaluateReadiness(
   snapshot: ClusterHealthSnapshot,
@@ -110,7 +118,7 @@ export function evaluateReadiness(
   const { minMembers = 0, discoveryGraceMs } = options;
   checkInteger('minMembers', minMembers, 0, MAX_INT32);
   if (discoveryGraceMs !== undefined)
-    checkInteger('discoveryGraceMs', discoveryGraceMs, 0, Number.MAX_SAFE_INTEGER);
+    checkMilliseconds('discoveryGraceMs', discoveryGraceMs, { min: 0 });
   const { state } = snapshot;
   if (state === 'new') return down('notStarted', HealthMessages.notStarted());
   if (phase === 'draining') return down('draining', HealthMessages.draining());
@@ -123,10 +131,7 @@ export function evaluateReadiness(
     const grace = discoveryGraceMs ?? defaultDiscoveryGraceMs(snapshot.refreshIntervalMs);
     const failingFor = snapshot.discoveryFailingForMs ?? snapshot.lastDiscoveryOkAgoMs;
     if (failingFor === undefined || failingFor > grace) {
-      return down(
-        'discoveryFailing',
-        HealthMessages.discoveryFailing(errors, failingFor, snapshot.lastDiscoveryError),
-      );
+      return down('discoveryFailing', HealthMessages.discoveryFailing(errors, failingFor));
     }
   }
   return UP;

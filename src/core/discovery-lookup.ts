@@ -47,7 +47,10 @@ export interface DiscoveryHealth {
   readonly lastDiscoveryOkAgoMs: number | undefined;
   /** Failed lookups in a row (0 after an answer). */
   readonly consecutiveDiscoveryErrors: number;
-  /** The last failure's message, while failing. */
+  /**
+   * The last failure's message, while failing. For programmatic use only: it can name API-server
+   * URLs, DNS names or an HTTP response, so no health verdict's message repeats it.
+   */
   readonly lastDiscoveryError: string | undefined;
   /** Milliseconds since the current run of failures began; undefined while not failing. */
   readonly discoveryFailingForMs: number | undefined;

@@ -262,6 +262,9 @@ export class Listener {
       },
       (error: Error) => {
         done();
+        // Failed because this node is closing (`stopping`, or a `timeout` once it stopped
+        // answering): ours, not a refusal, as on the dialling side and the capacity path.
+        if (this.hooks.closing()) return;
         if (error instanceof HandshakeError) this.hooks.refused(error);
         if (error instanceof HandshakeError && !QUIET_REFUSALS.includes(error.reason)) {
           this.log.refusal(ip, error);

@@ -101,9 +101,12 @@ export function linkStats({ connection, peer }: Link): LinkStats {
 }
 
 /**
- * Whether the listener still accepts. It is lost when the listening socket fails or closes after
- * a successful listen and before the mesh stopped it (`leave()`, `close()`): a stop asked for is
- * not a failure, so liveness stays up while a node shuts down. Before `listen()` nothing is lost.
+ * Whether the listener still accepts. It is lost when the listening socket closes, or fails and is
+ * no longer listening, after a successful listen and before the mesh stopped it (`leave()`,
+ * `close()`): a stop asked for is not a failure, so liveness stays up while a node shuts down.
+ * Before `listen()` nothing is lost. An 'error' while the server still listens is not a loss:
+ * Node's `net.Server` reports a failed accept (EMFILE, ENFILE, ENOBUFS) that way and keeps
+ * accepting, and liveness must not go down for good on a passing shortage of descriptors.
  */
 export class ListenerHealth {
   private lost: string | undefined;
@@ -111,7 +114,9 @@ export class ListenerHealth {
 
   /** Watches a listening server. */
   watch(server: Server): void {
-    server.on('error', error => this.lose(M.listenerFailed(error.message)));
+    server.on('error', error => {
+      if (!server.listening) this.lose(M.listenerFailed(error.message));
+    });
     server.on('close', () => this.lose(M.listenerClosed()));
   }
 

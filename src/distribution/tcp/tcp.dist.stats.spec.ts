@@ -22,6 +22,28 @@ const context = (self: string): DistContext => ({
   nodeDown: () => undefined,
 });
 
+/** Limits of a Connection built by hand (no dist around it). */
+const rawLimits = {
+  maxFramePayloadBytes: 64 * 1024,
+  maxMessageBytes: 1024 * 1024,
+  maxQueueBytes: 2 * 1024 * 1024,
+  maxQueueMessages: 100,
+  failureTimeoutMs: 5_000,
+  heartbeatMs: 1_000,
+  handshakeStepTimeoutMs: 5_000,
+  handshakeTotalTimeoutMs: 10_000,
+};
+
+/** The handshake identity of a node named `name`, for a Connection built by hand. */
+const rawIdentity = (name: string) => ({
+  name,
+  incarnation: `${name[0]}1234567`,
+  listenPort: null,
+  hidden: false,
+  heartbeatMs: 1_000,
+  failureTimeoutMs: 5_000,
+});
+
 const started: TcpDist[] = [];
 
 async function start(self: string, options: TcpDistOptions = {}): Promise<TcpDist> {
@@ -129,6 +151,54 @@ describe('TcpDist.stats()', () => {
   });
 });
 
+describe('TcpDist.stats() while the node closes', () => {
+  /** A raw connection to `dist`, accepted and waiting in its handshake. */
+  async function pendingHandshake(dist: TcpDist): Promise<Connection> {
+    const connection = new Connection(connect(dist.port!, '127.0.0.1'), rawLimits, quiet);
+    const pending = (): number => meshOf(dist)['listener']['unauthenticated'].size;
+    await until(() => pending() === 1, 5_000, 'the handshake is pending');
+    return connection;
+  }
+  const settled = (dist: TcpDist) => () => meshOf(dist)['listener']['unauthenticated'].size === 0;
+
+  it('does not count a handshake the acceptor refuses as stopping because it leaves', async () => {
+    const a = await start('a@127.0.0.1');
+    const connection = await pendingHandshake(a);
+    await a.leave();
+    await expect(
+      connection.handshake(
+        new InitiatorHandshake({
+          self: rawIdentity('b@127.0.0.1'),
+          cookie: 'stats-cookie',
+          expectedName: 'a@127.0.0.1',
+          capabilities: [CAPABILITY_HEADERS],
+        }),
+      ),
+    ).rejects.toMatchObject({ reason: 'stopping' });
+    await until(settled(a), 5_000, 'the acceptor settled its handshake');
+    connection.close('stopped');
+    expect(a.stats().handshakeRefusals).toEqual({});
+  });
+
+  it('does not count a handshake that times out after the acceptor started leaving', async () => {
+    const a = await start('a@127.0.0.1', { handshakeStepTimeoutMs: 300 });
+    const connection = await pendingHandshake(a);
+    await a.leave();
+    // The peer never speaks: the acceptor's handshake runs out of time while it is closing.
+    await until(settled(a), 5_000, 'the acceptor gave up the handshake');
+    connection.close('stopped');
+    expect(a.stats().handshakeRefusals).toEqual({});
+  });
+
+  it('still counts a handshake that times out while it runs', async () => {
+    const a = await start('a@127.0.0.1', { handshakeStepTimeoutMs: 300 });
+    const connection = await pendingHandshake(a);
+    await until(settled(a), 5_000, 'the acceptor gave up the handshake');
+    connection.close('stopped');
+    expect(a.stats().handshakeRefusals).toEqual({ timeout: 1 });
+  });
+});
+
 describe('TcpDist.health()', () => {
   it('is listening before start, while running and after a close asked for', async () => {
     const dist = new TcpDist({ cookie: 'c', portMapper: false });
@@ -156,13 +226,36 @@ describe('TcpDist.health()', () => {
     ).rejects.toMatchObject({ code: 'ERR_CONNECT_FAILED' });
   });
 
-  it('is not listening once the listener fails', async () => {
+  it('stays listening after a failed accept: Node reports it as an error and keeps accepting', async () => {
     const dist = await start('a@127.0.0.1');
     const server: Server = meshOf(dist)['listener']['server']!;
+    // What net.Server emits when accept() fails for want of descriptors; the server listens on.
     server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
+    expect(server.listening).toBe(true);
+    expect(dist.health()).toEqual({ listening: true });
+    // and it is true: a node still connects
+    const other = await start('b@127.0.0.1');
+    await expect(
+      other.connect({ node: 'a@127.0.0.1', port: dist.port! }, AbortSignal.timeout(5_000)),
+    ).resolves.toBe(true);
+    expect(dist.health()).toEqual({ listening: true });
+  });
+
+  it('is not listening, saying why, once the listener fails and stops listening', async () => {
+    const dist = await start('a@127.0.0.1');
+    const server: Server = meshOf(dist)['listener']['server']!;
+    const closed = new Promise<void>(resolve => server.once('close', () => resolve()));
+    // The listening socket goes away (not a stop the mesh asked for), with an error first.
+    server.close();
+    server.emit('error', Object.assign(new Error('listen EBADF'), { code: 'EBADF' }));
     expect(dist.health()).toEqual({
       listening: false,
-      reason: TcpHealthMessages.listenerFailed('accept EMFILE'),
+      reason: TcpHealthMessages.listenerFailed('listen EBADF'),
+    });
+    await closed;
+    expect(dist.health()).toEqual({
+      listening: false,
+      reason: TcpHealthMessages.listenerFailed('listen EBADF'),
     });
   });
 });
@@ -175,24 +268,8 @@ async function handshakePair(
   initiatorCaps: string[],
   acceptorCaps: string[],
 ): Promise<{ initiator: ReadonlySet<string>; acceptor: ReadonlySet<string> }> {
-  const limits = {
-    maxFramePayloadBytes: 64 * 1024,
-    maxMessageBytes: 1024 * 1024,
-    maxQueueBytes: 2 * 1024 * 1024,
-    maxQueueMessages: 100,
-    failureTimeoutMs: 5_000,
-    heartbeatMs: 1_000,
-    handshakeStepTimeoutMs: 5_000,
-    handshakeTotalTimeoutMs: 10_000,
-  };
-  const identity = (name: string) => ({
-    name,
-    incarnation: `${name[0]}1234567`,
-    listenPort: null,
-    hidden: false,
-    heartbeatMs: 1_000,
-    failureTimeoutMs: 5_000,
-  });
+  const limits = rawLimits;
+  const identity = rawIdentity;
   const server = createServer();
   const accepted = new Promise<Connection>(resolve =>
     server.once('connection', socket => resolve(new Connection(socket, limits, quiet))),

@@ -167,13 +167,15 @@ export class Delivery {
   }
 
   /**
-   * The encoded header block; undefined when the headers break a bound (dropped and logged, the
-   * message goes without them).
+   * The encoded header block; undefined when there is none, or when the headers break a bound
+   * (dropped and logged, the message goes without them).
    */
   private headerBlock(topic: string, headers: MessageHeaders): Buffer | undefined {
     const { context } = this;
     try {
-      return encodeHeaders(headers);
+      const block = encodeHeaders(headers);
+      // No header at all: the plain kind, which every peer reads.
+      return block.length > 1 ? block : undefined;
     } catch (error) {
       context.log(
         'warn',

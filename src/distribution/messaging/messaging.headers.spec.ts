@@ -73,6 +73,16 @@ describe('Messaging headers on the wire', () => {
     expect(responses.every(m => m.envelope.headers === undefined)).toBe(true);
   });
 
+  it('sends a message whose hooks set no header as kind 1 or 2', async () => {
+    a.instrument(carrying({}).hooks);
+    b.on('ask', () => 'answer');
+    await a.request(B, 'ask', 1);
+    a.send(B, 'ask', 1);
+    const toB = network.sent.filter(m => m.from === A && m.to === B);
+    expect(toB).toHaveLength(2);
+    expect(toB.every(m => m.envelope.headers === undefined)).toBe(true);
+  });
+
   it('drops headers over a bound, logs it once, and still sends the message', async () => {
     const out = carrying(() => ({ big: 'x'.repeat(5000) }));
     a.instrument(out.hooks);

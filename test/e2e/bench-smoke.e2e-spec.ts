@@ -57,6 +57,8 @@ describe('bench/run.mjs --quick (smoke)', () => {
       join(root, 'bench', 'run.mjs'),
       '--quick',
       '--only=rr,oneway,formation,failure,refresh',
+      // every stack but the instrumented pairs, which the next test runs on their own
+      '--stacks=ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,ours-call,ours-request,moleculer-call',
       '--cell-ms=100',
       '--in-flight=1',
       '--sizes=32',
@@ -99,8 +101,6 @@ describe('bench/run.mjs --quick (smoke)', () => {
       'gen-cluster Nest decorated',
       'gen-cluster Nest on()',
       'gen-cluster microservices transport',
-      'gen-cluster with metrics',
-      'gen-cluster, tracing without provider',
       'moleculer TCP',
       'raw net.Socket',
       'raw net.Socket, coalesced',
@@ -125,6 +125,43 @@ describe('bench/run.mjs --quick (smoke)', () => {
           : '**missed**';
       expect(cells?.at(-1)).toBe(mark);
     }
+  }, 180_000);
+
+  it('runs the instrumented pairs (metrics attached, tracing hooks without a provider) beside gen-cluster, with their gates', async () => {
+    const rr = join(dir, 'instrumented.json');
+    const args = [
+      join(root, 'bench', 'run.mjs'),
+      '--quick',
+      '--only=rr',
+      '--stacks=ours,ours-metrics,ours-otel-idle',
+      '--cell-ms=100',
+      '--in-flight=100',
+      '--sizes=32',
+      '--reps=1',
+      `--out=${rr}`,
+    ];
+    child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    const code = await new Promise<number | null>(resolve => child!.once('exit', resolve));
+    if (code !== 0) throw new Error(`bench exited with ${code}:\n${output.join('').slice(-4000)}`);
+    const result = JSON.parse(readFileSync(rr, 'utf8')) as { records: BenchRecord[] };
+    const rates = result.records.filter(
+      r => r.name === 'request-response' && r.metric === 'round_trips_per_s',
+    );
+    expect(rates.map(r => r.stack).sort()).toEqual([
+      'gen-cluster',
+      'gen-cluster with metrics',
+      'gen-cluster, tracing without provider',
+    ]);
+    for (const rate of rates) expect(rate.value).toBeGreaterThan(0);
+    // both gates measured (met or missed is the quiet machine's business, not this smoke's)
+    const gates = result.records.filter(
+      r => r.name === 'target' && /with metrics|tracing without provider/.test(r.metric),
+    );
+    expect(gates).toHaveLength(2);
+    for (const gate of gates) expect(typeof gate.value).toBe('number');
   }, 180_000);
 
   it('runs the calls section alone (--only=calls): 3 servers and a caller per stack, every call record and target', async () => {
@@ -373,9 +410,10 @@ describe('bench/run.mjs --quick (smoke)', () => {
     expect(flat(page)).toContain('0.50 / 0.25 / 0.10 when it ended');
     expect(page).toContain('## Method');
     expect(flat(page)).toContain('3 of the 6 targets measured in this run are met, 3 missed');
-    // 4 of the fixture's sections, the 2 ClientProxy ones (stack ours-ms), and the 7 of the
-    // large-messages section it has no records of
-    expect(flat(page)).toContain('13 were not measured');
+    // 4 of the fixture's sections, the 2 ClientProxy ones (stack ours-ms), the 2 of the
+    // instrumented pairs (ours-metrics, ours-otel-idle), and the 7 of the large-messages section
+    // it has no records of
+    expect(flat(page)).toContain('15 were not measured');
 
     const mark = (figure: string) => row(page, figure)?.slice(1);
     expect(mark('request/response 1 in flight 32 B: gen-cluster / raw echo')).toEqual([

@@ -2,6 +2,8 @@
 export const CoreMessages = {
   optionalPackageMissing: (pkg: string, purpose: string) =>
     `The package "${pkg}" is needed for ${purpose} but could not be loaded. Install it: npm install ${pkg}`,
+  optionalPackageFailed: (pkg: string, purpose: string, reason: string) =>
+    `The package "${pkg}" is needed for ${purpose} but could not be loaded: ${reason}`,
   invalidNodeName: (value: unknown, why: string) =>
     `Invalid node name ${JSON.stringify(value)}: ${why}. Expected "name@host" (e.g. "app@10.0.0.5", "app@my-host.example", "app@::1"), optionally with a port: "app@10.0.0.5:4370" or "app@[::1]:4370".`,
   conflictingPort: (node: string, inName: number, inField: number) =>

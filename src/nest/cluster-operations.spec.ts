@@ -1,6 +1,9 @@
+import { type Server, createServer } from 'node:net';
 import { Test } from '@nestjs/testing';
-import { Registry } from 'prom-client';
+import { Registry, register } from 'prom-client';
 import { InvalidConfigError } from '../core/index.js';
+import { SYSTEM_TOPICS } from '../primitives/index.js';
+import { freePort } from '../../test/support/ports.js';
 import {
   GenClusterTestingModule,
   InMemoryNetwork,
@@ -33,6 +36,10 @@ describe('the metrics and tracing options', () => {
   it.each([
     [{ metrics: 'yes' }, /"metrics" must be true, false or a prom-client Registry; received "yes"/],
     [{ metrics: {} }, /"metrics" must be true, false or a prom-client Registry/],
+    [
+      { metrics: { registerMetric: () => undefined, getSingleMetric: () => undefined } },
+      /"metrics" must be true, false or a prom-client Registry/,
+    ],
     [{ metricsOptions: { maxTopic: 3 } }, /maxTopic/],
     [{ metricsOptions: { maxTopics: 0 } }, /metricsOptions\.maxTopics/],
     [{ metricsOptions: { buckets: [1, 0.5] } }, /metricsOptions\.buckets.*ascending/],
@@ -41,6 +48,11 @@ describe('the metrics and tracing options', () => {
   ])('refuses %j, naming the option', (options, message) => {
     expect(check(options)).toThrow(InvalidConfigError);
     expect(check(options)).toThrow(message);
+  });
+
+  it('types a prom-client Registry as a MetricsRegistryLike', () => {
+    const options: GenClusterModuleOptions = { metrics: new Registry() };
+    expect(check(options as Record<string, unknown>)).not.toThrow();
   });
 
   it('fails the bootstrap of a module given a bad option', async () => {
@@ -111,6 +123,69 @@ describe('operations of a cluster whose dist carries no messages', () => {
       expect(cluster.health().ready).toEqual({ up: true });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('a cluster that fails to start on bootstrap', () => {
+  let holder: Server | undefined;
+  afterEach(async () => {
+    const server = holder;
+    holder = undefined;
+    if (server) await new Promise(resolve => server.close(resolve));
+  });
+
+  /** A module whose TCP dist must listen on `port`, which the test holds. */
+  const app = async (port: number, metrics: true | Registry) => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        GenClusterModule.forRoot({
+          node: 'a@127.0.0.1',
+          useEnv: false,
+          discovery: new TestDiscovery(),
+          dist: { strategy: 'tcp', port, cookie: 'c'.repeat(32) },
+          metrics,
+        }),
+      ],
+    }).compile();
+    return moduleRef.createNestApplication({ logger: false });
+  };
+  const holdPort = async () => {
+    const port = await freePort();
+    holder = createServer();
+    await new Promise<void>(resolve => holder!.listen(port, '127.0.0.1', resolve));
+    return port;
+  };
+
+  it('releases its metrics and system topics before the error, without app.close()', async () => {
+    const port = await holdPort();
+    const registry = new Registry();
+    const failed = await app(port, registry);
+    try {
+      await expect(failed.init()).rejects.toThrow(`port ${port} on 127.0.0.1 is already in use`);
+      expect(await registry.metrics()).not.toMatch(/gen_cluster_/);
+      // the system topics' handlers are gone: the topic can be served again (a second handler
+      // of a topic throws DuplicateHandlerError); reserved topics take the internal flag
+      const { messaging } = failed.get(ClusterService) as unknown as {
+        messaging: { on(topic: string, handler: () => unknown, options: object): () => void };
+      };
+      const off = messaging.on(SYSTEM_TOPICS.info, () => 'mine', { internal: true });
+      off();
+    } finally {
+      await failed.close();
+    }
+  });
+
+  it('lets a retry in the same process fail with the start\'s error, not "already registered"', async () => {
+    const port = await holdPort();
+    const apps = [await app(port, true)];
+    try {
+      await expect(apps[0]!.init()).rejects.toThrow(`port ${port} on 127.0.0.1 is already in use`);
+      expect(register.getSingleMetric('gen_cluster_members')).toBeUndefined();
+      apps.push(await app(port, true));
+      await expect(apps[1]!.init()).rejects.toThrow(`port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      for (const failed of apps) await failed.close();
     }
   });
 });

@@ -133,14 +133,36 @@ export async function attachOperations(
   return { system, minMembers, close };
 }
 
-/** Whether `value` looks like a prom-client `Registry` (checked by what it has). */
+/**
+ * Runs `start` (the bootstrap's start of the cluster); when it rejects, closes `operations`
+ * before rethrowing, so that a failed bootstrap leaves no metrics in the registry, hooks on the
+ * messaging or system topics behind, even when the app is never closed. @internal
+ */
+export async function startOrRelease(
+  start: () => Promise<void>,
+  operations: ClusterOperations,
+): Promise<void> {
+  try {
+    await start();
+  } catch (error) {
+    operations.close();
+    throw error;
+  }
+}
+
+/**
+ * Whether `value` looks like a prom-client `Registry`, checked by what the `./metrics` entry
+ * uses of one (the same four methods), so an object that passes here is never refused later.
+ */
 function isRegistryLike(value: unknown): value is MetricsRegistryLike {
   const registry = value as Partial<Record<keyof MetricsRegistryLike, unknown>> | null;
   return (
     typeof registry === 'object' &&
     registry !== null &&
     typeof registry.registerMetric === 'function' &&
-    typeof registry.getSingleMetric === 'function'
+    typeof registry.getSingleMetric === 'function' &&
+    typeof registry.removeSingleMetric === 'function' &&
+    typeof registry.metrics === 'function'
   );
 }
 

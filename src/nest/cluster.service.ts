@@ -47,7 +47,7 @@ import {
   requestEach,
   rethrowRemote,
 } from './cluster-messaging.helpers.js';
-import type { ClusterOperations } from './cluster-operations.js';
+import { type ClusterOperations, startOrRelease } from './cluster-operations.js';
 import { type ClusterServices, registryOrNone } from './cluster-services.js';
 import { NestMessages } from './gen-cluster.messages.js';
 import type { TypedMessageHandler } from './typed-topic.types.js';
@@ -385,13 +385,13 @@ export class ClusterService
     this.running = true;
   }
 
-  /** Nest lifecycle hook: starts the cluster unless `autoStart` is `false`. Nest calls it. */
+  /**
+   * Nest lifecycle hook: starts the cluster unless `autoStart` is `false`; a failed start first
+   * releases the metrics, hooks and system topics (a retry can register them again). Nest calls it.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.engine) {
-      this.logger.log(NestMessages.noCluster(this.name));
-      return;
-    }
-    if (this.autoStart) await this.start();
+    if (!this.engine) return this.logger.log(NestMessages.noCluster(this.name));
+    if (this.autoStart) await startOrRelease(() => this.start(), this.operations);
   }
 
   /**

@@ -43,6 +43,10 @@ export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery
    * Prometheus metrics of this cluster (needs `prom-client`, loaded only when set): `true`
    * registers them in prom-client's global `register`, a `Registry` instance in that registry
    * (two named clusters share one registry: every series has a `cluster` label). Off by default.
+   * The series are registered when the module is built and removed on shutdown: if the cluster
+   * fails to start on bootstrap they are removed before the error propagates; if the app fails to
+   * initialise for another reason, `app.close()` removes them (until then a new app in the same
+   * process cannot register them again in the same registry).
    */
   readonly metrics?: boolean | MetricsRegistryLike;
   /** Options of the metrics (taken only with `metrics`). */
@@ -62,6 +66,8 @@ export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery
 export interface MetricsRegistryLike {
   registerMetric(metric: never): void;
   getSingleMetric(name: string): unknown;
+  removeSingleMetric(name: string): void;
+  metrics(): Promise<string>;
 }
 
 /** Options of a cluster's Prometheus metrics. */

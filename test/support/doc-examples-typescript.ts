@@ -50,6 +50,7 @@ const COMMON_NAMES: Readonly<Record<string, readonly string[]>> = {
     'Post',
     'Body',
     'Param',
+    'Header',
     'Logger',
     'Scope',
     'UseGuards',
@@ -84,6 +85,15 @@ const COMMON_NAMES: Readonly<Record<string, readonly string[]>> = {
     'RpcException',
   ],
   '@nestjs/config': ['ConfigModule', 'ConfigService'],
+  '@nestjs/terminus': ['HealthCheckService', 'HealthCheck', 'TerminusModule'],
+  'prom-client': ['register', 'Registry'],
+  '@opentelemetry/sdk-trace-node': [
+    'NodeTracerProvider',
+    'BatchSpanProcessor',
+    'SimpleSpanProcessor',
+    'ConsoleSpanExporter',
+    'InMemorySpanExporter',
+  ],
   'class-validator': ['IsString', 'IsInt', 'Min', 'MaxLength'],
   rxjs: ['Observable', 'filter', 'firstValueFrom', 'map'],
 };

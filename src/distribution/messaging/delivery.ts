@@ -11,7 +11,7 @@ import {
 } from '../../core/index.js';
 import type { DispatchLogLevel } from './dispatch.js';
 import { EnvelopeKind, encodeEnvelope, envelopeLength } from './envelope.js';
-import { encodeHeaders } from './envelope-headers.js';
+import { encodeHeaders, headersWithinBounds } from './envelope-headers.js';
 import type { MessagingStats } from './messaging-stats.js';
 import { withRequest } from './request-errors.js';
 import { MessagingMessages } from './messaging.messages.js';
@@ -167,16 +167,22 @@ export class Delivery {
   }
 
   /**
-   * The encoded header block; undefined when there is none, or when the headers break a bound
-   * (dropped and logged, the message goes without them).
+   * The encoded header block; undefined when no header is left. A header that breaks a bound is
+   * left out alone (see {@link headersWithinBounds}: the last ones go while the block is over
+   * 8 KiB), logged (rate-limited), and the message goes with the others.
    */
   private headerBlock(topic: string, headers: MessageHeaders): Buffer | undefined {
     const { context } = this;
     try {
-      const block = encodeHeaders(headers);
+      const { kept, dropped } = headersWithinBounds(headers);
+      if (dropped !== undefined)
+        context.log('warn', 'headers', MessagingMessages.headersDropped(topic, dropped));
+      const block = encodeHeaders(kept);
       // No header at all: the plain kind, which every peer reads.
       return block.length > 1 ? block : undefined;
     } catch (error) {
+      // Not expected once bounded; a header set that still fails goes as none rather than fail
+      // the message.
       context.log(
         'warn',
         'headers',

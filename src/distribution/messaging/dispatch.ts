@@ -228,8 +228,10 @@ export class Dispatcher {
     };
     const answered = (value: unknown): void => {
       message.settled();
-      scope?.end('ok');
-      this.reply(from, requestId, value);
+      // Ended after the reply: an answer that cannot be encoded goes back as an error.
+      const failure = this.reply(from, requestId, value);
+      if (failure === undefined) scope?.end('ok');
+      else scope?.end('error', failure.error);
     };
     if (scope === undefined) invoke(handler, payload, message, answered, failed);
     else scope.run(() => invoke(handler, payload, message, answered, failed));
@@ -282,17 +284,22 @@ export class Dispatcher {
     request.resolve(value);
   }
 
-  /** Sends a handler's answer; never throws (runs in promise callbacks). */
-  private reply(to: string, requestId: number, value: unknown): void {
-    if (this.context.isClosed()) return;
+  /**
+   * Sends a handler's answer; never throws (runs in promise callbacks).
+   * @returns why an error answer went instead (the answer could not be encoded); undefined when
+   * the answer went, or nothing did (messaging closed).
+   */
+  private reply(to: string, requestId: number, value: unknown): { error: unknown } | undefined {
+    if (this.context.isClosed()) return undefined;
     let body: Buffer[];
     try {
       body = encodePayload(this.context.codec, value);
     } catch (error) {
       this.replyError(to, requestId, handlerFailure(error));
-      return;
+      return { error };
     }
     this.sendReply(to, EnvelopeKind.Response, requestId, body);
+    return undefined;
   }
 
   /** Sends an error response; never throws. */

@@ -42,16 +42,11 @@ export function encodeHeaders(headers: MessageHeaders): Buffer {
   let total = 1;
   const values: string[] = [];
   for (const key of keys) {
-    checkKey(key);
-    const value: unknown = headers[key];
-    if (typeof value !== 'string') throw new EnvelopeError(MessagingMessages.headerValue(key));
-    const valueBytes = Buffer.byteLength(value, 'utf8');
-    if (valueBytes > MAX_HEADER_VALUE_BYTES)
-      throw new EnvelopeError(
-        MessagingMessages.headerValueTooLong(key, valueBytes, MAX_HEADER_VALUE_BYTES),
-      );
+    const value = headers[key];
+    const why = headerProblem(key, value as unknown);
+    if (why !== undefined) throw new EnvelopeError(why);
     values.push(value);
-    total += 3 + key.length + valueBytes;
+    total += 3 + key.length + Buffer.byteLength(value, 'utf8');
   }
   if (total > MAX_HEADER_BYTES)
     throw new EnvelopeError(MessagingMessages.headersTooLarge(total, MAX_HEADER_BYTES));
@@ -67,6 +62,61 @@ export function encodeHeaders(headers: MessageHeaders): Buffer {
     at += 2 + length;
   }
   return block;
+}
+
+/**
+ * The headers to send out of those the hooks set, each left out alone when it breaks a bound:
+ * a key that is empty, too long or not `[a-z0-9_-]`, a value that is not a string or over
+ * {@link MAX_HEADER_VALUE_BYTES}. Of the rest, the first {@link MAX_HEADERS} (in key order) are
+ * kept, and while they encode over {@link MAX_HEADER_BYTES} the last is left out: a large
+ * `baggage` set after it never costs the `traceparent`.
+ * @returns the headers kept (no prototype), and why the first one left out was (undefined when
+ * none was).
+ */
+export function headersWithinBounds(headers: MessageHeaders): {
+  readonly kept: MessageHeaders;
+  readonly dropped: string | undefined;
+} {
+  const kept: Record<string, string> = Object.create(null) as Record<string, string>;
+  const keys: string[] = [];
+  const sizes: number[] = [];
+  let dropped: string | undefined;
+  let total = 1;
+  for (const key of Object.keys(headers)) {
+    const why = headerProblem(key, headers[key] as unknown);
+    if (why !== undefined) {
+      dropped ??= why;
+      continue;
+    }
+    if (sizes.length === MAX_HEADERS) {
+      dropped ??= MessagingMessages.headerCount(Object.keys(headers).length, MAX_HEADERS);
+      continue;
+    }
+    const size = 3 + key.length + Buffer.byteLength(headers[key], 'utf8');
+    kept[key] = headers[key];
+    keys.push(key);
+    sizes.push(size);
+    total += size;
+  }
+  if (total > MAX_HEADER_BYTES) {
+    dropped ??= MessagingMessages.headersTooLarge(total, MAX_HEADER_BYTES);
+    for (let index = keys.length - 1; total > MAX_HEADER_BYTES; index--) {
+      total -= sizes[index];
+      delete kept[keys[index]];
+    }
+  }
+  return { kept, dropped };
+}
+
+/** Why one header cannot be sent; undefined when it can. */
+function headerProblem(key: string, value: unknown): string | undefined {
+  if (key.length === 0 || key.length > MAX_HEADER_KEY_BYTES || !KEY.test(key))
+    return MessagingMessages.headerKey(key, MAX_HEADER_KEY_BYTES);
+  if (typeof value !== 'string') return MessagingMessages.headerValue(key);
+  const valueBytes = Buffer.byteLength(value, 'utf8');
+  if (valueBytes > MAX_HEADER_VALUE_BYTES)
+    return MessagingMessages.headerValueTooLong(key, valueBytes, MAX_HEADER_VALUE_BYTES);
+  return undefined;
 }
 
 /**

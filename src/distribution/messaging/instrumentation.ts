@@ -253,14 +253,23 @@ class IncomingScopes implements IncomingScope {
   }
 
   /**
-   * Runs `fn` inside scopes `index` and on. A scope whose `run` throws before calling `fn` is
-   * skipped; what `fn` itself throws goes to the caller unchanged.
+   * Runs `fn` inside scopes `index` and on, exactly once. A scope whose `run` throws before
+   * calling `fn`, or returns without calling it, is skipped (logged); what `fn` itself throws goes
+   * to the caller unchanged.
    */
   private runFrom<R>(index: number, fn: () => R): R {
     if (index === this.scopes.length) return fn();
+    let called = false;
+    let skipped = false;
     let returned: { value: R } | undefined;
     let thrown: { error: unknown } | undefined;
     const inner = (): R => {
+      // Called late (after the scope was skipped) or twice: the handler ran once already.
+      if (skipped || called) {
+        if (thrown !== undefined) throw thrown.error;
+        return returned?.value as R;
+      }
+      called = true;
       try {
         returned = { value: this.runFrom(index + 1, fn) };
         return returned.value;
@@ -269,14 +278,26 @@ class IncomingScopes implements IncomingScope {
         throw error;
       }
     };
+    let result: R;
     try {
-      return this.scopes[index].run(inner);
+      result = this.scopes[index].run(inner);
     } catch (error) {
       if (thrown !== undefined) throw thrown.error;
       this.log('instrumentation|run', MessagingMessages.instrumentationFailed('run', error));
       // The handler ran already: its result stands. It did not: it runs without this scope.
-      return returned !== undefined ? returned.value : this.runFrom(index + 1, fn);
+      if (returned !== undefined) return returned.value;
+      skipped = true;
+      return this.runFrom(index + 1, fn);
     }
+    if (called) return result;
+    // A `run` that returned without calling `fn` would drop the message: the handler would never
+    // run, its requester would time out and the request would count as served for good.
+    this.log(
+      'instrumentation|run',
+      MessagingMessages.instrumentationFailed('run', MessagingMessages.runSkippedHandler()),
+    );
+    skipped = true;
+    return this.runFrom(index + 1, fn);
   }
 }
 

@@ -97,6 +97,48 @@ describe('Messaging headers on the wire', () => {
     expect(dropped[0].level).toBe('warn');
   });
 
+  it('drops only the headers that break a bound, keeping the trace context, and logs once', async () => {
+    const out = carrying(() => ({
+      traceparent: '00-abc-def-01',
+      baggage: 'x'.repeat(5000),
+      Upper: 'v',
+      count: 1 as never,
+      tracestate: 'k=v',
+    }));
+    a.instrument(out.hooks);
+    const atB = carrying({});
+    b.instrument(atB.hooks);
+    b.on('ask', () => 'answer');
+    b.on('note', () => undefined);
+    await expect(a.request(B, 'ask', 1)).resolves.toBe('answer');
+    a.send(B, 'note', 1);
+    a.broadcast('note', 2, { nodes: [B] });
+    await until(() => atB.received.length === 3, 2_000);
+    const kept = { traceparent: '00-abc-def-01', tracestate: 'k=v' };
+    expect(atB.received.map(r => ({ ...r.headers }))).toEqual([kept, kept, kept]);
+    const dropped = network.logger(A).lines.filter(l => l.message.includes('were dropped'));
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0].level).toBe('warn');
+  });
+
+  it('keeps the block within 8 KiB and 16 headers by dropping the last ones', async () => {
+    const big = 'x'.repeat(4000);
+    let headers: MessageHeaders = { traceparent: 't', one: big, two: big, three: big };
+    a.instrument(carrying(() => headers).hooks);
+    const atB = carrying({});
+    b.instrument(atB.hooks);
+    b.on('ask', () => 'answer');
+    await a.request(B, 'ask', 1);
+    expect({ ...atB.received[0].headers }).toEqual({ traceparent: 't', one: big, two: big });
+    const many: Record<string, string> = {};
+    for (let index = 0; index < 20; index++) many[`k${index}`] = String(index);
+    headers = many;
+    await a.request(B, 'ask', 2);
+    expect(Object.keys(atB.received[1].headers ?? {})).toEqual(
+      Array.from({ length: 16 }, (_, index) => `k${index}`),
+    );
+  });
+
   it('refuses malformed headers as a bad envelope when a hook reads them, and reads none without', async () => {
     let handled = 0;
     b.on('note', () => void handled++);

@@ -294,6 +294,17 @@ describe('Messaging instrumentation', () => {
       expect(hooks.in[0].ends).toEqual([['ok']]);
     });
 
+    it('ends the scope with error when the answer cannot be encoded and an error goes back', async () => {
+      const hooks = new Recorder();
+      b.instrument(hooks);
+      b.on('bad', () => () => undefined);
+      const error = await rejection(a.request(B, 'bad', null));
+      expect(error).toMatchObject({ code: 'ERR_REMOTE_HANDLER' });
+      await settle();
+      expect(hooks.in[0].ends.map(end => end[0])).toEqual(['error']);
+      expect(hooks.in[0].ends[0][1]).toMatchObject({ code: 'ERR_PAYLOAD_ENCODE' });
+    });
+
     it("carries the outgoing scope's headers to this node's own handlers, later sets winning", async () => {
       a.instrument(new Recorder({ traceparent: 'first', one: '1' }));
       a.instrument(new Recorder({ traceparent: 'second' }));
@@ -344,6 +355,43 @@ describe('Messaging instrumentation', () => {
       expect(network.logger(A).has('warn', 'end broke')).toBe(true);
       expect(network.logger(B).has('warn', 'incoming broke')).toBe(true);
       expect(network.logger(B).has('warn', 'run broke')).toBe(true);
+    });
+
+    it('is skipped when its run returns without calling the handler, which runs exactly once', async () => {
+      const outer = new Recorder();
+      b.instrument(outer);
+      b.instrument({
+        incoming: () => ({ run: () => undefined as never, end: () => undefined }),
+      });
+      // Calls the handler only later, once the scope was skipped: it must not run again.
+      const late: (() => unknown)[] = [];
+      b.instrument({
+        incoming: () => ({
+          run: fn => void late.push(fn) as never,
+          end: () => undefined,
+        }),
+      });
+      let requests = 0;
+      let notes = 0;
+      b.on('ok', () => {
+        requests++;
+        return 'answer';
+      });
+      b.on('note', () => void notes++);
+      await expect(a.request(B, 'ok', null, { timeoutMs: 5_000 })).resolves.toBe('answer');
+      a.send(B, 'note', 1);
+      await until(() => notes === 1 && late.length === 2, 2_000);
+      for (const fn of late) fn();
+      await settle();
+      expect([requests, notes]).toEqual([1, 1]);
+      expect(b.stats.serving).toBe(0);
+      expect(outer.in.map(entry => entry.ends)).toEqual([[['ok']], [['ok']]]);
+      const skipped = network
+        .logger(B)
+        .lines.filter(l => l.message.includes('returned without calling the handler'));
+      expect(skipped).toHaveLength(1);
+      expect(skipped[0].level).toBe('warn');
+      await b.whenIdle(AbortSignal.timeout(2_000));
     });
 
     it('is logged once per window however many messages it fails on', async () => {

@@ -87,7 +87,7 @@ export const MessagingMessages = {
   headersTruncated: () => 'Bad message headers: truncated.',
   headersTrailing: (extra: number) => `Bad message headers: ${extra} bytes after the last header.`,
   headersDropped: (topic: string, why: string) =>
-    `The instrumentation headers of a message on "${topic}" were dropped (the message was sent without them): ${why}`,
+    `Instrumentation headers of a message on "${topic}" were dropped (the message went with the others, if any): ${why}`,
   envelopeKindInvalid: (kind: unknown) =>
     `Invalid envelope kind ${describeValue(kind)}: expected 1 (send), 2 (request), 3 (response) or 4 (error response); headers go with 1 or 2 only.`,
   envelopeRequestIdInvalid: (id: unknown, max: number) =>
@@ -149,6 +149,7 @@ export const MessagingMessages = {
     `Broadcast of "${topic}" not queued for ${node}: ${errorText(error)}`,
   instrumentationFailed: (hook: string, error: unknown) =>
     `An instrumentation hook (${hook}) failed; it was skipped for this message, which went on: ${errorText(error)}`,
+  runSkippedHandler: () => 'its run() returned without calling the handler',
   instrumentInvalid: (value: unknown) =>
     `Invalid instrumentation hooks: received ${describeValue(value)}; expected an object whose outgoing and incoming members, when set, are functions.`,
   receiveFailed: (from: string, error: unknown) =>

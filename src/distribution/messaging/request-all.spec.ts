@@ -219,6 +219,20 @@ describe('Messaging.requestAll', () => {
     expect(listeners).toBe(0);
   });
 
+  it('counts each listed node that is not a connected member as refused, as request() counts it', async () => {
+    const a = cluster();
+    net.down.add(D);
+    await rejection(a.request(GHOST, 'who', null));
+    expect(a.stats.requests.other).toBe(1);
+    await a.requestAll<string>('who', null, { nodes: [B, GHOST, D] });
+    expect(a.stats.requests).toEqual({ ok: 1, remoteError: 0, timeout: 0, nodeDown: 0, other: 3 });
+    await a.requestAll('who', () => undefined, { nodes: [GHOST] });
+    expect(a.stats.requests.other).toBe(4);
+    // A call refused as a whole (the payload) asks nobody and counts nobody.
+    await rejection(a.requestAll('who', () => undefined, { nodes: [B, GHOST] }));
+    expect(a.stats.requests.other).toBe(4);
+  });
+
   it('resolves [] without members, and does not encode a payload nobody gets', async () => {
     const a = net.add(A);
     await expect(a.requestAll('who', null)).resolves.toEqual([]);

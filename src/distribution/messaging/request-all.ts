@@ -92,21 +92,32 @@ export function requestAll<T>(
     };
     const members = new Set(driver.members());
     const asked: number[] = [];
+    const notMembers: NodeDownError[] = [];
     for (let index = 0; index < targets.length; index++) {
       const node = targets[index];
-      if (node === driver.self || members.has(node)) asked.push(index);
-      else
-        failed(index, new NodeDownError(MessagingMessages.notMember(node, topic), { node, topic }));
+      if (node === driver.self || members.has(node)) {
+        asked.push(index);
+        continue;
+      }
+      const error = new NodeDownError(MessagingMessages.notMember(node, topic), { node, topic });
+      notMembers.push(error);
+      failed(index, error);
     }
+    // Each counted (once the call is sure to resolve) as a request() to a node not connected
+    // is: refused; no scope, nothing was sent.
+    const countNotMembers = (): void => {
+      for (const error of notMembers) driver.refused(undefined, error);
+    };
     if (targets.length === 0) return resolve([]);
     // Nobody to ask: the payload is not even encoded (as a broadcast that reaches nobody).
-    if (asked.length === 0) return;
+    if (asked.length === 0) return countNotMembers();
     let body: Buffer[];
     try {
       body = driver.encode(payload);
     } catch (error) {
       throw withRequest(error, '*', topic);
     }
+    countNotMembers();
     for (const index of asked) {
       const node = targets[index];
       const scope = driver.outgoing(node, topic);

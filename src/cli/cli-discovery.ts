@@ -1,6 +1,12 @@
 import { type DiscoveryContext, type DiscoveryStrategy, type Peer, toPeer } from '../core/index.js';
 
 /**
+ * How many peers the CLI learns from the nodes' answers, at most: a node's `info` is its word,
+ * and a node that tells of 50,000 made-up peers must not make the CLI dial them all.
+ */
+export const MAX_LEARNED_PEERS = 1_024;
+
+/**
  * The CLI's discovery: the configured one (seeds or the environment's) plus every peer the nodes
  * told of in their `info` answers. A hidden link is sent no peer list, so without this a CLI that
  * knows one seed would reach only that node.
@@ -19,12 +25,26 @@ export class CliDiscovery implements DiscoveryStrategy {
     await this.inner.init?.(context);
   }
 
-  /** Adds peers told of by a node; returns how many were new. */
-  learn(peers: readonly Peer[]): number {
+  /**
+   * Adds peers told of by a node; returns how many were new. The list comes from another node's
+   * answer, so it is checked here: anything but an array counts as none, an entry that is not a
+   * valid peer is skipped, and learning stops at {@link MAX_LEARNED_PEERS}.
+   */
+  learn(peers: unknown): number {
+    if (!Array.isArray(peers)) return 0;
     let added = 0;
-    for (const peer of peers) {
+    for (const entry of peers as unknown[]) {
+      if (this.learned.size >= MAX_LEARNED_PEERS) break;
+      let peer: Peer;
+      try {
+        // Only what dialling needs: a told-of meta is not the CLI's business.
+        const { node, port } = toPeer(entry as Peer);
+        peer = port === undefined ? { node } : { node, port };
+      } catch {
+        continue;
+      }
       if (peer.node === this.context?.self || this.learned.has(peer.node)) continue;
-      this.learned.set(peer.node, toPeer(peer));
+      this.learned.set(peer.node, peer);
       added++;
     }
     return added;

@@ -143,4 +143,56 @@ describe('CLI output', () => {
       line: 'gen-cluster: x (ERR_BAD_COOKIE)',
     });
   });
+
+  it('strips control characters from every peer-supplied string', () => {
+    const evil = '\u001b[2J\u001b]0;x\u0007\r\n\u0085\u009b';
+    const shown = formatInfo({
+      ...info,
+      node: `b${evil}@h`,
+      version: `1${evil}`,
+      dist: `tcp${evil}`,
+      state: `running${evil}` as SystemInfo['state'],
+      namespace: `ns${evil}`,
+      members: [`a${evil}@h`],
+      discovered: [`c${evil}@h`],
+      served: [{ topic: `t${evil}`, kind: 'handler' }],
+      events: [
+        { seq: 1, at: `T${evil}`, type: 'nodeDown', node: `d${evil}@h`, reason: `r${evil}` },
+        { seq: 2, at: 'T', type: 'discoveryError', message: `m${evil}` },
+      ],
+    });
+    // eslint-disable-next-line no-control-regex -- none may be left (line breaks between facts aside)
+    expect(shown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(shown.split('\n')).toHaveLength(12);
+    expect(shown).toContain('b[2J]0;x@h');
+    expect(shown).toContain('T[2J]0;x nodeDown d[2J]0;x@h (r[2J]0;x)');
+    expect(shown).toContain('t[2J]0;x (handler)');
+    const line = formatWatchedEvent(`a${evil}@h`, {
+      seq: 1,
+      at: 'T',
+      type: 'connectFailed',
+      node: 'b@h',
+      message: `refused${evil}`,
+    });
+    expect(line).toBe('T a[2J]0;x@h connectFailed b@h (refused[2J]0;x)');
+    expect(formatMembers([{ node: `a${evil}@h`, error: `e${evil}` }])).toBe(
+      'a[2J]0;x@h  no answer: e[2J]0;x',
+    );
+  });
+
+  it('reads a malformed info (lists that are not lists, null entries) as empty', () => {
+    const malformed = {
+      ...info,
+      members: 'a@h',
+      discovered: null,
+      served: { topic: 'x' },
+      events: [null, 5, { seq: 1, at: 'T', type: 'nodeUp', node: 'b@h' }],
+    } as unknown as SystemInfo;
+    const shown = formatInfo(malformed);
+    expect(shown).toContain('members     -');
+    expect(shown).toContain('discovered  -');
+    expect(shown).toContain('served      -');
+    expect(shown).toContain('T nodeUp b@h');
+    expect(() => formatInfo(null as unknown as SystemInfo)).not.toThrow();
+  });
 });

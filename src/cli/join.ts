@@ -90,7 +90,7 @@ export class JoinedCluster {
       const overview = await this.client.overview({ timeoutMs: left() });
       let added = 0;
       for (const node of overview.nodes)
-        if (node.ok) added += this.discovery.learn(node.info.peers);
+        if (node.ok) added += this.discovery.learn(peersOf(node.info));
       const missing = () => this.discovery.learnedNames().filter(n => !this.isMember(n));
       if (missing().length === 0) return;
       await this.cluster.refresh();
@@ -99,8 +99,11 @@ export class JoinedCluster {
     }
   }
 
-  /** Adds the peers a node told of (watch learns as it polls); returns how many were new. */
-  learn(peers: Parameters<CliDiscovery['learn']>[0]): number {
+  /**
+   * Adds the peers a node told of (watch learns as it polls); returns how many were new. Anything
+   * but a list of valid peers adds nothing (see {@link CliDiscovery.learn}).
+   */
+  learn(peers: unknown): number {
     return this.discovery.learn(peers);
   }
 
@@ -199,8 +202,19 @@ export async function joinCluster(options: JoinOptions): Promise<JoinedCluster> 
     });
   }
   const joined = new JoinedCluster(cluster, dist.messaging, discovery, timeoutMs);
-  await joined.expand();
+  try {
+    await joined.expand();
+  } catch (error) {
+    // The CLI's node must not stay behind a failure: the process would not exit.
+    await cluster.stop();
+    throw error;
+  }
   return joined;
+}
+
+/** The `peers` of a node's info answer, whatever shape that answer has. */
+export function peersOf(info: unknown): unknown {
+  return (info as { peers?: unknown } | null | undefined)?.peers;
 }
 
 /** The handshake refusal code in an error or its causes, if any. */

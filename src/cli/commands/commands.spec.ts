@@ -141,4 +141,107 @@ describe('CLI commands', () => {
     expect(lines[1]).toBe(`2026-01-01T00:00:03.000Z ${A} nodeDown ${B} (left)`);
     expect(lines[2]).toBe(`2026-01-01T00:00:04.000Z ${A} nodeDown ${B} (left)`);
   });
+
+  it('members and info read a malformed answer as empty, never exit 2', async () => {
+    const bad = {
+      ...infoOf(A, []),
+      members: 5,
+      served: null,
+      events: 'x',
+    } as unknown as SystemInfo;
+    const members = await membersCommand(
+      context({
+        overview: () =>
+          Promise.resolve({
+            self: SELF,
+            nodes: [
+              { node: A, ok: true, info: bad },
+              { node: B, ok: true, info: null as unknown as SystemInfo },
+            ],
+          }),
+      }),
+      undefined,
+    );
+    expect(members.text).toBe(`${A}  members: -\n${B}  members: -`);
+    const info = await infoCommand(context({ info: () => Promise.resolve(bad) }), A);
+    expect(info.text).toContain('members     -');
+    expect(info.text).toContain('events (last 0):');
+  });
+
+  it('watch survives a malformed overview and learn that throws', async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const client: Partial<SystemClient> = {
+      overview: () =>
+        Promise.resolve({
+          self: SELF,
+          nodes: [
+            { node: A, ok: true, info: null as unknown as SystemInfo },
+            { node: B, ok: true, info: { ...infoOf(B, []), peers: 7 } as unknown as SystemInfo },
+          ],
+        }),
+      events: () =>
+        Promise.resolve({
+          seq: 1,
+          events: [
+            null,
+            { seq: 1, at: 'T1', type: 'nodeUp' as const, node: `x\u001b[2J@h\r` },
+          ] as never,
+          gap: false,
+        }),
+    };
+    const learn = (): number => {
+      throw new TypeError('bad peers');
+    };
+    const watching = watchCommand(
+      { ...context(client, [A]), expand: () => Promise.resolve(), learn },
+      { json: false, write: line => lines.push(line), signal: stop.signal, intervalMs: 10 },
+    );
+    await until(() => lines.some(l => l.includes('nodeUp')), 5_000, 'an event printed');
+    stop.abort();
+    await watching;
+    expect(lines).toContain(`T1 ${A} nodeUp x[2J@h`);
+  });
+
+  it('watch asks a restarted node (new boot id) from 0, so no event of its new run is skipped', async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const event = (seq: number) => ({
+      seq,
+      at: `T${seq}`,
+      type: 'nodeUp' as const,
+      node: `n${seq}@h`,
+    });
+    const asked: number[] = [];
+    let polls = 0;
+    const client: Partial<SystemClient> = {
+      // The first run had seen 3 events.
+      overview: () =>
+        Promise.resolve({
+          self: SELF,
+          nodes: [{ node: A, ok: true, info: { ...infoOf(A, [], 3), boot: 'run-1' } }],
+        }),
+      // It restarted and recorded 5 events since: past the saved 3.
+      events: (_node, since) => {
+        asked.push(since);
+        polls++;
+        const all = [1, 2, 3, 4, 5].map(event);
+        return Promise.resolve({
+          seq: 5,
+          events: all.filter(e => e.seq > since),
+          gap: false,
+          boot: 'run-2',
+        });
+      },
+    };
+    const watching = watchCommand(
+      { ...context(client, [A]), expand: () => Promise.resolve(), learn: () => 0 },
+      { json: false, write: line => lines.push(line), signal: stop.signal, intervalMs: 10 },
+    );
+    await until(() => polls >= 4, 5_000, 'a few polls');
+    stop.abort();
+    await watching;
+    expect(asked.slice(0, 3)).toEqual([3, 0, 5]);
+    expect(lines.slice(1)).toEqual([1, 2, 3, 4, 5].map(seq => `T${seq} ${A} nodeUp n${seq}@h`));
+  });
 });

@@ -2,7 +2,7 @@
  * The system topics on real parts: three GenClusters on an InMemoryNetwork, each with the real
  * Messaging and its SystemService, asked by one another through the SystemClient.
  */
-import { GenCluster, VERSION } from '../../core/index.js';
+import { GenCluster, type MessagingDistStrategy, VERSION } from '../../core/index.js';
 import { InMemoryNetwork } from '../../testing/index.js';
 import { silent } from '../../../test/support/engine-harness.js';
 import { until } from '../../../test/support/wait.js';
@@ -137,5 +137,27 @@ describe('SystemService on an in-memory cluster', () => {
     expect(() => messaging.messaging.on(SYSTEM_TOPICS.info, () => 1)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_TOPIC' }) as Error,
     );
+  });
+
+  it('tells each start apart by a boot id, the same in info and in events pages', async () => {
+    const [a, b] = await trio();
+    const info = await b.system.client.info(A);
+    const page = await b.system.client.events(A, 0);
+    expect(info.boot).toMatch(/^[0-9a-f-]{36}$/);
+    expect(page.boot).toBe(info.boot);
+    expect((await b.system.client.info(B)).boot).not.toBe(info.boot);
+    // A new start of A's system service (what a restarted node has): a new id.
+    a.system.close();
+    const again = SystemService.attach(
+      a.cluster,
+      (a.cluster.strategies.dist as MessagingDistStrategy).messaging,
+    );
+    try {
+      const restarted = await b.system.client.events(A, 0);
+      expect(restarted.boot).toMatch(/^[0-9a-f-]{36}$/);
+      expect(restarted.boot).not.toBe(info.boot);
+    } finally {
+      again.close();
+    }
   });
 });

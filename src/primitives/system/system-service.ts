@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Observable, Subscription } from 'rxjs';
 import {
@@ -63,6 +64,8 @@ export class SystemService {
   private readonly subscription: Subscription;
   private readonly teardown: (() => void)[] = [];
   private readonly startedAt = performance.now();
+  /** Tells this run's events from an earlier run's: see {@link SystemEventsPage.boot}. */
+  private readonly boot = randomUUID();
 
   private constructor(
     private readonly cluster: SystemCluster,
@@ -117,13 +120,14 @@ export class SystemService {
       served: [...(this.messaging.localTopics?.served() ?? [])],
       events: this.ring.recent(INFO_EVENTS),
       seq: this.ring.seq,
+      boot: this.boot,
     };
   }
 
   /** The answer of `$gc.sys.events`: events after the asked `since` (0 when not a number). */
   events(payload: unknown): SystemEventsPage {
     const since = (payload as { since?: unknown } | null | undefined)?.since;
-    return this.ring.since(typeof since === 'number' ? since : 0);
+    return { ...this.ring.since(typeof since === 'number' ? since : 0), boot: this.boot };
   }
 
   /** Removes the topics and stops recording. */

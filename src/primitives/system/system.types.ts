@@ -51,6 +51,12 @@ export interface SystemInfo {
   readonly events: readonly RecordedEvent[];
   /** The last event's sequence number (0 before any). */
   readonly seq: number;
+  /**
+   * Random per start of the node's `SystemService` (absent from versions before it): the
+   * same in `$gc.sys.events` pages. A different `boot` means the node restarted and numbers its
+   * events from 1 again, so a saved `seq` of the old run says nothing about the new one.
+   */
+  readonly boot?: string;
 }
 
 /** The answer of `$gc.sys.events`. */
@@ -61,6 +67,13 @@ export interface SystemEventsPage {
   readonly events: readonly RecordedEvent[];
   /** Events between `since` and the first returned one were dropped from the node's ring. */
   readonly gap: boolean;
+  /**
+   * Random per start of the node's `SystemService` (absent from versions before it). A
+   * poller keeps it beside its saved `seq`: when it changes, the node restarted and the poller asks
+   * again from `since: 0`; otherwise, once the new run's count passed the saved `seq`, the events
+   * in between would be skipped without a `gap`.
+   */
+  readonly boot?: string;
 }
 
 /** One node's answer in an overview. */

@@ -67,6 +67,7 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
 (function () {
   "use strict";
   var MAX_EVENTS = 100;
+  var MAX_NODES = 256;
   var self = null;
   var since = null;
   var seeded = false;
@@ -100,7 +101,8 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
     while (eventsEl.children.length > MAX_EVENTS) eventsEl.removeChild(eventsEl.lastChild);
   }
   function applyEvent(e) {
-    if (!e.node || e.node === self) return;
+    if (typeof e.node !== "string" || !e.node || e.node === self) return;
+    if (!nodes.has(e.node) && nodes.size >= MAX_NODES) return;
     var n = known(e.node);
     if (e.type === "nodeUp") { n.state = "up"; n.reason = ""; n.downByEvent = false; }
     if (e.type === "nodeDown") { n.state = "down"; n.reason = e.reason || "down"; n.downByEvent = true; }
@@ -129,27 +131,43 @@ export const CLUSTER_UI_PAGE = `<!doctype html>
       return card;
     }));
   }
+  function list(v) { return Array.isArray(v) ? v : []; }
+  function str(v) { return typeof v === "string" ? v : (typeof v === "number" ? String(v) : ""); }
+  // Adds a card for a name a node told of, up to MAX_NODES: a node's answer is its word, and
+  // one listing thousands of made-up names must not fill the page.
+  function tellOf(name) {
+    if (typeof name === "string" && name && (nodes.has(name) || nodes.size < MAX_NODES)) known(name);
+  }
+  function onEntry(entry) {
+    if (!entry || typeof entry.node !== "string" || !entry.node) return;
+    if (!nodes.has(entry.node) && nodes.size >= MAX_NODES) return;
+    var n = known(entry.node);
+    n.answered = entry.ok === true;
+    // A failed answer asked before a nodeDown arrived must not bring the card back up.
+    if (entry.ok === true || !n.downByEvent) { n.state = "up"; n.reason = ""; n.downByEvent = false; }
+    if (entry.ok === true) {
+      var i = entry.info || {};
+      var members = list(i.members).filter(function (m) { return typeof m === "string"; });
+      n.links = members.slice();
+      n.seenAt = new Date().toLocaleTimeString([], { hour12: false });
+      n.meta = "v" + str(i.version) + " · " + str(i.dist) + " · " + str(i.state) + " · up " + str(i.uptimeS) + " s";
+      members.concat(list(i.discovered)).forEach(tellOf);
+      if (entry.node === self && !seeded) {
+        seeded = true;
+        list(i.events).forEach(function (e) {
+          if (e && typeof e === "object" && e.at < since) { addEvent(e); applyEvent(e); }
+        });
+      }
+    } else {
+      n.meta = entry.older ? "older version (no system topics)" : "no answer: " + str(entry.error);
+    }
+  }
   function onOverview(o) {
     var listed = new Set();
-    o.nodes.forEach(function (entry) {
-      listed.add(entry.node);
-      var n = known(entry.node);
-      n.answered = entry.ok;
-      // A failed answer asked before a nodeDown arrived must not bring the card back up.
-      if (entry.ok || !n.downByEvent) { n.state = "up"; n.reason = ""; n.downByEvent = false; }
-      if (entry.ok) {
-        var i = entry.info;
-        n.links = i.members.slice();
-        n.seenAt = new Date().toLocaleTimeString([], { hour12: false });
-        n.meta = "v" + i.version + " · " + i.dist + " · " + i.state + " · up " + i.uptimeS + " s";
-        i.members.concat(i.discovered).forEach(known);
-        if (entry.node === self && !seeded) {
-          seeded = true;
-          i.events.filter(function (e) { return e.at < since; }).forEach(function (e) { addEvent(e); applyEvent(e); });
-        }
-      } else {
-        n.meta = entry.older ? "older version (no system topics)" : "no answer: " + entry.error;
-      }
+    list(o && o.nodes).forEach(function (entry) {
+      // One malformed answer spoils its own card only, never the whole overview.
+      try { onEntry(entry); } catch (err) { /* skipped: the other entries still render */ }
+      if (entry && typeof entry.node === "string") listed.add(entry.node);
     });
     nodes.forEach(function (n, name) {
       if (!listed.has(name) && n.state === "up") { n.state = "down"; n.reason = "not connected"; }

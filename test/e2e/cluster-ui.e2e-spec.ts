@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { CLUSTER_UI_PAGE } from '../../sample/cluster-ui/page.js';
 import { type SampleNode, startNode, staticNodeEnv, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
@@ -43,6 +44,29 @@ const CARDS = `Array.from(document.querySelectorAll('article[data-node]')).map(e
 
 const cards = (page: Page): Promise<Card[]> => page.evaluate<Card[]>(CARDS);
 
+/** Debian's Chromium, headless, with a throwaway profile. */
+function launchChromium(userDataDir: string): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `The live page test needs Debian's "chromium" at ${CHROMIUM}. Install it as root:\n  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium`,
+    );
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1100, height: 720 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
 describe('the live cluster page in headless Chromium', () => {
   const names = ['a', 'b', 'c'].map(n => `${n}@127.0.0.1`);
   let nodes: SampleNode[] = [];
@@ -53,31 +77,14 @@ describe('the live cluster page in headless Chromium', () => {
   let origin = '';
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(
-        `The live page test needs Debian's "chromium" at ${CHROMIUM}. Install it as root:\n  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium`,
-      );
+    if (!existsSync(CHROMIUM)) await launchChromium(''); // throws, saying how to install it
     const ports = await Promise.all(names.map(() => freePort()));
     nodes = await Promise.all(
       names.map((_, i) => startNode(staticNodeEnv(names, ports, i), { timeoutMs: 30_000 })),
     );
     origin = `http://127.0.0.1:${nodes[0]!.http}`;
     userDataDir = mkdtempSync(join(tmpdir(), `gen-cluster-chromium-${process.pid}-`));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1100, height: 720 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context = await launchChromium(userDataDir);
     page = context.pages()[0] ?? (await context.newPage());
     page.on('request', request => requested.push(request.url()));
   });
@@ -148,5 +155,114 @@ describe('the live cluster page in headless Chromium', () => {
       [killed, 'down'],
     ]);
     expect(shown[2]!.text).toContain('connectionClosed');
+  });
+});
+
+/**
+ * The page alone, fed by a stand-in for EventSource (the page's only input), with answers a
+ * misbehaving node could send: one malformed entry must not freeze the overview, and a node
+ * listing thousands of made-up names must not add thousands of cards.
+ */
+describe('the live cluster page with malformed answers', () => {
+  let userDataDir: string | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  /** Replaces EventSource: `__emit(type, data)` delivers one message to the page's listeners. */
+  const FEED = `<script>
+    window.__errors = [];
+    window.EventSource = function () { this.listeners = {}; window.__source = this; };
+    window.EventSource.prototype.addEventListener = function (type, f) {
+      (this.listeners[type] = this.listeners[type] || []).push(f);
+    };
+    window.__emit = function (type, data) {
+      (window.__source.listeners[type] || []).forEach(function (f) {
+        try { f({ data: JSON.stringify(data) }); } catch (e) { window.__errors.push(String(e)); }
+      });
+    };
+  </script>`;
+  const emit = (type: string, data: unknown) =>
+    page!.evaluate(
+      ([t, d]) =>
+        (globalThis as unknown as { __emit: (t: unknown, d: unknown) => void }).__emit(t, d),
+      [type, data] as const,
+    );
+  const good = (node: string, members: string[], discovered: unknown = members) => ({
+    v: 1,
+    node,
+    version: '1.0.0',
+    uptimeS: 1,
+    dist: 'tcp',
+    state: 'running',
+    members,
+    discovered,
+    peers: [],
+    served: [],
+    events: [],
+    seq: 0,
+  });
+
+  beforeAll(async () => {
+    userDataDir = mkdtempSync(join(tmpdir(), `gen-cluster-chromium-${process.pid}-`));
+    context = await launchChromium(userDataDir);
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('renders the well-formed entries of an overview with malformed ones, and keeps updating', async () => {
+    await page!.setContent(CLUSTER_UI_PAGE.replace('<script>', `${FEED}\n<script>`));
+    await emit('hello', { self: 'a@h', at: new Date().toISOString() });
+    await emit('overview', {
+      self: 'a@h',
+      nodes: [
+        { node: 'a@h', ok: true, info: good('a@h', ['b@h', 'c@h']) },
+        {
+          node: 'b@h',
+          ok: true,
+          info: { ...good('b@h', []), members: 5, discovered: 7, events: {} },
+        },
+        { node: 'c@h', ok: true, info: null },
+        null,
+        { node: 5, ok: true },
+      ],
+    });
+    expect(await page!.evaluate('window.__errors')).toEqual([]);
+    expect((await cards(page!)).map(c => [c.node, c.state])).toEqual([
+      ['a@h', 'up'],
+      ['b@h', 'up'],
+      ['c@h', 'up'],
+    ]);
+    expect(await page!.textContent('#updated')).not.toBe('never');
+    await emit('overview', {
+      self: 'a@h',
+      nodes: [
+        { node: 'a@h', ok: true, info: good('a@h', ['b@h']) },
+        { node: 'b@h', ok: true, info: good('b@h', ['a@h']) },
+      ],
+    });
+    const shown = await cards(page!);
+    expect(shown.map(c => [c.node, c.state, c.links])).toEqual([
+      ['a@h', 'up', ['b@h']],
+      ['b@h', 'up', ['a@h']],
+      ['c@h', 'down', []],
+    ]);
+  });
+
+  it('shows at most 256 cards whatever a node says it discovered', async () => {
+    await page!.setContent(CLUSTER_UI_PAGE.replace('<script>', `${FEED}\n<script>`));
+    await emit('hello', { self: 'a@h', at: new Date().toISOString() });
+    const fake = Array.from({ length: 5_000 }, (_, i) => `<b>f${i}</b>@h`);
+    await emit('overview', {
+      self: 'a@h',
+      nodes: [{ node: 'a@h', ok: true, info: good('a@h', [], fake) }],
+    });
+    const shown = await cards(page!);
+    expect(shown).toHaveLength(256);
+    expect(shown.some(c => c.node === 'a@h')).toBe(true);
+    // Inserted as text: the names' markup is not parsed.
+    expect(await page!.evaluate('document.querySelectorAll("#nodes b").length')).toBe(0);
   });
 });

@@ -6,7 +6,6 @@ import {
   type ClusterHealthSnapshot,
   GenClusterError,
   type HealthVerdict,
-  type MessagingStatsSnapshot,
   type ReadinessOptions,
   type ShutdownPhase,
   checkInteger,
@@ -68,17 +67,6 @@ export function checkReadinessOptions(options: unknown): ReadinessOptions {
     ...(discoveryGraceMs === undefined ? {} : { discoveryGraceMs }),
   };
 }
-
-/** The counters of a messaging layer that keeps none (a custom dist's). @internal */
-export const NO_MESSAGING_STATS: MessagingStatsSnapshot = Object.freeze({
-  messagesSent: 0,
-  bytesSent: 0,
-  messagesReceived: 0,
-  bytesReceived: 0,
-  requests: Object.freeze({ ok: 0, remoteError: 0, timeout: 0, nodeDown: 0, other: 0 }),
-  inFlight: 0,
-  serving: 0,
-});
 
 /**
  * The system client of a cluster that serves no system topics: every call rejects saying why

@@ -23,7 +23,12 @@ import {
   type RequestAllResult,
   type RequestOptions,
 } from '../core/index.js';
-import { type Topic, type TopicLike, topicName } from '../distribution/index.js';
+import {
+  type Topic,
+  type TopicLike,
+  ZERO_MESSAGING_STATS,
+  topicName,
+} from '../distribution/index.js';
 import {
   type CallOptions,
   type OwnerOptions,
@@ -35,7 +40,6 @@ import {
 } from '../primitives/index.js';
 import {
   type ClusterHealth,
-  NO_MESSAGING_STATS,
   clusterHealth,
   unavailableSystemClient,
 } from './cluster-health.helpers.js';
@@ -435,7 +439,7 @@ export class ClusterService
 
   /** This node's messaging counters (all zero when the dist keeps none). */
   get stats(): MessagingStatsSnapshot {
-    return this.messaging.stats ?? NO_MESSAGING_STATS;
+    return this.messaging.stats ?? ZERO_MESSAGING_STATS;
   }
 
   /**

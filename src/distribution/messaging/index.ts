@@ -25,6 +25,7 @@ export {
   Messaging,
   type MessagingOptions,
 } from './messaging.js';
+export { ZERO_MESSAGING_STATS } from './messaging-stats.js';
 export {
   DEFAULT_MAX_PAYLOAD_DEPTH,
   DEFAULT_MAX_STRUCTURED_PAYLOAD_BYTES,

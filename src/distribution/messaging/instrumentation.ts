@@ -192,6 +192,25 @@ export class ReceiversSettled {
   }
 }
 
+/**
+ * Ends each of `scopes` with the same outcome; one whose `end` throws is logged and the rest still
+ * end. A plain function, so ending adds no allocation on the message path.
+ */
+function endScopes<O, E>(
+  scopes: readonly { end(outcome: O, error?: E): void }[],
+  outcome: O,
+  error: E | undefined,
+  log: InstrumentationLog,
+): void {
+  for (const scope of scopes) {
+    try {
+      scope.end(outcome, error);
+    } catch (failure) {
+      log('instrumentation|end', MessagingMessages.instrumentationFailed('end', failure));
+    }
+  }
+}
+
 /** The scopes several `outgoing` hooks returned for one message, as one. */
 class OutgoingScopes implements OutgoingScope {
   readonly headers: MessageHeaders | undefined;
@@ -217,13 +236,7 @@ class OutgoingScopes implements OutgoingScope {
   end(outcome: RequestOutcome | 'sent', error?: Error): void {
     if (this.ended) return;
     this.ended = true;
-    for (const scope of this.scopes) {
-      try {
-        scope.end(outcome, error);
-      } catch (failure) {
-        this.log('instrumentation|end', MessagingMessages.instrumentationFailed('end', failure));
-      }
-    }
+    endScopes(this.scopes, outcome, error, this.log);
   }
 }
 
@@ -243,13 +256,7 @@ class IncomingScopes implements IncomingScope {
   end(outcome: 'ok' | 'error', error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    for (const scope of this.scopes) {
-      try {
-        scope.end(outcome, error);
-      } catch (failure) {
-        this.log('instrumentation|end', MessagingMessages.instrumentationFailed('end', failure));
-      }
-    }
+    endScopes(this.scopes, outcome, error, this.log);
   }
 
   /**

@@ -9,7 +9,7 @@ import {
   InvalidConfigError,
   type MessageHeaders,
 } from '../../core/index.js';
-import type { DispatchLogLevel } from './dispatch.js';
+import type { DispatchLogLevel, Dispatcher } from './dispatch.js';
 import { EnvelopeKind, encodeEnvelope, envelopeLength } from './envelope.js';
 import { encodeHeaders, headersWithinBounds } from './envelope-headers.js';
 import type { MessagingStats } from './messaging-stats.js';
@@ -31,14 +31,7 @@ export interface DeliveryContext {
   readonly stats: MessagingStats;
   readonly isClosed: () => boolean;
   /** Handles a message from this node to itself, as `receive` handles one from a peer. */
-  readonly dispatch: (
-    from: string,
-    kind: EnvelopeKind,
-    requestId: number,
-    topic: string,
-    body: Buffer,
-    headers?: MessageHeaders,
-  ) => void;
+  readonly dispatch: Dispatcher['dispatch'];
   readonly log: (level: DispatchLogLevel, key: string, message: string) => void;
 }
 

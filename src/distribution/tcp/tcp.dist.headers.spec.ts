@@ -1,21 +1,10 @@
 import { jest } from '@jest/globals';
-import type { ClusterLogger, DistContext, MessageHeaders } from '../../core/index.js';
+import type { MessageHeaders } from '../../core/index.js';
+import { distContext } from '../../../test/support/dist-context.js';
 import { until } from '../../../test/support/wait.js';
 import { TcpDist } from './tcp.dist.js';
 
 jest.setTimeout(20_000);
-
-const quiet: ClusterLogger = {
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-const context = (self: string): DistContext => ({
-  self,
-  logger: quiet,
-  nodeUp: () => undefined,
-  nodeDown: () => undefined,
-});
 
 const started: TcpDist[] = [];
 afterEach(async () => {
@@ -25,7 +14,7 @@ afterEach(async () => {
 async function start(self: string): Promise<TcpDist> {
   const dist = new TcpDist({ cookie: 'headers-cookie', portMapper: false });
   started.push(dist);
-  await dist.init(context(self));
+  await dist.init(distContext(self));
   return dist;
 }
 

@@ -1,27 +1,16 @@
 import { type Server, connect, createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { distContext } from '../../../test/support/dist-context.js';
 import { freePort } from '../../../test/support/ports.js';
-import { type ClusterLogger, type DistContext, InvalidConfigError } from '../../core/index.js';
+import { InvalidConfigError } from '../../core/index.js';
 import { listenFailure } from './listen-failure.js';
 import { TcpDist, type TcpDistOptions } from './tcp.dist.js';
-
-const quiet: ClusterLogger = {
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-const context = (self: string): DistContext => ({
-  self,
-  logger: quiet,
-  nodeUp: () => undefined,
-  nodeDown: () => undefined,
-});
 
 /** What `init` rejected with; fails the test when it started. */
 async function initFailure(options: TcpDistOptions, self: string): Promise<InvalidConfigError> {
   const dist = new TcpDist({ cookie: 'c', portMapper: false, ...options });
   try {
-    await dist.init(context(self));
+    await dist.init(distContext(self));
   } catch (error) {
     return error as InvalidConfigError;
   } finally {
@@ -96,7 +85,7 @@ describe('TcpDist: a listen address or port that cannot be used fails start, say
     await new Promise(resolve => holder!.close(resolve));
     holder = undefined;
     const dist = new TcpDist({ cookie: 'c', portMapper: false, port });
-    await dist.init(context('a@127.0.0.101'));
+    await dist.init(distContext('a@127.0.0.101'));
     expect(dist.port).toBe(port);
     await dist.close();
   });
@@ -127,7 +116,7 @@ describe('TcpDist: the port mapper it serves', () => {
         ...(portMapperBind ? { portMapperBind } : {}),
       });
       try {
-        await dist.init(context('a@127.0.0.1'));
+        await dist.init(distContext('a@127.0.0.1'));
         expect(await accepts('127.0.0.1', portMapperPort)).toBe(true);
         // another loopback address stands for "another interface" without leaving this machine
         expect(await accepts('127.0.0.102', portMapperPort)).toBe(reachable);

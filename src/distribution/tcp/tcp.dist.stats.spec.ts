@@ -1,6 +1,6 @@
 import { type Server, connect, createServer } from 'node:net';
 import { jest } from '@jest/globals';
-import type { ClusterLogger, DistContext } from '../../core/index.js';
+import { distContext, quietLogger } from '../../../test/support/dist-context.js';
 import { until } from '../../../test/support/wait.js';
 import { Connection } from './connection.js';
 import { AcceptorHandshake, CAPABILITY_HEADERS, InitiatorHandshake } from './handshake/index.js';
@@ -9,18 +9,6 @@ import { TcpDist, type TcpDistOptions } from './tcp.dist.js';
 import { TcpHealthMessages } from './tcp-stats.messages.js';
 
 jest.setTimeout(20_000);
-
-const quiet: ClusterLogger = {
-  log: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-const context = (self: string): DistContext => ({
-  self,
-  logger: quiet,
-  nodeUp: () => undefined,
-  nodeDown: () => undefined,
-});
 
 /** Limits of a Connection built by hand (no dist around it). */
 const rawLimits = {
@@ -49,7 +37,7 @@ const started: TcpDist[] = [];
 async function start(self: string, options: TcpDistOptions = {}): Promise<TcpDist> {
   const dist = new TcpDist({ cookie: 'stats-cookie', portMapper: false, ...options });
   started.push(dist);
-  await dist.init(context(self));
+  await dist.init(distContext(self));
   return dist;
 }
 
@@ -154,7 +142,7 @@ describe('TcpDist.stats()', () => {
 describe('TcpDist.stats() while the node closes', () => {
   /** A raw connection to `dist`, accepted and waiting in its handshake. */
   async function pendingHandshake(dist: TcpDist): Promise<Connection> {
-    const connection = new Connection(connect(dist.port!, '127.0.0.1'), rawLimits, quiet);
+    const connection = new Connection(connect(dist.port!, '127.0.0.1'), rawLimits, quietLogger);
     const pending = (): number => meshOf(dist)['listener']['unauthenticated'].size;
     await until(() => pending() === 1, 5_000, 'the handshake is pending');
     return connection;
@@ -204,7 +192,7 @@ describe('TcpDist.health()', () => {
     const dist = new TcpDist({ cookie: 'c', portMapper: false });
     started.push(dist);
     expect(dist.health()).toEqual({ listening: true });
-    await dist.init(context('a@127.0.0.1'));
+    await dist.init(distContext('a@127.0.0.1'));
     expect(dist.health()).toEqual({ listening: true });
     await dist.leave();
     await dist.close();
@@ -272,11 +260,11 @@ async function handshakePair(
   const identity = rawIdentity;
   const server = createServer();
   const accepted = new Promise<Connection>(resolve =>
-    server.once('connection', socket => resolve(new Connection(socket, limits, quiet))),
+    server.once('connection', socket => resolve(new Connection(socket, limits, quietLogger))),
   );
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  const dialler = new Connection(connect(port, '127.0.0.1'), limits, quiet);
+  const dialler = new Connection(connect(port, '127.0.0.1'), limits, quietLogger);
   try {
     const acceptor = await accepted;
     await Promise.all([

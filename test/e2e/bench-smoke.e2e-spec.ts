@@ -52,6 +52,19 @@ describe('bench/run.mjs --quick (smoke)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Runs `node <args>` in the repository; resolves with stdout and stderr, throws if it fails. */
+  async function runBench(args: string[]): Promise<string> {
+    const run = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = run;
+    const output: string[] = [];
+    run.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    run.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    const code = await new Promise<number | null>(resolve => run.once('exit', resolve));
+    const text = output.join('');
+    if (code !== 0) throw new Error(`bench exited with ${code}:\n${text.slice(-4000)}`);
+    return text;
+  }
+
   it('writes machine, node, date and well-formed records for every stack', async () => {
     const args = [
       join(root, 'bench', 'run.mjs'),
@@ -67,12 +80,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--refresh-sizes=10,100',
       `--out=${out}`,
     ];
-    child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output: string[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    const code = await new Promise<number | null>(resolve => child!.once('exit', resolve));
-    if (code !== 0) throw new Error(`bench exited with ${code}:\n${output.join('').slice(-4000)}`);
+    await runBench(args);
 
     const result = JSON.parse(readFileSync(out, 'utf8')) as {
       machine: { cores: number; cpu: string };
@@ -140,12 +148,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--reps=1',
       `--out=${rr}`,
     ];
-    child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output: string[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    const code = await new Promise<number | null>(resolve => child!.once('exit', resolve));
-    if (code !== 0) throw new Error(`bench exited with ${code}:\n${output.join('').slice(-4000)}`);
+    await runBench(args);
     const result = JSON.parse(readFileSync(rr, 'utf8')) as { records: BenchRecord[] };
     const rates = result.records.filter(
       r => r.name === 'request-response' && r.metric === 'round_trips_per_s',
@@ -173,12 +176,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--cell-ms=100',
       `--out=${calls}`,
     ];
-    child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output: string[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    const code = await new Promise<number | null>(resolve => child!.once('exit', resolve));
-    if (code !== 0) throw new Error(`bench exited with ${code}:\n${output.join('').slice(-4000)}`);
+    await runBench(args);
 
     const result = JSON.parse(readFileSync(calls, 'utf8')) as { records: BenchRecord[] };
     const stacks = ['gen-cluster call', 'gen-cluster request, rotated', 'moleculer call'];
@@ -258,13 +256,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--merge',
       `--out=${merged}`,
     ];
-    child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output: string[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    const code = await new Promise<number | null>(resolve => child!.once('exit', resolve));
-    const text = output.join('');
-    if (code !== 0) throw new Error(`bench exited with ${code}:\n${text.slice(-4000)}`);
+    const text = await runBench(args);
     // the reduced flood says so
     expect(text).toContain('reduced: the issue');
 

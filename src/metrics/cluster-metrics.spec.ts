@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Gauge, Registry, register } from 'prom-client';
 import { Subject } from 'rxjs';
 import {
@@ -11,23 +10,8 @@ import {
   type OutgoingMessageInfo,
   type RequestOutcome,
 } from '../core/index.js';
+import { type MetricFamily, parsePrometheus } from '../../test/support/prometheus-text.js';
 import { ClusterMetrics, METRIC_NAMES, type MetricsSource } from './index.js';
-
-/** A metric family as parse-prometheus-text-format returns it (values are strings). */
-interface Family {
-  readonly name: string;
-  readonly type: string;
-  readonly metrics: readonly {
-    readonly value?: string;
-    readonly labels?: Record<string, string>;
-    readonly buckets?: Record<string, string>;
-    readonly count?: string;
-    readonly sum?: string;
-  }[];
-}
-const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (
-  text: string,
-) => Family[];
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
 
@@ -90,7 +74,7 @@ class FakeCluster {
   }
 }
 
-async function scrape(registry: Registry): Promise<Family[]> {
+async function scrape(registry: Registry): Promise<MetricFamily[]> {
   return parsePrometheus(await registry.metrics());
 }
 
@@ -106,21 +90,21 @@ async function histogramCounts(registry: Registry, name: string) {
   return (counts?.metrics ?? []).map(m => ({ labels: m.labels ?? {}, count: Number(m.value) }));
 }
 
-function family(families: Family[], name: string): Family {
+function family(families: MetricFamily[], name: string): MetricFamily {
   const found = families.find(f => f.name === name);
   if (!found) throw new Error(`no metric ${name} in ${families.map(f => f.name).join(', ')}`);
   return found;
 }
 
 /** The value of the series of `name` whose labels include `labels`, or undefined. */
-function value(families: Family[], name: string, labels: Record<string, string>) {
+function value(families: MetricFamily[], name: string, labels: Record<string, string>) {
   const series = family(families, name).metrics.find(m =>
     Object.entries(labels).every(([k, v]) => m.labels?.[k] === v),
   );
   return series?.value === undefined ? undefined : Number(series.value);
 }
 
-function labelValues(families: Family[], name: string, label: string, cluster: string) {
+function labelValues(families: MetricFamily[], name: string, label: string, cluster: string) {
   return family(families, name)
     .metrics.filter(m => m.labels?.cluster === cluster)
     .map(m => m.labels?.[label])

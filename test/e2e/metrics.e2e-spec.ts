@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import type {
@@ -16,38 +14,8 @@ import {
   stopAll,
 } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
+import { parsePrometheus, promtoolCheck } from '../support/prometheus-text.js';
 import { until } from '../support/wait.js';
-
-/** One sample as parse-prometheus-text-format gives it (values are strings). */
-interface Family {
-  readonly name: string;
-  readonly type: string;
-  readonly metrics: readonly {
-    readonly value?: string;
-    readonly labels?: Record<string, string>;
-  }[];
-}
-const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (
-  text: string,
-) => Family[];
-
-/**
- * `promtool check metrics` on `text`: exit 0 and nothing printed (a lint finding is printed and
- * fails). promtool comes from the system packages (scripts/system-packages.mjs); its absence
- * fails the test rather than skipping the check.
- */
-function promtoolCheck(text: string): void {
-  const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if (result.error) {
-    throw new Error(
-      `promtool could not run (${result.error.message}): install the system packages (Debian "prometheus", see scripts/system-packages.mjs).`,
-    );
-  }
-  expect({ status: result.status, output: `${result.stdout}${result.stderr}`.trim() }).toEqual({
-    status: 0,
-    output: '',
-  });
-}
 
 /**
  * The value of the series of `name` whose labels include `labels` (a labelled histogram's
@@ -126,8 +94,8 @@ describe('Prometheus metrics of real nodes', () => {
     expect(sample(await scrape(b), METRIC_NAMES.messagesReceived, DEFAULT)).toBeGreaterThanOrEqual(
       5,
     );
-    promtoolCheck(after);
-    promtoolCheck(await scrape(intruder));
+    expect(promtoolCheck(after)).toEqual({ code: 0, output: '' });
+    expect(promtoolCheck(await scrape(intruder))).toEqual({ code: 0, output: '' });
   }, 60_000);
 
   it('renders every series kind (hidden links, topics past the limit, two clusters) promtool-clean', async () => {
@@ -212,7 +180,7 @@ describe('Prometheus metrics of real nodes', () => {
         }),
       ).toBe(2);
       expect(sample(text, METRIC_NAMES.sendQueueBytes, { ...DEFAULT, peer: '_hidden' })).toBe(2);
-      promtoolCheck(text);
+      expect(promtoolCheck(text)).toEqual({ code: 0, output: '' });
     } finally {
       for (const metrics of attached) metrics.close();
     }

@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
 import { type SampleNode, startNode, staticNodeEnv, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
+import { parsePrometheus, promtoolCheck } from '../support/prometheus-text.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -14,19 +11,6 @@ import { until } from '../support/wait.js';
  * it the metrics test fails, naming the install command).
  */
 
-/** One sample of a metric family, as parse-prometheus-text-format gives it (prom2json's shape). */
-interface MetricFamily {
-  readonly name: string;
-  readonly type: string;
-  readonly metrics: readonly {
-    readonly value?: string;
-    readonly labels?: Record<string, string>;
-  }[];
-}
-const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (
-  text: string,
-) => MetricFamily[];
-
 /** terminus' health-check body. */
 interface HealthBody {
   readonly status: 'ok' | 'error' | 'shutting_down';
@@ -36,7 +20,6 @@ interface HealthBody {
 /** An answer of a health route: the HTTP status and the body, or `undefined` when refused. */
 type Probe = { status: number; body: HealthBody } | undefined;
 
-const PROMTOOL_APT_PACKAGE = 'prometheus';
 const MIN_MEMBERS = 2;
 /** The TCP dist's default failure timeout (heartbeat 1 s, so a window of 4-6 s) plus slack. */
 const FAILURE_WINDOW_MS = 6_000 + 3_000;
@@ -50,30 +33,6 @@ async function probe(node: SampleNode, check: 'live' | 'ready'): Promise<Probe> 
   } catch {
     return undefined;
   }
-}
-
-/** The `promtool` binary, or a loud error naming the package and the install command. */
-function findPromtool(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, 'promtool'))) return join(dir, 'promtool');
-  }
-  throw new Error(
-    `The metrics test lints /metrics with "promtool check metrics", which is not installed. Install Debian's "${PROMTOOL_APT_PACKAGE}" package as root:\n  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${PROMTOOL_APT_PACKAGE}`,
-  );
-}
-
-/** Runs `promtool check metrics` on `text` (stdin): its exit code and output. */
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  const promtool = findPromtool();
-  return new Promise((resolve, reject) => {
-    const child = spawn(promtool, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', chunk => (output += String(chunk)));
-    child.stderr.on('data', chunk => (output += String(chunk)));
-    child.once('error', reject);
-    child.once('exit', code => resolve({ code, output }));
-    child.stdin.end(text);
-  });
 }
 
 /** The value of `name{cluster="default", ...labels}` in `text`. */
@@ -166,8 +125,7 @@ describe('the sample operations endpoints on three processes (GEN_CLUSTER_MIN_ME
     expect(response.headers.get('content-type')).toMatch(/^text\/plain;\s*version=0\.0\.4/);
     const text = await response.text();
     expect(membersGauge(text)).toBe(2);
-    const lint = await promtoolCheck(text);
-    expect({ code: lint.code, output: lint.output }).toEqual({ code: 0, output: '' });
+    expect(promtoolCheck(text)).toEqual({ code: 0, output: '' });
   });
 
   it('keeps the others live while a node is stalled (SIGSTOP); their readiness follows the members', async () => {

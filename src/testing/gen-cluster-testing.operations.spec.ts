@@ -2,7 +2,6 @@
  * Operations through the testing module: health, the system topics and instrumentation hooks work
  * in-process, on three Nest apps of one InMemoryNetwork, as they do over TCP.
  */
-import type { INestApplication } from '@nestjs/common';
 import {
   ClusterService,
   type IncomingMessageInfo,
@@ -10,24 +9,14 @@ import {
   type RequestOutcome,
 } from '../index.js';
 import { InMemoryNetwork } from './index.js';
-import { testNestNode, threeNestNodes } from '../../test/support/nest-nodes.js';
+import { testNestNode, threeNestNodesEachTest } from '../../test/support/nest-nodes.js';
 import { until } from '../../test/support/wait.js';
 
 describe('operations in GenClusterTestingModule', () => {
-  let apps: INestApplication[] = [];
-  let clusters: ClusterService[] = [];
-
-  beforeEach(async () => {
-    ({ apps, clusters } = await threeNestNodes());
-  });
-
-  afterEach(async () => {
-    await Promise.all(apps.map(app => app.close()));
-    apps = [];
-  });
+  const nodes = threeNestNodesEachTest();
 
   it('reports readiness against minMembers and liveness, with the snapshot', () => {
-    const [a] = clusters;
+    const [a] = nodes.clusters;
     expect(a!.health()).toEqual({
       ready: { up: true },
       live: { up: true },
@@ -44,7 +33,7 @@ describe('operations in GenClusterTestingModule', () => {
   });
 
   it('answers the system topics on every node', async () => {
-    const [a, b] = clusters;
+    const [a, b] = nodes.clusters;
     const info = await a!.system.info(b!.self);
     expect(info).toMatchObject({ node: 'b@test', state: 'running' });
     expect([...info.members].sort()).toEqual(['a@test', 'c@test']);
@@ -59,7 +48,7 @@ describe('operations in GenClusterTestingModule', () => {
   });
 
   it('runs instrumentation hooks on both sides of a request, and counts it', async () => {
-    const [a, b] = clusters;
+    const [a, b] = nodes.clusters;
     b!.on('ops.echo', (text: string) => text);
     const out: OutgoingMessageInfo[] = [];
     const ends: (RequestOutcome | 'sent')[] = [];
@@ -100,7 +89,7 @@ describe('operations in GenClusterTestingModule', () => {
   });
 
   it('turns readiness down with reason draining while the shutdown drains', async () => {
-    const [a, b] = clusters;
+    const [a, b] = nodes.clusters;
     let release: () => void = () => undefined;
     let serving = false;
     b!.on('ops.slow', () => {
@@ -111,13 +100,13 @@ describe('operations in GenClusterTestingModule', () => {
     const answer = a!.request(b!.self, 'ops.slow', null, { timeoutMs: 10_000 });
     await until(() => serving, 5_000);
     expect(b!.health().ready).toEqual({ up: true });
-    const closing = apps[1]!.close();
+    const closing = nodes.apps[1]!.close();
     await until(() => b!.health().ready.reason === 'draining', 5_000);
     expect(b!.health().live).toEqual({ up: true });
     release();
     await expect(answer).resolves.toBe('done');
     await closing;
-    apps.splice(1, 1);
+    nodes.apps.splice(1, 1);
     expect(b!.health().ready.up).toBe(false);
     expect(b!.health().live).toEqual({ up: true });
   });

@@ -4,6 +4,7 @@
  */
 import type { INestApplication, LoggerService, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { afterEach, beforeEach } from '@jest/globals';
 import { ClusterService } from '../../src/nest/index.js';
 import { GenClusterTestingModule, InMemoryNetwork } from '../../src/testing/index.js';
 
@@ -74,4 +75,23 @@ export async function threeNestNodes(): Promise<{
   ];
   await Promise.all(clusters.map(cluster => cluster.waitForMembers(2, { timeoutMs: 5_000 })));
   return { apps, clusters };
+}
+
+/**
+ * Registers hooks that start {@link threeNestNodes} before each test and close the apps still in
+ * `apps` after it (a test that closes one itself takes it out of `apps`). Read the returned
+ * object's members inside tests: they are replaced for each one.
+ */
+export function threeNestNodesEachTest(): {
+  apps: INestApplication[];
+  clusters: ClusterService[];
+} {
+  const nodes = { apps: [] as INestApplication[], clusters: [] as ClusterService[] };
+  beforeEach(async () => {
+    Object.assign(nodes, await threeNestNodes());
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.apps.splice(0).map(app => app.close()));
+  });
+  return nodes;
 }

@@ -13,13 +13,13 @@ import {
 } from '@opentelemetry/api';
 import {
   type ClusterMessaging,
-  GenCluster,
+  type GenCluster,
   type MessageHeaders,
   type MessagingInstrumentation,
 } from '../core/index.js';
 import { ServiceRegistry } from '../primitives/index.js';
 import { InMemoryNetwork } from '../testing/index.js';
-import { silent } from '../../test/support/engine-harness.js';
+import { inMemoryEngine } from '../../test/support/engine-harness.js';
 import { until } from '../../test/support/wait.js';
 import {
   type TestProvider,
@@ -62,14 +62,7 @@ describe('tracing over the in-memory network', () => {
     nodes = new Map();
     seen = [];
     for (const name of [A, B]) {
-      const dist = network.dist();
-      const cluster = new GenCluster({
-        node: name,
-        discovery: network.discovery(),
-        dist,
-        logger: silent,
-        refreshIntervalMs: 100,
-      });
+      const { cluster, dist } = inMemoryEngine(network, name, 100);
       const messaging = dist.messaging;
       messaging.instrument!(createTracingInstrumentation());
       if (name === B) messaging.instrument!(headerSpy(seen));

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import type { ClusterEvent, ClusterLogger, GenClusterOptions } from '../../src/core/index.js';
 import { GenCluster } from '../../src/core/index.js';
-import { TestDiscovery, TestDist } from '../../src/testing/index.js';
+import { type InMemoryNetwork, TestDiscovery, TestDist } from '../../src/testing/index.js';
 import { flushPromises } from './wait.js';
 
 /** A logger that drops everything, for engine specs that do not look at logs. */
@@ -10,6 +10,22 @@ export const silent: ClusterLogger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/**
+ * A quiet engine named `name` on `network` (a dist of its own and the network's discovery), not
+ * started; `dist.messaging` is its messaging layer.
+ */
+export function inMemoryEngine(network: InMemoryNetwork, name: string, refreshIntervalMs: number) {
+  const dist = network.dist();
+  const cluster = new GenCluster({
+    node: name,
+    discovery: network.discovery(),
+    dist,
+    logger: silent,
+    refreshIntervalMs,
+  });
+  return { cluster, dist };
+}
 
 /** The node name of the engine under test. */
 export const SELF = 'self@10.0.0.1';

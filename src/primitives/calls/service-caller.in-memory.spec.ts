@@ -3,9 +3,9 @@
  * (through DeferredMessaging), its ServiceRegistry and a ServiceCaller. a, b and c serve `echo`;
  * d serves nothing and calls.
  */
-import { type ClusterMessaging, GenCluster, type GenClusterError } from '../../core/index.js';
+import { type ClusterMessaging, type GenCluster, type GenClusterError } from '../../core/index.js';
 import { InMemoryNetwork } from '../../testing/index.js';
-import { silent } from '../../../test/support/engine-harness.js';
+import { inMemoryEngine } from '../../../test/support/engine-harness.js';
 import { until } from '../../../test/support/wait.js';
 import { NoServerError } from '../primitives.errors.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
@@ -53,14 +53,7 @@ describe('ServiceCaller on an in-memory cluster', () => {
     network = new InMemoryNetwork();
     nodes = new Map();
     for (const name of [A, B, C, D]) {
-      const dist = network.dist();
-      const cluster = new GenCluster({
-        node: name,
-        discovery: network.discovery(),
-        dist,
-        logger: silent,
-        refreshIntervalMs: 100,
-      });
+      const { cluster, dist } = inMemoryEngine(network, name, 100);
       const messaging = dist.messaging;
       const registry = new ServiceRegistry({ cluster, messaging });
       const entry: TestNode = {

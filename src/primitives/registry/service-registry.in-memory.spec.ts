@@ -3,9 +3,9 @@
  * (through DeferredMessaging, so handlers registered before start are announced), its
  * ServiceRegistry, and real node events (partitions, restarts, leaving).
  */
-import { GenCluster } from '../../core/index.js';
+import { type GenCluster } from '../../core/index.js';
 import { type InMemoryNetwork as Network, InMemoryNetwork } from '../../testing/index.js';
-import { silent } from '../../../test/support/engine-harness.js';
+import { inMemoryEngine } from '../../../test/support/engine-harness.js';
 import { until } from '../../../test/support/wait.js';
 import { ServiceCaller } from '../calls/service-caller.js';
 import { ServiceRegistry } from './service-registry.js';
@@ -30,14 +30,7 @@ describe('ServiceRegistry on an in-memory cluster', () => {
 
   /** A node whose handlers are registered before it starts, as a Nest app's are. */
   async function node(name: string, serves: readonly string[]): Promise<TestNode> {
-    const dist = network.dist();
-    const cluster = new GenCluster({
-      node: name,
-      discovery: network.discovery(),
-      dist,
-      logger: silent,
-      refreshIntervalMs: 50,
-    });
+    const { cluster, dist } = inMemoryEngine(network, name, 50);
     const messaging = dist.messaging;
     const registry = new ServiceRegistry({ cluster, messaging });
     for (const topic of serves)

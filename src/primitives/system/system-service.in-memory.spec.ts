@@ -2,9 +2,9 @@
  * The system topics on real parts: three GenClusters on an InMemoryNetwork, each with the real
  * Messaging and its SystemService, asked by one another through the SystemClient.
  */
-import { GenCluster, type MessagingDistStrategy, VERSION } from '../../core/index.js';
+import { type GenCluster, type MessagingDistStrategy, VERSION } from '../../core/index.js';
 import { InMemoryNetwork } from '../../testing/index.js';
-import { silent } from '../../../test/support/engine-harness.js';
+import { inMemoryEngine } from '../../../test/support/engine-harness.js';
 import { until } from '../../../test/support/wait.js';
 import { SystemService } from './system-service.js';
 import { SYSTEM_TOPICS } from './system.types.js';
@@ -23,14 +23,7 @@ describe('SystemService on an in-memory cluster', () => {
   const started: TestNode[] = [];
 
   async function node(name: string, namespace?: string): Promise<TestNode> {
-    const dist = network.dist();
-    const cluster = new GenCluster({
-      node: name,
-      discovery: network.discovery(),
-      dist,
-      logger: silent,
-      refreshIntervalMs: 50,
-    });
+    const { cluster, dist } = inMemoryEngine(network, name, 50);
     const system = SystemService.attach(cluster, dist.messaging, namespace ? { namespace } : {});
     dist.messaging.on('user.echo', payload => payload);
     await cluster.start();

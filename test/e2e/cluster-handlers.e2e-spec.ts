@@ -1,4 +1,4 @@
-import { type SampleNode, startFixtureTrio, startNode, stopAll } from '../support/nodes.js';
+import { type SampleNode, startFixtureMesh, startNode, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
 import type { DescribedError } from '../fixtures/apps/cluster-handlers/probe.controller.js';
@@ -78,12 +78,7 @@ describe('decorated cluster handlers through Nest, across three processes', () =
   let c: SampleNode;
 
   beforeAll(async () => {
-    [a, b, c] = await startFixtureTrio('cluster-handlers');
-    await until(
-      async () => (await Promise.all([a, b, c].map(n => n.members()))).every(m => m?.length === 2),
-      20_000,
-      'a full mesh of three fixture apps',
-    );
+    [a, b, c] = await startFixtureMesh('cluster-handlers');
   }, 60_000);
   afterAll(stopAll);
 

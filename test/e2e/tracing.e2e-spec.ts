@@ -1,4 +1,4 @@
-import { type SampleNode, startFixtureTrio, stopAll } from '../support/nodes.js';
+import { type SampleNode, startFixtureMesh, stopAll } from '../support/nodes.js';
 import { until } from '../support/wait.js';
 import type { SpanRecord, TraceAnswer } from '../fixtures/apps/otel/trace.controller.js';
 import type { Greeting } from '../fixtures/apps/otel/trace-topics.js';
@@ -43,12 +43,7 @@ describe('trace propagation across processes (@opentelemetry/api 1.9 + sdk-trace
 
   beforeAll(async () => {
     const env = (i: number): Record<string, string> => (i === 2 ? { FIXTURE_TRACING: 'off' } : {});
-    [a, b, c] = await startFixtureTrio('otel', env);
-    await until(
-      async () => (await Promise.all([a, b, c].map(n => n.members()))).every(m => m?.length === 2),
-      20_000,
-      'a full mesh of three fixture apps',
-    );
+    [a, b, c] = await startFixtureMesh('otel', env);
   }, 60_000);
   afterAll(stopAll);
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';
+import { until } from './wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sampleMain = join(root, 'dist', 'sample', 'main.js');
@@ -111,6 +112,20 @@ export async function startFixtureTrio(
       ),
     ),
   )) as [SampleNode, SampleNode, SampleNode];
+}
+
+/** {@link startFixtureTrio}, then waits (20 s at most) until each of the three sees the other two. */
+export async function startFixtureMesh(
+  app: string,
+  extra?: (i: number) => Record<string, string>,
+): Promise<[SampleNode, SampleNode, SampleNode]> {
+  const trio = await startFixtureTrio(app, extra);
+  await until(
+    async () => (await Promise.all(trio.map(n => n.members()))).every(m => m?.length === 2),
+    20_000,
+    'a full mesh of three fixture apps',
+  );
+  return trio;
 }
 
 /**

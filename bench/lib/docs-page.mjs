@@ -67,6 +67,10 @@ function stackList(stacks, versions = {}) {
     nest: `\`@nestjs/microservices\`${versions['@nestjs/microservices'] ? ` ${versions['@nestjs/microservices']}` : ''} TCP transport: \`@MessagePattern\`/\`@EventPattern\` handlers and a \`ClientTCP\`. It has no membership, so it takes part in the messaging measurements only.`,
     'ours-ms':
       "the same `@MessagePattern` controller, unchanged, served over this library by `GenClusterTransport` in a hybrid Nest app (`app.connectMicroservice({ strategy: createGenClusterTransport(app) })`); the client is a `GenClusterClientProxy` in another Nest app, `send('echo', payload)`.",
+    'ours-metrics':
+      'the gen-cluster pair with `ClusterMetrics` from the `./metrics` entry attached in both processes, on a private prom-client registry (engine, messaging and dist sources, the per-topic latency histogram on), never scraped during the run, as between two Prometheus scrapes.',
+    'ours-otel-idle':
+      "the gen-cluster pair with the `./otel` entry's `createTracingInstrumentation()` hooks installed in both processes and `@opentelemetry/api` loaded, but no tracer provider registered: what `tracing: 'auto'` costs an app that never set up OpenTelemetry.",
     'ours-call':
       "this library without Nest on 3 serving processes and a caller (a `GenCluster` with static discovery on the TCP mesh dist and a `ServiceRegistry` each); the servers register `echo` with `messaging.on`, the caller waits until its registry shows the 3, then calls `ServiceCaller.call('echo', payload)` (round-robin).",
     'ours-request':

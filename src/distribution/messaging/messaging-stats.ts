@@ -77,7 +77,6 @@ export class MessagingStats {
 /**
  * The counters of a layer that has not started (a deferred layer before attach) or keeps none (a
  * custom dist's messaging): all zero.
- * @internal
  */
 export const ZERO_MESSAGING_STATS: MessagingStatsSnapshot = Object.freeze({
   messagesSent: 0,

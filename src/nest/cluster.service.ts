@@ -1,3 +1,5 @@
+// ClusterService is the application's whole view of a cluster, so its public members live on one
+// class; each delegates to a helper file in a line or two, and most of the length is their TSDoc.
 import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,

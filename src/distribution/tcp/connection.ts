@@ -1,3 +1,6 @@
+// One link's life on one socket: handshake, framing, fragments, heartbeats, the send queue, close.
+// Each of those parts is its own module; this file wires them to the socket and holds the link's
+// state machine, which reads best in one place, so it stays one file a little over 450 lines.
 import type { Socket } from 'node:net';
 import { type ClusterLogger, type NodeDownReason, toError } from '../../core/index.js';
 import { FragmentAssembler } from './fragment-assembler.js';

@@ -9,6 +9,7 @@ import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { ClusterService, InvalidConfigError, getClusterToken } from '../index.js';
 import { GenClusterTestingModule, InMemoryNetwork } from '../testing/index.js';
+import { until } from '../../test/support/wait.js';
 import { ClusterHealthIndicator, ClusterHealthModule } from './index.js';
 
 @Controller('health')
@@ -70,6 +71,9 @@ describe('ClusterHealthIndicator with HealthCheckService', () => {
     await apps[0]!
       .get<ClusterService>(getClusterToken('blue'))
       .waitForMembers(1, { timeoutMs: 5_000 });
+    // b may connect to a before a's own discovery round has found b: wait for both counts.
+    const cluster = apps[0]!.get(ClusterService);
+    await until(() => cluster.health().snapshot.discovered === 1, 5_000, "a's discovery of b");
   });
 
   afterAll(async () => {

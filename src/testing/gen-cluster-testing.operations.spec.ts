@@ -15,8 +15,10 @@ import { until } from '../../test/support/wait.js';
 describe('operations in GenClusterTestingModule', () => {
   const nodes = threeNestNodesEachTest();
 
-  it('reports readiness against minMembers and liveness, with the snapshot', () => {
+  it('reports readiness against minMembers and liveness, with the snapshot', async () => {
     const [a] = nodes.clusters;
+    // Peers may connect to a before a's own discovery round has found them.
+    await until(() => a!.health().snapshot.discovered === 2, 5_000, "a's discovery of b and c");
     expect(a!.health()).toEqual({
       ready: { up: true },
       live: { up: true },

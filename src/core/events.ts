@@ -60,6 +60,12 @@ export interface ConnectFailedEvent {
   readonly retryInMs: number | undefined;
 }
 
+/** Quorum was lost (at once) or regained (after the stable margin); see {@link QuorumState}. */
+export interface QuorumChangedEvent {
+  readonly type: 'quorumChanged';
+  readonly quorum: QuorumState;
+}
+
 /** Everything `events$` emits; switch on `type`. Events for one node arrive in order. */
 export type ClusterEvent =
   | NodeUpEvent
@@ -67,7 +73,23 @@ export type ClusterEvent =
   | DiscoveredEvent
   | LostEvent
   | DiscoveryErrorEvent
-  | ConnectFailedEvent;
+  | ConnectFailedEvent
+  | QuorumChangedEvent;
+
+/**
+ * Whether this node's side of the cluster has quorum: `size` (this node plus its members) is at
+ * least `needed` (a strict majority of `expectedSize`), and has stayed so for the stable margin.
+ */
+export interface QuorumState {
+  /** True once `size >= needed` has held for the stable margin; false at once when it stops. */
+  readonly has: boolean;
+  /** This node plus its connected members (hidden nodes are never members). */
+  readonly size: number;
+  /** `floor(expectedSize / 2) + 1`. */
+  readonly needed: number;
+  /** The whole cluster's size, this node included (configured, or the discovered set if unsafe). */
+  readonly expectedSize: number;
+}
 
 /** A snapshot of the cluster as this node sees it. */
 export interface Membership {
@@ -75,4 +97,6 @@ export interface Membership {
   readonly self: string;
   /** Connected nodes, sorted, without self (as Erlang's `nodes()`). */
   readonly members: readonly string[];
+  /** Present when a quorum rule is configured (`quorum` option): the state with these members. */
+  readonly quorum?: QuorumState;
 }

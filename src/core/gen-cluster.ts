@@ -6,6 +6,7 @@ import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { type ClusterHealthSnapshot, readDistHealth } from './cluster-health.js';
 import { withDeadline } from './deadline.js';
+import type { QuorumOptions } from './quorum.js';
 import type { BackoffOptions, SchedulerOptions } from './defaults.js';
 import { DiscoveryLookup } from './discovery-lookup.js';
 import { ConnectError, GenClusterError, toError } from './errors.js';
@@ -51,6 +52,11 @@ export interface GenClusterOptions extends Partial<Omit<SchedulerOptions, 'backo
   readonly connectFailureReport?: Partial<ConnectFailureReportOptions>;
   /** Uniform random source in [0, 1) for backoff jitter; `Math.random` when unset. */
   readonly random?: () => number;
+  /**
+   * A quorum rule: membership snapshots carry a `quorum` field, `quorumChanged` events are
+   * emitted and leadership runs only on a side with quorum. None when unset.
+   */
+  readonly quorum?: QuorumOptions;
 }
 
 /** The lifecycle of a {@link GenCluster}. */
@@ -172,6 +178,16 @@ export class GenCluster {
   /** Connected nodes, sorted, without self (as Erlang's `nodes()`). */
   nodes(): string[] {
     return [...this.outbox.membership.members];
+  }
+
+  /** The connected members as the dist reported them (with `meta`, e.g. start times), unsorted. */
+  memberPeers(): Peer[] {
+    return [...this.members.values()];
+  }
+
+  /** Whether this side has quorum; always true when no `quorum` rule is configured. */
+  hasQuorum(): boolean {
+    return this.membership.quorum?.has ?? true;
   }
 
   /** The last good discovery answer, without self. */

@@ -13,6 +13,8 @@ export type ClusterControl = Pick<
   | 'events$'
   | 'nodes'
   | 'discoveredPeers'
+  | 'memberPeers'
+  | 'hasQuorum'
   | 'refresh'
   | 'pause'
   | 'resume'
@@ -55,6 +57,15 @@ export class IdleCluster implements ClusterControl {
 
   discoveredPeers(): Peer[] {
     return [];
+  }
+
+  memberPeers(): Peer[] {
+    return [];
+  }
+
+  /** A cluster of one with no quorum rule: always true. */
+  hasQuorum(): boolean {
+    return true;
   }
 
   async refresh(): Promise<void> {}

@@ -20,3 +20,5 @@ export * from './observability.types.js';
 export * from './cluster-health.js';
 export * from './optional-package.js';
 export * from './version.js';
+export * from './node-start.js';
+export * from './quorum.js';

@@ -1,5 +1,7 @@
 /** User-facing texts of the core layer, kept in one place so they can be found and improved. */
 export const CoreMessages = {
+  quorumSummary: (q: { has: boolean; size: number; needed: number; expectedSize: number }) =>
+    `${q.has ? 'quorum' : 'no quorum'}: ${q.size} of ${q.expectedSize} nodes, ${q.needed} needed`,
   optionalPackageMissing: (pkg: string, purpose: string) =>
     `The package "${pkg}" is needed for ${purpose} but could not be loaded. Install it: npm install ${pkg}`,
   optionalPackageFailed: (pkg: string, purpose: string, reason: string) =>

@@ -91,6 +91,11 @@ export interface DistStrategy {
   connect(peer: Peer, signal: AbortSignal): Promise<boolean | 'ignored'>;
   /** Disconnects a member. */
   disconnect(peer: Peer): Promise<boolean | 'ignored'>;
+  /**
+   * How long a silent peer takes to be declared down (`heartbeatTimeout`), when the dist detects
+   * silence; leadership bounds its freeze tolerance and settling by it.
+   */
+  readonly failureTimeoutMs?: number;
   /** Tells peers this node is leaving (they see reason `left`); optional. */
   leave?(): Promise<void>;
   /** Closes every connection and listener. */

@@ -30,3 +30,5 @@ export {
 } from './system/system-service.js';
 export { createSystemClient, isOlderNodeError } from './system/system-client.js';
 export { EVENT_RING_CAPACITY, EventRing, INFO_EVENTS } from './system/event-ring.js';
+export * from './leadership/leadership.types.js';
+export * from './groups/groups.types.js';

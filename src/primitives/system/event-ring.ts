@@ -1,4 +1,4 @@
-import type { ClusterEvent } from '../../core/index.js';
+import { type ClusterEvent, CoreMessages } from '../../core/index.js';
 import type { RecordedEvent, SystemEventsPage } from './system.types.js';
 
 /** How many events a node keeps for `$gc.sys.events`. */
@@ -57,6 +57,8 @@ function toRecorded(event: ClusterEvent, seq: number, at: string): RecordedEvent
       return { seq, at, type: event.type, node: event.node, reason: event.reason };
     case 'discoveryError':
       return { seq, at, type: event.type, message: event.error.message };
+    case 'quorumChanged':
+      return { seq, at, type: event.type, message: CoreMessages.quorumSummary(event.quorum) };
     case 'connectFailed':
       return { seq, at, type: event.type, node: event.node, message: event.error.message };
     default:

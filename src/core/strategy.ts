@@ -96,6 +96,11 @@ export interface DistStrategy {
    * silence; leadership bounds its freeze tolerance and settling by it.
    */
   readonly failureTimeoutMs?: number;
+  /**
+   * This node's start time as the dist announces it to peers (ms since the epoch; the TCP dist
+   * sends it in the handshake), once started. Leadership orders members by it.
+   */
+  readonly startedAt?: number;
   /** Tells peers this node is leaving (they see reason `left`); optional. */
   leave?(): Promise<void>;
   /** Closes every connection and listener. */

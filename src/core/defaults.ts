@@ -41,3 +41,9 @@ export const DEFAULT_GEN_CLUSTER_OPTIONS: Readonly<SchedulerOptions> = Object.fr
   discoveryTimeoutMs: 10_000,
   backoff: Object.freeze({ initialMs: 1_000, maxMs: 15_000, multiplier: 2, jitter: 0.2 }),
 });
+
+/**
+ * How long a side must keep `size >= needed`, after losing quorum, before quorum counts as
+ * regained (the `quorum` option's `stableMs`).
+ */
+export const DEFAULT_QUORUM_STABLE_MS = 3_000;

@@ -1,5 +1,6 @@
 import { EventOutbox, sortedIndex } from './event-outbox.js';
-import type { ClusterEvent, Membership } from './events.js';
+import type { ClusterEvent, Membership, QuorumState } from './events.js';
+import { QuorumTracker } from './quorum.js';
 
 const SELF = 'self@10.0.0.1';
 
@@ -72,6 +73,80 @@ describe('EventOutbox', () => {
     outbox.membership$.subscribe({ complete: () => completed++ });
     outbox.complete();
     expect(completed).toBe(2);
+  });
+});
+
+describe('EventOutbox with a quorum rule', () => {
+  /** An outbox whose tracker needs 2 of 3 nodes and regains at once (stableMs 0). */
+  function withQuorum(expectedSize = 3) {
+    const quorum = new QuorumTracker(
+      { expectedSize, stableMs: 0 },
+      { republish: () => outbox.publishMembership() },
+    );
+    const outbox = new EventOutbox(SELF, quorum);
+    return { outbox, quorum };
+  }
+  const state = (has: boolean, size: number): QuorumState => ({
+    has,
+    size,
+    needed: 2,
+    expectedSize: 3,
+  });
+
+  it('carries the quorum state in every snapshot, the first one included', () => {
+    const { outbox } = withQuorum();
+    expect(outbox.membership).toEqual({ self: SELF, members: [], quorum: state(false, 1) });
+    outbox.addMember('a@h');
+    outbox.publishMembership();
+    expect(outbox.membership).toEqual({ self: SELF, members: ['a@h'], quorum: state(true, 2) });
+  });
+
+  it('delivers the change event, then quorumChanged, then the snapshot that shows it', () => {
+    const { outbox } = withQuorum();
+    outbox.addMember('a@h');
+    outbox.publishMembership();
+    const seen = record(outbox);
+    outbox.removeMember('a@h');
+    outbox.emit({ type: 'nodeDown', node: 'a@h', reason: 'connectionClosed' });
+    outbox.publishMembership();
+    expect(seen).toEqual([
+      { self: SELF, members: ['a@h'], quorum: state(true, 2) },
+      { type: 'nodeDown', node: 'a@h', reason: 'connectionClosed' },
+      { type: 'quorumChanged', quorum: state(false, 1) },
+      { self: SELF, members: [], quorum: state(false, 1) },
+    ]);
+  });
+
+  it('does not swallow a snapshot whose members are the same but whose quorum changed', () => {
+    const { outbox, quorum } = withQuorum();
+    const snapshots: Membership[] = [];
+    outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
+    // the same members, evaluated against a moved majority (as 'discovered' does)
+    const evaluate = quorum.evaluate.bind(quorum);
+    quorum.evaluate = members => {
+      const result = evaluate(members);
+      return { ...result, state: { ...result.state, expectedSize: 5, needed: 3 } };
+    };
+    outbox.publishMembership();
+    expect(snapshots.map(s => s.quorum?.expectedSize)).toEqual([3, 5]);
+    outbox.publishMembership(); // nothing new: skipped
+    expect(snapshots).toHaveLength(2);
+  });
+
+  it('announces no quorumChanged for the first snapshot, formed before anyone listens', () => {
+    const { outbox } = withQuorum(1);
+    const seen = record(outbox);
+    outbox.publishMembership();
+    expect(seen).toEqual([
+      { self: SELF, members: [], quorum: { has: true, size: 1, needed: 1, expectedSize: 1 } },
+    ]);
+  });
+
+  it('leaves the quorum key out without a rule', () => {
+    const outbox = new EventOutbox(SELF);
+    outbox.addMember('a@h');
+    outbox.publishMembership();
+    expect(Object.keys(outbox.membership)).toEqual(['self', 'members']);
   });
 });
 

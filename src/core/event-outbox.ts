@@ -3,13 +3,26 @@
  * were produced, with the member list kept sorted as it changes.
  */
 import { BehaviorSubject, type Observable, Subject, distinctUntilChanged } from 'rxjs';
-import type { ClusterEvent, Membership } from './events.js';
+import type { ClusterEvent, Membership, QuorumState } from './events.js';
+import type { QuorumTracker } from './quorum.js';
 
 /** What waits to be delivered: an event, or a new membership snapshot. */
-type Outgoing = { readonly event: ClusterEvent } | { readonly members: readonly string[] };
+type Outgoing = { readonly event: ClusterEvent } | { readonly snapshot: Membership };
 
-const sameMembers = (a: Membership, b: Membership) =>
-  a.members.length === b.members.length && a.members.every((node, i) => node === b.members[i]);
+const sameQuorum = (a: QuorumState | undefined, b: QuorumState | undefined) =>
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    a.has === b.has &&
+    a.size === b.size &&
+    a.needed === b.needed &&
+    a.expectedSize === b.expectedSize);
+
+/** Two snapshots are the same when their members and their quorum states are. */
+const sameSnapshot = (a: Membership, b: Membership) =>
+  a.members.length === b.members.length &&
+  a.members.every((node, i) => node === b.members[i]) &&
+  sameQuorum(a.quorum, b.quorum);
 
 /**
  * An ordered outbox in front of `events$` and `membership$`. A subscriber that reacts to a
@@ -29,12 +42,21 @@ export class EventOutbox {
   /** The member names in order, kept sorted as they change (sorting per change is O(n log n)). */
   private readonly sortedMembers: string[] = [];
 
-  /** @param self this node's name, carried by every snapshot */
-  constructor(private readonly self: string) {
-    this.membershipSubject = new BehaviorSubject<Membership>({ self, members: [] });
+  /**
+   * @param self this node's name, carried by every snapshot
+   * @param quorum the quorum rule, if one is configured: every snapshot then carries its state
+   *   with the snapshot's members, and a change of `has` is delivered as a `quorumChanged` event
+   *   just before the snapshot that shows it
+   */
+  constructor(
+    private readonly self: string,
+    private readonly quorum?: Pick<QuorumTracker, 'evaluate'>,
+  ) {
+    // The first snapshot is the state before anyone listens (quorum formed alone: expectedSize 1).
+    this.membershipSubject = new BehaviorSubject<Membership>(this.snapshot([], false));
     this.membership$ = this.membershipSubject
       .asObservable()
-      .pipe(distinctUntilChanged(sameMembers));
+      .pipe(distinctUntilChanged(sameSnapshot));
     this.events$ = this.eventsSubject.asObservable();
   }
 
@@ -53,9 +75,12 @@ export class EventOutbox {
     this.sortedMembers.splice(sortedIndex(this.sortedMembers, node), 1);
   }
 
-  /** Queues a snapshot of the member list as it is now, and delivers what is due. */
+  /**
+   * Queues a snapshot of the member list as it is now (with the quorum state for it, preceded by
+   * a `quorumChanged` event when `has` changed), and delivers what is due.
+   */
   publishMembership(): void {
-    this.queue.push({ members: this.sortedMembers.slice() });
+    this.queue.push({ snapshot: this.snapshot(this.sortedMembers.slice()) });
     this.drain();
   }
 
@@ -72,6 +97,17 @@ export class EventOutbox {
     this.membershipSubject.complete();
   }
 
+  /**
+   * A snapshot of `members`; with a quorum rule, evaluated now and a change of `has` queued
+   * first as an event (when `announce`).
+   */
+  private snapshot(members: readonly string[], announce = true): Membership {
+    if (!this.quorum) return { self: this.self, members };
+    const { state, changed } = this.quorum.evaluate(members.length);
+    if (changed && announce) this.queue.push({ event: { type: 'quorumChanged', quorum: state } });
+    return { self: this.self, members, quorum: state };
+  }
+
   /** Delivers strictly in order, even when a subscriber reacts by causing another delivery. */
   private drain(): void {
     if (this.delivering) return;
@@ -81,7 +117,7 @@ export class EventOutbox {
       // exception); subscribers must not throw, as the README says.
       for (let item = this.queue.shift(); item; item = this.queue.shift()) {
         if ('event' in item) this.eventsSubject.next(item.event);
-        else this.membershipSubject.next({ self: this.self, members: item.members });
+        else this.membershipSubject.next(item.snapshot);
       }
     } finally {
       this.delivering = false;

@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { type ClusterHealthSnapshot, readDistHealth } from './cluster-health.js';
 import { withDeadline } from './deadline.js';
-import type { QuorumOptions } from './quorum.js';
+import { type QuorumOptions, QuorumTracker } from './quorum.js';
 import type { BackoffOptions, SchedulerOptions } from './defaults.js';
 import { DiscoveryLookup } from './discovery-lookup.js';
 import { ConnectError, GenClusterError, toError } from './errors.js';
@@ -86,6 +86,7 @@ export class GenCluster {
   private readonly outbox: EventOutbox;
   private readonly lookup: DiscoveryLookup;
   private readonly admission: AdmissionControl;
+  private readonly quorum: QuorumTracker | undefined;
 
   private state: ClusterState = 'new';
   private readonly members = new Map<string, Peer>();
@@ -137,7 +138,11 @@ export class GenCluster {
     );
     // every attempt in flight listens to it (connectConcurrency of them, plus a lookup)
     setMaxListeners(0, this.stopping.signal);
-    this.outbox = new EventOutbox(this.self);
+    this.quorum = QuorumTracker.fromOption(options.quorum, {
+      republish: () => this.outbox.publishMembership(),
+      logger: this.logger,
+    });
+    this.outbox = new EventOutbox(this.self, this.quorum);
     this.lookup = new DiscoveryLookup(this.discovery, {
       self: this.self,
       timeoutMs: this.options.discoveryTimeoutMs,
@@ -337,6 +342,7 @@ export class GenCluster {
       }
     }
     for (const node of [...this.members.keys()]) this.onNodeDown(node, 'stopped');
+    this.quorum?.close();
     this.failures.clear();
     this.state = 'stopped';
     this.outbox.complete();
@@ -405,6 +411,7 @@ export class GenCluster {
         );
       }
     }
+    this.quorum?.discovered(next.size);
   }
 
   /** Brings our view in line with `dist.members()`, for dists that do not push every change. */

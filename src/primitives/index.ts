@@ -6,6 +6,9 @@
 export * from './primitives.types.js';
 export {
   NoServerError,
+  RegistryEntryError,
+  type RegistryEntryDetails,
+  type RegistryEntryProblem,
   type NoServerDetails,
   type PrimitivesErrorCode,
 } from './primitives.errors.js';
@@ -32,3 +35,9 @@ export { createSystemClient, isOlderNodeError } from './system/system-client.js'
 export { EVENT_RING_CAPACITY, EventRing, INFO_EVENTS } from './system/event-ring.js';
 export * from './leadership/leadership.types.js';
 export * from './groups/groups.types.js';
+export {
+  MAX_ENTRY_NAME_LENGTH,
+  type RegistryEntry,
+  type RegistryEntryChange,
+  type RegistryEntryKind,
+} from './registry/registry-entries.js';

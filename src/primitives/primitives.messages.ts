@@ -1,6 +1,8 @@
 /**
  * User-facing texts of the primitives layer (error messages and log lines), kept in one place.
  */
+import { describeValue } from '../core/index.js';
+
 export const PrimitivesMessages = {
   noServer: (topic: string, tried: readonly string[]) =>
     `No connected node serves topic ${JSON.stringify(topic)}${tried.length > 0 ? ` (tried: ${tried.join(', ')})` : ''}. Nodes announce their topics when they connect; wait for them with waitForServers().`,
@@ -40,4 +42,16 @@ export const PrimitivesMessages = {
   // Calls (service-caller.ts; added by the calls engineer).
   callTimeout: (topic: string, ms: number, tried: readonly string[]) =>
     `Call ${JSON.stringify(topic)} got no answer within ${ms} ms (tried: ${tried.join(', ')}).`,
+
+  // Registry entries and process groups (registry-entries.ts, process-groups.ts).
+  entryKindInvalid: (kind: unknown) =>
+    `Registry entry kind ${describeValue(kind)} is not one of "group", "term".`,
+  entryNameInvalid: (kind: string, name: unknown, max: number) =>
+    `The ${kind} name ${describeValue(name)} is not a non-empty string of at most ${max} characters.`,
+  entryNameReserved: (kind: string, name: string, prefix: string) =>
+    `The ${kind} name ${JSON.stringify(name)} starts with ${JSON.stringify(prefix)}, which is reserved for the library.`,
+  entriesFull: (kind: string, name: string, max: number) =>
+    `Cannot announce ${kind} ${JSON.stringify(name)}: this node already announces ${max} registry entries (topics included), as many as a peer keeps of one node.`,
+  groupPublishFailed: (group: string, node: string, topic: string, code: string) =>
+    `Process groups: publishing ${JSON.stringify(topic)} to ${node} (group ${JSON.stringify(group)}) failed (${code}).`,
 } as const;

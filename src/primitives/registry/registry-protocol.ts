@@ -30,6 +30,10 @@ const MAX_EPOCH_LENGTH = 64;
 export const KIND_HANDLER = 'h';
 /** Subscriber. */
 export const KIND_SUBSCRIBER = 's';
+/** A process group this node joined (name = the group). Older registries ignore the kind. */
+export const KIND_GROUP = 'g';
+/** A leadership term this node announced (name = the term, decimal). Older registries ignore it. */
+export const KIND_TERM = 't';
 
 /** One entry on the wire: `[kind, name]`. */
 export type WireEntry = readonly [kind: string, name: string];

@@ -1,7 +1,8 @@
 /**
- * The service registry's public face: which nodes serve which topic. It wires the sync (the
- * replication protocol) to the cluster's events, the messaging layer's internal topics and its
- * local topics, and answers the topic questions from the replicated table.
+ * The service registry's public face: which nodes serve which topic, and which nodes hold which
+ * generic entry (process groups, leadership terms). It wires the sync (the replication protocol)
+ * to the cluster's events, the messaging layer's internal topics and its local topics, and
+ * answers both kinds of question from the one replicated table.
  */
 import {
   type Observable,
@@ -41,9 +42,21 @@ import type {
 } from '../primitives.types.js';
 import { drainBounds, runDrain } from './registry-drain.js';
 import {
+  ENTRY_WIRE_KIND,
+  type RegistryEntryChange,
+  type RegistryEntryKind,
+  checkEntry,
+  checkEntryKind,
+  entriesFull,
+  registryEntries,
+} from './registry-entries.js';
+import {
   type EntryKey,
+  KIND_GROUP,
   KIND_HANDLER,
   KIND_SUBSCRIBER,
+  KIND_TERM,
+  MAX_REGISTRY_ENTRIES,
   REGISTRY_DELTA,
   REGISTRY_HELLO,
   entryKey,
@@ -75,8 +88,10 @@ export interface ServiceRegistryOptions {
   readonly timings?: Partial<RegistryTimings>;
 }
 
-/** The kinds of this build: request handlers and subscribers. */
-const KINDS: ReadonlySet<string> = new Set([KIND_HANDLER, KIND_SUBSCRIBER]);
+/** The topic kinds: request handlers and subscribers. */
+const TOPIC_KINDS: ReadonlySet<string> = new Set([KIND_HANDLER, KIND_SUBSCRIBER]);
+/** Every kind this build keeps of its peers: the topic kinds, groups and terms. */
+const KINDS: ReadonlySet<string> = new Set([...TOPIC_KINDS, KIND_GROUP, KIND_TERM]);
 const WIRE_KIND: Record<ServedKind, string> = {
   handler: KIND_HANDLER,
   subscriber: KIND_SUBSCRIBER,
@@ -112,6 +127,7 @@ function servedTopics(keys: readonly EntryKey[]): ServedTopic[] {
 export class ServiceRegistry {
   private readonly sync: RegistrySync;
   private readonly changes = new Subject<ServicesChange>();
+  private readonly entryChanges = new Subject<RegistryEntryChange>();
   /** Pokes every view of the index (suppressions included, which are not changes). */
   private readonly ticks = new Subject<void>();
   private readonly teardown: (() => void)[] = [];
@@ -200,7 +216,7 @@ export class ServiceRegistry {
     const names = new Set<string>();
     for (const key of this.sync.table.keys()) {
       const [kind, name] = fromEntryKey(key);
-      if (KINDS.has(kind)) names.add(name);
+      if (TOPIC_KINDS.has(kind)) names.add(name);
     }
     const entries = new Map<string, ServiceEntry>();
     for (const name of [...names].sort())
@@ -282,6 +298,67 @@ export class ServiceRegistry {
   }
 
   /**
+   * Announces that this node holds the entry `name` of `kind` (a process group it joined, a
+   * leadership term): peers list it within one delta, as they list topics. Idempotent; a no-op once
+   * closed, and not announced after a drain started.
+   * @throws RegistryEntryError `ERR_INVALID_ENTRY` for an unknown kind, a name that is empty,
+   * longer than 200 characters or starts with `$gc.`; `ERR_TOO_MANY_ENTRIES` when this node
+   * already announces as many entries (topics included) as a peer keeps of one node (10,000).
+   */
+  announce(kind: RegistryEntryKind, name: string): void {
+    checkEntry(kind, name);
+    if (this.closed) return;
+    const key = entryKey(ENTRY_WIRE_KIND[kind], name);
+    const local = this.sync.table.entriesOf(this.self);
+    if (local.has(key)) return;
+    if (local.size >= MAX_REGISTRY_ENTRIES) throw entriesFull(kind, name, MAX_REGISTRY_ENTRIES);
+    this.sync.localChanged(key, true);
+  }
+
+  /**
+   * Withdraws this node's entry `name` of `kind`; idempotent (nothing happens when it holds none).
+   * @throws RegistryEntryError `ERR_INVALID_ENTRY` as {@link announce}.
+   */
+  withdraw(kind: RegistryEntryKind, name: string): void {
+    checkEntry(kind, name);
+    this.sync.localChanged(entryKey(ENTRY_WIRE_KIND[kind], name), false);
+  }
+
+  /**
+   * The nodes (this one included) holding the entry `name` of `kind`, sorted; `[]` when none. The
+   * same array until the registry changes: never modify it.
+   * @throws RegistryEntryError `ERR_INVALID_ENTRY` as {@link announce}.
+   */
+  nodesOf(kind: RegistryEntryKind, name: string): readonly string[] {
+    checkEntry(kind, name);
+    return this.sync.table.nodesOf(entryKey(ENTRY_WIRE_KIND[kind], name));
+  }
+
+  /**
+   * Every name of `kind` some node (this one included) holds, sorted.
+   * @throws RegistryEntryError `ERR_INVALID_ENTRY` for an unknown kind.
+   */
+  names(kind: RegistryEntryKind): string[] {
+    checkEntryKind(kind);
+    const wire = ENTRY_WIRE_KIND[kind];
+    const names: string[] = [];
+    for (const key of this.sync.table.keys()) {
+      const [keyKind, name] = fromEntryKey(key);
+      if (keyKind === wire) names.push(name);
+    }
+    return names.sort();
+  }
+
+  /**
+   * Each change of a node's group and term entries, once the registry reflects it, with the rules
+   * of {@link services$}: a node's changes in order, `nodeDown` ones in the `nodeDown` delivery.
+   * Changes of topics only are not emitted here.
+   */
+  get entries$(): Observable<RegistryEntryChange> {
+    return this.entryChanges.asObservable();
+  }
+
+  /**
    * The owner of `key` (rendezvous hashing): among this node and every member when `topic` is
    * unset (older nodes included: they are members), else among `servers(topic)`. `undefined`
    * when there is no candidate. Routing, not a lock: two nodes may briefly disagree.
@@ -339,6 +416,7 @@ export class ServiceRegistry {
     this.sync.close();
     this.ticks.complete();
     this.changes.complete();
+    this.entryChanges.complete();
   }
 
   private candidates(options: OwnerOptions): readonly string[] {
@@ -347,14 +425,20 @@ export class ServiceRegistry {
     return [cluster.self, ...cluster.nodes()];
   }
 
+  /** Splits a table change into its topics (services$) and its generic entries (entries$). */
   private onChange(change: SyncChange): void {
     this.ticks.next();
-    this.changes.next({
-      node: change.node,
-      reason: change.reason,
-      added: servedTopics(change.added),
-      removed: servedTopics(change.removed),
-    });
+    const { node, reason } = change;
+    const added = servedTopics(change.added);
+    const removed = servedTopics(change.removed);
+    // A sync is news even when empty (the node's table arrived); an entries-only change is not.
+    const entriesOnly =
+      added.length === 0 && removed.length === 0 && change.added.length + change.removed.length > 0;
+    if (reason === 'sync' || !entriesOnly) this.changes.next({ node, reason, added, removed });
+    const entriesAdded = registryEntries(change.added);
+    const entriesRemoved = registryEntries(change.removed);
+    if (entriesAdded.length > 0 || entriesRemoved.length > 0)
+      this.entryChanges.next({ node, reason, added: entriesAdded, removed: entriesRemoved });
   }
 }
 

@@ -41,3 +41,4 @@ export {
   type RegistryEntryChange,
   type RegistryEntryKind,
 } from './registry/registry-entries.js';
+export * from './leadership/index.js';

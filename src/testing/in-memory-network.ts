@@ -6,6 +6,8 @@ import {
   DEFAULT_NAMESPACE,
   GenClusterError,
   type Peer,
+  STARTED_AT_META,
+  checkInteger,
   checkNamespace,
   nodeKey,
 } from '../core/index.js';
@@ -48,10 +50,15 @@ export class InMemoryNetwork {
   /**
    * A dist for one node of this network. Nodes of different namespaces never link, as over TCP
    * (where the handshake refuses them).
+   * @param namespace the node's namespace (`default` when unset).
+   * @param options.startedAt the node's start time (see {@link InMemoryDistOptions}).
+   * @throws InvalidConfigError for a malformed namespace or start time.
    */
-  dist(namespace: string = DEFAULT_NAMESPACE): InMemoryDist {
+  dist(namespace: string = DEFAULT_NAMESPACE, options: InMemoryDistOptions = {}): InMemoryDist {
     checkNamespace('namespace', namespace);
-    return new InMemoryDist(this, namespace);
+    if (options.startedAt !== undefined)
+      checkInteger('startedAt', options.startedAt, 1, Number.MAX_SAFE_INTEGER);
+    return new InMemoryDist(this, namespace, options);
   }
 
   /**
@@ -107,8 +114,23 @@ export class InMemoryNetwork {
 }
 
 /**
+ * Options of one node's dist on an {@link InMemoryNetwork} (see {@link InMemoryNetwork.dist}).
+ * @publicApi
+ */
+export interface InMemoryDistOptions {
+  /**
+   * The node's start time in ms since the epoch (an integer from 1 to `Number.MAX_SAFE_INTEGER`),
+   * `Date.now()` when the dist starts unless given. Peers see it as `peer.meta.startedAt` (on
+   * `nodeUp` and in `members()`), as TCP peers learn it in the handshake; leadership orders
+   * members by it, so a test sets it to fix who leads.
+   */
+  readonly startedAt?: number;
+}
+
+/**
  * The dist of one node of an {@link InMemoryNetwork}: connecting links both nodes, `leave()`
- * tells peers `left`, `close()` drops every link.
+ * tells peers `left`, `close()` drops every link. It reports a lost link at once, so it has no
+ * `failureTimeoutMs`.
  * @publicApi
  */
 export class InMemoryDist implements MessagingDistStrategy {
@@ -118,6 +140,7 @@ export class InMemoryDist implements MessagingDistStrategy {
   private messagingLayer: Messaging | undefined;
   /** Deliveries of this node's messages not yet run, oldest first (one per message sent). */
   private readonly outbox: (() => void)[] = [];
+  private started: number | undefined;
   /** Messaging over the network: the same layer the TCP mesh uses, usable before start. */
   readonly messaging: DeferredMessaging;
 
@@ -126,6 +149,7 @@ export class InMemoryDist implements MessagingDistStrategy {
     private readonly network: InMemoryNetwork,
     /** The namespace this node belongs to. */
     readonly namespace: string = DEFAULT_NAMESPACE,
+    private readonly options: InMemoryDistOptions = {},
   ) {
     this.messaging = new DeferredMessaging(
       () => new GenClusterError('ERR_NOT_STARTED', TestingMessages.notStarted()),
@@ -139,7 +163,21 @@ export class InMemoryDist implements MessagingDistStrategy {
     return this.context.self;
   }
 
+  /**
+   * This node's start time as its peers see it (the `startedAt` option, or `Date.now()` at start);
+   * `undefined` before start.
+   */
+  get startedAt(): number | undefined {
+    return this.started;
+  }
+
+  /** Always `undefined`: a lost link is reported at once, there is no silence to time out. */
+  get failureTimeoutMs(): number | undefined {
+    return undefined;
+  }
+
   init(context: DistContext): void {
+    this.started = this.options.startedAt ?? Date.now();
     this.context = context;
     this.messagingLayer = new Messaging({
       self: context.self,
@@ -151,7 +189,15 @@ export class InMemoryDist implements MessagingDistStrategy {
   }
 
   members(): Peer[] {
-    return [...this.linked.keys()].map(node => ({ node }));
+    return [...this.linked.values()].map(other => other.presence());
+  }
+
+  /** This node as its peers see it: its name and start time. @internal */
+  presence(): Peer {
+    const node = this.self;
+    return this.started === undefined
+      ? { node }
+      : { node, meta: { [STARTED_AT_META]: this.started } };
   }
 
   /**
@@ -206,7 +252,7 @@ export class InMemoryDist implements MessagingDistStrategy {
   link(other: InMemoryDist): void {
     if (this.linked.has(other.self)) return;
     this.linked.set(other.self, other);
-    this.context?.nodeUp({ node: other.self });
+    this.context?.nodeUp(other.presence());
   }
 
   /** @internal */

@@ -168,6 +168,7 @@ export class Mesh {
       hidden: this.options.hidden,
       heartbeatMs: this.options.heartbeatMs,
       failureTimeoutMs: this.options.failureTimeoutMs,
+      startedAt: this.options.startedAt,
     };
   }
 }

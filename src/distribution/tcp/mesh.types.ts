@@ -1,4 +1,9 @@
-import type { LinkAdmission, NodeDownReason, Peer } from '../../core/index.js';
+import {
+  type LinkAdmission,
+  type NodeDownReason,
+  type Peer,
+  STARTED_AT_META,
+} from '../../core/index.js';
 import type { Connection, ConnectionLimits } from './connection.js';
 import type { HandshakePeer } from './handshake/index.js';
 import type { ResolvedTls } from './tls-options.js';
@@ -17,6 +22,11 @@ export interface MeshOptions extends ConnectionLimits {
    * none is told, as by a node of a version without namespaces (it counts as `default`).
    */
   readonly namespace?: string;
+  /**
+   * This node's start time (ms since the epoch), told in every handshake with the `started`
+   * capability. `undefined`: none is told, as by a node of a release before it (it never leads).
+   */
+  readonly startedAt?: number;
   readonly transitive: boolean;
   readonly maxPendingHandshakes: number;
   readonly maxPendingHandshakesPerIp: number;
@@ -51,9 +61,14 @@ export interface Link {
   readonly peer: HandshakePeer;
 }
 
-/** The peer of a link as membership reports it (with its listen port when it has one). */
+/**
+ * The peer of a link as membership reports it: with its listen port when it has one, and its
+ * start time as `meta.startedAt` when it announced one (a peer of an older release has no meta).
+ */
 export function peerOf(peer: HandshakePeer): Peer {
-  return peer.listenPort === null
-    ? { node: peer.name }
-    : { node: peer.name, port: peer.listenPort };
+  return {
+    node: peer.name,
+    ...(peer.listenPort === null ? {} : { port: peer.listenPort }),
+    ...(peer.startedAt === undefined ? {} : { meta: { [STARTED_AT_META]: peer.startedAt } }),
+  };
 }

@@ -27,13 +27,16 @@ import {
 } from './handshake.constants.js';
 import { HandshakeMessages as M } from './handshake.messages.js';
 import type { HandshakeCommonOptions, HandshakeIdentity, VersionRange } from './handshake.types.js';
-import { NAMESPACE_CAPABILITY } from './message-schema.js';
+import { NAMESPACE_CAPABILITY, STARTED_CAPABILITY } from './message-schema.js';
 
 /** The options of a handshake once checked: the name canonical, the cookie as bytes. */
 export interface CheckedOptions {
   readonly self: HandshakeIdentity;
   readonly cookie: Buffer;
-  /** Without duplicates; `namespace` last when a namespace is set. */
+  /**
+   * Without duplicates; then `namespace` when a namespace is set, and `started` when
+   * `self.startedAt` is.
+   */
   readonly capabilities: readonly string[];
   /** `undefined`: none set; this side announces none and counts as `default`. */
   readonly namespace: string | undefined;
@@ -66,15 +69,23 @@ export function checkOptions(options: HandshakeCommonOptions): CheckedOptions {
   checkOneOf('hidden', self.hidden, [true, false]);
   checkInteger('heartbeatMs', self.heartbeatMs, 1, MAX_U32);
   checkInteger('failureTimeoutMs', self.failureTimeoutMs, 1, MAX_U32);
+  if (self.startedAt !== undefined && !isIntegerIn(self.startedAt, 1, Number.MAX_SAFE_INTEGER))
+    throw invalidOption('startedAt', self.startedAt, M.startedAtForm());
   const { namespace } = options;
   if (namespace !== undefined) checkNamespace('namespace', namespace);
-  // The namespace capability takes one of the places.
-  const room = namespace === undefined ? MAX_CAPABILITIES : MAX_CAPABILITIES - 1;
-  const capabilities = checkCapabilities(options.capabilities ?? [], room);
+  // The capabilities other options announce take places of their own.
+  const implied = [
+    ...(namespace === undefined ? [] : [NAMESPACE_CAPABILITY]),
+    ...(self.startedAt === undefined ? [] : [STARTED_CAPABILITY]),
+  ];
+  const capabilities = checkCapabilities(
+    options.capabilities ?? [],
+    MAX_CAPABILITIES - implied.length,
+  );
   return {
     self: { ...self, name },
     cookie: checkCookie(options.cookie),
-    capabilities: namespace === undefined ? capabilities : [...capabilities, NAMESPACE_CAPABILITY],
+    capabilities: [...capabilities, ...implied],
     namespace,
     versions: checkVersions(
       options.versions ?? { min: HANDSHAKE_PROTOCOL_VERSION, max: HANDSHAKE_PROTOCOL_VERSION },
@@ -95,10 +106,18 @@ function checkCookie(cookie: unknown): Buffer {
   return bytes;
 }
 
-/** The capabilities option: `namespace` is refused, as the namespace option announces it. */
+/** Capabilities other options announce, and which option that is. */
+const RESERVED_CAPABILITIES: readonly (readonly [string, string])[] = [
+  [NAMESPACE_CAPABILITY, 'the namespace option'],
+  [STARTED_CAPABILITY, 'self.startedAt'],
+];
+
+/** The capabilities option: one that another option announces is refused. */
 function checkCapabilities(capabilities: readonly string[], room: number): readonly string[] {
-  if (Array.isArray(capabilities) && capabilities.includes(NAMESPACE_CAPABILITY))
-    throw invalidOption('capabilities', capabilities, M.reservedCapability(NAMESPACE_CAPABILITY));
+  for (const [reserved, announcer] of RESERVED_CAPABILITIES) {
+    if (Array.isArray(capabilities) && capabilities.includes(reserved))
+      throw invalidOption('capabilities', capabilities, M.reservedCapability(reserved, announcer));
+  }
   if (
     capabilities.length > room ||
     !capabilities.every(c => typeof c === 'string' && CAPABILITY_PATTERN.test(c))

@@ -28,6 +28,12 @@ export const MAX_CAPABILITY_CHARS = 64;
  * they are sent only on a link whose peer announced it.
  */
 export const CAPABILITY_HEADERS = 'headers';
+/**
+ * How far ahead of the receiver's clock a peer's `startedAt` may be; further is `malformed`. Clocks
+ * of one cluster differ by seconds, so such a value comes from a broken clock or a broken sender,
+ * and ordering leadership by it would mean nothing.
+ */
+export const MAX_STARTED_AT_AHEAD_MS = 24 * 60 * 60 * 1_000;
 /** Largest value of the u32 fields (`heartbeatMs`, `failureTimeoutMs`). */
 export const MAX_U32 = 0xffff_ffff;
 /** Largest value of the u16 fields (versions, the listen port). */

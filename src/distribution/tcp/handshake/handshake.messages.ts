@@ -25,6 +25,7 @@ export const HandshakeMessages = {
     mac: 'mac',
     reason: 'reason',
     namespace: 'namespace',
+    startedAt: 'startedAt',
   } satisfies Record<FieldName, string>,
 
   // Why a received message is malformed.
@@ -52,6 +53,10 @@ export const HandshakeMessages = {
     `${kind} announces more than ${max} capabilities`,
   emptyVersionRange: (kind: string) => `${kind} has an empty version range`,
   namespaceInvalid: (kind: string, forms: string) => `${kind} namespace is not ${forms}`,
+  startedAtInvalid: (kind: string) =>
+    `${kind} startedAt is not a time: it must be 1 to ${Number.MAX_SAFE_INTEGER} ms since the epoch`,
+  startedAtAhead: (kind: string, startedAt: number, aheadMs: number, maxMs: number) =>
+    `${kind} startedAt ${startedAt} is ${aheadMs} ms ahead of this node's clock (at most ${maxMs} accepted)`,
 
   // A namespace mismatch: this side refused the peer, or the peer refused this side.
   namespaceMismatch: (node: string, ours: string, theirs: string) =>
@@ -62,6 +67,8 @@ export const HandshakeMessages = {
   // This side could not build or finish its own part (a bug, or a callback's bad answer).
   fieldTooLong: (id: number, bytes: number, max: number) =>
     `Could not encode handshake field ${id}: its ${bytes} bytes exceed the ${max}-byte field limit.`,
+  fieldOutOfRange: (id: number, value: number, max: number) =>
+    `Could not encode handshake field ${id}: ${value} is not an integer from 0 to ${max}.`,
   listItemTooLong: (id: number, bytes: number, max: number) =>
     `Could not encode handshake field ${id}: a list item of ${bytes} bytes exceeds the ${max}-byte item limit.`,
   ownMessageTooLarge: (kind: string, bytes: number, max: number) =>
@@ -75,8 +82,9 @@ export const HandshakeMessages = {
   capabilitiesForm: (count: number, chars: number) =>
     `at most ${count} strings of 1 to ${chars} printable ASCII characters`,
   versionsForm: (max: number) => `{ min, max } with 1 <= min <= max <= ${max}`,
-  reservedCapability: (capability: string) =>
-    `capabilities without "${capability}": the namespace option announces it`,
+  reservedCapability: (capability: string, announcer: string) =>
+    `capabilities without "${capability}": ${announcer} announces it`,
+  startedAtForm: () => `ms since the epoch, an integer from 1 to ${Number.MAX_SAFE_INTEGER}`,
 
   // Pieces of other texts.
   versionRange: (min: number, max: number) =>

@@ -15,6 +15,12 @@ export interface HandshakeIdentity {
   readonly heartbeatMs: number;
   /** Failure timeout; all nodes must agree. */
   readonly failureTimeoutMs: number;
+  /**
+   * When this node started (ms since the epoch, a safe positive integer), announced with the
+   * `started` capability and its field; leadership orders members by it. Unset: this side
+   * announces neither, as a node of a release before it.
+   */
+  readonly startedAt?: number;
 }
 
 /** The remote node as the handshake learnt it. */
@@ -27,6 +33,11 @@ export interface HandshakePeer {
   readonly listenPort: number | null;
   /** The peer is a tool connection, not a cluster member. */
   readonly hidden: boolean;
+  /**
+   * When the peer started (ms since the epoch), present exactly when it announced the `started`
+   * capability: a peer without it is of an older release.
+   */
+  readonly startedAt?: number;
 }
 
 /** An established handshake. */
@@ -68,7 +79,8 @@ export interface HandshakeCommonOptions {
   readonly cookie: string | Buffer;
   /**
    * Capabilities to announce (at most 32 in all, each 1-64 printable ASCII characters), besides
-   * `namespace`, which the `namespace` option announces.
+   * `namespace`, which the `namespace` option announces, and `started`, which `self.startedAt`
+   * announces.
    */
   readonly capabilities?: readonly string[];
   /**

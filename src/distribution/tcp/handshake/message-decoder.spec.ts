@@ -2,8 +2,22 @@ import fc from 'fast-check';
 import { HandshakeError } from '../tcp.errors.js';
 import { decodeHandshakeMessage } from './message-decoder.js';
 import { encodeHandshakeMessage } from './message-encoder.js';
-import type { HandshakeMessage } from './message-schema.js';
+import { MAX_STARTED_AT_AHEAD_MS } from './handshake.constants.js';
+import type { HandshakeMessage, HelloMessage } from './message-schema.js';
 import { field, hello } from '../../../../test/support/handshake-harness.js';
+
+/** The receiver's clock in the properties. */
+const NOW = 1_800_000_000_000;
+
+/**
+ * A hello with the start time field and its capability (last, keeping the 31 capabilities before
+ * it, so `namespace` stays), or with neither.
+ */
+function withStartedAt(startedAt: number | undefined, message: HelloMessage): HelloMessage {
+  const capabilities = message.capabilities.filter(c => c !== 'started');
+  if (startedAt === undefined) return { ...message, capabilities };
+  return { ...message, capabilities: [...capabilities.slice(-31), 'started'], startedAt };
+}
 
 describe('decodeHandshakeMessage', () => {
   it('ignores fields of other message kinds', () => {
@@ -60,27 +74,33 @@ describe('decodeHandshakeMessage', () => {
           incarnation: fc.stringMatching(/^[\x21-\x7e]{1,32}$/),
           capabilities: fc.uniqueArray(fc.stringMatching(/^[a-z0-9-]{1,64}$/), { maxLength: 32 }),
           namespace: fc.option(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), { nil: undefined }),
+          // Up to a day ahead of the receiver's clock (a fixed one: the decoder is given it).
+          startedAt: fc.option(fc.integer({ min: 1, max: NOW + MAX_STARTED_AT_AHEAD_MS }), {
+            nil: undefined,
+          }),
         })
-        .map(r => ({
-          ...hello(),
-          versionMin: r.versionMin,
-          versionMax: r.versionMin + r.span,
-          listenPort: r.listenPort,
-          hidden: r.hidden,
-          heartbeatMs: r.heartbeatMs,
-          failureTimeoutMs: r.failureTimeoutMs,
-          incarnation: r.incarnation,
-          // The namespace field goes with its capability, and only with it.
-          ...(r.namespace === undefined
-            ? { capabilities: r.capabilities.filter(c => c !== 'namespace') }
-            : {
-                capabilities: [
-                  ...r.capabilities.filter(c => c !== 'namespace').slice(0, 31),
-                  'namespace',
-                ],
-                namespace: r.namespace,
-              }),
-        })),
+        .map(r =>
+          withStartedAt(r.startedAt, {
+            ...hello(),
+            versionMin: r.versionMin,
+            versionMax: r.versionMin + r.span,
+            listenPort: r.listenPort,
+            hidden: r.hidden,
+            heartbeatMs: r.heartbeatMs,
+            failureTimeoutMs: r.failureTimeoutMs,
+            incarnation: r.incarnation,
+            // The namespace field goes with its capability, and only with it.
+            ...(r.namespace === undefined
+              ? { capabilities: r.capabilities.filter(c => c !== 'namespace') }
+              : {
+                  capabilities: [
+                    ...r.capabilities.filter(c => c !== 'namespace').slice(0, 31),
+                    'namespace',
+                  ],
+                  namespace: r.namespace,
+                }),
+          }),
+        ),
       fc
         .record({
           nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }),
@@ -106,7 +126,7 @@ describe('decodeHandshakeMessage', () => {
     it('decodes what it encodes', () => {
       fc.assert(
         fc.property(messageArb, message => {
-          expect(decodeHandshakeMessage(encodeHandshakeMessage(message))).toEqual(message);
+          expect(decodeHandshakeMessage(encodeHandshakeMessage(message), NOW)).toEqual(message);
         }),
         { seed: 1, numRuns: 300 },
       );

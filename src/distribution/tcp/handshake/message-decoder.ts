@@ -13,6 +13,7 @@ import {
   MAX_CAPABILITY_CHARS,
   MAX_INCARNATION_CHARS,
   MAX_NODE_NAME_BYTES,
+  MAX_STARTED_AT_AHEAD_MS,
   REASON_PATTERN,
 } from './handshake.constants.js';
 import { malformed } from './handshake-failures.js';
@@ -27,6 +28,7 @@ import {
   type MessageKind,
   NAMESPACE_CAPABILITY,
   type RefusedMessage,
+  STARTED_CAPABILITY,
 } from './message-schema.js';
 
 /** Reads the fields of one message, each checked for its size and form. */
@@ -34,6 +36,8 @@ class FieldReader {
   constructor(
     private readonly fields: Map<number, Buffer>,
     private readonly kind: MessageKind,
+    /** The receiver's clock (ms since the epoch), which bounds a start time. */
+    private readonly now: number,
   ) {}
 
   private raw(field: FieldName, required: boolean): Buffer | undefined {
@@ -136,6 +140,21 @@ class FieldReader {
     return text;
   }
 
+  /**
+   * A required start time: a u64 of ms since the epoch, from 1 to `Number.MAX_SAFE_INTEGER` and
+   * at most {@link MAX_STARTED_AT_AHEAD_MS} ahead of the receiver's clock.
+   */
+  startedAt(): number {
+    const value = this.sized('startedAt', true, 8)!.readBigUInt64BE(0);
+    if (value === 0n || value > BigInt(Number.MAX_SAFE_INTEGER))
+      throw malformed(M.startedAtInvalid(this.kind));
+    const startedAt = Number(value);
+    const ahead = startedAt - this.now;
+    if (ahead > MAX_STARTED_AT_AHEAD_MS)
+      throw malformed(M.startedAtAhead(this.kind, startedAt, ahead, MAX_STARTED_AT_AHEAD_MS));
+    return startedAt;
+  }
+
   /** A list of `length: u8 | bytes` items; absent means none. */
   capabilities(): string[] {
     const value = this.raw('capabilities', false);
@@ -188,11 +207,16 @@ function splitFields(payload: Buffer): [MessageKind, Map<number, Buffer>] {
 
 /**
  * Decodes a handshake frame payload. Unknown fields are skipped.
+ * @param now the receiver's clock, ms since the epoch: a start time more than a day ahead of it
+ * is malformed.
  * @throws HandshakeError `ERR_PROTOCOL` (reason `protocol`) on malformed input, nothing else.
  */
-export function decodeHandshakeMessage(payload: Buffer): HandshakeMessage {
+export function decodeHandshakeMessage(
+  payload: Buffer,
+  now: number = Date.now(),
+): HandshakeMessage {
   const [kind, fields] = splitFields(payload);
-  const r = new FieldReader(fields, kind);
+  const r = new FieldReader(fields, kind, now);
   switch (kind) {
     case 'hello': {
       const versionMin = r.version('versionMin');
@@ -240,10 +264,17 @@ function readSender(r: FieldReader): HandshakeIdentity {
  * The capabilities, and the fields of those that have one: a capability's field is read when the
  * sender announces the capability (and is then required), and skipped otherwise.
  */
-function readCapabilities(r: FieldReader): { capabilities: string[]; namespace?: string } {
+function readCapabilities(r: FieldReader): {
+  capabilities: string[];
+  namespace?: string;
+  startedAt?: number;
+} {
   const capabilities = r.capabilities();
-  if (!capabilities.includes(NAMESPACE_CAPABILITY)) return { capabilities };
-  return { capabilities, namespace: r.namespace(true) };
+  return {
+    capabilities,
+    ...(capabilities.includes(NAMESPACE_CAPABILITY) ? { namespace: r.namespace(true) } : {}),
+    ...(capabilities.includes(STARTED_CAPABILITY) ? { startedAt: r.startedAt() } : {}),
+  };
 }
 
 /** A refusal: the reason, and whichever optional facts came with it. */

@@ -29,6 +29,16 @@ describe('encodeHandshakeMessage', () => {
     expect(ids).toEqual([1, 2, 4, 5, 7, 8, 9, 10]);
   });
 
+  it('writes the start time as field 16, a u64 big-endian, after the namespace', () => {
+    const payload = encodeHandshakeMessage(
+      hello({ capabilities: ['namespace', 'started'], namespace: 'ns', startedAt: 2 ** 53 - 1 }),
+    );
+    const tail = Buffer.from([
+      15, 0, 2, 0x6e, 0x73, 16, 0, 8, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ]);
+    expect(payload.subarray(payload.length - tail.length)).toEqual(tail);
+  });
+
   it('wraps a message in a whole handshake frame', () => {
     const frame = encodeHandshakeFrame({ kind: 'refused', reason: 'timing' });
     expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
@@ -46,6 +56,12 @@ describe('encodeHandshakeMessage', () => {
       'field 4',
     ],
     ['a capability over 255 bytes', hello({ capabilities: ['c'.repeat(300)] }), 'list item'],
+    [
+      'a start time that is not a safe integer',
+      hello({ capabilities: ['started'], startedAt: 2 ** 53 }),
+      'field 16',
+    ],
+    ['a negative start time', hello({ capabilities: ['started'], startedAt: -1 }), 'field 16'],
     [
       `a message over ${HANDSHAKE_MAX_PAYLOAD_BYTES} bytes`,
       { kind: 'refused', reason: 'x', name: 'n'.repeat(9_000) } as const,

@@ -45,6 +45,15 @@ class MessageWriter {
     return this.bytes(id, b);
   }
 
+  /** A u64 from a safe integer; the only numbers a JavaScript peer can read back exactly. */
+  u64(id: number, value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw internalError(M.fieldOutOfRange(id, value, Number.MAX_SAFE_INTEGER));
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigUInt64BE(BigInt(value), 0);
+    return this.bytes(id, b);
+  }
+
   flag(id: number, value: boolean): this {
     return this.bytes(id, Buffer.of(value ? 1 : 0));
   }
@@ -88,11 +97,12 @@ function writeSender(w: MessageWriter, message: HelloMessage | ChallengeMessage)
 
 /**
  * The capabilities field (left out when there are none), then the fields of the capabilities
- * that have one: the namespace.
+ * that have one: the namespace, the start time.
  */
 function writeCapabilities(w: MessageWriter, message: HelloMessage | ChallengeMessage): void {
   if (message.capabilities.length > 0) w.list(F.capabilities, message.capabilities);
   if (message.namespace !== undefined) w.text(F.namespace, message.namespace);
+  if (message.startedAt !== undefined) w.u64(F.startedAt, message.startedAt);
 }
 
 /**

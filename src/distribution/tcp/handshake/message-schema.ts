@@ -13,6 +13,13 @@ import type { HandshakeIdentity } from './handshake.types.js';
 export const NAMESPACE_CAPABILITY = 'namespace';
 
 /**
+ * The capability of the start time. A hello or challenge that announces it carries the
+ * `startedAt` field (u64, ms since the epoch); one that does not comes from a node of an older
+ * release, which never leads.
+ */
+export const STARTED_CAPABILITY = 'started';
+
+/**
  * `hello`, initiator to acceptor: the initiator's identity and timings (its name canonical), the
  * versions it speaks and the name it dialled.
  */
@@ -27,6 +34,8 @@ export interface HelloMessage extends HandshakeIdentity {
   readonly capabilities: readonly string[];
   /** The initiator's namespace; present exactly when it announces {@link NAMESPACE_CAPABILITY}. */
   readonly namespace?: string;
+  /** The initiator's start time; present exactly when it announces {@link STARTED_CAPABILITY}. */
+  readonly startedAt?: number;
 }
 
 /**
@@ -40,6 +49,8 @@ export interface ChallengeMessage extends HandshakeIdentity {
   readonly capabilities: readonly string[];
   /** The acceptor's namespace; present exactly when it announces {@link NAMESPACE_CAPABILITY}. */
   readonly namespace?: string;
+  /** The acceptor's start time; present exactly when it announces {@link STARTED_CAPABILITY}. */
+  readonly startedAt?: number;
   /** The acceptor's fresh nonce. */
   readonly nonce: Buffer;
 }
@@ -106,6 +117,7 @@ export const FIELD = {
   mac: 13,
   reason: 14,
   namespace: 15,
+  startedAt: 16,
 } as const;
 
 /** The name of a field. */
@@ -130,12 +142,14 @@ export const FIELDS_OF_KIND: Record<MessageKind, ReadonlySet<number>> = {
     FIELD.expectedName,
     FIELD.capabilities,
     FIELD.namespace,
+    FIELD.startedAt,
   ]),
   challenge: new Set([
     FIELD.version,
     ...SENDER_FIELDS,
     FIELD.capabilities,
     FIELD.namespace,
+    FIELD.startedAt,
     FIELD.nonce,
   ]),
   reply: new Set([FIELD.nonce, FIELD.mac]),

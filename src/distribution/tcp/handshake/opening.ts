@@ -18,6 +18,8 @@ export interface Opening extends HandshakeIdentity {
   readonly capabilities: readonly string[];
   /** Absent when the sender does not announce the namespace capability: it is `default`. */
   readonly namespace?: string;
+  /** Absent when the sender does not announce the `started` capability (an older release). */
+  readonly startedAt?: number;
 }
 
 /** Which side checks, and the name the initiator dialled (its own option, or the hello's). */
@@ -35,7 +37,8 @@ export type OpeningVerdict =
  * Checks, in this order: a common version, that the acceptor is the node dialled, that a node is
  * not talking to itself (same name and incarnation), that both are in the same namespace (a side
  * without the namespace capability is in `default`), and that both use the same timings. On
- * success, the version is the highest both speak and the capabilities those both announce.
+ * success, the version is the highest both speak and the capabilities those both announce; the
+ * peer carries its start time when it announced one.
  */
 export function checkOpening(
   checked: CheckedOptions,
@@ -120,6 +123,7 @@ export function checkOpening(
         incarnation: opening.incarnation,
         listenPort: opening.listenPort,
         hidden: opening.hidden,
+        ...(opening.startedAt === undefined ? {} : { startedAt: opening.startedAt }),
       },
       version,
       capabilities: checked.capabilities.filter(c => theirs.has(c)),

@@ -42,3 +42,4 @@ export {
   type RegistryEntryKind,
 } from './registry/registry-entries.js';
 export * from './leadership/index.js';
+export { ProcessGroups, type ProcessGroupsOptions } from './groups/process-groups.js';

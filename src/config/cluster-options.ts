@@ -2,6 +2,7 @@ import type {
   BackoffOptions,
   DiscoveryStrategy,
   DistStrategy,
+  QuorumOptions,
   SchedulerOptions,
 } from '../core/index.js';
 import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
@@ -59,6 +60,15 @@ export interface ClusterOptions extends Partial<Omit<SchedulerOptions, 'backoff'
   readonly logFormat?: ClusterLogFormat;
   /** Per-node reconnect backoff; unset fields keep their defaults. */
   readonly backoff?: Partial<BackoffOptions>;
+  /**
+   * A quorum rule (none when unset): membership snapshots carry `quorum`, `quorumChanged` events
+   * are emitted, and leadership runs only on a side with quorum. `{ expectedSize: 5 }` (the whole
+   * cluster, this node included; `stableMs`, 3 s, is how long a majority must hold before a lost
+   * quorum counts as regained), or `{ expectedSize: 'discovered', unsafe: true }`.
+   * `GEN_CLUSTER_EXPECTED_SIZE` (`5` or `discovered-unsafe`) and `GEN_CLUSTER_QUORUM_STABLE_MS`
+   * when unset; explicit fields win over the environment's field by field.
+   */
+  readonly quorum?: QuorumOptions;
   /**
    * Whether `GEN_CLUSTER_*` variables fill the fields left out (default `true`). Explicit options
    * win; built-in strategy options of the same strategy are merged field by field.

@@ -19,6 +19,10 @@ export const ConfigMessages = {
     `Invalid discovery option ${JSON.stringify(value)}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc").`,
   namespaceConflict: (given: readonly (readonly [string, string])[]) =>
     `The cluster's namespace is given differently in several places (${given.map(([o, v]) => `${o}: ${JSON.stringify(v)}`).join(', ')}): the TCP handshake and local discovery must use one. Set "namespace" (or GEN_CLUSTER_NAMESPACE) once.`,
+  expectedSizeForms: (max: number) =>
+    `the whole cluster's size, this node included: an integer from 1 to ${max}; or "discovered-unsafe" to take it from what discovery names (unsafe when discovery itself can be partitioned)`,
+  stableMsWithoutSize: (variable: string, sizeVariable: string) =>
+    `${variable} is set, but no quorum rule is: set ${sizeVariable} (or the quorum option's expectedSize) as well, or unset ${variable}.`,
   noDiscovery: () =>
     'No discovery is configured: set the "discovery" option (e.g. { strategy: "static", nodes: [...] }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns").',
 } as const;

@@ -46,6 +46,32 @@ describe('createCluster (no Nest)', () => {
     );
   });
 
+  it('builds the quorum rule from GEN_CLUSTER_EXPECTED_SIZE, and checks it at construction', () => {
+    const env = {
+      GEN_CLUSTER_NODE: 'env@127.0.0.1',
+      GEN_CLUSTER_DISCOVERY: 'static:b@127.0.0.2',
+      GEN_CLUSTER_COOKIE: 'y'.repeat(32),
+      GEN_CLUSTER_EXPECTED_SIZE: '3',
+    };
+    expect(createCluster({ env }).membership.quorum).toEqual({
+      has: false,
+      size: 1,
+      needed: 2,
+      expectedSize: 3,
+    });
+    // formed alone at construction (logged at "log": kept off the console here)
+    const alone = createCluster({ env, quorum: { expectedSize: 1 }, logLevel: 'warn' });
+    expect(alone.hasQuorum()).toBe(true);
+    const { GEN_CLUSTER_EXPECTED_SIZE: _, ...noQuorum } = env;
+    expect(createCluster({ env: noQuorum }).membership.quorum).toBeUndefined();
+    expect(() => createCluster({ env, quorum: { expectedSize: 'discovered' } as never })).toThrow(
+      /unsafe: true/,
+    );
+    expect(() => createCluster({ env, quorom: { expectedSize: 3 } } as never)).toThrow(
+      /unknown option "quorom"/,
+    );
+  });
+
   it('says how to configure discovery when none is given', () => {
     expect(() => createCluster({ useEnv: false })).toThrow(InvalidConfigError);
     expect(() => createCluster({ useEnv: false })).toThrow(/GEN_CLUSTER_DISCOVERY/);

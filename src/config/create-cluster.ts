@@ -55,7 +55,10 @@ export function createCluster(options: CreateClusterOptions = {}): GenCluster {
   });
 }
 
-/** The scheduler's fields of the options, ready for the `GenCluster` constructor. */
+/**
+ * The engine's fields of the options (scheduler tunables and the quorum rule), ready for the
+ * `GenCluster` constructor.
+ */
 export function schedulerOptions(
   options: LayeredOptions,
 ): Omit<GenClusterOptions, 'node' | 'discovery' | 'dist' | 'logger'> {
@@ -66,5 +69,6 @@ export function schedulerOptions(
     connectTimeoutMs: options.connectTimeoutMs,
     discoveryTimeoutMs: options.discoveryTimeoutMs,
     backoff: options.backoff,
+    quorum: options.quorum,
   };
 }

@@ -42,6 +42,59 @@ describe('the GEN_CLUSTER_* environment', () => {
     expect(envToOptions(readEnvConfig({ GEN_CLUSTER_MIN_MEMBERS: '2' }))).toEqual({});
   });
 
+  it('reads GEN_CLUSTER_EXPECTED_SIZE and GEN_CLUSTER_QUORUM_STABLE_MS as the quorum option', () => {
+    const env = readEnvConfig({
+      GEN_CLUSTER_EXPECTED_SIZE: ' 5 ',
+      GEN_CLUSTER_QUORUM_STABLE_MS: '1500',
+    });
+    expect(env).toEqual({ expectedSize: 5, quorumStableMs: 1_500 });
+    expect(envToOptions(env)).toEqual({ quorum: { expectedSize: 5, stableMs: 1_500 } });
+    expect(envToOptions(readEnvConfig({ GEN_CLUSTER_EXPECTED_SIZE: '1' }))).toEqual({
+      quorum: { expectedSize: 1 },
+    });
+    expect(readEnvConfig({ GEN_CLUSTER_QUORUM_STABLE_MS: '0' }).quorumStableMs).toBe(0);
+    expect(envToOptions(readEnvConfig({}))).toEqual({});
+    expect(envToOptions(readEnvConfig({ GEN_CLUSTER_EXPECTED_SIZE: ' ' }))).toEqual({});
+  });
+
+  it('reads GEN_CLUSTER_EXPECTED_SIZE=discovered-unsafe as the unsafe discovered form', () => {
+    const env = readEnvConfig({ GEN_CLUSTER_EXPECTED_SIZE: 'discovered-unsafe' });
+    expect(env.expectedSize).toBe('discovered');
+    expect(envToOptions(env)).toEqual({ quorum: { expectedSize: 'discovered', unsafe: true } });
+  });
+
+  it.each([
+    [
+      'GEN_CLUSTER_EXPECTED_SIZE',
+      '0',
+      /GEN_CLUSTER_EXPECTED_SIZE="0".*integer from 1 to 2147483647/,
+    ],
+    ['GEN_CLUSTER_EXPECTED_SIZE', '-3', /GEN_CLUSTER_EXPECTED_SIZE="-3"/],
+    ['GEN_CLUSTER_EXPECTED_SIZE', '2.5', /GEN_CLUSTER_EXPECTED_SIZE="2.5"/],
+    ['GEN_CLUSTER_EXPECTED_SIZE', 'five', /GEN_CLUSTER_EXPECTED_SIZE="five"/],
+    ['GEN_CLUSTER_EXPECTED_SIZE', '2147483648', /GEN_CLUSTER_EXPECTED_SIZE="2147483648"/],
+    [
+      'GEN_CLUSTER_EXPECTED_SIZE',
+      'discovered',
+      /GEN_CLUSTER_EXPECTED_SIZE="discovered".*"discovered-unsafe".*unsafe when discovery itself can be partitioned/,
+    ],
+    [
+      'GEN_CLUSTER_EXPECTED_SIZE',
+      'Discovered-Unsafe',
+      /GEN_CLUSTER_EXPECTED_SIZE="Discovered-Unsafe"/,
+    ],
+    [
+      'GEN_CLUSTER_QUORUM_STABLE_MS',
+      '-1',
+      /GEN_CLUSTER_QUORUM_STABLE_MS="-1".*from 0 to 2147483647/,
+    ],
+    ['GEN_CLUSTER_QUORUM_STABLE_MS', '3s', /GEN_CLUSTER_QUORUM_STABLE_MS="3s"/],
+    ['GEN_CLUSTER_QUORUM_STABLE_MS', '2147483648', /GEN_CLUSTER_QUORUM_STABLE_MS="2147483648"/],
+  ])('refuses %s=%s, naming the variable and the accepted forms', (name, value, message) => {
+    expect(() => readEnvConfig({ [name]: value })).toThrow(InvalidConfigError);
+    expect(() => readEnvConfig({ [name]: value })).toThrow(message);
+  });
+
   it.each([
     ['GEN_CLUSTER_MIN_MEMBERS', '-1', /GEN_CLUSTER_MIN_MEMBERS="-1".*integer from 0 to 2147483647/],
     ['GEN_CLUSTER_MIN_MEMBERS', '1.5', /GEN_CLUSTER_MIN_MEMBERS="1.5".*integer from 0/],

@@ -35,7 +35,12 @@ export const ENV = {
   logFormat: 'GEN_CLUSTER_LOG_FORMAT',
   drainTimeout: 'GEN_CLUSTER_DRAIN_TIMEOUT_MS',
   minMembers: 'GEN_CLUSTER_MIN_MEMBERS',
+  expectedSize: 'GEN_CLUSTER_EXPECTED_SIZE',
+  quorumStableMs: 'GEN_CLUSTER_QUORUM_STABLE_MS',
 } as const;
+
+/** The `GEN_CLUSTER_EXPECTED_SIZE` value that derives the size from discovery (unsafe). */
+export const DISCOVERED_UNSAFE = 'discovered-unsafe';
 
 /** A resolver address from `GEN_CLUSTER_DNS_SERVERS`. */
 export interface DnsServer {
@@ -63,6 +68,13 @@ export interface EnvConfig {
   readonly drainTimeoutMs?: number;
   /** Peers readiness needs connected (`ClusterService.health()`'s default `minMembers`). */
   readonly minMembers?: number;
+  /**
+   * The quorum rule's `expectedSize`: the whole cluster's size, this node included, or
+   * `'discovered'` (`GEN_CLUSTER_EXPECTED_SIZE=discovered-unsafe`).
+   */
+  readonly expectedSize?: number | 'discovered';
+  /** The quorum rule's `stableMs`. */
+  readonly quorumStableMs?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -157,6 +169,23 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
     if (!/^\d+$/.test(minMembers) || Number(minMembers) > MAX_INT32)
       throw bad(ENV.minMembers, minMembers, `an integer from 0 to ${MAX_INT32}`);
     config.minMembers = Number(minMembers);
+  }
+  const expectedSize = get(ENV.expectedSize);
+  if (expectedSize !== undefined) {
+    if (expectedSize === DISCOVERED_UNSAFE) config.expectedSize = 'discovered';
+    else if (
+      /^\d+$/.test(expectedSize) &&
+      Number(expectedSize) >= 1 &&
+      Number(expectedSize) <= MAX_INT32
+    )
+      config.expectedSize = Number(expectedSize);
+    else throw bad(ENV.expectedSize, expectedSize, ConfigMessages.expectedSizeForms(MAX_INT32));
+  }
+  const stable = get(ENV.quorumStableMs);
+  if (stable !== undefined) {
+    if (!/^\d+$/.test(stable) || Number(stable) > MAX_TIMER_MS)
+      throw bad(ENV.quorumStableMs, stable, `an integer of milliseconds from 0 to ${MAX_TIMER_MS}`);
+    config.quorumStableMs = Number(stable);
   }
   return config;
 }
@@ -288,6 +317,8 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   if (env.logLevel !== undefined) options.logLevel = env.logLevel;
   if (env.logFormat !== undefined) options.logFormat = env.logFormat;
   if (env.discovery) options.discovery = env.discovery as unknown as ClusterOptions['discovery'];
+  const quorum = envQuorum(env);
+  if (quorum) options.quorum = quorum as ClusterOptions['quorum'];
   const dist: Record<string, unknown> = {};
   if (env.port !== undefined) dist.port = env.port;
   if (env.bind !== undefined) dist.bind = env.bind;
@@ -299,4 +330,19 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   if (Object.keys(dist).length)
     options.dist = { strategy: 'tcp', ...dist } as unknown as ClusterOptions['dist'];
   return options;
+}
+
+/**
+ * The `quorum` option the environment describes. `GEN_CLUSTER_QUORUM_STABLE_MS` alone gives a
+ * rule without `expectedSize`: explicit options complete it (merged field by field), and
+ * `resolveClusterOptions` refuses it when nothing does.
+ */
+function envQuorum(env: EnvConfig): Record<string, unknown> | undefined {
+  const { expectedSize, quorumStableMs: stableMs } = env;
+  if (expectedSize === undefined && stableMs === undefined) return undefined;
+  return {
+    ...(expectedSize !== undefined && { expectedSize }),
+    ...(expectedSize === 'discovered' && { unsafe: true }),
+    ...(stableMs !== undefined && { stableMs }),
+  };
 }

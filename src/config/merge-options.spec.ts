@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { freePort } from '../../test/support/ports.js';
-import { type ClusterLogger, defaultNodeName } from '../core/index.js';
+import { type ClusterLogger, InvalidConfigError, defaultNodeName } from '../core/index.js';
 import { TcpDist } from '../distribution/index.js';
 import { createCluster } from './create-cluster.js';
 import { type LayeredOptions, resolveClusterOptions } from './merge-options.js';
@@ -119,5 +119,57 @@ describe('layering the options', () => {
         { GEN_CLUSTER_NAMESPACE: 'green' },
       ),
     ).toThrow(/namespace: "green", dist.namespace: "blue"/);
+  });
+});
+
+describe('resolveClusterOptions: the quorum rule', () => {
+  const quorumOf = (options: LayeredOptions, env: Record<string, string> = {}) =>
+    resolveClusterOptions(options, env).options.quorum;
+
+  it('takes the rule from the environment when the options give none', () => {
+    expect(quorumOf({}, { GEN_CLUSTER_EXPECTED_SIZE: '3' })).toEqual({ expectedSize: 3 });
+    expect(quorumOf({}, { GEN_CLUSTER_EXPECTED_SIZE: 'discovered-unsafe' })).toEqual({
+      expectedSize: 'discovered',
+      unsafe: true,
+    });
+    expect(quorumOf({})).toBeUndefined();
+    expect(quorumOf({ useEnv: false }, { GEN_CLUSTER_EXPECTED_SIZE: '3' })).toBeUndefined();
+  });
+
+  it('merges field by field, explicit fields first', () => {
+    const env = { GEN_CLUSTER_EXPECTED_SIZE: '5', GEN_CLUSTER_QUORUM_STABLE_MS: '1000' };
+    expect(quorumOf({ quorum: { expectedSize: 3 } }, env)).toEqual({
+      expectedSize: 3,
+      stableMs: 1_000,
+    });
+    expect(quorumOf({ quorum: { expectedSize: 3, stableMs: 50 } }, env)).toEqual({
+      expectedSize: 3,
+      stableMs: 50,
+    });
+    // the stable margin alone in the environment completes a rule given in code
+    expect(
+      quorumOf({ quorum: { expectedSize: 7 } }, { GEN_CLUSTER_QUORUM_STABLE_MS: '200' }),
+    ).toEqual({ expectedSize: 7, stableMs: 200 });
+    // and the size alone in the environment a stable margin given in code
+    expect(
+      quorumOf({ quorum: { stableMs: 10 } as never }, { GEN_CLUSTER_EXPECTED_SIZE: '4' }),
+    ).toEqual({ expectedSize: 4, stableMs: 10 });
+  });
+
+  it("does not carry the environment's unsafe over to an explicit expected size", () => {
+    const env = { GEN_CLUSTER_EXPECTED_SIZE: 'discovered-unsafe' };
+    expect(quorumOf({ quorum: { expectedSize: 3 } }, env)).toEqual({ expectedSize: 3 });
+    expect(quorumOf({ quorum: { expectedSize: 'discovered', unsafe: true } }, {})).toEqual({
+      expectedSize: 'discovered',
+      unsafe: true,
+    });
+  });
+
+  it('refuses GEN_CLUSTER_QUORUM_STABLE_MS when nothing gives the rule an expected size', () => {
+    const call = () => resolveClusterOptions({}, { GEN_CLUSTER_QUORUM_STABLE_MS: '1000' });
+    expect(call).toThrow(InvalidConfigError);
+    expect(call).toThrow(
+      /GEN_CLUSTER_QUORUM_STABLE_MS is set, but no quorum rule is: set GEN_CLUSTER_EXPECTED_SIZE/,
+    );
   });
 });

@@ -4,12 +4,14 @@ import {
   canonicalHost,
   checkNamespace,
   defaultNodeName,
+  isPlainObject,
   nodeKey,
 } from '../core/index.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
 import {
+  ENV,
   type EnvConfig,
   envToOptions,
   isDiscoveryShortForm,
@@ -47,6 +49,7 @@ export function resolveClusterOptions<T extends LayeredOptions>(
   const fromEnv = explicit.useEnv === false ? {} : readEnvConfig(env);
   const merged = mergeOptions(envToOptions(fromEnv) as unknown as T, explicit);
   if (merged.namespace !== undefined) checkNamespace('namespace', merged.namespace);
+  checkEnvQuorum(merged, fromEnv);
   const options = shareHostSettings(withParsedDiscovery(merged), fromEnv);
   if (options.node) return { options, self: nodeKey(options.node) };
   return { options, self: defaultNodeName(process.pid, zeroConfigurationHost(options)) };
@@ -116,7 +119,33 @@ export function mergeOptions<T extends LayeredOptions>(base: T, explicit: T): T 
   }
   if (base.backoff || defined.backoff)
     merged.backoff = { ...base.backoff, ...definedOnly(defined.backoff ?? {}) };
+  const quorum = mergeQuorum(base.quorum, defined.quorum);
+  if (quorum !== undefined) merged.quorum = quorum;
   return merged as T;
+}
+
+/**
+ * The quorum rule field by field, explicit fields first (so `GEN_CLUSTER_QUORUM_STABLE_MS` still
+ * applies to `{ expectedSize: 5 }` in code). An explicit `expectedSize` comes without the
+ * environment's `unsafe`, which belongs to its `discovered-unsafe` only. Anything but two objects
+ * is left to the engine's check, explicit first.
+ */
+function mergeQuorum(base: unknown, explicit: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(explicit)) return explicit ?? base;
+  const fromBase = explicit.expectedSize === undefined ? base : { stableMs: base.stableMs };
+  return { ...definedOnly(fromBase), ...definedOnly(explicit) };
+}
+
+/** Refuses `GEN_CLUSTER_QUORUM_STABLE_MS` when neither layer gave the rule an expected size. */
+function checkEnvQuorum(merged: LayeredOptions, env: EnvConfig): void {
+  if (env.quorumStableMs === undefined) return;
+  const quorum: unknown = merged.quorum;
+  // a quorum that is no object at all is the engine's to refuse, naming the option
+  if (quorum !== undefined && (!isPlainObject(quorum) || quorum.expectedSize !== undefined)) return;
+  throw new InvalidConfigError(
+    ConfigMessages.stableMsWithoutSize(ENV.quorumStableMs, ENV.expectedSize),
+    { option: ENV.quorumStableMs },
+  );
 }
 
 /** The namespace a strategy instance says it belongs to (the TCP dist has one), if any. */

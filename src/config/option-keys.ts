@@ -16,6 +16,7 @@ export const CLUSTER_OPTION_KEYS = [
   'namespace',
   'logLevel',
   'logFormat',
+  'quorum',
 ] as const;
 
 /**

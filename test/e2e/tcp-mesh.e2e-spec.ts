@@ -338,6 +338,14 @@ describe('TCP mesh (real sockets, one process)', () => {
     });
 
     it('carries a 32 MiB payload while 1 KiB requests keep flowing', async () => {
+      // The default timings (heartbeat 1 s, failure timeout 5 s), not this suite's short ones: in
+      // one process both ends share a loop, and on a loaded 2-core machine a 1 s failure timeout
+      // is shorter than the scheduling gaps (CI saw a heartbeat timeout at load 14).
+      const timing = { heartbeatMs: 1_000, failureTimeoutMs: 5_000 };
+      const bigB = await startInProcess('big-b', [], timing);
+      const bigA = await startInProcess('big-a', [addr(bigB, 'big-b')], timing);
+      await until(() => bigA.cluster.nodes().length === 1, 5_000, 'big-a to reach big-b');
+      const [a, b] = [bigA, bigB];
       let bigSize = 0;
       b.dist.messaging.on('big', (payload: Buffer) => {
         bigSize = payload.length;
@@ -345,7 +353,7 @@ describe('TCP mesh (real sockets, one process)', () => {
       });
       b.dist.messaging.on('small', (payload: Buffer) => payload.length);
       const big = a.dist.messaging.request<number>(
-        'b@127.0.0.1',
+        'big-b@127.0.0.1',
         'big',
         Buffer.alloc(32 * 1024 * 1024, 7),
         { timeoutMs: 60_000 },
@@ -355,7 +363,7 @@ describe('TCP mesh (real sockets, one process)', () => {
       let bigDone = false;
       void big.then(() => (bigDone = true));
       while (!bigDone) {
-        await a.dist.messaging.request<number>('b@127.0.0.1', 'small', Buffer.alloc(1024), {
+        await a.dist.messaging.request<number>('big-b@127.0.0.1', 'small', Buffer.alloc(1024), {
           timeoutMs: 10_000,
         });
         smallDone++;

@@ -40,7 +40,9 @@ describe('TCP mesh (real sockets, one process)', () => {
     );
     expect(a.cluster.nodes()).toEqual(['b@127.0.0.1']);
     expect(b.cluster.nodes()).toEqual(['a@127.0.0.1']);
-    expect(b.dist.members()).toEqual([{ node: 'a@127.0.0.1', port: a.port }]);
+    expect(b.dist.members()).toEqual([
+      { node: 'a@127.0.0.1', port: a.port, meta: { startedAt: a.dist.startedAt } },
+    ]);
   });
 
   it('refuses a wrong cookie in both directions, and nobody becomes a member', async () => {
@@ -81,7 +83,9 @@ describe('TCP mesh (real sockets, one process)', () => {
     expect((connectFailures(b2)[0]!.error as { code?: string }).code).toBe(
       'ERR_DUPLICATE_NODE_NAME',
     );
-    expect(a.dist.members()).toEqual([{ node: 'b@127.0.0.1', port: b1.port }]);
+    expect(a.dist.members()).toEqual([
+      { node: 'b@127.0.0.1', port: b1.port, meta: { startedAt: b1.dist.startedAt } },
+    ]);
     expect(b1.cluster.nodes()).toEqual(['a@127.0.0.1']);
   });
 
@@ -237,7 +241,9 @@ describe('TCP mesh (real sockets, one process)', () => {
       .filter(e => 'node' in e && e.node === 'b@127.0.0.1')
       .map(e => (e.type === 'nodeDown' ? `down:${e.reason}` : e.type));
     expect(forB).toEqual(['nodeUp', 'down:restarted', 'nodeUp']);
-    expect(a.dist.members()).toEqual([{ node: 'b@127.0.0.1', port: b2.port }]);
+    expect(a.dist.members()).toEqual([
+      { node: 'b@127.0.0.1', port: b2.port, meta: { startedAt: b2.dist.startedAt } },
+    ]);
   });
 
   it('refuses peers whose heartbeat settings differ', async () => {

@@ -8,6 +8,7 @@ import {
   type MessagingInstrumentation,
   type MessagingStatsSnapshot,
   type OutgoingMessageInfo,
+  type QuorumState,
   type RequestOutcome,
 } from '../core/index.js';
 import { type MetricFamily, parsePrometheus } from '../../test/support/prometheus-text.js';
@@ -41,13 +42,24 @@ class FakeCluster {
   dist: DistStats | undefined = { links: [], handshakeRefusals: {} };
   hooks: MessagingInstrumentation[] = [];
 
-  constructor(readonly name: string) {}
+  /** @param quorum the snapshot's quorum state: set for a cluster with a quorum rule */
+  constructor(
+    readonly name: string,
+    public quorum?: QuorumState,
+  ) {}
 
   source(): MetricsSource {
     const stats = () => this.stats;
+    const membership = () => ({ quorum: this.quorum });
     return {
       cluster: this.name,
-      engine: { events$: this.events, health: () => this.health },
+      engine: {
+        events$: this.events,
+        health: () => this.health,
+        get membership() {
+          return membership();
+        },
+      },
       messaging: {
         get stats() {
           return stats();
@@ -111,6 +123,9 @@ function labelValues(families: MetricFamily[], name: string, label: string, clus
     .sort();
 }
 
+const HAS_QUORUM: QuorumState = { has: true, size: 3, needed: 2, expectedSize: 3 };
+const NO_QUORUM: QuorumState = { has: false, size: 1, needed: 2, expectedSize: 3 };
+
 describe('ClusterMetrics', () => {
   let registry: Registry;
   const attached: ClusterMetrics[] = [];
@@ -128,7 +143,8 @@ describe('ClusterMetrics', () => {
   });
 
   it('registers every metric, each with the cluster label, gauges read at scrape', async () => {
-    const a = new FakeCluster('default');
+    // with a quorum rule: the quorum gauge is registered too
+    const a = new FakeCluster('default', HAS_QUORUM);
     attach(a.source(), { registry });
     a.stats.inFlight = 4;
     a.stats.serving = 1;
@@ -382,6 +398,90 @@ describe('ClusterMetrics', () => {
     expect(() => ClusterMetrics.attach(new FakeCluster('c').source(), { registry: other })).toThrow(
       /already has a metric named "gen_cluster_members"/,
     );
+  });
+
+  it('lists the 17 metrics, the quorum gauge included', () => {
+    expect(Object.values(METRIC_NAMES).sort()).toEqual([
+      'gen_cluster_connect_failures_total',
+      'gen_cluster_discovered_nodes',
+      'gen_cluster_discovery_errors_total',
+      'gen_cluster_handshake_refusals_total',
+      'gen_cluster_members',
+      'gen_cluster_messages_received_total',
+      'gen_cluster_messages_sent_total',
+      'gen_cluster_node_down_total',
+      'gen_cluster_node_up_total',
+      'gen_cluster_quorum',
+      'gen_cluster_received_bytes_total',
+      'gen_cluster_request_duration_seconds',
+      'gen_cluster_requests_in_flight',
+      'gen_cluster_requests_serving',
+      'gen_cluster_requests_total',
+      'gen_cluster_send_queue_bytes',
+      'gen_cluster_sent_bytes_total',
+    ]);
+  });
+
+  it('registers no quorum gauge for a cluster without a quorum rule', async () => {
+    const a = new FakeCluster('default');
+    attach(a.source(), { registry });
+    a.events.next({ type: 'quorumChanged', quorum: HAS_QUORUM });
+    const names = (await scrape(registry)).map(f => f.name);
+    expect(names).not.toContain(METRIC_NAMES.quorum);
+    expect(names).toHaveLength(Object.values(METRIC_NAMES).length - 1);
+    expect(registry.getSingleMetric(METRIC_NAMES.quorum)).toBeUndefined();
+  });
+
+  it('sets the quorum gauge from the snapshot, then on each quorumChanged', async () => {
+    const a = new FakeCluster('default', NO_QUORUM);
+    attach(a.source(), { registry });
+    const read = async () =>
+      value(await scrape(registry), METRIC_NAMES.quorum, { cluster: 'default' });
+    expect(family(await scrape(registry), METRIC_NAMES.quorum)).toMatchObject({
+      type: 'GAUGE',
+      help: "Whether this node's side of the cluster has quorum (1) or not (0); only for a cluster with a quorum rule.",
+    });
+    expect(await read()).toBe(0);
+    a.events.next({ type: 'quorumChanged', quorum: HAS_QUORUM });
+    expect(await read()).toBe(1);
+    a.events.next({ type: 'nodeDown', node: 'b@h', reason: 'heartbeatTimeout' });
+    a.events.next({ type: 'quorumChanged', quorum: NO_QUORUM });
+    expect(await read()).toBe(0);
+    // the other figures are not disturbed by the new event type
+    expect(
+      value(await scrape(registry), METRIC_NAMES.nodeDown, {
+        cluster: 'default',
+        reason: 'heartbeatTimeout',
+      }),
+    ).toBe(1);
+  });
+
+  it('keeps the quorum gauge while a cluster with a rule is attached, and only its series', async () => {
+    const plain = new FakeCluster('plain');
+    const ruled = new FakeCluster('ruled', HAS_QUORUM);
+    attach(plain.source(), { registry });
+    const metricsRuled = attach(ruled.source(), { registry });
+    let families = await scrape(registry);
+    expect(family(families, METRIC_NAMES.quorum).metrics.map(m => m.labels?.cluster)).toEqual([
+      'ruled',
+    ]);
+    expect(value(families, METRIC_NAMES.quorum, { cluster: 'ruled' })).toBe(1);
+    metricsRuled.close();
+    families = await scrape(registry);
+    expect(families.map(f => f.name)).not.toContain(METRIC_NAMES.quorum);
+    expect(value(families, METRIC_NAMES.members, { cluster: 'plain' })).toBe(2);
+    // a cluster with a rule attached again brings the gauge back
+    attach(new FakeCluster('again', NO_QUORUM).source(), { registry });
+    expect(value(await scrape(registry), METRIC_NAMES.quorum, { cluster: 'again' })).toBe(0);
+  });
+
+  it('refuses a quorum gauge name the registry already holds, leaving nothing behind', () => {
+    const other = new Registry();
+    other.registerMetric(new Gauge({ name: METRIC_NAMES.quorum, help: 'mine', registers: [] }));
+    expect(() =>
+      ClusterMetrics.attach(new FakeCluster('q', HAS_QUORUM).source(), { registry: other }),
+    ).toThrow(/already has a metric named "gen_cluster_quorum"/);
+    expect(other.getSingleMetric(METRIC_NAMES.members)).toBeUndefined();
   });
 
   it('reads no messaging or dist figures when the source has none', async () => {

@@ -34,7 +34,12 @@ export class ClusterMetrics {
     const set = ClusterMetricSet.acquire(resolved.registry, resolved.buckets);
     const series = new ClusterSeries(set.metrics, source, resolved.maxTopics);
     set.add(series);
-    series.start();
+    try {
+      series.start(series.quorumRule ? set.quorumGauge() : undefined);
+    } catch (error) {
+      set.release(series);
+      throw error;
+    }
     return new ClusterMetrics(set, series);
   }
 

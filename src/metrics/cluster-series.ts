@@ -1,3 +1,4 @@
+import type { Gauge } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { ClusterEvent, MessagingStatsSnapshot, NodeDownReason } from '../core/index.js';
 import type { ClusterMetricObjects } from './metric-set.js';
@@ -36,6 +37,9 @@ const MESSAGING_FIELDS: Readonly<Record<MessagingCounter, keyof MessagingStatsSn
  */
 export class ClusterSeries {
   readonly cluster: string;
+  /** Whether the cluster has a quorum rule (its snapshots carry `quorum`): it gets the gauge. */
+  readonly quorumRule: boolean;
+  private quorum: Gauge<'cluster'> | undefined;
   private readonly labels: { readonly cluster: string };
   private readonly seen = new Map<string, number>();
   private readonly refusalReasons = new Set<string>();
@@ -51,13 +55,20 @@ export class ClusterSeries {
     maxTopics: number,
   ) {
     this.cluster = source.cluster;
+    this.quorumRule = source.engine.membership?.quorum !== undefined;
     this.labels = { cluster: this.cluster };
     this.latency = new RequestLatency(metrics.requestDuration, this.cluster, maxTopics);
   }
 
-  /** Creates the event counters at 0, listens to events and installs the latency hook. */
-  start(): void {
+  /**
+   * Creates the event counters at 0, listens to events and installs the latency hook.
+   * @param quorum the quorum gauge, for a cluster with a quorum rule: set now, then on each
+   *   `quorumChanged`
+   */
+  start(quorum?: Gauge<'cluster'>): void {
     const { metrics, labels } = this;
+    this.quorum = quorum;
+    quorum?.set(labels, this.source.engine.membership?.quorum?.has ? 1 : 0);
     metrics.nodeUp.inc(labels, 0);
     metrics.discoveryErrors.inc(labels, 0);
     metrics.connectFailures.inc(labels, 0);
@@ -73,6 +84,7 @@ export class ClusterSeries {
     this.subscription = undefined;
     this.uninstrument = undefined;
     const { metrics, labels, cluster } = this;
+    this.quorum?.remove(labels);
     for (const gauge of [
       metrics.members,
       metrics.discoveredNodes,
@@ -197,6 +209,9 @@ export class ClusterSeries {
         break;
       case 'connectFailed':
         metrics.connectFailures.inc(labels);
+        break;
+      case 'quorumChanged':
+        this.quorum?.set(labels, event.quorum.has ? 1 : 0);
         break;
       default:
         break;

@@ -35,6 +35,11 @@ export const METRIC_NAMES = Object.freeze({
   requests: 'gen_cluster_requests_total',
   /** Histogram, label `topic`: duration of this node's requests. */
   requestDuration: 'gen_cluster_request_duration_seconds',
+  /**
+   * Gauge: 1 while this node's side has quorum, 0 without. Registered only while a cluster with
+   * a quorum rule (`quorum` option) is attached.
+   */
+  quorum: 'gen_cluster_quorum',
 } as const);
 
 /** The `topic` label of requests on topics past `maxTopics`. */

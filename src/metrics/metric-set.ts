@@ -36,6 +36,8 @@ export class ClusterMetricSet {
   /** The registered clusters, by their `cluster` label. */
   readonly clusters = new Map<string, ClusterSeries>();
   readonly metrics: ClusterMetricObjects;
+  /** The quorum gauge: in the registry only while a cluster with a quorum rule is attached. */
+  private quorum: Gauge<'cluster'> | undefined;
 
   private constructor(
     private readonly registry: Registry,
@@ -81,12 +83,44 @@ export class ClusterMetricSet {
     this.clusters.set(series.cluster, series);
   }
 
-  /** Unregisters a cluster; the last one out removes the metrics from the registry. */
+  /**
+   * The quorum gauge, registered by the first cluster with a quorum rule. Throws
+   * {@link InvalidConfigError} when the registry holds a metric of its name that is not ours.
+   */
+  quorumGauge(): Gauge<'cluster'> {
+    if (this.quorum) return this.quorum;
+    const name = METRIC_NAMES.quorum;
+    if (this.registry.getSingleMetric(name) !== undefined) {
+      throw new InvalidConfigError(MetricsMessages.nameTaken(name), {
+        option: 'metricsOptions.registry',
+      });
+    }
+    this.quorum = new Gauge({
+      name,
+      help: MetricsMessages.help.quorum,
+      labelNames: ['cluster'],
+      registers: [this.registry],
+    });
+    return this.quorum;
+  }
+
+  /**
+   * Unregisters a cluster; the last one with a quorum rule removes the quorum gauge, the last one
+   * out every metric.
+   */
   release(series: ClusterSeries): void {
     if (this.clusters.get(series.cluster) !== series) return;
     this.clusters.delete(series.cluster);
-    if (this.clusters.size > 0) return;
-    for (const name of Object.values(METRIC_NAMES)) this.registry.removeSingleMetric(name);
+    const clusters = [...this.clusters.values()];
+    if (this.quorum && !clusters.some(s => s.quorumRule)) {
+      this.registry.removeSingleMetric(METRIC_NAMES.quorum);
+      this.quorum = undefined;
+    }
+    if (clusters.length > 0) return;
+    for (const name of Object.values(METRIC_NAMES)) {
+      // the quorum gauge went above if it was ours; a metric of that name now is someone else's
+      if (name !== METRIC_NAMES.quorum) this.registry.removeSingleMetric(name);
+    }
     sets.delete(this.registry);
   }
 

@@ -5,6 +5,7 @@ import {
   type ClusterMessaging,
   type DistStrategy,
   InvalidConfigError,
+  type QuorumState,
 } from '../core/index.js';
 import { MetricsMessages } from './metrics.messages.js';
 
@@ -19,6 +20,11 @@ export interface MetricsSource {
   readonly engine: {
     readonly events$: Observable<ClusterEvent>;
     health(): ClusterHealthSnapshot;
+    /**
+     * The current snapshot (a `GenCluster` has it): with a quorum rule it carries `quorum`, and
+     * the quorum gauge is registered for this cluster. Absent: no quorum gauge.
+     */
+    readonly membership?: { readonly quorum?: QuorumState };
   };
   /** Messaging counters (read at scrape) and the hook that times requests; absent: none of them. */
   readonly messaging?: Pick<ClusterMessaging, 'instrument' | 'stats'>;

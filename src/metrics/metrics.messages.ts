@@ -50,5 +50,7 @@ export const MetricsMessages = {
       "This node's requests by outcome (other: aborted, refused before sending, or messaging closed).",
     requestDuration:
       'Duration of the requests this node sent, by topic (library-internal topics not counted; topics past the limit under topic="_other").',
+    quorum:
+      "Whether this node's side of the cluster has quorum (1) or not (0); only for a cluster with a quorum rule.",
   },
 } as const;

@@ -43,6 +43,26 @@ export {
   OnNodeUp,
   Payload,
 } from './nest/index.js';
+
+// --- Leadership, singletons, process groups, quorum ----------------------------------------------
+export {
+  ClusterSingleton,
+  type ClusterSingletonOptions,
+  type OnSingletonStart,
+  type OnSingletonStop,
+} from './nest/index.js';
+export {
+  type GroupsChange,
+  type Leadership,
+  type LeadershipOptions,
+  type NotLeaderReason,
+  type ProcessGroups,
+  type PublishResult,
+  type SingletonContext,
+  type SingletonHooks,
+  type SingletonRegistration,
+} from './primitives/index.js';
+export type { QuorumChangedEvent, QuorumOptions, QuorumState } from './core/index.js';
 export {
   type HandlerResult,
   type ParameterDoesNotAcceptPayload,

@@ -1,14 +1,17 @@
 /**
  * What `ClusterService` wraps around messaging calls: the error mapping of imperative handlers,
  * the mapping of remote failures for callers, `requestAll` for dists whose messaging lacks it,
- * owners without a registry, and the drain before leaving.
+ * owners with or without a registry, subscribers and instrumentation where the dist may lack
+ * them, and the drain before leaving.
  */
 import {
   type ClusterControl,
   type ClusterLogger,
   type ClusterMessaging,
+  GenClusterError,
   checkInteger,
   type MessageHandler,
+  type MessagingInstrumentation,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
@@ -43,6 +46,23 @@ export function requestEach(
         ),
     ),
   );
+}
+
+/**
+ * `requestAll` through the dist's messaging, or over single requests when it has none; each
+ * failed node's error mapped as a remote failure.
+ */
+export function requestAllOf(
+  cluster: Pick<ClusterControl, 'self' | 'nodes'>,
+  messaging: ClusterMessaging,
+  topic: string,
+  payload: unknown,
+  options: RequestAllOptions | undefined,
+): Promise<RequestAllResult<unknown>[]> {
+  const all =
+    messaging.requestAll?.(topic, payload, options) ??
+    requestEach(cluster, messaging, topic, payload, options);
+  return all.then(mapRemoteResults);
 }
 
 /**
@@ -91,17 +111,22 @@ export function mapRemoteResults(
 }
 
 /**
- * `ownersOf` on a cluster without a registry: every member and this node rank; with a topic,
- * nobody (idle) or the reason the cluster has no registry.
+ * `ownerOf`/`ownersOf`: the registry's answer, or without a registry the ranking of every member
+ * and this node (no node serves a topic then: `options.topic` gives none on an idle cluster, and
+ * the registry's absence as an error on a dist without one).
  */
-export function ownersWithoutRegistry(
-  services: Exclude<ClusterServices, { kind: 'registry' }>,
+export function ownersOf(
+  services: ClusterServices,
   cluster: Pick<ClusterControl, 'self' | 'nodes'>,
   method: 'ownerOf' | 'ownersOf',
   key: ServiceKey,
   count: number,
   options: OwnerOptions | undefined,
 ): string[] {
+  if (services.kind === 'registry')
+    return method === 'ownerOf'
+      ? [services.registry.ownerOf(key, options)].filter((node): node is string => !!node)
+      : services.registry.ownersOf(key, count, options);
   checkServiceKey(`${method}.key`, key);
   if (method === 'ownersOf') checkInteger('ownersOf.count', count, 0);
   if (options?.topic !== undefined) {
@@ -109,6 +134,35 @@ export function ownersWithoutRegistry(
     throw services.error();
   }
   return rank(key, [cluster.self, ...cluster.nodes()]).slice(0, count);
+}
+
+/**
+ * Adds `handler` as a subscriber of `topic` as it is; throws `ERR_MESSAGING_UNSUPPORTED` when the
+ * dist's messaging has no subscribers.
+ */
+export function subscribeOrThrow(
+  messaging: ClusterMessaging,
+  cluster: string,
+  topic: string,
+  handler: MessageHandler<never>,
+): () => void {
+  if (messaging.subscribe === undefined)
+    throw new GenClusterError(
+      'ERR_MESSAGING_UNSUPPORTED',
+      NestMessages.noSubscribe('ClusterService.subscribe()', topic, cluster),
+    );
+  return messaging.subscribe(topic, handler as MessageHandler);
+}
+
+/** Adds instrumentation hooks; throws `ERR_MESSAGING_UNSUPPORTED` when the dist takes none. */
+export function instrumentOrThrow(
+  messaging: ClusterMessaging,
+  cluster: string,
+  hooks: MessagingInstrumentation,
+): () => void {
+  if (messaging.instrument === undefined)
+    throw new GenClusterError('ERR_MESSAGING_UNSUPPORTED', NestMessages.noInstrument(cluster));
+  return messaging.instrument(hooks);
 }
 
 /**

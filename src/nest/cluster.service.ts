@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { NEVER, type Observable, startWith, throwError } from 'rxjs';
+import type { Observable } from 'rxjs';
 import {
   type BroadcastOptions,
   type ClusterControl,
@@ -13,7 +13,6 @@ import {
   type ClusterLogger,
   type ClusterMessaging,
   GenCluster,
-  GenClusterError,
   type Membership,
   type MessageContext,
   type MessageHandler,
@@ -33,10 +32,14 @@ import {
 } from '../distribution/index.js';
 import {
   type CallOptions,
+  type Leadership,
   type OwnerOptions,
+  type ProcessGroups,
   type ServiceKey,
   type ServiceRegistry,
   type ServicesChange,
+  type SingletonHooks,
+  type SingletonRegistration,
   type SystemClient,
   type WaitForServersOptions,
 } from '../primitives/index.js';
@@ -47,14 +50,23 @@ import {
 } from './cluster-health.helpers.js';
 import {
   drainBeforeLeaving,
-  mapRemoteResults,
+  instrumentOrThrow,
   mapThrown,
-  ownersWithoutRegistry,
-  requestEach,
+  ownersOf,
+  requestAllOf,
   rethrowRemote,
+  subscribeOrThrow,
 } from './cluster-messaging.helpers.js';
 import { type ClusterOperations, startOrRelease } from './cluster-operations.js';
-import { type ClusterServices, registryOrNone } from './cluster-services.js';
+import type { ClusterPrimitives } from './cluster-primitives.js';
+import {
+  type ClusterServices,
+  callOf,
+  registryOrNone,
+  serversStream,
+  servicesStream,
+  waitForServersOf,
+} from './cluster-services.js';
 import { NestMessages } from './gen-cluster.messages.js';
 import type { TypedMessageHandler } from './typed-topic.types.js';
 
@@ -87,7 +99,8 @@ export class ClusterService
     private readonly autoStart: boolean,
     private readonly logger: ClusterLogger,
     private readonly services: ClusterServices,
-    private readonly operations: ClusterOperations = { close: () => undefined },
+    private readonly operations: ClusterOperations,
+    private readonly primitives: ClusterPrimitives,
   ) {}
 
   /** This node's name, `name@host`. */
@@ -230,11 +243,7 @@ export class ClusterService
     payload: unknown,
     options?: RequestAllOptions,
   ): Promise<RequestAllResult<unknown>[]> {
-    const name = topicName(topic) as string;
-    const all =
-      this.messaging.requestAll?.(name, payload, options) ??
-      requestEach(this.cluster, this.messaging, name, payload, options);
-    return all.then(mapRemoteResults);
+    return requestAllOf(this.cluster, this.messaging, topicName(topic) as string, payload, options);
   }
 
   /**
@@ -251,11 +260,7 @@ export class ClusterService
   ): Promise<Res>;
   call<T = unknown>(topic: string, payload: unknown, options?: CallOptions): Promise<T>;
   call(topic: TopicLike, payload: unknown, options?: CallOptions): Promise<unknown> {
-    const services = this.services;
-    if (services.kind !== 'registry') return Promise.reject(services.error());
-    return services.caller
-      .call(topicName(topic) as string, payload, options)
-      .then(undefined, rethrowRemote);
+    return callOf(this.services, topicName(topic) as string, payload, options);
   }
 
   /** Nodes (this one included) with a request handler of `topic`, sorted; `[]` when none. */
@@ -273,16 +278,12 @@ export class ClusterService
    * it. A node that goes down leaves in the same delivery as its `nodeDown` event.
    */
   get services$(): Observable<ServicesChange> {
-    const services = this.services;
-    if (services.kind === 'registry') return services.registry.services$;
-    return services.kind === 'idle' ? NEVER : throwError(services.error);
+    return servicesStream(this.services);
   }
 
   /** `servers(topic)` now, then on each change of it. */
   servers$(topic: TopicLike): Observable<readonly string[]> {
-    const services = this.services;
-    if (services.kind === 'registry') return services.registry.servers$(topic);
-    return services.kind === 'idle' ? NEVER.pipe(startWith([])) : throwError(services.error);
+    return serversStream(this.services, topic);
   }
 
   /**
@@ -290,11 +291,7 @@ export class ClusterService
    * `ERR_WAIT_TIMEOUT` after `timeoutMs` (30 s). Use it at start-up, before the first `call`.
    */
   waitForServers(topic: TopicLike, options?: WaitForServersOptions): Promise<string[]> {
-    const services = this.services;
-    if (services.kind === 'registry') return services.registry.waitForServers(topic, options);
-    return (options?.count ?? 1) <= 0 && services.kind === 'idle'
-      ? Promise.resolve([])
-      : Promise.reject(services.error());
+    return waitForServersOf(this.services, topic, options);
   }
 
   /**
@@ -303,16 +300,12 @@ export class ClusterService
    * owner from the same view, and only the keys of a node that joins or leaves move.
    */
   ownerOf(key: ServiceKey, options?: OwnerOptions): string | undefined {
-    const services = this.services;
-    if (services.kind === 'registry') return services.registry.ownerOf(key, options);
-    return ownersWithoutRegistry(services, this.cluster, 'ownerOf', key, 1, options)[0];
+    return ownersOf(this.services, this.cluster, 'ownerOf', key, 1, options)[0];
   }
 
   /** The first `count` owners of `key` in rank order (replicas); see {@link ownerOf}. */
   ownersOf(key: ServiceKey, count: number, options?: OwnerOptions): string[] {
-    const services = this.services;
-    if (services.kind === 'registry') return services.registry.ownersOf(key, count, options);
-    return ownersWithoutRegistry(services, this.cluster, 'ownersOf', key, count, options);
+    return ownersOf(this.services, this.cluster, 'ownersOf', key, count, options);
   }
 
   /**
@@ -365,18 +358,11 @@ export class ClusterService
   }
 
   /**
-   * Adds `handler` as a subscriber of `topic` as it is (see {@link registerHandler}).
-   * @throws GenClusterError `ERR_MESSAGING_UNSUPPORTED` when the dist's messaging has no
-   *   subscribers ({@link subscribersSupported}).
-   * @internal
+   * Adds `handler` as a subscriber of `topic` as it is; throws `ERR_MESSAGING_UNSUPPORTED` when
+   * the dist's messaging has no subscribers ({@link subscribersSupported}). @internal
    */
   registerSubscriber(topic: string, handler: MessageHandler<never>): () => void {
-    if (this.messaging.subscribe === undefined)
-      throw new GenClusterError(
-        'ERR_MESSAGING_UNSUPPORTED',
-        NestMessages.noSubscribe('ClusterService.subscribe()', topic, this.name),
-      );
-    return this.messaging.subscribe(topic, handler as MessageHandler);
+    return subscribeOrThrow(this.messaging, this.name, topic, handler);
   }
 
   /** Whether the dist's messaging takes subscribers (custom dists may lack them). @internal */
@@ -389,34 +375,76 @@ export class ClusterService
     if (this.running || !this.engine) return;
     await this.cluster.start();
     this.running = true;
+    this.primitives.start();
   }
 
   /**
-   * Nest lifecycle hook: starts the cluster unless `autoStart` is `false`; a failed start first
-   * releases the metrics, hooks and system topics (a retry can register them again). Nest calls it.
+   * Nest lifecycle hook: starts the cluster unless `autoStart` is `false`, then leadership; a failed
+   * start first releases the metrics, hooks and system topics (a retry can register them again).
    */
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.engine) return this.logger.log(NestMessages.noCluster(this.name));
+    if (!this.engine) {
+      this.logger.log(NestMessages.noCluster(this.name));
+      return this.primitives.start(); // a cluster of one leads at once
+    }
     if (this.autoStart) await startOrRelease(() => this.start(), this.operations);
   }
 
   /**
-   * Nest lifecycle hook: withdraws this node's topics and waits for the calls already routed here
-   * (the `drain` option), then tells peers this node is leaving. Nest calls it.
+   * Nest lifecycle hook: hands leadership over (this node's singletons stop, then the members are
+   * told), withdraws this node's topics and waits for the calls already routed here (the `drain`
+   * option), then tells peers this node is leaving. Nest calls it.
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.phase = 'draining';
+    await this.primitives.abdicate();
     if (this.running) await drainBeforeLeaving(this.services, this.logger, this.name);
     await this.cluster.leave();
   }
 
-  /** Nest lifecycle hook: closes the registry, then connections, and completes the streams. Nest calls it. */
+  /** Nest lifecycle hook: closes leadership, groups and the registry, then connections. Nest calls it. */
   async onApplicationShutdown(): Promise<void> {
     this.phase = 'closing';
     this.running = false;
     this.operations.close();
+    await this.primitives.close();
     if (this.services.kind === 'registry') this.services.registry.close();
     await this.cluster.close();
+  }
+
+  /** Leadership: the leader (the eligible member started first), `term`, singletons. */
+  get leadership(): Leadership {
+    return this.primitives.leadership;
+  }
+
+  /** The current leader (`name@host`, or `undefined` while there is none), then each change. */
+  get leader$(): Observable<string | undefined> {
+    return this.primitives.leadership.leader$;
+  }
+
+  /** Whether this node leads now (checked for a freeze at the moment of the call). */
+  isLeader(): boolean {
+    return this.primitives.leadership.isLeader();
+  }
+
+  /** The current leader's term, a fencing token that grows with each new leader (0: unknown). */
+  get term(): number {
+    return this.primitives.leadership.term;
+  }
+
+  /** Whether this side has quorum (the `quorum` option); always `true` without a quorum rule. */
+  hasQuorum(): boolean {
+    return this.cluster.hasQuorum();
+  }
+
+  /** Runs `hooks.start` on the leader only, `hooks.stop` when leadership moves or on shutdown. */
+  singleton(name: string, hooks: SingletonHooks): SingletonRegistration {
+    return this.primitives.leadership.singleton(name, hooks);
+  }
+
+  /** Process groups (Erlang's `pg`): `join`, `leave`, `members`, `groups$`, `publish`. */
+  get groups(): ProcessGroups {
+    return this.primitives.groups;
   }
 
   /**
@@ -434,9 +462,7 @@ export class ClusterService
    * function that removes them. Throws `ERR_MESSAGING_UNSUPPORTED` when the dist takes none.
    */
   instrument(hooks: MessagingInstrumentation): () => void {
-    if (this.messaging.instrument === undefined)
-      throw new GenClusterError('ERR_MESSAGING_UNSUPPORTED', NestMessages.noInstrument(this.name));
-    return this.messaging.instrument(hooks);
+    return instrumentOrThrow(this.messaging, this.name, hooks);
   }
 
   /** This node's messaging counters (all zero when the dist keeps none). */

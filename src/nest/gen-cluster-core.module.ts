@@ -5,10 +5,12 @@ import { ClusterContextCreator } from './handlers/cluster-context.creator.js';
 import { ClusterEventListeners } from './handlers/cluster-event.listeners.js';
 import { ClusterHandlersExplorer } from './handlers/cluster-handlers.explorer.js';
 import { ClusterMetadataAccessor } from './handlers/cluster-metadata.accessor.js';
+import { ClusterSingletonExplorer } from './handlers/cluster-singleton.explorer.js';
 
 /**
- * What every `forRoot` of an application shares, once: the name registry, and the explorer that
- * registers decorated handlers (`@ClusterHandler` and the others) with their clusters. @internal
+ * What every `forRoot` of an application shares, once: the name registry, and the explorers that
+ * register decorated handlers (`@ClusterHandler` and the others) and singletons
+ * (`@ClusterSingleton`) with their clusters. @internal
  */
 @Global()
 @Module({
@@ -19,6 +21,7 @@ import { ClusterMetadataAccessor } from './handlers/cluster-metadata.accessor.js
     ClusterContextCreator,
     ClusterEventListeners,
     ClusterHandlersExplorer,
+    ClusterSingletonExplorer,
   ],
   exports: [GenClusterNameRegistry],
 })

@@ -55,4 +55,14 @@ export const NestMessages = {
     `${where} handles "${topic}" with pipes but no @Payload() parameter: Nest runs pipes only on decorated parameters, so the payload is not validated. Add @Payload() to the parameter.`,
   eventListenerFailed: (where: string, event: string, error: unknown) =>
     `${where} failed on cluster event "${event}": ${error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error)}`,
+
+  // @ClusterSingleton and its explorer: `where` is the class, or `Class.method`.
+  badSingletonOptions: (value: string) =>
+    `@ClusterSingleton() takes a name (a non-empty string) or { name?, cluster? } with non-empty strings; received ${value}.`,
+  singletonScoped: (where: string) =>
+    `@ClusterSingleton() on ${where}: the provider is request-scoped or transient (or depends on one), so there is no one instance for the leader to start, stop or call. Make it a default-scope (singleton) provider.`,
+  singletonWithoutStart: (where: string) =>
+    `@ClusterSingleton() on class ${where}: the class has no onSingletonStart(context) method. Implement OnSingletonStart (and OnSingletonStop to clean up), or put the decorator on a method to gate it.`,
+  duplicateSingleton: (name: string, cluster: string, first: string, second: string) =>
+    `Singleton "${name}" of cluster "${cluster}" is declared twice: by ${first} and by ${second}. Give each @ClusterSingleton() its own name.`,
 } as const;

@@ -25,6 +25,11 @@ import { DeferredMessaging } from '../distribution/index.js';
 import { type DrainOptions, ServiceCaller, ServiceRegistry } from '../primitives/index.js';
 import { ClusterService } from './cluster.service.js';
 import type { ClusterServices } from './cluster-services.js';
+import {
+  type ClusterPrimitives,
+  PRIMITIVES_OPTION_KEYS,
+  createPrimitives,
+} from './cluster-primitives.js';
 import { createNestClusterLogger } from './cluster-logger.js';
 import {
   type ClusterOperations,
@@ -67,7 +72,7 @@ async function createClusterService(
   checkOptionKeys(
     `GenClusterModule (cluster "${name}")`,
     explicit ?? {},
-    ['autoStart', 'drain', ...OPERATIONS_OPTION_KEYS],
+    ['autoStart', 'drain', ...OPERATIONS_OPTION_KEYS, ...PRIMITIVES_OPTION_KEYS],
     ['name', 'isGlobal'],
   );
   const { options, self } = resolveClusterOptions(explicit ?? {});
@@ -83,17 +88,37 @@ async function createClusterService(
       () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
       { broadcastBeforeAttach: 'nobody' },
     );
+    const services: ClusterServices = {
+      kind: 'idle',
+      error: () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
+    };
+    // built first: a bad leadership option fails before metrics are registered
+    const primitives = createPrimitives({
+      cluster: idle,
+      idle: true,
+      messaging,
+      carriesMessages: false,
+      services,
+      quorumConfigured: false,
+      leadership: options.leadership,
+      logger,
+    });
     // metrics of a cluster of one (members 0), and hooks that no message will ever reach
     const operations = await attachOperations(
       { name, engine: idle, messaging },
       options,
       env.minMembers,
     );
-    const services: ClusterServices = {
-      kind: 'idle',
-      error: () => new GenClusterError('ERR_NOT_STARTED', NestMessages.notConfigured(name)),
-    };
-    return new ClusterService(name, idle, messaging, false, logger, services, operations);
+    return new ClusterService(
+      name,
+      idle,
+      messaging,
+      false,
+      logger,
+      services,
+      operations,
+      primitives,
+    );
   }
   // Only a running cluster is a node: idle clusters may share the default name and port.
   const distOption: unknown = options.dist;
@@ -108,6 +133,7 @@ async function createClusterService(
   const dist = await resolveStrategy('dist', options.dist ?? { strategy: 'tcp' }, moduleRef);
   const cluster = new GenCluster({
     ...schedulerOptions(options),
+    quorum: options.quorum,
     node: self,
     discovery,
     dist,
@@ -116,6 +142,7 @@ async function createClusterService(
   const messaging = messagingOf(dist);
   const services = servicesOf(name, dist.name, cluster, messaging, logger, drain);
   let operations: ClusterOperations;
+  let primitives: ClusterPrimitives;
   try {
     // the system topics' event ring subscribes right after the registry (second in line)
     operations = await attachOperations(
@@ -130,6 +157,22 @@ async function createClusterService(
       options,
       env.minMembers,
     );
+    try {
+      primitives = createPrimitives({
+        cluster,
+        idle: false,
+        dist,
+        messaging,
+        carriesMessages: hasMessaging(dist),
+        services,
+        quorumConfigured: options.quorum !== undefined,
+        leadership: options.leadership,
+        logger,
+      });
+    } catch (error) {
+      operations.close();
+      throw error;
+    }
   } catch (error) {
     if (services.kind === 'registry') services.registry.close();
     throw error;
@@ -142,6 +185,7 @@ async function createClusterService(
     logger,
     services,
     operations,
+    primitives,
   );
 }
 

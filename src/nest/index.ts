@@ -33,6 +33,12 @@ export {
   OnNodeUp,
 } from './handlers/cluster-event.decorators.js';
 export { ClusterContext, ClusterPayload, Payload } from './handlers/cluster-params.decorators.js';
+export {
+  ClusterSingleton,
+  type ClusterSingletonOptions,
+  type OnSingletonStart,
+  type OnSingletonStop,
+} from './handlers/cluster-singleton.decorator.js';
 export type { ClusterEventRequest, ClusterRequest } from './handlers/cluster-request.interface.js';
 export { RemoteHttpException } from './errors/remote-http.exception.js';
 export type {

@@ -15,12 +15,18 @@ export interface GenClusterTestingOptions extends Omit<
   readonly name?: string;
   /** Register globally, so every module of the test app can inject the cluster (default `true`). */
   readonly isGlobal?: boolean;
+  /**
+   * This node's start time (ms since the epoch), `Date.now()` at start when unset. Leadership
+   * goes to the node started first, so a test sets it to fix who leads.
+   */
+  readonly startedAt?: number;
 }
 
 /**
  * `GenClusterModule` for tests: several nodes in one Jest process, no sockets, no environment.
  * Each node's app imports this module with the shared {@link InMemoryNetwork}; the nodes find
- * each other through the network and message over the same layer as the TCP mesh.
+ * each other through the network and message over the same layer as the TCP mesh. Leadership,
+ * singletons, groups and quorum (`quorum`, `leadership` options) work as on a real cluster.
  *
  * @example
  * const network = new InMemoryNetwork();
@@ -38,7 +44,7 @@ export class GenClusterTestingModule {
    * A test node on `network`, global by default; a quick refresh (50 ms) so tests converge fast.
    */
   static forRoot(options: GenClusterTestingOptions): DynamicModule {
-    const { network, name, isGlobal = true, ...rest } = options;
+    const { network, name, isGlobal = true, startedAt, ...rest } = options;
     return GenClusterModule.forRoot({
       refreshIntervalMs: 50,
       backoff: { initialMs: 50, maxMs: 500 },
@@ -47,7 +53,7 @@ export class GenClusterTestingModule {
       isGlobal,
       useEnv: false,
       discovery: network.discovery(rest.namespace),
-      dist: network.dist(rest.namespace),
+      dist: network.dist(rest.namespace, startedAt === undefined ? {} : { startedAt }),
     });
   }
 }

@@ -7,5 +7,5 @@ export {
   GenClusterTestingModule,
   type GenClusterTestingOptions,
 } from './gen-cluster-testing.module.js';
-export { InMemoryDist, InMemoryNetwork } from './in-memory-network.js';
+export { InMemoryDist, type InMemoryDistOptions, InMemoryNetwork } from './in-memory-network.js';
 export { TestDiscovery, TestDist } from './test-strategies.js';

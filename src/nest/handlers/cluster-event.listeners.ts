@@ -16,6 +16,7 @@ const EVENT_TYPES: readonly string[] = [
   'lost',
   'discoveryError',
   'connectFailed',
+  'quorumChanged',
 ];
 
 /** One node-event registration found by the explorer. @internal */

@@ -20,3 +20,5 @@ export enum ClusterParamtype {
   PAYLOAD = 3,
   CONTEXT = 6,
 }
+/** Where `@ClusterSingleton` keeps its name and cluster (on the class, or on the gated method). */
+export const GEN_CLUSTER_SINGLETON_METADATA = 'gen-cluster:singleton';

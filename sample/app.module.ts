@@ -8,6 +8,7 @@ import {
   Query,
   ServiceUnavailableException,
 } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import {
   ClusterService,
   GenClusterModule,
@@ -19,10 +20,15 @@ import { ClusterHealthModule } from '../src/terminus/index.js';
 import { ClusterUiController } from './cluster-ui/cluster-ui.controller.js';
 import type { Greeting } from './greeting.dto.js';
 import { MembershipLog, type MembershipChange } from './membership-log.js';
+import { GroupReceipts, GroupsController } from './groups.js';
+import { LeaderController } from './leadership.js';
 import { Announce, Greet, type ReceivedAnnouncement, SampleMessaging } from './messaging.js';
 import { HealthController, MetricsController } from './operations.js';
 import { SampleServices, ServicesController } from './services.js';
+import { SampleHeartbeat, SampleTicks } from './singleton.js';
 
+export type { GroupAnswer, GroupReceipt } from './groups.js';
+export type { LeaderAnswer } from './leadership.js';
 export { MembershipLog, type MembershipChange } from './membership-log.js';
 export {
   type CallAnswer,
@@ -96,19 +102,33 @@ export class ClusterController {
 /**
  * The sample app: one cluster, configured from the `GEN_CLUSTER_*` environment, serving the
  * topics of `SAMPLE_SERVES`, with health probes, Prometheus metrics (`metrics: true`: prom-client's
- * global registry) and the live page. It exports {@link SampleServices} for apps built on it (the
+ * global registry), the live page, a singleton and a scheduled job that run on the leader only,
+ * and process groups. It exports {@link SampleServices} for apps built on it (the
  * e2e fixture withdraws a topic through it).
  */
 @Module({
-  imports: [GenClusterModule.forRoot({ metrics: true }), ClusterHealthModule],
+  imports: [
+    GenClusterModule.forRoot({ metrics: true }),
+    ClusterHealthModule,
+    ScheduleModule.forRoot(),
+  ],
   controllers: [
     ClusterController,
     ServicesController,
     HealthController,
     MetricsController,
     ClusterUiController,
+    LeaderController,
+    GroupsController,
   ],
-  providers: [MembershipLog, SampleMessaging, SampleServices],
+  providers: [
+    MembershipLog,
+    SampleMessaging,
+    SampleServices,
+    SampleHeartbeat,
+    SampleTicks,
+    GroupReceipts,
+  ],
   exports: [SampleServices],
 })
 export class AppModule {}

@@ -3,8 +3,8 @@
 // into the manifest of the sample app's run time: the library's `dependencies`, plus what the
 // sample needs beyond them, at the versions package-lock.json pins: the library's peer
 // dependencies (Nest, RxJS, reflect-metadata, and the optional ones the sample uses:
-// @nestjs/terminus for its probes, prom-client for GET /metrics, @opentelemetry/api) and Nest's
-// Express adapter. Those are
+// @nestjs/terminus for its probes, prom-client for GET /metrics, @opentelemetry/api), Nest's
+// Express adapter and @nestjs/schedule (the sample's job that runs on the leader). Those are
 // devDependencies of the library (a library does not install its own peers), so
 // `npm ci --omit=dev` alone would leave them out. After it, `npm install --omit=dev` installs
 // exactly these, keeping every locked version, and no development package.
@@ -12,7 +12,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const lock = JSON.parse(readFileSync('package-lock.json', 'utf8'));
-const runtime = [...Object.keys(pkg.peerDependencies ?? {}), '@nestjs/platform-express'];
+const runtime = [
+  ...Object.keys(pkg.peerDependencies ?? {}),
+  '@nestjs/platform-express',
+  '@nestjs/schedule',
+];
 const dependencies = { ...pkg.dependencies };
 for (const name of runtime) {
   const version = lock.packages?.[`node_modules/${name}`]?.version;

@@ -4,7 +4,7 @@
 // table, writes bench/results/latest.json, and the ratios the project's targets are about
 // (bench/targets.mjs). `npm run bench:docs` turns the results file into docs/benchmarks.md.
 //
-//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls]
+//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls,failover]
 //                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,
 //                               ours-call,ours-request,moleculer-call] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
@@ -34,6 +34,7 @@ import './lib/guard.mjs';
 import { DIST_DIR } from './lib/common.mjs';
 import { createContext } from './lib/context.mjs';
 import { evaluateTargets, targetRecords } from './lib/evaluate-targets.mjs';
+import * as failover from './lib/failover.mjs';
 import { loadAverage, machine } from './lib/machine.mjs';
 import { SECTION_RECORDS, parseOptions } from './lib/options.mjs';
 import { childFlags, killAll } from './lib/procs.mjs';
@@ -50,7 +51,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 /** The sections in the order they run; each decides from the options whether it has work. */
-const SECTIONS = [refresh, memory, messaging, calls, cluster, broadcast, largeMessages];
+const SECTIONS = [refresh, memory, messaging, calls, cluster, broadcast, largeMessages, failover];
 
 /**
  * `result` merged into the results file `previous`: the records of the sections of this run

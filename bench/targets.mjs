@@ -241,6 +241,28 @@ export const TARGETS = [
     informative: true,
   },
   {
+    // issue 16: the successor's singleton starts at most 100 ms after it saw the leader go
+    figure: 'leadership failover after kill -9, {nodes} sample processes: started after detection',
+    record: 'failover-kill9',
+    metric: 'after_detection_ms',
+    each: { config: 'failoverNodes', param: 'nodes' },
+    stacks: ['ours'],
+    compare: '<=',
+    target: 100,
+    unit: 'ms',
+  },
+  {
+    // issue 16: a frozen leader is replaced within the failure timeout + 1 s
+    figure: `leadership failover after SIGSTOP, {nodes} sample processes: started (failure timeout ${FAILURE_TIMEOUT_MS} ms)`,
+    record: 'failover-sigstop',
+    metric: 'successor_started_ms',
+    each: { config: 'failoverNodes', param: 'nodes' },
+    stacks: ['ours'],
+    compare: '<=',
+    target: FAILURE_TIMEOUT_MS + 1_000,
+    unit: 'ms',
+  },
+  {
     figure: 'formation of 16 processes (static) after the last one is up',
     record: 'formation',
     metric: 'after_last_process_up_ms',

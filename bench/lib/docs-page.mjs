@@ -4,6 +4,7 @@
 // them is this template.
 import { fmt, sizeLabel } from './common.mjs';
 import { evaluateTargets } from './evaluate-targets.mjs';
+import { failoverBullet } from './failover.mjs';
 import { STACK_NAMES, stacksIn } from './records.mjs';
 import { resultSections, targetSection } from './report.mjs';
 
@@ -161,7 +162,7 @@ ${callsBullet(result)}- **One-way**: the client sends as fast as the stack accep
   memory an accepting node spends per connection (${c.memoryConnections} links, after a full GC);
   and one discovery refresh of the engine alone with ${counts(c.refreshSizes)} discovered peers,
   the first (which connects them all through an in-process dist that connects at once) and the
-  median of steady ones, when nothing changes.${largeBullet(result)}
+  median of steady ones, when nothing changes.${largeBullet(result)}${failoverBullet(result)}
 
 The machine of this run: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node
 ${result.node}. ${loadLine(m)} The run took ${fmt(result.durationS, 0)} s. ${busyLine(m)}

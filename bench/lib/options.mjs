@@ -1,7 +1,7 @@
 // The benchmark's command line: which sections and stacks run, and the configuration of the run
 // (the quick or the full set, then the overrides given on the command line).
 //
-//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls]
+//   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls,failover]
 //                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,
 //                               ours-metrics,ours-otel-idle,ours-call,ours-request,moleculer-call]
 //                      [--reps N] [--cell-ms MS]
@@ -25,6 +25,7 @@ export const ALL_SECTIONS = [
   'refresh',
   'large',
   'calls',
+  'failover',
 ];
 
 /** The record names each section writes (the `name` of its records), for `--merge`. */
@@ -39,6 +40,7 @@ export const SECTION_RECORDS = Object.freeze({
   refresh: ['refresh'],
   large: ['large-unloaded', 'large-flood', 'large-refused', 'large-structured'],
   calls: ['call'],
+  failover: ['failover-kill9', 'failover-sigstop'],
 });
 
 /** Heartbeat and failure timeout of our nodes (the library's defaults). */
@@ -107,6 +109,9 @@ export function baseConfig(quick) {
     callsServers: 3,
     callsSizes: [32, 1024],
     callsInFlight: [1, 100],
+    // section `failover`: sample processes per cluster, and fresh clusters (each: kill -9, SIGSTOP)
+    failoverNodes: [5],
+    failoverReps: pick(1, 5),
   };
 }
 

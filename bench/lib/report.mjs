@@ -3,6 +3,7 @@
 // and rows of strings, so both show the same figures formatted the same way.
 import { fmt, sizeLabel } from './common.mjs';
 import { STACK_NAMES, findRecord, stackKey } from './records.mjs';
+import { failoverSection } from './failover.mjs';
 
 /**
  * @typedef {object} Section
@@ -340,6 +341,7 @@ export function resultSections(records, { config, stacks }) {
     broadcast(records),
     formation(records),
     failureDetection(records),
+    failoverSection(records),
     cost(records),
     largeFlood(records),
     largeNodes(records),

@@ -318,7 +318,13 @@ export class Leadership {
     else if (event.type === 'nodeDown') {
       this.peers.delete(event.node);
       this.abdicated.delete(event.node);
-    } else if (event.type === 'quorumChanged') this.quorum = event.quorum.has;
+    } else if (event.type === 'quorumChanged') {
+      // A side that regains quorum (a partition healed) settles again before leading: the
+      // other side's leader may not be a member here yet (its link comes up later), and
+      // leading at once would run beside it.
+      if (event.quorum.has && !this.quorum) this.settling.unsettle([]);
+      this.quorum = event.quorum.has;
+    }
     this.settling.observe();
     this.recompute();
   }

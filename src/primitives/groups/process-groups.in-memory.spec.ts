@@ -3,6 +3,7 @@
  * Messaging, its ServiceRegistry and its ProcessGroups; receipts are recorded by real handlers,
  * and links are cut, healed and restarted through the network and the engines.
  */
+import { filter } from 'rxjs';
 import { type GenCluster } from '../../core/index.js';
 import { InMemoryNetwork } from '../../testing/index.js';
 import { inMemoryEngine } from '../../../test/support/engine-harness.js';
@@ -104,8 +105,13 @@ describe('ProcessGroups on an in-memory cluster', () => {
 
   it('reports join, leave and sync on groups$, and members$ replays then follows', async () => {
     const [a, b] = await three();
+    // A lists B's probe once B answered A's hello: B's later changes reach A as deltas.
+    b.groups.join('probe');
+    await until(() => a.groups.members('probe').length === 1, 5_000, 'a synced with b');
     const changes: GroupsChange[] = [];
-    a.groups.groups$.subscribe(change => changes.push(change));
+    a.groups.groups$
+      .pipe(filter(change => change.group !== 'probe'))
+      .subscribe(change => changes.push(change));
     const seen: (readonly string[])[] = [];
     a.groups.members$('g').subscribe(members => seen.push(members));
     b.groups.join('g');
@@ -178,7 +184,8 @@ describe('ProcessGroups on an in-memory cluster', () => {
     const [a, b, c] = await three();
     for (const group of ['g1', 'g2', 'g3']) b.groups.join(group);
     a.groups.join('g2');
-    await until(() => a.groups.members('g3').length === 1, 5_000);
+    await until(() => a.groups.members('g3').length === 1, 5_000, 'a sees b');
+    await until(() => c.groups.members('g3').length === 1, 5_000, 'c sees b');
     const changes: GroupsChange[] = [];
     a.groups.groups$.subscribe(change => changes.push(change));
     const atNodeDown: unknown[] = [];

@@ -61,6 +61,7 @@ describe('ServiceRegistry generic entries on an in-memory cluster', () => {
     b.registry.announce('term', '2');
     network.heal(A, B);
     await until(() => a.registry.nodesOf('term', '2').length === 1, 5_000, 'term after heal');
+    await until(() => b.registry.nodesOf('group', 'workers').length === 1, 5_000, 'a after heal');
     expect(a.registry.nodesOf('group', 'workers')).toEqual([A]);
     expect(b.registry.nodesOf('group', 'workers')).toEqual([A]);
   });

@@ -102,6 +102,7 @@ describe('ServiceRegistry generic entries on Messaging pairs', () => {
     expect(a.registry!.names('term')).toEqual(['3']);
     b.registry!.withdraw('group', 'workers');
     await until(() => a.registry!.nodesOf('group', 'workers').length === 2, 2_000, 'b withdrew');
+    await until(() => c.registry!.nodesOf('group', 'workers').length === 2, 2_000, 'on c too');
     expect(c.registry!.nodesOf('group', 'workers')).toEqual([A, C]);
     expect(a.registry!.nodesOf('group', 'nobody')).toEqual([]);
   });

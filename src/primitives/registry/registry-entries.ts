@@ -6,6 +6,7 @@
 import { RESERVED_TOPIC_PREFIX } from '../../distribution/index.js';
 import { RegistryEntryError } from '../primitives.errors.js';
 import { PrimitivesMessages } from '../primitives.messages.js';
+import type { ServicesChangeReason } from '../primitives.types.js';
 import { type EntryKey, KIND_GROUP, KIND_TERM, fromEntryKey } from './registry-protocol.js';
 
 /** The kinds of generic registry entries: a process group joined, a leadership term announced. */
@@ -28,7 +29,7 @@ export interface RegistryEntryChange {
    * restarted); `'announced'` / `'withdrawn'`: it changed its entries; `'nodeDown'`: it went down
    * (delivered with the `nodeDown` event); `'local'`: this node's own entries changed.
    */
-  readonly reason: 'sync' | 'announced' | 'withdrawn' | 'nodeDown' | 'local';
+  readonly reason: ServicesChangeReason;
   /** Entries the node now has that it did not. */
   readonly added: readonly RegistryEntry[];
   /** Entries the node no longer has. */

@@ -97,7 +97,7 @@ class SampleProcess {
     return this.lines
       .slice(-count)
       .map(l => l.text)
-      .join('\n');
+      .join(' | ');
   }
 }
 
@@ -149,7 +149,10 @@ async function startCluster(n) {
         () => (node.exited ? null : node.first(/SAMPLE_READY (\{.*\})/)),
         30_000,
       );
-      if (!ready) throw new Error(`${name} did not start:\n${node.tail()}`);
+      if (!ready)
+        throw new Error(
+          `${name} did not start (${node.exited ? 'exited' : 'no ready line'}): ${node.tail(5)}`,
+        );
       node.http = JSON.parse(ready.match[1]).http;
     }
     const formed = await waitFor(async () => {
@@ -158,7 +161,7 @@ async function startCluster(n) {
     }, 20_000);
     if (!formed) throw new Error(`the ${n} sample processes did not form a full mesh in 20 s`);
     const leading = await waitFor(() => nodes[0].first(STARTED), FAILURE_TIMEOUT_MS + 10_000);
-    if (!leading) throw new Error(`${names[0]} did not start ${SINGLETON}:\n${nodes[0].tail()}`);
+    if (!leading) throw new Error(`${names[0]} did not start ${SINGLETON}: ${nodes[0].tail(5)}`);
     return nodes;
   } catch (error) {
     await Promise.all(nodes.map(node => node.kill()));
@@ -209,6 +212,9 @@ function record(ctx, name, label, params, result, expected) {
   );
 }
 
+/** A cluster that could not be started is not a failover measurement: it is tried again. */
+const STARTUP_ATTEMPTS = 3;
+
 /** One repetition: a fresh cluster, kill -9 of its leader, then SIGSTOP of the next one. */
 async function repetition(ctx, n) {
   const params = {
@@ -217,7 +223,15 @@ async function repetition(ctx, n) {
     heartbeatMs: HEARTBEAT_MS,
     failureTimeoutMs: FAILURE_TIMEOUT_MS,
   };
-  const nodes = await startCluster(n);
+  let nodes;
+  for (let attempt = 1; !nodes; attempt++) {
+    try {
+      nodes = await startCluster(n);
+    } catch (error) {
+      if (attempt >= STARTUP_ATTEMPTS) throw error;
+      ctx.progress(`failover  cluster start failed, trying again: ${error.message}`);
+    }
+  }
   try {
     const [first, second, third] = nodes;
     const kill = await failover(first, nodes.slice(1), 'SIGKILL', FAILURE_TIMEOUT_MS + 5_000);
@@ -258,7 +272,7 @@ export async function run(ctx) {
       try {
         await repetition(ctx, n);
       } catch (error) {
-        const reason = error.message.split('\n')[0];
+        const reason = error.message;
         ctx.progress(`failover  ${n} sample processes, repetition ${rep + 1} failed: ${reason}`);
         const params = {
           nodes: n,

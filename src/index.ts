@@ -264,4 +264,9 @@ export {
   isRemoteError,
 } from './distribution/index.js';
 export { PortMapperError } from './portmapper/index.js';
-export { NoServerError, type NoServerDetails } from './primitives/index.js';
+export {
+  NoServerError,
+  type NoServerDetails,
+  SingletonExistsError,
+  type SingletonExistsDetails,
+} from './primitives/index.js';

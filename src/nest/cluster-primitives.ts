@@ -12,8 +12,8 @@ import type {
 import { Leadership, type LeadershipOptions, ProcessGroups } from '../primitives/index.js';
 import type { ClusterServices } from './cluster-services.js';
 
-/** The module options this file reads. */
-export const PRIMITIVES_OPTION_KEYS = ['quorum', 'leadership'] as const;
+/** The module options this file reads (`quorum` is a cluster option, read by the engine). */
+export const PRIMITIVES_OPTION_KEYS = ['leadership'] as const;
 
 /** A cluster's leadership and groups, as `ClusterService` holds them. @internal */
 export interface ClusterPrimitives {

@@ -1,6 +1,6 @@
 import type { InjectionToken, Type } from '@nestjs/common';
 import type { ClusterOptions, DiscoveryShortForm } from '../config/index.js';
-import type { DiscoveryStrategy, DistStrategy, QuorumOptions } from '../core/index.js';
+import type { DiscoveryStrategy, DistStrategy } from '../core/index.js';
 import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
 import type { BuiltInDistOptions } from '../distribution/index.js';
 import type { DrainOptions, LeadershipOptions } from '../primitives/index.js';
@@ -57,13 +57,6 @@ export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery
    * package (bootstrap fails without it); `false` turns tracing off.
    */
   readonly tracing?: 'auto' | boolean;
-  /**
-   * A quorum rule: `{ expectedSize: n }` (the whole cluster's size, this node included). With
-   * one, this side leads and runs singletons only while it holds a strict majority;
-   * `hasQuorum()` and membership snapshots tell. `GEN_CLUSTER_EXPECTED_SIZE` when unset; none
-   * when neither is set.
-   */
-  readonly quorum?: QuorumOptions;
   /** Timings of leadership (freeze tolerance, settling, stop timeout); defaults from the dist. */
   readonly leadership?: LeadershipOptions;
 }

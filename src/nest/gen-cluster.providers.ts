@@ -133,7 +133,6 @@ async function createClusterService(
   const dist = await resolveStrategy('dist', options.dist ?? { strategy: 'tcp' }, moduleRef);
   const cluster = new GenCluster({
     ...schedulerOptions(options),
-    quorum: options.quorum,
     node: self,
     discovery,
     dist,

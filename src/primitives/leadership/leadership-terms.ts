@@ -83,8 +83,13 @@ export class LeadershipTerms {
     }
     this.seenAll();
     const term = this.highest + 1;
-    if (this.own !== undefined) registry.withdraw('term', String(this.own));
-    registry.announce('term', String(term));
+    try {
+      if (this.own !== undefined) registry.withdraw('term', String(this.own));
+      registry.announce('term', String(term));
+    } catch {
+      // only when this node holds as many entries as a peer keeps (10,000): the term stays
+      // local, peers read 0 for it; leadership itself must not fail on it
+    }
     this.own = term;
     this.highest = term;
     return term;

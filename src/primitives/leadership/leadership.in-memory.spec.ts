@@ -210,7 +210,9 @@ describe('Leadership on an in-memory cluster', () => {
     // a regains quorum after the stable margin and, started first, leads again (flip-back)
     await agreed([a, b, c], A);
     await until(() => running().length === 1, 5_000, 'b stopped');
-    const stopB = log.find(e => e.node === B && e.what === 'stopEnds')!;
+    // b was told to stop when a came back, settleMs (100 ms) before a started; a stop hook that
+    // runs longer than settleMs would overlap a's start (a flip-back is not an abdication)
+    const stopB = log.find(e => e.node === B && e.what === 'aborted')!;
     const startA = starts(A).at(-1)!;
     expect(startA.at).toBeGreaterThanOrEqual(stopB.at);
     expect(startA.term).toBeGreaterThan(termB);

@@ -14,7 +14,8 @@ import {
 import { TestDiscovery, TestDist } from '../../testing/index.js';
 import { silent } from '../../../test/support/engine-harness.js';
 import { until } from '../../../test/support/wait.js';
-import { Leadership, type LeadershipDeps } from './leadership.js';
+import { Leadership } from './leadership.js';
+import type { LeadershipDeps } from './leadership-options.js';
 import { SingletonExistsError } from './leadership.errors.js';
 import type { SingletonContext } from './leadership.types.js';
 

@@ -6,82 +6,26 @@
  */
 import { BehaviorSubject, type Observable, type Subscription } from 'rxjs';
 import {
-  type ClusterControl,
   type ClusterEvent,
-  type ClusterLogger,
-  type ClusterMessaging,
   CoreMessages,
   GenClusterError,
-  type MessageHandler,
-  checkMilliseconds,
-  invalidOption,
   startedAtOf,
   withDeadline,
 } from '../../core/index.js';
-import type { HandlerRegistrationOptions } from '../../distribution/index.js';
-import type { ServiceRegistry } from '../registry/service-registry.js';
+import { onAbdications, sendAbdication } from './abdication.js';
 import { FreezeGuard } from './freeze-guard.js';
 import { type LeaderCandidate, leaderOf } from './leader-rule.js';
 import { SingletonExistsError } from './leadership.errors.js';
 import { LeadershipMessages } from './leadership.messages.js';
+import {
+  type LeadershipDeps,
+  checkSingleton,
+  resolveLeadershipTimings,
+} from './leadership-options.js';
 import { LeadershipTerms } from './leadership-terms.js';
-import type {
-  LeadershipOptions,
-  NotLeaderReason,
-  SingletonHooks,
-  SingletonRegistration,
-} from './leadership.types.js';
+import type { NotLeaderReason, SingletonHooks, SingletonRegistration } from './leadership.types.js';
 import { Settling } from './settling.js';
 import { SingletonRunner } from './singleton-runner.js';
-
-/** The internal one-way topic of a planned handover (D7, D10). */
-export const ABDICATE_TOPIC = '$gc.lead.abdicate';
-
-/** Defaults of {@link LeadershipOptions} and of the dist facts a cluster may not have. */
-export const LEADERSHIP_DEFAULTS = Object.freeze({
-  settleMs: 500,
-  stopTimeoutMs: 10_000,
-  /** The failure timeout assumed for a dist that does not report one. */
-  failureTimeoutMs: 5_000,
-  /** The freeze tolerance for a dist that does not report its failure timeout. */
-  freezeToleranceMs: 2_500,
-  /** The smallest freeze tolerance accepted: below it timer jitter alone looks like a freeze. */
-  minFreezeToleranceMs: 100,
-});
-
-/** The longest singleton name, in UTF-16 code units. */
-export const MAX_SINGLETON_NAME_LENGTH = 200;
-
-/** What a {@link Leadership} runs on. */
-export interface LeadershipDeps {
-  readonly cluster: Pick<
-    ClusterControl,
-    'self' | 'events$' | 'memberPeers' | 'discoveredPeers' | 'hasQuorum' | 'health'
-  >;
-  /** An IdleCluster (no discovery): settled at once, leads alone. */
-  readonly idle: boolean;
-  /** This node's start time as its dist announces it (`dist.startedAt ?? Date.now()`). */
-  readonly startedAt: number;
-  /** The dist's failure timeout, when it has one. */
-  readonly failureTimeoutMs?: number;
-  /** Whether the cluster has a quorum rule: without quorum nobody leads on this side. */
-  readonly quorumConfigured: boolean;
-  /** For `$gc.lead.abdicate`; none: abdicating tells nobody (peers see the node leave). */
-  readonly messaging?: ClusterMessaging;
-  /** For terms; none: terms count locally. */
-  readonly registry?: ServiceRegistry;
-  readonly options?: LeadershipOptions;
-  readonly logger?: ClusterLogger;
-  /** @internal tests: the monotonic clock (`performance.now()` by default) */
-  readonly now?: () => number;
-}
-
-/** `on` with the registration options of gen-cluster's messaging (internal topics). */
-type InternalOn = (
-  topic: string,
-  handler: MessageHandler,
-  options: HandlerRegistrationOptions,
-) => () => void;
 
 type Phase = 'new' | 'running' | 'closed';
 
@@ -115,21 +59,11 @@ export class Leadership {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly deps: LeadershipDeps) {
-    const { cluster, options = {} } = deps;
+    const { cluster } = deps;
     this.self = cluster.self;
-    const failureTimeoutMs = deps.failureTimeoutMs ?? LEADERSHIP_DEFAULTS.failureTimeoutMs;
-    const toleranceMs =
-      options.freezeToleranceMs ??
-      (deps.failureTimeoutMs === undefined
-        ? LEADERSHIP_DEFAULTS.freezeToleranceMs
-        : Math.max(LEADERSHIP_DEFAULTS.minFreezeToleranceMs, Math.floor(failureTimeoutMs / 2)));
-    checkMilliseconds('leadership.freezeToleranceMs', toleranceMs, {
-      min: LEADERSHIP_DEFAULTS.minFreezeToleranceMs,
-    });
-    const settleMs = options.settleMs ?? LEADERSHIP_DEFAULTS.settleMs;
-    checkMilliseconds('leadership.settleMs', settleMs, { min: 0 });
-    this.stopTimeoutMs = options.stopTimeoutMs ?? LEADERSHIP_DEFAULTS.stopTimeoutMs;
-    checkMilliseconds('leadership.stopTimeoutMs', this.stopTimeoutMs);
+    const timings = resolveLeadershipTimings(deps);
+    const { freezeToleranceMs: toleranceMs, settleMs, failureTimeoutMs } = timings;
+    this.stopTimeoutMs = timings.stopTimeoutMs;
     this.guard = new FreezeGuard({
       toleranceMs,
       now: deps.now,
@@ -170,13 +104,8 @@ export class Leadership {
     this.lastMembers = [...this.peers.keys()];
     const subscription: Subscription = cluster.events$.subscribe(event => this.onEvent(event));
     this.teardown.push(() => subscription.unsubscribe());
-    if (messaging !== undefined) {
-      const on = messaging.on.bind(messaging) as InternalOn;
-      const off = on(ABDICATE_TOPIC, (_payload, context) => this.onAbdicate(context.from), {
-        internal: true,
-      });
-      this.teardown.push(off);
-    }
+    if (messaging !== undefined)
+      this.teardown.push(onAbdications(messaging, from => this.onAbdicate(from)));
     this.terms.start();
     this.guard.start();
     if (this.deps.idle) this.settling.settleNow();
@@ -217,13 +146,7 @@ export class Leadership {
    * @throws InvalidConfigError for a name that is not 1-200 characters or hooks without `start`
    */
   singleton(name: string, hooks: SingletonHooks): SingletonRegistration {
-    if (typeof name !== 'string' || name === '' || name.length > MAX_SINGLETON_NAME_LENGTH)
-      throw invalidOption('singleton name', name, 'a string of 1 to 200 characters');
-    if (
-      typeof hooks?.start !== 'function' ||
-      !['undefined', 'function'].includes(typeof hooks.stop)
-    )
-      throw invalidOption('singleton hooks', hooks, 'an object with start() and optionally stop()');
+    checkSingleton(name, hooks);
     if (this.phase === 'closed')
       throw new GenClusterError('ERR_CLUSTER_STOPPED', CoreMessages.stopped());
     if (this.runners.has(name))
@@ -274,16 +197,7 @@ export class Leadership {
     const { messaging, cluster, logger } = this.deps;
     if (messaging === undefined || this.phase !== 'running') return;
     const members = cluster.memberPeers().map(peer => peer.node);
-    for (const node of members) {
-      try {
-        messaging.send(node, ABDICATE_TOPIC, {});
-      } catch (error) {
-        logger?.debug?.(LeadershipMessages.abdicateNotSent(node, (error as Error).message), {
-          event: 'abdicateNotSent',
-          peer: node,
-        });
-      }
-    }
+    sendAbdication(messaging, members, logger);
     logger?.log(LeadershipMessages.abdicated(members.length), { event: 'abdicated' });
   }
 

@@ -196,7 +196,12 @@ export class Leadership {
     await this.stopped();
     const { messaging, cluster, logger } = this.deps;
     if (messaging === undefined || this.phase !== 'running') return;
-    const members = cluster.memberPeers().map(peer => peer.node);
+    // Only nodes that announce a start time run leadership; an earlier release would log the
+    // unknown internal topic.
+    const members = cluster
+      .memberPeers()
+      .filter(peer => startedAtOf(peer) !== undefined)
+      .map(peer => peer.node);
     sendAbdication(messaging, members, logger);
     logger?.log(LeadershipMessages.abdicated(members.length), { event: 'abdicated' });
   }

@@ -68,22 +68,26 @@ describe('the sample singleton on five processes (heartbeat 200 ms, failure time
     return node;
   };
 
-  /** The singleton's starts and stops on `processes` since `since`, in arrival order. */
+  /**
+   * The singleton's starts and stops on `processes` since `since`, in arrival order; lines of one
+   * process keep their own order (a stop and a start can arrive in one chunk, at one time).
+   */
   const events = (since = 0, processes = everyProcess): SingletonEvent[] =>
     processes
-      .flatMap(p => [
-        ...p.matches(STARTED, since).map(({ line, match }) => ({
-          kind: 'started' as const,
-          node: match[1]!,
-          term: Number(match[2]),
-          at: line.at,
-        })),
-        ...p.matches(STOPPED, since).map(({ line, match }) => ({
-          kind: 'stopped' as const,
-          node: match[1]!,
-          at: line.at,
-        })),
-      ])
+      .flatMap(p =>
+        p.lines
+          .filter(line => line.at >= since)
+          .flatMap((line): SingletonEvent[] => {
+            const started = STARTED.exec(line.text);
+            if (started)
+              return [
+                { kind: 'started', node: started[1]!, term: Number(started[2]), at: line.at },
+              ];
+            const stopped = STOPPED.exec(line.text);
+            return stopped ? [{ kind: 'stopped', node: stopped[1]!, at: line.at }] : [];
+          }),
+      )
+      // a stable sort: equal times keep each process's line order
       .sort((a, b) => a.at - b.at);
   const startsSince = (since: number) => events(since).filter(e => e.kind === 'started');
   /** The first line of `node` matching `pattern` since `since`. */

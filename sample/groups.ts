@@ -106,12 +106,15 @@ export class GroupsController {
   }
 }
 
-/** A group name the cluster refuses (empty, reserved, too long) is the caller's error: a 400. */
+/** Codes of a group name the cluster refuses (empty, reserved, too long). */
+const REFUSED_NAME: ReadonlySet<string> = new Set(['ERR_INVALID_ENTRY', 'ERR_INVALID_CONFIG']);
+
+/** A group name the cluster refuses is the caller's error: a 400 with `{ code, message }`. */
 function refusedAs400<T>(work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (error instanceof GenClusterError && error.code === 'ERR_INVALID_CONFIG')
+    if (error instanceof GenClusterError && REFUSED_NAME.has(error.code))
       throw new BadRequestException({ code: error.code, message: error.message }, { cause: error });
     throw error;
   }

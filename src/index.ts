@@ -267,6 +267,7 @@ export { PortMapperError } from './portmapper/index.js';
 export {
   NoServerError,
   type NoServerDetails,
+  RegistryEntryError,
   SingletonExistsError,
   type SingletonExistsDetails,
 } from './primitives/index.js';

@@ -41,7 +41,7 @@ describe('process groups across five sample processes', () => {
 
   const start = async (name: string) => {
     const i = names.indexOf(name);
-    const node = await startNode(staticNodeEnv(names, ports, i), { timeoutMs: 30_000 });
+    const node = await startNode(staticNodeEnv(names, ports, i), { timeoutMs: 60_000 });
     nodes.set(name, node);
     return node;
   };
@@ -94,7 +94,7 @@ describe('process groups across five sample processes', () => {
       30_000,
       'a full mesh of five',
     );
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await stopAll();
     console.log(`groups figures (ms): ${JSON.stringify(figures)}`);

@@ -45,12 +45,13 @@ export function toPageEvent(event: ClusterEvent, at = new Date()): PageEvent {
       return { ...base, node: event.node, message: event.error.message };
     case 'discoveryError':
       return { ...base, message: event.error.message };
-    case 'quorumChanged':
+    case 'quorumChanged': {
       const { has, size, needed } = event.quorum;
       return {
         ...base,
         message: `${has ? 'quorum' : 'no quorum'}: ${size} nodes, ${needed} needed`,
       };
+    }
     default:
       return { ...base, node: event.node };
   }

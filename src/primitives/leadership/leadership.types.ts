@@ -56,9 +56,4 @@ export interface LeadershipOptions {
 
 /** Why this node does not lead now, when it does not. */
 export type NotLeaderReason =
-  | 'otherLeader'
-  | 'settling'
-  | 'frozen'
-  | 'noQuorum'
-  | 'leaving'
-  | 'notStarted';
+  'otherLeader' | 'settling' | 'frozen' | 'noQuorum' | 'leaving' | 'notStarted';

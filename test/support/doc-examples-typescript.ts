@@ -75,6 +75,7 @@ const COMMON_NAMES: Readonly<Record<string, readonly string[]>> = {
     'type OnApplicationShutdown',
   ],
   '@nestjs/core': ['NestFactory', 'REQUEST'],
+  '@nestjs/schedule': ['Cron', 'CronExpression', 'Interval', 'ScheduleModule'],
   '@nestjs/testing': ['Test', 'type TestingModule'],
   '@nestjs/microservices': [
     'ClientsModule',

@@ -46,6 +46,7 @@ export {
 
 // --- Leadership, singletons, process groups, quorum ----------------------------------------------
 export {
+  type ClusterLeadership,
   ClusterSingleton,
   type ClusterSingletonOptions,
   type OnSingletonStart,

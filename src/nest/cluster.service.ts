@@ -32,7 +32,6 @@ import {
 } from '../distribution/index.js';
 import {
   type CallOptions,
-  type Leadership,
   type OwnerOptions,
   type ProcessGroups,
   type ServiceKey,
@@ -58,6 +57,7 @@ import {
   subscribeOrThrow,
 } from './cluster-messaging.helpers.js';
 import { type ClusterOperations, startOrRelease } from './cluster-operations.js';
+import type { ClusterLeadership } from './cluster-leadership.types.js';
 import type { ClusterPrimitives } from './cluster-primitives.js';
 import {
   type ClusterServices,
@@ -97,7 +97,7 @@ export class ClusterService
     private readonly cluster: ClusterControl,
     private readonly messaging: ClusterMessaging,
     private readonly autoStart: boolean,
-    private readonly logger: ClusterLogger,
+    /** @internal The explorers log through it. */ readonly logger: ClusterLogger,
     private readonly services: ClusterServices,
     private readonly operations: ClusterOperations,
     private readonly primitives: ClusterPrimitives,
@@ -412,8 +412,8 @@ export class ClusterService
     await this.cluster.close();
   }
 
-  /** Leadership: the leader (the eligible member started first), `term`, singletons. */
-  get leadership(): Leadership {
+  /** Leadership: the leader (the eligible member started first), `whyNot()`, `term`, singletons. */
+  get leadership(): ClusterLeadership {
     return this.primitives.leadership;
   }
 

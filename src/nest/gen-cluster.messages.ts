@@ -65,4 +65,6 @@ export const NestMessages = {
     `@ClusterSingleton() on class ${where}: the class has no onSingletonStart(context) method. Implement OnSingletonStart (and OnSingletonStop to clean up), or put the decorator on a method to gate it.`,
   duplicateSingleton: (name: string, cluster: string, first: string, second: string) =>
     `Singleton "${name}" of cluster "${cluster}" is declared twice: by ${first} and by ${second}. Give each @ClusterSingleton() its own name.`,
+  singletonSkipped: (name: string, self: string, reason: string | undefined) =>
+    `singleton ${name} skipped on ${self}: ${reason ?? 'not the leader'}`,
 } as const;

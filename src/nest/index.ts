@@ -1,4 +1,5 @@
 export { ClusterService } from './cluster.service.js';
+export type { ClusterLeadership } from './cluster-leadership.types.js';
 export { DEFAULT_CLUSTER_NAME } from './gen-cluster.constants.js';
 export type { ClusterHealth } from './cluster-health.helpers.js';
 export type {

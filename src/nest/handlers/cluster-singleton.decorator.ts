@@ -10,7 +10,10 @@ import { instanceMethod } from './cluster-handler.decorators.js';
  * @publicApi
  */
 export interface ClusterSingletonOptions {
-  /** The singleton's name: the class name (class form) or `Class.method` (method form) when unset. */
+  /**
+   * The singleton's name: the class name (class form) or `Class.method` (method form) when unset.
+   * A gated method's name appears only in the debug line logged when the gate refuses a call.
+   */
   readonly name?: string;
   /** The cluster's name (`GenClusterModule.forRoot({ name })`); the default cluster when unset. */
   readonly cluster?: string;
@@ -42,8 +45,14 @@ export interface ClusterSingletonMetadata {
   readonly form: 'class' | 'method';
 }
 
+/** What a gated method asks, for its instance and cluster. @internal */
+export interface SingletonGate {
+  /** Whether the call of the gated method `name` may run now (this node leads); logs a refusal. */
+  allow(name: string): boolean;
+}
+
 /** The clusters a provider instance's gated methods ask, bound by the explorer at bootstrap. */
-const gates = new WeakMap<object, Map<string, { isLeader(): boolean }>>();
+const gates = new WeakMap<object, Map<string, SingletonGate>>();
 
 /**
  * Makes a provider or a method run on one node of the cluster only: the leader (the eligible
@@ -54,10 +63,18 @@ const gates = new WeakMap<object, Map<string, { isLeader(): boolean }>>();
  *   `onSingletonStop(context)` when leadership moves away, quorum is lost or on shutdown (before
  *   the successor starts on a planned shutdown). Request-scoped and transient providers are
  *   refused at bootstrap.
- * - **On a method**: a gate. Called on the leader, the method runs; anywhere else (or before the
- *   cluster is up) it returns `undefined` without running. Every metadata of the method is kept,
- *   so `@Cron()`, `@Interval()` (`@nestjs/schedule`) or `@OnEvent()` work above or below it: each
- *   node's timer fires, only the leader's call runs the job.
+ * - **On a method**: a gate. Called on the leader, the method runs (with the caller's `this` and
+ *   arguments); anywhere else (or before the cluster is up) it does not run and returns
+ *   `undefined`, or `Promise.resolve(undefined)` when the method is `async` or declared to return a
+ *   `Promise`, so `jobs.run().then(...)` works on every node. The gate keeps the method's `name`
+ *   and `length`, and every metadata of the method, so decorators that keep their metadata on the
+ *   method (e.g. `@Cron()`, `@Interval()` of `@nestjs/schedule`) work above or below it: each
+ *   node's timer fires, only the leader's call runs the job. A refused call is logged at debug
+ *   level (`singleton <name> skipped on <node>: <why>`), once each time the reason changes.
+ *
+ * A gated `@Timeout()` fires once per node at boot, usually while leadership is still settling,
+ * so it may run on no node at all: start one-off work from a class singleton's
+ * `onSingletonStart` instead.
  *
  * A tick during a handover may run on none or, when views disagree (a freeze, a partition), on
  * two nodes: make the job idempotent, or fence its writes with `context.term` / `cluster.term`.
@@ -85,11 +102,16 @@ export function ClusterSingleton(
       ...args: unknown[]
     ) => unknown;
     const name = options.name ?? `${target.constructor.name}.${String(key)}`;
+    // `async`, or declared `Promise<...>` (emitDecoratorMetadata: design:returntype is Promise)
+    const returnsPromise =
+      original.constructor.name === 'AsyncFunction' ||
+      Reflect.getMetadata('design:returntype', target, key) === Promise;
     const gated = function (this: object, ...args: unknown[]): unknown {
-      if (gates.get(this)?.get(cluster)?.isLeader() !== true) return undefined;
-      return original.apply(this, args);
+      if (gates.get(this)?.get(cluster)?.allow(name) === true) return original.apply(this, args);
+      return returnsPromise ? Promise.resolve(undefined) : undefined;
     };
     Object.defineProperty(gated, 'name', { value: original.name });
+    Object.defineProperty(gated, 'length', { value: original.length });
     // a decorator applied before this one (written below it) left its metadata on the original
     for (const metadataKey of Reflect.getOwnMetadataKeys(original) as unknown[])
       Reflect.defineMetadata(metadataKey, Reflect.getOwnMetadata(metadataKey, original), gated);
@@ -106,19 +128,15 @@ export function singletonMetadata(target: object): ClusterSingletonMetadata | un
 }
 
 /**
- * Lets the gated methods of `instance` ask `leader` whether to run, for the cluster `cluster`;
+ * Lets the gated methods of `instance` ask `gate` whether to run, for the cluster `cluster`;
  * returns what removes the binding (the gates close again). @internal
  */
-export function bindGates(
-  instance: object,
-  cluster: string,
-  leader: { isLeader(): boolean },
-): () => void {
+export function bindGates(instance: object, cluster: string, gate: SingletonGate): () => void {
   let byCluster = gates.get(instance);
   if (byCluster === undefined) gates.set(instance, (byCluster = new Map()));
-  byCluster.set(cluster, leader);
+  byCluster.set(cluster, gate);
   return () => {
-    if (byCluster.get(cluster) === leader) byCluster.delete(cluster);
+    if (byCluster.get(cluster) === gate) byCluster.delete(cluster);
   };
 }
 

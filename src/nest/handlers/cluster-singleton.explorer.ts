@@ -10,7 +10,7 @@ import type { SingletonContext, SingletonRegistration } from '../../primitives/i
 import { ClusterService } from '../cluster.service.js';
 import { NestMessages } from '../gen-cluster.messages.js';
 import { type Wrapper, clusterOf, prototypeOf } from './cluster-hosts.js';
-import { bindGates, singletonMetadata } from './cluster-singleton.decorator.js';
+import { type SingletonGate, bindGates, singletonMetadata } from './cluster-singleton.decorator.js';
 
 /** A `@ClusterSingleton()` class found among the providers. */
 interface SingletonClass {
@@ -37,6 +37,7 @@ export class ClusterSingletonExplorer
   private readonly classes: SingletonClass[] = [];
   private readonly registrations: SingletonRegistration[] = [];
   private readonly unbind: (() => void)[] = [];
+  private readonly gates = new Map<ClusterService, SingletonGate>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -83,7 +84,9 @@ export class ClusterSingletonExplorer
         if (gate === undefined || gate.form !== 'method') continue;
         const where = `${classRef.name}.${key}`;
         const cluster = clusterOf(gate.cluster, where, clustersNow());
-        this.unbind.push(bindGates(this.staticInstance(wrapper, where), gate.cluster, cluster));
+        this.unbind.push(
+          bindGates(this.staticInstance(wrapper, where), gate.cluster, this.gateOf(cluster)),
+        );
       }
     }
   }
@@ -102,7 +105,34 @@ export class ClusterSingletonExplorer
   /** Closes the gates and unregisters the classes (already stopped when the cluster abdicated). */
   async onApplicationShutdown(): Promise<void> {
     for (const off of this.unbind.splice(0)) off();
+    this.gates.clear();
     await Promise.allSettled(this.registrations.splice(0).map(r => r.unregister()));
+  }
+
+  /**
+   * The gate of `cluster`'s gated methods: a call runs where this node leads; a refused one is
+   * logged at debug level once each time its reason changes (a timer would repeat it each tick).
+   */
+  private gateOf(cluster: ClusterService): SingletonGate {
+    let gate = this.gates.get(cluster);
+    if (gate !== undefined) return gate;
+    const lastReason = new Map<string, string | undefined>();
+    gate = {
+      allow: name => {
+        if (cluster.isLeader()) {
+          lastReason.delete(name);
+          return true;
+        }
+        const reason = cluster.leadership.whyNot();
+        if (!lastReason.has(name) || lastReason.get(name) !== reason) {
+          lastReason.set(name, reason);
+          cluster.logger.debug?.(NestMessages.singletonSkipped(name, cluster.self, reason));
+        }
+        return false;
+      },
+    };
+    this.gates.set(cluster, gate);
+    return gate;
   }
 
   /** The instance of a default-scope provider; a scoped or transient one is refused. */

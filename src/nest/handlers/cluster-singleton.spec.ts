@@ -1,7 +1,8 @@
-import { Injectable, Module, Scope, type Provider } from '@nestjs/common';
+import { Injectable, type LoggerService, Module, Scope, type Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import 'reflect-metadata';
-import { ClusterService, GenClusterModule } from '../index.js';
+import { twoNestNodes } from '../../../test/support/nest-nodes.js';
+import { type ClusterLeadership, ClusterService, GenClusterModule } from '../index.js';
 import {
   ClusterSingleton,
   type OnSingletonStart,
@@ -14,6 +15,22 @@ const MARK =
   (_target, _key, descriptor) => {
     Reflect.defineMetadata('test:mark', value, descriptor.value as object);
   };
+
+/** Nest's logger for a test's apps: keeps each debug line of the library (`GenCluster:*`). */
+class DebugLines implements LoggerService {
+  readonly lines: string[] = [];
+  log(): void {}
+  error(): void {}
+  warn(): void {}
+  debug(message: unknown, context?: unknown): void {
+    if (typeof context === 'string' && context.startsWith('GenCluster:'))
+      this.lines.push(String(message));
+  }
+}
+
+/** `values` without consecutive repeats. */
+const changes = <T>(values: readonly T[]): T[] =>
+  values.filter((value, i) => i === 0 || value !== values[i - 1]);
 
 /** An app with an idle cluster (no discovery): a cluster of one, which leads at once. */
 async function idleApp(providers: Provider[], options: { name?: string } = {}) {
@@ -47,6 +64,128 @@ describe('@ClusterSingleton', () => {
       expect(Jobs.prototype.below.name).toBe('below');
     });
 
+    it('keeps the name and the length of the method on the gate', () => {
+      class Jobs {
+        @ClusterSingleton()
+        add(a: number, b: number): number {
+          return a + b;
+        }
+
+        @ClusterSingleton()
+        async later(a: number, b: number, c: number): Promise<number> {
+          return Promise.resolve(a + b + c);
+        }
+      }
+      expect(Jobs.prototype.add.name).toBe('add');
+      expect(Jobs.prototype.add.length).toBe(2);
+      expect(Jobs.prototype.later.name).toBe('later');
+      expect(Jobs.prototype.later.length).toBe(3);
+    });
+
+    it('returns a promise of undefined, without running, from an async method or one declared to return a Promise', async () => {
+      let calls = 0;
+      class Jobs {
+        @ClusterSingleton()
+        async run(): Promise<string> {
+          calls++;
+          return Promise.resolve('ran');
+        }
+
+        @ClusterSingleton()
+        declared(): Promise<string> {
+          calls++;
+          return Promise.resolve('ran');
+        }
+
+        @ClusterSingleton()
+        sync(): string {
+          calls++;
+          return 'ran';
+        }
+      }
+      const jobs = new Jobs();
+      const run: unknown = jobs.run();
+      const declared: unknown = jobs.declared();
+      expect(run).toBeInstanceOf(Promise);
+      expect(declared).toBeInstanceOf(Promise);
+      await expect(jobs.run().then(value => `then: ${value}`)).resolves.toBe('then: undefined');
+      await expect(declared).resolves.toBeUndefined();
+      expect(jobs.sync()).toBeUndefined();
+      expect(calls).toBe(0);
+    });
+
+    it('returns a promise of undefined from an async method without design:returntype (no emitDecoratorMetadata)', async () => {
+      let calls = 0;
+      class Jobs {
+        async run(): Promise<string> {
+          calls++;
+          return Promise.resolve('ran');
+        }
+      }
+      // applied by hand, as a build without decorator metadata (JavaScript, esbuild) applies it
+      const descriptor = Object.getOwnPropertyDescriptor(Jobs.prototype, 'run');
+      expect(Reflect.getMetadata('design:returntype', Jobs.prototype, 'run')).toBeUndefined();
+      const gated = (ClusterSingleton() as MethodDecorator)(Jobs.prototype, 'run', descriptor!);
+      Object.defineProperty(Jobs.prototype, 'run', gated as PropertyDescriptor);
+      const result: unknown = new Jobs().run();
+      expect(result).toBeInstanceOf(Promise);
+      await expect(result).resolves.toBeUndefined();
+      expect(calls).toBe(0);
+    });
+
+    it('on a node that does not lead: resolves undefined for an async method, logs each change of reason once with the name, and runs once this node leads', async () => {
+      const logger = new DebugLines();
+      @Injectable()
+      class Jobs {
+        runs = 0;
+
+        @ClusterSingleton('report')
+        async run(label: string): Promise<string> {
+          this.runs++;
+          return Promise.resolve(`${label} ran`);
+        }
+
+        @ClusterSingleton()
+        tick(): string {
+          this.runs++;
+          return 'ticked';
+        }
+      }
+      // a@test starts first, so it leads; b@test serves Jobs
+      const [a, b] = await twoNestNodes([Jobs], { logger, logLevel: 'debug' });
+      const open = [a, b];
+      try {
+        const cluster = b.get(ClusterService);
+        const jobs = b.get(Jobs);
+        const reasons: (string | undefined)[] = [];
+        await until(
+          async () => {
+            reasons.push(cluster.leadership.whyNot());
+            await expect(jobs.run('b').then(value => value ?? 'skipped')).resolves.toBe('skipped');
+            expect(jobs.tick()).toBeUndefined();
+            return cluster.leadership.leader() === 'a@test' && reasons.length >= 3;
+          },
+          5_000,
+          'b@test sees a@test lead',
+        );
+        expect(jobs.runs).toBe(0);
+        expect(changes(reasons).at(-1)).toBe('otherLeader');
+        expect(logger.lines.filter(line => line.startsWith('singleton report '))).toEqual(
+          changes(reasons).map(reason => `singleton report skipped on b@test: ${reason}`),
+        );
+        expect(logger.lines.filter(line => line.startsWith('singleton Jobs.tick '))).toEqual(
+          changes(reasons).map(reason => `singleton Jobs.tick skipped on b@test: ${reason}`),
+        );
+
+        await open.shift()?.close(); // a@test abdicates: b@test leads
+        await until(() => cluster.isLeader(), 5_000, 'b@test leads');
+        await expect(jobs.run('b')).resolves.toBe('b ran');
+        expect(jobs.runs).toBe(1);
+      } finally {
+        for (const app of open) await app.close();
+      }
+    });
+
     it('returns undefined without running the method before its instance is bound to a cluster', () => {
       let calls = 0;
       class Jobs {
@@ -78,6 +217,29 @@ describe('@ClusterSingleton', () => {
       }
       // closed: the gate no longer lets calls through
       expect(app.get(Jobs).add(2, 3)).toBeUndefined();
+    });
+
+    it('types ClusterService.leadership without start() and close(), which the module owns (checked by tsc)', async () => {
+      const app = await idleApp([]);
+      await app.init();
+      try {
+        const leadership: ClusterLeadership = app.get(ClusterService).leadership;
+        const misuse = (view: ClusterService['leadership']): void => {
+          // @ts-expect-error closing leadership while the cluster runs is not the application's call
+          void view.close();
+          // @ts-expect-error the module starts it with the cluster
+          view.start();
+        };
+        expect(misuse).toBeInstanceOf(Function);
+        await until(() => leadership.isLeader(), 5_000, 'the idle node leads');
+        expect([leadership.leader(), leadership.isLeader(), leadership.whyNot()]).toEqual([
+          app.get(ClusterService).self,
+          true,
+          undefined,
+        ]);
+      } finally {
+        await app.close();
+      }
     });
 
     it('refuses a static method', () => {

@@ -196,6 +196,8 @@ describe('ServiceRegistry generic entries on Messaging pairs', () => {
       ['group', 7, 'form'],
       ['term', 'x'.repeat(201), 'length'],
       ['group', '$gc.lead', 'reserved'],
+      ['group', 'a\uD800', 'form'], // a lone high surrogate
+      ['term', '\uDC00b', 'form'], // a lone low surrogate
     ];
     for (const [kind, name, problem] of cases)
       for (const run of [
@@ -211,7 +213,8 @@ describe('ServiceRegistry generic entries on Messaging pairs', () => {
     expect(thrown(() => registry.announce('group', '$gc.x')).message).toContain('reserved');
     registry.announce('group', 'x'.repeat(200));
     registry.announce('group', '$gc'); // only the prefix with its dot is reserved
-    expect(registry.names('group')).toEqual(['$gc', 'x'.repeat(200)]);
+    registry.announce('group', '\uD83D\uDE00'); // a pair is well-formed
+    expect(registry.names('group')).toEqual(['$gc', 'x'.repeat(200), '\uD83D\uDE00']);
   });
 
   it('refuses more entries than a peer keeps of one node with ERR_TOO_MANY_ENTRIES', () => {

@@ -51,18 +51,31 @@ const ENTRY_KIND: Readonly<Record<string, RegistryEntryKind>> = {
 };
 
 /**
- * Refuses a kind other than `group`/`term`, and a name that is not a non-empty string of at most
- * {@link MAX_ENTRY_NAME_LENGTH} characters or starts with the reserved `$gc.` prefix.
+ * A UTF-16 surrogate without its pair (`!name.isWellFormed()`, which the ES2023 lib does not
+ * type): such a name cannot be encoded in UTF-8, so peers would see another name.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Refuses a kind other than `group`/`term`, and a name that is not a non-empty, well-formed
+ * string of at most {@link MAX_ENTRY_NAME_LENGTH} characters or starts with the reserved `$gc.`
+ * prefix.
  * @throws RegistryEntryError `ERR_INVALID_ENTRY`
  */
 export function checkEntry(kind: unknown, name: unknown): asserts name is string {
   checkEntryKind(kind);
-  if (typeof name !== 'string' || name === '' || name.length > MAX_ENTRY_NAME_LENGTH)
+  if (
+    typeof name !== 'string' ||
+    name === '' ||
+    name.length > MAX_ENTRY_NAME_LENGTH ||
+    LONE_SURROGATE.test(name)
+  )
     throw new RegistryEntryError(
       PrimitivesMessages.entryNameInvalid(kind, name, MAX_ENTRY_NAME_LENGTH),
       {
         code: 'ERR_INVALID_ENTRY',
-        problem: typeof name === 'string' && name !== '' ? 'length' : 'form',
+        problem:
+          typeof name === 'string' && name !== '' && !LONE_SURROGATE.test(name) ? 'length' : 'form',
         kind,
         ...(typeof name === 'string' ? { name } : {}),
       },

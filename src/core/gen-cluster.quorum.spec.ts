@@ -92,6 +92,29 @@ describe('GenCluster quorum', () => {
     await cluster.stop();
   });
 
+  it('logs no quorum loss on a graceful stop; its nodeDowns and quorumChanged are delivered as before', async () => {
+    const lines: string[] = [];
+    const logger = {
+      log: (m: string) => void lines.push(`log ${m}`),
+      warn: (m: string) => void lines.push(`warn ${m}`),
+      error: (m: string) => void lines.push(`error ${m}`),
+    };
+    const { cluster, dist, seen } = setup({ quorum: { expectedSize: 3 }, logger });
+    await cluster.start();
+    await flushPromises(); // the first discovery round
+    dist.up({ node: A });
+    expect(cluster.hasQuorum()).toBe(true);
+    expect(lines.filter(l => l.includes('Quorum formed'))).toHaveLength(1);
+    seen.length = 0;
+    await cluster.stop();
+    expect(lines.filter(l => l.includes('Quorum lost'))).toEqual([]);
+    expect(seen).toEqual([
+      { type: 'nodeDown', node: A, reason: 'stopped' },
+      { type: 'quorumChanged', quorum: quorum(false, 1) },
+      { self: SELF, members: [], quorum: quorum(false, 1) },
+    ]);
+  });
+
   it('regains quorum only after stableMs, with a quorumChanged and a new snapshot', async () => {
     const { cluster, dist, seen } = setup({ quorum: { expectedSize: 3, stableMs: 2_000 } });
     await cluster.start();

@@ -87,6 +87,8 @@ export class GenCluster {
   private readonly lookup: DiscoveryLookup;
   private readonly admission: AdmissionControl;
   private readonly quorum: QuorumTracker | undefined;
+  /** Set by `close()`: the quorum tracker logs nothing more (see its logger). */
+  private quorumQuiet = false;
 
   private state: ClusterState = 'new';
   private readonly members = new Map<string, Peer>();
@@ -140,7 +142,15 @@ export class GenCluster {
     setMaxListeners(0, this.stopping.signal);
     this.quorum = QuorumTracker.fromOption(options.quorum, {
       republish: () => this.outbox.publishMembership(),
-      logger: this.logger,
+      // silent from the stop's own nodeDowns on: stopping is not a loss of quorum
+      logger: {
+        log: (message, fields) => {
+          if (!this.quorumQuiet) this.logger.log(message, fields);
+        },
+        warn: (message, fields) => {
+          if (!this.quorumQuiet) this.logger.warn(message, fields);
+        },
+      },
     });
     this.outbox = new EventOutbox(this.self, this.quorum);
     this.lookup = new DiscoveryLookup(this.discovery, {
@@ -327,6 +337,9 @@ export class GenCluster {
   async close(): Promise<void> {
     if (this.state === 'stopped') return;
     await this.leave();
+    // the dist's close and the loop below report every member down: stopping loses no quorum
+    this.quorum?.close();
+    this.quorumQuiet = true;
     const wasStarted = this.starting !== undefined;
     if (wasStarted) {
       const results = await Promise.allSettled([
@@ -342,7 +355,6 @@ export class GenCluster {
       }
     }
     for (const node of [...this.members.keys()]) this.onNodeDown(node, 'stopped');
-    this.quorum?.close();
     this.failures.clear();
     this.state = 'stopped';
     this.outbox.complete();

@@ -49,14 +49,15 @@ export interface PrimitivesTarget {
 export function createPrimitives(target: PrimitivesTarget): ClusterPrimitives {
   const { cluster, dist, services, logger } = target;
   const registry = services.kind === 'registry' ? services.registry : undefined;
-  let fallbackStart: number | undefined;
   const leadership = new Leadership({
     cluster,
     idle: target.idle,
-    // The dist learns its start time when it starts, after this is built: read on use.
-    get startedAt(): number {
-      return dist?.startedAt ?? (fallbackStart ??= Date.now());
+    // The dist learns its start time when it starts, after this is built: read on use. None
+    // (a dist that announces no start time) means this node never leads, as its peers see it.
+    get startedAt(): number | undefined {
+      return dist?.startedAt;
     },
+    hidden: isHidden(dist),
     failureTimeoutMs: dist?.failureTimeoutMs,
     quorumConfigured: target.quorumConfigured,
     messaging: target.carriesMessages ? target.messaging : undefined,
@@ -90,4 +91,9 @@ export function createPrimitives(target: PrimitivesTarget): ClusterPrimitives {
       }
     },
   };
+}
+
+/** Whether the dist connects as a hidden node (`TcpDist`'s `hidden` option): it never leads. */
+function isHidden(dist: DistStrategy | undefined): boolean {
+  return (dist as { readonly hidden?: unknown } | undefined)?.hidden === true;
 }

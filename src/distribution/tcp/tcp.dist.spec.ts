@@ -46,6 +46,11 @@ describe('TcpDist options', () => {
     );
   });
 
+  it('tells whether it connects as a hidden node (leadership never counts one eligible)', () => {
+    expect(make({})().hidden).toBe(false);
+    expect(make({ hidden: true })().hidden).toBe(true);
+  });
+
   it('has a default queue bound that holds two messages of the default maximum size', () => {
     expect(DEFAULT_TCP_DIST_OPTIONS.maxQueueBytes).toBeGreaterThanOrEqual(
       2 * DEFAULT_TCP_DIST_OPTIONS.maxMessageBytes,

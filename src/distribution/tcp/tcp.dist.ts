@@ -83,6 +83,11 @@ export class TcpDist implements MessagingDistStrategy {
     return this.started;
   }
 
+  /** Whether this node connects as a hidden node (the `hidden` option): never a peer's member. */
+  get hidden(): boolean {
+    return this.settings.hidden;
+  }
+
   /** How long a silent peer takes to be declared down: the `failureTimeoutMs` setting. */
   get failureTimeoutMs(): number {
     return this.settings.failureTimeoutMs;

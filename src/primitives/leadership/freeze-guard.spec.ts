@@ -86,6 +86,61 @@ describe('FreezeGuard', () => {
     expect(ticks).toEqual([1_700, 2_200]);
   });
 
+  describe('with the wall clock', () => {
+    let wall: number;
+    let walled: FreezeGuard;
+
+    beforeEach(() => {
+      wall = 1_700_000_000_000;
+      walled = new FreezeGuard({
+        toleranceMs: 400,
+        onFreeze: gap => freezes.push(gap),
+        now: () => clock,
+        wallNow: () => wall,
+      });
+    });
+
+    afterEach(() => walled.stop());
+
+    /** Both clocks and the timers move together. */
+    function runBoth(ms: number): void {
+      for (let left = ms; left > 0; left -= 10) {
+        wall += 10;
+        clock += 10;
+        jest.advanceTimersByTime(10);
+      }
+    }
+
+    it('sees a suspend the monotonic clock missed (host sleep, a VM pause)', () => {
+      walled.start();
+      runBoth(1_000);
+      wall += 3_000; // suspended: CLOCK_MONOTONIC did not advance, the wall clock did
+      expect(walled.check()).toBe(true);
+      expect(freezes).toEqual([3_000]);
+      expect(walled.check()).toBe(false);
+      runBoth(1_000);
+      expect(freezes).toEqual([3_000]);
+    });
+
+    it('ignores a backward wall jump, and counts the next gap from the next tick', () => {
+      walled.start();
+      runBoth(1_000);
+      wall -= 60_000;
+      expect(walled.check()).toBe(false);
+      runBoth(2_000);
+      expect(freezes).toEqual([]);
+    });
+
+    it('takes the larger of the two gaps', () => {
+      walled.start();
+      runBoth(200);
+      clock += 500;
+      wall += 700;
+      expect(walled.check()).toBe(true);
+      expect(freezes).toEqual([700]);
+    });
+  });
+
   it('checks nothing before start or after stop', () => {
     clock += 10_000;
     expect(guard.check()).toBe(false);

@@ -10,6 +10,7 @@ import {
   invalidOption,
 } from '../../core/index.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
+import { LeadershipMessages } from './leadership.messages.js';
 import type { LeadershipOptions, SingletonHooks } from './leadership.types.js';
 
 /** Defaults of {@link LeadershipOptions} and of the dist facts a cluster may not have. */
@@ -35,8 +36,14 @@ export interface LeadershipDeps {
   >;
   /** An IdleCluster (no discovery): settled at once, leads alone. */
   readonly idle: boolean;
-  /** This node's start time as its dist announces it (`dist.startedAt ?? Date.now()`); read on use. */
-  readonly startedAt: number;
+  /**
+   * This node's start time as its dist announces it to peers (`dist.startedAt`), read on use (the
+   * dist learns it when it starts). `undefined`: the dist announces none, so peers never count
+   * this node eligible and it never leads (an idle cluster apart, which leads alone).
+   */
+  readonly startedAt: number | undefined;
+  /** A hidden node (a tool) is no member of its peers' clusters: it never leads. */
+  readonly hidden?: boolean;
   /** The dist's failure timeout, when it has one. */
   readonly failureTimeoutMs?: number;
   /** Whether the cluster has a quorum rule: without quorum nobody leads on this side. */
@@ -49,6 +56,8 @@ export interface LeadershipDeps {
   readonly logger?: ClusterLogger;
   /** @internal tests: the monotonic clock (`performance.now()` by default) */
   readonly now?: () => number;
+  /** @internal tests: the wall clock (`Date.now()` by default), for the freeze guard */
+  readonly wallNow?: () => number;
 }
 
 /** The timings a `Leadership` runs with, every default applied. */
@@ -78,6 +87,17 @@ export function resolveLeadershipTimings(
   checkMilliseconds('leadership.freezeToleranceMs', freezeToleranceMs, {
     min: LEADERSHIP_DEFAULTS.minFreezeToleranceMs,
   });
+  // Peers declare this node down after the failure timeout: a tolerance as long lets a node
+  // they took for dead keep leading without seeing its own freeze.
+  if (deps.failureTimeoutMs !== undefined && freezeToleranceMs >= deps.failureTimeoutMs)
+    throw invalidOption(
+      'leadership.freezeToleranceMs',
+      freezeToleranceMs,
+      LeadershipMessages.toleranceBelowFailureTimeout(
+        LEADERSHIP_DEFAULTS.minFreezeToleranceMs,
+        deps.failureTimeoutMs,
+      ),
+    );
   const settleMs = options.settleMs ?? LEADERSHIP_DEFAULTS.settleMs;
   checkMilliseconds('leadership.settleMs', settleMs, { min: 0 });
   const stopTimeoutMs = options.stopTimeoutMs ?? LEADERSHIP_DEFAULTS.stopTimeoutMs;

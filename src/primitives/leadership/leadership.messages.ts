@@ -8,6 +8,10 @@ export const LeadershipMessages = {
   noLeader: (reason: string) => `Leadership: no leader here now (${reason}).`,
   freezeDetected: (gapMs: number, toleranceMs: number) =>
     `Leadership: this node's timers stalled for ${Math.round(gapMs)} ms (tolerance ${toleranceMs} ms: a SIGSTOP, a VM pause or a blocked event loop); leadership suspended, singletons stopped, waiting for membership to settle.`,
+  noStartTime: () =>
+    'Leadership needs a dist that announces start times; this node never leads (its dist announces none).',
+  toleranceBelowFailureTimeout: (min: number, failureTimeoutMs: number) =>
+    `${min} ms or more and below the dist's failure timeout (${failureTimeoutMs} ms), so this node sees its own freeze before peers declare it down`,
   settled: (ms: number) =>
     `Leadership: membership settled after ${Math.round(ms)} ms; this node may lead.`,
   abdicated: (members: number) =>

@@ -13,7 +13,7 @@ import {
 } from '../../core/index.js';
 import { TestDiscovery, TestDist } from '../../testing/index.js';
 import { silent } from '../../../test/support/engine-harness.js';
-import { until } from '../../../test/support/wait.js';
+import { flushPromises, until } from '../../../test/support/wait.js';
 import { Leadership } from './leadership.js';
 import type { LeadershipDeps } from './leadership-options.js';
 import { SingletonExistsError } from './leadership.errors.js';
@@ -189,6 +189,87 @@ describe('Leadership', () => {
     expect(job.events).toEqual(['start 1', 'stop 1', 'start 2']);
   });
 
+  it('never gains leadership on a nodeDown that also loses quorum (the quorumChanged comes after it)', async () => {
+    const { leadership, dist, discovery, lines } = await node([peer(A, 50)], {
+      quorum: { expectedSize: 3 },
+    });
+    const job = recorder();
+    leadership.singleton('job', job.hooks);
+    await until(() => leadership.leader() === A, 5_000, 'a leads');
+    const seen: (string | undefined)[] = [];
+    leadership.leader$.subscribe(leader => seen.push(leader));
+    discovery.answer = [];
+    dist.outcome = () => false;
+    dist.down(A);
+    await flushPromises();
+    expect(leadership.whyNot()).toBe('noQuorum');
+    expect(seen).toEqual([A, undefined]);
+    expect(lines.filter(l => l.includes(`leader is now ${SELF}`))).toEqual([]);
+    await flushPromises();
+    expect(job.contexts).toEqual([]);
+  });
+
+  it('still takes over on a nodeDown that keeps quorum, one microtask later', async () => {
+    const { leadership, dist, discovery } = await node([peer(A, 50), peer(B, 200)], {
+      quorum: { expectedSize: 3 },
+    });
+    const job = recorder();
+    leadership.singleton('job', job.hooks);
+    await until(() => leadership.leader() === A, 5_000, 'a leads');
+    discovery.answer = [peer(B, 200)];
+    dist.outcome = node => node !== A;
+    dist.down(A);
+    await flushPromises();
+    expect(leadership.isLeader()).toBe(true);
+    await until(() => job.events.length === 1, 2_000);
+    expect(job.events).toEqual(['start 2']);
+  });
+
+  it('never counts itself eligible without a start time or when hidden, and warns once', async () => {
+    for (const deps of [{ startedAt: undefined }, { hidden: true }]) {
+      const { leadership, lines } = await node([peer(A, 200)], deps);
+      await until(() => leadership.leader() === A, 5_000, 'a leads, though it started later');
+      expect(leadership.whyNot()).toBe('otherLeader');
+      const warnings = lines.filter(l => l.includes('needs a dist that announces start times'));
+      expect(warnings).toHaveLength('startedAt' in deps ? 1 : 0);
+    }
+    const alone = await node([], { startedAt: undefined });
+    await until(() => alone.leadership.whyNot() !== 'settling', 5_000, 'settled');
+    expect(alone.leadership.leader()).toBeUndefined(); // alone, and not eligible itself
+    const idle = new Leadership({
+      cluster: new IdleCluster('solo@h', 'not configured'),
+      idle: true,
+      startedAt: undefined,
+      quorumConfigured: false,
+    });
+    closing.push(() => idle.close());
+    idle.start();
+    expect(idle.isLeader()).toBe(true); // an idle cluster leads alone
+  });
+
+  it('unregister() resolves within stopTimeoutMs of a hung stop hook; the name stays taken until it returns', async () => {
+    const { leadership } = await node([], { options: { settleMs: 50, stopTimeoutMs: 100 } });
+    let release!: () => void;
+    const hung = new Promise<void>(resolve => (release = resolve));
+    const registration = leadership.singleton('job', { start: () => undefined, stop: () => hung });
+    await until(() => registration.running, 5_000, 'running');
+    const began = performance.now();
+    await registration.unregister();
+    expect(performance.now() - began).toBeLessThan(2_000);
+    expect(() => leadership.singleton('job', { start: () => undefined })).toThrow(
+      SingletonExistsError,
+    );
+    release();
+    await until(() => {
+      try {
+        leadership.singleton('job', { start: () => undefined });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 2_000);
+  });
+
   it('abdicates: not leader at once, its singletons stopped before abdicate() resolves, never started again', async () => {
     const { leadership, dist } = await node([peer(A, 200)]);
     let release!: () => void;
@@ -271,5 +352,23 @@ describe('Leadership', () => {
     expect(make({ settleMs: -1 })).toThrow(/leadership\.settleMs/);
     expect(make({ stopTimeoutMs: 0 })).toThrow(/leadership\.stopTimeoutMs/);
     expect(make({ stopTimeoutMs: 1.5 })).toThrow(InvalidConfigError);
+  });
+
+  it('refuses a freeze tolerance not below the dist failure timeout', () => {
+    const cluster = new IdleCluster('solo@h', 'not configured');
+    const make = (freezeToleranceMs: number | undefined, failureTimeoutMs: number) => () =>
+      new Leadership({
+        cluster,
+        idle: true,
+        startedAt: 1,
+        quorumConfigured: false,
+        failureTimeoutMs,
+        options: { freezeToleranceMs },
+      });
+    expect(make(1_000, 1_000)).toThrow(InvalidConfigError);
+    expect(make(1_000, 1_000)).toThrow(/leadership\.freezeToleranceMs/);
+    expect(make(5_000, 1_000)).toThrow(/failure timeout \(1000 ms\)/);
+    expect(make(999, 1_000)).not.toThrow();
+    expect(make(undefined, 1_000)).not.toThrow(); // the default: half of it
   });
 });

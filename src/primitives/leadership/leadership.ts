@@ -55,6 +55,8 @@ export class Leadership {
   private quorum = true;
   /** The members at the last good tick: who must be back before leading after a freeze. */
   private lastMembers: string[] = [];
+  /** A recompute deferred to a microtask (see onEvent's nodeDown) is queued. */
+  private deferred = false;
   private abdicating: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -67,6 +69,7 @@ export class Leadership {
     this.guard = new FreezeGuard({
       toleranceMs,
       now: deps.now,
+      wallNow: deps.wallNow,
       onFreeze: gap => this.onFreeze(gap, toleranceMs),
       onTick: () => (this.lastMembers = [...this.peers.keys()]),
     });
@@ -108,6 +111,8 @@ export class Leadership {
       this.teardown.push(onAbdications(messaging, from => this.onAbdicate(from)));
     this.terms.start();
     this.guard.start();
+    if (!this.deps.idle && this.deps.startedAt === undefined)
+      this.deps.logger?.warn(LeadershipMessages.noStartTime(), { event: 'leadershipNoStartTime' });
     if (this.deps.idle) this.settling.settleNow();
     else this.settling.unsettle([]);
     this.recompute();
@@ -161,15 +166,22 @@ export class Leadership {
     this.runners.set(name, runner);
     runner.want(this.runTerm());
     let unregistered: Promise<void> | undefined;
+    const unregister = async (): Promise<void> => {
+      // the name stays taken until the stop hook returns; the caller waits stopTimeoutMs at most
+      const closed = runner.close().then(() => {
+        if (this.runners.get(name) === runner) this.runners.delete(name);
+      });
+      await withDeadline(() => closed, {
+        ms: this.stopTimeoutMs,
+        onTimeout: () => new GenClusterError('ERR_WAIT_TIMEOUT', CoreMessages.stopped()),
+      }).catch(() => undefined);
+    };
     return {
       name,
       get running() {
         return runner.running;
       },
-      unregister: () =>
-        (unregistered ??= runner.close().then(() => {
-          if (this.runners.get(name) === runner) this.runners.delete(name);
-        })),
+      unregister: () => (unregistered ??= unregister()),
     };
   }
 
@@ -237,6 +249,14 @@ export class Leadership {
     else if (event.type === 'nodeDown') {
       this.peers.delete(event.node);
       this.abdicated.delete(event.node);
+      if (this.deps.quorumConfigured && this.wouldGain()) {
+        // The engine delivers a nodeDown before the quorumChanged it causes: gaining now would
+        // lead for one delivery on the old quorum. The whole delivery (quorumChanged included)
+        // is synchronous, so a microtask sees the new quorum. Losing stays immediate.
+        this.settling.observe();
+        this.deferRecompute();
+        return;
+      }
     } else if (event.type === 'quorumChanged') {
       // A side that regains quorum (a partition healed) settles again before leading: the
       // other side's leader may not be a member here yet (its link comes up later), and
@@ -283,7 +303,7 @@ export class Leadership {
 
   /** The leader of this node's view now, and why this node is not it. */
   private compute(): { leader: string | undefined; reason: NotLeaderReason | undefined } {
-    const { quorumConfigured, startedAt } = this.deps;
+    const { quorumConfigured } = this.deps;
     if (this.phase !== 'running') return { leader: undefined, reason: 'leaving' };
     if (quorumConfigured && !this.quorum) return { leader: undefined, reason: 'noQuorum' };
     if (!this.settling.settled)
@@ -292,10 +312,37 @@ export class Leadership {
     for (const [node, started] of this.peers)
       if (started !== undefined && !this.abdicated.has(node))
         candidates.push({ node, startedAt: started });
-    if (!this.leaving) candidates.push({ node: this.self, startedAt });
+    const startedAt = this.selfStartedAt();
+    if (!this.leaving && startedAt !== undefined) candidates.push({ node: this.self, startedAt });
     const leader = leaderOf(candidates);
     if (leader === this.self) return { leader, reason: undefined };
     return { leader, reason: this.leaving ? 'leaving' : 'otherLeader' };
+  }
+
+  /**
+   * This node's start time as a candidate, or `undefined` when it may not lead: peers count a
+   * node without an announced start time (or a hidden one, which is never their member) as
+   * ineligible, so it must not count itself in, or every such node would lead. An idle cluster
+   * has no peers and leads alone.
+   */
+  private selfStartedAt(): number | undefined {
+    const { idle, startedAt, hidden } = this.deps;
+    if (idle) return startedAt ?? 0;
+    return hidden === true ? undefined : startedAt;
+  }
+
+  /** Whether recomputing now would make this node the leader (it is not). */
+  private wouldGain(): boolean {
+    return this.current !== this.self && this.compute().leader === this.self;
+  }
+
+  private deferRecompute(): void {
+    if (this.deferred) return;
+    this.deferred = true;
+    queueMicrotask(() => {
+      this.deferred = false;
+      this.recompute();
+    });
   }
 
   private recompute(): void {

@@ -53,6 +53,38 @@ describe('SingletonRunner', () => {
     expect(runner.running).toBe(false);
   });
 
+  it('never calls start for a run that became unwanted before its start hook ran', async () => {
+    const events: string[] = [];
+    const runner = new SingletonRunner({
+      name: 'job',
+      stopTimeoutMs: 1_000,
+      isLeader: () => false,
+      hooks: {
+        start: ctx => void events.push(`start ${ctx.term} ${ctx.signal.aborted}`),
+        stop: ctx => void events.push(`stop ${ctx.term}`),
+      },
+    });
+    // leadership gained and lost in one synchronous delivery
+    runner.want(1);
+    runner.want(undefined);
+    await flushPromises();
+    await runner.whenIdle();
+    expect(events).toEqual([]);
+    expect(runner.state).toBe('idle');
+    // wanted, unwanted, wanted again at once: one start, with a live signal
+    runner.want(2);
+    runner.want(undefined);
+    runner.want(2);
+    await until(() => runner.state === 'running', 1_000);
+    runner.want(undefined);
+    await runner.whenIdle();
+    // a term changed before the start ran: only the newer one starts
+    runner.want(3);
+    runner.want(4);
+    await until(() => runner.term === 4 && runner.state === 'running', 1_000);
+    expect(events).toEqual(['start 2 false', 'stop 2', 'start 4 false']);
+  });
+
   it('never starts again before its stop has returned', async () => {
     const events: string[] = [];
     const stopping = gate();

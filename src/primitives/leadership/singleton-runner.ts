@@ -134,6 +134,13 @@ export class SingletonRunner {
     try {
       // a later microtask: the hook never runs inside the leadership's own bookkeeping
       await null;
+      if (this.desired !== term || controller.signal.aborted) {
+        // unwanted meanwhile (leadership gained and lost in one delivery): never start it
+        this.run = undefined;
+        this.phase = 'idle';
+        this.pump();
+        return;
+      }
       await hooks.start(context);
       this.failures = 0;
       this.phase = 'running';

@@ -29,7 +29,11 @@ import { SingletonRunner } from './singleton-runner.js';
 
 type Phase = 'new' | 'running' | 'closed';
 
-/** This node's leadership; see the file comment and docs/primitives.md. */
+/**
+ * This node's leadership: the leader is the eligible member with the earliest start time (ties by
+ * name), computed from this node's own view with no consensus; singletons run where this node
+ * leads. The guarantees and their limits: docs/primitives.md.
+ */
 export class Leadership {
   private readonly self: string;
   private readonly stopTimeoutMs: number;

@@ -2,11 +2,18 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { GenClusterError, InvalidConfigError, type MessageHandler } from '../../core/index.js';
 import { DuplicateHandlerError, InvalidTopicError, defineTopic } from '../../distribution/index.js';
-import { ClusterService } from '../cluster.service.js';
+import type { ClusterService } from '../cluster.service.js';
 import { NestMessages } from '../gen-cluster.messages.js';
 import { ClusterContextCreator } from './cluster-context.creator.js';
 import { ClusterEventListeners, type EventRegistration } from './cluster-event.listeners.js';
-import { type Host, clusterName, clusterOf, hostOf, prototypeOf } from './cluster-hosts.js';
+import {
+  type Host,
+  clusterName,
+  clusterOf,
+  clustersByName,
+  hostOf,
+  prototypeOf,
+} from './cluster-hosts.js';
 import { ClusterMetadataAccessor } from './cluster-metadata.accessor.js';
 
 /** One `@ClusterHandler` or `@OnClusterMessage` registration. */
@@ -44,7 +51,7 @@ export class ClusterHandlersExplorer implements OnModuleInit, OnApplicationShutd
     const events: EventRegistration[] = [];
     this.collect(topics, events);
     if (topics.length === 0 && events.length === 0) return;
-    const clusters = this.clusters();
+    const clusters = clustersByName(this.discovery);
     this.validate(topics, clusters);
     this.listeners.validate(events, clusters);
     try {
@@ -97,17 +104,6 @@ export class ClusterHandlersExplorer implements OnModuleInit, OnApplicationShutd
           events.push({ host, key, where, source, cluster: options.cluster });
       }
     }
-  }
-
-  /** The application's clusters by name. */
-  private clusters(): Map<string, ClusterService> {
-    const clusters = new Map<string, ClusterService>();
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance: unknown = wrapper.instance;
-      if (!wrapper.isAlias && instance instanceof ClusterService)
-        clusters.set(instance.name, instance);
-    }
-    return clusters;
   }
 
   /** Throws the first problem found, naming the method, before anything is registered. */

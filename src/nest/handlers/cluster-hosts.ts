@@ -1,7 +1,7 @@
 import { ModuleRef } from '@nestjs/core';
 import type { DiscoveryService } from '@nestjs/core';
 import { InvalidConfigError } from '../../core/index.js';
-import type { ClusterService } from '../cluster.service.js';
+import { ClusterService } from '../cluster.service.js';
 import { DEFAULT_CLUSTER_NAME } from '../gen-cluster.constants.js';
 import { NestMessages } from '../gen-cluster.messages.js';
 import type { ScopedHost } from './cluster-context.creator.js';
@@ -78,4 +78,15 @@ export function hostOf(wrapper: Wrapper, prototype: object): Host {
     instance: undefined,
     scoped: { moduleRef, token: wrapper.token, id: wrapper.id },
   };
+}
+
+/** The application's clusters by name, as the providers list them. @internal */
+export function clustersByName(discovery: DiscoveryService): Map<string, ClusterService> {
+  const clusters = new Map<string, ClusterService>();
+  for (const wrapper of discovery.getProviders()) {
+    const instance: unknown = wrapper.instance;
+    if (!wrapper.isAlias && instance instanceof ClusterService)
+      clusters.set(instance.name, instance);
+  }
+  return clusters;
 }

@@ -7,9 +7,9 @@ import {
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { InvalidConfigError } from '../../core/index.js';
 import type { SingletonContext, SingletonRegistration } from '../../primitives/index.js';
-import { ClusterService } from '../cluster.service.js';
+import type { ClusterService } from '../cluster.service.js';
 import { NestMessages } from '../gen-cluster.messages.js';
-import { type Wrapper, clusterOf, prototypeOf } from './cluster-hosts.js';
+import { type Wrapper, clusterOf, clustersByName, prototypeOf } from './cluster-hosts.js';
 import { type SingletonGate, bindGates, singletonMetadata } from './cluster-singleton.decorator.js';
 
 /** A `@ClusterSingleton()` class found among the providers. */
@@ -47,7 +47,7 @@ export class ClusterSingletonExplorer
   onModuleInit(): void {
     const wrappers = [...this.discovery.getControllers(), ...this.discovery.getProviders()];
     let clusters: Map<string, ClusterService> | undefined;
-    const clustersNow = () => (clusters ??= this.clusters());
+    const clustersNow = () => (clusters ??= clustersByName(this.discovery));
     const named = new Map<string, string>();
     for (const wrapper of wrappers) {
       if (wrapper.isAlias) continue;
@@ -141,16 +141,5 @@ export class ClusterSingletonExplorer
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient || instance == null)
       throw new InvalidConfigError(NestMessages.singletonScoped(where));
     return instance;
-  }
-
-  /** The application's clusters by name. */
-  private clusters(): Map<string, ClusterService> {
-    const clusters = new Map<string, ClusterService>();
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance: unknown = wrapper.instance;
-      if (!wrapper.isAlias && instance instanceof ClusterService)
-        clusters.set(instance.name, instance);
-    }
-    return clusters;
   }
 }

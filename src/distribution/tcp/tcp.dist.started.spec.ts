@@ -2,14 +2,10 @@ import { type AddressInfo, type Server, connect, createServer } from 'node:net';
 import { jest } from '@jest/globals';
 import { type DistContext, type Peer, STARTED_AT_META } from '../../core/index.js';
 import { distContext, quietLogger } from '../../../test/support/dist-context.js';
+import { rawIdentity, rawLimits } from '../../../test/support/raw-connection.js';
 import { until } from '../../../test/support/wait.js';
 import { Connection, type HandshakeDriver } from './connection.js';
-import {
-  AcceptorHandshake,
-  CAPABILITY_HEADERS,
-  type HandshakeIdentity,
-  InitiatorHandshake,
-} from './handshake/index.js';
+import { AcceptorHandshake, CAPABILITY_HEADERS, InitiatorHandshake } from './handshake/index.js';
 import { decodeHandshakeMessage } from './handshake/message-decoder.js';
 import { encodeHandshakeFrame } from './handshake/message-encoder.js';
 import type { HelloMessage } from './handshake/message-schema.js';
@@ -19,28 +15,6 @@ jest.setTimeout(20_000);
 
 const COOKIE = 'started-cookie';
 const DAY_MS = 24 * 60 * 60 * 1_000;
-
-/** Limits of a Connection built by hand (no dist around it), matching the dists' timings. */
-const rawLimits = {
-  maxFramePayloadBytes: 64 * 1024,
-  maxMessageBytes: 1024 * 1024,
-  maxQueueBytes: 2 * 1024 * 1024,
-  maxQueueMessages: 100,
-  failureTimeoutMs: 5_000,
-  heartbeatMs: 1_000,
-  handshakeStepTimeoutMs: 5_000,
-  handshakeTotalTimeoutMs: 10_000,
-};
-
-/** A node of a release before the start time: its identity has none, so it announces none. */
-const olderIdentity = (name: string, listenPort: number | null): HandshakeIdentity => ({
-  name,
-  incarnation: `${name[0]}1234567`,
-  listenPort,
-  hidden: false,
-  heartbeatMs: 1_000,
-  failureTimeoutMs: 5_000,
-});
 
 interface Started {
   readonly dist: TcpDist;
@@ -80,7 +54,7 @@ function dial(port: number): Connection {
 /** An older initiator named `name` dialling `expectedName`. */
 const olderInitiator = (name: string, expectedName: string) =>
   new InitiatorHandshake({
-    self: olderIdentity(name, null),
+    self: rawIdentity(name, null),
     cookie: COOKIE,
     expectedName,
     capabilities: [CAPABILITY_HEADERS],
@@ -201,7 +175,7 @@ describe('TcpDist: start times over real links', () => {
       void accepted
         .handshake(
           new AcceptorHandshake({
-            self: olderIdentity('old@127.0.0.1', port),
+            self: rawIdentity('old@127.0.0.1', port),
             cookie: COOKIE,
             decide: () => ({ ok: true }),
             capabilities: [CAPABILITY_HEADERS],
@@ -224,7 +198,7 @@ describe('TcpDist: start times over real links', () => {
     async (_what, startedAt) => {
       const a = await start('a@127.0.0.1', { startedAt: A_STARTED });
       const helloFrom = new InitiatorHandshake({
-        self: { ...olderIdentity('x@127.0.0.1', null), startedAt: A_STARTED },
+        self: { ...rawIdentity('x@127.0.0.1', null), startedAt: A_STARTED },
         cookie: COOKIE,
         expectedName: 'a@127.0.0.1',
       });

@@ -1,6 +1,7 @@
 import { type Server, connect, createServer } from 'node:net';
 import { jest } from '@jest/globals';
 import { distContext, quietLogger } from '../../../test/support/dist-context.js';
+import { rawIdentity, rawLimits } from '../../../test/support/raw-connection.js';
 import { until } from '../../../test/support/wait.js';
 import { Connection } from './connection.js';
 import { AcceptorHandshake, CAPABILITY_HEADERS, InitiatorHandshake } from './handshake/index.js';
@@ -9,28 +10,6 @@ import { TcpDist, type TcpDistOptions } from './tcp.dist.js';
 import { TcpHealthMessages } from './tcp-stats.messages.js';
 
 jest.setTimeout(20_000);
-
-/** Limits of a Connection built by hand (no dist around it). */
-const rawLimits = {
-  maxFramePayloadBytes: 64 * 1024,
-  maxMessageBytes: 1024 * 1024,
-  maxQueueBytes: 2 * 1024 * 1024,
-  maxQueueMessages: 100,
-  failureTimeoutMs: 5_000,
-  heartbeatMs: 1_000,
-  handshakeStepTimeoutMs: 5_000,
-  handshakeTotalTimeoutMs: 10_000,
-};
-
-/** The handshake identity of a node named `name`, for a Connection built by hand. */
-const rawIdentity = (name: string) => ({
-  name,
-  incarnation: `${name[0]}1234567`,
-  listenPort: null,
-  hidden: false,
-  heartbeatMs: 1_000,
-  failureTimeoutMs: 5_000,
-});
 
 const started: TcpDist[] = [];
 

@@ -9,28 +9,12 @@
 import type { GroupAnswer, GroupReceipt } from '../../sample/app.module.js';
 import { type SampleNode, startNode, staticNodeEnv, stopAll } from '../support/nodes.js';
 import { portsForRestarts } from '../support/restart-ports.js';
+import { http } from '../support/sample-http.js';
 import { until } from '../support/wait.js';
 
 const GROUP = 'g';
 /** Detection of a killed node on loopback is the connection's close; this is the generous window. */
 const DETECTION_WINDOW_MS = 10_000;
-
-/** One JSON request to `node`'s HTTP routes: the status and the parsed body. */
-async function http<T>(
-  node: SampleNode,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const response = await fetch(`http://127.0.0.1:${node.http}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
 
 describe('process groups across five sample processes', () => {
   const names = ['a', 'b', 'c', 'd', 'e'].map(part => `${part}-${process.pid}@127.0.0.1`);

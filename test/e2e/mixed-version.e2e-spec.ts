@@ -20,6 +20,7 @@ import { PortMapperClient, type RegisteredNode } from '../../src/portmapper/inde
 import type { SpanRecord, TraceAnswer } from '../fixtures/apps/otel/trace.controller.js';
 import { type SampleNode, fixtureAppMain, startNode, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
+import { http } from '../support/sample-http.js';
 import { until } from '../support/wait.js';
 
 /** The previous build: the last commit before the namespace work. */
@@ -69,21 +70,6 @@ async function view(node: SampleNode): Promise<Record<string, unknown>> {
 async function post(node: SampleNode, path: string): Promise<Record<string, unknown>> {
   const response = await fetch(`http://127.0.0.1:${node.http}${path}`, { method: 'POST' });
   return (await response.json()) as Record<string, unknown>;
-}
-
-/** One JSON request to `node`'s HTTP routes: the status and the parsed body. */
-async function http<T>(
-  node: SampleNode,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const response = await fetch(`http://127.0.0.1:${node.http}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as T };
 }
 
 async function soakStats(node: SampleNode): Promise<{ answered: number; failed: number }> {

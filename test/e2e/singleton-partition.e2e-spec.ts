@@ -144,6 +144,24 @@ describe('the sample singleton across a 3 | 2 partition of five hosts (network n
     return cutAt;
   }
 
+  /**
+   * Waits until a, b and c agree on a leader among them that runs it, records how long after the
+   * cut it started, and checks that no other node of that side started it since the cut.
+   */
+  async function threeSideRunner(label: string, cutAt: number): Promise<LeaderAnswer> {
+    let side: LeaderAnswer | undefined;
+    await until(
+      async () => (side = await agreedRunner(THREE)) !== undefined,
+      FAILURE_TIMEOUT_MS + MARGIN_MS,
+      'a, b and c to agree on a leader among them that runs the singleton',
+      100,
+    );
+    const starts = THREE.flatMap(i => nodes[i]!.singleton.since(cutAt, 'started'));
+    figures[label]!.partitionToStart = Math.round(starts[0]!.at - cutAt);
+    expect(new Set(starts.map(s => s.node))).toEqual(new Set([side!.self]));
+    return side!;
+  }
+
   /** Heals, then waits until all five agree on d, which alone runs it; watches it stay so. */
   async function healToOne(label: string, boundMs: number): Promise<LeaderAnswer> {
     await net!.heal(THREE, TWO);
@@ -221,28 +239,19 @@ describe('the sample singleton across a 3 | 2 partition of five hosts (network n
       'd and e to answer leader null, quorum false',
       100,
     );
-    let side: LeaderAnswer | undefined;
-    await until(
-      async () => (side = await agreedRunner(THREE)) !== undefined,
-      FAILURE_TIMEOUT_MS + MARGIN_MS,
-      'a, b and c to agree on a leader among them that runs the singleton',
-      100,
-    );
-    const starts = THREE.flatMap(i => nodes[i]!.singleton.since(cutAt, 'started'));
-    figures.quorum.partitionToStart = Math.round(starts[0]!.at - cutAt);
-    expect(new Set(starts.map(s => s.node))).toEqual(new Set([side!.self]));
-    expect(THREE.map(i => names[i])).toContain(side!.self);
-    expect(side!.term).toBeGreaterThan(first.term);
+    const side = await threeSideRunner('quorum', cutAt);
+    expect(THREE.map(i => names[i])).toContain(side.self);
+    expect(side.term).toBeGreaterThan(first.term);
     // It stays so while the partition lasts: no runner but that one, on either side.
     await watchFor(1_000, async () => {
-      expect(runningByLog().filter(node => node !== side!.self)).toEqual([]);
+      expect(runningByLog().filter(node => node !== side.self)).toEqual([]);
     });
     expect(TWO.flatMap(i => nodes[i]!.singleton.since(cutAt, 'started'))).toEqual([]);
 
     const healed = await healToOne('quorum', STABLE_MS + FAILURE_TIMEOUT_MS + 3 * MARGIN_MS);
     expect(healed.quorum).toBe(true);
     // The term is a fencing token: it only grows, across the partition and the heal.
-    expect(await agreedTerm()).toBeGreaterThan(side!.term);
+    expect(await agreedTerm()).toBeGreaterThan(side.term);
   }, 120_000);
 
   it('without a quorum rule both sides run it during the partition, and one runs after the heal', async () => {
@@ -251,16 +260,7 @@ describe('the sample singleton across a 3 | 2 partition of five hosts (network n
     const first = await formed();
 
     const cutAt = await cut();
-    let side: LeaderAnswer | undefined;
-    await until(
-      async () => (side = await agreedRunner(THREE)) !== undefined,
-      FAILURE_TIMEOUT_MS + MARGIN_MS,
-      'a, b and c to agree on a leader among them that runs the singleton',
-      100,
-    );
-    const starts = THREE.flatMap(i => nodes[i]!.singleton.since(cutAt, 'started'));
-    figures.noQuorum.partitionToStart = Math.round(starts[0]!.at - cutAt);
-    expect(new Set(starts.map(s => s.node))).toEqual(new Set([side!.self]));
+    const side = await threeSideRunner('noQuorum', cutAt);
     // d still leads its side: two runners, one per side.
     let two: LeaderAnswer | undefined;
     await until(
@@ -270,14 +270,14 @@ describe('the sample singleton across a 3 | 2 partition of five hosts (network n
       100,
     );
     expect(two!.term).toBeGreaterThanOrEqual(first.term);
-    expect(runningByLog().sort()).toEqual([side!.self, names[OLDEST]].sort());
+    expect(runningByLog().sort()).toEqual([side.self, names[OLDEST]].sort());
 
     const healed = await healToOne('noQuorum', FAILURE_TIMEOUT_MS + 3 * MARGIN_MS);
-    const runner = nodes[names.indexOf(side!.self)]!;
+    const runner = nodes[names.indexOf(side.self)]!;
     expect(runner.singleton.since(cutAt, 'stopped').length).toBeGreaterThanOrEqual(1);
     expect(runner.singleton.running).toBe(false);
     expect(healed.self).toBe(names[OLDEST]);
     // Both sides used terms of their own; after the heal d takes one above both.
-    expect(await agreedTerm()).toBeGreaterThan(side!.term);
+    expect(await agreedTerm()).toBeGreaterThan(side.term);
   }, 120_000);
 });

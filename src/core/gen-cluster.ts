@@ -1,4 +1,4 @@
-// Over the ~450-line guide on purpose (about 550 lines): this is the engine's public face
+// Over the ~450-line guide on purpose (about 580 lines): this is the engine's public face
 // (lifecycle, refresh, connects, dist reports, their log lines); its rooms (lookup, refresh loop,
 // backoff, outbox, options, connect-failure report, link admission) live beside it, and what
 // remains shares its state.
@@ -87,8 +87,6 @@ export class GenCluster {
   private readonly lookup: DiscoveryLookup;
   private readonly admission: AdmissionControl;
   private readonly quorum: QuorumTracker | undefined;
-  /** Set by `close()`: the quorum tracker logs nothing more (see its logger). */
-  private quorumQuiet = false;
 
   private state: ClusterState = 'new';
   private readonly members = new Map<string, Peer>();
@@ -142,15 +140,7 @@ export class GenCluster {
     setMaxListeners(0, this.stopping.signal);
     this.quorum = QuorumTracker.fromOption(options.quorum, {
       republish: () => this.outbox.publishMembership(),
-      // silent from the stop's own nodeDowns on: stopping is not a loss of quorum
-      logger: {
-        log: (message, fields) => {
-          if (!this.quorumQuiet) this.logger.log(message, fields);
-        },
-        warn: (message, fields) => {
-          if (!this.quorumQuiet) this.logger.warn(message, fields);
-        },
-      },
+      logger: this.logger,
     });
     this.outbox = new EventOutbox(this.self, this.quorum);
     this.lookup = new DiscoveryLookup(this.discovery, {
@@ -339,7 +329,6 @@ export class GenCluster {
     await this.leave();
     // the dist's close and the loop below report every member down: stopping loses no quorum
     this.quorum?.close();
-    this.quorumQuiet = true;
     const wasStarted = this.starting !== undefined;
     if (wasStarted) {
       const results = await Promise.allSettled([

@@ -167,7 +167,10 @@ export class QuorumTracker {
     this.deps.republish();
   }
 
-  /** Cancels the regain timer; later evaluations arm none. */
+  /**
+   * Cancels the regain timer; later evaluations arm none and log nothing (a stopping engine's own
+   * nodeDowns are not a loss of quorum). Snapshots keep their state.
+   */
   close(): void {
     this.closed = true;
     this.cancelRegain();
@@ -203,7 +206,7 @@ export class QuorumTracker {
 
   private logChange(had: boolean): void {
     const { logger } = this.deps;
-    if (!logger) return;
+    if (!logger || this.closed) return;
     const q = this.current;
     const fields = { event: 'quorumChanged', has: q.has, size: q.size, needed: q.needed };
     if (had) logger.warn(QuorumMessages.lost(q), fields);

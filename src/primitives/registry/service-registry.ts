@@ -17,7 +17,6 @@ import {
   type ClusterLogger,
   CoreMessages,
   GenClusterError,
-  type MessageHandler,
   type RegistryMessaging,
   type ServedKind,
   type ServedTopic,
@@ -26,7 +25,7 @@ import {
   hasRegistrySupport,
   invalidOption,
 } from '../../core/index.js';
-import { type HandlerRegistrationOptions, topicName } from '../../distribution/index.js';
+import { topicName } from '../../distribution/index.js';
 import { checkServiceKey } from '../calls/call-options.js';
 import { owner, rank } from '../calls/rendezvous.js';
 import { PrimitivesMessages } from '../primitives.messages.js';
@@ -63,6 +62,7 @@ import {
   fromEntryKey,
 } from './registry-protocol.js';
 import { RegistrySync, type SyncChange } from './registry-sync.js';
+import { onInternal } from '../internal-topics.js';
 
 /** Timings of the registry's protocol; tests shorten them. */
 export interface RegistryTimings {
@@ -97,13 +97,6 @@ const WIRE_KIND: Record<ServedKind, string> = {
   subscriber: KIND_SUBSCRIBER,
 };
 const DEFAULT_WAIT_MS = 30_000;
-
-/** `on` with the registration options of gen-cluster's messaging (internal topics). */
-type InternalOn = (
-  topic: string,
-  handler: MessageHandler,
-  options: HandlerRegistrationOptions,
-) => () => void;
 
 const sameNodes = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((node, i) => node === b[i]);
@@ -164,14 +157,13 @@ export class ServiceRegistry {
       if (event.type === 'nodeUp') this.sync.nodeUp(event.node);
       else if (event.type === 'nodeDown') this.sync.nodeDown(event.node);
     });
-    const on = messaging.on.bind(messaging) as InternalOn;
     this.teardown.push(
-      on(REGISTRY_HELLO, (payload, context) => this.sync.onHello(context.from, payload), {
-        internal: true,
-      }),
-      on(REGISTRY_DELTA, (payload, context) => this.sync.onDelta(context.from, payload), {
-        internal: true,
-      }),
+      onInternal(messaging, REGISTRY_HELLO, (payload, context) =>
+        this.sync.onHello(context.from, payload),
+      ),
+      onInternal(messaging, REGISTRY_DELTA, (payload, context) =>
+        this.sync.onDelta(context.from, payload),
+      ),
     );
     const view = messaging.localTopics;
     this.sync.seedLocal(view.served().map(s => entryKey(WIRE_KIND[s.kind], s.topic)));

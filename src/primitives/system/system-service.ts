@@ -7,11 +7,9 @@ import {
   type ClusterMessaging,
   type ClusterState,
   type DistStrategy,
-  type MessageHandler,
   type Peer,
   VERSION,
 } from '../../core/index.js';
-import type { HandlerRegistrationOptions } from '../../distribution/index.js';
 import { EventRing, INFO_EVENTS } from './event-ring.js';
 import { createSystemClient } from './system-client.js';
 import {
@@ -21,6 +19,7 @@ import {
   type SystemEventsPage,
   type SystemInfo,
 } from './system.types.js';
+import { onInternal } from '../internal-topics.js';
 
 /**
  * What the system topics read of a cluster: a `GenCluster` has all of it; the optional members
@@ -44,13 +43,6 @@ export interface SystemServiceOptions {
   readonly distName?: string;
 }
 
-/** `on` with the registration options of gen-cluster's messaging (internal topics). */
-type InternalOn = (
-  topic: string,
-  handler: MessageHandler,
-  options: HandlerRegistrationOptions,
-) => () => void;
-
 /**
  * Serves the system topics (`$gc.sys.ping`, `$gc.sys.info`, `$gc.sys.events`) of one node, which
  * `gen-cluster` and the live page ask, and records the node's events for them. Every node built by
@@ -73,12 +65,10 @@ export class SystemService {
     private readonly options: SystemServiceOptions,
   ) {
     this.subscription = cluster.events$.subscribe(event => this.ring.record(event));
-    const on = messaging.on.bind(messaging) as InternalOn;
-    const internal = { internal: true };
     this.teardown.push(
-      on(SYSTEM_TOPICS.ping, () => ({ t: Date.now() }), internal),
-      on(SYSTEM_TOPICS.info, () => this.info(), internal),
-      on(SYSTEM_TOPICS.events, payload => this.events(payload), internal),
+      onInternal(messaging, SYSTEM_TOPICS.ping, () => ({ t: Date.now() })),
+      onInternal(messaging, SYSTEM_TOPICS.info, () => this.info()),
+      onInternal(messaging, SYSTEM_TOPICS.events, payload => this.events(payload)),
     );
     this.client = createSystemClient(messaging, cluster.self, () => cluster.nodes());
   }

@@ -48,6 +48,11 @@ export interface DiscoveryErrorEvent {
   readonly error: Error;
   /** Failures in a row, 1 for the first. */
   readonly consecutive: number;
+  /**
+   * Which source failed when the strategy still answered (`'aggregate[1] etcd'`, `'hosts
+   * 10.0.0.5'`); unset for a failed lookup, whose last good answer then stands.
+   */
+  readonly source?: string;
 }
 /** A connection attempt failed; it is retried after `retryInMs` while the node is discovered. */
 export interface ConnectFailedEvent {

@@ -26,7 +26,7 @@ import { type Peer, nodeKey, toPeer } from './peer.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { RefreshLoop, type RefreshRound } from './refresh-loop.js';
 import { resolveSchedulerOptions } from './scheduler-options.js';
-import type { DiscoveryStrategy, DistStrategy } from './strategy.js';
+import type { DiscoveryContext, DiscoveryStrategy, DistStrategy } from './strategy.js';
 import { invalidOption } from './validate.js';
 
 /** Options of {@link GenCluster}. Only `node`, `discovery` and `dist` are required. */
@@ -231,11 +231,7 @@ export class GenCluster {
         nodeDown: (node, reason) => this.onNodeDown(node, reason),
         admission: this.admission,
       });
-      await this.discovery.init?.({
-        self: this.self,
-        logger: this.logger,
-        requestRefresh: () => void this.refresh(),
-      });
+      await this.discovery.init?.(this.discoveryContext());
     } catch (error) {
       this.state = 'stopped';
       await Promise.allSettled([
@@ -251,6 +247,24 @@ export class GenCluster {
       event: 'nodeStarted',
     });
     void this.refresh();
+  }
+
+  /** What discovery gets at init: the dist's port and key derivation when it offers them. */
+  private discoveryContext(): DiscoveryContext {
+    const { dist } = this;
+    const port = dist.port;
+    const deriveKey = dist.deriveKey?.bind(dist);
+    return {
+      self: this.self,
+      logger: this.logger,
+      requestRefresh: () => void this.refresh(),
+      ...(typeof port === 'number' ? { port } : {}),
+      ...(deriveKey ? { deriveKey } : {}),
+      reportError: (error, source, consecutive = 1) => {
+        if (this.state === 'running')
+          this.outbox.emit({ type: 'discoveryError', error: toError(error), consecutive, source });
+      },
+    };
   }
 
   /**

@@ -20,6 +20,24 @@ export interface DiscoveryContext {
    * change between two intervals. Calls coalesce.
    */
   readonly requestRefresh: () => void;
+  /**
+   * The port this node's dist listens on (the dist's `port`, read after it started), for
+   * strategies that announce this node (gossip, etcd); unset when the dist has none.
+   */
+  readonly port?: number;
+  /**
+   * A 32-byte key derived from the dist's shared secret (the TCP dist's cookie) for one purpose,
+   * named by `label` (HKDF-SHA256): gossip signs its announcements with it. Unset when the dist
+   * offers no {@link DistStrategy.deriveKey}; the secret itself never leaves the dist.
+   */
+  readonly deriveKey?: (label: string) => Buffer;
+  /**
+   * Reports a failure of one source of a strategy that still answers (an aggregate's child, one
+   * host of several): the cluster emits a `discoveryError` event carrying `source`, without
+   * counting a failed lookup (the strategy's answer stands). `consecutive` is that source's
+   * failures in a row (1 when unset).
+   */
+  readonly reportError?: (error: Error, source: string, consecutive?: number) => void;
 }
 
 /**
@@ -101,6 +119,13 @@ export interface DistStrategy {
    * sends it in the handshake), once started. Leadership orders members by it.
    */
   readonly startedAt?: number;
+  /** The port this dist listens on once started (`null` before), for discovery to announce. */
+  readonly port?: number | null;
+  /**
+   * Derives a 32-byte key for one purpose (`label`) from the dist's shared secret, so that other
+   * layers (gossip) can authenticate without ever seeing the secret. Optional.
+   */
+  deriveKey?(label: string): Buffer;
   /** Tells peers this node is leaving (they see reason `left`); optional. */
   leave?(): Promise<void>;
   /** Closes every connection and listener. */

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -63,6 +64,15 @@ export class TcpDist implements MessagingDistStrategy {
   /** The port this node listens on, once started. */
   get port(): number | null {
     return this.mesh?.port ?? null;
+  }
+
+  /**
+   * A 32-byte key for one purpose, HKDF-SHA256 of the cookie with `label` as its info, so gossip
+   * can sign announcements with the cluster's secret without ever holding the cookie; two labels
+   * never give the same key, and no key reveals the cookie or the handshake's digests.
+   */
+  deriveKey(label: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.cookie, Buffer.alloc(0), label, 32));
   }
 
   /** The cluster namespace this node is in (the `namespace` option). */

@@ -2,6 +2,7 @@
  * The discovery layer: the built-in strategies and their options. Each strategy lives in its own
  * folder; only what is listed here leaves the layer.
  */
+import type { AggregateDiscoveryOptions } from './aggregate/aggregate.discovery.js';
 import type { DnsDiscoveryOptions } from './dns/dns-options.js';
 import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
 import type { LocalDiscoveryOptions } from './local/local.discovery.js';
@@ -23,8 +24,17 @@ export {
   type ResolvedKubernetesDiscoveryOptions,
 } from './kubernetes/kubernetes-options.js';
 export { KubeRequestError, type KubernetesErrorCode } from './kubernetes/kubernetes.errors.js';
+export {
+  AggregateDiscovery,
+  type AggregateDiscoveryOptions,
+  MAX_AGGREGATE_DEPTH,
+} from './aggregate/aggregate.discovery.js';
 export type { DiscoveryErrorCode } from './discovery.errors.js';
 
 /** Options of the built-in discovery strategies, by `strategy` name. */
 export type BuiltInDiscoveryOptions =
-  StaticDiscoveryOptions | DnsDiscoveryOptions | LocalDiscoveryOptions | KubernetesDiscoveryOptions;
+  | StaticDiscoveryOptions
+  | DnsDiscoveryOptions
+  | LocalDiscoveryOptions
+  | KubernetesDiscoveryOptions
+  | AggregateDiscoveryOptions;

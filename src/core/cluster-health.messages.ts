@@ -5,6 +5,8 @@ export const HealthMessages = {
   leaving: () => 'The node is leaving the cluster.',
   stopped: () => 'The cluster is stopped.',
   crashed: () => 'The cluster stopped while the application was not shutting down.',
+  notFormed: (members: number) =>
+    `The cluster has not formed yet (${members} peer(s) connected): it waits for enough peers and for discovery's answer to stay unchanged for the stable margin.`,
   tooFewMembers: (members: number, minMembers: number) =>
     `${members} peer(s) connected, ${minMembers} needed.`,
   // No error text: a probe's body may be public, and a discovery error can name API-server

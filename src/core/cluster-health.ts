@@ -36,6 +36,12 @@ export interface ClusterHealthSnapshot {
    * `lastDiscoveryOkAgoMs`.
    */
   readonly discoveryFailingForMs?: number;
+  /**
+   * Whether the cluster has formed (the formation gate: enough peers and a discovered set that
+   * stayed unchanged for the stable margin); undefined when no `formation` is configured, so
+   * readiness does not wait for it.
+   */
+  readonly formed?: boolean;
   /** The refresh interval, which sets the default discovery grace. */
   readonly refreshIntervalMs: number | 'infinity';
   readonly dist: DistHealth;
@@ -58,6 +64,7 @@ export type HealthDownReason =
   | 'draining'
   | 'leaving'
   | 'stopped'
+  | 'notFormed'
   | 'tooFewMembers'
   | 'discoveryFailing'
   | 'distNotListening';
@@ -87,14 +94,16 @@ export function defaultDiscoveryGraceMs(refreshIntervalMs: number | 'infinity'):
 }
 
 /**
- * Readiness: running (or paused), not shutting down, at least `minMembers` peers, and discovery
- * succeeded last or has been failing for less than the grace.
+ * Readiness: running (or paused), not shutting down, formed (when a formation gate is
+ * configured), at least `minMembers` peers, and discovery succeeded last or has been failing for
+ * less than the grace.
  *
  * The checks, in order: state `new` → `notStarted`; phase `draining` → `draining` (the engine is
  * still `running` while requests drain); state `leaving` or phase `closing` → `leaving` (so a
- * shutdown reads draining, then leaving, to its end); state `stopped` → `stopped`; fewer than `minMembers` peers → `tooFewMembers`; discovery failing
- * longer than the grace → `discoveryFailing`. `paused` counts as running (pausing is an operator's
- * choice, the links stay up).
+ * shutdown reads draining, then leaving, to its end); state `stopped` → `stopped`; a configured
+ * formation gate not formed yet (`formed: false`) → `notFormed`; fewer than `minMembers` peers →
+ * `tooFewMembers`; discovery failing longer than the grace → `discoveryFailing`. `paused` counts
+ * as running (pausing is an operator's choice, the links stay up).
  *
  * How long discovery has been failing is `discoveryFailingForMs` (the current run of failures,
  * which also covers a node whose discovery never succeeded: its first lookup runs at start, so the
@@ -124,6 +133,8 @@ export function evaluateReadiness(
   if (phase === 'draining') return down('draining', HealthMessages.draining());
   if (state === 'leaving' || phase === 'closing') return down('leaving', HealthMessages.leaving());
   if (state === 'stopped') return down('stopped', HealthMessages.stopped());
+  if (snapshot.formed === false)
+    return down('notFormed', HealthMessages.notFormed(snapshot.members));
   if (snapshot.members < minMembers)
     return down('tooFewMembers', HealthMessages.tooFewMembers(snapshot.members, minMembers));
   const errors = snapshot.consecutiveDiscoveryErrors;

@@ -23,6 +23,7 @@ export type CoreErrorCode =
   | 'ERR_MESSAGING_UNSUPPORTED'
   | 'ERR_DUPLICATE_CLUSTER_NAME'
   | 'ERR_WAIT_TIMEOUT'
+  | 'ERR_FORMATION_TIMEOUT'
   | 'ERR_OPTIONAL_PACKAGE_MISSING';
 
 /** What every error's `details` may carry besides its own fields. */
@@ -92,6 +93,34 @@ export class ConnectError extends GenClusterError {
   ) {
     super(details.code ?? 'ERR_CONNECT_FAILED', message, details);
     this.node = details.node;
+  }
+}
+
+/** `waitForFormation` timed out; the fields say which condition was still missing. */
+export class FormationTimeoutError extends GenClusterError {
+  /** Connected peers when it timed out, this node not counted. */
+  readonly members: number;
+  /** Connected peers the wait required. */
+  readonly required: number;
+  /** Milliseconds since the discovered set last changed; undefined when discovery never answered. */
+  readonly sinceLastChangeMs: number | undefined;
+  /** How long the discovered set had to stay unchanged. */
+  readonly stableMarginMs: number;
+
+  constructor(
+    message: string,
+    details: ErrorDetails & {
+      readonly members: number;
+      readonly required: number;
+      readonly sinceLastChangeMs: number | undefined;
+      readonly stableMarginMs: number;
+    },
+  ) {
+    super('ERR_FORMATION_TIMEOUT', message, details);
+    this.members = details.members;
+    this.required = details.required;
+    this.sinceLastChangeMs = details.sinceLastChangeMs;
+    this.stableMarginMs = details.stableMarginMs;
   }
 }
 

@@ -1,7 +1,7 @@
-// Over the ~450-line guide on purpose (about 580 lines): this is the engine's public face
+// Over the ~450-line guide on purpose (about 670 lines): this is the engine's public face
 // (lifecycle, refresh, connects, dist reports, their log lines); its rooms (lookup, refresh loop,
-// backoff, outbox, options, connect-failure report, link admission) live beside it, and what
-// remains shares its state.
+// backoff, outbox, options, connect-failure report, link admission, formation gate) live beside
+// it, and what remains shares its state.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { type ClusterHealthSnapshot, readDistHealth } from './cluster-health.js';
@@ -11,6 +11,14 @@ import type { BackoffOptions, SchedulerOptions } from './defaults.js';
 import { DiscoveryLookup } from './discovery-lookup.js';
 import { ConnectError, GenClusterError, toError } from './errors.js';
 import { EventOutbox } from './event-outbox.js';
+import { FormationGate } from './formation-gate.js';
+import {
+  type FormationOptions,
+  type WaitForFormationOptions,
+  resolveFormationOptions,
+  resolveWaitOptions,
+} from './formation-options.js';
+import { FormationMessages } from './formation.messages.js';
 import type { ClusterEvent, Membership, NodeDownReason } from './events.js';
 import { Limiter } from './limiter.js';
 import { ADMISSION_REFRESH_WINDOW_MS, AdmissionControl } from './link-admission.js';
@@ -57,6 +65,14 @@ export interface GenClusterOptions extends Partial<Omit<SchedulerOptions, 'backo
    * emitted and leadership runs only on a side with quorum. None when unset.
    */
   readonly quorum?: QuorumOptions;
+  /**
+   * The formation gate (Akka Bootstrap's required contact points and stable margin): the cluster
+   * counts as formed once `minMembers` peers (default 0) are connected and the discovered set has
+   * not changed for `stableMarginMs` (default 5 s). Setting it makes `notFormed` a readiness
+   * reason and logs the formation; `formed`, `formed$` and `waitForFormation` work either way,
+   * with the defaults when unset.
+   */
+  readonly formation?: FormationOptions;
 }
 
 /** The lifecycle of a {@link GenCluster}. */
@@ -87,6 +103,9 @@ export class GenCluster {
   private readonly lookup: DiscoveryLookup;
   private readonly admission: AdmissionControl;
   private readonly quorum: QuorumTracker | undefined;
+  private readonly formation: FormationGate;
+  /** Whether the `formation` option was given: only then does readiness wait for it. */
+  private readonly formationConfigured: boolean;
 
   private state: ClusterState = 'new';
   private readonly members = new Map<string, Peer>();
@@ -163,6 +182,20 @@ export class GenCluster {
     });
     this.membership$ = this.outbox.membership$;
     this.events$ = this.outbox.events$;
+    const formation = resolveFormationOptions(options.formation);
+    this.formationConfigured = options.formation !== undefined;
+    this.formation = new FormationGate(
+      formation,
+      undefined,
+      ({ members }) => {
+        if (!this.formationConfigured) return;
+        const { minMembers, stableMarginMs } = formation;
+        this.logger.log(FormationMessages.formed(members, minMembers, stableMarginMs), {
+          event: 'formed',
+        });
+      },
+      this.formationConfigured,
+    );
   }
 
   /** Where the cluster is in its lifecycle. */
@@ -200,12 +233,43 @@ export class GenCluster {
     return [...this.discovered.values()];
   }
 
+  /**
+   * Whether the cluster has formed: at least `formation.minMembers` peers connected and the
+   * discovered set unchanged for `formation.stableMarginMs` (see {@link GenClusterOptions.formation}).
+   * Never before the first successful discovery answer; once true, true until the cluster stops.
+   */
+  get formed(): boolean {
+    return this.formation.formed;
+  }
+
+  /** {@link formed}: the current value at once, then each change; `false` and complete on stop. */
+  get formed$(): Observable<boolean> {
+    return this.formation.formed$;
+  }
+
+  /**
+   * Resolves once the cluster has formed by these numbers (the `formation` option's, or the
+   * defaults, for those unset): at once when they are the configured ones and {@link formed} is
+   * true. Rejects with `ERR_FORMATION_TIMEOUT` (a `FormationTimeoutError` with the members,
+   * the required count and the time since the last change) after `timeoutMs` (the stable margin
+   * plus 30 s; `Infinity` waits for ever), or `ERR_CLUSTER_STOPPED` when the cluster stops.
+   */
+  async waitForFormation(options?: WaitForFormationOptions): Promise<void> {
+    const { timeoutMs, ...numbers } = resolveWaitOptions(options, this.formation.options);
+    return this.formation.wait(
+      numbers,
+      timeoutMs,
+      () => new GenClusterError('ERR_CLUSTER_STOPPED', CoreMessages.stopped()),
+    );
+  }
+
   /** What the engine knows of its own health, for readiness and liveness (reads, never waits). */
   health(): ClusterHealthSnapshot {
     const { state, options, dist } = this;
     const counts = { members: this.members.size, discovered: this.discovered.size };
     const facts = { state, ...counts, refreshIntervalMs: options.refreshIntervalMs };
-    return { ...facts, ...this.lookup.health(), dist: readDistHealth(dist) };
+    const formed = this.formationConfigured ? { formed: this.formation.formed } : {};
+    return { ...facts, ...this.lookup.health(), ...formed, dist: readDistHealth(dist) };
   }
 
   /**
@@ -238,6 +302,7 @@ export class GenCluster {
         call(() => this.dist.close()),
         call(() => this.discovery.close?.()),
       ]);
+      this.formation.close();
       this.outbox.complete();
       throw error;
     }
@@ -360,6 +425,7 @@ export class GenCluster {
     for (const node of [...this.members.keys()]) this.onNodeDown(node, 'stopped');
     this.failures.clear();
     this.state = 'stopped';
+    this.formation.close();
     this.outbox.complete();
     if (wasStarted) this.logger.log(CoreMessages.nodeStopped(this.self), { event: 'nodeStopped' });
   }
@@ -402,11 +468,16 @@ export class GenCluster {
 
   private applyDiscovery(peers: Peer[]): void {
     const next = new Map(peers.map(peer => [peer.node, peer] as const));
+    let added = false;
     for (const [key, peer] of next) {
-      if (!this.discovered.has(key)) this.outbox.emit({ type: 'discovered', node: key, peer });
+      if (this.discovered.has(key)) continue;
+      added = true;
+      this.outbox.emit({ type: 'discovered', node: key, peer });
     }
     const gone = [...this.discovered.keys()].filter(key => !next.has(key));
     this.discovered = next;
+    // the set of node keys, not the answer's ports or order, is what must settle
+    this.formation.answered(added || gone.length > 0);
     for (const key of gone) {
       this.backoff.drop(key);
       this.failures.forget(key);
@@ -564,6 +635,7 @@ export class GenCluster {
     this.logger.log(CoreMessages.nodeUp(key), { event: 'nodeUp', peer: key });
     this.outbox.emit({ type: 'nodeUp', node: key, peer });
     this.outbox.publishMembership();
+    this.formation.membersChanged(this.members.size);
   }
 
   private onNodeDown(node: string, reason: NodeDownReason): void {
@@ -579,6 +651,7 @@ export class GenCluster {
     this.logger.log(CoreMessages.nodeDown(key, reason), { event: 'nodeDown', peer: key, reason });
     this.outbox.emit({ type: 'nodeDown', node: key, reason });
     this.outbox.publishMembership();
+    this.formation.membersChanged(this.members.size);
     // A lost node that is still discovered is retried at once, then on its backoff; one that is
     // no longer discovered, or that we dropped on purpose, is not.
     const peer = this.discovered.get(key);

@@ -3,6 +3,7 @@ import type { ClusterHealthSnapshot } from './cluster-health.js';
 import { GenClusterError } from './errors.js';
 import type { ClusterEvent, Membership } from './events.js';
 import type { GenCluster } from './gen-cluster.js';
+import type { WaitForFormationOptions } from './formation-options.js';
 import type { Peer } from './peer.js';
 
 /** What a cluster offers its host application: the engine's controls plus messaging. */
@@ -19,6 +20,9 @@ export type ClusterControl = Pick<
   | 'pause'
   | 'resume'
   | 'waitForMembers'
+  | 'formed'
+  | 'formed$'
+  | 'waitForFormation'
   | 'start'
   | 'leave'
   | 'close'
@@ -29,12 +33,13 @@ export type ClusterControl = Pick<
  * The cluster of an application that configured none (no discovery): a null object, so the
  * application's code runs unchanged with or without a cluster. Membership is this node alone and
  * never changes; waiting for members fails with `ERR_NOT_STARTED` and `notConfigured` as the
- * message, which says how to configure one. Its messaging is the caller's (the Nest layer gives
+ * message, which says how to configure one. It is formed at once: there is no discovery to settle. Its messaging is the caller's (the Nest layer gives
  * it one that keeps handlers and refuses calls to peers).
  */
 export class IdleCluster implements ClusterControl {
   private readonly membership: BehaviorSubject<Membership>;
   private readonly events = new Subject<ClusterEvent>();
+  private readonly formation = new BehaviorSubject(true);
 
   constructor(
     readonly self: string,
@@ -80,6 +85,21 @@ export class IdleCluster implements ClusterControl {
     throw this.error();
   }
 
+  /** Formed at once: a cluster of one has no discovered set to wait for. */
+  get formed(): boolean {
+    return this.formation.value;
+  }
+
+  /** `true` at once; completes on close. */
+  get formed$(): Observable<boolean> {
+    return this.formation.asObservable();
+  }
+
+  /** Resolves at once, unless peers are required: they can never come (`ERR_NOT_STARTED`). */
+  async waitForFormation(options: WaitForFormationOptions = {}): Promise<void> {
+    if ((options.minMembers ?? 0) > 0) throw this.error();
+  }
+
   async start(): Promise<void> {}
 
   /**
@@ -105,6 +125,7 @@ export class IdleCluster implements ClusterControl {
   async close(): Promise<void> {
     this.membership.complete();
     this.events.complete();
+    this.formation.complete();
   }
 
   private error(): GenClusterError {

@@ -22,3 +22,5 @@ export * from './optional-package.js';
 export * from './version.js';
 export * from './node-start.js';
 export * from './quorum.js';
+export * from './formation-gate.js';
+export * from './formation-options.js';

@@ -54,6 +54,30 @@ describe('evaluateReadiness', () => {
     ['closing while the engine runs', {}, {}, 'closing', 'leaving'],
     ['closing after the engine stopped', { state: 'stopped' }, {}, 'closing', 'leaving'],
     ['stopped', { state: 'stopped' }, {}, 'none', 'stopped'],
+    ['a configured formation not formed yet', { formed: false }, {}, 'none', 'notFormed'],
+    [
+      'not formed comes before too few members',
+      { formed: false, members: 0 },
+      { minMembers: 2 },
+      'none',
+      'notFormed',
+    ],
+    ['leaving comes before not formed', { formed: false, state: 'leaving' }, {}, 'none', 'leaving'],
+    [
+      'not started comes before not formed',
+      { formed: false, state: 'new' },
+      {},
+      'none',
+      'notStarted',
+    ],
+    ['formed, enough members', { formed: true }, { minMembers: 2 }, 'none', 'up'],
+    [
+      'formed, then members left',
+      { formed: true, members: 1 },
+      { minMembers: 2 },
+      'none',
+      'tooFewMembers',
+    ],
     [
       'one member short (self not counted)',
       { members: 1 },
@@ -171,6 +195,9 @@ describe('evaluateReadiness', () => {
   it('says why in words', () => {
     expect(evaluateReadiness({ ...HEALTHY, members: 1 }, { minMembers: 3 }).message).toBe(
       HealthMessages.tooFewMembers(1, 3),
+    );
+    expect(evaluateReadiness({ ...HEALTHY, formed: false, members: 1 }).message).toBe(
+      "The cluster has not formed yet (1 peer(s) connected): it waits for enough peers and for discovery's answer to stay unchanged for the stable margin.",
     );
     const message = evaluateReadiness(failing(40_000)).message;
     expect(message).toBe(HealthMessages.discoveryFailing(3, 40_000));

@@ -20,6 +20,7 @@ import {
   type MessagingStatsSnapshot,
   type ReadinessOptions,
   type ShutdownPhase,
+  type WaitForFormationOptions,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
@@ -159,6 +160,24 @@ export class ClusterService
   /** Resolves once `count` nodes are connected; rejects with `ERR_WAIT_TIMEOUT` after `timeoutMs` (30 s). */
   waitForMembers(count: number, options: { timeoutMs?: number } = {}): Promise<Membership> {
     return this.cluster.waitForMembers(count, options);
+  }
+
+  /**
+   * Whether `formation.minMembers` peers are connected and the discovered set stayed unchanged for
+   * `formation.stableMarginMs` (latched until stop; readiness waits for it when `formation` is set).
+   */
+  get formed(): boolean {
+    return this.cluster.formed;
+  }
+
+  /** {@link formed} at once, then each change; completes on shutdown. */
+  get formed$(): Observable<boolean> {
+    return this.cluster.formed$;
+  }
+
+  /** Resolves once formed by these numbers (the option's when unset); `ERR_FORMATION_TIMEOUT`. */
+  waitForFormation(options?: WaitForFormationOptions): Promise<void> {
+    return this.cluster.waitForFormation(options);
   }
 
   /**

@@ -144,3 +144,52 @@ describe('ClusterHealthIndicator during shutdown', () => {
     expect(await indicator.isAlive()).toMatchObject({ cluster: { status: 'up' } });
   });
 });
+
+describe('ClusterHealthIndicator with a formation gate', () => {
+  it('is down with reason notFormed and formed: false until the cluster forms, then up with formed: true', async () => {
+    const network = new InMemoryNetwork();
+    const apps: INestApplication[] = [];
+    const start = async (name: string) => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          GenClusterTestingModule.forRoot({
+            network,
+            node: `${name}@test`,
+            formation: { minMembers: 1, stableMarginMs: 300 },
+          }),
+          ClusterHealthModule,
+        ],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      apps.push(app);
+      await app.init();
+      return app;
+    };
+    try {
+      const a = await start('a');
+      const indicator = a.get(ClusterHealthIndicator);
+      const cluster = a.get(ClusterService);
+      // alone, with one peer required: not formed, whatever the probe's own minMembers says
+      await until(() => cluster.health().snapshot.lastDiscoveryOkAgoMs !== undefined, 5_000);
+      expect(await indicator.isReady('cluster', { minMembers: 0 })).toEqual({
+        cluster: {
+          status: 'down',
+          members: 0,
+          minMembers: 0,
+          discovered: 0,
+          state: 'running',
+          formed: false,
+          reason: 'notFormed',
+          message: expect.stringContaining('has not formed yet'),
+        },
+      });
+      await start('b');
+      await cluster.waitForFormation({ timeoutMs: 5_000 });
+      expect(await indicator.isReady()).toEqual({
+        cluster: expect.objectContaining({ status: 'up', formed: true, members: 1 }),
+      });
+    } finally {
+      await Promise.all(apps.map(app => app.close()));
+    }
+  });
+});

@@ -36,7 +36,9 @@ export interface ClusterHealthDetails {
   /** Nodes in the last good discovery answer, this node not counted. */
   readonly discovered: number;
   readonly state: ClusterState;
-  /** Why the check is down. */
+  /** Whether the cluster has formed; present only when the `formation` option is set. */
+  readonly formed?: boolean;
+  /** Why the check is down (`notFormed` while a configured formation gate waits). */
   readonly reason?: HealthDownReason;
   /** The same, for people. */
   readonly message?: string;
@@ -55,8 +57,9 @@ export class ClusterHealthIndicator {
   ) {}
 
   /**
-   * Up when the cluster is running (or paused) and not shutting down, with at least `minMembers`
-   * peers, and discovery succeeded last or has failed for less than `discoveryGraceMs`.
+   * Up when the cluster is running (or paused) and not shutting down, formed (when the `formation`
+   * option is set), with at least `minMembers` peers, and discovery succeeded last or has failed
+   * for less than `discoveryGraceMs`.
    */
   async isReady<const Key extends string = 'cluster'>(
     key: Key = 'cluster' as Key,
@@ -89,6 +92,7 @@ export class ClusterHealthIndicator {
       minMembers: health.minMembers,
       discovered: health.snapshot.discovered,
       state: health.snapshot.state,
+      ...(health.snapshot.formed === undefined ? {} : { formed: health.snapshot.formed }),
       ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
       ...(verdict.message === undefined ? {} : { message: verdict.message }),
     };

@@ -4,7 +4,9 @@
  * Kubernetes API error with a code of its own).
  */
 import type { KubernetesErrorCode } from './kubernetes/kubernetes.errors.js';
+import type { GossipErrorCode } from './gossip/gossip.errors.js';
+import type { EtcdErrorCode } from './etcd/etcd.errors.js';
 
 /** Every code raised by the discovery layer, its errors' causes included. */
 export type DiscoveryErrorCode =
-  'ERR_INVALID_CONFIG' | 'ERR_DISCOVERY_FAILED' | 'ERR_DISCOVERY_TIMEOUT' | KubernetesErrorCode;
+  'ERR_INVALID_CONFIG' | 'ERR_DISCOVERY_FAILED' | 'ERR_DISCOVERY_TIMEOUT' | KubernetesErrorCode | GossipErrorCode | EtcdErrorCode;

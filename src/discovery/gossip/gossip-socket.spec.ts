@@ -1,0 +1,115 @@
+import { GossipSocketError } from './gossip.errors.js';
+import { type DatagramSocket, GossipSocket } from './gossip-socket.js';
+
+const settings = {
+  group: '239.255.43.69',
+  port: 45_892,
+  interface: 'eth9',
+  interfaceAddress: '10.9.9.9',
+  ttl: 1,
+};
+
+function errno(code: string): Error {
+  return Object.assign(new Error(code), { code });
+}
+
+/** A socket whose every call does nothing unless a spec overrides it. */
+function socket(
+  overrides: Partial<DatagramSocket> = {},
+): DatagramSocket & { listeners: Map<string, (...a: never[]) => void> } {
+  const listeners = new Map<string, (...a: never[]) => void>();
+  return {
+    listeners,
+    bind: (_port, _address, callback) => setImmediate(callback),
+    on: ((event: string, listener: (...a: never[]) => void) =>
+      listeners.set(event, listener)) as DatagramSocket['on'],
+    removeAllListeners: () => listeners.clear(),
+    setMulticastTTL: () => undefined,
+    setMulticastLoopback: () => undefined,
+    setMulticastInterface: () => undefined,
+    addMembership: () => undefined,
+    send: (_packet, _port, _address, callback) => setImmediate(() => callback(null)),
+    close: callback => setImmediate(() => callback?.()),
+    ...overrides,
+  };
+}
+
+describe('GossipSocket', () => {
+  const noop = () => undefined;
+
+  it('maps a bind that throws to a bind error naming the port', async () => {
+    const gossip = new GossipSocket(settings, noop, noop, () =>
+      socket({
+        bind: () => {
+          throw errno('EACCES');
+        },
+      }),
+    );
+    const error = await gossip.open();
+    expect(error).toBeInstanceOf(GossipSocketError);
+    expect(error).toMatchObject({
+      code: 'ERR_GOSSIP_SOCKET',
+      operation: 'bind',
+      syscallCode: 'EACCES',
+    });
+    expect(error!.message).toContain('bind UDP port 45892 (EACCES)');
+    expect(gossip.ready).toBe(false);
+  });
+
+  it('maps a refused interface to a join error naming the interface and both fixes', async () => {
+    const gossip = new GossipSocket(settings, noop, noop, () =>
+      socket({
+        setMulticastInterface: () => {
+          throw errno('EADDRNOTAVAIL');
+        },
+      }),
+    );
+    const error = await gossip.open();
+    expect(error).toMatchObject({ operation: 'join', syscallCode: 'EADDRNOTAVAIL' });
+    expect(error!.message).toContain('join the multicast group 239.255.43.69 on eth9');
+    expect(error!.message).toMatch(/ip route add 224\.0\.0\.0\/4 dev \S+\)/);
+    expect(error!.message).toContain('"interface"');
+  });
+
+  it('maps a send that throws or fails, and passes later socket errors to onError', async () => {
+    const reported: GossipSocketError[] = [];
+    let calls = 0;
+    const fake = socket({
+      send: (_p, _port, _address, callback) => {
+        if (calls++ === 0) throw errno('EBADF');
+        setImmediate(() => callback(errno('ENETUNREACH')));
+      },
+    });
+    const gossip = new GossipSocket(
+      settings,
+      noop,
+      e => reported.push(e),
+      () => fake,
+    );
+    expect(await gossip.open()).toBeUndefined();
+    expect(gossip.ready).toBe(true);
+    expect(await gossip.send(Buffer.from('x'))).toMatchObject({ syscallCode: 'EBADF' });
+    expect(await gossip.send(Buffer.from('x'))).toMatchObject({
+      operation: 'send',
+      syscallCode: 'ENETUNREACH',
+    });
+    fake.listeners.get('error')!(errno('EIO') as never);
+    expect(reported).toHaveLength(1);
+    await gossip.close();
+    expect(await gossip.send(Buffer.from('x'))).toBeInstanceOf(GossipSocketError);
+  });
+
+  it('hands every datagram to onMessage with its source address', async () => {
+    const got: string[] = [];
+    const fake = socket();
+    const gossip = new GossipSocket(
+      settings,
+      (m, from) => got.push(`${m}@${from}`),
+      noop,
+      () => fake,
+    );
+    await gossip.open();
+    fake.listeners.get('message')!(Buffer.from('hi') as never, { address: '10.0.0.2' } as never);
+    expect(got).toEqual(['hi@10.0.0.2']);
+  });
+});

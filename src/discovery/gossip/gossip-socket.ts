@@ -1,0 +1,152 @@
+import { createSocket } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import { toError } from '../../core/index.js';
+import { GossipSocketError, type GossipSocketOperation } from './gossip.errors.js';
+import { GossipMessages } from './gossip.messages.js';
+
+/** The part of `dgram.Socket` gossip uses, so specs can hand in a socket that fails at will. */
+export interface DatagramSocket {
+  bind(port: number, address: string, callback: () => void): unknown;
+  on(event: 'message', listener: (message: Buffer, from: { address: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeAllListeners(): unknown;
+  setMulticastTTL(ttl: number): unknown;
+  setMulticastLoopback(on: boolean): unknown;
+  setMulticastInterface(address: string): void;
+  addMembership(group: string, iface?: string): void;
+  send(
+    packet: Buffer,
+    port: number,
+    address: string,
+    callback: (error: Error | null) => void,
+  ): void;
+  close(callback?: () => void): unknown;
+}
+
+/** Where the socket gossips. */
+export interface GossipSocketSettings {
+  readonly group: string;
+  readonly port: number;
+  /** The `interface` option as given, for messages. */
+  readonly interface: string | undefined;
+  /** Its address; unset: the multicast route decides. */
+  readonly interfaceAddress: string | undefined;
+  readonly ttl: number;
+}
+
+/**
+ * The UDP socket of the gossip: bound to the group's port on every address (shared with other
+ * nodes of this host, `reuseAddr`), a member of the group on the chosen interface, multicast
+ * loopback on (nodes of one host hear each other). Failures come back as values (a
+ * {@link GossipSocketError} naming the fix), never as throws or unhandled `error` events: a host
+ * without a multicast route must not crash the node, and the discovery retries.
+ */
+export class GossipSocket {
+  private socket: DatagramSocket | undefined;
+  private joinedGroup = false;
+
+  constructor(
+    private readonly settings: GossipSocketSettings,
+    private readonly onMessage: (message: Buffer, from: string) => void,
+    private readonly onError: (error: GossipSocketError) => void,
+    private readonly create: () => DatagramSocket = () =>
+      createSocket({ type: 'udp4', reuseAddr: true }),
+  ) {}
+
+  /** Whether the socket is bound and a member of the group. */
+  get ready(): boolean {
+    return this.socket !== undefined && this.joinedGroup;
+  }
+
+  /**
+   * Binds (when not bound), sets the multicast options and joins the group (when not a member).
+   * @returns the failure, if any (the socket is closed again when the bind failed)
+   */
+  async open(): Promise<GossipSocketError | undefined> {
+    if (this.socket === undefined) {
+      const socket = this.create();
+      const bound = await new Promise<Error | undefined>(resolve => {
+        socket.on('error', resolve);
+        try {
+          socket.bind(this.settings.port, '0.0.0.0', () => resolve(undefined));
+        } catch (error) {
+          resolve(toError(error));
+        }
+      });
+      socket.removeAllListeners();
+      socket.on('error', error => this.onError(this.error('send', error)));
+      if (bound !== undefined) {
+        try {
+          socket.close();
+        } catch {
+          // a socket whose bind failed may already be closed
+        }
+        return this.error('bind', bound);
+      }
+      socket.on('message', (message, from) => this.onMessage(message, from.address));
+      this.socket = socket;
+    }
+    if (this.joinedGroup) return undefined;
+    try {
+      const s = this.socket;
+      s.setMulticastTTL(this.settings.ttl);
+      s.setMulticastLoopback(true);
+      const address = this.settings.interfaceAddress;
+      if (address !== undefined) s.setMulticastInterface(address);
+      if (address === undefined) s.addMembership(this.settings.group);
+      else s.addMembership(this.settings.group, address);
+      this.joinedGroup = true;
+      return undefined;
+    } catch (error) {
+      return this.error('join', toError(error));
+    }
+  }
+
+  /** Sends one packet to the group; resolves with the failure, if any. */
+  send(packet: Buffer): Promise<GossipSocketError | undefined> {
+    const socket = this.socket;
+    if (socket === undefined) return Promise.resolve(this.error('send', new Error('not bound')));
+    return new Promise(resolve => {
+      try {
+        socket.send(packet, this.settings.port, this.settings.group, error =>
+          resolve(error ? this.error('send', error) : undefined),
+        );
+      } catch (error) {
+        resolve(this.error('send', toError(error)));
+      }
+    });
+  }
+
+  /** Closes the socket (sends in flight may be lost). */
+  close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.joinedGroup = false;
+    if (socket === undefined) return Promise.resolve();
+    return new Promise(resolve => {
+      try {
+        socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  private error(operation: GossipSocketOperation, cause: Error): GossipSocketError {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const s = this.settings;
+    const why = code ?? cause.message;
+    const iface = s.interface ?? s.interfaceAddress;
+    return new GossipSocketError(
+      GossipMessages.socketFailed(operation, s.group, s.port, iface, why, exampleInterface()),
+      { operation, syscallCode: code, cause },
+    );
+  }
+}
+
+/** A name to put in the advice: this host's first non-internal interface with IPv4. */
+function exampleInterface(): string {
+  for (const [name, addresses] of Object.entries(networkInterfaces()))
+    if (addresses?.some(a => a.family === 'IPv4' && !a.internal)) return name;
+  return 'eth0';
+}

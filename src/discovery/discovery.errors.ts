@@ -9,4 +9,9 @@ import type { EtcdErrorCode } from './etcd/etcd.errors.js';
 
 /** Every code raised by the discovery layer, its errors' causes included. */
 export type DiscoveryErrorCode =
-  'ERR_INVALID_CONFIG' | 'ERR_DISCOVERY_FAILED' | 'ERR_DISCOVERY_TIMEOUT' | KubernetesErrorCode | GossipErrorCode | EtcdErrorCode;
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_DISCOVERY_FAILED'
+  | 'ERR_DISCOVERY_TIMEOUT'
+  | KubernetesErrorCode
+  | GossipErrorCode
+  | EtcdErrorCode;

@@ -82,6 +82,9 @@ describe('adversarial: simultaneous connect (scenario 7)', () => {
           tcpSockets() === baseline + 2,
         10_000,
         `one link in ${context}`,
+        // polled every 1 ms, not 20: the link settles in a few ms, and over 1,000 iterations the
+        // default poll alone cost ~15 s of waiting (the first check is the same either way)
+        1,
       );
       const onX = x.dist.linkAddress(nameY);
       const onY = y.dist.linkAddress(nameX);

@@ -75,15 +75,21 @@ describe('failure detection between processes', () => {
   const fullMesh = async () =>
     (await Promise.all(nodes.map(n => n.members()))).every(m => m?.length === 2);
 
-  beforeEach(async () => {
+  // One cluster for both tests (starting three Nest processes is most of a test's time): the
+  // first one ends with the mesh whole again, and each test waits for a full mesh and judges only
+  // the events that came after it.
+  beforeAll(async () => {
     port = await freeSharedPort(hosts);
     nodes = await Promise.all(hosts.map(h => startNode(env(h))));
+  });
+  beforeEach(async () => {
     await until(fullMesh, 15_000, 'a full mesh of three');
   });
-  afterEach(stopAll);
+  afterAll(stopAll);
 
   it('declares a SIGSTOPped node down within the failure window (timeout ± heartbeat), and takes it back after SIGCONT', async () => {
     const [a, b, c] = nodes as [SampleNode, SampleNode, SampleNode];
+    const before = (await a.changes()).length;
     c.signal('SIGSTOP');
     const stoppedAt = performance.now();
     await until(
@@ -97,7 +103,10 @@ describe('failure detection between processes', () => {
     // the polling and a loaded machine, none below: detecting early would be a bug.
     expect(detectedAfter).toBeGreaterThanOrEqual(4_000);
     expect(detectedAfter).toBeLessThan(8_000);
-    const reasons = (await a.changes()).filter(e => e.type === 'nodeDown').map(e => e.reason);
+    const reasons = (await a.changes())
+      .slice(before)
+      .filter(e => e.type === 'nodeDown')
+      .map(e => e.reason);
     expect(reasons).toEqual(['heartbeatTimeout']);
     c.signal('SIGCONT');
     await until(fullMesh, 20_000, 'c to rejoin after SIGCONT');
@@ -105,6 +114,7 @@ describe('failure detection between processes', () => {
 
   it('reports a graceful stop (SIGTERM) as "left"', async () => {
     const [a, b, c] = nodes as [SampleNode, SampleNode, SampleNode];
+    const before = await Promise.all([a, b].map(async n => (await n.changes()).length));
     await c.stop();
     // Nest's shutdown hooks close the app, then re-raise the signal
     expect(c.exitCode === 0 || c.exitSignal === 'SIGTERM').toBe(true);
@@ -113,8 +123,8 @@ describe('failure detection between processes', () => {
       5_000,
       'c gone',
     );
-    for (const survivor of [a, b]) {
-      const downs = (await survivor.changes()).filter(e => e.type === 'nodeDown');
+    for (const [i, survivor] of [a, b].entries()) {
+      const downs = (await survivor.changes()).slice(before[i]).filter(e => e.type === 'nodeDown');
       expect(downs).toEqual([expect.objectContaining({ node: 'app@127.0.0.7', reason: 'left' })]);
     }
   });

@@ -5,22 +5,31 @@ import {
   isPlainObject,
 } from '../core/index.js';
 import {
+  AggregateDiscovery,
   type BuiltInDiscoveryOptions,
   DnsDiscovery,
   type DnsDiscoveryOptions,
+  HostsFileDiscovery,
+  type HostsFileDiscoveryOptions,
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
   LocalDiscovery,
   type LocalDiscoveryOptions,
   StaticDiscovery,
   type StaticDiscoveryOptions,
+  aggregateChildren,
+  checkAggregateDepth,
 } from '../discovery/index.js';
 import { type BuiltInDistOptions, TcpDist, type TcpDistOptions } from '../distribution/index.js';
 import type { DiscoveryShortForm } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 import { isDiscoveryShortForm, parseDiscoveryEnv } from './env.config.js';
 
-type Factory<T> = (options: Readonly<Record<string, unknown>>) => T;
+/**
+ * Builds a strategy from its options. `depth` is how many aggregates enclose it (0 at the top),
+ * for the aggregate's own children.
+ */
+type Factory<T> = (options: Readonly<Record<string, unknown>>, depth: number) => T;
 
 /** Built-in discovery strategies by the name their options carry in `strategy`. */
 const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
@@ -28,6 +37,14 @@ const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
   dns: options => new DnsDiscovery(options as unknown as DnsDiscoveryOptions),
   local: options => new LocalDiscovery(options as unknown as LocalDiscoveryOptions),
   kubernetes: options => new KubernetesDiscovery(options as unknown as KubernetesDiscoveryOptions),
+  hosts: options => new HostsFileDiscovery(options as unknown as HostsFileDiscoveryOptions),
+  aggregate: (options, depth) => {
+    checkAggregateDepth(depth + 1);
+    const children = aggregateChildren(options).map(child =>
+      discoveryAt(child as BuiltInDiscoveryOptions, depth + 1),
+    );
+    return new AggregateDiscovery(children);
+  },
 };
 
 /** Built-in dists by name. */
@@ -65,36 +82,41 @@ export function isBuiltInOptions(
 }
 
 /**
- * Turns a discovery option (built-in options or an instance) into a strategy; throws
- * {@link InvalidConfigError} for an unknown name or a value that is neither.
+ * Turns a discovery option (built-in options, a short form or an instance) into a strategy; an
+ * aggregate's children are built the same way, recursively. Throws {@link InvalidConfigError}
+ * for an unknown name or a value that is none of these.
  */
 export function createDiscovery(
   option: BuiltInDiscoveryOptions | DiscoveryShortForm | DiscoveryStrategy,
 ): DiscoveryStrategy {
+  return discoveryAt(option, 0);
+}
+
+function discoveryAt(
+  option: BuiltInDiscoveryOptions | DiscoveryShortForm | DiscoveryStrategy,
+  depth: number,
+): DiscoveryStrategy {
   if (typeof option === 'string') {
     if (!isDiscoveryShortForm(option))
       throw new InvalidConfigError(ConfigMessages.notAShortForm(option), { option: 'discovery' });
-    return create(
-      'discovery',
-      parseDiscoveryEnv(option, 'discovery'),
-      DISCOVERY,
-    ) as DiscoveryStrategy;
+    return create('discovery', parseDiscoveryEnv(option, 'discovery'), DISCOVERY, depth);
   }
-  return create('discovery', option, DISCOVERY) as DiscoveryStrategy;
+  return create('discovery', option, DISCOVERY, depth);
 }
 
 /** Turns a dist option (built-in options or an instance) into a dist; see {@link createDiscovery}. */
 export function createDist(option: BuiltInDistOptions | DistStrategy): DistStrategy {
-  return create('dist', option, DIST) as DistStrategy;
+  return create('dist', option, DIST, 0);
 }
 
 function create<T>(
   kind: 'discovery' | 'dist',
   option: unknown,
   factories: Readonly<Record<string, Factory<T>>>,
-): T | DiscoveryStrategy | DistStrategy {
+  depth: number,
+): T {
   if (kind === 'discovery' ? isStrategy('discovery', option) : isStrategy('dist', option))
-    return option as DiscoveryStrategy | DistStrategy;
+    return option as T;
   if (isBuiltInOptions(option)) {
     const factory = Object.hasOwn(factories, option.strategy)
       ? factories[option.strategy]
@@ -105,7 +127,7 @@ function create<T>(
         { option: kind },
       );
     }
-    return factory(option);
+    return factory(option, depth);
   }
   throw new InvalidConfigError(ConfigMessages.badStrategy(kind, option), { option: kind });
 }

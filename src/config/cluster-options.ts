@@ -2,6 +2,7 @@ import type {
   BackoffOptions,
   DiscoveryStrategy,
   DistStrategy,
+  FormationOptions,
   QuorumOptions,
   SchedulerOptions,
 } from '../core/index.js';
@@ -18,7 +19,9 @@ export type ClusterLogFormat = 'text' | 'json';
 /**
  * A discovery written as a `GEN_CLUSTER_DISCOVERY` short form, e.g. `'local'`,
  * `'static:a@10.0.0.1,b@10.0.0.2'`, `'dns:my-svc.my-ns'`, `'dns+srv:_dist._tcp.my-svc.my-ns'`,
- * `'kubernetes:my-svc'`.
+ * `'kubernetes:my-svc'`, `'gossip'`, `'gossip:239.255.43.69:45892'`, `'hosts:/etc/gc.hosts'`,
+ * `'etcd:http://10.0.0.1:2379/gen-cluster'`, or several joined by `|` (an aggregate:
+ * `'hosts:/etc/gc.hosts|gossip'`).
  */
 export type DiscoveryShortForm =
   | 'local'
@@ -27,7 +30,12 @@ export type DiscoveryShortForm =
   | `dns:${string}`
   | `dns+srv:${string}`
   | `kubernetes:${string}`
-  | `k8s:${string}`;
+  | `k8s:${string}`
+  | 'gossip'
+  | `gossip:${string}`
+  | `hosts:${string}`
+  | `etcd:${string}`
+  | `${string}|${string}`;
 
 /**
  * Options of one cluster, without any framework: what `createCluster()` takes, and the base of
@@ -69,6 +77,13 @@ export interface ClusterOptions extends Partial<Omit<SchedulerOptions, 'backoff'
    * when unset; explicit fields win over the environment's field by field.
    */
   readonly quorum?: QuorumOptions;
+  /**
+   * A formation gate (none when unset): the cluster counts as formed once `minMembers` peers are
+   * connected and the discovered set has not changed for `stableMarginMs`; readiness then waits
+   * for it. `GEN_CLUSTER_FORMATION_STABLE_MS` (with `GEN_CLUSTER_MIN_MEMBERS`, else 0) when unset;
+   * explicit fields win over the environment's field by field.
+   */
+  readonly formation?: FormationOptions;
   /**
    * Whether `GEN_CLUSTER_*` variables fill the fields left out (default `true`). Explicit options
    * win; built-in strategy options of the same strategy are merged field by field.

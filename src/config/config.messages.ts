@@ -16,9 +16,20 @@ export const ConfigMessages = {
   besideFactory: (where: string, key: string) =>
     `${where}: "${key}" was returned by the options factory, where it has no effect. It shapes the module graph, so it goes beside useFactory/useClass/useExisting: GenClusterModule.forRootAsync({ ${key}: ..., useFactory: ... }).`,
   notAShortForm: (value: string) =>
-    `Invalid discovery option ${JSON.stringify(value)}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc").`,
+    `Invalid discovery option ${JSON.stringify(value)}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc", "gossip", "gossip:239.255.43.69:45892", "hosts:/path/file", "etcd:http://h:2379/prefix", or several joined by "|").`,
+  aggregateForms: () =>
+    'short forms joined by "|", none of them empty or JSON, e.g. "hosts:/etc/gen-cluster.hosts|gossip" (for JSON children use {"strategy":"aggregate","of":[...]})',
+  hostsForms: () => 'a file path after "hosts:", e.g. "hosts:/etc/gen-cluster.hosts"',
+  gossipForms: () =>
+    '"gossip" (group 239.255.43.69, port 45892), or "gossip:<group>:<port>" with an IPv4 multicast group (224.0.0.0 to 239.255.255.255) and a port from 1 to 65535, e.g. "gossip:239.255.43.69:45892"',
+  etcdForms: () =>
+    'one or more http(s) URLs after "etcd:", comma-separated, each with the same path as the key prefix and no query, e.g. "etcd:http://10.0.0.1:2379/gen-cluster,http://10.0.0.2:2379/gen-cluster"',
+  etcdCredentialsInUrl: () =>
+    'etcd URLs without credentials (they would show in process listings and logs); give the user in GEN_CLUSTER_ETCD_USERNAME and the password in a file named by GEN_CLUSTER_ETCD_PASSWORD_FILE, or username/passwordFile in the JSON options',
+  etcdPrefixes: (paths: readonly string[]) =>
+    `one key prefix: every URL carries the same path (these carry ${paths.map(p => JSON.stringify(p)).join(', ')})`,
   namespaceConflict: (given: readonly (readonly [string, string])[]) =>
-    `The cluster's namespace is given differently in several places (${given.map(([o, v]) => `${o}: ${JSON.stringify(v)}`).join(', ')}): the TCP handshake and local discovery must use one. Set "namespace" (or GEN_CLUSTER_NAMESPACE) once.`,
+    `The cluster's namespace is given differently in several places (${given.map(([o, v]) => `${o}: ${JSON.stringify(v)}`).join(', ')}): the TCP handshake and discovery (local, hosts, gossip, etcd) must use one. Set "namespace" (or GEN_CLUSTER_NAMESPACE) once.`,
   expectedSizeForms: (max: number) =>
     `the whole cluster's size, this node included: an integer from 1 to ${max}; or "discovered-unsafe" to take it from what discovery names (unsafe when discovery itself can be partitioned)`,
   stableMsWithoutSize: (variable: string, sizeVariable: string) =>

@@ -70,5 +70,6 @@ export function schedulerOptions(
     discoveryTimeoutMs: options.discoveryTimeoutMs,
     backoff: options.backoff,
     quorum: options.quorum,
+    formation: options.formation,
   };
 }

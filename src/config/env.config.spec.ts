@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../core/index.js';
-import { envToOptions, readEnvConfig } from './env.config.js';
+import { envToOptions, isDiscoveryShortForm, readEnvConfig } from './env.config.js';
 
 describe('the GEN_CLUSTER_* environment', () => {
   it('reads the namespace, log level and log format', () => {
@@ -122,5 +122,140 @@ describe('the GEN_CLUSTER_* environment', () => {
   ])('refuses %s=%s, naming the variable and the accepted forms', (name, value, message) => {
     expect(() => readEnvConfig({ [name]: value })).toThrow(InvalidConfigError);
     expect(() => readEnvConfig({ [name]: value })).toThrow(message);
+  });
+});
+
+describe('the discovery short forms of issue 17', () => {
+  const parse = (value: string) => readEnvConfig({ GEN_CLUSTER_DISCOVERY: value }).discovery;
+
+  it('reads gossip, with or without its group and port', () => {
+    expect(parse('gossip')).toEqual({ strategy: 'gossip' });
+    expect(parse('gossip:239.1.2.3:45000')).toEqual({
+      strategy: 'gossip',
+      group: '239.1.2.3',
+      port: 45_000,
+    });
+  });
+
+  it('reads hosts:<path>', () => {
+    expect(parse('hosts:/etc/gen-cluster.hosts')).toEqual({
+      strategy: 'hosts',
+      file: '/etc/gen-cluster.hosts',
+    });
+    expect(parse('hosts:cluster.hosts')).toEqual({ strategy: 'hosts', file: 'cluster.hosts' });
+  });
+
+  it('reads etcd:<url>[,<url>], the path of the URLs being the key prefix', () => {
+    expect(parse('etcd:http://10.0.0.1:2379/gen-cluster')).toEqual({
+      strategy: 'etcd',
+      endpoints: ['http://10.0.0.1:2379'],
+      prefix: '/gen-cluster',
+    });
+    expect(parse('etcd:https://a.example:2379/x/y/,https://[::1]:2379/x/y')).toEqual({
+      strategy: 'etcd',
+      endpoints: ['https://a.example:2379', 'https://[::1]:2379'],
+      prefix: '/x/y',
+    });
+    expect(parse('etcd:http://127.0.0.1:2379')).toEqual({
+      strategy: 'etcd',
+      endpoints: ['http://127.0.0.1:2379'],
+    });
+  });
+
+  it('reads short forms joined by | as an aggregate, in order', () => {
+    expect(parse('hosts:/etc/gc.hosts | gossip|static:a@10.0.0.1')).toEqual({
+      strategy: 'aggregate',
+      of: [
+        { strategy: 'hosts', file: '/etc/gc.hosts' },
+        { strategy: 'gossip' },
+        { strategy: 'static', nodes: ['a@10.0.0.1'] },
+      ],
+    });
+  });
+
+  it.each([
+    ['gossip:239.1.2.3', /"gossip:<group>:<port>" with an IPv4 multicast group/, null],
+    ['gossip:10.0.0.1:45892', /IPv4 multicast group \(224.0.0.0 to 239.255.255.255\)/, null],
+    ['gossip:ff02::1:45892', /IPv4 multicast group/, null],
+    ['gossip:239.1.2.3:0', /a port from 1 to 65535/, null],
+    ['gossip:239.1.2.3:70000', /a port from 1 to 65535/, null],
+    ['hosts', /a file path after "hosts:"/, null],
+    ['hosts:', /a file path after "hosts:"/, null],
+    ['etcd', /one or more http\(s\) URLs after "etcd:"/, null],
+    ['etcd:10.0.0.1:2379', /one or more http\(s\) URLs/, null],
+    ['etcd:ftp://10.0.0.1/x', /one or more http\(s\) URLs/, null],
+    ['etcd:http://10.0.0.1:2379/x?dial=1', /no query/, null],
+    [
+      'etcd:http://10.0.0.1:2379/x,http://u@10.0.0.2:2379/x',
+      /GEN_CLUSTER_ETCD_USERNAME/,
+      'etcd:http://10.0.0.1:2379/x,http://***@10.0.0.2:2379/x',
+    ],
+    ['etcd:http://a:2379/one,http://b:2379/two', /one key prefix.*"\/one", "\/two"/, null],
+    ['etcd:http://a:2379/one,http://b:2379', /one key prefix.*"\/one", "\/"/, null],
+    ['gossip|', /short forms joined by "\|", none of them empty/, null],
+    ['gossip|{"strategy":"static","nodes":[]}', /none of them empty or JSON/, null],
+    // a bad part of an aggregate is named alone
+    ['gossip|nope:x', /"gossip", "gossip:239.255.43.69:45892", "hosts:/, 'nope:x'],
+    ['hosts:/x|gossip:1.2.3.4:5', /IPv4 multicast group/, 'gossip:1.2.3.4:5'],
+  ])('refuses GEN_CLUSTER_DISCOVERY=%s, naming what is accepted', (value, message, named) => {
+    const read = () => parse(value);
+    expect(read).toThrow(InvalidConfigError);
+    expect(read).toThrow(`GEN_CLUSTER_DISCOVERY=${JSON.stringify(named ?? value)}`);
+    expect(read).toThrow(message);
+  });
+
+  it('never echoes an etcd password written in a URL into the accepted forms', () => {
+    const read = () => parse('etcd:http://root:hunter2@10.0.0.1:2379/x');
+    expect(read).toThrow('GEN_CLUSTER_DISCOVERY="etcd:http://***@10.0.0.1:2379/x"');
+    expect(read).toThrow(/without credentials/);
+    expect(read).not.toThrow(/hunter2|root/);
+  });
+
+  it('tells the short forms from other strings (Nest provider tokens)', () => {
+    for (const form of [
+      'gossip',
+      'gossip:239.1.2.3:1',
+      'hosts:/x',
+      'etcd:http://h:1',
+      'gossip|local',
+    ])
+      expect(isDiscoveryShortForm(form)).toBe(true);
+    for (const token of ['MY_DISCOVERY', 'gossiping', 'hostsfile', 'gossip|MY_TOKEN', 'etcd3'])
+      expect(isDiscoveryShortForm(token)).toBe(false);
+  });
+});
+
+describe('GEN_CLUSTER_FORMATION_STABLE_MS and the etcd credentials', () => {
+  it('configures the formation gate, its minMembers from GEN_CLUSTER_MIN_MEMBERS or 0', () => {
+    const env = readEnvConfig({ GEN_CLUSTER_FORMATION_STABLE_MS: '3000' });
+    expect(env.formationStableMs).toBe(3_000);
+    expect(envToOptions(env)).toEqual({ formation: { stableMarginMs: 3_000, minMembers: 0 } });
+    expect(
+      envToOptions(
+        readEnvConfig({ GEN_CLUSTER_FORMATION_STABLE_MS: '0', GEN_CLUSTER_MIN_MEMBERS: '2' }),
+      ),
+    ).toEqual({ formation: { stableMarginMs: 0, minMembers: 2 } });
+    // GEN_CLUSTER_MIN_MEMBERS alone configures no gate
+    expect(envToOptions(readEnvConfig({ GEN_CLUSTER_MIN_MEMBERS: '2' }))).toEqual({});
+  });
+
+  it.each(['-1', '5s', '2147483648', '1.5'])(
+    'refuses GEN_CLUSTER_FORMATION_STABLE_MS=%s',
+    value => {
+      const read = () => readEnvConfig({ GEN_CLUSTER_FORMATION_STABLE_MS: value });
+      expect(read).toThrow(InvalidConfigError);
+      expect(read).toThrow(
+        new RegExp(`GEN_CLUSTER_FORMATION_STABLE_MS="${value}".*from 0 to 2147483647`),
+      );
+    },
+  );
+
+  it('reads the etcd user and password file, which are no cluster option of their own', () => {
+    const env = readEnvConfig({
+      GEN_CLUSTER_ETCD_USERNAME: ' gc ',
+      GEN_CLUSTER_ETCD_PASSWORD_FILE: '/run/secrets/etcd',
+    });
+    expect(env).toEqual({ etcdUsername: 'gc', etcdPasswordFile: '/run/secrets/etcd' });
+    expect(envToOptions(env)).toEqual({});
   });
 });

@@ -16,6 +16,12 @@ import {
   type ClusterOptions,
 } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
+import {
+  DISCOVERY_FORMS,
+  badValue as bad,
+  isDiscoveryShortForm,
+  parseDiscoveryShortForm,
+} from './discovery-short-form.js';
 
 /** The variables of the environment contract, by name. */
 export const ENV = {
@@ -37,6 +43,9 @@ export const ENV = {
   minMembers: 'GEN_CLUSTER_MIN_MEMBERS',
   expectedSize: 'GEN_CLUSTER_EXPECTED_SIZE',
   quorumStableMs: 'GEN_CLUSTER_QUORUM_STABLE_MS',
+  formationStableMs: 'GEN_CLUSTER_FORMATION_STABLE_MS',
+  etcdUsername: 'GEN_CLUSTER_ETCD_USERNAME',
+  etcdPasswordFile: 'GEN_CLUSTER_ETCD_PASSWORD_FILE',
 } as const;
 
 /** The `GEN_CLUSTER_EXPECTED_SIZE` value that derives the size from discovery (unsafe). */
@@ -75,6 +84,15 @@ export interface EnvConfig {
   readonly expectedSize?: number | 'discovered';
   /** The quorum rule's `stableMs`. */
   readonly quorumStableMs?: number;
+  /**
+   * The formation gate's `stableMarginMs`; when set, the cluster has a `formation` option (its
+   * `minMembers` from `GEN_CLUSTER_MIN_MEMBERS`, else 0).
+   */
+  readonly formationStableMs?: number;
+  /** The user etcd discovery authenticates as (its `username`, when it has none). */
+  readonly etcdUsername?: string;
+  /** The file holding that user's password (etcd discovery's `passwordFile`, when it has none). */
+  readonly etcdPasswordFile?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -187,73 +205,53 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
       throw bad(ENV.quorumStableMs, stable, `an integer of milliseconds from 0 to ${MAX_TIMER_MS}`);
     config.quorumStableMs = Number(stable);
   }
+  const formation = get(ENV.formationStableMs);
+  if (formation !== undefined) {
+    if (!/^\d+$/.test(formation) || Number(formation) > MAX_TIMER_MS)
+      throw bad(
+        ENV.formationStableMs,
+        formation,
+        `an integer of milliseconds from 0 to ${MAX_TIMER_MS}`,
+      );
+    config.formationStableMs = Number(formation);
+  }
+  const etcdUsername = get(ENV.etcdUsername);
+  if (etcdUsername !== undefined) config.etcdUsername = etcdUsername;
+  const etcdPasswordFile = get(ENV.etcdPasswordFile);
+  if (etcdPasswordFile !== undefined) config.etcdPasswordFile = etcdPasswordFile;
   return config;
 }
 
 /**
  * Parses `GEN_CLUSTER_DISCOVERY`: JSON options (`{"strategy":"dns","domain":"svc.ns"}`) or a
- * short form: `static:a@h1,b@h2:4000`, `dns:svc.ns`, `dns+srv:_dist._tcp.svc.ns`, `local`,
- * `local:host1,host2`, `kubernetes:service`.
+ * short form (see {@link parseDiscoveryShortForm}): `static:a@h1,b@h2:4000`, `dns:svc.ns`,
+ * `dns+srv:_dist._tcp.svc.ns`, `local`, `local:host1,host2`, `kubernetes:service`, `gossip`,
+ * `gossip:239.255.43.69:45892`, `hosts:/path`, `etcd:http://h:2379/prefix`, and `a|b` aggregates.
  */
 export function parseDiscoveryEnv(
   value: string,
   variable: string = ENV.discovery,
 ): Readonly<Record<string, unknown>> & { readonly strategy: string } {
-  const accepted =
-    'JSON such as {"strategy":"dns","domain":"svc.ns"}, or "static:a@h1,b@h2:4000", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:host1,host2", "kubernetes:service"';
   if (value.startsWith('{')) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(value);
     } catch (error) {
-      throw bad(variable, value, accepted, error);
+      throw bad(variable, value, DISCOVERY_FORMS, error);
     }
     if (
       typeof parsed !== 'object' ||
       parsed === null ||
       typeof (parsed as { strategy?: unknown }).strategy !== 'string'
     ) {
-      throw bad(variable, value, `${accepted} (the JSON needs a "strategy" string)`);
+      throw bad(variable, value, `${DISCOVERY_FORMS} (the JSON needs a "strategy" string)`);
     }
     return parsed as Record<string, unknown> & { strategy: string };
   }
-  const colon = value.indexOf(':');
-  const kind = (colon < 0 ? value : value.slice(0, colon)).toLowerCase();
-  const rest = colon < 0 ? '' : value.slice(colon + 1).trim();
-  const list = () =>
-    rest
-      .split(',')
-      .map(s => s.trim())
-      .filter(Boolean);
-  switch (kind) {
-    case 'static':
-      return { strategy: 'static', nodes: list() };
-    case 'dns':
-      if (!rest) throw bad(variable, value, 'a domain after "dns:", e.g. "dns:my-svc.my-ns"');
-      return { strategy: 'dns', domain: rest };
-    case 'dns+srv':
-      if (!rest)
-        throw bad(
-          variable,
-          value,
-          'an SRV name after "dns+srv:", e.g. "dns+srv:_dist._tcp.my-svc.my-ns"',
-        );
-      return { strategy: 'dns', recordType: 'srv', domain: rest };
-    case 'local':
-      return rest ? { strategy: 'local', hosts: list() } : { strategy: 'local' };
-    case 'kubernetes':
-    case 'k8s':
-      if (!rest) throw bad(variable, value, 'a service name after "kubernetes:"');
-      return { strategy: 'kubernetes', service: rest };
-    default:
-      throw bad(variable, value, accepted);
-  }
+  return parseDiscoveryShortForm(value, variable);
 }
 
-/** Whether `value` is written as a `GEN_CLUSTER_DISCOVERY` short form (`static:...`, `local`, ...). */
-export function isDiscoveryShortForm(value: string): boolean {
-  return /^(static|dns|dns\+srv|local|kubernetes|k8s)(:|$)/i.test(value.trim());
-}
+export { isDiscoveryShortForm };
 
 /** Parses `ip[:port]` entries, IPv6 in brackets when a port follows (`[::1]:5353`). */
 export function parseDnsServers(value: string): DnsServer[] {
@@ -298,15 +296,6 @@ function portValue(variable: string, text: string, min: 0 | 1): number {
   return n;
 }
 
-function bad(
-  variable: string,
-  value: string,
-  accepted: string,
-  cause?: unknown,
-): InvalidConfigError {
-  return new InvalidConfigError(ConfigMessages.badEnv(variable, value, accepted, cause));
-}
-
 /** The cluster options the environment describes (the base that explicit options override). */
 export function envToOptions(env: EnvConfig): ClusterOptions {
   const options: { -readonly [K in keyof ClusterOptions]: ClusterOptions[K] } = {};
@@ -319,6 +308,8 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   if (env.discovery) options.discovery = env.discovery as unknown as ClusterOptions['discovery'];
   const quorum = envQuorum(env);
   if (quorum) options.quorum = quorum as ClusterOptions['quorum'];
+  if (env.formationStableMs !== undefined)
+    options.formation = { stableMarginMs: env.formationStableMs, minMembers: env.minMembers ?? 0 };
   const dist: Record<string, unknown> = {};
   if (env.port !== undefined) dist.port = env.port;
   if (env.bind !== undefined) dist.bind = env.bind;

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { freePort } from '../../test/support/ports.js';
 import { type ClusterLogger, InvalidConfigError, defaultNodeName } from '../core/index.js';
+import { multicastInterfaceAddress } from '../discovery/index.js';
 import { TcpDist } from '../distribution/index.js';
 import { createCluster } from './create-cluster.js';
 import { type LayeredOptions, resolveClusterOptions } from './merge-options.js';
@@ -171,5 +172,173 @@ describe('resolveClusterOptions: the quorum rule', () => {
     expect(call).toThrow(
       /GEN_CLUSTER_QUORUM_STABLE_MS is set, but no quorum rule is: set GEN_CLUSTER_EXPECTED_SIZE/,
     );
+  });
+});
+
+describe('resolveClusterOptions: the strategies of issue 17', () => {
+  const discoveryOf = (options: LayeredOptions, env: Record<string, string> = {}) =>
+    resolveClusterOptions(options, env).options.discovery;
+
+  it('gives gossip, hosts and etcd the cluster namespace, as local', () => {
+    const env = { GEN_CLUSTER_NAMESPACE: 'blue' };
+    expect(discoveryOf({ discovery: 'gossip' }, env)).toEqual({
+      strategy: 'gossip',
+      namespace: 'blue',
+    });
+    expect(discoveryOf({ discovery: 'hosts:/x' }, env)).toEqual({
+      strategy: 'hosts',
+      file: '/x',
+      namespace: 'blue',
+    });
+    expect(
+      discoveryOf({ discovery: { strategy: 'etcd', endpoints: ['http://h:2379'] } }, env),
+    ).toEqual({
+      strategy: 'etcd',
+      endpoints: ['http://h:2379'],
+      namespace: 'blue',
+    });
+  });
+
+  it("gives every child of an aggregate the namespace and the dist's, at any depth", () => {
+    const instance = { name: 'custom', peers: () => [] };
+    const { options } = resolveClusterOptions<LayeredOptions>(
+      {
+        discovery: {
+          strategy: 'aggregate',
+          of: [
+            'hosts:/x|gossip',
+            { strategy: 'aggregate', of: [{ strategy: 'etcd', endpoints: ['http://h:2379'] }] },
+            { strategy: 'static', nodes: [] },
+            instance,
+          ],
+        },
+        dist: { strategy: 'tcp', namespace: 'green' },
+      },
+      { GEN_CLUSTER_PORTMAPPER_PORT: '24369' },
+    );
+    expect(options.discovery).toEqual({
+      strategy: 'aggregate',
+      of: [
+        {
+          strategy: 'aggregate',
+          of: [
+            { strategy: 'hosts', file: '/x', namespace: 'green', portMapperPort: 24369 },
+            { strategy: 'gossip', namespace: 'green' },
+          ],
+        },
+        {
+          strategy: 'aggregate',
+          of: [{ strategy: 'etcd', endpoints: ['http://h:2379'], namespace: 'green' }],
+        },
+        { strategy: 'static', nodes: [] },
+        instance,
+      ],
+    });
+    expect((options.discovery as { of: unknown[] }).of[3]).toBe(instance);
+  });
+
+  it("refuses a child's namespace that is not the cluster's, naming the child", () => {
+    const call = () =>
+      resolveClusterOptions(
+        {
+          namespace: 'blue',
+          discovery: {
+            strategy: 'aggregate',
+            of: ['gossip', { strategy: 'hosts', file: '/x', namespace: 'red' }],
+          },
+        },
+        {},
+      );
+    expect(call).toThrow(InvalidConfigError);
+    expect(call).toThrow(/namespace: "blue", discovery.of\[1\].namespace: "red"/);
+  });
+
+  it('takes a namespace given to gossip alone for the dist too', () => {
+    const { options } = resolveClusterOptions<LayeredOptions>(
+      { discovery: { strategy: 'gossip', namespace: 'orders' } },
+      {},
+    );
+    expect(options.dist).toMatchObject({ strategy: 'tcp', namespace: 'orders' });
+  });
+
+  it("shares the port mapper's port between hosts discovery and the TCP dist", () => {
+    const { options } = resolveClusterOptions<LayeredOptions>(
+      { discovery: { strategy: 'hosts', file: '/x', portMapperPort: 24400 } },
+      {},
+    );
+    expect(options.dist).toMatchObject({ portMapperPort: 24400 });
+  });
+
+  it('applies GEN_CLUSTER_ETCD_USERNAME and _PASSWORD_FILE to etcd discovery, explicit fields first', () => {
+    const env = {
+      GEN_CLUSTER_DISCOVERY: 'etcd:http://127.0.0.1:2379/gc',
+      GEN_CLUSTER_ETCD_USERNAME: 'gc',
+      GEN_CLUSTER_ETCD_PASSWORD_FILE: '/run/secrets/etcd',
+    };
+    expect(discoveryOf({}, env)).toEqual({
+      strategy: 'etcd',
+      endpoints: ['http://127.0.0.1:2379'],
+      prefix: '/gc',
+      username: 'gc',
+      passwordFile: '/run/secrets/etcd',
+    });
+    const explicit = {
+      strategy: 'etcd',
+      endpoints: ['http://h:1'],
+      username: 'me',
+      password: 'pw',
+    };
+    expect(discoveryOf({ discovery: explicit }, env)).toEqual(explicit);
+    expect(discoveryOf({ discovery: 'hosts:/x|etcd:http://h:1' }, env)).toMatchObject({
+      of: [
+        { strategy: 'hosts' },
+        { strategy: 'etcd', username: 'gc', passwordFile: '/run/secrets/etcd' },
+      ],
+    });
+    expect(discoveryOf({ discovery: 'gossip' }, env)).toEqual({ strategy: 'gossip' });
+  });
+
+  it('names a zero-configuration gossip node after the address it multicasts from', () => {
+    const address = multicastInterfaceAddress();
+    expect(self({ discovery: 'gossip' })).toBe(defaultNodeName(process.pid, address));
+    expect(self({ discovery: { strategy: 'gossip', interface: '10.9.8.7' } })).toBe(
+      `node-${process.pid}@10.9.8.7`,
+    );
+    expect(self({}, { GEN_CLUSTER_DISCOVERY: 'static:a@10.0.0.1|gossip:239.1.1.1:4000' })).toBe(
+      defaultNodeName(process.pid, address),
+    );
+    expect(
+      self({ discovery: { strategy: 'aggregate', of: [{ strategy: 'gossip', interface: 'lo' }] } }),
+    ).toBe(`node-${process.pid}@127.0.0.1`);
+    // a name given, or another dist, keeps its own
+    expect(self({ discovery: 'gossip', node: 'app@box-1' })).toBe('app@box-1');
+    expect(self({ discovery: 'gossip', dist: new TcpDist({ cookie: 'c' }) })).toBe(byHostName);
+  });
+
+  it('refuses a gossip interface this host does not have, at resolution', () => {
+    expect(() => self({ discovery: { strategy: 'gossip', interface: 'no-such-if0' } })).toThrow(
+      InvalidConfigError,
+    );
+  });
+});
+
+describe('resolveClusterOptions: the formation gate', () => {
+  const formationOf = (options: LayeredOptions, env: Record<string, string> = {}) =>
+    resolveClusterOptions(options, env).options.formation;
+
+  it('takes it from GEN_CLUSTER_FORMATION_STABLE_MS, explicit fields first', () => {
+    const env = { GEN_CLUSTER_FORMATION_STABLE_MS: '2000', GEN_CLUSTER_MIN_MEMBERS: '2' };
+    expect(formationOf({}, env)).toEqual({ stableMarginMs: 2_000, minMembers: 2 });
+    expect(formationOf({ formation: { minMembers: 4 } }, env)).toEqual({
+      stableMarginMs: 2_000,
+      minMembers: 4,
+    });
+    expect(formationOf({ formation: { stableMarginMs: 10 } }, env)).toEqual({
+      stableMarginMs: 10,
+      minMembers: 2,
+    });
+    expect(formationOf({ formation: { minMembers: 1 } })).toEqual({ minMembers: 1 });
+    expect(formationOf({})).toBeUndefined();
+    expect(formationOf({ useEnv: false }, env)).toBeUndefined();
   });
 });

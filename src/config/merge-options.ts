@@ -7,6 +7,7 @@ import {
   isPlainObject,
   nodeKey,
 } from '../core/index.js';
+import { multicastInterfaceAddress } from '../discovery/index.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
@@ -50,7 +51,7 @@ export function resolveClusterOptions<T extends LayeredOptions>(
   const merged = mergeOptions(envToOptions(fromEnv) as unknown as T, explicit);
   if (merged.namespace !== undefined) checkNamespace('namespace', merged.namespace);
   checkEnvQuorum(merged, fromEnv);
-  const options = shareHostSettings(withParsedDiscovery(merged), fromEnv);
+  const options = shareHostSettings(merged, fromEnv);
   if (options.node) return { options, self: nodeKey(options.node) };
   return { options, self: defaultNodeName(process.pid, zeroConfigurationHost(options)) };
 }
@@ -69,6 +70,11 @@ const ZERO_CONFIGURATION_HOST = '127.0.0.1';
  */
 function zeroConfigurationHost(options: LayeredOptions): string | undefined {
   const { discovery, dist = { strategy: 'tcp' } } = options;
+  const gossip = gossipOf(discovery);
+  if (gossip && isBuiltInOptions(dist) && dist.strategy === 'tcp') {
+    const option = gossip.interface;
+    return multicastInterfaceAddress(typeof option === 'string' ? option : undefined);
+  }
   if (!isBuiltInOptions(discovery) || discovery.strategy !== 'local') return undefined;
   const hosts = discovery.hosts;
   if (Array.isArray(hosts) && hosts.some(h => typeof h !== 'string' || !isThisHost(h)))
@@ -79,23 +85,28 @@ function zeroConfigurationHost(options: LayeredOptions): string | undefined {
   return typeof bind === 'string' && isLoopback(bind) ? bind : undefined;
 }
 
+/**
+ * The gossip options of a discovery that is gossip, or an aggregate with a gossip child (the
+ * first, depth first): its peers dial this node at the address it multicasts from, so the
+ * default name carries that address (`node-<pid>@<IPv4 of the multicast interface>`).
+ */
+function gossipOf(discovery: unknown): Record<string, unknown> | undefined {
+  if (!isBuiltInOptions(discovery)) return undefined;
+  if (discovery.strategy === 'gossip') return discovery;
+  if (discovery.strategy !== 'aggregate' || !Array.isArray(discovery.of)) return undefined;
+  for (const child of discovery.of as unknown[]) {
+    const found = gossipOf(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** `localhost` as `local` discovery reads it: this host, asked on loopback. */
 const isThisHost = (host: string) => canonicalHost(host.trim()) === 'localhost';
 
 function isLoopback(address: string): boolean {
   if (isIP(address) === 4) return address.startsWith('127.');
   return isIP(address) === 6 && canonicalHost(address) === '::1';
-}
-
-/**
- * A discovery written in code as a `GEN_CLUSTER_DISCOVERY` short form (`'local'`, `'dns:svc.ns'`)
- * becomes its options here, so settings shared with the dist (and the zero-configuration name)
- * apply to it as to the object form. Any other string is left alone (a Nest provider token).
- */
-function withParsedDiscovery<T extends LayeredOptions>(options: T): T {
-  const discovery = options.discovery;
-  if (typeof discovery !== 'string' || !isDiscoveryShortForm(discovery)) return options;
-  return { ...options, discovery: parseDiscoveryEnv(discovery, 'discovery') };
 }
 
 /**
@@ -121,6 +132,10 @@ export function mergeOptions<T extends LayeredOptions>(base: T, explicit: T): T 
     merged.backoff = { ...base.backoff, ...definedOnly(defined.backoff ?? {}) };
   const quorum = mergeQuorum(base.quorum, defined.quorum);
   if (quorum !== undefined) merged.quorum = quorum;
+  // GEN_CLUSTER_FORMATION_STABLE_MS still applies to { minMembers: 3 } in code, and back
+  const formation: unknown = defined.formation;
+  if (isPlainObject(base.formation) && isPlainObject(formation))
+    merged.formation = { ...base.formation, ...definedOnly(formation) };
   return merged as T;
 }
 
@@ -160,44 +175,35 @@ function definedOnly(value: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
+/** The built-in discoveries that take the cluster's namespace as their `namespace` option. */
+const NAMESPACED = new Set(['local', 'gossip', 'hosts', 'etcd']);
+
 /**
  * Settings that discovery and the dist must agree on, whichever side they were given to: the DNS
- * resolvers (DNS discovery asks them, the TCP dist resolves peer host names with them) and the
- * port mapper's port (local discovery asks it, the TCP dist registers with it). The environment
- * fills what neither says.
+ * resolvers (DNS discovery asks them, the TCP dist resolves peer host names with them), the port
+ * mapper's port (local and hosts discovery ask it, the TCP dist registers with it) and the
+ * namespace. The environment fills what neither says. An aggregate's children get the same,
+ * each of them; a short form written in code becomes its options here, so all of this applies
+ * to it as to the object form.
  */
 function shareHostSettings<T extends LayeredOptions>(options: T, env: EnvConfig): T {
-  const discovery: unknown = options.discovery;
   const dist: unknown = options.dist ?? { strategy: 'tcp' };
   const tcp = isBuiltInOptions(dist) && dist.strategy === 'tcp' ? { ...dist } : undefined;
-  let found: Record<string, unknown> | undefined;
-  if (isBuiltInOptions(discovery)) {
-    found = { ...discovery };
-    if (found.strategy === 'dns') {
-      const servers = (found.servers ?? tcp?.dnsServers ?? env.dnsServers) as
-        readonly { host: string; port?: number }[] | undefined;
-      if (servers) {
-        found.servers = servers;
-        if (tcp && tcp.dnsServers === undefined)
-          tcp.dnsServers = servers.map(s => ({ host: s.host, port: s.port ?? 53 }));
-      }
-    }
-    if (found.strategy === 'local') {
-      const port = found.portMapperPort ?? tcp?.portMapperPort ?? env.portMapperPort;
-      if (port !== undefined) {
-        found.portMapperPort = port;
-        if (tcp && tcp.portMapperPort === undefined) tcp.portMapperPort = port;
-      }
-    }
-  }
-  // The namespace is the cluster's: the TCP handshake and the local port mapper both enforce it,
-  // so both get the same one, whichever place it was given in; two different ones are refused.
-  const local = found?.strategy === 'local' ? found : undefined;
-  const given = [
-    ['namespace', options.namespace],
-    ['dist.namespace', tcp ? tcp.namespace : namespaceOf(dist)],
-    ['discovery.namespace', local?.namespace],
-  ].filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  const shared: Shared = {
+    tcp,
+    env,
+    given: [
+      ['namespace', options.namespace],
+      ['dist.namespace', tcp ? tcp.namespace : namespaceOf(dist)],
+    ],
+    namespaced: [],
+  };
+  const discovery = shareWithDiscovery(options.discovery, 'discovery', shared, 1);
+  // The namespace is the cluster's: the TCP handshake, the local port mapper, gossip and etcd all
+  // enforce it, so all get the same one, whichever place it was given in; two are refused.
+  const given = shared.given.filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
   const namespace = given[0]?.[1];
   for (const [option, value] of given) {
     if (value !== namespace)
@@ -205,11 +211,83 @@ function shareHostSettings<T extends LayeredOptions>(options: T, env: EnvConfig)
   }
   if (namespace !== undefined) {
     if (tcp) tcp.namespace = namespace;
-    if (local) local.namespace = namespace;
+    for (const found of shared.namespaced) found.namespace = namespace;
   }
   return {
     ...options,
-    ...(found ? { discovery: found } : {}),
+    ...(discovery !== options.discovery ? { discovery } : {}),
     ...(tcp ? { dist: tcp } : {}),
   };
+}
+
+/** What {@link shareWithDiscovery} shares, and collects on its way down an aggregate. */
+interface Shared {
+  readonly tcp: Record<string, unknown> | undefined;
+  readonly env: EnvConfig;
+  /** Each place a namespace was given in: `[option, value]`. */
+  readonly given: [string, unknown][];
+  /** The discovery options that take the namespace. */
+  readonly namespaced: Record<string, unknown>[];
+}
+
+/** Past this depth, aggregates are left for the factory to refuse (it names the limit). */
+const MAX_SHARE_DEPTH = 8;
+
+/** One discovery option with the shared settings filled in (a copy); other values as they are. */
+function shareWithDiscovery(
+  value: unknown,
+  option: string,
+  shared: Shared,
+  depth: number,
+): unknown {
+  const parsed =
+    typeof value === 'string' && isDiscoveryShortForm(value)
+      ? parseDiscoveryEnv(value, option)
+      : value;
+  if (!isBuiltInOptions(parsed)) return parsed;
+  const { tcp, env } = shared;
+  const found: Record<string, unknown> & { strategy: string } = { ...parsed };
+  switch (found.strategy) {
+    case 'dns': {
+      const servers = (found.servers ?? tcp?.dnsServers ?? env.dnsServers) as
+        readonly { host: string; port?: number }[] | undefined;
+      if (servers) {
+        found.servers = servers;
+        if (tcp && tcp.dnsServers === undefined)
+          tcp.dnsServers = servers.map(s => ({ host: s.host, port: s.port ?? 53 }));
+      }
+      break;
+    }
+    case 'local':
+    case 'hosts': {
+      const port = found.portMapperPort ?? tcp?.portMapperPort ?? env.portMapperPort;
+      if (port !== undefined) {
+        found.portMapperPort = port;
+        if (tcp && tcp.portMapperPort === undefined) tcp.portMapperPort = port;
+      }
+      break;
+    }
+    case 'etcd':
+      // credentials never travel in URLs: the environment names the user and a password file
+      if (found.username === undefined && env.etcdUsername !== undefined)
+        found.username = env.etcdUsername;
+      if (
+        found.password === undefined &&
+        found.passwordFile === undefined &&
+        env.etcdPasswordFile !== undefined
+      )
+        found.passwordFile = env.etcdPasswordFile;
+      break;
+    case 'aggregate':
+      if (Array.isArray(found.of) && depth < MAX_SHARE_DEPTH)
+        found.of = (found.of as unknown[]).map((child, i) =>
+          shareWithDiscovery(child, `${option}.of[${i}]`, shared, depth + 1),
+        );
+      break;
+  }
+  if (NAMESPACED.has(found.strategy)) {
+    shared.given.push([`${option}.namespace`, found.namespace]);
+    shared.namespaced.push(found);
+  }
+  return found;
 }

@@ -17,6 +17,7 @@ export const CLUSTER_OPTION_KEYS = [
   'logLevel',
   'logFormat',
   'quorum',
+  'formation',
 ] as const;
 
 /**

@@ -5,6 +5,7 @@
 import type { AggregateDiscoveryOptions } from './aggregate/aggregate.discovery.js';
 import type { DnsDiscoveryOptions } from './dns/dns-options.js';
 import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
+import type { HostsFileDiscoveryOptions } from './hosts/hosts-options.js';
 import type { LocalDiscoveryOptions } from './local/local.discovery.js';
 import type { StaticDiscoveryOptions } from './static/static.discovery.js';
 
@@ -29,6 +30,10 @@ export {
   type AggregateDiscoveryOptions,
   MAX_AGGREGATE_DEPTH,
 } from './aggregate/aggregate.discovery.js';
+export { aggregateChildren, checkAggregateDepth } from './aggregate/aggregate-options.js';
+export { HostsFileDiscovery } from './hosts/hosts.discovery.js';
+export { HOSTS_DISCOVERY_DEFAULTS, type HostsFileDiscoveryOptions } from './hosts/hosts-options.js';
+export { multicastInterfaceAddress } from './gossip/gossip-interface.js';
 export type { DiscoveryErrorCode } from './discovery.errors.js';
 
 /** Options of the built-in discovery strategies, by `strategy` name. */
@@ -37,4 +42,5 @@ export type BuiltInDiscoveryOptions =
   | DnsDiscoveryOptions
   | LocalDiscoveryOptions
   | KubernetesDiscoveryOptions
+  | HostsFileDiscoveryOptions
   | AggregateDiscoveryOptions;

@@ -3,9 +3,9 @@
  * improved.
  */
 export const AggregateMessages = {
-  /** What the `of` option accepts, for refusals. */
+  /** What the options accept, for refusals. */
   accepts:
-    'a non-empty array of built-in discovery options ({ strategy: "hosts", file: "..." }), short forms ("gossip") or DiscoveryStrategy instances',
+    'an object such as { strategy: "aggregate", of: [...] }, "of" being a non-empty array of built-in discovery options ({ strategy: "hosts", file: "..." }), short forms ("gossip") or DiscoveryStrategy instances',
   notAnArray: (value: string) =>
     `Invalid aggregate discovery: "of" must be an array of discovery strategies; received ${value}.`,
   empty: () => 'Invalid aggregate discovery: "of" names no strategy; give at least one.',

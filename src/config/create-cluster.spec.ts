@@ -1,4 +1,4 @@
-import { GenCluster, InvalidConfigError } from '../core/index.js';
+import { FormationTimeoutError, GenCluster, InvalidConfigError } from '../core/index.js';
 import { StaticDiscovery } from '../discovery/index.js';
 import { TcpDist } from '../distribution/index.js';
 import { createCluster } from './create-cluster.js';
@@ -100,5 +100,38 @@ describe('createCluster (no Nest)', () => {
         discovery: { strategy: 'consul' } as never,
       }),
     ).toThrow(/Unknown discovery strategy "consul".*"static", "dns", "local", "kubernetes"/);
+  });
+
+  it('passes the formation option to the engine, checked there', () => {
+    const build = (formation: unknown) =>
+      createCluster({
+        node: 'a@127.0.0.1',
+        discovery: 'static:b@127.0.0.2',
+        dist: { strategy: 'tcp', cookie: 'x'.repeat(32) },
+        formation: formation as never,
+        useEnv: false,
+      });
+    expect(() => build({ minMembers: -1 })).toThrow(InvalidConfigError);
+    expect(() => build({ minMembers: -1 })).toThrow(/formation\.minMembers/);
+    expect(() => build({ minMembers: 1, stableMarginMs: 100 })).not.toThrow();
+  });
+
+  it('gives the engine the formation gate of GEN_CLUSTER_FORMATION_STABLE_MS', async () => {
+    const cluster = createCluster({
+      node: 'a@127.0.0.1',
+      discovery: 'static:',
+      dist: { strategy: 'tcp', cookie: 'x'.repeat(32), port: 0, bind: '127.0.0.1' },
+      env: { GEN_CLUSTER_FORMATION_STABLE_MS: '60000', GEN_CLUSTER_MIN_MEMBERS: '0' },
+      logger: { log: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    try {
+      await cluster.start();
+      const failure = await cluster.waitForFormation({ timeoutMs: 20 }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(FormationTimeoutError);
+      expect(failure).toMatchObject({ stableMarginMs: 60_000, required: 0 });
+      expect(cluster.health()).toMatchObject({ formed: false });
+    } finally {
+      await cluster.stop();
+    }
   });
 });

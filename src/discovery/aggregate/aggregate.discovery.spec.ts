@@ -146,8 +146,8 @@ describe('AggregateDiscovery', () => {
     expect(lines.filter(l => l.level === 'warn')).toHaveLength(1);
   });
 
-  it('passes a child’s DiscoveryError on as it is', async () => {
-    const error = new DiscoveryError('etcd unreachable');
+  it('reports a child’s error under a message naming its source, keeping its code', async () => {
+    const error = new DiscoveryError('etcd did not answer', { code: 'ERR_DISCOVERY_TIMEOUT' });
     const aggregate = new AggregateDiscovery([
       new FakeChild('static', [['a@10.0.0.1']]),
       new FakeChild('etcd', [error]),
@@ -155,7 +155,12 @@ describe('AggregateDiscovery', () => {
     const { context, reported } = harness();
     await aggregate.init(context);
     expect(nodes(await aggregate.peers(signal()))).toEqual(['a@10.0.0.1']);
-    expect(reported[0]!.error).toBe(error);
+    expect(reported[0]!.error).toBeInstanceOf(DiscoveryError);
+    expect(reported[0]!.error).toMatchObject({
+      code: 'ERR_DISCOVERY_TIMEOUT',
+      cause: error,
+      message: AggregateMessages.childFailed('aggregate[1] etcd', 1, error),
+    });
   });
 
   it('answers the others when a child that never answered fails', async () => {

@@ -191,10 +191,11 @@ export class AggregateDiscovery implements DiscoveryStrategy {
   private report(child: Child, cause: Error): void {
     const { source, failures } = child;
     const code: unknown = (cause as { code?: unknown }).code;
-    const error =
-      cause instanceof DiscoveryError
-        ? cause
-        : new DiscoveryError(AggregateMessages.childFailed(source, failures, cause), { cause });
+    // the message names the source too, for consumers that show only messages
+    const error = new DiscoveryError(AggregateMessages.childFailed(source, failures, cause), {
+      cause,
+      code: cause instanceof DiscoveryError ? discoveryCode(cause) : 'ERR_DISCOVERY_FAILED',
+    });
     const context = this.context;
     context?.reportError?.(error, source, failures);
     this.warnings.write(source, AggregateMessages.childFailed(source, failures, cause), message =>
@@ -241,6 +242,11 @@ export class AggregateDiscovery implements DiscoveryStrategy {
       message => logger.debug?.(message, { event: 'discoveryPortConflict', peer: node }),
     );
   }
+}
+
+/** The code of a child's `DiscoveryError`, kept on the aggregate's report of it. */
+function discoveryCode(error: DiscoveryError): 'ERR_DISCOVERY_FAILED' | 'ERR_DISCOVERY_TIMEOUT' {
+  return error.code === 'ERR_DISCOVERY_TIMEOUT' ? 'ERR_DISCOVERY_TIMEOUT' : 'ERR_DISCOVERY_FAILED';
 }
 
 function isDiscoveryStrategy(value: unknown): value is DiscoveryStrategy {

@@ -1,6 +1,7 @@
 import { type DiscoveryStrategy, InvalidConfigError } from '../core/index.js';
 import {
   AggregateDiscovery,
+  GossipDiscovery,
   HostsFileDiscovery,
   MAX_AGGREGATE_DEPTH,
   StaticDiscovery,
@@ -10,9 +11,16 @@ import { BUILT_IN_STRATEGY_NAMES, createDiscovery } from './built-in-strategies.
 const childrenOf = (strategy: DiscoveryStrategy) => (strategy as AggregateDiscovery).children;
 
 describe('createDiscovery: the strategies of issue 17', () => {
-  it('knows hosts and aggregate by name', () => {
+  it('knows gossip, hosts and aggregate by name', () => {
     expect(BUILT_IN_STRATEGY_NAMES.discovery).toEqual(
-      expect.arrayContaining(['hosts', 'aggregate']),
+      expect.arrayContaining(['gossip', 'hosts', 'aggregate']),
+    );
+    expect(createDiscovery({ strategy: 'gossip', interface: '127.0.0.1' })).toBeInstanceOf(
+      GossipDiscovery,
+    );
+    expect(createDiscovery('gossip:239.1.2.3:45000')).toBeInstanceOf(GossipDiscovery);
+    expect(() => createDiscovery({ strategy: 'gossip', group: '10.0.0.1' } as never)).toThrow(
+      InvalidConfigError,
     );
     expect(createDiscovery({ strategy: 'hosts', file: '/etc/gc.hosts' })).toBeInstanceOf(
       HostsFileDiscovery,

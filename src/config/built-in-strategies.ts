@@ -9,6 +9,8 @@ import {
   type BuiltInDiscoveryOptions,
   DnsDiscovery,
   type DnsDiscoveryOptions,
+  GossipDiscovery,
+  type GossipDiscoveryOptions,
   HostsFileDiscovery,
   type HostsFileDiscoveryOptions,
   KubernetesDiscovery,
@@ -37,6 +39,7 @@ const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
   dns: options => new DnsDiscovery(options as unknown as DnsDiscoveryOptions),
   local: options => new LocalDiscovery(options as unknown as LocalDiscoveryOptions),
   kubernetes: options => new KubernetesDiscovery(options as unknown as KubernetesDiscoveryOptions),
+  gossip: options => new GossipDiscovery(options as unknown as GossipDiscoveryOptions),
   hosts: options => new HostsFileDiscovery(options as unknown as HostsFileDiscoveryOptions),
   aggregate: (options, depth) => {
     checkAggregateDepth(depth + 1);

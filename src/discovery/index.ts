@@ -5,6 +5,7 @@
 import type { AggregateDiscoveryOptions } from './aggregate/aggregate.discovery.js';
 import type { DnsDiscoveryOptions } from './dns/dns-options.js';
 import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
+import type { GossipDiscoveryOptions } from './gossip/gossip-options.js';
 import type { HostsFileDiscoveryOptions } from './hosts/hosts-options.js';
 import type { LocalDiscoveryOptions } from './local/local.discovery.js';
 import type { StaticDiscoveryOptions } from './static/static.discovery.js';
@@ -34,6 +35,13 @@ export { aggregateChildren, checkAggregateDepth } from './aggregate/aggregate-op
 export { HostsFileDiscovery } from './hosts/hosts.discovery.js';
 export { HOSTS_DISCOVERY_DEFAULTS, type HostsFileDiscoveryOptions } from './hosts/hosts-options.js';
 export { multicastInterfaceAddress } from './gossip/gossip-interface.js';
+export { GossipDiscovery, type GossipStats } from './gossip/gossip.discovery.js';
+export { GOSSIP_DISCOVERY_DEFAULTS, type GossipDiscoveryOptions } from './gossip/gossip-options.js';
+export {
+  type GossipErrorCode,
+  GossipSocketError,
+  type GossipSocketOperation,
+} from './gossip/gossip.errors.js';
 export type { DiscoveryErrorCode } from './discovery.errors.js';
 
 /** Options of the built-in discovery strategies, by `strategy` name. */
@@ -42,5 +50,6 @@ export type BuiltInDiscoveryOptions =
   | DnsDiscoveryOptions
   | LocalDiscoveryOptions
   | KubernetesDiscoveryOptions
+  | GossipDiscoveryOptions
   | HostsFileDiscoveryOptions
   | AggregateDiscoveryOptions;

@@ -16,6 +16,8 @@ export const SYSTEM_PACKAGES = {
   faketime: 'faketime', // wall-clock jumps under a running node
   chromium: 'chromium', // the live cluster page, tested in a real headless browser
   promtool: 'prometheus', // `promtool check metrics` lints the scraped /metrics text
+  etcd: 'etcd-server', // the etcd discovery tests run a real etcd on loopback
+  etcdctl: 'etcd-client', // and check its keys with etcdctl
 };
 
 // sbin directories are not on every user's PATH, and dnsmasq lives there.

@@ -10,7 +10,11 @@ import { LossyCluster, type MembershipChange } from '../support/lossy-cluster.js
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/wait.js';
 
-const STEADY_MS = Number(process.env.LOSSY_E2E_DURATION_MS ?? 25_000);
+/**
+ * Three failure timeouts (5 s each) under loss: long enough for a false nodeDown to show (it takes
+ * 5 s of silence on a link), short enough for `npm test`; the soak watches for two minutes.
+ */
+const STEADY_MS = Number(process.env.LOSSY_E2E_DURATION_MS ?? 15_000);
 
 describe('the TCP proxy of the fault tests', () => {
   let server: Server | undefined;

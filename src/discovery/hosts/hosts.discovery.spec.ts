@@ -192,6 +192,15 @@ describe('HostsFileDiscovery', () => {
     expect(names(await discovery.peers())).toEqual(['a@127.0.0.2']);
   });
 
+  it('reads a file that appears after startup and asks the cluster to refresh', async () => {
+    const file = join(dir, 'late.hosts');
+    const ctx = context();
+    const discovery = await start(file, ctx);
+    await writeFile(file, 'a@127.0.0.2\n');
+    await until(() => ctx.refreshes.count === 1, 5_000, 'a refresh when the file appeared');
+    expect(names(await discovery.peers())).toEqual(['a@127.0.0.2']);
+  });
+
   it('fails lookups while the file is gone or too large (the cluster keeps its last good peers), and recovers', async () => {
     const file = join(dir, 'cluster.hosts');
     await writeFile(file, 'a@127.0.0.2\n');

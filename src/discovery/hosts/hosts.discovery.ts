@@ -175,7 +175,8 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
     const changed =
       hostsChanged ||
       listingKey(previous.nodes.map(peerKey)) !== listingKey(listing.nodes.map(peerKey));
-    if (previous !== undefined && (changed || wasFailing)) this.context?.requestRefresh();
+    // A file that came back (or arrived late: mounts can) is news even when its listing is not.
+    if ((previous !== undefined && changed) || wasFailing) this.context?.requestRefresh();
   }
 
   private rebuildLocal(hosts: readonly string[]): void {

@@ -28,6 +28,26 @@ describe('createDiscovery: the strategies of issue 17', () => {
     expect(createDiscovery('hosts:/etc/gc.hosts')).toBeInstanceOf(HostsFileDiscovery);
   });
 
+  it('builds etcd through its lazy factory, checking the options at once', () => {
+    const etcd = createDiscovery('etcd:http://127.0.0.1:2379/gc');
+    expect(etcd.name).toBe('etcd');
+    // not the class: that is loaded at init, from the ./etcd entry's module
+    expect(etcd.constructor).toBe(Object);
+    expect(BUILT_IN_STRATEGY_NAMES.discovery).toContain('etcd');
+    const bad = () =>
+      createDiscovery({ strategy: 'etcd', endpoints: ['http://h:2379'], leaseTtlSeconds: 1 });
+    expect(bad).toThrow(InvalidConfigError);
+    expect(bad).toThrow(/discovery \(etcd\)\.leaseTtlSeconds/);
+    expect(() =>
+      createDiscovery({
+        strategy: 'etcd',
+        endpoints: ['http://h:2379'],
+        username: 'gc',
+        passwordFile: '/nonexistent/etcd-password',
+      }),
+    ).toThrow(InvalidConfigError);
+  });
+
   it('builds an aggregate of options, short forms and instances, in order', () => {
     const custom: DiscoveryStrategy = { name: 'custom', peers: () => [] };
     const aggregate = createDiscovery({

@@ -9,6 +9,7 @@ import {
   type BuiltInDiscoveryOptions,
   DnsDiscovery,
   type DnsDiscoveryOptions,
+  type EtcdDiscoveryOptions,
   GossipDiscovery,
   type GossipDiscoveryOptions,
   HostsFileDiscovery,
@@ -21,6 +22,7 @@ import {
   type StaticDiscoveryOptions,
   aggregateChildren,
   checkAggregateDepth,
+  createEtcdDiscovery,
 } from '../discovery/index.js';
 import { type BuiltInDistOptions, TcpDist, type TcpDistOptions } from '../distribution/index.js';
 import type { DiscoveryShortForm } from './cluster-options.js';
@@ -41,6 +43,8 @@ const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
   kubernetes: options => new KubernetesDiscovery(options as unknown as KubernetesDiscoveryOptions),
   gossip: options => new GossipDiscovery(options as unknown as GossipDiscoveryOptions),
   hosts: options => new HostsFileDiscovery(options as unknown as HostsFileDiscoveryOptions),
+  // checked now, its implementation loaded at init: apps without etcd never load it
+  etcd: options => createEtcdDiscovery(options as unknown as EtcdDiscoveryOptions),
   aggregate: (options, depth) => {
     checkAggregateDepth(depth + 1);
     const children = aggregateChildren(options).map(child =>

@@ -127,7 +127,13 @@ function etcd(rest: string, value: string, variable: string): ParsedDiscovery {
       );
     if (url.search || url.hash) throw badValue(variable, value, ConfigMessages.etcdForms());
     endpoints.push(url.origin);
-    paths.add(url.pathname.replace(/\/+$/, ''));
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      throw badValue(variable, value, ConfigMessages.etcdForms());
+    }
+    paths.add(path.replace(/\/+$/, ''));
   }
   if (paths.size > 1)
     throw badValue(variable, value, ConfigMessages.etcdPrefixes([...paths].map(p => p || '/')));

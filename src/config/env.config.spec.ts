@@ -156,6 +156,7 @@ describe('the discovery short forms of issue 17', () => {
       endpoints: ['https://a.example:2379', 'https://[::1]:2379'],
       prefix: '/x/y',
     });
+    expect(parse('etcd:http://127.0.0.1:2379/team%20a')).toMatchObject({ prefix: '/team a' });
     expect(parse('etcd:http://127.0.0.1:2379')).toEqual({
       strategy: 'etcd',
       endpoints: ['http://127.0.0.1:2379'],
@@ -185,6 +186,7 @@ describe('the discovery short forms of issue 17', () => {
     ['etcd:10.0.0.1:2379', /one or more http\(s\) URLs/, null],
     ['etcd:ftp://10.0.0.1/x', /one or more http\(s\) URLs/, null],
     ['etcd:http://10.0.0.1:2379/x?dial=1', /no query/, null],
+    ['etcd:http://10.0.0.1:2379/%E0%A4%A', /one or more http\(s\) URLs/, null],
     [
       'etcd:http://10.0.0.1:2379/x,http://u@10.0.0.2:2379/x',
       /GEN_CLUSTER_ETCD_USERNAME/,

@@ -5,6 +5,7 @@
 import type { AggregateDiscoveryOptions } from './aggregate/aggregate.discovery.js';
 import type { DnsDiscoveryOptions } from './dns/dns-options.js';
 import type { KubernetesDiscoveryOptions } from './kubernetes/kubernetes-options.js';
+import type { EtcdDiscoveryOptions } from './etcd/etcd-options.js';
 import type { GossipDiscoveryOptions } from './gossip/gossip-options.js';
 import type { HostsFileDiscoveryOptions } from './hosts/hosts-options.js';
 import type { LocalDiscoveryOptions } from './local/local.discovery.js';
@@ -34,6 +35,10 @@ export {
 export { aggregateChildren, checkAggregateDepth } from './aggregate/aggregate-options.js';
 export { HostsFileDiscovery } from './hosts/hosts.discovery.js';
 export { HOSTS_DISCOVERY_DEFAULTS, type HostsFileDiscoveryOptions } from './hosts/hosts-options.js';
+// etcd: the options type and the lazy factory only; the class is the `./etcd` entry's
+export { createEtcdDiscovery } from './etcd/etcd-lazy.js';
+export type { EtcdDiscoveryOptions } from './etcd/etcd-options.js';
+export type { EtcdErrorCode } from './etcd/etcd.errors.js';
 export { multicastInterfaceAddress } from './gossip/gossip-interface.js';
 export { GossipDiscovery, type GossipStats } from './gossip/gossip.discovery.js';
 export { GOSSIP_DISCOVERY_DEFAULTS, type GossipDiscoveryOptions } from './gossip/gossip-options.js';
@@ -52,4 +57,5 @@ export type BuiltInDiscoveryOptions =
   | KubernetesDiscoveryOptions
   | GossipDiscoveryOptions
   | HostsFileDiscoveryOptions
+  | EtcdDiscoveryOptions
   | AggregateDiscoveryOptions;

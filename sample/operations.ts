@@ -6,7 +6,9 @@ import { ClusterHealthIndicator } from '../src/terminus/index.js';
 /**
  * Kubernetes probes: `GET /health/live` and `GET /health/ready`, 200 when up and 503 when down,
  * with terminus' JSON (`{status, info, error, details}`; the cluster's under the key `cluster`).
- * Readiness needs `GEN_CLUSTER_MIN_MEMBERS` connected peers (the indicator's default).
+ * Readiness needs `GEN_CLUSTER_MIN_MEMBERS` connected peers (the indicator's default) and, with
+ * `GEN_CLUSTER_FORMATION_STABLE_MS` set, a formed cluster (503 with reason `notFormed` until the
+ * discovered set has stayed unchanged that long with those peers connected).
  */
 @Controller('health')
 export class HealthController {
@@ -22,7 +24,7 @@ export class HealthController {
     return this.health.check([() => this.cluster.isAlive('cluster')]);
   }
 
-  /** Up when running, not shutting down, with enough members and discovery answering. */
+  /** Up when running, not shutting down, formed, with enough members and discovery answering. */
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {

@@ -26,7 +26,8 @@ export interface GenClusterTestingOptions extends Omit<
  * `GenClusterModule` for tests: several nodes in one Jest process, no sockets, no environment.
  * Each node's app imports this module with the shared {@link InMemoryNetwork}; the nodes find
  * each other through the network and message over the same layer as the TCP mesh. Leadership,
- * singletons, groups and quorum (`quorum`, `leadership` options) work as on a real cluster.
+ * singletons, groups, quorum and the formation gate (`quorum`, `leadership`, `formation` options)
+ * work as on a real cluster.
  *
  * @example
  * const network = new InMemoryNetwork();

@@ -51,6 +51,11 @@ const usage = ({ gc = true } = {}) => {
 };
 
 const commands = {
+  /** Imports a stack without starting anything (--parallel-start: the slow part, done at once). */
+  async load({ stack: name }) {
+    await stack(name);
+    return { ok: true };
+  },
   async serve({ stack: name, ...args }) {
     return (await stack(name)).serve(args);
   },

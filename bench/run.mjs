@@ -10,11 +10,16 @@
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
+//                      [--warm-count N] [--parallel-start]
 //                      [--large-messages N] [--large-mib MIB] [--large-in-flight N]
 //                      [--large-baseline-ms MS] [--large-structured-mib 1,4,16]
 //   --merge keeps, from the results file already at --out, the records of the sections this run
 //   did not measure (and their configuration), so that one section can be measured again alone;
 //   the file's `merged` lists each such run (sections, date, quick, load average).
+//   --warm-count sets the round trips each pair or caller makes before its first cell (30000; the
+//   warm-up stops earlier at 25 x the warm-up time); --parallel-start starts the processes of the
+//   pairs and call groups all at once (each importing its stack) and then connects them stack by
+//   stack: a shorter run, for the smoke test (bench-smoke.e2e), with nothing timed differently.
 //   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
 //   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
 //

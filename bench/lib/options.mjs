@@ -8,6 +8,7 @@
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
+//                      [--warm-count N] [--parallel-start]
 //                      [--large-messages N] [--large-mib MIB] [--large-in-flight N]
 //                      [--large-baseline-ms MS] [--large-structured-mib 1,4,16]
 import { join, resolve } from 'node:path';
@@ -152,6 +153,7 @@ function applyOverrides(config, { option, list }) {
   if (option('sizes'))
     config.sizes = config.onewaySizes = config.callsSizes = list('sizes').map(Number);
   if (option('reps')) config.reps = config.formationReps = Math.max(1, Number(option('reps')));
+  if (option('warm-count')) config.warmCount = Math.max(0, Number(option('warm-count')));
   if (option('large-messages'))
     config.largeMessages = Math.max(1, Number(option('large-messages')));
   if (option('large-mib'))
@@ -178,6 +180,10 @@ function applyOverrides(config, { option, list }) {
  * @property {boolean} cpuProf write CPU profiles of our processes (`--cpu-prof`)
  * @property {boolean} sigstop measure SIGSTOP detection (off with `--no-sigstop`)
  * @property {boolean} merge keep the other sections' records of the results file (`--merge`)
+ * @property {boolean} parallelStart start the processes of the `rr`/`oneway` pairs and of the
+ *   `calls` groups all at once, each importing its stack, before they are connected one stack
+ *   at a time (`--parallel-start`): start-up is not measured there, so only the run gets shorter
+ *   (the clusters of `formation` still start as they are timed)
  * @property {ReturnType<typeof baseConfig>} config the run's configuration, as recorded
  * @property {number} hardDeadlineMs the whole run is aborted after this long
  * @property {number} refreshLimitMs the longest the refresh measurement may take
@@ -199,6 +205,7 @@ export function parseOptions(argv, benchDir) {
     cpuProf: args.flag('cpu-prof'),
     sigstop: !args.flag('no-sigstop'),
     merge: args.flag('merge'),
+    parallelStart: args.flag('parallel-start'),
     config: applyOverrides(baseConfig(quick), args),
     hardDeadlineMs: (quick ? 8 : 45) * 60_000,
     refreshLimitMs: quick ? 40_000 : 120_000,

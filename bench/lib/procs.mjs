@@ -161,6 +161,35 @@ export async function startChild(label, options) {
   return child;
 }
 
+/**
+ * Starts one child per `{ label, stack }` of `specs`, all at once, and has each import its stack
+ * (bench/child.mjs `load`); resolves with them in the order of `specs`. If one fails, the others
+ * are stopped and the first error is thrown.
+ */
+export async function startLoaded(specs, timeoutMs = 60_000) {
+  const settled = await Promise.allSettled(
+    specs.map(async ({ label, stack }) => {
+      const child = await startChild(label, { flags: [] });
+      try {
+        await child.call('load', { stack }, timeoutMs);
+      } catch (error) {
+        child.killNow();
+        throw error;
+      }
+      return child;
+    }),
+  );
+  const failed = settled.find(s => s.status === 'rejected');
+  if (failed) {
+    await stopAll(
+      settled.filter(s => s.status === 'fulfilled').map(s => s.value),
+      1_000,
+    );
+    throw failed.reason;
+  }
+  return settled.map(s => s.value);
+}
+
 /** Stops every child in `children` (in parallel), whatever happens. */
 export async function stopAll(children, graceMs) {
   await Promise.allSettled(children.filter(Boolean).map(c => c.stop(graceMs)));

@@ -7,17 +7,32 @@
 // - moleculer-call: broker.call('bench.echo', payload), RoundRobin (moleculer-calls.mjs).
 import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
 import { MAX_COUNT, WARM_CAP_FACTOR } from '../lib/options.mjs';
-import { startChild, stopAll } from '../lib/procs.mjs';
+import { startChild, startLoaded, stopAll } from '../lib/procs.mjs';
 import { CALL_STACKS, STACK_NAMES } from '../lib/records.mjs';
 import { rotate, serverMicros } from './messaging.mjs';
 
-/** Starts the servers and the caller of one stack; the caller is ready when it sees them all. */
-async function startGroup(stack, count) {
+/** The labels of a stack's processes: `count` servers, then the caller. */
+const labelsOf = (stack, count) => [
+  ...Array.from({ length: count }, (_, i) => `${stack}-srv${i}`),
+  `${stack}-caller`,
+];
+
+/**
+ * Starts the servers and the caller of one stack (or takes those `started` by --parallel-start,
+ * servers first); the caller is ready when it sees them all.
+ */
+async function startGroup(stack, count, started) {
   const group = { stack, servers: [], caller: undefined };
   try {
-    for (let i = 0; i < count; i++)
-      group.servers.push(await startChild(`${stack}-srv${i}`, { flags: [] }));
-    group.caller = await startChild(`${stack}-caller`, { flags: [] });
+    if (started) {
+      group.servers.push(...started.slice(0, count));
+      group.caller = started[count];
+    } else {
+      const labels = labelsOf(stack, count);
+      for (const label of labels.slice(0, count))
+        group.servers.push(await startChild(label, { flags: [] }));
+      group.caller = await startChild(labels[count], { flags: [] });
+    }
     // every node listens on a port known beforehand and lists all four (static discovery, or
     // Moleculer's static urls)
     const ports = await freePorts(count + 1);
@@ -110,10 +125,25 @@ export async function run(ctx) {
   const stacks = CALL_STACKS.filter(s => ctx.options.stacks.includes(s));
   if (stacks.length === 0) return;
   const groups = [];
+  const count = config.callsServers;
   try {
-    for (const stack of stacks) {
-      ctx.progress(`starting ${STACK_NAMES[stack]}: ${config.callsServers} servers and a caller`);
-      groups.push(await startGroup(stack, config.callsServers));
+    let started;
+    if (ctx.options.parallelStart) {
+      ctx.progress(`starting ${stacks.length * (count + 1)} processes at once (--parallel-start)`);
+      const children = await startLoaded(
+        stacks.flatMap(stack => labelsOf(stack, count).map(label => ({ label, stack }))),
+      );
+      started = stacks.map((_, i) => children.slice(i * (count + 1), (i + 1) * (count + 1)));
+    }
+    for (const [i, stack] of stacks.entries()) {
+      ctx.progress(`starting ${STACK_NAMES[stack]}: ${count} servers and a caller`);
+      try {
+        groups.push(await startGroup(stack, count, started?.[i]));
+      } catch (error) {
+        // the processes started at once for the stacks not yet grouped stop too
+        await stopAll(started?.slice(i + 1).flat() ?? [], ctx.grace(1_000));
+        throw error;
+      }
     }
     await warmUp(ctx, groups);
     for (const size of config.callsSizes)

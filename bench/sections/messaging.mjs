@@ -3,15 +3,21 @@
 // repetition. CPU per message counts both processes.
 import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
 import { MAX_COUNT, WARM_CAP_FACTOR } from '../lib/options.mjs';
-import { startChild, stopAll } from '../lib/procs.mjs';
+import { startChild, startLoaded, stopAll } from '../lib/procs.mjs';
 import { CALL_STACKS, STACK_NAMES } from '../lib/records.mjs';
 
-/** Starts the server and client processes of one stack and connects them. */
-async function startPair(stack) {
-  const name = stack === 'raw-coalesced' ? 'raw' : stack;
+/** The module a stack's processes load (bench/child.mjs): both raw stacks are `raw`. */
+const moduleOf = stack => (stack === 'raw-coalesced' ? 'raw' : stack);
+
+/**
+ * Starts the server and client processes of one stack (or takes the two `started` by
+ * --parallel-start) and connects them.
+ */
+async function startPair(stack, started) {
+  const name = moduleOf(stack);
   const coalesce = stack === 'raw-coalesced';
-  const server = await startChild(`${stack}-server`, { flags: [] });
-  const client = await startChild(`${stack}-client`, { flags: [] });
+  const server = started?.[0] ?? (await startChild(`${stack}-server`, { flags: [] }));
+  const client = started?.[1] ?? (await startChild(`${stack}-client`, { flags: [] }));
   if (name === 'moleculer' || name === 'nest') {
     const [serverPort, clientPort] = await freePorts(2);
     await server.call('serve', { stack: name, port: serverPort, peerPort: clientPort }, 30_000);
@@ -127,9 +133,26 @@ export async function run(ctx) {
   if (stacks.length === 0) return;
   const pairs = [];
   try {
-    for (const stack of stacks) {
+    let started;
+    if (ctx.options.parallelStart) {
+      ctx.progress(`starting ${stacks.length * 2} processes at once (--parallel-start)`);
+      const children = await startLoaded(
+        stacks.flatMap(stack => [
+          { label: `${stack}-server`, stack: moduleOf(stack) },
+          { label: `${stack}-client`, stack: moduleOf(stack) },
+        ]),
+      );
+      started = stacks.map((_, i) => children.slice(2 * i, 2 * i + 2));
+    }
+    for (const [i, stack] of stacks.entries()) {
       ctx.progress(`starting ${STACK_NAMES[stack]} pair`);
-      pairs.push(await startPair(stack));
+      try {
+        pairs.push(await startPair(stack, started?.[i]));
+      } catch (error) {
+        // the processes started at once for the stacks not yet paired stop too
+        await stopAll(started?.slice(i).flat() ?? [], ctx.grace(1_000));
+        throw error;
+      }
     }
     await warmUp(ctx, pairs);
     if (sections.has('rr'))

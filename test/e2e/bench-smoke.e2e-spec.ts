@@ -41,6 +41,10 @@ function row(page: string, first: string): string[] | undefined {
 /**
  * `npm run bench -- --quick` with a tiny budget: it runs every stack and section it is asked for
  * and writes valid JSON. No figure is checked against a timing: that is the benchmark's job.
+ * The runs with many processes start them all at once (`--parallel-start`) and warm each pair up
+ * with 1,000 round trips (`--warm-count`), not 30,000: neither changes which records are written,
+ * only how long the smoke takes; the instrumented pairs start one after the other, as a plain run
+ * does, so that both ways of starting are run.
  */
 describe('bench/run.mjs --quick (smoke)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
@@ -78,6 +82,8 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--nodes=3',
       '--no-sigstop',
       '--refresh-sizes=10,100',
+      '--parallel-start',
+      '--warm-count=1000',
       `--out=${out}`,
     ];
     await runBench(args);
@@ -86,9 +92,11 @@ describe('bench/run.mjs --quick (smoke)', () => {
       machine: { cores: number; cpu: string };
       node: string;
       date: string;
+      config: { warmCount: number };
       records: BenchRecord[];
     };
     expect(result.node).toBe(process.version);
+    expect(result.config.warmCount).toBe(1000);
     expect(Number.isNaN(Date.parse(result.date))).toBe(false);
     expect(result.machine.cores).toBeGreaterThan(0);
     expect(result.records.length).toBeGreaterThan(0);
@@ -146,6 +154,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--in-flight=100',
       '--sizes=32',
       '--reps=1',
+      '--warm-count=1000',
       `--out=${rr}`,
     ];
     await runBench(args);
@@ -174,6 +183,8 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--quick',
       '--only=calls',
       '--cell-ms=100',
+      '--parallel-start',
+      '--warm-count=1000',
       `--out=${calls}`,
     ];
     await runBench(args);

@@ -163,8 +163,8 @@ export class ClusterService
   }
 
   /**
-   * Whether `formation.minMembers` peers are connected and the discovered set stayed unchanged for
-   * `formation.stableMarginMs` (latched until stop; readiness waits for it when `formation` is set).
+   * Whether `formation.minMembers` peers are connected and the discovered set stayed unchanged
+   * for `formation.stableMarginMs` (latched until stop; readiness waits for it when set).
    */
   get formed(): boolean {
     return this.cluster.formed;
@@ -467,10 +467,11 @@ export class ClusterService
   }
 
   /**
-   * Readiness and liveness now, for probes (the `./terminus` entry wraps it): ready when running
-   * with at least `minMembers` peers (`GEN_CLUSTER_MIN_MEMBERS`, else 0) and discovery working or
-   * failing for less than `discoveryGraceMs`, and down from the start of the shutdown; live
-   * unless the dist stopped listening or the engine stopped on its own.
+   * Readiness and liveness now, for probes (the `./terminus` entry wraps it): ready when running,
+   * formed (with the `formation` option), with at least `minMembers` peers
+   * (`GEN_CLUSTER_MIN_MEMBERS`, else 0) and discovery working or failing for less than
+   * `discoveryGraceMs`, and down from the start of the shutdown; live unless the dist stopped
+   * listening or the engine stopped on its own.
    */
   health(options?: ReadinessOptions): ClusterHealth {
     return clusterHealth(this.cluster, options, this.operations.minMembers, this.phase);

@@ -278,6 +278,7 @@ describe('HostsFileDiscovery', () => {
       expect(ctx.reported[0]!.error.message).toContain(
         `the port mappers of the hosts listed in ${file}`,
       );
+      expect(ctx.reported[0]!.error.message).toContain("answering the file's nodes");
     });
 
     it('warns once instead when the cluster offers no reportError', async () => {
@@ -301,7 +302,11 @@ describe('HostsFileDiscovery', () => {
       await writeFile(file, '127.0.0.1\n');
       const ctx = context();
       const discovery = await start(file, ctx, { portMapperPort: port });
-      await expect(discovery.peers()).rejects.toThrow(DiscoveryError);
+      const failure = discovery.peers();
+      await expect(failure).rejects.toThrow(DiscoveryError);
+      await expect(failure).rejects.toThrow(
+        /did not answer \(.*\); keeping the last good peers\.$/,
+      );
       expect(ctx.reported).toEqual([]);
     });
   });

@@ -100,13 +100,11 @@ export class HostsFileDiscovery implements DiscoveryStrategy {
       }
     } catch (error) {
       if (signal?.aborted) throw toError(signal.reason);
-      const failed = new DiscoveryError(
-        HostsMessages.hostsFailed(this.settings.file, toError(error)),
-        {
-          cause: error,
-        },
-      );
-      if (nodes.length === 0) throw failed;
+      const { file } = this.settings;
+      const cause = toError(error);
+      if (nodes.length === 0)
+        throw new DiscoveryError(HostsMessages.hostsFailed(file, cause), { cause });
+      const failed = new DiscoveryError(HostsMessages.hostsFailedWithNodes(file, cause), { cause });
       this.hostFailures++;
       const report = this.context?.reportError;
       if (report !== undefined)

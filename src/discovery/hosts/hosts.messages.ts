@@ -42,6 +42,8 @@ export const HostsMessages = {
   notAFile: (file: string) =>
     `Hosts discovery: ${file} is not a regular file; keeping the last good peers.`,
   hostsFailed: (file: string, error: Error) =>
+    `Hosts discovery: the port mappers of the hosts listed in ${file} did not answer (${error.message}); keeping the last good peers.`,
+  hostsFailedWithNodes: (file: string, error: Error) =>
     `Hosts discovery: the port mappers of the hosts listed in ${file} did not answer (${error.message}); answering the file's nodes and the hosts' last good nodes.`,
   watchFailed: (directory: string, error: Error, pollIntervalMs: number) =>
     `Hosts discovery: cannot watch ${directory} (${error.message}); polling the file every ${pollIntervalMs} ms instead.`,

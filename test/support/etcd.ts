@@ -145,9 +145,22 @@ export class Etcd {
     return out.split('\n').filter(line => line !== '');
   }
 
+  /** `root:<password>` once {@link enableAuth} made it. */
+  readonly rootUser = `root:root-${process.pid}`;
+
+  /**
+   * Disables and enables authentication again: every auth token issued so far becomes invalid
+   * (etcd answers 401). A restart does not do that: etcd replays its log, authentications
+   * included, and so gets its simple tokens back.
+   */
+  async invalidateTokens(): Promise<void> {
+    await this.ctl(['auth', 'disable'], this.rootUser);
+    await this.ctl(['auth', 'enable']);
+  }
+
   /** Creates `user` with readwrite on `prefix` (and `root`), then enables authentication. */
   async enableAuth(user: string, password: string, prefix: string): Promise<void> {
-    await this.ctl(['user', 'add', `root:root-${process.pid}`]);
+    await this.ctl(['user', 'add', this.rootUser]);
     await this.ctl(['user', 'grant-role', 'root', 'root']).catch(() => undefined);
     await this.ctl(['role', 'add', 'gen-cluster']);
     await this.ctl([
@@ -247,7 +260,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * log line (warn and above, and log) and `ready`. SIGTERM stops it gracefully.
  */
 const NODE_PROGRAM = `
-const { GenCluster, TcpDist } = await import(process.env.GC_ROOT + '/dist/src/index.js');
+// core and distribution only: the main entry also loads Nest, seconds of start-up per node
+const { GenCluster } = await import(process.env.GC_ROOT + '/dist/src/core/index.js');
+const { TcpDist } = await import(process.env.GC_ROOT + '/dist/src/distribution/index.js');
 const { EtcdDiscovery } = await import(process.env.GC_ROOT + '/dist/src/etcd/index.js');
 const cfg = JSON.parse(process.env.GC_ETCD_NODE);
 const out = o => process.stdout.write(JSON.stringify(o) + '\\n');

@@ -1,0 +1,111 @@
+/**
+ * etcd outages under a formed cluster of three node processes (lease TTL 2 s): etcd killed and
+ * restarted on the same data dir (refused connections) shorter and longer than the TTL, and
+ * frozen with SIGSTOP longer than the TTL (requests time out). Each time: no node goes down on any
+ * node, every node reports `discoveryError`, nothing is `lost` while etcd is away (the last good
+ * answer stands), and once etcd is back every live node's key is there again within two keepalive
+ * periods (plus etcd's restart) and the watches resume. Longer and repeated outages: test/soak.
+ */
+import { Etcd, type EtcdNode, startEtcdNode } from '../support/etcd.js';
+import { until } from '../support/wait.js';
+
+const TTL = 2;
+const KEEPALIVE_MS = (TTL * 1_000) / 3;
+const PREFIX = '/gc-outage';
+const names = ['o1', 'o2', 'o3'].map(n => `${n}@127.0.0.1`);
+const keys = names.map(n => `${PREFIX}/default/${n}`);
+
+describe('etcd outages (real etcd)', () => {
+  let etcd: Etcd;
+  let nodes: EtcdNode[] = [];
+
+  beforeAll(async () => {
+    etcd = await Etcd.start();
+    const options = {
+      endpoints: [etcd.endpoint],
+      prefix: PREFIX,
+      leaseTtlSeconds: TTL,
+      requestTimeoutMs: 500,
+    };
+    nodes = await Promise.all(names.map(n => startEtcdNode(n, options)));
+    await until(() => nodes.every(n => n.members().length === 2), 10_000, 'a mesh of three');
+  });
+
+  afterAll(async () => {
+    await Promise.all(nodes.map(n => n.kill()));
+    await etcd?.stop();
+  });
+
+  /** Runs an outage; checks what must hold during it and after it. */
+  async function outage(away: () => Promise<void>, back: () => Promise<void>, ms: number) {
+    const marks = nodes.map(n => n.lines.length);
+    const since = (n: EtcdNode, i: number) => n.lines.slice(marks[i]);
+    await away();
+    // every node notices: a discoveryError (failed lookup or failed keepalive)
+    await until(
+      () => nodes.every((n, i) => since(n, i).some(l => l.event === 'discoveryError')),
+      ms + 3_000,
+      'discoveryError on every node',
+    );
+    // The outage's length is what the test is about, not a condition to wait for.
+    await new Promise(resolve => setTimeout(resolve, ms));
+    // the last good answer stood: nothing lost, nobody down while etcd was away
+    for (const [i, n] of nodes.entries()) {
+      expect(since(n, i).filter(l => l.event === 'lost' || l.event === 'nodeDown')).toEqual([]);
+    }
+    const backAt = performance.now();
+    await back();
+    await until(
+      async () => (await etcd.keys(`${PREFIX}/`)).sort().join() === keys.join(),
+      2 * KEEPALIVE_MS + 1_500,
+      'every live key in etcd again',
+    );
+    const restored = performance.now() - backAt;
+    // discovery works again: a key put now is discovered by every node, and its deletion lost
+    const probe = 'probe@127.0.0.1';
+    await etcd.ctl(['put', `${PREFIX}/default/${probe}`, JSON.stringify({ node: probe, port: 1 })]);
+    const found = (type: string) =>
+      nodes.every((n, i) => since(n, i).some(l => l.event === type && l.node === probe));
+    await until(() => found('discovered'), 3_000, 'the probe key discovered by every node');
+    await etcd.ctl(['del', `${PREFIX}/default/${probe}`]);
+    await until(() => found('lost'), 3_000, 'the probe key lost by every node');
+    for (const [i, n] of nodes.entries()) {
+      expect(since(n, i).filter(l => l.event === 'nodeDown')).toEqual([]);
+      expect(n.members()).toEqual(names.filter(x => x !== n.node));
+    }
+    return { restored, lines: nodes.map((n, i) => since(n, i)) };
+  }
+
+  it('survives etcd killed for less than the lease TTL', async () => {
+    const { restored } = await outage(
+      () => etcd.kill(),
+      () => etcd.restart(),
+      1_000,
+    );
+    expect(restored).toBeLessThan(2 * KEEPALIVE_MS + 1_500);
+  });
+
+  it('survives etcd killed for longer than the lease TTL', async () => {
+    await outage(
+      () => etcd.kill(),
+      () => etcd.restart(),
+      TTL * 1_000 + 500,
+    );
+  });
+
+  it('survives etcd frozen (SIGSTOP) for longer than the lease TTL', async () => {
+    const { lines } = await outage(
+      async () => etcd.pause(),
+      async () => etcd.resume(),
+      // the last keepalive was at most TTL/3 before the pause: every lease expires during it
+      TTL * 1_000 + 500,
+    );
+    // frozen past the TTL, etcd expires every lease when it resumes: each node logs the loss
+    // once, grants a new lease and registers again (a restart instead renews leases)
+    for (const nodeLines of lines) {
+      const messages = nodeLines.map(l => l.m ?? '');
+      expect(messages.filter(m => /lease \d+ of .* is gone/.test(m))).toHaveLength(1);
+      expect(messages.filter(m => /registered again with lease/.test(m))).toHaveLength(1);
+    }
+  });
+});

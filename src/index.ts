@@ -4,7 +4,8 @@
  * helpers), `./portmapper` (the EPMD-protocol port mapper on its own), `./microservices` (the
  * Nest microservices transport and client; needs `@nestjs/microservices`), `./terminus` (health
  * indicator; needs `@nestjs/terminus`), `./metrics` (Prometheus; needs `prom-client`), `./otel`
- * (tracing; needs `@opentelemetry/api`). This entry names none of those optional packages.
+ * (tracing; needs `@opentelemetry/api`), `./etcd` (the etcd discovery class; `{ strategy: 'etcd' }`
+ * here loads it lazily). This entry names none of those optional packages.
  */
 
 // --- Nest module and service -------------------------------------------------------------------
@@ -64,6 +65,7 @@ export {
   type SingletonRegistration,
 } from './primitives/index.js';
 export type { QuorumChangedEvent, QuorumOptions, QuorumState } from './core/index.js';
+export type { FormationOptions, WaitForFormationOptions } from './core/index.js';
 export {
   type HandlerResult,
   type ParameterDoesNotAcceptPayload,
@@ -156,11 +158,21 @@ export {
 
 // --- Built-in discovery strategies ---------------------------------------------------------------
 export {
+  AggregateDiscovery,
+  type AggregateDiscoveryOptions,
   type BuiltInDiscoveryOptions,
   DNS_DISCOVERY_DEFAULTS,
   DnsDiscovery,
   type DnsDiscoveryOptions,
   type DnsServerAddress,
+  type EtcdDiscoveryOptions,
+  GOSSIP_DISCOVERY_DEFAULTS,
+  GossipDiscovery,
+  type GossipDiscoveryOptions,
+  type GossipStats,
+  HOSTS_DISCOVERY_DEFAULTS,
+  HostsFileDiscovery,
+  type HostsFileDiscoveryOptions,
   KUBERNETES_DISCOVERY_DEFAULTS,
   KubernetesDiscovery,
   type KubernetesDiscoveryOptions,
@@ -236,12 +248,13 @@ export type { GenClusterErrorCode } from './error-codes.js';
 export {
   ConnectError,
   DiscoveryError,
+  FormationTimeoutError,
   GenClusterError,
   InvalidConfigError,
   InvalidNodeNameError,
   OptionalPackageMissingError,
 } from './core/index.js';
-export { KubeRequestError } from './discovery/index.js';
+export { GossipSocketError, KubeRequestError } from './discovery/index.js';
 export {
   DuplicateHandlerError,
   EnvelopeError,

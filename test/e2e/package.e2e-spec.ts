@@ -178,4 +178,12 @@ describe('the packed files in an app without @nestjs/microservices', () => {
       ]),
     );
   }, 60_000);
+
+  it('resolves ./etcd to the etcd discovery class, which the main entry does not export', async () => {
+    const etcd = (await importIn(app, '@gen-cluster/nestjs/etcd')).split(',');
+    expect(etcd).toEqual(expect.arrayContaining(['EtcdDiscovery', 'EtcdRequestError']));
+    const main = (await importIn(app, '@gen-cluster/nestjs')).split(',');
+    expect(main).not.toContain('EtcdDiscovery');
+    expect(main).toEqual(expect.arrayContaining(['createCluster', 'AggregateDiscovery']));
+  }, 60_000);
 });

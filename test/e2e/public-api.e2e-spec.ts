@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
@@ -19,7 +19,29 @@ const ENTRIES = {
   './terminus': 'dist/src/terminus/index.js',
   './metrics': 'dist/src/metrics/index.js',
   './otel': 'dist/src/otel/index.js',
+  './etcd': 'dist/src/etcd/index.js',
 } as const;
+
+/**
+ * Every file a module reaches through static imports (`import ... from`, `export ... from`, bare
+ * `import '...'`), relative ones only; a dynamic `import()` is not followed: that is how a lazy
+ * implementation stays out of a graph. With `declarations`, the `.d.ts` files the declarations
+ * reach.
+ */
+function staticGraph(entry: string, declarations = false): Set<string> {
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file) || !existsSync(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const [, specifier] of text.matchAll(/(?:\bfrom\s*|^\s*import\s*)['"](\.[^'"]+)['"]/gm))
+      pending.push(
+        join(dirname(file), declarations ? specifier!.replace(/\.js$/, '.d.ts') : specifier!),
+      );
+  }
+  return seen;
+}
 
 function compare(snapshot: string, actual: string): void {
   const file = join(root, 'test/api', snapshot);
@@ -87,6 +109,22 @@ describe('public API', () => {
     expect(declared).not.toMatch(
       /from '[^']*microservices[^']*'|GenClusterTransport|GenClusterClientProxy/,
     );
+  });
+
+  it('keeps the etcd implementation out of the main entry: only its options type is named', () => {
+    const etcdClass = join(root, 'dist/src/discovery/etcd/etcd.discovery.js');
+    // the walk finds the class where it is exported, so its absence below means something
+    expect(staticGraph(join(root, ENTRIES['./etcd']))).toContain(etcdClass);
+    const runtime = [...staticGraph(join(root, ENTRIES['.']))];
+    expect(runtime).toContain(join(root, 'dist/src/discovery/etcd/etcd-lazy.js'));
+    const implementation =
+      /etcd[/](etcd[.]discovery|etcd-client|lease-keeper|prefix-watcher|etcd-gateway)[.]/;
+    expect(runtime.filter(file => implementation.test(file))).toEqual([]);
+    const declarations = [...staticGraph(join(root, 'dist/src/index.d.ts'), true)];
+    expect(declarations).toContain(join(root, 'dist/src/discovery/etcd/etcd-options.d.ts'));
+    expect(declarations.filter(file => implementation.test(file))).toEqual([]);
+    for (const file of declarations)
+      expect(readFileSync(file, 'utf8')).not.toMatch(/class (EtcdDiscovery|EtcdClient)\b/);
   });
 
   it("keeps the handler explorer's unwrapped registration out of ClusterService's declarations", () => {

@@ -13,7 +13,7 @@ import type { CodeBlock, ExampleFailure } from '../support/markdown-blocks.js';
  * check that stopped rejecting a misuse fails here, and so does one that rejects correct code.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FILES = ['test/types/typed-topics.ts'];
+const FILES = ['test/types/typed-topics.ts', 'test/types/discovery-options.ts'];
 /** `// @ts-expect-error [TS1241 Fragment] why`: the code, and text the message must contain. */
 const EXPECT = /^\s*\/\/ @ts-expect-error \[(TS\d+)(?: ([^\]]+))?\]/;
 

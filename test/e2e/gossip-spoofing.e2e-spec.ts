@@ -20,7 +20,7 @@ describe('gossip under a spoofing flood', () => {
       validPps: 2_500,
       validSeconds: 2,
     });
-  }, 30_000);
+  }, 45_000);
 
   afterAll(() => lan?.stop());
 

@@ -253,10 +253,11 @@ export class SpoofingLan {
     const { nodes, flooders } = this;
     const before = await snapshot(nodes);
     const [valid, samples] = await this.sampleUntil(flooders.valid.go(), 250);
-    // The fake names age out of the answer (missedIntervals × intervalMs unheard): two peers again.
+    // The fake names age out of the answer (missedIntervals × intervalMs unheard): at most the two
+    // real peers again (fewer while a starved host lets one expire).
     await until(
-      async () => (await this.ask('stats')).every(r => r.peers === 2),
-      5_000,
+      async () => (await this.ask('stats')).every(r => r.peers <= 2),
+      10_000,
       'the fake names to age out',
       100,
     );

@@ -118,7 +118,7 @@ export class GossipNode {
   }
 
   ready(): Promise<string> {
-    return waitForLine(this.process, /GOSSIP_NODE_READY/, 15_000, `gossip node ${this.i}`);
+    return waitForLine(this.process, /GOSSIP_NODE_READY/, 25_000, `gossip node ${this.i}`);
   }
 
   /** The node's counters; `gc` first runs three full collections. */

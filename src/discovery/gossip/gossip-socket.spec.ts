@@ -23,7 +23,7 @@ function socket(
     bind: (_port, _address, callback) => setImmediate(callback),
     on: ((event: string, listener: (...a: never[]) => void) =>
       listeners.set(event, listener)) as DatagramSocket['on'],
-    removeAllListeners: () => listeners.clear(),
+    off: () => listeners.delete('error'),
     setMulticastTTL: () => undefined,
     setMulticastLoopback: () => undefined,
     setMulticastInterface: () => undefined,

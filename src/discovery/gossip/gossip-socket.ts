@@ -9,7 +9,7 @@ export interface DatagramSocket {
   bind(port: number, address: string, callback: () => void): unknown;
   on(event: 'message', listener: (message: Buffer, from: { address: string }) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  removeAllListeners(): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
   setMulticastTTL(ttl: number): unknown;
   setMulticastLoopback(on: boolean): unknown;
   setMulticastInterface(address: string): void;
@@ -65,15 +65,17 @@ export class GossipSocket {
   async open(): Promise<GossipSocketError | undefined> {
     if (this.socket === undefined) {
       const socket = this.create();
+      let failed: (error: Error) => void = () => undefined;
       const bound = await new Promise<Error | undefined>(resolve => {
-        socket.on('error', resolve);
+        failed = resolve;
+        socket.on('error', failed);
         try {
           socket.bind(this.settings.port, '0.0.0.0', () => resolve(undefined));
         } catch (error) {
           resolve(toError(error));
         }
       });
-      socket.removeAllListeners();
+      socket.off('error', failed);
       socket.on('error', error => this.onError(this.error('send', error)));
       if (bound !== undefined) {
         try {

@@ -44,8 +44,7 @@ class FakeSocket implements DatagramSocket {
     if (event === 'message') this.listeners.message = listener;
     else this.errorListener = listener;
   }
-  removeAllListeners() {
-    this.listeners = {};
+  off() {
     this.errorListener = undefined;
   }
   setMulticastTTL(ttl: number) {

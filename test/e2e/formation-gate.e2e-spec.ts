@@ -146,30 +146,30 @@ describe('the formation gate on real processes', () => {
       const dir = mkdtempSync(join(tmpdir(), `gen-cluster-formation-${process.pid}-`));
       const file = join(dir, 'cluster.hosts');
       let generation = 0;
-      /** Rewrites the file atomically, with or without an entry nobody answers at. */
-      const write = (ghost: boolean) => {
+      /**
+       * Rewrites the file atomically, with the unreachable entry `ghost-<n>@127.0.0.9` or none.
+       * Each change names a new ghost (the previous one removed, another added), so a node that
+       * reads the file only every other change still sees a change, never the same file again.
+       */
+      const write = (ghost: number | undefined) => {
         const lines = names.map(n => `${n}:${port}`);
-        if (ghost) lines.push(`ghost@127.0.0.9:${port}`);
+        if (ghost !== undefined) lines.push(`ghost-${ghost}@127.0.0.9:${port}`);
         const temp = `${file}.${generation++}`;
         writeFileSync(temp, `# formation e2e\n${lines.join('\n')}\n`);
         renameSync(temp, file);
       };
-      write(false);
+      write(undefined);
       // the churn runs from before the nodes start, a change every CHURN_MS, well under the margin
       let churning = true;
-      let ghost = false;
       const writes = [performance.now()];
       const churn = (async () => {
-        while (churning) {
-          ghost = !ghost;
+        for (let ghost = 0; churning; ghost++) {
           write(ghost);
           writes.push(performance.now());
           await new Promise(resolve => setTimeout(resolve, CHURN_MS));
         }
-        if (ghost) {
-          write(false); // settled, without the ghost
-          writes.push(performance.now());
-        }
+        write(undefined); // settled, without a ghost
+        writes.push(performance.now());
       })();
       try {
         const nodes = await Promise.all(

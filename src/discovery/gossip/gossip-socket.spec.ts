@@ -1,5 +1,5 @@
 import { GossipSocketError } from './gossip.errors.js';
-import { type DatagramSocket, GossipSocket } from './gossip-socket.js';
+import { type DatagramSocket, GossipSocket, SOCKET_DEADLINE_MS } from './gossip-socket.js';
 
 const settings = {
   group: '239.255.43.69',
@@ -111,5 +111,28 @@ describe('GossipSocket', () => {
     await gossip.open();
     fake.listeners.get('message')!(Buffer.from('hi') as never, { address: '10.0.0.2' } as never);
     expect(got).toEqual(['hi@10.0.0.2']);
+  });
+});
+
+describe('GossipSocket deadlines', () => {
+  it('gives up on a bind or a send that never completes', async () => {
+    const stuck = new GossipSocket(
+      settings,
+      () => undefined,
+      () => undefined,
+      () => socket({ bind: () => undefined }),
+    );
+    const bind = await stuck.open();
+    expect(bind).toMatchObject({ operation: 'bind' });
+    expect(bind!.message).toContain(`no completion within ${SOCKET_DEADLINE_MS} ms`);
+
+    const mute = new GossipSocket(
+      settings,
+      () => undefined,
+      () => undefined,
+      () => socket({ send: () => undefined }),
+    );
+    expect(await mute.open()).toBeUndefined();
+    expect(await mute.send(Buffer.from('x'))).toMatchObject({ operation: 'send' });
   });
 });

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { toError } from '../../core/index.js';
+import { toError, withDeadline } from '../../core/index.js';
 import { GossipSocketError, type GossipSocketOperation } from './gossip.errors.js';
 import { GossipMessages } from './gossip.messages.js';
 
@@ -22,6 +22,13 @@ export interface DatagramSocket {
   ): void;
   close(callback?: () => void): unknown;
 }
+
+/**
+ * The longest a bind or a send may take. Both finish at once on a working host; the bound keeps
+ * a stuck socket from stalling the node's start (discovery's `init` awaits the first round) or
+ * the chain of rounds.
+ */
+export const SOCKET_DEADLINE_MS = 1_000;
 
 /** Where the socket gossips. */
 export interface GossipSocketSettings {
@@ -66,15 +73,18 @@ export class GossipSocket {
     if (this.socket === undefined) {
       const socket = this.create();
       let failed: (error: Error) => void = () => undefined;
-      const bound = await new Promise<Error | undefined>(resolve => {
-        failed = resolve;
-        socket.on('error', failed);
-        try {
-          socket.bind(this.settings.port, '0.0.0.0', () => resolve(undefined));
-        } catch (error) {
-          resolve(toError(error));
-        }
-      });
+      const bound = await this.bounded(
+        () =>
+          new Promise<Error | undefined>(resolve => {
+            failed = resolve;
+            socket.on('error', failed);
+            try {
+              socket.bind(this.settings.port, '0.0.0.0', () => resolve(undefined));
+            } catch (error) {
+              resolve(toError(error));
+            }
+          }),
+      );
       socket.off('error', failed);
       socket.on('error', error => this.onError(this.error('send', error)));
       if (bound !== undefined) {
@@ -108,15 +118,26 @@ export class GossipSocket {
   send(packet: Buffer): Promise<GossipSocketError | undefined> {
     const socket = this.socket;
     if (socket === undefined) return Promise.resolve(this.error('send', new Error('not bound')));
-    return new Promise(resolve => {
-      try {
-        socket.send(packet, this.settings.port, this.settings.group, error =>
-          resolve(error ? this.error('send', error) : undefined),
-        );
-      } catch (error) {
-        resolve(this.error('send', toError(error)));
-      }
-    });
+    return this.bounded(
+      () =>
+        new Promise<Error | undefined>(resolve => {
+          try {
+            socket.send(packet, this.settings.port, this.settings.group, error =>
+              resolve(error ?? undefined),
+            );
+          } catch (error) {
+            resolve(toError(error));
+          }
+        }),
+    ).then(error => (error === undefined ? undefined : this.error('send', error)));
+  }
+
+  /** `work`'s outcome, or a timeout error after {@link SOCKET_DEADLINE_MS}. */
+  private bounded(work: () => Promise<Error | undefined>): Promise<Error | undefined> {
+    return withDeadline(work, {
+      ms: SOCKET_DEADLINE_MS,
+      onTimeout: () => new Error(GossipMessages.socketTimeout(SOCKET_DEADLINE_MS)),
+    }).catch((error: unknown) => toError(error));
   }
 
   /** Closes the socket (sends in flight may be lost). */

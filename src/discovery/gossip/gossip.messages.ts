@@ -54,6 +54,7 @@ export const GossipMessages = {
         : ROUTE_ADVICE(example);
     return `Gossip discovery cannot ${what} (${why}); keeping the last good peers. ${advice}`;
   },
+  socketTimeout: (ms: number) => `no completion within ${ms} ms`,
   socketRecovered: (operation: GossipSocketOperation) =>
     `Gossip discovery: the socket works again (${operation}).`,
   badMac: (from: string) =>

@@ -14,6 +14,8 @@ import { EtcdApi } from '../../src/discovery/etcd/etcd-api.js';
 import { EtcdClient } from '../../src/discovery/etcd/etcd-client.js';
 import { Etcd, type EtcdNode, startEtcdNode } from '../support/etcd.js';
 import { type TestCerts, makeTestCerts } from '../support/test-certs.js';
+import { startNode, stopAll } from '../support/nodes.js';
+import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
 
 const TTL = 2;
@@ -84,6 +86,33 @@ describe('etcd discovery (real etcd)', () => {
   });
 });
 
+describe('etcd discovery from the configuration (the sample app)', () => {
+  let etcd: Etcd | undefined;
+  afterEach(async () => {
+    await stopAll();
+    await etcd?.stop();
+  });
+
+  it('registers through the etcd: short form, loaded lazily, and leaves on SIGTERM', async () => {
+    etcd = await Etcd.start();
+    const port = await freePort();
+    const sample = await startNode({
+      GEN_CLUSTER_NODE: 'sample@127.0.0.1',
+      GEN_CLUSTER_PORT: String(port),
+      GEN_CLUSTER_DISCOVERY: `etcd:${etcd.endpoint}/gc-sample`,
+      GEN_CLUSTER_LOG_LEVEL: 'warn',
+    });
+    const own = '/gc-sample/default/sample@127.0.0.1';
+    await until(async () => (await etcd!.keys('/gc-sample/')).includes(own), 5_000, 'its key');
+    const value = JSON.parse(await etcd.ctl(['get', '--print-value-only', own])) as {
+      port: number;
+    };
+    expect(value.port).toBe(port);
+    await sample.stop(5_000);
+    expect(await etcd.keys('/gc-sample/')).toEqual([]);
+  });
+});
+
 describe('etcd discovery with user/password over TLS (real etcd)', () => {
   let certs: TestCerts;
   let etcd: Etcd;
@@ -118,12 +147,13 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
     await certs?.cleanup();
   });
 
+  // requests of 5 s (the default): etcd checks a password with bcrypt, slow on a loaded machine
   const discovery = (extra: Record<string, unknown> = {}) => {
     const d = new EtcdDiscovery({
       endpoints: [etcd.endpoint],
       prefix: PREFIX,
       leaseTtlSeconds: TTL,
-      requestTimeoutMs: 1_000,
+      requestTimeoutMs: 5_000,
       caFile: certs.caFile,
       username: 'gc',
       passwordFile: join(certs.dir, 'password'),
@@ -154,7 +184,7 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
     const { readFileSync } = await import('node:fs');
     const client = new EtcdClient({
       endpoints: [etcd.endpoint],
-      requestTimeoutMs: 1_000,
+      requestTimeoutMs: 5_000,
       username: 'gc',
       password: () => 'gc-secret',
       ca: readFileSync(certs.caFile, 'utf8'),
@@ -211,7 +241,7 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
         endpoints: [strict.endpoint],
         prefix: PREFIX,
         leaseTtlSeconds: TTL,
-        requestTimeoutMs: 1_000,
+        requestTimeoutMs: 5_000,
         caFile: certs.caFile,
       };
       const withCert = new EtcdDiscovery({ ...base, certFile: tls.certFile, keyFile: tls.keyFile });

@@ -369,3 +369,61 @@ export async function startEtcdNode(
   );
   return started;
 }
+
+/** What {@link etcdOutage} saw. */
+export interface EtcdOutageReport {
+  /** Each node's lines from the start of the outage to the end of the checks. */
+  readonly lines: EtcdNodeLine[][];
+  /** Each node's lines while etcd was away (up to `back`). */
+  readonly whileAway: EtcdNodeLine[][];
+  /** ms from `back` until every live node's key was in etcd again. */
+  readonly restoredMs: number;
+}
+
+/**
+ * One etcd outage under a formed cluster: `away()`, then every node must report a
+ * `discoveryError`, the outage lasts `ms`, then `back()`; then every key in `liveKeys` must be in
+ * etcd again within `restoreWithinMs`, and a probe key put under `keyPrefix` must be discovered
+ * and, once deleted, lost by every node (the watch, or the range fallback, works again).
+ */
+export async function etcdOutage(
+  etcd: Etcd,
+  nodes: readonly EtcdNode[],
+  options: {
+    readonly keyPrefix: string;
+    readonly liveKeys: readonly string[];
+    readonly away: () => void | Promise<void>;
+    readonly back: () => void | Promise<void>;
+    readonly ms: number;
+    readonly restoreWithinMs: number;
+  },
+): Promise<EtcdOutageReport> {
+  const marks = nodes.map(n => n.lines.length);
+  const since = () => nodes.map((n, i) => n.lines.slice(marks[i]));
+  await options.away();
+  await until(
+    () => since().every(lines => lines.some(l => l.event === 'discoveryError')),
+    options.ms + 3_000,
+    'discoveryError on every node',
+  );
+  // The outage's length is what the test is about, not a condition to wait for.
+  await new Promise(resolve => setTimeout(resolve, options.ms));
+  const whileAway = since();
+  const backAt = performance.now();
+  await options.back();
+  const wanted = [...options.liveKeys].sort().join();
+  await until(
+    async () => (await etcd.keys(options.keyPrefix)).sort().join() === wanted,
+    options.restoreWithinMs,
+    'every live key in etcd again',
+  );
+  const restoredMs = performance.now() - backAt;
+  const probe = 'probe@127.0.0.1';
+  const found = (type: string) =>
+    since().every(lines => lines.some(l => l.event === type && l.node === probe));
+  await etcd.ctl(['put', `${options.keyPrefix}${probe}`, JSON.stringify({ node: probe, port: 1 })]);
+  await until(() => found('discovered'), 3_000, 'the probe key discovered by every node');
+  await etcd.ctl(['del', `${options.keyPrefix}${probe}`]);
+  await until(() => found('lost'), 3_000, 'the probe key lost by every node');
+  return { lines: since(), whileAway, restoredMs };
+}

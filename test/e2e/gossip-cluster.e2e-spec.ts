@@ -59,7 +59,7 @@ describe('gossip discovery between hosts on one bridge', () => {
           net.hosts[i]!.namespace,
           relay,
           { ...env, HTTP_HOST: net.address(i) },
-          { main: sampleMain, singleton: 'none', timeoutMs: 45_000 },
+          { main: sampleMain, singleton: 'none', timeoutMs: 90_000 },
         ),
       ),
     );
@@ -67,7 +67,7 @@ describe('gossip discovery between hosts on one bridge', () => {
     nodes = started.flatMap(s => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find(s => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(nodes.map(n => n.process.kill()));

@@ -224,6 +224,33 @@ describe('FormationGate', () => {
     expect(g.formed).toBe(true);
   });
 
+  it('is formed by the time a wait with its numbers resolves, whichever timer fires first', async () => {
+    let now = 0;
+    const timers: { at: number; callback: () => void }[] = [];
+    const clock: FormationClock = {
+      now: () => now,
+      setTimer: (callback, ms) => {
+        timers.push({ at: now + ms, callback });
+        return { cancel: () => undefined };
+      },
+    };
+    const g = new FormationGate({ minMembers: 0, stableMarginMs: 500 }, clock);
+    g.answered(true); // the gate's own timer: timers[0]
+    const waited = observe(g.wait({ minMembers: 0, stableMarginMs: 500 }, Infinity, stopped));
+    expect(timers).toHaveLength(2);
+    now = 500;
+    let formedWhenResolved: boolean | undefined;
+    const resolved = g
+      .wait({ minMembers: 0, stableMarginMs: 400 }, Infinity, stopped)
+      .then(() => (formedWhenResolved = g.formed));
+    timers[1]!.callback(); // the wait's timer first, the gate's own not yet
+    await resolved;
+    await Promise.resolve();
+    expect(waited.value).toBe('ok');
+    expect(formedWhenResolved).toBe(true);
+    expect(g.formed).toBe(true);
+  });
+
   describe('wait()', () => {
     it('resolves when its own numbers hold, which may differ from the configured ones', async () => {
       const { g } = gate(2, 5_000);

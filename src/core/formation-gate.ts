@@ -102,7 +102,7 @@ export class FormationGate {
 
   /** Whether the cluster has formed (latched: true from formation until close). */
   get formed(): boolean {
-    this.judgeLazily();
+    this.judgeOwn();
     return this.subject.value;
   }
 
@@ -121,7 +121,7 @@ export class FormationGate {
    */
   answered(changed: boolean): void {
     if (this.closed || (!changed && this.lastChangeAt !== undefined)) return;
-    this.judgeLazily();
+    this.judgeOwn();
     this.lastChangeAt = this.clock.now();
     this.recheck();
   }
@@ -129,7 +129,7 @@ export class FormationGate {
   /** The number of connected peers (this node not counted) changed. */
   membersChanged(count: number): void {
     if (this.closed || count === this.members) return;
-    this.judgeLazily();
+    this.judgeOwn();
     this.members = count;
     this.recheck();
   }
@@ -189,12 +189,14 @@ export class FormationGate {
   }
 
   /**
-   * A lazy gate's own condition, judged now: run when read and before each change of the facts,
-   * it latches exactly when an eager gate's timer would have (the condition can only become true
-   * with time passing, and a change of the facts is judged just before it happens).
+   * The gate's own condition, judged now: when read, before each change of the facts and before
+   * any wait resolves. A lazy gate so latches exactly when an eager gate's timer would have (the
+   * condition can only become true with time passing, and a change of the facts is judged just
+   * before it happens), and neither kind can be read unformed after its own margin has passed or
+   * after a `wait()` with its numbers resolved (a timer may fire a fraction early, or after another).
    */
-  private judgeLazily(): void {
-    if (this.eager || !this.watches.has(this.own)) return;
+  private judgeOwn(): void {
+    if (!this.watches.has(this.own)) return;
     const remaining = this.remainingMs(this.options);
     if (remaining !== undefined && remaining <= 0) this.settle(this.own);
   }
@@ -216,7 +218,10 @@ export class FormationGate {
     watch.timer = undefined;
     const remaining = this.remainingMs(watch.numbers);
     if (remaining === undefined) return;
-    if (remaining <= 0) return this.settle(watch);
+    if (remaining <= 0) {
+      if (watch !== this.own) this.judgeOwn();
+      return this.settle(watch);
+    }
     watch.timer = this.clock.setTimer(() => {
       watch.timer = undefined;
       // a timer may fire a fraction early against the monotonic clock: check() re-arms then

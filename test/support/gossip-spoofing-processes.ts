@@ -30,6 +30,11 @@ export const SPOOFING = {
   connectTimeoutMs: 1_000,
   /** Every node's dist port (each in its own namespace), so that dials to them can be told apart. */
   distPort: 4_370,
+  /**
+   * The dist's failure timeout: 15 s, not 5, so that a CI host starving a node process for
+   * seconds does not drop a link; the test is about gossip, and asserts that no link drops.
+   */
+  failureTimeoutMs: 15_000,
   /** Where the authentic fake names point: the flooder's host, a port whose SYNs it drops. */
   blackholePort: 9_999,
   /** Growth of a node's heap (after full collections) that a flood may cause at most. */
@@ -91,6 +96,7 @@ export class GossipNode {
         GOSSIP_NODE: `n${i}@${address}`,
         GOSSIP_COOKIE: SPOOFING.cookie,
         GOSSIP_DIST_PORT: String(SPOOFING.distPort),
+        GOSSIP_DIST: JSON.stringify({ failureTimeoutMs: SPOOFING.failureTimeoutMs }),
         GOSSIP_OPTIONS: JSON.stringify({
           interface: address,
           intervalMs: SPOOFING.intervalMs,

@@ -24,3 +24,4 @@ export * from './node-start.js';
 export * from './quorum.js';
 export * from './formation-gate.js';
 export * from './formation-options.js';
+export * from './redact.js';

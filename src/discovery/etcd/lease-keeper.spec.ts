@@ -35,6 +35,10 @@ class FakeEtcd implements LeaseApi {
   keys = new Map<string, { value: string; lease: string }>();
   down = false;
   hangRevoke = false;
+  /** TTL granted, in seconds. */
+  ttl = 0.3;
+  /** When set, a keepalive waits for it (never settles when it never resolves). */
+  holdKeepAlive: Promise<void> | undefined;
   private next = 1;
 
   async grant(): Promise<{ id: string; ttl: number }> {
@@ -42,7 +46,7 @@ class FakeEtcd implements LeaseApi {
     if (this.down) throw refused();
     const id = `${7_000_000_000_000_000_000n + BigInt(this.next++)}`;
     this.leases.add(id);
-    return { id, ttl: 0.3 };
+    return { id, ttl: this.ttl };
   }
   async put(key: string, value: string, id: string): Promise<bigint> {
     this.calls.push('put');
@@ -53,8 +57,9 @@ class FakeEtcd implements LeaseApi {
   }
   async keepAlive(id: string): Promise<number> {
     this.calls.push('keepalive');
+    if (this.holdKeepAlive) await this.holdKeepAlive;
     if (this.down) throw refused();
-    return this.leases.has(id) ? 0.3 : 0;
+    return this.leases.has(id) ? this.ttl : 0;
   }
   async revoke(id: string, signal: AbortSignal): Promise<void> {
     this.calls.push('revoke');
@@ -209,5 +214,35 @@ describe('LeaseKeeper', () => {
     const error = await second.keeper.stop(200);
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(error).toMatchObject({ code: 'ERR_ETCD_REQUEST' });
+  });
+
+  it('reput() while a keepalive is in flight puts right after it, not a period later', async () => {
+    const { etcd, keeper } = setup();
+    etcd.ttl = 3; // keepalive period 1 s
+    await keeper.start();
+    let release!: () => void;
+    etcd.holdKeepAlive = new Promise<void>(resolve => (release = resolve));
+    await until(() => etcd.calls.includes('keepalive'), 3_000);
+    etcd.keys.clear();
+    keeper.reput();
+    etcd.holdKeepAlive = undefined;
+    const released = performance.now();
+    release();
+    await until(() => etcd.keys.has('/gc/default/a@h'), 3_000);
+    expect(performance.now() - released).toBeLessThan(500);
+    await keeper.stop();
+  });
+
+  it("a keepalive with no answer gives up when the lease's time is up, not never", async () => {
+    const { etcd, keeper, failures } = setup();
+    etcd.ttl = 0.6; // period 200 ms; the lease is gone 600 ms after its last renewal
+    await keeper.start();
+    etcd.holdKeepAlive = new Promise<void>(() => {});
+    await until(() => etcd.calls.includes('keepalive'), 3_000);
+    const started = performance.now();
+    await until(() => failures.length >= 1, 3_000);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(failures[0]![0]).toMatch(/keepalive/);
+    await keeper.stop();
   });
 });

@@ -18,6 +18,12 @@ export interface LeaseKeeperOptions {
   readonly onRegistered?: () => void;
 }
 
+/**
+ * Shortest deadline given to a keepalive, in ms: when the lease seems to have (almost) run out by
+ * our clock, one short try still lets a restarted etcd (which renews its leases) answer.
+ */
+const MIN_KEEPALIVE_MS = 250;
+
 /** What the keeper is doing. */
 export type LeaseKeeperState = 'idle' | 'granting' | 'putting' | 'keeping' | 'stopped';
 
@@ -29,6 +35,9 @@ export type LeaseKeeperState = 'idle' | 'granting' | 'putting' | 'keeping' | 'st
  * - a keepalive answering no TTL, or a put answering "requested lease not found", means the lease
  *   is gone (etcd was unreachable longer than the TTL, or someone revoked it): grant and put again
  *   at once, logging the loss once;
+ * - a keepalive is given at most the lease's time left (granted TTL minus the time since the
+ *   request that last renewed it): past that the lease is gone anyway, and waiting longer on a
+ *   black-holed endpoint would only delay the new grant;
  * - a failed request (etcd unreachable, timeout) is reported and retried with a backoff capped at
  *   the keepalive period, so the key is back within about one period after etcd returns;
  * - {@link reput} puts the key again under the same lease (someone deleted it);
@@ -36,6 +45,8 @@ export type LeaseKeeperState = 'idle' | 'granting' | 'putting' | 'keeping' | 'st
  */
 export class LeaseKeeper {
   private lease: { id: string; ttl: number } | undefined;
+  /** When (monotonic ms) the request that last granted or renewed the lease was sent. */
+  private renewedAt = 0;
   private registered = false;
   private lost = false;
   private failures = 0;
@@ -114,7 +125,9 @@ export class LeaseKeeper {
       try {
         if (this.lease === undefined) {
           this.current = 'granting';
+          const sent = performance.now();
           this.lease = await api.grant(ttlSeconds, signal);
+          this.renewedAt = sent;
           fresh = true;
         }
         const lease = this.lease;
@@ -129,7 +142,9 @@ export class LeaseKeeper {
           this.options.onRegistered?.();
         } else {
           this.current = 'keeping';
-          const ttl = await api.keepAlive(lease.id, signal);
+          const sent = performance.now();
+          const ttl = await this.keepAlive(lease, sent);
+          this.renewedAt = sent;
           this.succeeded();
           if (ttl <= 0) {
             this.leaseGone(lease.id);
@@ -137,7 +152,8 @@ export class LeaseKeeper {
           }
         }
         this.current = 'keeping';
-        delay = this.period();
+        // reput() while a request was in flight: put the key back now, not a period later.
+        delay = this.registered ? this.period() : 0;
       } catch (error) {
         if (signal.aborted) break;
         // A lease granted just now cannot be gone already: count that as a failure, not a loss.
@@ -162,6 +178,16 @@ export class LeaseKeeper {
       if (!signal.aborted) await this.sleep(delay);
     }
     this.settleFirst?.();
+  }
+
+  /** One keepalive, given at most the lease's time left (see the class comment). */
+  private keepAlive(lease: { id: string; ttl: number }, sent: number): Promise<number> {
+    const ms = Math.max(MIN_KEEPALIVE_MS, lease.ttl * 1_000 - (sent - this.renewedAt));
+    return withDeadline(live => this.options.api.keepAlive(lease.id, live), {
+      ms,
+      signal: this.stopping.signal,
+      onTimeout: () => etcdRequestError({ kind: 'timeout', ms }, '/v3/lease/keepalive', 'etcd'),
+    });
   }
 
   /** The lease is gone: log once per loss, and start over with a new one. */

@@ -7,6 +7,7 @@ import {
   resolveWaitOptions,
 } from './formation-options.js';
 import { MAX_INT32, MAX_TIMER_MS } from './validate.js';
+import { observe } from '../../test/support/wait.js';
 
 const stopped = () => new GenClusterError('ERR_CLUSTER_STOPPED', 'stopped');
 
@@ -29,16 +30,6 @@ async function state(promise: Promise<unknown>): Promise<unknown> {
   const box = observe(promise);
   await jest.advanceTimersByTimeAsync(0);
   return box.value;
-}
-
-/** A box holding the state of `promise`, kept current ('pending', 'ok' or the error). */
-function observe(promise: Promise<unknown>): { value: unknown } {
-  const box: { value: unknown } = { value: 'pending' };
-  promise.then(
-    () => (box.value = 'ok'),
-    (error: unknown) => (box.value = error),
-  );
-  return box;
 }
 
 describe('FormationGate', () => {
@@ -377,6 +368,23 @@ describe('formation options', () => {
       minMembers: 0,
       stableMarginMs: 1_000,
       timeoutMs: Infinity,
+    });
+  });
+
+  it('takes the configured number for a field given as undefined, field by field', () => {
+    const configured = { minMembers: 2, stableMarginMs: 1_000 };
+    expect(
+      resolveWaitOptions({ minMembers: undefined, stableMarginMs: undefined }, configured),
+    ).toEqual({ ...configured, timeoutMs: 31_000 });
+    expect(resolveWaitOptions({ minMembers: undefined, stableMarginMs: 0 }, configured)).toEqual({
+      minMembers: 2,
+      stableMarginMs: 0,
+      timeoutMs: 30_000,
+    });
+    expect(resolveWaitOptions({ minMembers: 1, stableMarginMs: undefined }, configured)).toEqual({
+      minMembers: 1,
+      stableMarginMs: 1_000,
+      timeoutMs: 31_000,
     });
   });
 

@@ -5,7 +5,7 @@
  * on a half-formed view. Pure: the engine feeds it facts, and a clock is injected, so a spec can
  * drive it with fake timers.
  */
-import { BehaviorSubject, type Observable, defer, distinctUntilChanged } from 'rxjs';
+import { BehaviorSubject, type Observable, defer, distinctUntilChanged, of } from 'rxjs';
 import { FormationTimeoutError } from './errors.js';
 import type { ResolvedFormationOptions } from './formation-options.js';
 import { FormationMessages } from './formation.messages.js';
@@ -58,7 +58,10 @@ interface Watch {
  * gate stays formed (latched) until {@link close}.
  */
 export class FormationGate {
-  /** Whether the cluster has formed: the current value at once, then each change. */
+  /**
+   * Whether the cluster has formed: the current value at once, then each change; after close,
+   * `false` and complete.
+   */
   readonly formed$: Observable<boolean>;
 
   private readonly subject = new BehaviorSubject(false);
@@ -94,7 +97,9 @@ export class FormationGate {
       },
     };
     this.watches.add(this.own);
+    // a completed BehaviorSubject replays nothing: a subscriber after close gets `false` here
     this.formed$ = defer(() => {
+      if (this.closed) return of(false);
       this.makeEager();
       return this.subject.asObservable();
     }).pipe(distinctUntilChanged());

@@ -77,7 +77,14 @@ export function resolveWaitOptions(
   const what = 'waitForFormation options';
   if (value !== undefined) checkKnownKeys(what, value, [...FORMATION_KEYS, 'timeoutMs']);
   const { timeoutMs, ...numbers } = (value ?? {}) as WaitForFormationOptions;
-  const resolved = resolveFormationOptions({ ...configured, ...numbers }, what);
+  // field by field: an own `undefined` (`{ minMembers: opts.min }`) means unset, not the default
+  const resolved = resolveFormationOptions(
+    {
+      minMembers: numbers.minMembers ?? configured.minMembers,
+      stableMarginMs: numbers.stableMarginMs ?? configured.stableMarginMs,
+    },
+    what,
+  );
   const wait = timeoutMs ?? resolved.stableMarginMs + DEFAULT_FORMATION_WAIT_MS;
   // Infinity waits for ever; a finite wait must be one a Node timer honours
   if (wait !== Infinity && !isMilliseconds(wait))

@@ -80,4 +80,19 @@ describe('the discovery context the engine passes', () => {
     context().reportError!(error, 'late');
     expect(events.filter(e => e.type === 'discoveryError')).toHaveLength(2);
   });
+
+  it('reportError still emits while the engine is paused, and drops reports after stop', async () => {
+    const { cluster, context, events } = withContext();
+    await cluster.start();
+    await flushPromises();
+    cluster.pause();
+    const error = new Error('etcd registration refused');
+    context().reportError!(error, 'etcd', 2);
+    expect(events.filter(e => e.type === 'discoveryError')).toEqual([
+      { type: 'discoveryError', error, consecutive: 2, source: 'etcd' },
+    ]);
+    await cluster.stop();
+    context().reportError!(error, 'etcd', 3);
+    expect(events.filter(e => e.type === 'discoveryError')).toHaveLength(1);
+  });
 });

@@ -3,17 +3,7 @@ import { evaluateReadiness } from './cluster-health.js';
 import { FormationTimeoutError } from './errors.js';
 import { IdleCluster } from './idle-cluster.js';
 import { advance, setupEngine as setup } from '../../test/support/engine-harness.js';
-import { flushPromises } from '../../test/support/wait.js';
-
-/** Settles `promise` into a box at once, so a rejection while time advances is handled. */
-function observe(promise: Promise<unknown>): { value: unknown } {
-  const box: { value: unknown } = { value: 'pending' };
-  promise.then(
-    () => (box.value = 'ok'),
-    (error: unknown) => (box.value = error),
-  );
-  return box;
-}
+import { flushPromises, observe } from '../../test/support/wait.js';
 
 describe('GenCluster formation gate', () => {
   beforeEach(() => jest.useFakeTimers());
@@ -149,6 +139,19 @@ describe('GenCluster formation gate', () => {
     expect(cluster.formed).toBe(false);
   });
 
+  it('gives a subscriber after stop `false`, then complete', async () => {
+    const { cluster } = setup({ formation: { minMembers: 0, stableMarginMs: 0 } });
+    await cluster.start();
+    await flushPromises();
+    expect(cluster.formed).toBe(true);
+    await cluster.stop();
+    const seen: boolean[] = [];
+    let completed = false;
+    cluster.formed$.subscribe({ next: v => seen.push(v), complete: () => (completed = true) });
+    expect(seen).toEqual([false]);
+    expect(completed).toBe(true);
+  });
+
   describe('waitForFormation()', () => {
     it('resolves with the configured numbers, or with its own', async () => {
       const { cluster } = setup({
@@ -246,5 +249,16 @@ describe('IdleCluster formation', () => {
     await idle.close();
     expect(seen).toEqual([true]);
     expect(completed).toBe(true);
+  });
+
+  it('gives a subscriber after close `false`, then complete, and is not formed any more', async () => {
+    const idle = new IdleCluster('app@127.0.0.1', 'no cluster configured');
+    await idle.close();
+    const seen: boolean[] = [];
+    let completed = false;
+    idle.formed$.subscribe({ next: v => seen.push(v), complete: () => (completed = true) });
+    expect(seen).toEqual([false]);
+    expect(completed).toBe(true);
+    expect(idle.formed).toBe(false);
   });
 });

@@ -326,7 +326,8 @@ export class GenCluster {
       ...(typeof port === 'number' ? { port } : {}),
       ...(deriveKey ? { deriveKey } : {}),
       reportError: (error, source, consecutive = 1) => {
-        if (this.state === 'running')
+        // paused stops refreshing, not discovery's own work: its failures are still news
+        if (this.state === 'running' || this.state === 'paused')
           this.outbox.emit({ type: 'discoveryError', error: toError(error), consecutive, source });
       },
     };

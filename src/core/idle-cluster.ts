@@ -1,4 +1,4 @@
-import { BehaviorSubject, type Observable, Subject } from 'rxjs';
+import { BehaviorSubject, type Observable, Subject, defer, of } from 'rxjs';
 import type { ClusterHealthSnapshot } from './cluster-health.js';
 import { GenClusterError } from './errors.js';
 import type { ClusterEvent, Membership } from './events.js';
@@ -40,6 +40,7 @@ export class IdleCluster implements ClusterControl {
   private readonly membership: BehaviorSubject<Membership>;
   private readonly events = new Subject<ClusterEvent>();
   private readonly formation = new BehaviorSubject(true);
+  private closed = false;
 
   constructor(
     readonly self: string,
@@ -85,14 +86,15 @@ export class IdleCluster implements ClusterControl {
     throw this.error();
   }
 
-  /** Formed at once: a cluster of one has no discovered set to wait for. */
+  /** Formed at once: a cluster of one has no discovered set to wait for; not after close. */
   get formed(): boolean {
-    return this.formation.value;
+    return !this.closed && this.formation.value;
   }
 
-  /** `true` at once; completes on close. */
+  /** `true` at once; completes on close. A subscriber after close gets `false`, then complete. */
   get formed$(): Observable<boolean> {
-    return this.formation.asObservable();
+    // a completed BehaviorSubject replays nothing
+    return defer(() => (this.closed ? of(false) : this.formation.asObservable()));
   }
 
   /** Resolves at once, unless peers are required: they can never come (`ERR_NOT_STARTED`). */
@@ -123,6 +125,7 @@ export class IdleCluster implements ClusterControl {
 
   /** Completes the streams, as a stopped cluster does. */
   async close(): Promise<void> {
+    this.closed = true;
     this.membership.complete();
     this.events.complete();
     this.formation.complete();

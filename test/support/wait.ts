@@ -21,3 +21,16 @@ export async function until(
 export async function flushPromises(rounds = 10): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
+
+/**
+ * A box holding the state of `promise`, kept current ('pending', 'ok' or the error). The handler
+ * is attached at once, so a rejection while fake time advances is not unhandled.
+ */
+export function observe(promise: Promise<unknown>): { value: unknown } {
+  const box: { value: unknown } = { value: 'pending' };
+  promise.then(
+    () => (box.value = 'ok'),
+    (error: unknown) => (box.value = error),
+  );
+  return box;
+}

@@ -1,3 +1,6 @@
+// About 470 lines, over the 450 guideline: the body reading and error mapping (readText,
+// networkError, brokeOff) duplicate kubernetes/api-client.ts and are to move to a shared
+// discovery/http-json.ts (review 17B item 17 D2), which brings this file back under it.
 import {
   Agent as HttpAgent,
   type ClientRequest,
@@ -41,7 +44,21 @@ export interface StreamHandlers {
   readonly onValue: (value: unknown) => void;
   /** The stream is cut after this long (a connection that died silently would hang it). */
   readonly maxDurationMs: number;
+  /** The stream is open (status 200) on `endpoint`. */
+  readonly onOpen?: (endpoint: string) => void;
 }
+
+/**
+ * How a stream ended: `'end'` when the server ended it, `'cut'` when `maxDurationMs` passed (a
+ * planned end, not a failure).
+ */
+export type StreamEnd = 'end' | 'cut';
+
+/** The `withDeadline` rejection of a stream's planned cut, caught inside `stream()`. */
+class StreamCut extends Error {}
+
+/** How often a streaming connection probes a silent peer (TCP keepalive). */
+const STREAM_KEEPALIVE_MS = 10_000;
 
 const MAX_ERROR_BODY = 64 * 1024;
 const TLS_CODE = /CERT|SIGNATURE|ISSUER|TLS|SSL|ALTNAME/i;
@@ -111,15 +128,20 @@ export class EtcdClient {
 
   /**
    * Opens a streaming call (`/v3/watch`) and hands on each line: resolves when the server ends the
-   * stream, rejects with an {@link EtcdRequestError} when it is refused or breaks off, with the
-   * handler's error, or with the abort reason.
+   * stream or `maxDurationMs` passes (see {@link StreamEnd}), rejects with an
+   * {@link EtcdRequestError} when it is refused or breaks off, with the handler's error, or with
+   * the abort reason.
+   *
+   * The request requires a leader (`Grpc-Metadata-Hasleader`, clientv3's `WithRequireLeader`):
+   * a member that loses its leader cancels the watch instead of keeping it silently open.
    */
-  async stream(path: string, body: unknown, handlers: StreamHandlers): Promise<void> {
+  async stream(path: string, body: unknown, handlers: StreamHandlers): Promise<StreamEnd> {
     const { signal } = handlers;
     const { req, res, endpoint } = await this.attempt(signal, async (endpoint, token) => ({
-      ...(await this.open(endpoint, path, body, token, signal)),
+      ...(await this.open(endpoint, path, body, token, signal, true)),
       endpoint,
     }));
+    handlers.onOpen?.(endpoint);
     const lines = new JsonLines(this.options.maxBodyBytes);
     try {
       await withDeadline(
@@ -163,10 +185,13 @@ export class EtcdClient {
         {
           ms: handlers.maxDurationMs,
           signal,
-          onTimeout: () =>
-            etcdRequestError({ kind: 'timeout', ms: handlers.maxDurationMs }, path, endpoint),
+          onTimeout: () => new StreamCut(),
         },
       );
+      return 'end';
+    } catch (error) {
+      if (error instanceof StreamCut) return 'cut';
+      throw error;
     } finally {
       // Ended, cut, aborted or failed: the stream must not outlive the call.
       req.destroy();
@@ -196,6 +221,8 @@ export class EtcdClient {
   ): Promise<T> {
     const count = this.options.endpoints.length;
     for (let tried = 1; ; tried++) {
+      // The caller's signal bounds the whole call, every endpoint and retry included.
+      if (signal?.aborted) throw toError(signal.reason);
       const endpoint = this.endpoint;
       try {
         let token = await this.tokenFor(endpoint, signal);
@@ -224,15 +251,22 @@ export class EtcdClient {
     if (token !== undefined) return token;
     let pending = this.authenticating.get(endpoint);
     if (pending === undefined) {
-      pending = this.authenticate(endpoint, signal).finally(() =>
-        this.authenticating.delete(endpoint),
-      );
+      // Shared by every caller, so bound only by its own deadlines: one caller giving up must not
+      // fail the others. Each caller races its own signal below.
+      pending = this.authenticate(endpoint).finally(() => this.authenticating.delete(endpoint));
+      pending.catch(() => undefined);
       this.authenticating.set(endpoint, pending);
     }
-    return pending;
+    if (signal === undefined) return pending;
+    const shared = pending;
+    return withDeadline(() => shared, {
+      ms: Infinity,
+      signal,
+      onTimeout: () => new Error('unreachable: no deadline'),
+    });
   }
 
-  private async authenticate(endpoint: string, signal: AbortSignal | undefined): Promise<string> {
+  private async authenticate(endpoint: string): Promise<string> {
     const user = this.options.username!;
     let password: string;
     try {
@@ -253,7 +287,7 @@ export class EtcdClient {
         AUTHENTICATE,
         { name: user, password },
         undefined,
-        signal,
+        undefined,
       ));
     } catch (error) {
       if (
@@ -267,7 +301,7 @@ export class EtcdClient {
       throw error;
     }
     const left = Math.max(1, this.options.requestTimeoutMs - (performance.now() - started));
-    const text = await this.readText(res, endpoint, AUTHENTICATE, MAX_ERROR_BODY, left, signal);
+    const text = await this.readText(res, endpoint, AUTHENTICATE, MAX_ERROR_BODY, left, undefined);
     let token: string;
     try {
       token = decodeToken(JSON.parse(text));
@@ -287,10 +321,18 @@ export class EtcdClient {
     body: unknown,
     token: string | undefined,
     signal: AbortSignal | undefined,
+    streaming = false,
   ): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     const timeoutMs = this.options.requestTimeoutMs;
     const started = performance.now();
-    const { req, res } = await this.send(endpoint, path, JSON.stringify(body), token, signal);
+    const { req, res } = await this.send(
+      endpoint,
+      path,
+      JSON.stringify(body),
+      token,
+      signal,
+      streaming,
+    );
     const status = res.statusCode ?? 0;
     if (status === 200) return { req, res };
     const left = Math.max(1, timeoutMs - (performance.now() - started));
@@ -311,6 +353,7 @@ export class EtcdClient {
     body: string,
     token: string | undefined,
     signal: AbortSignal | undefined,
+    streaming: boolean,
   ): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     const timeoutMs = this.options.requestTimeoutMs;
     const https = endpoint.startsWith('https:');
@@ -323,11 +366,14 @@ export class EtcdClient {
             'User-Agent': 'gen-cluster',
           };
           if (token !== undefined) headers.Authorization = token;
+          if (streaming) headers['Grpc-Metadata-Hasleader'] = 'true';
           const req = (https ? httpsRequest : httpRequest)(`${endpoint}${path}`, {
             method: 'POST',
             agent: https ? this.httpsAgent : this.httpAgent,
             headers,
           });
+          // A long-lived stream probes its connection, so a peer that vanished is noticed.
+          if (streaming) req.on('socket', socket => socket.setKeepAlive(true, STREAM_KEEPALIVE_MS));
           const onAbort = () => req.destroy();
           live.addEventListener('abort', onAbort, { once: true });
           // Errors after the response are reported on the response; this keeps a late request

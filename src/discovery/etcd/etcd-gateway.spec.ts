@@ -61,8 +61,13 @@ describe('etcd gateway shapes', () => {
     expect(decodeRange(JSON.parse(CAPTURED.range))).toEqual({
       revision: 3n,
       kvs: [
-        { key: '/gc/default/a@h', value: '{"node":"a@h"}', lease: '5007618185168383498' },
-        { key: '/gc/default/b@h', value: 'x', lease: '5007618185168383498' },
+        {
+          key: '/gc/default/a@h',
+          value: '{"node":"a@h"}',
+          lease: '5007618185168383498',
+          modRevision: 2n,
+        },
+        { key: '/gc/default/b@h', value: 'x', lease: '5007618185168383498', modRevision: 3n },
       ],
     });
     expect(decodeRange(JSON.parse(CAPTURED.rangeEmpty))).toEqual({ revision: 3n, kvs: [] });
@@ -102,12 +107,16 @@ describe('etcd gateway shapes', () => {
     expect(put).toEqual({
       kind: 'events',
       revision: 5n,
-      events: [{ type: 'PUT', kv: { key: '/w/a', value: 'v1', lease: undefined } }],
+      events: [
+        { type: 'PUT', kv: { key: '/w/a', value: 'v1', lease: undefined, modRevision: 5n } },
+      ],
     });
     expect(del).toEqual({
       kind: 'events',
       revision: 7n,
-      events: [{ type: 'DELETE', kv: { key: '/w/a', value: '', lease: undefined } }],
+      events: [
+        { type: 'DELETE', kv: { key: '/w/a', value: '', lease: undefined, modRevision: 7n } },
+      ],
     });
     expect(decodeWatchMessage(JSON.parse(CAPTURED.compacted))).toEqual({
       kind: 'canceled',

@@ -21,6 +21,11 @@ export interface EtcdKeyValue {
   readonly value: string;
   /** The lease the key is attached to, `undefined` for none. */
   readonly lease: string | undefined;
+  /**
+   * The revision of the key's last change (`mod_revision`). A watch resumes after the last
+   * event's: etcd may cut a catch-up batch while the header already says the store's revision.
+   */
+  readonly modRevision: bigint;
 }
 
 /** A decoded `/v3/kv/range` answer. */
@@ -189,5 +194,6 @@ function keyValue(value: unknown, what: string): EtcdKeyValue {
     key: Buffer.from(kv.key, 'base64').toString('utf8'),
     value: Buffer.from(raw, 'base64').toString('utf8'),
     lease: lease === '0' ? undefined : lease,
+    modRevision: BigInt(int64(kv.mod_revision ?? '0', what)),
   };
 }

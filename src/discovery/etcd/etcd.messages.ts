@@ -64,6 +64,10 @@ export const EtcdMessages = {
     `etcd discovery: could not revoke lease ${leaseId} on close (${reason}); the key goes when the lease expires.`,
 
   // Value checks.
+  tooManyKeys: (maxKeys: number, suppressed: number) =>
+    `etcd discovery: more than ${maxKeys} keys under the prefix; the watch copy is dropped and each lookup ranges the prefix (check what else writes under it).${suppressed > 0 ? ` (${suppressed} similar warnings suppressed)` : ''}`,
+  watchMoved: (from: string, to: string) =>
+    `etcd discovery: requests moved from ${from} to ${to}; the watch moves too.`,
   notJsonValue: () =>
     'the value is not JSON of the form {"node":"name@host","port":4369,"incarnation":"..."}',
   nodeMismatch: (node: string) =>

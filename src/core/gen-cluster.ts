@@ -1,79 +1,36 @@
-// Over the ~450-line guide on purpose (about 670 lines): this is the engine's public face
-// (lifecycle, refresh, connects, dist reports, their log lines); its rooms (lookup, refresh loop,
-// backoff, outbox, options, connect-failure report, link admission, formation gate) live beside
-// it, and what remains shares its state.
+// Over the ~450-line guide on purpose (about 530 lines): this is the engine's public face
+// (lifecycle, refresh, dist reports, their log lines); its rooms (options, lookup, refresh loop,
+// backoff, connection attempts, outbox, connect-failure report, link admission, formation gate,
+// discovery context) live beside it, and what remains shares its state.
 import { setMaxListeners } from 'node:events';
 import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
 import { type ClusterHealthSnapshot, readDistHealth } from './cluster-health.js';
-import { withDeadline } from './deadline.js';
-import { type QuorumOptions, QuorumTracker } from './quorum.js';
-import type { BackoffOptions, SchedulerOptions } from './defaults.js';
+import { QuorumTracker } from './quorum.js';
+import type { SchedulerOptions } from './defaults.js';
 import { DiscoveryLookup } from './discovery-lookup.js';
-import { ConnectError, GenClusterError, toError } from './errors.js';
+import { ConnectionAttempts } from './connection-attempts.js';
+import { engineDiscoveryContext, engineFormationGate } from './engine-context.js';
+import { GenClusterError, toError } from './errors.js';
 import { EventOutbox } from './event-outbox.js';
-import { FormationGate } from './formation-gate.js';
-import {
-  type FormationOptions,
-  type WaitForFormationOptions,
-  resolveFormationOptions,
-  resolveWaitOptions,
-} from './formation-options.js';
-import { FormationMessages } from './formation.messages.js';
+import type { FormationGate } from './formation-gate.js';
+import { type WaitForFormationOptions, resolveWaitOptions } from './formation-options.js';
 import type { ClusterEvent, Membership, NodeDownReason } from './events.js';
 import { Limiter } from './limiter.js';
 import { ADMISSION_REFRESH_WINDOW_MS, AdmissionControl } from './link-admission.js';
 import { type StructuredLogger, asStructuredLogger } from './cluster-logger.js';
-import {
-  ConnectFailureReport,
-  type ConnectFailureReportOptions,
-  DEFAULT_CONNECT_FAILURE_REPORT,
-} from './connect-failure-report.js';
-import { type ClusterLogger, consoleLogger } from './logger.js';
+import { ConnectFailureReport, DEFAULT_CONNECT_FAILURE_REPORT } from './connect-failure-report.js';
+import { consoleLogger } from './logger.js';
 import { CoreMessages } from './messages.js';
 import { type Peer, nodeKey, toPeer } from './peer.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { RefreshLoop, type RefreshRound } from './refresh-loop.js';
 import { resolveSchedulerOptions } from './scheduler-options.js';
-import type { DiscoveryContext, DiscoveryStrategy, DistStrategy } from './strategy.js';
+import type { DiscoveryStrategy, DistStrategy } from './strategy.js';
 import { invalidOption } from './validate.js';
 
-/** Options of {@link GenCluster}. Only `node`, `discovery` and `dist` are required. */
-export interface GenClusterOptions extends Partial<Omit<SchedulerOptions, 'backoff'>> {
-  /** This node's name, `name@host`. */
-  readonly node: string;
-  /** Who the peers should be. */
-  readonly discovery: DiscoveryStrategy;
-  /** How to connect to them. */
-  readonly dist: DistStrategy;
-  /** Per-node reconnect backoff; unset fields take their defaults. */
-  readonly backoff?: Partial<BackoffOptions>;
-  /**
-   * Where logs go; a console logger for warnings and errors when unset. A logger from
-   * `createClusterLogger` gets structured fields and filters by its level; any other gets every
-   * level it has a method for, message only.
-   */
-  readonly logger?: ClusterLogger;
-  /**
-   * When repeated connect failures count as persistent and how often they are summarised.
-   * @internal Tests shorten the intervals; the defaults are not a setting.
-   */
-  readonly connectFailureReport?: Partial<ConnectFailureReportOptions>;
-  /** Uniform random source in [0, 1) for backoff jitter; `Math.random` when unset. */
-  readonly random?: () => number;
-  /**
-   * A quorum rule: membership snapshots carry a `quorum` field, `quorumChanged` events are
-   * emitted and leadership runs only on a side with quorum. None when unset.
-   */
-  readonly quorum?: QuorumOptions;
-  /**
-   * The formation gate (Akka Bootstrap's required contact points and stable margin): the cluster
-   * counts as formed once `minMembers` peers (default 0) are connected and the discovered set has
-   * not changed for `stableMarginMs` (default 5 s). Setting it makes `notFormed` a readiness
-   * reason and logs the formation; `formed`, `formed$` and `waitForFormation` work either way,
-   * with the defaults when unset.
-   */
-  readonly formation?: FormationOptions;
-}
+import type { GenClusterOptions } from './gen-cluster-options.js';
+
+export type { GenClusterOptions } from './gen-cluster-options.js';
 
 /** The lifecycle of a {@link GenCluster}. */
 export type ClusterState = 'new' | 'running' | 'paused' | 'leaving' | 'stopped';
@@ -111,12 +68,7 @@ export class GenCluster {
   private readonly members = new Map<string, Peer>();
   private discovered = new Map<string, Peer>();
   private readonly backoff: ReconnectBackoff;
-  private readonly connecting = new Map<string, Promise<void>>();
-  /**
-   * Per node with a connect in flight: bumped on every up/down report of it, to tell a stale
-   * connect result from a fresh one. Entries live only as long as the attempt.
-   */
-  private readonly epochs = new Map<string, number>();
+  private readonly attempts: ConnectionAttempts;
   private readonly stopping = new AbortController();
   private starting: Promise<void> | undefined;
 
@@ -153,7 +105,7 @@ export class GenCluster {
         }),
     );
     this.backoff = new ReconnectBackoff(this.options.backoff, options.random ?? Math.random, node =>
-      this.retryDue(node),
+      this.attempts.retryDue(node),
     );
     // every attempt in flight listens to it (connectConcurrency of them, plus a lookup)
     setMaxListeners(0, this.stopping.signal);
@@ -182,20 +134,23 @@ export class GenCluster {
     });
     this.membership$ = this.outbox.membership$;
     this.events$ = this.outbox.events$;
-    const formation = resolveFormationOptions(options.formation);
-    this.formationConfigured = options.formation !== undefined;
-    this.formation = new FormationGate(
-      formation,
-      undefined,
-      ({ members }) => {
-        if (!this.formationConfigured) return;
-        const { minMembers, stableMarginMs } = formation;
-        this.logger.log(FormationMessages.formed(members, minMembers, stableMarginMs), {
-          event: 'formed',
-        });
-      },
-      this.formationConfigured,
-    );
+    const formation = engineFormationGate(options.formation, this.logger);
+    this.formation = formation.gate;
+    this.formationConfigured = formation.configured;
+    this.attempts = new ConnectionAttempts({
+      dist: this.dist,
+      limiter: this.limiter,
+      backoff: this.backoff,
+      failures: this.failures,
+      logger: this.logger,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      stopping: this.stopping.signal,
+      running: () => this.state === 'running',
+      discovered: key => this.discovered.get(key),
+      isMember: key => this.members.has(key),
+      nodeUp: peer => this.onNodeUp(peer),
+      emit: event => this.outbox.emit(event),
+    });
   }
 
   /** Where the cluster is in its lifecycle. */
@@ -295,7 +250,17 @@ export class GenCluster {
         nodeDown: (node, reason) => this.onNodeDown(node, reason),
         admission: this.admission,
       });
-      await this.discovery.init?.(this.discoveryContext());
+      await this.discovery.init?.(
+        engineDiscoveryContext({
+          self: this.self,
+          logger: this.logger,
+          dist: this.dist,
+          requestRefresh: () => void this.refresh(),
+          // paused stops refreshing, not discovery's own work: its failures are still news
+          reporting: () => this.state === 'running' || this.state === 'paused',
+          emit: event => this.outbox.emit(event),
+        }),
+      );
     } catch (error) {
       this.state = 'stopped';
       await Promise.allSettled([
@@ -312,25 +277,6 @@ export class GenCluster {
       event: 'nodeStarted',
     });
     void this.refresh();
-  }
-
-  /** What discovery gets at init: the dist's port and key derivation when it offers them. */
-  private discoveryContext(): DiscoveryContext {
-    const { dist } = this;
-    const port = dist.port;
-    const deriveKey = dist.deriveKey?.bind(dist);
-    return {
-      self: this.self,
-      logger: this.logger,
-      requestRefresh: () => void this.refresh(),
-      ...(typeof port === 'number' ? { port } : {}),
-      ...(deriveKey ? { deriveKey } : {}),
-      reportError: (error, source, consecutive = 1) => {
-        // paused stops refreshing, not discovery's own work: its failures are still news
-        if (this.state === 'running' || this.state === 'paused')
-          this.outbox.emit({ type: 'discoveryError', error: toError(error), consecutive, source });
-      },
-    };
   }
 
   /**
@@ -393,7 +339,7 @@ export class GenCluster {
     // A start still in progress finishes first, so what it opens is closed below.
     await this.starting?.catch(() => undefined);
     await this.refreshLoop.settled();
-    await Promise.allSettled(this.connecting.values());
+    await this.attempts.settled();
     if (this.starting) {
       try {
         await call(() => this.dist.leave?.());
@@ -455,9 +401,9 @@ export class GenCluster {
     const attempts: Promise<void>[] = [];
     const now = performance.now();
     for (const [key, peer] of this.discovered) {
-      if (this.members.has(key) || this.connecting.has(key) || this.backoff.waiting(key, now))
+      if (this.members.has(key) || this.attempts.has(key) || this.backoff.waiting(key, now))
         continue;
-      attempts.push(this.connect(peer));
+      attempts.push(this.attempts.connect(peer));
     }
     // Every round, so the most verbose level: a person needs the changes, not the rounds.
     this.logger.verbose(
@@ -527,87 +473,6 @@ export class GenCluster {
     for (const key of [...this.members.keys()]) if (!keys.has(key)) this.onNodeDown(key, 'unknown');
   }
 
-  // --- connections ---------------------------------------------------------------------------
-
-  private connect(peer: Peer): Promise<void> {
-    const key = peer.node;
-    const running = this.connecting.get(key);
-    if (running) return running;
-    const attempt = this.limiter
-      .run(() => this.attemptConnect(key))
-      .finally(() => {
-        if (this.connecting.get(key) === attempt) this.connecting.delete(key);
-      });
-    this.connecting.set(key, attempt);
-    return attempt;
-  }
-
-  private async attemptConnect(key: string): Promise<void> {
-    // Facts may have changed while this attempt waited for a slot.
-    const peer = this.discovered.get(key);
-    if (this.state !== 'running' || !peer || this.members.has(key)) return;
-    const epoch = 0;
-    this.epochs.set(key, epoch);
-    const ms = this.options.connectTimeoutMs;
-    let result: boolean | 'ignored' = false;
-    let failure: Error | undefined;
-    try {
-      // Settles on stop or at the deadline even if the dist ignores its signal.
-      result = await withDeadline(signal => this.dist.connect(peer, signal), {
-        ms,
-        signal: this.stopping.signal,
-        onTimeout: () =>
-          new ConnectError(CoreMessages.connectTimeout(key, ms), {
-            code: 'ERR_CONNECT_TIMEOUT',
-            node: key,
-          }),
-      });
-    } catch (error) {
-      failure = toError(error);
-    }
-    const reportedMeanwhile = this.epochs.get(key) !== epoch;
-    this.epochs.delete(key);
-    if (this.state !== 'running') return;
-    if (result === true) {
-      this.backoff.drop(key);
-      this.failures.connected(key);
-      // A dist that pushes changes has already reported this node (or its loss since); only
-      // when it said nothing during the attempt is the connect result itself the news.
-      if (!reportedMeanwhile && !this.members.has(key)) this.onNodeUp(peer);
-      return;
-    }
-    if (result === 'ignored') return;
-    this.connectFailed(
-      key,
-      failure ?? new ConnectError(CoreMessages.connectRefused(key), { node: key }),
-    );
-  }
-
-  private connectFailed(key: string, error: Error): void {
-    // A node that left discovery meanwhile is not retried, and keeps no state here.
-    const { attempt, retryInMs } = this.backoff.failed(key, this.discovered.has(key));
-    this.failures.failed(key, attempt, error, retryInMs);
-    if (retryInMs === undefined) this.failures.forget(key);
-    this.outbox.emit({ type: 'connectFailed', node: key, error, attempt, retryInMs });
-  }
-
-  /** The backoff timer of `key` fired: dial it if it is still wanted. */
-  private retryDue(key: string): void {
-    const peer = this.discovered.get(key);
-    if (this.state === 'running' && peer && !this.members.has(key)) this.connectInBackground(peer);
-  }
-
-  /** A connection attempt nobody waits for; it cannot reject, but stay safe if that changes. */
-  private connectInBackground(peer: Peer): void {
-    this.connect(peer).catch(error =>
-      this.logger.error(CoreMessages.connectCrashed(peer.node, toError(error)), {
-        event: 'connectCrashed',
-        peer: peer.node,
-        error,
-      }),
-    );
-  }
-
   // --- reports from the dist ----------------------------------------------------------------
 
   private onNodeUp(reported: Peer): void {
@@ -624,7 +489,7 @@ export class GenCluster {
     }
     const key = peer.node;
     if (key === this.self) return;
-    this.bumpEpoch(key);
+    this.attempts.bumpEpoch(key);
     if (this.members.has(key)) {
       this.members.set(key, peer);
       return;
@@ -648,7 +513,7 @@ export class GenCluster {
     }
     if (!this.members.delete(key)) return;
     this.outbox.removeMember(key);
-    this.bumpEpoch(key);
+    this.attempts.bumpEpoch(key);
     this.logger.log(CoreMessages.nodeDown(key, reason), { event: 'nodeDown', peer: key, reason });
     this.outbox.emit({ type: 'nodeDown', node: key, reason });
     this.outbox.publishMembership();
@@ -657,12 +522,7 @@ export class GenCluster {
     // no longer discovered, or that we dropped on purpose, is not.
     const peer = this.discovered.get(key);
     if (this.state === 'running' && peer && reason !== 'disconnected')
-      this.connectInBackground(peer);
-  }
-
-  private bumpEpoch(key: string): void {
-    const epoch = this.epochs.get(key);
-    if (epoch !== undefined) this.epochs.set(key, epoch + 1);
+      this.attempts.connectInBackground(peer);
   }
 }
 

@@ -5,17 +5,28 @@ import {
   InvalidConfigError,
   type Peer,
   RateLimitedLog,
+  checkMilliseconds,
   describeValue,
+  invalidOption,
+  isPlainObject,
   toError,
   toPeer,
   withDeadline,
 } from '../../core/index.js';
 import type { BuiltInDiscoveryOptions } from '../index.js';
+import { optionName } from '../option-checks.js';
 import { AggregateMessages } from './aggregate.messages.js';
 import { childContext } from './child-context.js';
 
 /** How deep aggregates may be nested (an aggregate of plain strategies is 1 deep). */
 export const MAX_AGGREGATE_DEPTH = 4;
+
+/**
+ * How long one child's `peers()` may take, by default: below the engine's default
+ * `discoveryTimeoutMs` (10 s), so a hanging child is cut off and reported while the lookup still
+ * has time to answer with the others' peers.
+ */
+export const DEFAULT_CHILD_TIMEOUT_MS = 5_000;
 
 /** Least time between two warnings about one failing child (or one port conflict). */
 const WARN_WINDOW_MS = 60_000;
@@ -31,7 +42,17 @@ export interface AggregateDiscoveryOptions {
   readonly strategy: 'aggregate';
   /** The children, in order of precedence: the first to name a node with a port wins. */
   readonly of: readonly (BuiltInDiscoveryOptions | DiscoveryStrategy | string)[];
+  /**
+   * How long each child may take to answer, in milliseconds ({@link DEFAULT_CHILD_TIMEOUT_MS},
+   * 5,000, by default). A child that misses it counts as failed for that lookup: it keeps its last
+   * good answer and is reported, and the others' answers go through. Keep it below the cluster's
+   * `discoveryTimeoutMs`, or a hanging child makes the whole lookup time out.
+   */
+  readonly childTimeoutMs?: number;
 }
+
+/** The settings of an {@link AggregateDiscovery} besides its children. */
+export type AggregateDiscoverySettings = Pick<AggregateDiscoveryOptions, 'childTimeoutMs'>;
 
 /** One child and what the aggregate remembers of it. */
 interface Child {
@@ -46,8 +67,8 @@ interface Child {
 
 /**
  * The union of several discovery strategies' answers (`{ strategy: 'aggregate', of: [...] }`).
- * Every child is asked at once, under the lookup's one signal. A child that fails keeps its own
- * last good answer in the union and is reported as a `discoveryError` event whose `source` names
+ * Every child is asked at once, each with its own deadline (`childTimeoutMs`) under the lookup's
+ * signal. A child that fails or misses its deadline keeps its own last good answer in the union and is reported as a `discoveryError` event whose `source` names
  * it (`aggregate[1] etcd`), so one source's outage never drops the peers of the others; the
  * lookup itself fails only when every child failed and none has ever answered.
  *
@@ -58,6 +79,8 @@ export class AggregateDiscovery implements DiscoveryStrategy {
   readonly name = 'aggregate';
   /** The children, in `of` order. */
   readonly children: readonly DiscoveryStrategy[];
+  /** How long each child may take to answer, in milliseconds. */
+  readonly childTimeoutMs: number;
   private readonly depth: number;
   private readonly entries: readonly Child[];
   private context: DiscoveryContext | undefined;
@@ -67,10 +90,14 @@ export class AggregateDiscovery implements DiscoveryStrategy {
 
   /**
    * @param children the strategies to aggregate, in order of precedence
+   * @param settings `childTimeoutMs`; other keys (the `strategy` and `of` of the options these
+   *   came from) are ignored
    * @throws InvalidConfigError when `children` is empty, holds a non-strategy or one instance
-   *   twice, or nests aggregates more than {@link MAX_AGGREGATE_DEPTH} deep
+   *   twice, nests aggregates more than {@link MAX_AGGREGATE_DEPTH} deep, or `childTimeoutMs` is
+   *   not a whole number of milliseconds from 1
    */
-  constructor(children: readonly DiscoveryStrategy[]) {
+  constructor(children: readonly DiscoveryStrategy[], settings: AggregateDiscoverySettings = {}) {
+    this.childTimeoutMs = checkChildTimeout(settings);
     if (!Array.isArray(children))
       throw new InvalidConfigError(AggregateMessages.notAnArray(describeValue(children)), {
         option: 'of',
@@ -123,16 +150,24 @@ export class AggregateDiscovery implements DiscoveryStrategy {
    * @throws DiscoveryError when every child failed and none has answered yet (listing each)
    */
   async peers(signal: AbortSignal): Promise<readonly (Peer | string)[]> {
-    // A child that ignores the signal must not hold the lookup past it.
+    // Each child has its own deadline, so one that hangs (or ignores the signal) is cut off and
+    // named while the others' answers still reach the cluster. A nested aggregate bounds each of
+    // its own children by its own deadline and then answers at once: cutting it off here too
+    // would only lose its healthy children's fresh answers in a race between two equal timers.
+    const ms = this.childTimeoutMs;
     const results = await Promise.allSettled(
       this.entries.map(child =>
         withDeadline(s => child.strategy.peers(s), {
-          ms: Infinity,
+          ms: child.strategy instanceof AggregateDiscovery ? Infinity : ms,
           signal,
-          onTimeout: () => toError(signal.reason),
+          onTimeout: () =>
+            new DiscoveryError(AggregateMessages.childTimedOut(ms), {
+              code: 'ERR_DISCOVERY_TIMEOUT',
+            }),
         }),
       ),
     );
+    // Only the lookup's own abort (its timeout, a stop) fails the whole lookup.
     if (signal.aborted) throw toError(signal.reason);
     const failures: [Child, Error][] = [];
     results.forEach((result, i) => {
@@ -242,6 +277,18 @@ export class AggregateDiscovery implements DiscoveryStrategy {
       message => logger.debug?.(message, { event: 'discoveryPortConflict', peer: node }),
     );
   }
+}
+
+/** `settings.childTimeoutMs`, checked, or the default. */
+function checkChildTimeout(settings: unknown): number {
+  const option = optionName('aggregate', 'childTimeoutMs');
+  if (!isPlainObject(settings))
+    throw invalidOption(optionName('aggregate'), settings, AggregateMessages.accepts);
+  // `null` is refused, not taken for "unset"
+  const value =
+    settings.childTimeoutMs === undefined ? DEFAULT_CHILD_TIMEOUT_MS : settings.childTimeoutMs;
+  checkMilliseconds(option, value);
+  return value;
 }
 
 /** The code of a child's `DiscoveryError`, kept on the aggregate's report of it. */

@@ -5,7 +5,7 @@
 export const AggregateMessages = {
   /** What the options accept, for refusals. */
   accepts:
-    'an object such as { strategy: "aggregate", of: [...] }, "of" being a non-empty array of built-in discovery options ({ strategy: "hosts", file: "..." }), short forms ("gossip") or DiscoveryStrategy instances',
+    'an object such as { strategy: "aggregate", of: [...], childTimeoutMs: 5000 }, "of" being a non-empty array of built-in discovery options ({ strategy: "hosts", file: "..." }), short forms ("gossip") or DiscoveryStrategy instances',
   notAnArray: (value: string) =>
     `Invalid aggregate discovery: "of" must be an array of discovery strategies; received ${value}.`,
   empty: () => 'Invalid aggregate discovery: "of" names no strategy; give at least one.',
@@ -16,6 +16,7 @@ export const AggregateMessages = {
   tooDeep: (max: number) =>
     `Invalid aggregate discovery: aggregates are nested more than ${max} deep; flatten the "of" lists.`,
   notAnArrayAnswer: (type: string) => `peers() returned ${type}, not an array`,
+  childTimedOut: (ms: number) => `no answer within ${ms} ms, the aggregate's childTimeoutMs`,
   childFailed: (source: string, consecutive: number, error: Error) =>
     `Discovery ${source} failed (${error.message}); keeping its last good peers (${consecutive} in a row).`,
   childRecovered: (source: string, failures: number) =>

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { type Socket, createServer } from 'node:net';
 import { hostname } from 'node:os';
 import {
   type ClusterLogger,
@@ -7,7 +7,9 @@ import {
   MAX_TIMER_MS,
 } from '../../core/index.js';
 import { PortMapperClient, PortMapperServer, type RegisteredNode } from '../../portmapper/index.js';
-import { LocalDiscovery } from './local.discovery.js';
+import { freeSharedPort } from '../../../test/support/ports.js';
+import { until } from '../../../test/support/wait.js';
+import { LOCAL_MAX_CONCURRENT_LOOKUPS, LocalDiscovery } from './local.discovery.js';
 
 const servers: PortMapperServer[] = [];
 const handles: RegisteredNode[] = [];
@@ -207,6 +209,51 @@ describe('LocalDiscovery', () => {
     const discovery = new LocalDiscovery({ portMapperPort: await freePort() });
     discovery.init(context('self@my-box'));
     await expect(discovery.peers(AbortSignal.abort(new Error('stop')))).rejects.toThrow('stop');
+  });
+
+  it(`asks at most ${LOCAL_MAX_CONCURRENT_LOOKUPS} port mappers at once, however many hosts`, async () => {
+    // mappers that accept and hold every connection until the test lets it go, on more loopback
+    // hosts than the bound, one port; `open` drops when the test closes a connection, so a new
+    // one can only be counted after the lookup it replaces was released
+    const limit = LOCAL_MAX_CONCURRENT_LOOKUPS;
+    const hosts = Array.from({ length: limit + 8 }, (_, i) => `127.0.0.${i + 10}`);
+    const port = await freeSharedPort(hosts);
+    let open = 0;
+    let peak = 0;
+    let accepted = 0;
+    const held: Socket[] = [];
+    const release = () => {
+      open -= held.length;
+      held.splice(0).forEach(socket => socket.destroy());
+    };
+    const silent = await Promise.all(
+      hosts.map(
+        host =>
+          new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+            const server = createServer(socket => {
+              socket.on('error', () => undefined);
+              held.push(socket);
+              accepted++;
+              peak = Math.max(peak, ++open);
+            });
+            server.once('error', reject).listen(port, host, () => resolve(server));
+          }),
+      ),
+    );
+    try {
+      const discovery = new LocalDiscovery({ hosts, portMapperPort: port });
+      discovery.init(context('self@my-box'));
+      const answer = discovery.peers().catch((e: unknown) => e);
+      await until(() => accepted >= limit, 10_000, `${limit} mappers asked`);
+      release();
+      await until(() => accepted === hosts.length, 10_000, 'every mapper asked');
+      release();
+      expect(await answer).toBeInstanceOf(DiscoveryError);
+      expect(peak).toBeLessThanOrEqual(limit);
+    } finally {
+      release();
+      await Promise.all(silent.map(s => new Promise(resolve => s.close(resolve))));
+    }
   });
 
   it.each([

@@ -5,6 +5,7 @@ import {
   type DiscoveryContext,
   DiscoveryError,
   type DiscoveryStrategy,
+  Limiter,
   type Peer,
   canonicalHost,
   checkMilliseconds,
@@ -60,6 +61,13 @@ export interface LocalDiscoveryOptions {
   readonly namespace?: string;
 }
 
+/**
+ * Port mappers asked at once, at most: a long host list (a hosts file may name thousands) must not
+ * open a connection to every mapper on each refresh, spending the file descriptors and flooding
+ * the network; the rest wait their turn.
+ */
+export const LOCAL_MAX_CONCURRENT_LOOKUPS = 16;
+
 /** One configured host: where to ask, and the host part of the nodes it lists. */
 interface Target {
   /** As configured, for messages. */
@@ -86,7 +94,7 @@ const KNOWN_OPTIONS = [
  * A mapper that does not answer is a failed lookup, never "no peers": with one host, `peers()`
  * throws a {@link DiscoveryError} (the cluster keeps its last good peers); with several, a host that
  * does not answer contributes its last good names (logged), and only when no host answers does
- * `peers()` throw.
+ * `peers()` throw. At most {@link LOCAL_MAX_CONCURRENT_LOOKUPS} mappers are asked at once.
  */
 export class LocalDiscovery implements DiscoveryStrategy {
   readonly name = 'local';
@@ -97,6 +105,8 @@ export class LocalDiscovery implements DiscoveryStrategy {
 
   private targets: readonly Target[];
   private readonly client: PortMapperClient;
+  /** Shared by overlapping lookups, so the bound holds for this strategy as a whole. */
+  private readonly limiter = new Limiter(LOCAL_MAX_CONCURRENT_LOOKUPS);
   private readonly lastGood = new Map<string, readonly PortMapperNode[]>();
   private self: string | undefined;
   private selfHost: string | undefined;
@@ -162,7 +172,11 @@ export class LocalDiscovery implements DiscoveryStrategy {
     if (signal?.aborted) throw toError(signal.reason);
     const answers = await Promise.allSettled(
       this.targets.map(target =>
-        this.client.nodes(target.host ?? DEFAULT_PORT_MAPPER_HOST, { signal }),
+        this.limiter.run(() => {
+          // a lookup aborted while this host waited its turn does not connect
+          if (signal?.aborted) return Promise.reject(toError(signal.reason));
+          return this.client.nodes(target.host ?? DEFAULT_PORT_MAPPER_HOST, { signal });
+        }),
       ),
     );
     if (signal?.aborted) throw toError(signal.reason);

@@ -12,13 +12,15 @@ import { type EtcdDiscoveryOptions, resolveEtcdDiscoveryOptions } from './etcd-o
  * The `etcd` discovery for `{ strategy: 'etcd' }` and the `etcd:` short form: the options are
  * checked now (a bad option fails at construction), and the implementation (gateway client, lease
  * keeper, watcher) is loaded in `init` with a dynamic `import()`, so apps that never use etcd never
- * load it. The class itself is exported from the `./etcd` entry.
+ * load it. The options resolved here (password and TLS files read) are the ones the
+ * implementation uses. The class itself is exported from the `./etcd` entry.
  * @throws InvalidConfigError naming the option, the value and the accepted forms.
  */
 export function createEtcdDiscovery(
   options: EtcdDiscoveryOptions | Omit<EtcdDiscoveryOptions, 'strategy'>,
 ): DiscoveryStrategy {
-  resolveEtcdDiscoveryOptions(options);
+  // resolved once: the files read now are the ones used (a file removed later cannot fail init)
+  const resolved = resolveEtcdDiscoveryOptions(options);
   let impl: EtcdDiscovery | undefined;
   let closed = false;
   return {
@@ -26,7 +28,7 @@ export function createEtcdDiscovery(
     async init(context: DiscoveryContext): Promise<void> {
       const { EtcdDiscovery } = await import('./etcd.discovery.js');
       if (closed) return;
-      impl ??= new EtcdDiscovery(options);
+      impl ??= new EtcdDiscovery(options, { resolved });
       await impl.init(context);
     },
     peers(signal: AbortSignal): Promise<Peer[]> {

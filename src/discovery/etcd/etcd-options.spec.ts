@@ -38,7 +38,8 @@ describe('etcd discovery options', () => {
       endpoints: ['http://127.0.0.1:2379'],
       prefix: '/gen-cluster',
       leaseTtlSeconds: 10,
-      requestTimeoutMs: 5_000,
+      // the 5 s default, lowered to a third of the 10 s TTL (the keepalive period)
+      requestTimeoutMs: 3_333,
       username: undefined,
       passwordFile: undefined,
       caFile: undefined,
@@ -88,6 +89,31 @@ describe('etcd discovery options', () => {
     const error = refusal(options);
     expect(error.message).toContain(option);
     expect(error.message).toMatch(/expected|accepted|known/);
+  });
+
+  it('never echoes the credentials of a refused endpoint', () => {
+    for (const endpoints of [
+      ['http://root:s3cretPW@127.0.0.1:2379'],
+      ['http://h0:2379/p?x', 'http://root:s3cretPW@h1:2379'],
+      'http://root:s3cretPW@h1:2379',
+    ]) {
+      const error = refusal({ endpoints });
+      expect(error.message).toContain('discovery (etcd).endpoints');
+      expect(error.message).not.toContain('s3cretPW');
+      expect(error.message).not.toContain('root');
+      expect(error.message).toContain('//***@');
+    }
+  });
+
+  it('keeps a request within a third of the lease TTL: refused above it, the default lowered', () => {
+    const error = refusal({ leaseTtlSeconds: 3, requestTimeoutMs: 1_001 });
+    expect(error.message).toContain('"requestTimeoutMs": 1001 ms');
+    expect(error.message).toContain('at most 1000 ms');
+    const at = (options: Record<string, unknown>) =>
+      resolveEtcdDiscoveryOptions({ endpoints: ENDPOINTS, ...options }).settings.requestTimeoutMs;
+    expect(at({ leaseTtlSeconds: 3, requestTimeoutMs: 1_000 })).toBe(1_000);
+    expect(at({ leaseTtlSeconds: 3 })).toBe(1_000);
+    expect(at({ leaseTtlSeconds: 60 })).toBe(5_000);
   });
 
   it('never shows a password', () => {
@@ -144,6 +170,34 @@ describe('createEtcdDiscovery', () => {
     );
     const strategy = createEtcdDiscovery({ strategy: 'etcd', endpoints: ENDPOINTS });
     expect(strategy.name).toBe('etcd');
+  });
+
+  it('uses the files read at construction: one removed before init does not fail it', async () => {
+    const secret = join(dir, 'lazy-password');
+    const ca = join(dir, 'lazy-ca.pem');
+    writeFileSync(secret, 'pw\n');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const strategy = createEtcdDiscovery({
+      strategy: 'etcd',
+      endpoints: ['https://127.0.0.1:1'],
+      username: 'u',
+      passwordFile: secret,
+      caFile: ca,
+      requestTimeoutMs: 200,
+    });
+    rmSync(ca);
+    const reported: Error[] = [];
+    const context = {
+      self: 'a@127.0.0.1',
+      logger: { log: () => {}, warn: () => {}, error: () => {} },
+      requestRefresh: () => {},
+      reportError: (error: Error) => void reported.push(error),
+    };
+    try {
+      await expect(strategy.init!(context)).resolves.toBeUndefined();
+    } finally {
+      await strategy.close?.();
+    }
   });
 
   it('fails a lookup before init with a DiscoveryError', async () => {

@@ -9,6 +9,7 @@ import {
   DEFAULT_NAMESPACE,
   InvalidConfigError,
   MAX_TIMER_MS,
+  redactUrlCredentials,
   checkInteger,
   checkMilliseconds,
   checkNamespace,
@@ -33,7 +34,11 @@ export interface EtcdDiscoveryOptions {
   readonly prefix?: string;
   /** TTL of this node's lease in seconds (default 10); kept alive every TTL/3. */
   readonly leaseTtlSeconds?: number;
-  /** Deadline of one request to one endpoint, in ms (default 5000). */
+  /**
+   * Deadline of one request to one endpoint, in ms: at most a third of the lease TTL (a
+   * keepalive must be able to fail and be retried before the lease runs out). Default 5000,
+   * lowered to that third when the TTL is shorter than 15 s.
+   */
   readonly requestTimeoutMs?: number;
   /** etcd user, when etcd has authentication enabled. */
   readonly username?: string;
@@ -155,8 +160,16 @@ export function resolveEtcdDiscoveryOptions(options: unknown): {
   const leaseTtlSeconds = o.leaseTtlSeconds ?? d.leaseTtlSeconds;
   checkInteger(option('leaseTtlSeconds'), leaseTtlSeconds, 2, MAX_TTL_SECONDS);
 
-  const requestTimeoutMs = o.requestTimeoutMs ?? d.requestTimeoutMs;
+  // A keepalive goes every TTL/3: a request may not outlast that period, or one black-holed
+  // endpoint lets the lease run out before the next endpoint is tried.
+  const maxRequestMs = Math.floor((leaseTtlSeconds * 1_000) / 3);
+  const requestTimeoutMs = o.requestTimeoutMs ?? Math.min(d.requestTimeoutMs, maxRequestMs);
   checkMilliseconds(option('requestTimeoutMs'), requestTimeoutMs);
+  if ((requestTimeoutMs as number) > maxRequestMs)
+    throw new InvalidConfigError(
+      EtcdMessages.requestTimeoutTooLong(requestTimeoutMs as number, leaseTtlSeconds, maxRequestMs),
+      { option: option('requestTimeoutMs') },
+    );
 
   const namespace = o.namespace ?? d.namespace;
   checkNamespace(option('namespace'), namespace);
@@ -228,7 +241,9 @@ export function resolveEtcdDiscoveryOptions(options: unknown): {
 
 /** `http(s)://host[:port]` origins, without path, query, fragment or credentials. */
 function checkEndpoints(value: unknown): string[] {
-  const refuse = () => invalidOption(option('endpoints'), value, ACCEPTS.endpoints);
+  // the refused value is quoted with any user:password@ of its URLs hidden (that is refused too)
+  const shown = Array.isArray(value) ? value.map(hideCredentials) : hideCredentials(value);
+  const refuse = () => invalidOption(option('endpoints'), shown, ACCEPTS.endpoints);
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ENDPOINTS) throw refuse();
   const origins: string[] = [];
   for (const item of value as unknown[]) {
@@ -252,6 +267,10 @@ function checkEndpoints(value: unknown): string[] {
     if (!origins.includes(url.origin)) origins.push(url.origin);
   }
   return origins;
+}
+
+function hideCredentials(value: unknown): unknown {
+  return typeof value === 'string' ? redactUrlCredentials(value) : value;
 }
 
 function filePath(key: string, value: unknown): string | undefined {

@@ -16,6 +16,7 @@ import { EtcdMessages as M } from './etcd.messages.js';
 import {
   ETCD_DISCOVERY_DEFAULTS,
   type EtcdDiscoveryOptions,
+  type EtcdSecrets,
   type ResolvedEtcdDiscoveryOptions,
   resolveEtcdDiscoveryOptions,
 } from './etcd-options.js';
@@ -33,13 +34,30 @@ interface Registration {
 const MAX_LOGGED_KEYS = 256;
 
 /**
+ * What {@link createEtcdDiscovery} (etcd-lazy.ts) and the specs hand the constructor besides the
+ * options: the options already resolved (so the secret files are not read a second time), and an
+ * {@link EtcdApi} to use instead of one over a new client.
+ * @internal
+ */
+export interface EtcdDiscoveryInternals {
+  readonly resolved?: {
+    readonly settings: ResolvedEtcdDiscoveryOptions;
+    readonly secrets: EtcdSecrets;
+  };
+  readonly api?: EtcdApi;
+}
+
+/**
  * Peers from etcd, through its HTTP/JSON v3 gateway: each node puts `<prefix>/<namespace>/<node>`
  * (value `{"node","port","incarnation"}`) under a lease it keeps alive (every TTL/3), ranges the
  * prefix and watches it from the range's revision + 1, and asks the cluster for a refresh when the
  * peers change.
  *
- * - `init` registers, then starts the range-and-watch; when etcd is unreachable at start the
- *   failure is reported and retried in the background: the node still starts.
+ * - `init` registers, then starts the range-and-watch; it waits for the first registration attempt
+ *   at most one `requestTimeoutMs`, and when etcd is unreachable or slow at start the failure is
+ *   reported and retried in the background: the node still starts.
+ * - A failed registration is logged as a warning and reported (`discoveryError`, source
+ *   `etcd lease`) at the 1st, 2nd, 4th, 8th... failure in a row.
  * - `peers()` answers the watched copy while the watch is open and the lease is kept; otherwise it
  *   ranges the prefix, and when that fails it throws a `DiscoveryError`, so the cluster keeps its
  *   last good peers (nobody is disconnected while etcd is away).
@@ -55,7 +73,6 @@ export class EtcdDiscovery implements DiscoveryStrategy {
   /** This start's incarnation (random 64-bit, decimal), in the registered value. */
   readonly incarnation: string;
 
-  private readonly client: EtcdClient;
   private readonly api: EtcdApi;
   /** `<prefix>/<namespace>/`: every peer's key starts with it. */
   private readonly keyPrefix: string;
@@ -70,12 +87,22 @@ export class EtcdDiscovery implements DiscoveryStrategy {
 
   /**
    * Checks the options and reads the password and TLS files.
+   * @param internals for etcd-lazy.ts and the specs only.
    * @throws InvalidConfigError naming the option, the value and the accepted forms.
    */
-  constructor(options: EtcdDiscoveryOptions | Omit<EtcdDiscoveryOptions, 'strategy'>) {
-    const { settings, secrets } = resolveEtcdDiscoveryOptions(options);
+  constructor(
+    options: EtcdDiscoveryOptions | Omit<EtcdDiscoveryOptions, 'strategy'>,
+    internals: EtcdDiscoveryInternals = {},
+  ) {
+    const { settings, secrets } = internals.resolved ?? resolveEtcdDiscoveryOptions(options);
     this.settings = settings;
-    this.client = new EtcdClient({
+    this.api = internals.api ?? EtcdDiscovery.connect(settings, secrets);
+    this.keyPrefix = `${settings.prefix}/${settings.namespace}/`;
+    this.incarnation = BigInt(`0x${randomBytes(8).toString('hex')}`).toString();
+  }
+
+  private static connect(settings: ResolvedEtcdDiscoveryOptions, secrets: EtcdSecrets): EtcdApi {
+    const client = new EtcdClient({
       endpoints: settings.endpoints,
       requestTimeoutMs: settings.requestTimeoutMs,
       username: settings.username,
@@ -85,9 +112,7 @@ export class EtcdDiscovery implements DiscoveryStrategy {
       key: secrets.key,
       maxBodyBytes: ETCD_DISCOVERY_DEFAULTS.maxBodyBytes,
     });
-    this.api = new EtcdApi(this.client);
-    this.keyPrefix = `${settings.prefix}/${settings.namespace}/`;
-    this.incarnation = BigInt(`0x${randomBytes(8).toString('hex')}`).toString();
+    return new EtcdApi(client);
   }
 
   /** This node's key, once started. */
@@ -105,12 +130,18 @@ export class EtcdDiscovery implements DiscoveryStrategy {
     return this.keeper?.leaseId;
   }
 
-  /** Registers this node (one attempt; retried in the background) and starts the watch. */
+  /**
+   * Registers this node (waiting for the first attempt at most one `requestTimeoutMs`; the keeper
+   * carries on in the background) and starts the watch.
+   */
   async init(context: DiscoveryContext): Promise<void> {
     if (this.closed || this.keeper !== undefined) return;
     this.context = context;
     this.self = context.self;
     this.logger = context.logger;
+    const plain = this.settings.endpoints.filter(e => e.startsWith('http:'));
+    if (this.settings.username !== undefined && plain.length > 0)
+      this.logger?.warn(M.credentialsInClear(plain.join(', ')));
     const registration: Registration = {
       node: context.self,
       ...(context.port !== undefined ? { port: context.port } : {}),
@@ -135,7 +166,7 @@ export class EtcdDiscovery implements DiscoveryStrategy {
       onChange: deleted => this.watchedChanged(deleted),
       describe: error => describe(error, this.keyPrefix),
     });
-    await this.keeper.start();
+    await this.firstAttempt(this.keeper.start());
     if (!this.closed) this.watcher.start();
   }
 
@@ -166,10 +197,24 @@ export class EtcdDiscovery implements DiscoveryStrategy {
     const failed = await this.keeper?.stop(ETCD_DISCOVERY_DEFAULTS.closeTimeoutMs);
     if (failed !== undefined && leaseId !== undefined)
       this.logger?.warn(M.revokeFailed(leaseId, describe(failed, this.keyPrefix)));
-    this.client.close();
+    this.api.client.close();
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  /** Waits for the keeper's first attempt, at most one `requestTimeoutMs`. */
+  private async firstAttempt(attempt: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>(resolve => {
+      timer = setTimeout(resolve, this.settings.requestTimeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([attempt, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** The peers of a key -> value table; bad entries are skipped (logged once per key a minute). */
   private answer(table: ReadonlyMap<string, string>, source: 'watch' | 'range'): Peer[] {
@@ -224,19 +269,19 @@ export class EtcdDiscovery implements DiscoveryStrategy {
   }
 
   /**
-   * Registration failed: a `discoveryError` (source `etcd lease`) at the 1st, 2nd, 4th, 8th...
-   * failure in a row, so an outage does not flood the log; the keeper retries on its own.
+   * Registration failed: a warning and a `discoveryError` (source `etcd lease`) at the 1st, 2nd,
+   * 4th, 8th... failure in a row, so an outage does not flood the log; the keeper retries on its
+   * own. Both, because the engine only emits the event: the log is where an operator looks for
+   * "this node is not registered" (a refused permission says there which grant is missing).
    */
   private registrationFailed(error: Error, consecutive: number): void {
     if ((consecutive & (consecutive - 1)) !== 0) return;
     const failure = new DiscoveryError(
-      M.registerFailed(this.key ?? '', describe(error, this.keyPrefix)),
-      {
-        cause: error,
-      },
+      M.registerFailed(this.key ?? '', describe(error, this.keyPrefix), consecutive),
+      { cause: error },
     );
-    if (this.context?.reportError) this.context.reportError(failure, 'etcd lease', consecutive);
-    else this.logger?.warn(failure.message);
+    this.logger?.warn(failure.message);
+    this.context?.reportError?.(failure, 'etcd lease', consecutive);
   }
 }
 

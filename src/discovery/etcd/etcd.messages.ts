@@ -26,6 +26,8 @@ export const EtcdMessages = {
     'Invalid etcd discovery options: "certFile" and "keyFile" (a TLS client certificate and its key) go together; one is missing.',
   tlsWithoutHttps: () =>
     'Invalid etcd discovery options: "caFile"/"certFile"/"keyFile" are given but no endpoint is an https URL; use https:// endpoints for TLS.',
+  requestTimeoutTooLong: (ms: number, ttlSeconds: number, maxMs: number) =>
+    `Invalid etcd discovery option "requestTimeoutMs": ${ms} ms is longer than a third of "leaseTtlSeconds" (${ttlSeconds} s), the keepalive period; give at most ${maxMs} ms, or a longer lease TTL.`,
   unreadableFile: (option: string, file: string, code: string) =>
     `Invalid etcd discovery option "${option}": cannot read ${file} (${code}).`,
   emptyPasswordFile: (file: string) =>
@@ -38,8 +40,10 @@ export const EtcdMessages = {
   notStarted: () => 'etcd discovery has not started (init() was not called, or is still loading).',
   unreachable: (endpoints: string, reason: string) =>
     `etcd discovery: cannot list the peers from etcd at ${endpoints} (${reason}); keeping the last good peers.`,
-  registerFailed: (key: string, reason: string) =>
-    `etcd discovery: cannot register ${key} (${reason}); retrying in the background, this node still runs.`,
+  registerFailed: (key: string, reason: string, consecutive = 1) =>
+    `etcd discovery: cannot register ${key} (${reason})${consecutive > 1 ? ` (${consecutive} failures in a row)` : ''}; retrying in the background, this node still runs.`,
+  credentialsInClear: (endpoints: string) =>
+    `etcd discovery: a user name and password are set but ${endpoints} ${endpoints.includes(',') ? 'are' : 'is'} plain http: the password and the auth token travel in clear; use https:// endpoints (with "caFile").`,
   leaseLost: (key: string, leaseId: string) =>
     `etcd discovery: lease ${leaseId} of ${key} is gone (etcd was unreachable longer than the lease TTL, or the lease was revoked); granting a new lease and registering again.`,
   reregistered: (key: string, leaseId: string) =>
@@ -60,14 +64,14 @@ export const EtcdMessages = {
   watchFailing: (failures: number, reason: string) =>
     `etcd discovery: the watch failed ${failures} times in a row (last: ${reason}); ranging at every refresh until it works again.`,
   watchResumed: () => 'etcd discovery: the watch works again.',
-  revokeFailed: (leaseId: string, reason: string) =>
-    `etcd discovery: could not revoke lease ${leaseId} on close (${reason}); the key goes when the lease expires.`,
-
-  // Value checks.
   tooManyKeys: (maxKeys: number, suppressed: number) =>
     `etcd discovery: more than ${maxKeys} keys under the prefix; the watch copy is dropped and each lookup ranges the prefix (check what else writes under it).${suppressed > 0 ? ` (${suppressed} similar warnings suppressed)` : ''}`,
   watchMoved: (from: string, to: string) =>
     `etcd discovery: requests moved from ${from} to ${to}; the watch moves too.`,
+  revokeFailed: (leaseId: string, reason: string) =>
+    `etcd discovery: could not revoke lease ${leaseId} on close (${reason}); the key goes when the lease expires.`,
+
+  // Value checks.
   notJsonValue: () =>
     'the value is not JSON of the form {"node":"name@host","port":4369,"incarnation":"..."}',
   nodeMismatch: (node: string) =>

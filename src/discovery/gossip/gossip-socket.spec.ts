@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { GossipSocketError } from './gossip.errors.js';
 import { type DatagramSocket, GossipSocket, SOCKET_DEADLINE_MS } from './gossip-socket.js';
 
@@ -34,17 +35,24 @@ function socket(
   };
 }
 
+/** A gossip socket over a fake whose `method` throws an errno error with `code`. */
+function throwingAt(method: 'bind' | 'setMulticastInterface', code: string): GossipSocket {
+  const fail = () => {
+    throw errno(code);
+  };
+  return new GossipSocket(
+    settings,
+    () => undefined,
+    () => undefined,
+    () => socket({ [method]: fail }),
+  );
+}
+
 describe('GossipSocket', () => {
   const noop = () => undefined;
 
   it('maps a bind that throws to a bind error naming the port', async () => {
-    const gossip = new GossipSocket(settings, noop, noop, () =>
-      socket({
-        bind: () => {
-          throw errno('EACCES');
-        },
-      }),
-    );
+    const gossip = throwingAt('bind', 'EACCES');
     const error = await gossip.open();
     expect(error).toBeInstanceOf(GossipSocketError);
     expect(error).toMatchObject({
@@ -57,13 +65,7 @@ describe('GossipSocket', () => {
   });
 
   it('maps a refused interface to a join error naming the interface and both fixes', async () => {
-    const gossip = new GossipSocket(settings, noop, noop, () =>
-      socket({
-        setMulticastInterface: () => {
-          throw errno('EADDRNOTAVAIL');
-        },
-      }),
-    );
+    const gossip = throwingAt('setMulticastInterface', 'EADDRNOTAVAIL');
     const error = await gossip.open();
     expect(error).toMatchObject({ operation: 'join', syscallCode: 'EADDRNOTAVAIL' });
     expect(error!.message).toContain('join the multicast group 239.255.43.69 on eth9');
@@ -111,6 +113,34 @@ describe('GossipSocket', () => {
     await gossip.open();
     fake.listeners.get('message')!(Buffer.from('hi') as never, { address: '10.0.0.2' } as never);
     expect(got).toEqual(['hi@10.0.0.2']);
+  });
+});
+
+describe('GossipSocket close during a bind', () => {
+  it('closes a real socket whose bind finishes after close(), instead of keeping it', async () => {
+    const real = createSocket({ type: 'udp4', reuseAddr: true });
+    const realBind = real.bind.bind(real) as (p: number, a: string, c: () => void) => unknown;
+    let bound!: () => void;
+    const slowBind = new Promise<void>(resolve => (bound = resolve));
+    const gossip = new GossipSocket(
+      { ...settings, port: 0, interface: undefined, interfaceAddress: undefined },
+      () => undefined,
+      () => undefined,
+      () =>
+        Object.assign(real, {
+          // the bind completes only when the spec lets it, after close() returned
+          bind: (port: number, address: string, callback: () => void) =>
+            realBind(port, address, () => void slowBind.then(callback)),
+        }) as unknown as DatagramSocket,
+    );
+    const opening = gossip.open();
+    await gossip.close();
+    bound();
+    expect(await opening).toBeUndefined();
+    expect(gossip.ready).toBe(false);
+    expect(() => real.address()).toThrow(/not running/i);
+    expect(await gossip.open()).toBeUndefined(); // closed for good: no new socket
+    expect(gossip.ready).toBe(false);
   });
 });
 

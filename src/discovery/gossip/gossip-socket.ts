@@ -51,6 +51,8 @@ export interface GossipSocketSettings {
 export class GossipSocket {
   private socket: DatagramSocket | undefined;
   private joinedGroup = false;
+  /** Set by {@link close}: a bind still in flight then closes its socket instead of keeping it. */
+  private closed = false;
 
   constructor(
     private readonly settings: GossipSocketSettings,
@@ -67,9 +69,11 @@ export class GossipSocket {
 
   /**
    * Binds (when not bound), sets the multicast options and joins the group (when not a member).
-   * @returns the failure, if any (the socket is closed again when the bind failed)
+   * @returns the failure, if any (the socket is closed again when the bind failed); nothing when
+   *   {@link close} was called, before or during the bind (the socket is then closed, not kept)
    */
   async open(): Promise<GossipSocketError | undefined> {
+    if (this.closed) return undefined;
     if (this.socket === undefined) {
       const socket = this.create();
       let failed: (error: Error) => void = () => undefined;
@@ -94,6 +98,12 @@ export class GossipSocket {
           // a socket whose bind failed may already be closed
         }
         return this.error('bind', bound);
+      }
+      if (this.closed) {
+        // close() ran while the bind was in flight and found no socket to close: a kept socket
+        // would stay ref'd (the process would not exit) and a member of the group.
+        await closeSocket(socket);
+        return undefined;
       }
       socket.on('message', (message, from) => this.onMessage(message, from.address));
       this.socket = socket;
@@ -140,19 +150,13 @@ export class GossipSocket {
     }).catch((error: unknown) => toError(error));
   }
 
-  /** Closes the socket (sends in flight may be lost). */
+  /** Closes the socket for good (sends in flight may be lost; a later {@link open} does nothing). */
   close(): Promise<void> {
     const socket = this.socket;
+    this.closed = true;
     this.socket = undefined;
     this.joinedGroup = false;
-    if (socket === undefined) return Promise.resolve();
-    return new Promise(resolve => {
-      try {
-        socket.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
+    return socket === undefined ? Promise.resolve() : closeSocket(socket);
   }
 
   private error(operation: GossipSocketOperation, cause: Error): GossipSocketError {
@@ -165,6 +169,16 @@ export class GossipSocket {
       { operation, syscallCode: code, cause },
     );
   }
+}
+
+function closeSocket(socket: DatagramSocket): Promise<void> {
+  return new Promise(resolve => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
 }
 
 /** A name to put in the advice: this host's first non-internal interface with IPv4. */

@@ -10,7 +10,10 @@ export type OfferResult =
   | 'changed'
   /** Accepted; the answer did not change (a node heard again). */
   | 'refreshed'
-  /** Not news: a counter not above the last of its incarnation, or a forgotten incarnation. */
+  /**
+   * Not taken: a counter not above the last of its incarnation, or a `leaving` of an incarnation
+   * that is not the current one.
+   */
   | 'replayed';
 
 interface Candidate {
@@ -29,11 +32,17 @@ interface Candidate {
  * never grows memory. A node is in the answer while heard within `expiryMs` (monotonic clock)
  * and not leaving.
  *
- * Replay: an announcement is accepted when its incarnation is new for its name (a restart), or
- * is the current one with a counter above the last. The last {@link REMEMBERED_INCARNATIONS}
- * incarnations of a name are remembered, so a captured packet of an earlier start cannot bring
- * the entry back. A name that was forgotten (evicted) forgets its history too: a replayed
- * packet can then be accepted once, which at most causes a dial the handshake refuses.
+ * Replay: an announcement is accepted when its counter is above the last one heard for its
+ * incarnation (any counter for an incarnation not heard before: a restart), and it makes its
+ * incarnation the current one. The counters of the last {@link REMEMBERED_INCARNATIONS}
+ * incarnations of a name are kept, so every captured packet this table has heard, or one older
+ * than it, is refused. A captured packet the table never heard (an earlier start, sent before
+ * this node listened, or a name forgotten by eviction) is accepted once: it may point the entry
+ * at that start's port until the node's next announcement, whose counter is above its own
+ * incarnation's last, takes the entry back. So each such packet costs at most one dial (which
+ * the cookie handshake refuses) and one interval's flap, never a lock-out. A `leaving`
+ * announcement removes the entry only under the current incarnation: a replayed leaving of
+ * another start never drops a running node.
  */
 export class GossipTable {
   private readonly entries = new Map<string, Candidate>();
@@ -67,13 +76,14 @@ export class GossipTable {
       counters = new Map([[a.incarnation, a.counter]]);
     } else {
       const last = known.counters.get(a.incarnation);
-      if (last !== undefined && (a.incarnation !== known.incarnation || a.counter <= last))
-        return 'replayed';
+      if (last !== undefined && a.counter <= last) return 'replayed';
+      // A leaving of a start that is not the current one (a replay, or a packet overtaken by
+      // the restart) must not drop the node that runs now.
+      if (a.leaving && a.incarnation !== known.incarnation) return 'replayed';
       counters = new Map(known.counters);
       counters.delete(a.incarnation);
       counters.set(a.incarnation, a.counter);
-      while (counters.size > REMEMBERED_INCARNATIONS)
-        counters.delete(counters.keys().next().value!);
+      trimCounters(counters, a.incarnation, known.incarnation);
     }
     const wasListed = known !== undefined && this.listed(known, now);
     const entry: Candidate = {
@@ -106,5 +116,17 @@ export class GossipTable {
 
   private listed(entry: Candidate, now: number): boolean {
     return !entry.leaving && now - entry.heardAt <= this.settings.expiryMs;
+  }
+}
+
+/**
+ * Keeps at most {@link REMEMBERED_INCARNATIONS} counters, oldest first out, but never those of the
+ * incarnation just accepted or the one that was current: replays of several older starts must
+ * not push the running start's counter out (it could then be replayed from its beginning).
+ */
+function trimCounters(counters: Map<bigint, bigint>, accepted: bigint, current: bigint): void {
+  for (const incarnation of [...counters.keys()]) {
+    if (counters.size <= REMEMBERED_INCARNATIONS) return;
+    if (incarnation !== accepted && incarnation !== current) counters.delete(incarnation);
   }
 }

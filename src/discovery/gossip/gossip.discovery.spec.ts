@@ -116,7 +116,7 @@ describe('GossipDiscovery', () => {
     options: ConstructorParameters<typeof GossipDiscovery>[0] = {},
     extra: Partial<DiscoveryContext> = {},
   ): Promise<GossipDiscovery> {
-    const discovery = new GossipDiscovery(
+    const discovery = GossipDiscovery.withDependencies(
       { intervalMs: 20, ...options },
       { createSocket: lan.socket, now: () => now },
     );
@@ -126,6 +126,12 @@ describe('GossipDiscovery', () => {
   }
 
   const names = (d: GossipDiscovery) => d.peers().map(p => p.node);
+
+  /** Waits for `d`'s socket to send again, and for its answer to be good (no error) again. */
+  async function expectRecovery(d: GossipDiscovery, what: string): Promise<void> {
+    await until(() => d.stats().sent > 0, 2_000, what);
+    expect(d.peers()).toEqual([]);
+  }
 
   function ghost(extra: Partial<GossipAnnouncement> = {}, key = COOKIE_KEY): Buffer {
     return encodeAnnouncement(
@@ -214,6 +220,53 @@ describe('GossipDiscovery', () => {
     expect(warnings.some(w => w.includes('names must be unique'))).toBe(true);
   });
 
+  it('warns once about its name from many sources (a replay), keeping room for the socket advice', async () => {
+    const a = await start('a@10.0.0.1');
+    // this node's packets of an earlier start, replayed from 300 spoofed sources
+    for (let i = 0; i < 300; i++)
+      lan.deliver(
+        ghost({ node: 'a@10.0.0.1', counter: BigInt(i + 1) }),
+        `10.1.${i >> 8}.${i & 255}`,
+      );
+    const duplicates = warnings.filter(w => w.includes('names must be unique'));
+    expect(duplicates).toHaveLength(1);
+    expect(duplicates[0]).toMatch(/replay of a packet of an earlier start/);
+    lan.sendError = 'ENETUNREACH';
+    await until(() => a.stats().sendErrors > 0, 2_000, 'a failed send');
+    expect(warnings.filter(w => w.includes('ENETUNREACH'))).toHaveLength(1);
+  });
+
+  it('runs one chain of rounds after a close and a new init while a round is pending', async () => {
+    const slow = new FakeLan();
+    const gates: (() => void)[] = [];
+    const d = GossipDiscovery.withDependencies(
+      { intervalMs: 20 },
+      {
+        now: () => now,
+        createSocket: () => {
+          const socket = slow.socket() as FakeSocket;
+          // each bind waits until the spec lets it through
+          socket.bind = (_p, _a, callback) => void gates.push(callback);
+          return socket;
+        },
+      },
+    );
+    started.push(d);
+    const first = d.init(context('a@10.0.0.1'));
+    await until(() => gates.length === 1, 2_000, 'first bind pending');
+    await d.close();
+    const second = d.init(context('a@10.0.0.1'));
+    await until(() => gates.length === 2, 2_000, 'second bind pending');
+    gates[0]!(); // the first start's round resumes after the new init
+    gates[1]!();
+    await Promise.all([first, second]);
+    const sentAt = slow.sent.length;
+    await until(() => slow.sent.length >= sentAt + 10, 2_000, 'ten more rounds');
+    expect(d.stats().sendErrors).toBe(0);
+    expect(() => d.peers()).not.toThrow();
+    expect(slow.sockets.filter(s => !s.closed)).toHaveLength(1);
+  });
+
   it('turns a failed join (no multicast route) into a DiscoveryError naming both fixes, then recovers', async () => {
     lan.joinError = 'ENODEV';
     const a = await start('a@10.0.0.1');
@@ -236,8 +289,7 @@ describe('GossipDiscovery', () => {
     expect((error as Error).message).toContain('239.255.43.69');
     expect(warnings).toHaveLength(1);
     lan.joinError = undefined;
-    await until(() => a.stats().sent > 0, 2_000, 'joined and sending');
-    expect(a.peers()).toEqual([]);
+    await expectRecovery(a, 'joined and sending');
   });
 
   it('turns failing sends into a DiscoveryError, then recovers when they work', async () => {
@@ -246,8 +298,7 @@ describe('GossipDiscovery', () => {
     expect(() => a.peers()).toThrow(/send to 239\.255\.43\.69:45892 \(ENETUNREACH\)/);
     expect(a.stats().sendErrors).toBe(1);
     lan.sendError = undefined;
-    await until(() => a.stats().sent > 0, 2_000, 'sending');
-    expect(a.peers()).toEqual([]);
+    await expectRecovery(a, 'sending');
   });
 
   it('reports a failed bind, never throwing from init, and binds again later', async () => {
@@ -259,10 +310,10 @@ describe('GossipDiscovery', () => {
   });
 
   it('multicasts on the interface option and joins there, with the TTL', async () => {
-    await start('a@10.0.0.1', { interface: '10.0.0.1', ttl: 3 });
+    await start('a@127.0.0.1', { interface: '127.0.0.1', ttl: 3 });
     const socket = lan.sockets[0] as FakeSocket;
-    expect(socket.multicastInterface).toBe('10.0.0.1');
-    expect(socket.membership).toEqual(['239.255.43.69', '10.0.0.1']);
+    expect(socket.multicastInterface).toBe('127.0.0.1');
+    expect(socket.membership).toEqual(['239.255.43.69', '127.0.0.1']);
     expect(socket.ttl).toBe(3);
   });
 
@@ -270,14 +321,14 @@ describe('GossipDiscovery', () => {
     const a = await start('a@10.0.0.1', { secret: 'gossip' }, { deriveKey: undefined });
     lan.deliver(ghost({}, gossipKeyOf('gossip')));
     expect(names(a)).toEqual(['ghost@10.0.0.50']);
-    const keyless = new GossipDiscovery({}, { createSocket: lan.socket });
+    const keyless = GossipDiscovery.withDependencies({}, { createSocket: lan.socket });
     const error = await keyless.init(context('b@h', { deriveKey: undefined })).catch(e => e);
     expect(error).toBeInstanceOf(InvalidConfigError);
     expect((error as Error).message).toMatch(/"secret" or "secretFile"/);
   });
 
   it('refuses to start without a dist port, or with a name gossip cannot carry', async () => {
-    const d = new GossipDiscovery({}, { createSocket: lan.socket });
+    const d = GossipDiscovery.withDependencies({}, { createSocket: lan.socket });
     await expect(d.init(context('a@h', { port: undefined }))).rejects.toThrow(InvalidConfigError);
     await expect(d.init(context(`${'n'.repeat(250)}@host.example`))).rejects.toThrow(
       /Gossip cannot announce node/,

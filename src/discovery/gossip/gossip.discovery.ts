@@ -50,11 +50,18 @@ export interface GossipStats {
   readonly sendErrors: number;
 }
 
-/** @internal What specs replace: the socket and the monotonic clock. */
+/**
+ * @internal What specs replace: the socket and the monotonic clock. Handed in through
+ * {@link GossipDiscovery.withDependencies} only, so the public constructor never names this type
+ * (the published declarations strip it).
+ */
 export interface GossipDependencies {
   readonly createSocket?: () => DatagramSocket;
   readonly now?: () => number;
 }
+
+/** The dependencies of the construction under way ({@link GossipDiscovery.withDependencies}). */
+let injected: GossipDependencies | undefined;
 
 type Counter = Exclude<keyof GossipStats, 'evicted' | 'size'>;
 
@@ -91,7 +98,13 @@ export class GossipDiscovery implements DiscoveryStrategy {
     sent: 0,
     sendErrors: 0,
   };
-  private readonly rateLimited = new RateLimitedLog(60_000, 256);
+  /** The socket's advice (`socket <operation>` keys): a limiter no packet can fill. */
+  private readonly socketWarnings = new RateLimitedLog(60_000, 8);
+  /** Warnings about packets received: one key each (`badMac`, `duplicate`). */
+  private readonly packetWarnings = new RateLimitedLog(60_000, 8);
+  private readonly dependencies: GossipDependencies;
+  /** Counts starts and stops, so a round of an earlier start stops instead of running on. */
+  private generation = 0;
   private incarnation = 0n;
   private counter = 0n;
   private key: Buffer | undefined;
@@ -110,8 +123,10 @@ export class GossipDiscovery implements DiscoveryStrategy {
   /** @throws InvalidConfigError naming the option, the value and the accepted forms. */
   constructor(
     options: Omit<GossipDiscoveryOptions, 'strategy'> & { readonly strategy?: 'gossip' } = {},
-    private readonly dependencies: GossipDependencies = {},
   ) {
+    const dependencies = injected ?? {};
+    injected = undefined;
+    this.dependencies = dependencies;
     this.settings = resolveGossipOptions(options);
     this.table = new GossipTable({
       maxCandidates: this.settings.maxCandidates,
@@ -121,12 +136,29 @@ export class GossipDiscovery implements DiscoveryStrategy {
   }
 
   /**
+   * @internal A discovery whose socket and clock are replaced (specs).
+   * @throws InvalidConfigError as the constructor
+   */
+  static withDependencies(
+    options: Omit<GossipDiscoveryOptions, 'strategy'> & { readonly strategy?: 'gossip' },
+    dependencies: GossipDependencies,
+  ): GossipDiscovery {
+    injected = dependencies;
+    try {
+      return new GossipDiscovery(options);
+    } finally {
+      injected = undefined;
+    }
+  }
+
+  /**
    * Opens the socket and sends the first announcement.
    * @throws InvalidConfigError when there is no key (no `secret` and a dist that derives none),
    *   no dist port, or a node name gossip cannot carry (over 255 bytes).
    */
   async init(context: DiscoveryContext): Promise<void> {
     // A new start is a new incarnation: peers accept its counter from 1 again.
+    const generation = ++this.generation;
     this.incarnation = randomBytes(8).readBigUInt64BE();
     this.counter = 0n;
     this.closed = false;
@@ -147,7 +179,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
       error => this.report(error),
       this.dependencies.createSocket,
     );
-    await this.tick();
+    await this.tick(generation);
   }
 
   /** The nodes heard recently (this node's own announcements excluded). */
@@ -166,6 +198,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.generation++;
     clearTimeout(this.timer);
     const socket = this.socket;
     if (socket === undefined) return;
@@ -173,17 +206,24 @@ export class GossipDiscovery implements DiscoveryStrategy {
     await socket.close();
   }
 
-  /** One round: (re)open the socket if needed, announce, notice nodes that went quiet. */
-  private async tick(): Promise<void> {
+  /**
+   * One round: (re)open the socket if needed, announce, notice nodes that went quiet. A round of
+   * an earlier start (`generation` no longer current: stopped, maybe started again meanwhile)
+   * stops after its await, so a re-init never runs two chains.
+   */
+  private async tick(generation: number): Promise<void> {
     const socket = this.socket!;
     const opened = await socket.open();
-    if (this.closed) return;
+    if (generation !== this.generation) return;
     if (opened !== undefined) this.fail(opened);
     else await this.announce(socket, false);
-    if (this.closed) return;
+    if (generation !== this.generation) return;
     this.noticeChange();
     const jitter = GOSSIP_DISCOVERY_DEFAULTS.jitter * (Math.random() * 2 - 1);
-    this.timer = setTimeout(() => void this.tick(), this.settings.intervalMs * (1 + jitter));
+    this.timer = setTimeout(
+      () => void this.tick(generation),
+      this.settings.intervalMs * (1 + jitter),
+    );
     this.timer.unref();
   }
 
@@ -198,7 +238,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
     this.counts.sent++;
     if (this.failure !== undefined && !leaving) {
       this.logger?.log(GossipMessages.socketRecovered(this.failure.operation));
-      this.rateLimited.forget(`socket ${this.failure.operation}`);
+      this.socketWarnings.forget(`socket ${this.failure.operation}`);
       this.failure = undefined;
     }
   }
@@ -222,7 +262,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
   private report(error: GossipSocketError): void {
     const logger = this.logger;
     if (logger !== undefined)
-      this.rateLimited.write(`socket ${error.operation}`, error.message, m => logger.warn(m));
+      this.socketWarnings.write(`socket ${error.operation}`, error.message, m => logger.warn(m));
   }
 
   private receive(packet: Buffer, from: string): void {
@@ -240,7 +280,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
     }
     if (a.node === this.self) {
       if (a.incarnation !== this.incarnation)
-        this.warnOnce(`duplicate ${from}`, GossipMessages.duplicateName(a.node, from));
+        this.warnOnce('duplicate', GossipMessages.duplicateName(a.node, from));
       return;
     }
     if (!isCanonicalNodeName(a.node)) {
@@ -275,7 +315,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
 
   private warnOnce(key: string, message: string): void {
     const logger = this.logger;
-    if (logger !== undefined) this.rateLimited.write(key, message, m => logger.warn(m));
+    if (logger !== undefined) this.packetWarnings.write(key, message, m => logger.warn(m));
   }
 }
 

@@ -60,5 +60,5 @@ export const GossipMessages = {
   badMac: (from: string) =>
     `Gossip discovery: ignored announcements from ${from} signed with another key (another cookie or gossip secret?).`,
   duplicateName: (node: string, from: string) =>
-    `Gossip discovery: another node (${from}) announces this node's name ${node}; node names must be unique.`,
+    `Gossip discovery: ${from} announces this node's name ${node} under another start: another node with the same name (node names must be unique), or a replay of a packet of an earlier start of this node.`,
 } as const;

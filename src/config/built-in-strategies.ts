@@ -27,6 +27,7 @@ import {
 import { type BuiltInDistOptions, TcpDist, type TcpDistOptions } from '../distribution/index.js';
 import type { DiscoveryShortForm } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
+import { notAShortFormError } from './discovery-short-form.js';
 import { isDiscoveryShortForm, parseDiscoveryEnv } from './env.config.js';
 
 /**
@@ -104,8 +105,7 @@ function discoveryAt(
   depth: number,
 ): DiscoveryStrategy {
   if (typeof option === 'string') {
-    if (!isDiscoveryShortForm(option))
-      throw new InvalidConfigError(ConfigMessages.notAShortForm(option), { option: 'discovery' });
+    if (!isDiscoveryShortForm(option)) throw notAShortFormError(option, 'discovery');
     return create('discovery', parseDiscoveryEnv(option, 'discovery'), DISCOVERY, depth);
   }
   return create('discovery', option, DISCOVERY, depth);

@@ -1,9 +1,12 @@
-import { describeValue } from '../core/index.js';
+import { describeValue, redactUrlCredentials } from '../core/index.js';
 
 /** User-facing texts of the configuration layer (environment, strategy names, option merging). */
 export const ConfigMessages = {
+  // URL credentials are hidden: these errors end up in crash logs and CI output
   badEnv: (variable: string, value: string, accepted: string, cause?: unknown) =>
-    `Invalid ${variable}=${JSON.stringify(value)}: expected ${accepted}.${cause instanceof Error ? ` (${cause.message})` : ''}`,
+    `Invalid ${variable}=${redactUrlCredentials(JSON.stringify(value))}: expected ${accepted}.${cause instanceof Error ? ` (${redactUrlCredentials(cause.message)})` : ''}`,
+  badJson: (variable: string, position: number | undefined, accepted: string) =>
+    `Invalid ${variable}: not valid JSON${position === undefined ? '' : ` (at position ${position})`}; the value is not shown, since it may hold a password. Expected ${accepted}.`,
   portInNodeName: () => 'a port does not belong in the node name; use GEN_CLUSTER_PORT',
   unknownStrategy: (kind: 'discovery' | 'dist', strategy: unknown, known: readonly string[]) =>
     `Unknown ${kind} strategy ${JSON.stringify(strategy)}; built-in ${kind} strategies: ${known.map(k => `"${k}"`).join(', ') || 'none'}. A custom strategy may be given as an instance (or, in Nest, a class or a provider token).`,
@@ -16,9 +19,11 @@ export const ConfigMessages = {
   besideFactory: (where: string, key: string) =>
     `${where}: "${key}" was returned by the options factory, where it has no effect. It shapes the module graph, so it goes beside useFactory/useClass/useExisting: GenClusterModule.forRootAsync({ ${key}: ..., useFactory: ... }).`,
   notAShortForm: (value: string) =>
-    `Invalid discovery option ${JSON.stringify(value)}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc", "gossip", "gossip:239.255.43.69:45892", "hosts:/path/file", "etcd:http://h:2379/prefix", or several joined by "|").`,
+    `Invalid discovery option ${redactUrlCredentials(JSON.stringify(value))}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc", "gossip", "gossip:239.255.43.69:45892", "hosts:/path/file", "etcd:http://h:2379/prefix", or several joined by "|").`,
   aggregateForms: () =>
     'short forms joined by "|", none of them empty or JSON, e.g. "hosts:/etc/gen-cluster.hosts|gossip" (for JSON children use {"strategy":"aggregate","of":[...]})',
+  pipeSplitValue: (stray: string, forms: string) =>
+    `${forms}. ${JSON.stringify(stray)} is not a short form: \`|\` separates aggregate parts; use the JSON form for a value containing \`|\` (e.g. {"strategy":"hosts","file":"/etc/a|b.hosts"})`,
   hostsForms: () => 'a file path after "hosts:", e.g. "hosts:/etc/gen-cluster.hosts"',
   gossipForms: () =>
     '"gossip" (group 239.255.43.69, port 45892), or "gossip:<group>:<port>" with an IPv4 multicast group (224.0.0.0 to 239.255.255.255) and a port from 1 to 65535, e.g. "gossip:239.255.43.69:45892"',

@@ -3,7 +3,7 @@
  * line per strategy, and `|` between short forms for an aggregate of them.
  */
 import { isIP } from 'node:net';
-import { InvalidConfigError } from '../core/index.js';
+import { InvalidConfigError, redactUrlCredentials } from '../core/index.js';
 import { ConfigMessages } from './config.messages.js';
 
 /** The short forms and the JSON form, as refusals list them. */
@@ -26,19 +26,46 @@ export function isDiscoveryShortForm(value: string): boolean {
 
 /**
  * Parses a short form into a built-in strategy's options; `a|b` gives
- * `{ strategy: 'aggregate', of: [a, b] }`. Throws {@link InvalidConfigError} naming `variable`,
- * the value and the accepted forms.
+ * `{ strategy: 'aggregate', of: [a, b] }`. Surrounding blanks are ignored, as
+ * {@link isDiscoveryShortForm} ignores them. Throws {@link InvalidConfigError} naming `variable`,
+ * the value (URL credentials hidden) and the accepted forms.
  */
 export function parseDiscoveryShortForm(value: string, variable: string): ParsedDiscovery {
-  if (value.includes('|')) {
-    const parts = value.split('|').map(part => part.trim());
-    if (parts.some(part => part === '' || part.startsWith('{')))
-      throw badValue(variable, value, ConfigMessages.aggregateForms());
-    return { strategy: 'aggregate', of: parts.map(part => parseOne(part, variable)) };
-  }
-  return parseOne(value, variable);
+  const whole = value.trim();
+  if (!whole.includes('|')) return parseOne(whole, variable);
+  const parts = whole.split('|').map(part => part.trim());
+  if (parts.some(part => part === '' || part.startsWith('{')))
+    throw badValue(variable, whole, ConfigMessages.aggregateForms());
+  // a `|` inside a hosts path or an etcd prefix splits it: the piece after it names no strategy
+  const stray = parts.find(part => !SHORT_FORM.test(part));
+  if (stray !== undefined)
+    throw badValue(
+      variable,
+      whole,
+      ConfigMessages.pipeSplitValue(redactUrlCredentials(stray), DISCOVERY_FORMS),
+    );
+  // a bad short form among the parts is named alone: the message points at it
+  return { strategy: 'aggregate', of: parts.map(part => parseOne(part, variable)) };
 }
 
+/**
+ * The refusal of a `discovery` string given in code that is no short form: the short-form
+ * parser's own refusal when the string is written like one (so code and `GEN_CLUSTER_DISCOVERY`
+ * say the same for the same text), else {@link ConfigMessages.notAShortForm}.
+ */
+export function notAShortFormError(value: string, option: string): InvalidConfigError {
+  const writtenAsOne = value.includes('|') || SHORT_FORM.test(value.trim());
+  if (writtenAsOne) {
+    try {
+      parseDiscoveryShortForm(value, option);
+    } catch (error) {
+      if (error instanceof InvalidConfigError) return error;
+    }
+  }
+  return new InvalidConfigError(ConfigMessages.notAShortForm(value), { option });
+}
+
+/** One short form (trimmed); its refusals quote it. */
 function parseOne(value: string, variable: string): ParsedDiscovery {
   const colon = value.indexOf(':');
   const kind = (colon < 0 ? value : value.slice(0, colon)).toLowerCase();
@@ -118,13 +145,8 @@ function etcd(rest: string, value: string, variable: string): ParsedDiscovery {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw badValue(variable, value, ConfigMessages.etcdForms());
-    // the refusal names the value: without its user and password, which must not reach a log
     if (url.username || url.password)
-      throw badValue(
-        variable,
-        value.replace(/\/\/[^/@]*@/g, '//***@'),
-        ConfigMessages.etcdCredentialsInUrl(),
-      );
+      throw badValue(variable, value, ConfigMessages.etcdCredentialsInUrl());
     if (url.search || url.hash) throw badValue(variable, value, ConfigMessages.etcdForms());
     endpoints.push(url.origin);
     let path: string;
@@ -141,7 +163,10 @@ function etcd(rest: string, value: string, variable: string): ParsedDiscovery {
   return prefix ? { strategy: 'etcd', endpoints, prefix } : { strategy: 'etcd', endpoints };
 }
 
-/** A configuration error naming the variable (or option), the value and what is accepted. */
+/**
+ * A configuration error naming the variable (or option), the value and what is accepted. The
+ * message hides URL credentials wherever they are in the value (see `ConfigMessages.badEnv`).
+ */
 export function badValue(
   variable: string,
   value: string,

@@ -196,8 +196,13 @@ describe('the discovery short forms of issue 17', () => {
     ['etcd:http://a:2379/one,http://b:2379', /one key prefix.*"\/one", "\/"/, null],
     ['gossip|', /short forms joined by "\|", none of them empty/, null],
     ['gossip|{"strategy":"static","nodes":[]}', /none of them empty or JSON/, null],
-    // a bad part of an aggregate is named alone
-    ['gossip|nope:x', /"gossip", "gossip:239.255.43.69:45892", "hosts:/, 'nope:x'],
+    // a part that is no short form: the whole value, the part, and that "|" split the value
+    [
+      'gossip|nope:x',
+      /"gossip", "gossip:239.255.43.69:45892", "hosts:.*"nope:x" is not a short form: `\|` separates aggregate parts/,
+      null,
+    ],
+    // a bad short form among the parts is named alone
     ['hosts:/x|gossip:1.2.3.4:5', /IPv4 multicast group/, 'gossip:1.2.3.4:5'],
   ])('refuses GEN_CLUSTER_DISCOVERY=%s, naming what is accepted', (value, message, named) => {
     const read = () => parse(value);

@@ -232,19 +232,27 @@ export function parseDiscoveryEnv(
   value: string,
   variable: string = ENV.discovery,
 ): Readonly<Record<string, unknown>> & { readonly strategy: string } {
-  if (value.startsWith('{')) {
+  if (value.trimStart().startsWith('{')) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(value);
     } catch (error) {
-      throw bad(variable, value, DISCOVERY_FORMS, error);
+      // JSON.parse's message quotes a piece of the text, which may be a password: give a position
+      throw new InvalidConfigError(
+        ConfigMessages.badJson(variable, jsonErrorPosition(error, value), DISCOVERY_FORMS),
+        { option: variable },
+      );
     }
     if (
       typeof parsed !== 'object' ||
       parsed === null ||
       typeof (parsed as { strategy?: unknown }).strategy !== 'string'
     ) {
-      throw bad(variable, value, `${DISCOVERY_FORMS} (the JSON needs a "strategy" string)`);
+      throw bad(
+        variable,
+        JSON.stringify(parsed, hideSecrets),
+        `${DISCOVERY_FORMS} (the JSON needs a "strategy" string)`,
+      );
     }
     return parsed as Record<string, unknown> & { strategy: string };
   }
@@ -252,6 +260,22 @@ export function parseDiscoveryEnv(
 }
 
 export { isDiscoveryShortForm };
+
+/** Fields whose value a refusal never quotes, at any depth of a JSON value. */
+const SECRET_FIELDS = /password|secret|token|cookie|passphrase|credential/i;
+
+/** A `JSON.stringify` replacer that hides the values of {@link SECRET_FIELDS}. */
+function hideSecrets(key: string, value: unknown): unknown {
+  return key !== '' && SECRET_FIELDS.test(key) ? '(hidden)' : value;
+}
+
+/** Where `JSON.parse` stopped in `text`, when its message says (V8 gives a position or "end"). */
+function jsonErrorPosition(error: unknown, text: string): number | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const at = /position (\d+)/.exec(message);
+  if (at) return Number(at[1]);
+  return /end of JSON input/.test(message) ? text.length : undefined;
+}
 
 /** Parses `ip[:port]` entries, IPv6 in brackets when a port follows (`[::1]:5353`). */
 export function parseDnsServers(value: string): DnsServer[] {

@@ -253,6 +253,41 @@ describe('resolveClusterOptions: the strategies of issue 17', () => {
     expect(call).toThrow(/namespace: "blue", discovery.of\[1\].namespace: "red"/);
   });
 
+  it("refuses a discovery instance whose namespace is not the cluster's, naming its path", () => {
+    const instance = { namespace: 'red', peers: async () => [] };
+    const top = () => resolveClusterOptions({ namespace: 'blue', discovery: instance }, {});
+    expect(top).toThrow(InvalidConfigError);
+    expect(top).toThrow(/namespace: "blue", discovery.namespace: "red"/);
+    const child = () =>
+      resolveClusterOptions(
+        { discovery: { strategy: 'aggregate', of: ['local', instance] } },
+        { GEN_CLUSTER_NAMESPACE: 'blue' },
+      );
+    expect(child).toThrow(InvalidConfigError);
+    expect(child).toThrow(/discovery.of\[1\].namespace: "red"/);
+    const againstDist = () =>
+      resolveClusterOptions(
+        {
+          discovery: { strategy: 'aggregate', of: [instance] },
+          dist: { strategy: 'tcp', namespace: 'green' },
+        },
+        {},
+      );
+    expect(againstDist).toThrow(/dist.namespace: "green", discovery.of\[0\].namespace: "red"/);
+  });
+
+  it("accepts a discovery instance in the cluster's namespace, and one that names none", () => {
+    const same = { namespace: 'blue', peers: async () => [] };
+    const none = { peers: async () => [] };
+    const { options } = resolveClusterOptions<LayeredOptions>(
+      { namespace: 'blue', discovery: { strategy: 'aggregate', of: [same, none, 'gossip'] } },
+      {},
+    );
+    expect((options.discovery as { of: unknown[] }).of[0]).toBe(same);
+    expect((options.discovery as { of: unknown[] }).of[2]).toMatchObject({ namespace: 'blue' });
+    expect(options.dist).toMatchObject({ namespace: 'blue' });
+  });
+
   it('takes a namespace given to gossip alone for the dist too', () => {
     const { options } = resolveClusterOptions<LayeredOptions>(
       { discovery: { strategy: 'gossip', namespace: 'orders' } },

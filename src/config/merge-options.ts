@@ -163,7 +163,7 @@ function checkEnvQuorum(merged: LayeredOptions, env: EnvConfig): void {
   );
 }
 
-/** The namespace a strategy instance says it belongs to (the TCP dist has one), if any. */
+/** The namespace a strategy instance (a dist or a discovery) says it belongs to, if any. */
 function namespaceOf(strategy: unknown): unknown {
   return typeof strategy === 'object' && strategy !== null
     ? (strategy as { namespace?: unknown }).namespace
@@ -244,7 +244,11 @@ function shareWithDiscovery(
     typeof value === 'string' && isDiscoveryShortForm(value)
       ? parseDiscoveryEnv(value, option)
       : value;
-  if (!isBuiltInOptions(parsed)) return parsed;
+  if (!isBuiltInOptions(parsed)) {
+    // an instance keeps the namespace it was built with: one that differs is refused, as the dist's
+    shared.given.push([`${option}.namespace`, namespaceOf(parsed)]);
+    return parsed;
+  }
   const { tcp, env } = shared;
   const found: Record<string, unknown> & { strategy: string } = { ...parsed };
   switch (found.strategy) {

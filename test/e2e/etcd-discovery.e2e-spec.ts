@@ -12,13 +12,15 @@ import { DiscoveryError, type ClusterLogger } from '../../src/index.js';
 import { EtcdDiscovery } from '../../src/etcd/index.js';
 import { EtcdApi } from '../../src/discovery/etcd/etcd-api.js';
 import { EtcdClient } from '../../src/discovery/etcd/etcd-client.js';
-import { Etcd, type EtcdNode, startEtcdNode } from '../support/etcd.js';
+import { Etcd, type EtcdNode, etcdNodeOptions, startEtcdNode } from '../support/etcd.js';
 import { type TestCerts, makeTestCerts } from '../support/test-certs.js';
 import { startNode, stopAll } from '../support/nodes.js';
 import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
 
 const TTL = 2;
+/** With authentication: 15 s, so requests may take 5 s (a third of it). */
+const AUTH_TTL = 15;
 const PREFIX = '/gc-e2e';
 const names = ['n1', 'n2', 'n3'].map(n => `${n}@127.0.0.1`);
 const key = (node: string) => `${PREFIX}/default/${node}`;
@@ -36,12 +38,8 @@ describe('etcd discovery (real etcd)', () => {
 
   it('forms a cluster; a killed node leaves within the lease TTL, a stopped one at once', async () => {
     etcd = await Etcd.start();
-    const options = {
-      endpoints: [etcd.endpoint],
-      prefix: PREFIX,
-      leaseTtlSeconds: TTL,
-      requestTimeoutMs: 1_000,
-    };
+    // requests of 666 ms, a third of the TTL (the most the options accept)
+    const options = etcdNodeOptions(etcd, PREFIX, TTL);
     nodes = await Promise.all(names.map(n => startEtcdNode(n, options)));
     const [n1, n2, n3] = nodes as [EtcdNode, EtcdNode, EtcdNode];
     await until(() => nodes.every(n => n.members().length === 2), 10_000, 'a mesh of three');
@@ -124,11 +122,13 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
     warn: m => logs.push(`warn ${m}`),
     error: m => logs.push(`error ${m}`),
   };
+  const refreshes = new Map<string, number>();
   const context = (self: string, errors: Error[] = []) => ({
     self,
     logger,
     port: 4_000,
-    requestRefresh: () => undefined,
+    // called when the watch sees the peers change
+    requestRefresh: () => void refreshes.set(self, (refreshes.get(self) ?? 0) + 1),
     reportError: (error: Error) => void errors.push(error),
   });
 
@@ -152,7 +152,7 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
     const d = new EtcdDiscovery({
       endpoints: [etcd.endpoint],
       prefix: PREFIX,
-      leaseTtlSeconds: TTL,
+      leaseTtlSeconds: AUTH_TTL,
       requestTimeoutMs: 5_000,
       caFile: certs.caFile,
       username: 'gc',
@@ -198,6 +198,22 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
     } finally {
       client.close();
     }
+    // the running discoveries renew their tokens too: a probe key reaches both through the watch
+    // (a refresh asked by the watch, and the answer from the watched copy)
+    const probe = 'probe@127.0.0.1';
+    const before = ['a@127.0.0.1', 'b@127.0.0.1'].map(n => refreshes.get(n) ?? 0);
+    await etcd.ctl(['put', key(probe), JSON.stringify({ node: probe, port: 1 })], etcd.rootUser);
+    await until(
+      async () =>
+        ['a@127.0.0.1', 'b@127.0.0.1'].every((n, i) => (refreshes.get(n) ?? 0) > before[i]!) &&
+        a.watching &&
+        b.watching &&
+        (await a.peers()).some(p => p.node === probe) &&
+        (await b.peers()).some(p => p.node === probe),
+      8_000,
+      'the probe seen through both watches after the tokens were invalidated',
+    );
+    await etcd.ctl(['del', key(probe)], etcd.rootUser);
     await etcd.restart();
     await until(async () => a.watching && b.watching, 8_000, 'both watching again after a restart');
     const peers = await a.peers();
@@ -215,6 +231,24 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
     expect((failure as DiscoveryError).message).toContain('refused the credentials of user "gc"');
     expect((failure as DiscoveryError).message).not.toContain('wrong');
     expect(((failure as DiscoveryError).cause as { code?: string }).code).toBe('ERR_ETCD_AUTH');
+  });
+
+  it('a read-only role: ERR_ETCD_AUTH naming the grant to make, in the log and the report', async () => {
+    await etcd.addUser('ro', 'ro-secret', `${PREFIX}/`, 'read');
+    const errors: Error[] = [];
+    const d = discovery({ username: 'ro', passwordFile: undefined, password: 'ro-secret' });
+    await d.init(context('r@127.0.0.1', errors));
+    await until(() => errors.length > 0, 5_000, 'the refused registration reported');
+    expect(errors[0]).toBeInstanceOf(DiscoveryError);
+    expect((errors[0]!.cause as { code?: string }).code).toBe('ERR_ETCD_AUTH');
+    expect(errors[0]!.message).toContain('grant-permission');
+    expect(
+      logs.some(
+        l =>
+          l.startsWith('warn') && l.includes('cannot register') && l.includes('grant-permission'),
+      ),
+    ).toBe(true);
+    expect(errors[0]!.message).not.toContain('ro-secret');
   });
 
   it('refuses a server whose certificate does not chain to caFile', async () => {
@@ -240,7 +274,7 @@ describe('etcd discovery with user/password over TLS (real etcd)', () => {
       const base = {
         endpoints: [strict.endpoint],
         prefix: PREFIX,
-        leaseTtlSeconds: TTL,
+        leaseTtlSeconds: AUTH_TTL,
         requestTimeoutMs: 5_000,
         caFile: certs.caFile,
       };

@@ -1,4 +1,10 @@
-import { Etcd, type EtcdNode, etcdOutage, startEtcdNode } from '../support/etcd.js';
+import {
+  Etcd,
+  type EtcdNode,
+  etcdNodeOptions,
+  etcdOutage,
+  startEtcdNode,
+} from '../support/etcd.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -24,12 +30,7 @@ describe('etcd outages, repeated (soak)', () => {
 
   it(`keeps the cluster through ${ROUNDS} rounds of 10 s kills and freezes`, async () => {
     etcd = await Etcd.start();
-    const options = {
-      endpoints: [etcd.endpoint],
-      prefix: PREFIX,
-      leaseTtlSeconds: TTL,
-      requestTimeoutMs: 1_000,
-    };
+    const options = etcdNodeOptions(etcd, PREFIX, TTL, 1_000);
     nodes = await Promise.all(names.map(n => startEtcdNode(n, options)));
     await until(() => nodes.every(n => n.members().length === 2), 20_000, 'a mesh of three');
     const restored: number[] = [];

@@ -176,6 +176,23 @@ export class Etcd {
     await this.ctl(['auth', 'enable']);
   }
 
+  /** Creates `user` with only `permission` on `prefix` (authentication already enabled). */
+  async addUser(
+    user: string,
+    password: string,
+    prefix: string,
+    permission: 'read' | 'readwrite',
+  ): Promise<void> {
+    const role = `gen-cluster-${user}`;
+    await this.ctl(['role', 'add', role], this.rootUser);
+    await this.ctl(
+      ['role', 'grant-permission', role, '--prefix=true', permission, prefix],
+      this.rootUser,
+    );
+    await this.ctl(['user', 'add', `${user}:${password}`], this.rootUser);
+    await this.ctl(['user', 'grant-role', user, role], this.rootUser);
+  }
+
   private async launch(): Promise<void> {
     const scheme = this.options.tls ? 'https' : 'http';
     const client = `${scheme}://127.0.0.1:${this.clientPort}`;
@@ -336,6 +353,19 @@ export class EtcdNode extends ManagedProcess {
   events(type: string): EtcdNodeLine[] {
     return this.lines.filter(l => l.event === type);
   }
+}
+
+/**
+ * The etcd discovery options of the e2e and soak node processes: one endpoint, `prefix`, lease
+ * TTL `ttlSeconds`, and requests of at most a third of the TTL (the most the options accept).
+ */
+export function etcdNodeOptions(
+  etcd: Etcd,
+  prefix: string,
+  ttlSeconds: number,
+  requestTimeoutMs = Math.floor((ttlSeconds * 1_000) / 3),
+): Record<string, unknown> {
+  return { endpoints: [etcd.endpoint], prefix, leaseTtlSeconds: ttlSeconds, requestTimeoutMs };
 }
 
 /**

@@ -5,8 +5,15 @@ import { multicastInterfaceAddress } from './gossip-interface.js';
 describe('multicastInterfaceAddress', () => {
   const interfaces = networkInterfaces();
 
-  it('returns an IPv4 address as given', () => {
-    expect(multicastInterfaceAddress('10.1.2.3')).toBe('10.1.2.3');
+  it('returns an IPv4 address of this host as given', () => {
+    expect(multicastInterfaceAddress('127.0.0.1')).toBe('127.0.0.1');
+  });
+
+  it("refuses an IPv4 address that is not this host's, listing the interfaces", () => {
+    expect(() => multicastInterfaceAddress('192.0.2.1')).toThrow(InvalidConfigError);
+    expect(() => multicastInterfaceAddress('192.0.2.1')).toThrow(
+      /"192\.0\.2\.1" is neither an IPv4 address of this host.*Interfaces: .*lo \(127\.0\.0\.1/,
+    );
   });
 
   it("returns an interface's IPv4 address for its name", () => {

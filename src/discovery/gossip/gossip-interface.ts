@@ -8,11 +8,11 @@ import { GossipMessages } from './gossip.messages.js';
  * The IPv4 address of the interface gossip multicasts on, which is also the address a node
  * without a configured name is reached at (the zero-configuration name `node-<pid>@<address>`).
  *
- * @param option the `interface` option: an IPv4 address (returned as is), or an interface name
+ * @param option the `interface` option: an IPv4 address of this host, or an interface name
  * (`eth0`: its first IPv4 address). Unset: the first non-internal IPv4 address of this host, or
  * `undefined` when it has none.
- * @throws InvalidConfigError when `option` is neither an IPv4 address nor the name of an
- * interface with an IPv4 address; the message lists this host's interfaces.
+ * @throws InvalidConfigError when `option` is neither an IPv4 address of this host nor the name
+ * of an interface with an IPv4 address; the message lists this host's interfaces.
  */
 export function multicastInterfaceAddress(option?: string): string | undefined {
   const interfaces = networkInterfaces();
@@ -23,8 +23,13 @@ export function multicastInterfaceAddress(option?: string): string | undefined {
     }
     return undefined;
   }
-  if (isIPv4(option)) return option;
-  const found = interfaces[option]?.find(a => a.family === 'IPv4');
+  // An address must be this host's: the zero-configuration name is built from it, and a foreign
+  // one would fail far from here (the dist cannot listen on it).
+  const found = isIPv4(option)
+    ? Object.values(interfaces)
+        .flatMap(addresses => addresses ?? [])
+        .find(a => a.family === 'IPv4' && a.address === option)
+    : interfaces[option]?.find(a => a.family === 'IPv4');
   if (found !== undefined) return found.address;
   const listed = Object.entries(interfaces).map(([name, addresses]) => {
     const v4 = (addresses ?? []).filter(a => a.family === 'IPv4').map(a => a.address);

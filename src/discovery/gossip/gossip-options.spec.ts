@@ -41,7 +41,7 @@ describe('gossip options', () => {
     const settings = resolveGossipOptions({
       group: '224.1.2.3',
       port: 5000,
-      interface: '10.0.0.7',
+      interface: '127.0.0.1',
       ttl: 0,
       intervalMs: 300,
       missedIntervals: 5,
@@ -52,8 +52,8 @@ describe('gossip options', () => {
     expect(settings).toMatchObject({
       group: '224.1.2.3',
       port: 5000,
-      interface: '10.0.0.7',
-      interfaceAddress: '10.0.0.7',
+      interface: '127.0.0.1',
+      interfaceAddress: '127.0.0.1',
       ttl: 0,
       intervalMs: 300,
       missedIntervals: 5,

@@ -26,7 +26,7 @@ export const GossipMessages = {
   emptySecretFile: (file: string) =>
     `Invalid gossip option "secretFile": ${JSON.stringify(file)} is empty.`,
   unknownInterface: (option: string, value: string, interfaces: readonly string[]) =>
-    `Invalid option ${option}: ${describeValue(value)} is neither an IPv4 address nor an interface with an IPv4 address here. Interfaces: ${interfaces.length === 0 ? '(none)' : interfaces.join(', ')}.`,
+    `Invalid option ${option}: ${describeValue(value)} is neither an IPv4 address of this host nor an interface with an IPv4 address here. Interfaces: ${interfaces.length === 0 ? '(none)' : interfaces.join(', ')}.`,
   unencodable: (field: string, value: unknown, accepted: string) =>
     `Gossip cannot announce ${field} ${describeValue(value)}: it accepts ${accepted}.`,
   // Startup.

@@ -67,6 +67,13 @@ describe('createDiscovery: the strategies of issue 17', () => {
     expect(childrenOf(fourth!)[0]).toBeInstanceOf(StaticDiscovery);
   });
 
+  it("passes the aggregate's childTimeoutMs on, and the default without it", () => {
+    const timed = createDiscovery({ strategy: 'aggregate', of: ['gossip'], childTimeoutMs: 1234 });
+    expect((timed as AggregateDiscovery).childTimeoutMs).toBe(1234);
+    const plain = createDiscovery({ strategy: 'aggregate', of: ['gossip'] });
+    expect((plain as AggregateDiscovery).childTimeoutMs).toBe(5_000);
+  });
+
   it('builds the | short form as an aggregate', () => {
     const aggregate = createDiscovery('static:a@10.0.0.1|hosts:/x');
     expect(childrenOf(aggregate).map(c => c.name)).toEqual(['static', 'hosts']);

@@ -6,6 +6,7 @@ import {
 } from '../core/index.js';
 import {
   AggregateDiscovery,
+  type AggregateDiscoveryOptions,
   type BuiltInDiscoveryOptions,
   DnsDiscovery,
   type DnsDiscoveryOptions,
@@ -51,7 +52,7 @@ const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
     const children = aggregateChildren(options).map(child =>
       discoveryAt(child as BuiltInDiscoveryOptions, depth + 1),
     );
-    return new AggregateDiscovery(children);
+    return new AggregateDiscovery(children, options as unknown as AggregateDiscoveryOptions);
   },
 };
 

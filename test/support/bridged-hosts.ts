@@ -73,7 +73,8 @@ export class BridgedHosts {
         options.snooping ? '1' : '0',
       ]);
       await sw.run('ip', ['link', 'set', 'br0', 'up']);
-      const hosts = await Promise.all(
+      // allSettled: on a failure, siblings still being created land in `made` before the cleanup.
+      const settled = await Promise.allSettled(
         routes.map(async (route, i) => {
           const namespace = await NetworkNamespace.create(`${tag}h${i}`);
           made.push(namespace);
@@ -91,6 +92,9 @@ export class BridgedHosts {
           return { namespace, address };
         }),
       );
+      const failed = settled.find(r => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const hosts = settled.map(r => (r as PromiseFulfilledResult<BridgedHost>).value);
       return new BridgedHosts(hosts, sw, prefix);
     } catch (error) {
       for (const namespace of made) namespace.destroy();

@@ -16,14 +16,9 @@
  *
  * Needs root, iproute2, iptables and `npm run build`.
  */
+import type { GossipStats } from '../../src/index.js';
 import { BridgedHosts } from './bridged-hosts.js';
-import {
-  Flooder,
-  GossipNode,
-  type GossipStats,
-  type NodeReport,
-  SPOOFING,
-} from './gossip-spoofing-processes.js';
+import { Flooder, GossipNode, type NodeReport, SPOOFING } from './gossip-spoofing-processes.js';
 import { until } from './wait.js';
 
 const MIB = 1_048_576;

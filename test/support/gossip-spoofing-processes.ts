@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GossipStats } from '../../src/index.js';
 import type { BridgedHosts } from './bridged-hosts.js';
 import { routeJsonAnswers } from './json-answers.js';
 import { ManagedProcess } from './managed-process.js';
@@ -40,19 +41,6 @@ export const SPOOFING = {
   /** Growth of a node's heap (after full collections) that a flood may cause at most. */
   maxHeapGrowthMiB: 16,
 } as const;
-
-export interface GossipStats {
-  readonly received: number;
-  readonly accepted: number;
-  readonly malformed: number;
-  readonly badMac: number;
-  readonly otherNamespace: number;
-  readonly replayed: number;
-  readonly evicted: number;
-  readonly size: number;
-  readonly sent: number;
-  readonly sendErrors: number;
-}
 
 export interface NodeReport {
   readonly id: number;

@@ -97,7 +97,7 @@ export const ETCD_DISCOVERY_DEFAULTS = Object.freeze({
   /** Failed watch attempts in a row after which a warning says the watch is down. */
   watchFailuresBeforeWarning: 3,
   /** A watch stream is cut and resumed after this long (a dead connection would hang it). */
-  maxStreamMs: 10 * 60_000,
+  maxStreamMs: 60_000,
   /** How long `close()` waits for the lease revocation. */
   closeTimeoutMs: 1_000,
   /** Largest answer or watch line accepted. */

@@ -155,6 +155,8 @@ export class EtcdDiscovery implements DiscoveryStrategy {
       ttlSeconds: this.settings.leaseTtlSeconds,
       logger: this.logger,
       onFailure: (error, consecutive) => this.registrationFailed(error, consecutive),
+      // the stream may sit on a member that was cut off meanwhile (no RST, no line): reopen it
+      onRecovered: () => this.watcher?.reopen(),
     });
     this.watcher = new PrefixWatcher({
       api: this.api,

@@ -16,6 +16,8 @@ export interface LeaseKeeperOptions {
   readonly onFailure: (error: Error, consecutive: number) => void;
   /** The key is registered again (first time, or after a loss or failures). */
   readonly onRegistered?: () => void;
+  /** A request succeeded after failures (etcd is reachable again). */
+  readonly onRecovered?: () => void;
 }
 
 /**
@@ -199,6 +201,7 @@ export class LeaseKeeper {
   }
 
   private succeeded(): void {
+    if (this.failures > 0) this.options.onRecovered?.();
     this.failures = 0;
   }
 

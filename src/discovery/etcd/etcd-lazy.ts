@@ -28,7 +28,7 @@ export function createEtcdDiscovery(
     async init(context: DiscoveryContext): Promise<void> {
       const { EtcdDiscovery } = await import('./etcd.discovery.js');
       if (closed) return;
-      impl ??= new EtcdDiscovery(options, { resolved });
+      impl ??= EtcdDiscovery.withInternals(options, { resolved });
       await impl.init(context);
     },
     peers(signal: AbortSignal): Promise<Peer[]> {

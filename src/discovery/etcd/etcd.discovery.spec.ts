@@ -123,7 +123,7 @@ function setup(options: Record<string, unknown> = {}) {
     error: m => logs.push(`error ${m}`),
   };
   const all = { endpoints: ['http://fake:2379'], prefix: '/gc', leaseTtlSeconds: 3, ...options };
-  const discovery = new EtcdDiscovery(all, {
+  const discovery = EtcdDiscovery.withInternals(all, {
     api: api as unknown as EtcdApi,
     resolved: resolveEtcdDiscoveryOptions(all),
   });

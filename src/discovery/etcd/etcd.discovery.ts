@@ -30,6 +30,9 @@ interface Registration {
   readonly incarnation: string;
 }
 
+/** The internals of the construction under way ({@link EtcdDiscovery.withInternals}). */
+let injected: EtcdDiscoveryInternals | undefined;
+
 /** Keys whose bad value was logged, remembered at most. */
 const MAX_LOGGED_KEYS = 256;
 
@@ -87,18 +90,33 @@ export class EtcdDiscovery implements DiscoveryStrategy {
 
   /**
    * Checks the options and reads the password and TLS files.
-   * @param internals for etcd-lazy.ts and the specs only.
    * @throws InvalidConfigError naming the option, the value and the accepted forms.
    */
-  constructor(
-    options: EtcdDiscoveryOptions | Omit<EtcdDiscoveryOptions, 'strategy'>,
-    internals: EtcdDiscoveryInternals = {},
-  ) {
+  constructor(options: EtcdDiscoveryOptions | Omit<EtcdDiscoveryOptions, 'strategy'>) {
+    // the public constructor never names EtcdDiscoveryInternals: the published declarations strip it
+    const internals = injected ?? {};
+    injected = undefined;
     const { settings, secrets } = internals.resolved ?? resolveEtcdDiscoveryOptions(options);
     this.settings = settings;
     this.api = internals.api ?? EtcdDiscovery.connect(settings, secrets);
     this.keyPrefix = `${settings.prefix}/${settings.namespace}/`;
     this.incarnation = BigInt(`0x${randomBytes(8).toString('hex')}`).toString();
+  }
+
+  /**
+   * A discovery built with {@link EtcdDiscoveryInternals} (etcd-lazy.ts and the specs).
+   * @internal
+   */
+  static withInternals(
+    options: EtcdDiscoveryOptions | Omit<EtcdDiscoveryOptions, 'strategy'>,
+    internals: EtcdDiscoveryInternals,
+  ): EtcdDiscovery {
+    injected = internals;
+    try {
+      return new EtcdDiscovery(options);
+    } finally {
+      injected = undefined;
+    }
   }
 
   private static connect(settings: ResolvedEtcdDiscoveryOptions, secrets: EtcdSecrets): EtcdApi {

@@ -81,6 +81,10 @@ describe('ClusterMetrics on real TCP nodes', () => {
   it('counts b going away by reason and drops its send-queue series', async () => {
     await b.cluster.stop();
     await until(() => !a.cluster.nodes().includes(B), 10_000, 'a to see b leave');
+    // the counter is read through a scrape: wait for it rather than for the next tick's luck
+    const left = async () =>
+      read(await registry.metrics(), METRIC_NAMES.nodeDown, { cluster: 'default', reason: 'left' });
+    await until(async () => ((await left()) ?? 0) >= 1, 10_000, "a's nodeDown{reason=left}");
     const text = await registry.metrics();
     expect(read(text, METRIC_NAMES.nodeDown, { cluster: 'default', reason: 'left' })).toBe(1);
     expect(read(text, METRIC_NAMES.members, { cluster: 'default' })).toBe(0);

@@ -1,6 +1,3 @@
-// About 470 lines, over the 450 guideline: the body reading and error mapping (readText,
-// networkError, brokeOff) duplicate kubernetes/api-client.ts and are to move to a shared
-// discovery/http-json.ts (review 17B item 17 D2), which brings this file back under it.
 import {
   Agent as HttpAgent,
   type ClientRequest,
@@ -18,6 +15,7 @@ import {
 } from './etcd.errors.js';
 import { EtcdMessages as M } from './etcd.messages.js';
 import { JsonLines } from './json-lines.js';
+import { brokeOff, networkFailure, readBody } from '../http-exchange.js';
 
 /** Settings of an {@link EtcdClient}. */
 export interface EtcdClientOptions {
@@ -61,7 +59,6 @@ class StreamCut extends Error {}
 const STREAM_KEEPALIVE_MS = 10_000;
 
 const MAX_ERROR_BODY = 64 * 1024;
-const TLS_CODE = /CERT|SIGNATURE|ISSUER|TLS|SSL|ALTNAME/i;
 const AUTHENTICATE = '/v3/auth/authenticate';
 
 /**
@@ -404,41 +401,12 @@ export class EtcdClient {
     signal: AbortSignal | undefined,
   ): Promise<string> {
     const requestTimeoutMs = this.options.requestTimeoutMs;
-    return withDeadline(
-      () =>
-        new Promise<string>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > maxBytes) {
-              reject(
-                etcdRequestError(
-                  { kind: 'protocol', message: M.answerTooLarge(maxBytes) },
-                  path,
-                  endpoint,
-                ),
-              );
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-          res.on('error', error => reject(networkError(error, path, endpoint)));
-          res.on('close', () => {
-            if (!res.complete)
-              reject(etcdRequestError(brokeOff(M.answerBrokeOff()), path, endpoint));
-          });
-        }),
-      {
-        ms: timeoutMs,
-        signal,
-        onTimeout: () =>
-          etcdRequestError({ kind: 'timeout', ms: requestTimeoutMs }, path, endpoint),
-      },
-    ).catch((error: unknown) => {
-      res.destroy();
-      throw error;
+    const fail = (failure: EtcdFailure) => etcdRequestError(failure, path, endpoint);
+    return readBody(res, { maxBytes, timeoutMs }, signal, {
+      tooLarge: max => fail({ kind: 'protocol', message: M.answerTooLarge(max) }),
+      brokeOff: () => fail(brokeOff(M.answerBrokeOff())),
+      network: error => networkError(error, path, endpoint),
+      timeout: () => fail({ kind: 'timeout', ms: requestTimeoutMs }),
     });
   }
 }
@@ -452,21 +420,5 @@ function failsOver(error: unknown): boolean {
 
 function networkError(error: unknown, path: string, endpoint: string): EtcdRequestError {
   if (error instanceof EtcdRequestError) return error;
-  // Read the fields rather than trusting instanceof: errors may come from another realm.
-  const e = (typeof error === 'object' && error !== null ? error : {}) as {
-    code?: unknown;
-    message?: unknown;
-  };
-  const code = typeof e.code === 'string' ? e.code : 'ERROR';
-  const message = typeof e.message === 'string' ? e.message : toError(error).message;
-  return etcdRequestError(
-    { kind: 'network', code, message, tls: TLS_CODE.test(code) },
-    path,
-    endpoint,
-    error,
-  );
-}
-
-function brokeOff(message: string): EtcdFailure {
-  return { kind: 'network', code: 'ECONNRESET', message, tls: false };
+  return etcdRequestError(networkFailure(error), path, endpoint, error);
 }

@@ -3,8 +3,9 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { toError, withDeadline } from '../../core/index.js';
 import { type KubeStatus, isKubeStatus } from './endpoint-slice.js';
-import { type KubeFailure, KubeRequestError, kubeRequestError } from './kubernetes.errors.js';
+import { KubeRequestError, kubeRequestError } from './kubernetes.errors.js';
 import { KubernetesMessages as M } from './kubernetes.messages.js';
+import { brokeOff, networkFailure, readBody } from '../http-exchange.js';
 
 /** Settings of a {@link KubeApiClient}. */
 export interface KubeApiClientOptions {
@@ -35,7 +36,6 @@ export interface WatchHandlers {
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
 const TOKEN = /^[\x21-\x7e]+$/;
-const TLS_CODE = /CERT|SIGNATURE|ISSUER|TLS|SSL|ALTNAME/i;
 
 /**
  * A small client for the Kubernetes API over `node:https`: GET a JSON document, or follow a watch
@@ -298,54 +298,15 @@ function readText(
   requestTimeoutMs: number,
   signal: AbortSignal | undefined,
 ): Promise<string> {
-  return withDeadline(
-    () =>
-      new Promise<string>((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            const message = M.answerTooLarge(maxBytes);
-            reject(kubeRequestError({ kind: 'protocol', message }, path));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        res.on('error', error => reject(networkError(error, path)));
-        res.on('close', () => {
-          if (!res.complete) reject(kubeRequestError(brokeOff(M.answerBrokeOff()), path));
-        });
-      }),
-    {
-      ms: timeoutMs,
-      signal,
-      onTimeout: () => kubeRequestError({ kind: 'timeout', ms: requestTimeoutMs }, path),
-    },
-  ).catch((error: unknown) => {
-    // Too large, broken, timed out or aborted: nothing more is read from this answer.
-    res.destroy();
-    throw error;
+  return readBody(res, { maxBytes, timeoutMs }, signal, {
+    tooLarge: max => kubeRequestError({ kind: 'protocol', message: M.answerTooLarge(max) }, path),
+    brokeOff: () => kubeRequestError(brokeOff(M.answerBrokeOff()), path),
+    network: error => networkError(error, path),
+    timeout: () => kubeRequestError({ kind: 'timeout', ms: requestTimeoutMs }, path),
   });
 }
 
 function networkError(error: unknown, path: string): KubeRequestError {
   if (error instanceof KubeRequestError) return error;
-  // Read the fields rather than trusting instanceof: errors may come from another realm.
-  const e = (typeof error === 'object' && error !== null ? error : {}) as {
-    code?: unknown;
-    message?: unknown;
-  };
-  const code = typeof e.code === 'string' ? e.code : 'ERROR';
-  const message = typeof e.message === 'string' ? e.message : toError(error).message;
-  return kubeRequestError(
-    { kind: 'network', code, message, tls: TLS_CODE.test(code) },
-    path,
-    error,
-  );
-}
-
-function brokeOff(message: string): KubeFailure {
-  return { kind: 'network', code: 'ECONNRESET', message, tls: false };
+  return kubeRequestError(networkFailure(error), path, error);
 }

@@ -19,7 +19,7 @@
 //   --warm-count sets the round trips each pair or caller makes before its first cell (30000; the
 //   warm-up stops earlier at 25 x the warm-up time); --parallel-start starts the processes of the
 //   pairs and call groups all at once (each importing its stack) and then connects them stack by
-//   stack: a shorter run, for the smoke test (bench-smoke.e2e), with nothing timed differently.
+//   stack: a shorter run, for the smoke test (test/soak/bench-smoke), with nothing timed differently.
 //   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
 //   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
 //

@@ -129,7 +129,7 @@ function methodSection(result, stacks) {
 
 \`npm run bench\` (bench/run.mjs) runs every stack in the same run on one machine, over loopback
 only: each endpoint or cluster node is a child process of the harness, killed by its pid when
-its measurement ends. This page shows ${runs}. Two flags serve the smoke test (e2e/bench-smoke)
+its measurement ends. This page shows ${runs}. Two flags serve the smoke test (soak/bench-smoke)
 and change no figure: \`--parallel-start\` starts the processes of the request/response pairs
 and call groups at once (start-up is not measured there), and \`--warm-count N\` sets the count
 warm-up (30,000 round trips by default).

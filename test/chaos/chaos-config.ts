@@ -1,6 +1,6 @@
 /**
  * The chaos soak's settings: the timings the nodes run with, the bounds derived from them, and the
- * two modes (short, inside `npm test`; long, `npm run test:soak` and `npm run chaos`).
+ * two modes (short and long, both in `npm run test:soak`; long also `npm run chaos`).
  */
 
 /** The options every chaos node starts with (passed to `GenClusterModule.forRoot`). */
@@ -101,7 +101,7 @@ export function chaosConfig(mode: 'short' | 'long', env = process.env): ChaosCon
   return {
     mode,
     nodes: 10,
-    // the short mode has a fixed shape: it runs inside `npm test`, where CHAOS_DURATION_MS set
+    // the short mode has a fixed shape: it runs beside the long one in `test:soak`, where CHAOS_DURATION_MS set
     // for a soak must not make it long
     durationMs: short ? 25_000 : number('CHAOS_DURATION_MS', 600_000),
     burstMs: short ? 25_000 : number('CHAOS_BURST_MS', 45_000),

@@ -3,7 +3,7 @@ import { formatSummary } from '../chaos/chaos-report.js';
 import { runChaos } from '../chaos/chaos-run.js';
 
 /**
- * The chaos soak, short mode (test/chaos): 10 Nest processes running the library, each in a
+ * The chaos soak, short mode (test/chaos), in `npm run test:soak` beside the long one: 10 Nest processes running the library, each in a
  * network namespace of its own, under random kill -9, restart, SIGSTOP/SIGCONT and partitions
  * (iptables DROP) every 1.5-4 s for 25 s; then every fault is undone and the views must converge
  * to the live set within failure timeout + backoff max + handshake deadline. Throughout:

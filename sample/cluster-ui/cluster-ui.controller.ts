@@ -52,6 +52,10 @@ export function toPageEvent(event: ClusterEvent, at = new Date()): PageEvent {
         message: `${has ? 'quorum' : 'no quorum'}: ${size} nodes, ${needed} needed`,
       };
     }
+    case 'distDisconnected':
+      return { ...base, message: event.reason };
+    case 'distConnected':
+      return { ...base, message: `reconnected after ${event.downForMs} ms` };
     default:
       return { ...base, node: event.node };
   }

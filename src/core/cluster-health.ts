@@ -42,6 +42,11 @@ export interface ClusterHealthSnapshot {
    * readiness does not wait for it.
    */
   readonly formed?: boolean;
+  /**
+   * `false` while the dist reports it is cut off from its broker (the NATS dist between a
+   * disconnect and the reconnect); unset or `true` otherwise.
+   */
+  readonly distConnected?: boolean;
   /** The refresh interval, which sets the default discovery grace. */
   readonly refreshIntervalMs: number | 'infinity';
   readonly dist: DistHealth;
@@ -67,7 +72,8 @@ export type HealthDownReason =
   | 'notFormed'
   | 'tooFewMembers'
   | 'discoveryFailing'
-  | 'distNotListening';
+  | 'distNotListening'
+  | 'distDisconnected';
 
 /** One verdict, with the reason when down. */
 export interface HealthVerdict {
@@ -100,8 +106,9 @@ export function defaultDiscoveryGraceMs(refreshIntervalMs: number | 'infinity'):
  *
  * The checks, in order: state `new` → `notStarted`; phase `draining` → `draining` (the engine is
  * still `running` while requests drain); state `leaving` or phase `closing` → `leaving` (so a
- * shutdown reads draining, then leaving, to its end); state `stopped` → `stopped`; a configured
- * formation gate not formed yet (`formed: false`) → `notFormed`; fewer than `minMembers` peers →
+ * shutdown reads draining, then leaving, to its end); state `stopped` → `stopped`; the dist
+ * cut off from its broker (`distConnected: false`) → `distDisconnected`; a configured formation
+ * gate not formed yet (`formed: false`) → `notFormed`; fewer than `minMembers` peers →
  * `tooFewMembers`; discovery failing longer than the grace → `discoveryFailing`. `paused` counts
  * as running (pausing is an operator's choice, the links stay up).
  *
@@ -133,6 +140,8 @@ export function evaluateReadiness(
   if (phase === 'draining') return down('draining', HealthMessages.draining());
   if (state === 'leaving' || phase === 'closing') return down('leaving', HealthMessages.leaving());
   if (state === 'stopped') return down('stopped', HealthMessages.stopped());
+  if (snapshot.distConnected === false)
+    return down('distDisconnected', HealthMessages.distDisconnected());
   if (snapshot.formed === false)
     return down('notFormed', HealthMessages.notFormed(snapshot.members));
   if (snapshot.members < minMembers)

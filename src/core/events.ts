@@ -71,6 +71,24 @@ export interface QuorumChangedEvent {
   readonly quorum: QuorumState;
 }
 
+/**
+ * The dist lost its means of reaching peers (a broker dist cut off from its server: the NATS dist
+ * between a disconnect and the reconnect, or started while NATS is down). While it lasts the
+ * membership is frozen: the dist cannot tell who is alive, so no node is declared down for
+ * silence. Emitted once per outage.
+ */
+export interface DistDisconnectedEvent {
+  readonly type: 'distDisconnected';
+  /** What the dist said of the cause, e.g. `"connection to 127.0.0.1:4222 closed"`. */
+  readonly reason: string;
+}
+/** The dist can reach peers again after a {@link DistDisconnectedEvent}. */
+export interface DistConnectedEvent {
+  readonly type: 'distConnected';
+  /** How long the outage lasted, in ms (monotonic clock). */
+  readonly downForMs: number;
+}
+
 /** Everything `events$` emits; switch on `type`. Events for one node arrive in order. */
 export type ClusterEvent =
   | NodeUpEvent
@@ -79,7 +97,9 @@ export type ClusterEvent =
   | LostEvent
   | DiscoveryErrorEvent
   | ConnectFailedEvent
-  | QuorumChangedEvent;
+  | QuorumChangedEvent
+  | DistDisconnectedEvent
+  | DistConnectedEvent;
 
 /**
  * Whether this node's side of the cluster has quorum: `size` (this node plus its members) is at

@@ -10,6 +10,7 @@ import type { SchedulerOptions } from './defaults.js';
 import { DiscoveryLookup } from './discovery-lookup.js';
 import { ConnectionAttempts } from './connection-attempts.js';
 import { engineDiscoveryContext, engineFormationGate } from './engine-context.js';
+import { DistConnectivity } from './dist-connectivity.js';
 import { GenClusterError, toError } from './errors.js';
 import { EventOutbox } from './event-outbox.js';
 import type { FormationGate } from './formation-gate.js';
@@ -61,6 +62,7 @@ export class GenCluster {
   private readonly admission: AdmissionControl;
   private readonly quorum: QuorumTracker | undefined;
   private readonly formation: FormationGate;
+  private readonly connectivity: DistConnectivity;
   /** Whether the `formation` option was given: only then does readiness wait for it. */
   private readonly formationConfigured: boolean;
 
@@ -131,6 +133,11 @@ export class GenCluster {
       refresh: () => void this.refresh(),
       stopping: this.stopping.signal,
       maxWaitMs: this.options.discoveryTimeoutMs,
+    });
+    this.connectivity = new DistConnectivity({
+      logger: this.logger,
+      emit: event => this.outbox.emit(event),
+      reporting: () => this.state !== 'stopped' && this.state !== 'new',
     });
     this.membership$ = this.outbox.membership$;
     this.events$ = this.outbox.events$;
@@ -224,7 +231,14 @@ export class GenCluster {
     const counts = { members: this.members.size, discovered: this.discovered.size };
     const facts = { state, ...counts, refreshIntervalMs: options.refreshIntervalMs };
     const formed = this.formationConfigured ? { formed: this.formation.formed } : {};
-    return { ...facts, ...this.lookup.health(), ...formed, dist: readDistHealth(dist) };
+    const connectivity = this.connectivity.connected ? {} : { distConnected: false };
+    return {
+      ...facts,
+      ...this.lookup.health(),
+      ...formed,
+      ...connectivity,
+      dist: readDistHealth(dist),
+    };
   }
 
   /**
@@ -249,6 +263,7 @@ export class GenCluster {
         nodeUp: peer => this.onNodeUp(peer),
         nodeDown: (node, reason) => this.onNodeDown(node, reason),
         admission: this.admission,
+        reportConnectivity: (connected, reason) => this.connectivity.report(connected, reason),
       });
       await this.discovery.init?.(
         engineDiscoveryContext({

@@ -74,6 +74,10 @@ export const CoreMessages = {
     `Dist "${dist}" reported an invalid node: ${error.message}`,
   admissionRefreshTimeout: (ms: number) =>
     `The refresh asked for by a link admission check did not finish within ${ms} ms.`,
+  distDisconnected: (reason: string) =>
+    `The dist is cut off from its broker (${reason}): membership is frozen (no node is declared down for silence) until it reconnects.`,
+  distConnected: (downForMs: number) =>
+    `The dist reaches its broker again after ${duration(downForMs)}; peers not heard within the failure timeout will be declared down.`,
   nodeUp: (node: string) => `Node up: ${node}.`,
   nodeDown: (node: string, reason: string) => `Node down: ${node} (${reason}).`,
 } as const;

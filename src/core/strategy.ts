@@ -83,6 +83,15 @@ export interface DistContext {
    * disconnects a node once when it leaves discovery.
    */
   readonly admission?: LinkAdmission;
+  /**
+   * For a dist that reaches peers through a broker (NATS): reports that it lost the broker
+   * (`connected: false`, with the cause in `reason`) or has it again (`true`). The engine emits
+   * `distDisconnected` / `distConnected` once per change and readiness reads `distDisconnected`
+   * meanwhile. The dist itself keeps the membership frozen while cut off (it cannot tell who is
+   * alive). A dist that starts without its broker reports `false` before `init` resolves. The
+   * engine always passes it; a direct-link dist (TCP) never calls it.
+   */
+  readonly reportConnectivity?: (connected: boolean, reason?: string) => void;
 }
 
 /**
@@ -126,6 +135,12 @@ export interface DistStrategy {
    * layers (gossip) can authenticate without ever seeing the secret. Optional.
    */
   deriveKey?(label: string): Buffer;
+  /**
+   * A discovery of the dist's own, for a dist that learns who its peers are by itself (the NATS
+   * dist hears their presence): the configuration uses it when no discovery is configured, so the
+   * dist alone starts a cluster. Called once, before `init`. Optional.
+   */
+  discovery?(): DiscoveryStrategy;
   /** Tells peers this node is leaving (they see reason `left`); optional. */
   leave?(): Promise<void>;
   /** Closes every connection and listener. */

@@ -17,6 +17,8 @@ const EVENT_TYPES: readonly string[] = [
   'discoveryError',
   'connectFailed',
   'quorumChanged',
+  'distDisconnected',
+  'distConnected',
 ];
 
 /** One node-event registration found by the explorer. @internal */

@@ -61,6 +61,10 @@ function toRecorded(event: ClusterEvent, seq: number, at: string): RecordedEvent
       return { seq, at, type: event.type, message: CoreMessages.quorumSummary(event.quorum) };
     case 'connectFailed':
       return { seq, at, type: event.type, node: event.node, message: event.error.message };
+    case 'distDisconnected':
+      return { seq, at, type: event.type, message: event.reason };
+    case 'distConnected':
+      return { seq, at, type: event.type, message: CoreMessages.distConnected(event.downForMs) };
     default:
       return { seq, at, type: event.type, node: event.node };
   }

@@ -18,6 +18,7 @@ export const SYSTEM_PACKAGES = {
   promtool: 'prometheus', // `promtool check metrics` lints the scraped /metrics text
   etcd: 'etcd-server', // the etcd discovery tests run a real etcd on loopback
   etcdctl: 'etcd-client', // and check its keys with etcdctl
+  'nats-server': 'nats-server', // the NATS dist and discovery tests run real NATS servers on loopback
 };
 
 // sbin directories are not on every user's PATH, and dnsmasq lives there.

@@ -177,6 +177,44 @@ describe('evaluateReadiness', () => {
       'tooFewMembers',
     ],
     ['the dist not listening is for liveness', { dist: { listening: false } }, {}, 'none', 'up'],
+    ['the dist cut off from its broker', { distConnected: false }, {}, 'none', 'distDisconnected'],
+    ['the dist connected to its broker', { distConnected: true }, { minMembers: 2 }, 'none', 'up'],
+    [
+      'cut off comes before not formed',
+      { distConnected: false, formed: false },
+      {},
+      'none',
+      'distDisconnected',
+    ],
+    [
+      'cut off comes before too few members',
+      { distConnected: false, members: 0 },
+      { minMembers: 2 },
+      'none',
+      'distDisconnected',
+    ],
+    [
+      'cut off comes before discovery failing',
+      failing(60_000, { distConnected: false }),
+      {},
+      'none',
+      'distDisconnected',
+    ],
+    [
+      'stopped comes before cut off',
+      { distConnected: false, state: 'stopped' },
+      {},
+      'none',
+      'stopped',
+    ],
+    ['shutdown comes before cut off', { distConnected: false }, {}, 'draining', 'draining'],
+    [
+      'not started comes before cut off',
+      { distConnected: false, state: 'new' },
+      {},
+      'none',
+      'notStarted',
+    ],
   ];
 
   it.each(rows)('%s', (_, partial, options, phase, expected) => {
@@ -203,6 +241,15 @@ describe('evaluateReadiness', () => {
     expect(message).toBe(HealthMessages.discoveryFailing(3, 40_000));
     expect(message).toContain('3 time(s)');
     expect(message).toContain('40 s');
+  });
+
+  it('says the membership is frozen while the dist is cut off', () => {
+    expect(evaluateReadiness({ ...HEALTHY, distConnected: false })).toEqual({
+      up: false,
+      reason: 'distDisconnected',
+      message: HealthMessages.distDisconnected(),
+    });
+    expect(HealthMessages.distDisconnected()).toContain('membership is frozen');
   });
 
   it("never puts the discovery error's text in the message (a probe body may be public)", () => {
@@ -246,6 +293,12 @@ describe('evaluateLiveness', () => {
       { dist: { listening: false, reason: 'EMFILE' } },
       'none',
       'distNotListening',
+    ],
+    [
+      'the dist cut off from its broker: restarting would not help',
+      { distConnected: false },
+      'none',
+      'up',
     ],
     [
       'the dist stopped listening during shutdown',

@@ -31,6 +31,8 @@ const loaders = {
   'ours-call': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('call')),
   'ours-request': () => import('./lib/stacks/ours-calls.mjs').then(m => m.variant('request')),
   'moleculer-call': () => import('./lib/stacks/moleculer-calls.mjs'),
+  nats: () => import('./lib/stacks/ours-nats.mjs'),
+  'moleculer-nats': () => import('./lib/stacks/moleculer-nats.mjs'),
 };
 const stack = name => {
   const load = loaders[name];

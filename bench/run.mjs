@@ -20,6 +20,9 @@
 //   warm-up stops earlier at 25 x the warm-up time); --parallel-start starts the processes of the
 //   pairs and call groups all at once (each importing its stack) and then connects them stack by
 //   stack: a shorter run, for the smoke test (test/soak/bench-smoke), with nothing timed differently.
+//   --scale runs the scale runner instead (bench/scale.mjs: N nodes in a few processes over the
+//   TCP mesh and over NATS; formation, idle CPU, traffic and memory per node; its own options,
+//   written to bench/results/scale.json): `npm run bench -- --scale [--dists tcp,nats] ...`.
 //   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
 //   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
 //
@@ -111,6 +114,12 @@ function armHardDeadline(ms) {
 }
 
 async function main() {
+  if (process.argv.includes('--scale')) {
+    armHardDeadline(40 * 60_000);
+    const { runScale } = await import('./scale.mjs');
+    await runScale(process.argv.slice(2).filter(a => a !== '--scale'));
+    return;
+  }
   const options = parseOptions(process.argv.slice(2), here);
   const { config, quick, stacks } = options;
   if (options.cpuProf) {

@@ -72,6 +72,37 @@ export const TARGETS = [
     target: 4,
   },
   {
+    // issue 18: the NATS dist beside Moleculer's NATS transporter on the same nats-server, in
+    // the same run ("ahead of Moleculer at 1 and 100 in flight")
+    figure: 'request/response 1 in flight {payload}: gen-cluster NATS / Moleculer NATS',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 1 },
+    each: { ...eachSize, max: 1024 },
+    stacks: ['nats', 'moleculer-nats'],
+    compare: '>=',
+    target: 1,
+  },
+  {
+    figure: 'request/response 100 in flight {payload}: gen-cluster NATS / Moleculer NATS',
+    record: 'request-response',
+    metric: 'round_trips_per_s',
+    params: { inFlight: 100 },
+    each: { ...eachSize, max: 1024 },
+    stacks: ['nats', 'moleculer-nats'],
+    compare: '>=',
+    target: 1,
+  },
+  {
+    figure: 'one-way {payload}: gen-cluster NATS / Moleculer NATS (messages/s)',
+    record: 'one-way',
+    metric: 'messages_per_s',
+    each: { config: 'onewaySizes', param: 'payloadBytes', max: 1024 },
+    stacks: ['nats', 'moleculer-nats'],
+    target: null,
+    informative: true,
+  },
+  {
     // issue 13: what a @ClusterHandler method (found by the explorer, called through Nest's
     // pipeline with no enhancers) costs per request beside a handler registered with on(); CPU
     // of both processes per round trip, the client the same for both

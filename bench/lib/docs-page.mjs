@@ -77,6 +77,8 @@ function stackList(stacks, versions = {}) {
     'ours-request':
       'the same processes, the caller sending plain `messaging.request` to the 3 servers in turn, chosen by hand: what a call costs beyond a request.',
     'moleculer-call': `Moleculer${versions.moleculer ? ` ${versions.moleculer}` : ''} on 3 brokers with the \`bench.echo\` action and a calling broker (the TCP transporter set up as above), \`broker.call('bench.echo', payload)\` with its default RoundRobin balancer, once \`waitForServices\` returned and the registry lists 3 endpoints.`,
+    nats: `this library without Nest on its NATS dist (\`NatsDist\`, through the \`nats-server\` the run starts on loopback${versions['nats-server'] ? `, ${versions['nats-server']}` : ''}): a \`GenCluster\` whose discovery is the dist's own presence, default options (msgpack payloads, an HMAC on every message, heartbeat 1 s, failure timeout 5 s). Its CPU figures include the nats-server's CPU time.`,
+    'moleculer-nats': `Moleculer${versions.moleculer ? ` ${versions.moleculer}` : ''} with its NATS transporter (the \`nats\`${versions.nats ? ` ${versions.nats}` : ''} client) on the same nats-server: its defaults (its own balancer, requests to the chosen node's subject, JSON serializer, heartbeats every 10 s). Its CPU figures include the nats-server's CPU time. One-way messages on both NATS stacks are flow-controlled alike, a request after every batch of about 1 MiB, so that nats-server never cuts a receiver off as a slow consumer.`,
   };
   return stacks.map(s => `- **${STACK_NAMES[s]}**: ${about[s]}`).join('\n');
 }

@@ -1,5 +1,6 @@
 // The machine a run was made on, recorded in the results file as `machine`: figures from two
 // machines (or one machine under two loads) are not comparable, ratios within one run are.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -27,6 +28,21 @@ function versionOf(pkg) {
   return null;
 }
 
+/** `nats-server --version` ("v2.9.10"), or null when it is not installed. */
+function natsServerVersion() {
+  const binary = []
+    .concat(process.env.BENCH_NATS_SERVER ?? [])
+    .concat(['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'])
+    .find(path => existsSync(path));
+  if (!binary) return null;
+  try {
+    const out = execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 5_000 });
+    return /v\d+\.\d+\.\d+/.exec(out)?.[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * CPU, cores, memory, platform, load average (now, and `loadAverageAtStart` if given) and the
  * versions of the stacks compared.
@@ -45,6 +61,9 @@ export function machine(root, { loadAverageAtStart } = {}) {
       moleculer: versionOf('moleculer'),
       '@nestjs/microservices': versionOf('@nestjs/microservices'),
       '@nestjs/core': versionOf('@nestjs/core'),
+      nats: versionOf('nats'),
+      '@nats-io/transport-node': versionOf('@nats-io/transport-node'),
+      'nats-server': natsServerVersion(),
     },
   };
 }

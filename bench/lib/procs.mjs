@@ -29,14 +29,15 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 export const childFlags = { common: [], byLabel: () => [] };
 
 export class Child {
-  constructor(label, { flags = [] } = {}) {
+  /** `main`: the script the child runs (bench/child.mjs unless given, e.g. bench/scale-child.mjs). */
+  constructor(label, { flags = [], main = childMain } = {}) {
     this.label = label;
     this.events = [];
     this.listeners = new Set();
     this.calls = new Map();
     this.nextId = 1;
     this.exited = false;
-    this.proc = fork(childMain, [label], {
+    this.proc = fork(main, [label], {
       execArgv: [
         '--import',
         guard,

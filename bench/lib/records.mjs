@@ -18,7 +18,12 @@ export const STACK_NAMES = {
   'ours-call': 'gen-cluster call',
   'ours-request': 'gen-cluster request, rotated',
   'moleculer-call': 'moleculer call',
+  nats: 'gen-cluster NATS',
+  'moleculer-nats': 'moleculer NATS',
 };
+
+/** The stacks that talk through the run's nats-server (started by the messaging section). */
+export const NATS_STACKS = ['nats', 'moleculer-nats'];
 
 /** The stacks of the `calls` section (3 servers and a caller); every other stack is a pair. */
 export const CALL_STACKS = ['ours-call', 'ours-request', 'moleculer-call'];

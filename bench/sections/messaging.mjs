@@ -1,10 +1,16 @@
 // Sections `rr` and `oneway`: request/response and one-way messages between a pair of processes
 // (a server and a client) of each stack, every pair warmed up first, the stacks rotated per
 // repetition. CPU per message counts both processes.
-import { fmt, freePorts, sizeLabel } from '../lib/common.mjs';
+// The NATS stacks (gen-cluster's NATS dist, Moleculer's NATS transporter) share one nats-server,
+// started here on loopback when one of them runs and stopped at the end; their CPU per message
+// counts the server's CPU time too (/proc/<pid>/stat), as it is part of their path.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST_DIR, fmt, freePorts, sizeLabel } from '../lib/common.mjs';
+import { BenchNatsServer, natsServerBinary } from '../lib/nats-server.mjs';
 import { MAX_COUNT, WARM_CAP_FACTOR } from '../lib/options.mjs';
 import { startChild, startLoaded, stopAll } from '../lib/procs.mjs';
-import { CALL_STACKS, STACK_NAMES } from '../lib/records.mjs';
+import { CALL_STACKS, NATS_STACKS, STACK_NAMES } from '../lib/records.mjs';
 
 /** The module a stack's processes load (bench/child.mjs): both raw stacks are `raw`. */
 const moduleOf = stack => (stack === 'raw-coalesced' ? 'raw' : stack);
@@ -13,11 +19,16 @@ const moduleOf = stack => (stack === 'raw-coalesced' ? 'raw' : stack);
  * Starts the server and client processes of one stack (or takes the two `started` by
  * --parallel-start) and connects them.
  */
-async function startPair(stack, started) {
+async function startPair(stack, started, nats) {
   const name = moduleOf(stack);
   const coalesce = stack === 'raw-coalesced';
   const server = started?.[0] ?? (await startChild(`${stack}-server`, { flags: [] }));
   const client = started?.[1] ?? (await startChild(`${stack}-client`, { flags: [] }));
+  if (NATS_STACKS.includes(name)) {
+    await server.call('serve', { stack: name, natsUrl: nats.url }, 30_000);
+    await client.call('connect', { stack: name, natsUrl: nats.url }, 30_000);
+    return { stack, server, client, nats };
+  }
   if (name === 'moleculer' || name === 'nest') {
     const [serverPort, clientPort] = await freePorts(2);
     await server.call('serve', { stack: name, port: serverPort, peerPort: clientPort }, 30_000);
@@ -37,6 +48,38 @@ export const rotate = (items, by) => items.map((_, i) => items[(i + by) % items.
 
 /** CPU microseconds the server process spent between two `usage` answers. */
 export const serverMicros = (s0, s1) => s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system;
+
+/**
+ * The server's `usage`, with the nats-server's CPU seconds of a NATS pair (`broker`), so that
+ * `pairMicros` counts the broker too.
+ */
+const pairUsage = async pair => {
+  const usage = await pair.server.call('usage', { gc: false });
+  return pair.nats ? { ...usage, broker: pair.nats.cpuSeconds() } : usage;
+};
+
+/** CPU microseconds of the server process (and of the nats-server of a NATS pair). */
+const pairMicros = (s0, s1) =>
+  serverMicros(s0, s1) +
+  (s0.broker != null && s1.broker != null ? (s1.broker - s0.broker) * 1e6 : 0);
+
+/**
+ * The NATS stacks that can run here: nats-server installed, and gen-cluster's NatsDist in the
+ * build; the others are left out with a line saying why.
+ */
+function natsStacks(ctx, stacks) {
+  const wanted = stacks.filter(s => NATS_STACKS.includes(s));
+  if (wanted.length === 0) return [];
+  if (!natsServerBinary()) {
+    ctx.progress(`nats-server is not installed: ${wanted.join(', ')} left out`);
+    return [];
+  }
+  if (wanted.includes('nats') && !existsSync(join(DIST_DIR, 'src', 'nats', 'index.js'))) {
+    ctx.progress(`the build has no NATS dist (dist/src/nats): gen-cluster NATS left out`);
+    return wanted.filter(s => s !== 'nats');
+  }
+  return wanted;
+}
 
 /** Warms every pair up (JIT, buffers, connections) before the first measured cell. */
 async function warmUp(ctx, pairs) {
@@ -60,11 +103,20 @@ async function requestResponse(ctx, pair, size, window, rep) {
   const { config, sample } = ctx;
   const cell = { size, window, warmMs: 0, maxCount: MAX_COUNT };
   await pair.client.call('rr', { ...cell, ms: config.warmMs }, config.warmMs + 60_000);
-  const s0 = await pair.server.call('usage', { gc: false });
+  const s0 = await pairUsage(pair);
   const r = await pair.client.call('rr', { ...cell, ms: config.cellMs }, config.cellMs + 60_000);
-  const s1 = await pair.server.call('usage', { gc: false });
-  const cpu = r.count ? (r.cpuMicros + serverMicros(s0, s1)) / r.count : null;
+  const s1 = await pairUsage(pair);
+  const cpu = r.count ? (r.cpuMicros + pairMicros(s0, s1)) / r.count : null;
   const params = { inFlight: window, payloadBytes: size };
+  if (pair.nats && r.count)
+    sample(
+      'request-response',
+      pair.stack,
+      'nats_server_cpu_per_round_trip',
+      'µs',
+      params,
+      ((s1.broker - s0.broker) * 1e6) / r.count,
+    );
   sample('request-response', pair.stack, 'cpu_per_round_trip', 'µs', params, cpu);
   const rec = sample(
     'request-response',
@@ -88,13 +140,13 @@ async function oneWay(ctx, pair, size, rep) {
   const { config, sample } = ctx;
   const cell = { size, warmMs: 0, maxCount: MAX_COUNT };
   await pair.client.call('oneway', { ...cell, ms: config.warmMs }, config.warmMs + 120_000);
-  const s0 = await pair.server.call('usage', { gc: false });
+  const s0 = await pairUsage(pair);
   const r = await pair.client.call(
     'oneway',
     { ...cell, ms: config.cellMs },
     config.cellMs + 120_000,
   );
-  const s1 = await pair.server.call('usage', { gc: false });
+  const s1 = await pairUsage(pair);
   const perSecond = (r.received / r.elapsedMs) * 1000;
   const params = { payloadBytes: size };
   sample(
@@ -103,7 +155,7 @@ async function oneWay(ctx, pair, size, rep) {
     'cpu_per_message',
     'µs',
     params,
-    r.received ? (r.cpuMicros + serverMicros(s0, s1)) / r.received : null,
+    r.received ? (r.cpuMicros + pairMicros(s0, s1)) / r.received : null,
   );
   const rec = sample('one-way', pair.stack, 'messages_per_s', '1/s', params, perSecond);
   sample(
@@ -128,11 +180,18 @@ export async function run(ctx) {
   const { sections } = ctx.options;
   const { config } = ctx;
   // the calls section's stacks have 3 servers and a caller, not a pair
-  const stacks = ctx.options.stacks.filter(s => !CALL_STACKS.includes(s));
+  const wanted = ctx.options.stacks.filter(s => !CALL_STACKS.includes(s));
   if (!sections.has('rr') && !sections.has('oneway')) return;
+  const runnable = natsStacks(ctx, wanted);
+  const stacks = wanted.filter(s => !NATS_STACKS.includes(s) || runnable.includes(s));
   if (stacks.length === 0) return;
   const pairs = [];
+  let nats;
   try {
+    if (runnable.length) {
+      nats = await BenchNatsServer.start();
+      ctx.progress(`nats-server on ${nats.url} (pid ${nats.pid}) for ${runnable.join(', ')}`);
+    }
     let started;
     if (ctx.options.parallelStart) {
       ctx.progress(`starting ${stacks.length * 2} processes at once (--parallel-start)`);
@@ -147,7 +206,7 @@ export async function run(ctx) {
     for (const [i, stack] of stacks.entries()) {
       ctx.progress(`starting ${STACK_NAMES[stack]} pair`);
       try {
-        pairs.push(await startPair(stack, started?.[i]));
+        pairs.push(await startPair(stack, started?.[i], nats));
       } catch (error) {
         // the processes started at once for the stacks not yet paired stop too
         await stopAll(started?.slice(i).flat() ?? [], ctx.grace(1_000));
@@ -170,5 +229,6 @@ export async function run(ctx) {
       pairs.flatMap(p => [p.server, p.client]),
       ctx.grace(1_000),
     );
+    await nats?.stop();
   }
 }

@@ -13,7 +13,7 @@ const LAYERS = {
   portmapper: ['core'],
   discovery: ['core', 'portmapper'],
   distribution: ['core', 'portmapper'],
-  config: ['core', 'discovery', 'distribution'],
+  config: ['core', 'discovery', 'distribution', 'nats'],
   primitives: ['core', 'distribution'],
   // metrics and otel only through a dynamic import() (optional peers load when asked) or types
   nest: ['core', 'config', 'discovery', 'distribution', 'primitives', 'metrics', 'otel'],
@@ -21,6 +21,8 @@ const LAYERS = {
   microservices: ['core', 'distribution', 'primitives', 'nest'],
   metrics: ['core', 'distribution'],
   otel: ['core'],
+  // a dist over NATS; its client (an optional peer) only through loadOptional's import() or types
+  nats: ['core', 'distribution', 'discovery'],
   terminus: ['core', 'nest'],
   cli: ['core', 'config', 'discovery', 'distribution', 'portmapper', 'primitives'],
 };
@@ -31,6 +33,7 @@ const OPTIONAL_PEERS = {
   terminus: ['@nestjs/terminus', '@nestjs/terminus/*'],
   metrics: ['prom-client'],
   otel: ['@opentelemetry/*'],
+  nats: ['@nats-io/*'],
 };
 
 function layerRules() {

@@ -19,7 +19,7 @@ export const ConfigMessages = {
   besideFactory: (where: string, key: string) =>
     `${where}: "${key}" was returned by the options factory, where it has no effect. It shapes the module graph, so it goes beside useFactory/useClass/useExisting: GenClusterModule.forRootAsync({ ${key}: ..., useFactory: ... }).`,
   notAShortForm: (value: string) =>
-    `Invalid discovery option ${redactUrlCredentials(JSON.stringify(value))}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc", "gossip", "gossip:239.255.43.69:45892", "hosts:/path/file", "etcd:http://h:2379/prefix", or several joined by "|").`,
+    `Invalid discovery option ${redactUrlCredentials(JSON.stringify(value))}: no provider has this token, and it is not a discovery short form ("static:a@h1,b@h2", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:h1,h2", "kubernetes:svc", "gossip", "gossip:239.255.43.69:45892", "hosts:/path/file", "etcd:http://h:2379/prefix", "nats://h:4222", or several joined by "|").`,
   aggregateForms: () =>
     'short forms joined by "|", none of them empty or JSON, e.g. "hosts:/etc/gen-cluster.hosts|gossip" (for JSON children use {"strategy":"aggregate","of":[...]})',
   pipeSplitValue: (stray: string, forms: string) =>
@@ -33,6 +33,14 @@ export const ConfigMessages = {
     'etcd URLs without credentials (they would show in process listings and logs); give the user in GEN_CLUSTER_ETCD_USERNAME and the password in a file named by GEN_CLUSTER_ETCD_PASSWORD_FILE, or username/passwordFile in the JSON options',
   etcdPrefixes: (paths: readonly string[]) =>
     `one key prefix: every URL carries the same path (these carry ${paths.map(p => JSON.stringify(p)).join(', ')})`,
+  natsForms: (kind: 'dist' | 'discovery') =>
+    kind === 'dist'
+      ? '"tcp" (the TCP mesh, the default), or the NATS dist\'s servers: one or more NATS URLs, comma-separated, e.g. "nats://10.0.0.1:4222,nats://10.0.0.2:4222" ("tls://host:4222" for TLS)'
+      : 'one or more NATS URLs, comma-separated, e.g. "nats://10.0.0.1:4222,nats://10.0.0.2:4222" ("tls://host:4222" for TLS)',
+  natsCredentialsInUrl: () =>
+    'NATS URLs without credentials (they would show in process listings and logs): give the user in GEN_CLUSTER_NATS_USER and the password in a file named by GEN_CLUSTER_NATS_PASSWORD_FILE, or a token, an nkey seed or a creds file in files named by GEN_CLUSTER_NATS_TOKEN_FILE, GEN_CLUSTER_NATS_NKEY_SEED_FILE or GEN_CLUSTER_NATS_CREDS_FILE (or the options user/passwordFile, tokenFile, nkeySeedFile, credsFile)',
+  tcpOnlyWithNats: (variable: string) =>
+    `${variable} is set, but the dist is the NATS dist (GEN_CLUSTER_DIST=nats://... or dist.strategy "nats"), which listens on no port: ${variable} configures the TCP mesh only. Unset it (or use the TCP dist).`,
   namespaceConflict: (given: readonly (readonly [string, string])[]) =>
     `The cluster's namespace is given differently in several places (${given.map(([o, v]) => `${o}: ${JSON.stringify(v)}`).join(', ')}): the TCP handshake and discovery (local, hosts, gossip, etcd) must use one. Set "namespace" (or GEN_CLUSTER_NAMESPACE) once.`,
   expectedSizeForms: (max: number) =>
@@ -40,5 +48,7 @@ export const ConfigMessages = {
   stableMsWithoutSize: (variable: string, sizeVariable: string) =>
     `${variable} is set, but no quorum rule is: set ${sizeVariable} (or the quorum option's expectedSize) as well, or unset ${variable}.`,
   noDiscovery: () =>
-    'No discovery is configured: set the "discovery" option (e.g. { strategy: "static", nodes: [...] }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns").',
+    'No discovery is configured: set the "discovery" option (e.g. { strategy: "static", nodes: [...] }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns"), or use a dist that finds its peers itself (GEN_CLUSTER_DIST=nats://host:4222).',
+  distDiscoveryNotAStrategy: (dist: string, value: unknown) =>
+    `The discovery() of dist "${dist}" returned ${describeValue(value)}, not a discovery strategy (an object with peers()).`,
 } as const;

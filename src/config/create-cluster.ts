@@ -6,6 +6,7 @@ import {
   createClusterLogger,
 } from '../core/index.js';
 import { createDiscovery, createDist } from './built-in-strategies.js';
+import { distDiscovery, distFindsPeers } from './dist-discovery.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 import { checkOptionKeys } from './option-keys.js';
@@ -32,20 +33,28 @@ export interface CreateClusterOptions extends ClusterOptions {
  * await cluster.start();
  * cluster.membership$.subscribe(m => console.log(m.members));
  *
- * @throws InvalidConfigError when no discovery is configured, or an option or variable is bad.
+ * With no discovery configured, a dist that finds its peers itself is its own discovery
+ * (`GEN_CLUSTER_DIST=nats://10.0.0.1:4222` alone starts a cluster).
+ *
+ * @throws InvalidConfigError when no discovery is configured (and the dist finds no peers
+ * itself), or an option or variable is bad.
  */
 export function createCluster(options: CreateClusterOptions = {}): GenCluster {
   checkOptionKeys('createCluster()', options, ['logger', 'env']);
   const { logger, env, ...clusterOptions } = options;
   const { options: resolved, self } = resolveClusterOptions(clusterOptions, env);
-  if (resolved.discovery === undefined) {
+  if (resolved.discovery === undefined && !distFindsPeers(resolved.dist)) {
     throw new InvalidConfigError(ConfigMessages.noDiscovery(), { option: 'discovery' });
   }
+  const configured =
+    resolved.discovery === undefined ? undefined : createDiscovery(resolved.discovery);
+  const dist = createDist(resolved.dist ?? { strategy: 'tcp' });
   return new GenCluster({
     ...schedulerOptions(resolved),
     node: self,
-    discovery: createDiscovery(resolved.discovery),
-    dist: createDist(resolved.dist ?? { strategy: 'tcp' }),
+    // with no discovery configured, a dist that finds its peers itself (NATS) is its own
+    discovery: configured ?? distDiscovery(dist),
+    dist,
     logger: createClusterLogger({
       level: resolved.logLevel,
       format: resolved.logFormat,

@@ -5,19 +5,21 @@
 import { isIP } from 'node:net';
 import { InvalidConfigError, redactUrlCredentials } from '../core/index.js';
 import { ConfigMessages } from './config.messages.js';
+import { parseNatsServers } from './nats-servers.js';
 
 /** The short forms and the JSON form, as refusals list them. */
 export const DISCOVERY_FORMS =
-  'JSON such as {"strategy":"dns","domain":"svc.ns"}, or "static:a@h1,b@h2:4000", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:host1,host2", "kubernetes:service", "gossip", "gossip:239.255.43.69:45892", "hosts:/etc/gen-cluster.hosts", "etcd:http://10.0.0.1:2379/prefix[,http://10.0.0.2:2379/prefix]", or several short forms joined by "|" ("hosts:/etc/gen-cluster.hosts|gossip")';
+  'JSON such as {"strategy":"dns","domain":"svc.ns"}, or "static:a@h1,b@h2:4000", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:host1,host2", "kubernetes:service", "gossip", "gossip:239.255.43.69:45892", "hosts:/etc/gen-cluster.hosts", "etcd:http://10.0.0.1:2379/prefix[,http://10.0.0.2:2379/prefix]", "nats://10.0.0.1:4222[,nats://10.0.0.2:4222]" (tls:// for TLS), or several short forms joined by "|" ("hosts:/etc/gen-cluster.hosts|gossip")';
 
 /** Options built from a short form: a built-in strategy's, by `strategy` name. */
 export type ParsedDiscovery = Readonly<Record<string, unknown>> & { readonly strategy: string };
 
-const SHORT_FORM = /^(static|dns|dns\+srv|local|kubernetes|k8s|gossip|hosts|etcd)(:|$)/i;
+const SHORT_FORM =
+  /^(static|dns|dns\+srv|local|kubernetes|k8s|gossip|hosts|etcd)(:|$)|^(nats|tls):\/\//i;
 
 /**
  * Whether `value` is written as a `GEN_CLUSTER_DISCOVERY` short form (`static:...`, `local`,
- * `gossip`, `hosts:/path`, or several joined by `|`).
+ * `gossip`, `hosts:/path`, `nats://host:4222`, or several joined by `|`).
  */
 export function isDiscoveryShortForm(value: string): boolean {
   const parts = value.split('|');
@@ -102,6 +104,13 @@ function parseOne(value: string, variable: string): ParsedDiscovery {
       return { strategy: 'hosts', file: rest };
     case 'etcd':
       return etcd(rest, value, variable);
+    case 'nats':
+    case 'tls':
+      // the NATS discovery: members found through NATS, connected by the TCP mesh
+      return {
+        strategy: 'nats',
+        servers: parseNatsServers(value, variable, ConfigMessages.natsForms('discovery')),
+      };
     default:
       throw badValue(variable, value, DISCOVERY_FORMS);
   }

@@ -16,6 +16,7 @@ import {
   type ClusterOptions,
 } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
+import { isNatsUrlList, parseNatsServers } from './nats-servers.js';
 import {
   DISCOVERY_FORMS,
   badValue as bad,
@@ -46,7 +47,48 @@ export const ENV = {
   formationStableMs: 'GEN_CLUSTER_FORMATION_STABLE_MS',
   etcdUsername: 'GEN_CLUSTER_ETCD_USERNAME',
   etcdPasswordFile: 'GEN_CLUSTER_ETCD_PASSWORD_FILE',
+  dist: 'GEN_CLUSTER_DIST',
+  natsUser: 'GEN_CLUSTER_NATS_USER',
+  natsPasswordFile: 'GEN_CLUSTER_NATS_PASSWORD_FILE',
+  natsTokenFile: 'GEN_CLUSTER_NATS_TOKEN_FILE',
+  natsNkeySeedFile: 'GEN_CLUSTER_NATS_NKEY_SEED_FILE',
+  natsCredsFile: 'GEN_CLUSTER_NATS_CREDS_FILE',
+  natsCaFile: 'GEN_CLUSTER_NATS_CA_FILE',
+  natsCertFile: 'GEN_CLUSTER_NATS_CERT_FILE',
+  natsKeyFile: 'GEN_CLUSTER_NATS_KEY_FILE',
 } as const;
+
+/** The dist `GEN_CLUSTER_DIST` names: the TCP mesh, or the NATS dist on these servers. */
+export type EnvDist =
+  { readonly strategy: 'tcp' } | { readonly strategy: 'nats'; readonly servers: readonly string[] };
+
+/**
+ * The NATS credentials and TLS files of the environment (`GEN_CLUSTER_NATS_*`), as the options of
+ * the NATS dist and the NATS discovery name them: a user, and paths to the secrets (never the
+ * secrets themselves, which would show in process listings).
+ */
+export interface EnvNatsCredentials {
+  readonly user?: string;
+  readonly passwordFile?: string;
+  readonly tokenFile?: string;
+  readonly nkeySeedFile?: string;
+  readonly credsFile?: string;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** Each field of {@link EnvNatsCredentials} and its variable. */
+const NATS_CREDENTIAL_VARIABLES: readonly [keyof EnvNatsCredentials, string][] = [
+  ['user', ENV.natsUser],
+  ['passwordFile', ENV.natsPasswordFile],
+  ['tokenFile', ENV.natsTokenFile],
+  ['nkeySeedFile', ENV.natsNkeySeedFile],
+  ['credsFile', ENV.natsCredsFile],
+  ['caFile', ENV.natsCaFile],
+  ['certFile', ENV.natsCertFile],
+  ['keyFile', ENV.natsKeyFile],
+];
 
 /** The `GEN_CLUSTER_EXPECTED_SIZE` value that derives the size from discovery (unsafe). */
 export const DISCOVERED_UNSAFE = 'discovered-unsafe';
@@ -93,6 +135,13 @@ export interface EnvConfig {
   readonly etcdUsername?: string;
   /** The file holding that user's password (etcd discovery's `passwordFile`, when it has none). */
   readonly etcdPasswordFile?: string;
+  /** The dist (`GEN_CLUSTER_DIST`): `tcp`, or NATS server URLs. */
+  readonly dist?: EnvDist;
+  /**
+   * The `GEN_CLUSTER_NATS_*` credentials, applied to the NATS dist and the NATS discovery where
+   * their options leave them out.
+   */
+  readonly nats?: EnvNatsCredentials;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -219,14 +268,36 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
   if (etcdUsername !== undefined) config.etcdUsername = etcdUsername;
   const etcdPasswordFile = get(ENV.etcdPasswordFile);
   if (etcdPasswordFile !== undefined) config.etcdPasswordFile = etcdPasswordFile;
+  const dist = get(ENV.dist);
+  if (dist !== undefined) config.dist = parseDistEnv(dist);
+  const nats: { -readonly [K in keyof EnvNatsCredentials]: string } = {};
+  for (const [field, variable] of NATS_CREDENTIAL_VARIABLES) {
+    const value = get(variable);
+    if (value !== undefined) nats[field] = value;
+  }
+  if (Object.keys(nats).length) config.nats = nats;
   return config;
+}
+
+/**
+ * Parses `GEN_CLUSTER_DIST`: `tcp` (the TCP mesh, the default), or one or more NATS server URLs,
+ * comma-separated (`nats://10.0.0.1:4222,nats://10.0.0.2:4222`, `tls://` for TLS) for the NATS
+ * dist. URL credentials are refused, never quoted.
+ */
+export function parseDistEnv(value: string, variable: string = ENV.dist): EnvDist {
+  const text = value.trim();
+  if (text.toLowerCase() === 'tcp') return { strategy: 'tcp' };
+  const accepted = ConfigMessages.natsForms('dist');
+  if (!isNatsUrlList(text)) throw bad(variable, text, accepted);
+  return { strategy: 'nats', servers: parseNatsServers(text, variable, accepted) };
 }
 
 /**
  * Parses `GEN_CLUSTER_DISCOVERY`: JSON options (`{"strategy":"dns","domain":"svc.ns"}`) or a
  * short form (see {@link parseDiscoveryShortForm}): `static:a@h1,b@h2:4000`, `dns:svc.ns`,
  * `dns+srv:_dist._tcp.svc.ns`, `local`, `local:host1,host2`, `kubernetes:service`, `gossip`,
- * `gossip:239.255.43.69:45892`, `hosts:/path`, `etcd:http://h:2379/prefix`, and `a|b` aggregates.
+ * `gossip:239.255.43.69:45892`, `hosts:/path`, `etcd:http://h:2379/prefix`,
+ * `nats://h:4222[,nats://h2:4222]`, and `a|b` aggregates.
  */
 export function parseDiscoveryEnv(
   value: string,
@@ -334,6 +405,16 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   if (quorum) options.quorum = quorum as ClusterOptions['quorum'];
   if (env.formationStableMs !== undefined)
     options.formation = { stableMarginMs: env.formationStableMs, minMembers: env.minMembers ?? 0 };
+  if (env.dist?.strategy === 'nats') {
+    // the TCP mesh's variables (port, bind, ...) do not apply: resolveClusterOptions refuses them
+    options.dist = {
+      strategy: 'nats',
+      servers: env.dist.servers,
+      ...(env.cookie !== undefined && { cookie: env.cookie }),
+      ...(env.cookieFile !== undefined && { cookieFile: env.cookieFile }),
+    } as unknown as ClusterOptions['dist'];
+    return options;
+  }
   const dist: Record<string, unknown> = {};
   if (env.port !== undefined) dist.port = env.port;
   if (env.bind !== undefined) dist.bind = env.bind;
@@ -342,7 +423,7 @@ export function envToOptions(env: EnvConfig): ClusterOptions {
   if (env.dnsServers !== undefined) dist.dnsServers = env.dnsServers;
   if (env.portMapperPort !== undefined) dist.portMapperPort = env.portMapperPort;
   if (env.portMapperBind !== undefined) dist.portMapperBind = env.portMapperBind;
-  if (Object.keys(dist).length)
+  if (Object.keys(dist).length || env.dist)
     options.dist = { strategy: 'tcp', ...dist } as unknown as ClusterOptions['dist'];
   return options;
 }

@@ -11,6 +11,7 @@ import { multicastInterfaceAddress } from '../discovery/index.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
+import { checkTcpOnlyVariables, fillDistFromEnv, withNatsCredentials } from './dist-env.js';
 import {
   ENV,
   type EnvConfig,
@@ -48,7 +49,12 @@ export function resolveClusterOptions<T extends LayeredOptions>(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ResolvedClusterOptions<T> {
   const fromEnv = explicit.useEnv === false ? {} : readEnvConfig(env);
-  const merged = mergeOptions(envToOptions(fromEnv) as unknown as T, explicit);
+  const layered = mergeOptions(envToOptions(fromEnv) as unknown as T, explicit);
+  const merged =
+    layered.dist === undefined
+      ? layered
+      : { ...layered, dist: fillDistFromEnv(layered.dist, fromEnv) };
+  checkTcpOnlyVariables(merged.dist, fromEnv);
   if (merged.namespace !== undefined) checkNamespace('namespace', merged.namespace);
   checkEnvQuorum(merged, fromEnv);
   const options = shareHostSettings(merged, fromEnv);
@@ -176,7 +182,7 @@ function definedOnly(value: object): Record<string, unknown> {
 }
 
 /** The built-in discoveries that take the cluster's namespace as their `namespace` option. */
-const NAMESPACED = new Set(['local', 'gossip', 'hosts', 'etcd']);
+const NAMESPACED = new Set(['local', 'gossip', 'hosts', 'etcd', 'nats']);
 
 /**
  * Settings that discovery and the dist must agree on, whichever side they were given to: the DNS
@@ -184,17 +190,21 @@ const NAMESPACED = new Set(['local', 'gossip', 'hosts', 'etcd']);
  * mapper's port (local and hosts discovery ask it, the TCP dist registers with it) and the
  * namespace. The environment fills what neither says. An aggregate's children get the same,
  * each of them; a short form written in code becomes its options here, so all of this applies
- * to it as to the object form.
+ * to it as to the object form. The NATS dist takes the namespace as the TCP one does.
  */
 function shareHostSettings<T extends LayeredOptions>(options: T, env: EnvConfig): T {
   const dist: unknown = options.dist ?? { strategy: 'tcp' };
-  const tcp = isBuiltInOptions(dist) && dist.strategy === 'tcp' ? { ...dist } : undefined;
+  const builtIn =
+    isBuiltInOptions(dist) && (dist.strategy === 'tcp' || dist.strategy === 'nats')
+      ? { ...dist }
+      : undefined;
+  const tcp = builtIn?.strategy === 'tcp' ? builtIn : undefined;
   const shared: Shared = {
     tcp,
     env,
     given: [
       ['namespace', options.namespace],
-      ['dist.namespace', tcp ? tcp.namespace : namespaceOf(dist)],
+      ['dist.namespace', builtIn ? builtIn.namespace : namespaceOf(dist)],
     ],
     namespaced: [],
   };
@@ -210,13 +220,13 @@ function shareHostSettings<T extends LayeredOptions>(options: T, env: EnvConfig)
       throw new InvalidConfigError(ConfigMessages.namespaceConflict(given), { option });
   }
   if (namespace !== undefined) {
-    if (tcp) tcp.namespace = namespace;
+    if (builtIn) builtIn.namespace = namespace;
     for (const found of shared.namespaced) found.namespace = namespace;
   }
   return {
     ...options,
     ...(discovery !== options.discovery ? { discovery } : {}),
-    ...(tcp ? { dist: tcp } : {}),
+    ...(builtIn ? { dist: builtIn } : {}),
   };
 }
 
@@ -281,6 +291,10 @@ function shareWithDiscovery(
         env.etcdPasswordFile !== undefined
       )
         found.passwordFile = env.etcdPasswordFile;
+      break;
+    case 'nats':
+      // as etcd's: credentials never travel in URLs; the environment names the user and files
+      Object.assign(found, withNatsCredentials(found, env.nats));
       break;
     case 'aggregate':
       if (Array.isArray(found.of) && depth < MAX_SHARE_DEPTH)

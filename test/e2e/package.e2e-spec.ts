@@ -32,6 +32,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
 describe('the published package', () => {
   it('peer-depends on Nest, rxjs and reflect-metadata instead of bundling them', () => {
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual([
+      '@nats-io/transport-node',
       '@nestjs/common',
       '@nestjs/core',
       '@nestjs/microservices',
@@ -41,8 +42,9 @@ describe('the published package', () => {
       'reflect-metadata',
       'rxjs',
     ]);
-    // Each needed only by its own entry: ./microservices, ./terminus, ./otel, ./metrics.
+    // Each needed only by its own entry: ./nats, ./microservices, ./terminus, ./otel, ./metrics.
     expect(manifest.peerDependenciesMeta).toEqual({
+      '@nats-io/transport-node': { optional: true },
       '@nestjs/microservices': { optional: true },
       '@nestjs/terminus': { optional: true },
       '@opentelemetry/api': { optional: true },

@@ -1,0 +1,323 @@
+/**
+ * One start of the NATS dist, once `init` ran: its link to NATS, the presence it announces and
+ * hears, the frames it sends and receives, and the members it reports to the engine. The
+ * {@link NatsDist} facade delegates to it.
+ *
+ * Inbound path: presence subject → `decodePresence` (MAC checked first) → replay guard →
+ * {@link PresenceTracker} → `nodeUp` / `nodeDown`; inbox subject → `reply` presences as above,
+ * frames → `FrameReader` (MAC, seq, destination, reassembly) → `Messaging.receive`. Nothing a
+ * peer or a stranger publishes throws out of a handler: refusals are counted and warned about at
+ * most once a minute per reason.
+ */
+import type { DistContext, Peer } from '../../core/index.js';
+import { Messaging, type PayloadCodec } from '../../distribution/index.js';
+import { NatsLink, type ResolvedNatsConnection } from '../connection/index.js';
+import {
+  FrameReader,
+  FrameWriter,
+  type NatsSubjects,
+  PresenceReplayGuard,
+  decodePresence,
+  isPresencePayload,
+  natsSubjects,
+  newIncarnation,
+} from '../protocol/index.js';
+import type { NatsDistSettings } from './nats-dist-options.js';
+import { type NatsDistStats, NatsDistStatsCounter } from './nats-dist-stats.js';
+import { NatsDistMessages as M } from './nats-dist.messages.js';
+import { NatsTransport } from './nats-transport.js';
+import { PresenceAnnouncer } from './presence-announcer.js';
+import { PresenceTracker, type TrackedNode } from './presence-tracker.js';
+
+/** What a {@link NatsNode} is started with. */
+export interface NatsNodeOptions {
+  readonly context: DistContext;
+  readonly settings: NatsDistSettings;
+  readonly connection: ResolvedNatsConnection;
+  readonly codec: 'msgpack' | 'json' | PayloadCodec;
+  readonly startedAt: number;
+  /** Key of presence announcements (always set: the cookie decides who is a member). */
+  readonly presenceKey: Buffer;
+  /** Key of message frames; `null` for `messageAuth: 'none'`. */
+  readonly messageKey: Buffer | null;
+  /** Called when a node not heard before is heard but not admitted (discovery may now name it). */
+  readonly newCandidate?: () => void;
+}
+
+/** The running dist (see the file header). */
+export class NatsNode {
+  /** This start: names its inbox and ties its presence counters and frame seqs to it. */
+  readonly incarnation = newIncarnation();
+  readonly messaging: Messaging;
+  readonly tracker: PresenceTracker;
+  private readonly transport: NatsTransport;
+  private readonly subjects: NatsSubjects;
+  private readonly reader: FrameReader;
+  private readonly guard = new PresenceReplayGuard();
+  private readonly counters: NatsDistStatsCounter;
+  private link: NatsLink | undefined;
+  private writer: FrameWriter | undefined;
+  private announcer: PresenceAnnouncer | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribes: (() => void)[] = [];
+  /** `connect` calls waiting for a node's presence, by node. */
+  private readonly waiters = new Map<string, Set<(up: boolean) => void>>();
+  private closed = false;
+
+  private constructor(private readonly options: NatsNodeOptions) {
+    const { context, settings } = options;
+    this.counters = new NatsDistStatsCounter(context.logger);
+    this.subjects = natsSubjects(options.connection.subjectPrefix, settings.namespace);
+    this.reader = new FrameReader({
+      incarnation: this.incarnation,
+      key: options.messageKey,
+      maxMessageBytes: settings.maxMessageBytes,
+    });
+    this.tracker = new PresenceTracker(
+      {
+        self: context.self,
+        selfIncarnation: this.incarnation,
+        failureTimeoutMs: settings.failureTimeoutMs,
+        admits: node => context.admission?.admits(node) ?? true,
+      },
+      { up: node => this.up(node), down: (node, inc, reason) => this.down(node, inc, reason) },
+    );
+    this.transport = new NatsTransport({
+      link: () => this.link,
+      // Only called once `route` found the link open, so the writer exists.
+      writer: { encode: (to, parts) => this.writer!.encode(to, parts) },
+      inbox: incarnation => this.subjects.inbox(incarnation),
+      memberIncarnation: node => this.tracker.memberIncarnation(node),
+      members: () => this.tracker.members().map(m => m.node),
+      maxMessageBytes: settings.maxMessageBytes,
+      maxQueueBytes: settings.maxQueueBytes,
+      sent: (node, bytes) => this.counters.sent(node, bytes),
+    });
+    this.messaging = new Messaging({
+      self: context.self,
+      codec: options.codec,
+      defaultRequestTimeoutMs: settings.requestTimeoutMs,
+      maxMessageBytes: settings.maxMessageBytes,
+      maxStructuredPayloadBytes: settings.maxStructuredPayloadBytes,
+      logger: context.logger,
+      transport: this.transport,
+    });
+  }
+
+  /**
+   * Opens the link (waiting at most `firstConnectWaitMs` for NATS: a node may start while it is
+   * down, and is then cut off until it connects), subscribes, announces this start.
+   * @throws what `NatsLink.open` throws for configuration or credentials retrying cannot fix
+   */
+  static async start(options: NatsNodeOptions): Promise<NatsNode> {
+    const node = new NatsNode(options);
+    await node.open();
+    return node;
+  }
+
+  /** Whether this node has NATS now. */
+  get connected(): boolean {
+    return this.link?.connected ?? false;
+  }
+
+  /** The members, each with its start time as `meta.startedAt` (leadership orders by it). */
+  members(): Peer[] {
+    return this.tracker.members().map(peerOf);
+  }
+
+  /** Every node heard (members and candidates): what the dist's own discovery answers. */
+  heard(): Peer[] {
+    return this.tracker.heardNodes().map(peerOf);
+  }
+
+  /**
+   * Resolves `true` once `node` is a member: at once when it is one or was heard (and admission
+   * lets it in), else when its presence arrives; `false` when `signal` aborts first or the dist
+   * closes, or when admission refuses it.
+   */
+  connect(node: string, signal: AbortSignal): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    const outcome = this.tracker.connect(node);
+    if (outcome === 'member' || outcome === 'up') return Promise.resolve(true);
+    if (outcome === 'notAdmitted' || signal.aborted) return Promise.resolve(false);
+    return new Promise(resolve => {
+      let waiting = this.waiters.get(node);
+      if (!waiting) this.waiters.set(node, (waiting = new Set()));
+      const settle = (up: boolean) => {
+        signal.removeEventListener('abort', aborted);
+        waiting.delete(settle);
+        if (waiting.size === 0 && this.waiters.get(node) === waiting) this.waiters.delete(node);
+        resolve(up);
+      };
+      const aborted = () => settle(false);
+      waiting.add(settle);
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  /** Stops the heartbeat, tells every node this start leaves, and flushes (at most 1 s). */
+  async leave(): Promise<void> {
+    this.announcer?.leave();
+    const link = this.link;
+    if (link?.connected) await link.flush(1_000).catch(() => undefined);
+  }
+
+  /** Fails pending requests, stops the timers, closes the link. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.announcer?.stop();
+    clearTimeout(this.tickTimer);
+    this.messaging.close();
+    for (const waiting of [...this.waiters.values()])
+      for (const settle of [...waiting]) settle(false);
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    await this.link?.close();
+  }
+
+  /**
+   * Goes silent at once, as a crashed process would: no `leaving`, link closed.
+   * @internal Only tests call it, to show failure detection within one process.
+   */
+  async crashForTest(): Promise<void> {
+    this.announcer?.stop();
+    await this.close();
+  }
+
+  /** Members with their byte counters, refusals by reason, and the NATS counters. */
+  stats(): NatsDistStats {
+    return this.counters.snapshot(this.connected, this.link?.stats());
+  }
+
+  private async open(): Promise<void> {
+    const { context, connection, settings } = this.options;
+    const link = await NatsLink.open(connection, {
+      name: context.self,
+      logger: context.logger,
+      status: (connected, reason) => this.status(connected, reason),
+    });
+    this.link = link;
+    // One writer per start: its seq only grows, so readers can refuse anything seen before.
+    this.writer = new FrameWriter({
+      self: context.self,
+      incarnation: this.incarnation,
+      key: this.options.messageKey,
+      maxPayloadBytes: link.maxPayload,
+    });
+    this.unsubscribes.push(
+      link.subscribe(this.subjects.presence, payload => this.presence(payload, false)),
+      link.subscribe(this.subjects.inbox(this.incarnation), payload =>
+        isPresencePayload(payload) ? this.presence(payload, true) : this.frame(payload),
+      ),
+    );
+    this.announcer = new PresenceAnnouncer({
+      self: context.self,
+      incarnation: this.incarnation,
+      startedAt: this.options.startedAt,
+      key: this.options.presenceKey,
+      presenceSubject: this.subjects.presence,
+      inbox: incarnation => this.subjects.inbox(incarnation),
+      link: () => this.link,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      counters: this.counters,
+    });
+    this.announcer.start();
+    this.scheduleTick();
+  }
+
+  /** The link's connectivity changed: membership freezes while cut off, thaws on reconnect. */
+  private status(connected: boolean, reason?: string): void {
+    if (this.closed) return;
+    if (connected) {
+      this.tracker.thaw();
+      this.options.context.reportConnectivity?.(true);
+      // Everyone answers a `hello` at once: members are confirmed in one round trip.
+      this.announcer?.hello();
+    } else {
+      this.tracker.freeze();
+      this.options.context.reportConnectivity?.(false, reason);
+    }
+  }
+
+  /** A presence packet: on the presence subject (`direct` false) or on our inbox (a `reply`). */
+  private presence(payload: Uint8Array, direct: boolean): void {
+    try {
+      const decoded = decodePresence(payload, this.options.presenceKey);
+      if (!decoded.ok) return this.counters.refused('presence', decoded.reason);
+      const a = decoded.announcement;
+      // Only a `reply` is sent to an inbox, and never to the presence subject.
+      if (direct !== (a.kind === 'reply')) return this.counters.refused('presence', 'misdirected');
+      if (!this.guard.accept(a)) return this.counters.refused('presence', 'replayed');
+      if (a.node === this.options.context.self) {
+        if (a.incarnation !== this.incarnation)
+          this.counters.warnOnce('duplicateSelf', M.duplicateName(a.node));
+        return;
+      }
+      this.counters.presenceIn++;
+      if (a.kind === 'leaving') {
+        this.tracker.leaving(a);
+        return;
+      }
+      const known = this.tracker.get(a.node) !== undefined;
+      const outcome = this.tracker.heard(a);
+      if (outcome === 'duplicate')
+        return this.counters.warnOnce(`duplicate|${a.node}`, M.duplicatePeer(a.node));
+      if (outcome === 'full')
+        return this.counters.warnOnce('full', M.trackerFull(this.tracker.size));
+      if (outcome === 'candidate' && !known) this.options.newCandidate?.();
+      if (a.kind === 'hello') this.announcer?.reply(a);
+    } catch (error) {
+      this.counters.warnOnce('presenceFailed', M.handlerFailed('presence packet', error), error);
+    }
+  }
+
+  /** A frame on our inbox: a whole message, a fragment, or something refused. */
+  private frame(payload: Uint8Array): void {
+    try {
+      const result = this.reader.accept(payload);
+      if (result.kind === 'partial') return;
+      if (result.kind === 'refused') return this.counters.refused('frame', result.reason);
+      // Verified: an answer to it can go to that start even before its presence is heard.
+      this.transport.learn(result.from, result.fromIncarnation);
+      this.counters.received(result.from, result.body.length);
+      this.messaging.receive(result.from, result.body);
+    } catch (error) {
+      this.counters.warnOnce('frameFailed', M.handlerFailed('message', error), error);
+    }
+  }
+
+  private up(node: TrackedNode): void {
+    this.counters.memberUp(node.node);
+    this.options.context.nodeUp(peerOf(node));
+    const waiting = this.waiters.get(node.node);
+    if (waiting) for (const settle of [...waiting]) settle(true);
+  }
+
+  private down(node: string, incarnation: string, reason: Parameters<DistContext['nodeDown']>[1]) {
+    this.counters.memberDown(node);
+    this.transport.forget(node, incarnation);
+    this.messaging.nodeDown(node);
+    this.options.context.nodeDown(node, reason);
+  }
+
+  /** Checks for silent members a few times per failure timeout (a chained, unref'd timer). */
+  private scheduleTick(): void {
+    if (this.closed) return;
+    const { failureTimeoutMs, heartbeatIntervalMs } = this.options.settings;
+    const every = Math.max(10, Math.min(heartbeatIntervalMs, failureTimeoutMs / 10));
+    this.tickTimer = setTimeout(() => {
+      try {
+        this.tracker.tick();
+      } catch (error) {
+        this.counters.warnOnce('tickFailed', M.handlerFailed('heartbeat check', error), error);
+      }
+      this.scheduleTick();
+    }, every);
+    this.tickTimer.unref();
+  }
+}
+
+/** A tracked node as the engine sees it: its name and announced start time. */
+function peerOf(node: TrackedNode): Peer {
+  return { node: node.node, meta: { startedAt: node.startedAt } };
+}

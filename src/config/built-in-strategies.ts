@@ -7,7 +7,6 @@ import {
 import {
   AggregateDiscovery,
   type AggregateDiscoveryOptions,
-  type BuiltInDiscoveryOptions,
   DnsDiscovery,
   type DnsDiscoveryOptions,
   type EtcdDiscoveryOptions,
@@ -25,8 +24,18 @@ import {
   checkAggregateDepth,
   createEtcdDiscovery,
 } from '../discovery/index.js';
-import { type BuiltInDistOptions, TcpDist, type TcpDistOptions } from '../distribution/index.js';
-import type { DiscoveryShortForm } from './cluster-options.js';
+import { TcpDist, type TcpDistOptions } from '../distribution/index.js';
+import {
+  NatsDiscovery,
+  type NatsDiscoveryOptions,
+  NatsDist,
+  type NatsDistOptions,
+} from '../nats/index.js';
+import type {
+  BuiltInDiscoveryOptions,
+  BuiltInDistOptions,
+  DiscoveryShortForm,
+} from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 import { notAShortFormError } from './discovery-short-form.js';
 import { isDiscoveryShortForm, parseDiscoveryEnv } from './env.config.js';
@@ -47,6 +56,8 @@ const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
   hosts: options => new HostsFileDiscovery(options as unknown as HostsFileDiscoveryOptions),
   // checked now, its implementation loaded at init: apps without etcd never load it
   etcd: options => createEtcdDiscovery(options as unknown as EtcdDiscoveryOptions),
+  // members found through NATS, connected by the TCP mesh; the client loads at init
+  nats: options => new NatsDiscovery(options as unknown as NatsDiscoveryOptions),
   aggregate: (options, depth) => {
     checkAggregateDepth(depth + 1);
     const children = aggregateChildren(options).map(child =>
@@ -59,6 +70,8 @@ const DISCOVERY: Readonly<Record<string, Factory<DiscoveryStrategy>>> = {
 /** Built-in dists by name. */
 const DIST: Readonly<Record<string, Factory<DistStrategy>>> = {
   tcp: options => new TcpDist(options as TcpDistOptions),
+  // the client (@nats-io/transport-node, an optional peer) loads at init
+  nats: options => new NatsDist(options as unknown as NatsDistOptions),
 };
 
 /** The names of the built-in strategies of each kind. */

@@ -6,8 +6,24 @@ import type {
   QuorumOptions,
   SchedulerOptions,
 } from '../core/index.js';
-import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
-import type { BuiltInDistOptions } from '../distribution/index.js';
+import type { BuiltInDiscoveryOptions as MeshDiscoveryOptions } from '../discovery/index.js';
+import type { BuiltInDistOptions as TcpBuiltInDistOptions } from '../distribution/index.js';
+import type { NatsDiscoveryOptions, NatsDistOptions } from '../nats/index.js';
+
+/**
+ * Options of the built-in dists, by `strategy` name: the TCP mesh (`{ strategy: 'tcp' }`, the
+ * default) and the NATS dist (`{ strategy: 'nats', servers: ['nats://10.0.0.1:4222'] }`).
+ */
+export type BuiltInDistOptions =
+  TcpBuiltInDistOptions | (NatsDistOptions & { readonly strategy: 'nats' });
+
+/**
+ * Options of the built-in discovery strategies, by `strategy` name: those of the discovery layer,
+ * and the NATS discovery (`{ strategy: 'nats', servers: [...] }`: members found through NATS,
+ * connected by the TCP mesh).
+ */
+export type BuiltInDiscoveryOptions =
+  MeshDiscoveryOptions | (NatsDiscoveryOptions & { readonly strategy: 'nats' });
 
 /** The levels of the cluster's logger, least to most verbose (Nest's names). */
 export const CLUSTER_LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -20,8 +36,8 @@ export type ClusterLogFormat = 'text' | 'json';
  * A discovery written as a `GEN_CLUSTER_DISCOVERY` short form, e.g. `'local'`,
  * `'static:a@10.0.0.1,b@10.0.0.2'`, `'dns:my-svc.my-ns'`, `'dns+srv:_dist._tcp.my-svc.my-ns'`,
  * `'kubernetes:my-svc'`, `'gossip'`, `'gossip:239.255.43.69:45892'`, `'hosts:/etc/gc.hosts'`,
- * `'etcd:http://10.0.0.1:2379/gen-cluster'`, or several joined by `|` (an aggregate:
- * `'hosts:/etc/gc.hosts|gossip'`).
+ * `'etcd:http://10.0.0.1:2379/gen-cluster'`, `'nats://10.0.0.1:4222'` (the NATS discovery;
+ * `tls://` for TLS), or several joined by `|` (an aggregate: `'hosts:/etc/gc.hosts|gossip'`).
  */
 export type DiscoveryShortForm =
   | 'local'
@@ -35,6 +51,8 @@ export type DiscoveryShortForm =
   | `gossip:${string}`
   | `hosts:${string}`
   | `etcd:${string}`
+  | `nats://${string}`
+  | `tls://${string}`
   | `${string}|${string}`;
 
 /**
@@ -51,10 +69,14 @@ export interface ClusterOptions extends Partial<Omit<SchedulerOptions, 'backoff'
   /**
    * Who the peers are: a built-in strategy's options (`{ strategy: 'dns', domain: '...' }`), the
    * same as a short form (`'dns:my-svc.my-ns'`), or a strategy instance. `GEN_CLUSTER_DISCOVERY`
-   * when unset; without either, no cluster runs.
+   * when unset; without either, no cluster runs, unless the dist finds its peers itself (the
+   * NATS dist: then it is the discovery).
    */
   readonly discovery?: BuiltInDiscoveryOptions | DiscoveryShortForm | DiscoveryStrategy;
-  /** How to connect: built-in options or a dist instance; the TCP mesh (`{ strategy: 'tcp' }`) when unset. */
+  /**
+   * How to connect: built-in options or a dist instance. `GEN_CLUSTER_DIST` when unset (`tcp`, or
+   * NATS URLs for `{ strategy: 'nats', servers }`), else the TCP mesh (`{ strategy: 'tcp' }`).
+   */
   readonly dist?: BuiltInDistOptions | DistStrategy;
   /**
    * The cluster's namespace: nodes of different namespaces never join, even with the same cookie

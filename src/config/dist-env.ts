@@ -45,10 +45,12 @@ export function fillDistFromEnv(dist: unknown, env: EnvConfig): unknown {
 
 /**
  * NATS options (the dist's or the discovery's) with the `GEN_CLUSTER_NATS_*` credentials filled in
- * where the options leave them out, field by field as for etcd's variables: the user; the password
- * file unless a password or a password file is given; the token file unless a token or a token
- * file is; the nkey seed file; the creds file; each TLS file in `tls`. A copy; the input as it is
- * without credentials in the environment.
+ * where the options leave them out. Authentication is one setting, as NATS takes one method: with
+ * none in the options, the environment's applies (user and password file, token file, nkey seed
+ * file or creds file); with a user and/or password in the options, the environment may complete
+ * that pair (the user, the password file) and nothing else; with a token, an nkey seed or a creds
+ * file in the options, the environment's authentication is left out. Each TLS file applies unless
+ * `tls` gives that one. A copy; the input as it is without credentials in the environment.
  */
 export function withNatsCredentials<T extends Record<string, unknown>>(
   options: T,
@@ -56,14 +58,22 @@ export function withNatsCredentials<T extends Record<string, unknown>>(
 ): T {
   if (!credentials) return options;
   const found: Record<string, unknown> = { ...options };
+  const given = (...keys: string[]) => keys.some(key => found[key] !== undefined);
   const { user, passwordFile, tokenFile, nkeySeedFile, credsFile } = credentials;
-  if (found.user === undefined && user !== undefined) found.user = user;
-  if (found.password === undefined && found.passwordFile === undefined && passwordFile)
-    found.passwordFile = passwordFile;
-  if (found.token === undefined && found.tokenFile === undefined && tokenFile)
-    found.tokenFile = tokenFile;
-  if (found.nkeySeedFile === undefined && nkeySeedFile) found.nkeySeedFile = nkeySeedFile;
-  if (found.credsFile === undefined && credsFile) found.credsFile = credsFile;
+  const otherMethod = given('token', 'tokenFile', 'nkeySeedFile', 'credsFile');
+  const passwordMethod = given('user', 'password', 'passwordFile');
+  if (!otherMethod) {
+    if (found.user === undefined && user !== undefined) found.user = user;
+    if (!given('password', 'passwordFile') && passwordFile !== undefined)
+      found.passwordFile = passwordFile;
+    // with no method in the options, the environment's go through as they are (the connection
+    // refuses several at once, naming them)
+    if (!passwordMethod) {
+      if (tokenFile !== undefined) found.tokenFile = tokenFile;
+      if (nkeySeedFile !== undefined) found.nkeySeedFile = nkeySeedFile;
+      if (credsFile !== undefined) found.credsFile = credsFile;
+    }
+  }
   const files = {
     ...(credentials.caFile !== undefined && { caFile: credentials.caFile }),
     ...(credentials.certFile !== undefined && { certFile: credentials.certFile }),
@@ -71,9 +81,9 @@ export function withNatsCredentials<T extends Record<string, unknown>>(
   };
   // a `tls` that is no object is the connection's to refuse, naming the option
   if (Object.keys(files).length && (found.tls === undefined || isPlainObject(found.tls))) {
-    const given = (found.tls ?? {}) as Record<string, unknown>;
     const tls: Record<string, unknown> = { ...files };
-    for (const [key, value] of Object.entries(given)) if (value !== undefined) tls[key] = value;
+    for (const [key, value] of Object.entries((found.tls ?? {}) as Record<string, unknown>))
+      if (value !== undefined) tls[key] = value;
     found.tls = tls;
   }
   return found as T;

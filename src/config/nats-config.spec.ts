@@ -10,7 +10,9 @@ import {
   InvalidConfigError,
   defaultNodeName,
 } from '../core/index.js';
+import { NatsDiscovery, NatsDist } from '../nats/index.js';
 import { TestDiscovery, TestDist } from '../testing/index.js';
+import { createDiscovery, createDist } from './built-in-strategies.js';
 import { createCluster } from './create-cluster.js';
 import { distDiscovery, distFindsPeers } from './dist-discovery.js';
 import { envToOptions, isDiscoveryShortForm, readEnvConfig } from './env.config.js';
@@ -208,36 +210,57 @@ describe('GEN_CLUSTER_NATS_* credentials', () => {
     expect(dist).toEqual({ strategy: 'nats', servers: 'nats://h:4222', ...APPLIED });
   });
 
-  it('lets explicit fields win, a value and its file being one setting', () => {
+  it('lets an authentication method in the options win as a whole', () => {
+    const dist = { strategy: 'nats', servers: 'nats://h:4222' };
+    const tls = {
+      caFile: '/etc/nats/ca.pem',
+      certFile: '/etc/nats/cert.pem',
+      keyFile: '/etc/nats/key.pem',
+    };
+    // a token, an nkey seed or a creds file: none of the environment's authentication
+    for (const method of [
+      { token: 'in-code' },
+      { tokenFile: '/app/token' },
+      { nkeySeedFile: '/app/seed' },
+      { credsFile: '/app/app.creds' },
+    ])
+      expect(resolve({ dist: { ...dist, ...method } }, CREDENTIALS).dist).toEqual({
+        ...dist,
+        ...method,
+        tls,
+      });
+    // a user and password: only that pair, and the explicit one wins field by field
+    expect(
+      resolve({ dist: { ...dist, user: 'app', password: 'in-code' } }, CREDENTIALS).dist,
+    ).toEqual({ ...dist, user: 'app', password: 'in-code', tls });
+    expect(resolve({ dist: { ...dist, user: 'app' } }, CREDENTIALS).dist).toEqual({
+      ...dist,
+      user: 'app',
+      passwordFile: '/run/secrets/nats-password',
+      tls,
+    });
+    expect(resolve({ dist: { ...dist, passwordFile: '/app/pw' } }, CREDENTIALS).dist).toEqual({
+      ...dist,
+      user: 'gc',
+      passwordFile: '/app/pw',
+      tls,
+    });
+  });
+
+  it('fills each TLS file the tls option leaves out', () => {
     const { dist } = resolve(
       {
         dist: {
           strategy: 'nats',
-          servers: 'nats://h:4222',
-          user: 'app',
-          password: 'in-code',
-          token: 'in-code',
-          credsFile: '/app/app.creds',
+          servers: 'tls://h:4222',
           tls: { caFile: '/app/ca.pem', certFile: undefined },
         },
       },
       CREDENTIALS,
     );
-    expect(dist).toEqual({
-      strategy: 'nats',
-      servers: 'nats://h:4222',
-      user: 'app',
-      password: 'in-code',
-      token: 'in-code',
-      nkeySeedFile: '/run/secrets/nkey.seed',
-      credsFile: '/app/app.creds',
+    expect(dist).toMatchObject({
       tls: { caFile: '/app/ca.pem', certFile: '/etc/nats/cert.pem', keyFile: '/etc/nats/key.pem' },
     });
-    const files = resolve(
-      { dist: { strategy: 'nats', servers: 'h', passwordFile: '/a', tokenFile: '/b' } },
-      CREDENTIALS,
-    ).dist;
-    expect(files).toMatchObject({ passwordFile: '/a', tokenFile: '/b' });
   });
 
   it('leaves a tls option that is no object to the connection to refuse', () => {
@@ -476,5 +499,48 @@ describe('a dist that finds its peers itself', () => {
     expect(() => distDiscovery(new TestDist() as DistStrategy)).toThrow(
       /No discovery is configured/,
     );
+  });
+});
+
+describe('the NATS strategies built from their options', () => {
+  const COOKIE = 'n'.repeat(32);
+
+  it('builds the NATS dist and the NATS discovery by name and short form', () => {
+    expect(
+      createDist({ strategy: 'nats', servers: 'nats://127.0.0.1:4222', cookie: COOKIE }),
+    ).toBeInstanceOf(NatsDist);
+    expect(createDiscovery('nats://127.0.0.1:4222')).toBeInstanceOf(NatsDiscovery);
+    expect(
+      createDiscovery({ strategy: 'nats', servers: ['nats://127.0.0.1:4222'] }),
+    ).toBeInstanceOf(NatsDiscovery);
+  });
+
+  it('starts from GEN_CLUSTER_DIST alone: the NATS dist is its own discovery', () => {
+    const cluster = createCluster({
+      env: { GEN_CLUSTER_DIST: 'nats://127.0.0.1:4222', GEN_CLUSTER_COOKIE: COOKIE },
+    });
+    expect(cluster.strategies.dist).toBeInstanceOf(NatsDist);
+    expect(cluster.strategies.discovery.name).toBe('nats');
+    expect(cluster.strategies.discovery).not.toBeInstanceOf(NatsDiscovery);
+    expect(cluster.self).toBe(defaultNodeName(process.pid, hostname()));
+  });
+
+  it('uses GEN_CLUSTER_DISCOVERY beside GEN_CLUSTER_DIST when both are set', () => {
+    const cluster = createCluster({
+      env: {
+        GEN_CLUSTER_DIST: 'nats://127.0.0.1:4222',
+        GEN_CLUSTER_DISCOVERY: 'static:b@10.0.0.2',
+        GEN_CLUSTER_COOKIE: COOKIE,
+      },
+    });
+    expect(cluster.strategies.dist).toBeInstanceOf(NatsDist);
+    expect(cluster.strategies.discovery.name).toBe('static');
+  });
+
+  it('refuses bad NATS options at construction, without echoing a secret', () => {
+    const build = () =>
+      createDist({ strategy: 'nats', servers: `nats://gc:${SECRET}@h:4222`, cookie: COOKIE });
+    expect(build).toThrow(InvalidConfigError);
+    expect(build).not.toThrow(/hunter2/);
   });
 });

@@ -1,8 +1,11 @@
 import type { InjectionToken, Type } from '@nestjs/common';
-import type { ClusterOptions, DiscoveryShortForm } from '../config/index.js';
+import type {
+  BuiltInDiscoveryOptions,
+  BuiltInDistOptions,
+  ClusterOptions,
+  DiscoveryShortForm,
+} from '../config/index.js';
 import type { DiscoveryStrategy, DistStrategy } from '../core/index.js';
-import type { BuiltInDiscoveryOptions } from '../discovery/index.js';
-import type { BuiltInDistOptions } from '../distribution/index.js';
 import type { DrainOptions, LeadershipOptions } from '../primitives/index.js';
 
 /**
@@ -21,13 +24,17 @@ export interface GenClusterModuleOptions extends Omit<ClusterOptions, 'discovery
   /**
    * Who the peers are: built-in options, a short form as in `GEN_CLUSTER_DISCOVERY` (`'local'`,
    * `'dns:my-svc.my-ns'`), an instance, a class or a provider token. `GEN_CLUSTER_DISCOVERY` when
-   * unset; without one, no cluster starts.
+   * unset; without one, no cluster starts, unless the dist finds its peers itself (the NATS
+   * dist, e.g. `GEN_CLUSTER_DIST=nats://10.0.0.1:4222` alone: then it is the discovery).
    */
   readonly discovery?: StrategyOption<
     DiscoveryStrategy,
     BuiltInDiscoveryOptions | DiscoveryShortForm
   >;
-  /** How to connect; the built-in TCP mesh (`{ strategy: 'tcp' }`) when unset. */
+  /**
+   * How to connect: built-in options (`{ strategy: 'tcp' }`, `{ strategy: 'nats', servers }`), an
+   * instance, a class or a provider token. `GEN_CLUSTER_DIST` when unset, else the TCP mesh.
+   */
   readonly dist?: StrategyOption<DistStrategy, BuiltInDistOptions>;
   /** Start on application bootstrap (default `true`); otherwise call `ClusterService.start()`. */
   readonly autoStart?: boolean;

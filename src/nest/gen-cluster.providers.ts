@@ -2,6 +2,8 @@ import type { Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import {
   checkOptionKeys,
+  distDiscovery,
+  distFindsPeers,
   isBuiltInOptions,
   readEnvConfig,
   resolveClusterOptions,
@@ -81,7 +83,8 @@ async function createClusterService(
   checkOperationsOptions(name, options);
   // Built for both paths: it also checks logLevel/logFormat, so a bad one fails in dev too.
   const logger = createNestClusterLogger(name, options);
-  if (options.discovery === undefined) {
+  // no discovery and a dist that cannot find peers itself (as NATS does): no cluster runs
+  if (options.discovery === undefined && !distFindsPeers(options.dist)) {
     const idle = new IdleCluster(self, NestMessages.notConfigured(name));
     // never attached: handlers are checked and kept, a broadcast reaches nobody, sends fail
     const messaging = new DeferredMessaging(
@@ -129,12 +132,16 @@ async function createClusterService(
       ? distOption.port
       : undefined,
   );
-  const discovery = await resolveStrategy('discovery', options.discovery, moduleRef);
+  const configured =
+    options.discovery === undefined
+      ? undefined
+      : await resolveStrategy('discovery', options.discovery, moduleRef);
   const dist = await resolveStrategy('dist', options.dist ?? { strategy: 'tcp' }, moduleRef);
   const cluster = new GenCluster({
     ...schedulerOptions(options),
     node: self,
-    discovery,
+    // with no discovery configured, a dist that finds its peers itself is its own
+    discovery: configured ?? distDiscovery(dist),
     dist,
     logger,
   });

@@ -125,8 +125,8 @@ async function main() {
   if (options.cpuProf) {
     const dir = join(here, 'results', 'prof');
     mkdirSync(dir, { recursive: true });
-    // our processes: this library alone (ours-*) and inside Nest (nest-on-*, nest-decorated-*)
-    const ours = label => /^(ours|nest-on-|nest-decorated-)/.test(label);
+    // our processes: this library alone (ours-*, nats-*) and inside Nest (nest-on-*, nest-decorated-*)
+    const ours = label => /^(ours|nest-on-|nest-decorated-|nats-)/.test(label);
     // named after the process (nest-decorated-server.<time>.cpuprofile), so a profile can be found
     childFlags.byLabel = label =>
       ours(label)

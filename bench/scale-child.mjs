@@ -2,6 +2,7 @@
 // TCP mesh (static discovery of every node's port) or on NATS (the NATS dist's own presence),
 // and obeys the runner over IPC ({ id, cmd, args } -> { id, ok, result | error }, plus { ev }
 // events). It exits when the runner goes away, and after an hour whatever happens.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { distUrl, now } from './lib/common.mjs';
 
 const label = process.argv[2] ?? 'scale-child';
@@ -35,6 +36,10 @@ async function natsDistClass() {
   }
   throw new Error('NatsDist is not in the build (dist/src/nats/index.js): run "npm run build"');
 }
+
+/** Event-loop delay since the last `stats` (10 ms resolution, beyond its own timer). */
+const lag = monitorEventLoopDelay({ resolution: 10 });
+lag.enable();
 
 /** The nodes of this process: { name, cluster, dist, members, formedAt, downs }. */
 const nodes = [];
@@ -116,6 +121,7 @@ const commands = {
       }
       const cluster = new GenCluster({ node: name, discovery, dist: d, logger: quiet(name) });
       const node = { name, cluster, dist: d, members: 0, formedAt: null, downs: 0, ups: 0 };
+      node.downReasons = {};
       cluster.membership$.subscribe(m => {
         node.members = m.members.length;
         if (node.formedAt === null && node.members >= expected) {
@@ -124,8 +130,10 @@ const commands = {
         }
       });
       cluster.events$.subscribe(e => {
-        if (e.type === 'nodeDown') node.downs++;
-        else if (e.type === 'nodeUp') node.ups++;
+        if (e.type === 'nodeDown') {
+          node.downs++;
+          node.downReasons[e.reason] = (node.downReasons[e.reason] ?? 0) + 1;
+        } else if (e.type === 'nodeUp') node.ups++;
       });
       nodes.push(node);
       return node;
@@ -137,7 +145,12 @@ const commands = {
   /** Members seen by each node (min, max), nodes formed, nodeDown/nodeUp events so far. */
   progress() {
     const counts = nodes.map(n => n.members);
+    const downReasons = {};
+    for (const n of nodes)
+      for (const [reason, count] of Object.entries(n.downReasons))
+        downReasons[reason] = (downReasons[reason] ?? 0) + count;
     return {
+      downReasons,
       min: Math.min(...counts),
       max: Math.max(...counts),
       formed: nodes.filter(n => n.formedAt !== null).length,
@@ -145,7 +158,15 @@ const commands = {
       ups: nodes.reduce((s, n) => s + n.ups, 0),
     };
   },
-  stats: () => ({ ...usage(), dist: distTotals(), ...commands.progress() }),
+  /** Usage, the dists' counters, progress, and the event-loop delay since the last call. */
+  stats() {
+    const loop = {
+      p99Ms: lag.percentile(99) / 1e6,
+      maxMs: lag.max / 1e6,
+    };
+    lag.reset();
+    return { ...usage(), dist: distTotals(), ...commands.progress(), loop };
+  },
   usage,
   /** Stops every node (graceful, bounded by `ms`); the runner kills the process after. */
   async stop({ ms = 5_000 } = {}) {

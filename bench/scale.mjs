@@ -56,10 +56,20 @@ export function scaleOptions(argv) {
     failureFactor: Number(option('failure-factor', '5')),
     out: resolve(option('out', join(here, 'results', 'scale.json'))),
     merge: flag('merge'),
+    // wait (at most quietWaitS) before each configuration until the 1-minute load is below this
+    quietLoad: option('quiet-load') === undefined ? null : Number(option('quiet-load')),
+    quietWaitS: Number(option('quiet-wait-s', '180')),
   };
 }
 
 const sum = xs => xs.reduce((a, b) => a + b, 0);
+
+/** Count maps added key by key. */
+const mergeCounts = maps => {
+  const out = {};
+  for (const m of maps) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+};
 const delta = (a, b) => (a === null || b === null ? null : b - a);
 
 /** Names (and TCP ports) of `n` nodes split over `procs` processes, contiguous blocks. */
@@ -88,7 +98,7 @@ async function waitFormed(children, limitMs, progress) {
       children.map(c => c.call('progress', {}, 10_000).catch(() => null)),
     );
     progress(
-      `  forming: members seen min ${p.map(x => x?.min ?? '?').join('/')} per process, nodes formed ${p.map(x => x?.formed ?? '?').join('/')}, nodeDown ${sum(p.map(x => x?.downs ?? 0))}`,
+      `  forming: members seen min ${p.map(x => x?.min ?? '?').join('/')} per process, nodes formed ${p.map(x => x?.formed ?? '?').join('/')}, nodeDown ${sum(p.map(x => x?.downs ?? 0))} ${JSON.stringify(mergeCounts(p.map(x => x?.downReasons ?? {})))}`,
     );
   }
   return all;
@@ -223,7 +233,15 @@ async function measure(cfg, progress) {
       totals[key] = sum(s1.map(s => s.dist.other[key] ?? 0));
     if (Object.keys(totals).length) record.distCountersTotal = totals;
     record.nodeDownDuringWindow = sum(s1.map(s => s.downs)) - sum(s0.map(s => s.downs));
+    // each process's event-loop delay over the window (a busy loop delays heartbeats)
+    record.eventLoopDelayP99MsPerProcess = s1.map(s => +s.loop.p99Ms.toFixed(1));
+    record.eventLoopDelayMaxMsPerProcess = s1.map(s => +s.loop.maxMs.toFixed(1));
     record.nodeDownTotal = sum(s1.map(s => s.downs));
+    // nodeDown events by reason since the start (formation included), summed over the nodes
+    record.nodeDownReasons = {};
+    for (const s of s1)
+      for (const [reason, count] of Object.entries(s.downReasons ?? {}))
+        record.nodeDownReasons[reason] = (record.nodeDownReasons[reason] ?? 0) + count;
     record.windowS = +seconds.toFixed(2);
     progress(
       `  idle ${fmt(seconds, 1)} s: CPU ${record.cpuPercentPerProcess.map(x => fmt(x, 1)).join(' + ')} % (processes) + ${fmt(record.cpuPercentNatsServer, 1)} % (nats-server) = ${fmt(record.cpuPercentTotal, 1)} % of a core, ${fmt(record.cpuPercentPerNode, 3)} %/node; received/node ${fmt(record.messagesReceivedPerNodePerS, 0)} msg/s ${fmt(record.bytesReceivedPerNodePerS, 0)} B/s; RSS/node ${fmt(record.rssBytesPerNode / 2 ** 20, 2)} MiB; nodeDown in window ${record.nodeDownDuringWindow}; load ${record.loadAverage[0].join('/')} -> ${record.loadAverage[1].join('/')}`,

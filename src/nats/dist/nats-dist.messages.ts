@@ -30,6 +30,8 @@ export const NatsDistMessages = {
     `Two starts of node ${node} announce themselves over NATS at once: the later start is kept; two live nodes may not share a name.`,
   trackerFull: (max: number) =>
     `Presence of more than ${max} nodes heard over NATS: new ones are ignored until others leave.`,
+  echoLost: (ms: number) =>
+    `This node's own presence has not come back from NATS for ${ms} ms although the client still counts as connected: membership is frozen until it does (or until the client reconnects).`,
   handlerFailed: (what: string, error: unknown) =>
     `Handling a ${what} received over NATS failed: ${error instanceof Error ? error.message : String(error)}`,
   publishFailed: (what: string, error: unknown) =>

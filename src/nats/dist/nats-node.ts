@@ -63,6 +63,16 @@ export class NatsNode {
   /** `connect` calls waiting for a node's presence, by node. */
   private readonly waiters = new Map<string, Set<(up: boolean) => void>>();
   private closed = false;
+  /** Cut off, as the link reports it. */
+  private linkDown = false;
+  /**
+   * Our own presence stopped coming back (NATS echoes it to us): the link is dead although the
+   * client has not noticed yet (a hung server or a partition is noticed after about two pings).
+   * Everyone's silence is then ours, so membership freezes as while cut off.
+   */
+  private echoLost = false;
+  /** When our own presence last came back (monotonic ms); unset until it first does. */
+  private lastEcho: number | undefined;
 
   private constructor(private readonly options: NatsNodeOptions) {
     const { context, settings } = options;
@@ -229,12 +239,14 @@ export class NatsNode {
   private status(connected: boolean, reason?: string): void {
     if (this.closed) return;
     if (connected) {
-      this.tracker.thaw();
+      this.linkDown = false;
+      this.updateFreeze();
       this.options.context.reportConnectivity?.(true);
       // Everyone answers a `hello` at once: members are confirmed in one round trip.
       this.announcer?.hello();
     } else {
-      this.tracker.freeze();
+      this.linkDown = true;
+      this.updateFreeze();
       this.options.context.reportConnectivity?.(false, reason);
     }
   }
@@ -249,8 +261,8 @@ export class NatsNode {
       if (direct !== (a.kind === 'reply')) return this.counters.refused('presence', 'misdirected');
       if (!this.guard.accept(a)) return this.counters.refused('presence', 'replayed');
       if (a.node === this.options.context.self) {
-        if (a.incarnation !== this.incarnation)
-          this.counters.warnOnce('duplicateSelf', M.duplicateName(a.node));
+        if (a.incarnation === this.incarnation) this.echoed();
+        else this.counters.warnOnce('duplicateSelf', M.duplicateName(a.node));
         return;
       }
       this.counters.presenceIn++;
@@ -300,6 +312,36 @@ export class NatsNode {
     this.options.context.nodeDown(node, reason);
   }
 
+  /** Membership is frozen while cut off or while our own presence does not come back. */
+  private updateFreeze(): void {
+    const frozen = this.linkDown || this.echoLost;
+    if (frozen && !this.tracker.isFrozen) this.tracker.freeze();
+    else if (!frozen && this.tracker.isFrozen) this.tracker.thaw();
+  }
+
+  /** Our own `alive` or `hello` came back through NATS: the link carries presence. */
+  private echoed(): void {
+    this.lastEcho = performance.now();
+    if (!this.echoLost) return;
+    this.echoLost = false;
+    this.updateFreeze();
+  }
+
+  /**
+   * Freezes membership once our own presence has not come back for longer than about 1.5
+   * heartbeats (at least half the failure timeout, so it happens before any peer's silence
+   * counts). Off until the first echo: a server that does not echo changes nothing.
+   */
+  private checkEcho(now: number): void {
+    if (this.lastEcho === undefined || this.echoLost) return;
+    const { heartbeatIntervalMs, failureTimeoutMs } = this.options.settings;
+    const limit = Math.max(1.65 * heartbeatIntervalMs, failureTimeoutMs / 2);
+    if (limit >= failureTimeoutMs || now - this.lastEcho <= limit) return;
+    this.echoLost = true;
+    this.updateFreeze();
+    this.counters.warnOnce('echoLost', M.echoLost(Math.round(now - this.lastEcho)));
+  }
+
   /** Checks for silent members a few times per failure timeout (a chained, unref'd timer). */
   private scheduleTick(): void {
     if (this.closed) return;
@@ -307,7 +349,9 @@ export class NatsNode {
     const every = Math.max(10, Math.min(heartbeatIntervalMs, failureTimeoutMs / 10));
     this.tickTimer = setTimeout(() => {
       try {
-        this.tracker.tick();
+        const now = performance.now();
+        this.checkEcho(now);
+        this.tracker.tick(now);
       } catch (error) {
         this.counters.warnOnce('tickFailed', M.handlerFailed('heartbeat check', error), error);
       }

@@ -16,10 +16,12 @@
 //                        [--procs 4] [--idle-ms 15000] [--settle-ms 3000]
 //                        [--tcp-heartbeats 1000] [--nats-heartbeats 1000,2500]
 //                        [--failure-factor 5] [--out FILE] [--merge]
+//                        [--quiet-load 2 [--quiet-wait-s 180]]
 //   (through the benchmark: `npm run bench -- --scale [same options]`)
 // A slower heartbeat keeps the failure timeout at `failure-factor` × heartbeat (5 s at 1 s, the
 // default, 12.5 s at 2.5 s). --merge keeps the configurations of the results file that this run
-// did not measure (by dist, nodes, processes, heartbeat).
+// did not measure (by dist, nodes, processes, heartbeat). --quiet-load waits before each
+// configuration (at most --quiet-wait-s) until the 1-minute load average is below it.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -244,7 +246,7 @@ async function measure(cfg, progress) {
         record.nodeDownReasons[reason] = (record.nodeDownReasons[reason] ?? 0) + count;
     record.windowS = +seconds.toFixed(2);
     progress(
-      `  idle ${fmt(seconds, 1)} s: CPU ${record.cpuPercentPerProcess.map(x => fmt(x, 1)).join(' + ')} % (processes) + ${fmt(record.cpuPercentNatsServer, 1)} % (nats-server) = ${fmt(record.cpuPercentTotal, 1)} % of a core, ${fmt(record.cpuPercentPerNode, 3)} %/node; received/node ${fmt(record.messagesReceivedPerNodePerS, 0)} msg/s ${fmt(record.bytesReceivedPerNodePerS, 0)} B/s; RSS/node ${fmt(record.rssBytesPerNode / 2 ** 20, 2)} MiB; nodeDown in window ${record.nodeDownDuringWindow}; load ${record.loadAverage[0].join('/')} -> ${record.loadAverage[1].join('/')}`,
+      `  idle ${fmt(seconds, 1)} s: CPU ${record.cpuPercentPerProcess.map(x => fmt(x, 1)).join(' + ')} % (processes) + ${fmt(record.cpuPercentNatsServer, 1)} % (nats-server) = ${fmt(record.cpuPercentTotal, 1)} % of a core, ${fmt(record.cpuPercentPerNode, 3)} %/node; received/node ${fmt(record.messagesReceivedPerNodePerS, 0)} msg/s ${fmt(record.bytesReceivedPerNodePerS, 0)} B/s; RSS/node ${fmt(record.rssBytesPerNode / 2 ** 20, 2)} MiB; nodeDown in window ${record.nodeDownDuringWindow}; event-loop delay p99 ${record.eventLoopDelayP99MsPerProcess.join('/')} ms, max ${record.eventLoopDelayMaxMsPerProcess.join('/')} ms; load ${record.loadAverage[0].join('/')} -> ${record.loadAverage[1].join('/')}`,
     );
     return record;
   } catch (error) {
@@ -327,6 +329,11 @@ export async function runScale(argv) {
       idleMs: o.idleMs,
       settleMs: o.settleMs,
     };
+    if (o.quietLoad !== null) {
+      const until = performance.now() + o.quietWaitS * 1000;
+      while (loadAverage()[0] >= o.quietLoad && performance.now() < until) await sleep(5_000);
+      progress(`scale: load average ${loadAverage().join(' / ')} (waited for < ${o.quietLoad})`);
+    }
     progress(
       `scale: ${STACK[cfg.dist]}, ${cfg.n} nodes in ${cfg.procs} processes, heartbeat ${cfg.heartbeatMs} ms, failure timeout ${cfg.failureTimeoutMs} ms`,
     );

@@ -62,8 +62,10 @@ export interface NatsConnectionOptions {
   /** Wait between two connection attempts (and before retrying the same server). Default 1000 ms. */
   readonly reconnectTimeWaitMs?: number;
   /**
-   * Client-to-server pings: a connection whose server misses 2 pings in a row is dropped and
-   * replaced, so a dead server is noticed within about 2-3 intervals. Default 5000 ms.
+   * Client-to-server pings: a connection whose server leaves 2 pings unanswered is dropped and
+   * replaced (another server of the list first), so a silent server is noticed within 2-3
+   * intervals (10-15 s by default); a server that dies or closes the connection is noticed at
+   * once. Default 5000 ms.
    */
   readonly pingIntervalMs?: number;
   /**

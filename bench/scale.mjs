@@ -129,6 +129,9 @@ async function measure(cfg, progress) {
       groups.map((_, p) => startChild(`scale-${dist}-p${p + 1}`, { main: CHILD })),
     );
     await Promise.all(children.map(c => c.call('load', { dist }, 60_000)));
+    // each process's RSS with the library loaded and no node yet: the base that is not per node
+    await Promise.all(children.map(c => c.call('usage', { gc: true }, 30_000)));
+    const rssBase = children.map(c => procRssBytes(c.pid));
     record.loadAverageAtStart = loadAverage();
     const tStart = now();
     const ups = await Promise.all(
@@ -202,6 +205,11 @@ async function measure(cfg, progress) {
     record.cpuPercentPerNode = +(record.cpuPercentTotal / n).toFixed(4);
     record.rssBytesPerProcess = rss;
     record.rssBytesPerNode = Math.round(sum(rss.map((r, i) => r / nodesPer[i])) / rss.length);
+    record.rssBaseBytesPerProcess = rssBase;
+    // what a node adds: (RSS − RSS before any node started) / nodes of the process
+    record.rssAddedBytesPerNode = Math.round(
+      sum(rss.map((r, i) => (r - rssBase[i]) / nodesPer[i])) / rss.length,
+    );
     record.heapUsedBytesPerNode = Math.round(
       sum(mem.map((m, i) => m.mem.heapUsed / nodesPer[i])) / mem.length,
     );
@@ -279,6 +287,7 @@ export function scaleTable(results) {
     r.formed ? fmt(r.messagesReceivedPerNodePerS, 0) : '—',
     r.formed ? fmt(r.bytesReceivedPerNodePerS, 0) : '—',
     r.formed ? fmt(r.rssBytesPerNode / 2 ** 20, 2) : '—',
+    r.formed && r.rssAddedBytesPerNode != null ? fmt(r.rssAddedBytesPerNode / 2 ** 20, 2) : '—',
     r.formed ? String(r.nodeDownDuringWindow) : '—',
     r.loadAverage
       ? r.loadAverage[0].slice(0, 1).concat(r.loadAverage[1].slice(0, 1)).join('→')
@@ -298,6 +307,7 @@ export function scaleTable(results) {
       'msg/s in/node',
       'B/s in/node',
       'RSS MiB/node',
+      'added RSS MiB/node',
       'nodeDown idle',
       'load 1m',
     ],

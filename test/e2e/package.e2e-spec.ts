@@ -96,6 +96,14 @@ describe('the built declarations and bin', () => {
     expect([...named.keys()]).toEqual(expect.arrayContaining(['@nestjs/common', 'rxjs']));
   });
 
+  it('main entry and ./nats: their declarations never name @nats-io (apps without it compile)', () => {
+    for (const types of [manifest.types, 'dist/src/nats/index.d.ts']) {
+      const named = packagesNamedBy(join(root, types));
+      const nats = [...named.keys()].filter(name => name.startsWith('@nats-io/'));
+      expect(nats.map(name => `${name} (in ${named.get(name)})`)).toEqual([]);
+    }
+  });
+
   it('./terminus, ./metrics and ./otel each name their own optional package only', () => {
     const entry = (path: string) =>
       [...packagesNamedBy(join(root, 'dist/src', path, 'index.d.ts')).keys()].filter(name =>
@@ -129,7 +137,8 @@ async function importIn(cwd: string, specifier: string): Promise<string> {
 
 /**
  * The files `npm pack` would publish (the current build: `npm run build` first), installed with
- * the package's dependencies and required peers but without the optional `@nestjs/microservices`.
+ * the package's dependencies and required peers but without the optional `@nestjs/microservices`
+ * and `@nats-io/transport-node`.
  */
 describe('the packed files in an app without @nestjs/microservices', () => {
   let app = '';
@@ -147,7 +156,9 @@ describe('the packed files in an app without @nestjs/microservices', () => {
     }
     const needed = [
       ...Object.keys(manifest.dependencies),
-      ...Object.keys(manifest.peerDependencies).filter(n => n !== '@nestjs/microservices'),
+      ...Object.keys(manifest.peerDependencies).filter(
+        n => n !== '@nestjs/microservices' && n !== '@nats-io/transport-node',
+      ),
     ];
     for (const name of needed) {
       mkdirSync(dirname(join(app, 'node_modules', name)), { recursive: true });
@@ -179,6 +190,38 @@ describe('the packed files in an app without @nestjs/microservices', () => {
         'createGenClusterTransport',
       ]),
     );
+  }, 60_000);
+
+  it('without @nats-io: loads the main entry and ./nats; a NATS dist fails at init naming the package', async () => {
+    const nats = (await importIn(app, '@gen-cluster/nestjs/nats')).split(',');
+    expect(nats).toEqual(
+      expect.arrayContaining(['NatsDist', 'NatsDiscovery', 'NATS_DIST_DEFAULTS']),
+    );
+    const main = (await importIn(app, '@gen-cluster/nestjs')).split(',');
+    expect(main).toEqual(expect.arrayContaining(['createCluster', 'GenClusterModule']));
+    expect(main).not.toContain('NatsDist');
+    // built from the main entry's options (GEN_CLUSTER_DIST alone), and from ./nats directly
+    const script = `
+const { createCluster } = await import('@gen-cluster/nestjs');
+const { NatsDist } = await import('@gen-cluster/nestjs/nats');
+const outcome = e => [e.code, e.packageName, e.message].join(' | ');
+const cluster = createCluster({ env: { GEN_CLUSTER_DIST: 'nats://127.0.0.1:1', GEN_CLUSTER_COOKIE: 'c'.repeat(32) } });
+const started = await cluster.start().then(() => 'started', outcome);
+const dist = new NatsDist({ servers: 'nats://127.0.0.1:1', cookie: 'c'.repeat(32) });
+const context = { self: 'a@127.0.0.1', logger: { log() {}, warn() {}, error() {} }, nodeUp() {}, nodeDown() {}, reportConnectivity() {} };
+const init = await Promise.resolve(dist.init(context)).then(() => 'started', outcome);
+console.log(JSON.stringify({ started, init }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    const outcome = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, string>;
+    const missing =
+      /^ERR_OPTIONAL_PACKAGE_MISSING \| @nats-io\/transport-node \| .*npm install @nats-io\/transport-node/;
+    expect(outcome).toEqual({
+      started: expect.stringMatching(missing),
+      init: expect.stringMatching(missing),
+    });
   }, 60_000);
 
   it('resolves ./etcd to the etcd discovery class, which the main entry does not export', async () => {

@@ -20,6 +20,7 @@ const ENTRIES = {
   './metrics': 'dist/src/metrics/index.js',
   './otel': 'dist/src/otel/index.js',
   './etcd': 'dist/src/etcd/index.js',
+  './nats': 'dist/src/nats/index.js',
 } as const;
 
 /**
@@ -125,6 +126,27 @@ describe('public API', () => {
     expect(declarations.filter(file => implementation.test(file))).toEqual([]);
     for (const file of declarations)
       expect(readFileSync(file, 'utf8')).not.toMatch(/class (EtcdDiscovery|EtcdClient)\b/);
+  });
+
+  it.each(Object.entries(ENTRIES))(
+    'never imports @nats-io (an optional peer) statically from %s: the client loads at init',
+    (_, file) => {
+      const runtime = [...staticGraph(join(root, file))];
+      const staticImport = /(?:\bfrom\s*|^\s*import\s*)['"]@nats-io\//m;
+      expect(runtime.filter(f => staticImport.test(readFileSync(f, 'utf8')))).toEqual([]);
+    },
+  );
+
+  it('walks into the NATS layer from the main entry and ./nats, and finds the lazy load there', () => {
+    // the walks above see the NATS code ({ strategy: 'nats' } builds it), so their silence means something
+    const natsDist = join(root, 'dist/src/nats/dist/nats.dist.js');
+    expect(staticGraph(join(root, ENTRIES['.']))).toContain(natsDist);
+    const graph = [...staticGraph(join(root, ENTRIES['./nats']))];
+    expect(graph).toContain(natsDist);
+    const lazy = graph.filter(f =>
+      /import\(\s*['"]@nats-io\/transport-node['"]\s*\)/.test(readFileSync(f, 'utf8')),
+    );
+    expect(lazy.length).toBeGreaterThan(0);
   });
 
   it("keeps the handler explorer's unwrapped registration out of ClusterService's declarations", () => {

@@ -109,6 +109,13 @@ export class NatsDist implements MessagingDistStrategy {
     return null;
   }
 
+  /**
+   * Connects to NATS (waiting at most `firstConnectWaitMs`: a node may start while NATS is down,
+   * and then reports `distDisconnected` and joins once it connects), subscribes to presence and
+   * to this start's inbox, and announces itself.
+   * @throws what cannot be fixed by retrying: the optional client missing
+   *   (`ERR_OPTIONAL_PACKAGE_MISSING`), credentials or TLS refused (`ERR_NATS_AUTH`, `ERR_NATS_TLS`)
+   */
   async init(context: DistContext): Promise<void> {
     const startedAt = this.options.startedAt ?? Date.now();
     const node = await NatsNode.start({
@@ -129,6 +136,7 @@ export class NatsDist implements MessagingDistStrategy {
     context.logger.log(M.started(context.self, this.settings.namespace, this.settings.messageAuth));
   }
 
+  /** The members: nodes heard within the failure timeout, each with `meta.startedAt`. */
   members(): Peer[] {
     return this.node?.members() ?? [];
   }
@@ -174,6 +182,7 @@ export class NatsDist implements MessagingDistStrategy {
     await this.node?.leave();
   }
 
+  /** Fails pending requests, stops the timers and closes the connection (within about 1 s). */
   async close(): Promise<void> {
     await this.node?.close();
   }

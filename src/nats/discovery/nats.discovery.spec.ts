@@ -128,7 +128,7 @@ describe('NatsDiscovery with a real nats-server', () => {
     expect(warnings.filter(w => w.includes('another key'))).toHaveLength(1);
   });
 
-  it('ignores a replayed announcement and a bad name or port', async () => {
+  it('ignores a replayed announcement, a bad name or port, and a reply broadcast', async () => {
     const a = await start('a@127.0.0.1', 4001);
     const link = await NatsLink.open(resolveNatsConnectionOptions({ servers: server.url }), {
       name: 'raw',
@@ -153,8 +153,13 @@ describe('NatsDiscovery with a real nats-server', () => {
         subjects.discoveryPresence,
         encodePresence({ ...base, node: 'd@127.0.0.1', port: 0 }, key),
       );
+      // a reply belongs to an inbox, never to the namespace's subject
+      link.publish(
+        subjects.discoveryPresence,
+        encodePresence({ ...base, kind: 'reply', node: 'e@127.0.0.1' }, key),
+      );
       await link.flush();
-      await until(() => a.d.stats().malformed >= 2 && a.d.stats().replayed >= 1, 5_000, 'counted');
+      await until(() => a.d.stats().malformed >= 3 && a.d.stats().replayed >= 1, 5_000, 'counted');
       expect(answer(a.d)).toEqual(['c@127.0.0.1:4003']);
     } finally {
       await link.close();

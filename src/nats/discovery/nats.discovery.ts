@@ -35,7 +35,10 @@ export interface NatsDiscoveryStats {
   readonly received: number;
   /** Announcements of other nodes taken into the table. */
   readonly accepted: number;
-  /** Payloads that are not announcements, or carry a bad node name or port. */
+  /**
+   * Payloads that are not announcements, carry a bad node name or port, or came on the wrong
+   * subject (a `reply` broadcast, or another kind sent to this node's inbox).
+   */
   readonly malformed: number;
   /** Announcements whose MAC does not match (another key, or forged). */
   readonly badMac: number;
@@ -169,10 +172,11 @@ export class NatsDiscovery implements DiscoveryStrategy {
       return;
     }
     this.link = link;
-    const receive = (payload: Uint8Array) => this.receive(payload);
     this.unsubscribe = [
-      link.subscribe(this.subjects.discoveryPresence, receive),
-      link.subscribe(this.subjects.discoveryInbox(this.incarnation), receive),
+      link.subscribe(this.subjects.discoveryPresence, payload => this.receive(payload, false)),
+      link.subscribe(this.subjects.discoveryInbox(this.incarnation), payload =>
+        this.receive(payload, true),
+      ),
     ];
     this.wasConnected = link.connected;
     if (link.connected) this.announce(this.subjects.discoveryPresence, 'hello');
@@ -272,7 +276,8 @@ export class NatsDiscovery implements DiscoveryStrategy {
     };
   }
 
-  private receive(payload: Uint8Array): void {
+  /** An announcement on the namespace's subject (`direct` false) or on this start's inbox. */
+  private receive(payload: Uint8Array, direct: boolean): void {
     this.counts.received++;
     const decoded = decodePresence(payload, this.key!);
     if (!decoded.ok) {
@@ -286,7 +291,9 @@ export class NatsDiscovery implements DiscoveryStrategy {
       if (a.incarnation !== this.incarnation) this.warn('duplicate', M.duplicateName(a.node));
       return;
     }
-    if (a.port === 0 || !isCanonicalNodeName(a.node)) {
+    // Only a `reply` goes to an inbox, and never to the namespace's subject: a packet moved from
+    // one to the other is a replay (counted as malformed, as a bad name or port).
+    if (direct !== (a.kind === 'reply') || a.port === 0 || !isCanonicalNodeName(a.node)) {
       this.counts.malformed++;
       return;
     }

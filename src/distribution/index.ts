@@ -7,4 +7,5 @@ export type { TlsMinVersion, TlsOptions } from './tcp/tls-options.js';
 
 /** Options of the built-in dists, by `strategy` name. */
 export type BuiltInDistOptions = TcpDistOptions & { readonly strategy: 'tcp' };
+export { resolveCookie } from './tcp/cookie.js';
 export { DeferredMessaging, type DeferredMessagingOptions } from './deferred-messaging.js';

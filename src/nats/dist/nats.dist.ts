@@ -10,11 +10,7 @@ import {
   type Peer,
   nodeKey,
 } from '../../core/index.js';
-import { DeferredMessaging } from '../../distribution/index.js';
-// The cookie is read exactly as the TCP dist reads it. resolveCookie is not exported from the
-// distribution index yet (asked for in the B2 report): until it is, this one deep import.
-// eslint-disable-next-line no-restricted-imports
-import { resolveCookie } from '../../distribution/tcp/cookie.js';
+import { DeferredMessaging, resolveCookie } from '../../distribution/index.js';
 import { type ResolvedNatsConnection, resolveNatsConnectionOptions } from '../connection/index.js';
 import {
   type NatsDistOptions,

@@ -163,6 +163,21 @@ export class OrdersModule {}
 export class AppModule {}
 `;
 
+/**
+ * The NATS options as an app writes them, compiled (never run): through the main entry's options
+ * (`{ strategy: 'nats' }`, the \`nats://\` short form) and the ./nats entry's classes.
+ */
+const APP_NATS = `import type { ClusterOptions, GenClusterModuleOptions } from '${PACKAGE}';
+import { NATS_DIST_DEFAULTS, NatsDiscovery, NatsDist, type NatsDistOptions } from '${PACKAGE}/nats';
+
+export const viaModule: GenClusterModuleOptions = {
+  dist: { strategy: 'nats', servers: ['nats://127.0.0.1:4222'], user: 'gc', passwordFile: '/run/secrets/nats' },
+};
+export const viaCluster: ClusterOptions = { discovery: 'nats://127.0.0.1:4222', dist: { strategy: 'tcp' } };
+const options: NatsDistOptions = { servers: 'nats://127.0.0.1:4222', heartbeatIntervalMs: NATS_DIST_DEFAULTS.heartbeatIntervalMs };
+export const build = () => ({ dist: new NatsDist(options), discovery: new NatsDiscovery({ servers: 'tls://nats:4222' }) });
+`;
+
 const APP_MAIN = `import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
@@ -201,6 +216,9 @@ console.log('BARE ' + JSON.stringify({
   tracing: await boot({ tracing: true }),
   metrics: await boot({ metrics: true }),
   terminus: await entry('terminus'),
+  natsEntry: await entry('nats'),
+  // no discovery: the NATS dist is its own, and its client is missing
+  nats: await boot({ discovery: undefined, dist: { strategy: 'nats', servers: 'nats://127.0.0.1:1', cookie: dist.cookie } }),
 }));
 `;
 
@@ -246,6 +264,7 @@ describe('the packed package in a new Nest 12 application', () => {
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(APP_TSCONFIG, null, 2));
     writeFileSync(join(app, 'src', 'app.module.ts'), APP_MODULE);
     writeFileSync(join(app, 'src', 'main.ts'), APP_MAIN);
+    writeFileSync(join(app, 'src', 'nats-options.ts'), APP_NATS);
     const flags = ['--no-audit', '--no-fund'];
     const offline = await run('npm', ['install', '--offline', ...flags], app);
     if (offline.code !== 0) {
@@ -357,7 +376,7 @@ console.log(JSON.stringify(${JSON.stringify(names)}.filter(k => !(k in m))));`;
   );
 
   it(
-    'without the optional peers: boots with tracing "auto", and metrics: true fails naming prom-client',
+    'without the optional peers: boots with tracing "auto"; metrics: true and a NATS dist fail naming their package',
     async () => {
       const bare = join(work, 'bare');
       const installed = join(app, 'node_modules', PACKAGE);
@@ -369,7 +388,12 @@ console.log(JSON.stringify(${JSON.stringify(names)}.filter(k => !(k in m))));`;
       };
       const optional = Object.keys(own.peerDependenciesMeta ?? {});
       expect(optional).toEqual(
-        expect.arrayContaining(['@nestjs/terminus', 'prom-client', '@opentelemetry/api']),
+        expect.arrayContaining([
+          '@nestjs/terminus',
+          'prom-client',
+          '@opentelemetry/api',
+          '@nats-io/transport-node',
+        ]),
       );
       const needed = [
         ...Object.keys(own.dependencies ?? {}),
@@ -394,6 +418,10 @@ console.log(JSON.stringify(${JSON.stringify(names)}.filter(k => !(k in m))));`;
           /^ERR_OPTIONAL_PACKAGE_MISSING \| prom-client \| .*npm install prom-client/,
         ),
         terminus: expect.stringMatching(/^ERR_MODULE_NOT_FOUND .*@nestjs\/terminus/),
+        natsEntry: 'loaded',
+        nats: expect.stringMatching(
+          /^ERR_OPTIONAL_PACKAGE_MISSING \| @nats-io\/transport-node \| .*npm install @nats-io\/transport-node/,
+        ),
       });
       expect(result.stderr).toBe('');
     },

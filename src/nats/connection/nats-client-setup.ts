@@ -6,6 +6,7 @@
  */
 import type * as NatsClient from '@nats-io/transport-node';
 import type { Authenticator, NodeConnectionOptions, NatsConnection } from '@nats-io/transport-node';
+import { type PeerCertificate, checkServerIdentity } from 'node:tls';
 import { InvalidConfigError, toError } from '../../core/index.js';
 import { NatsConnectionError } from './nats-connection.errors.js';
 import { NatsConnectionMessages } from './nats-connection.messages.js';
@@ -77,7 +78,8 @@ export function buildClientOptions(
   authenticator: Authenticator | undefined,
   hooks: { isClosing(): boolean; takeAvoid(): string | undefined },
 ): NodeConnectionOptions {
-  const tls = o.secrets.reveal().tls;
+  // the host of the server being dialled, for the certificate check below
+  let dialling: string | undefined;
   const jitter = Math.min(100, Math.floor(o.reconnectTimeWaitMs / 2));
   return {
     servers: o.servers.map(s => s.listen),
@@ -93,17 +95,41 @@ export function buildClientOptions(
     maxPingOut: NATS_CONNECTION_DEFAULTS.maxPingOut,
     timeout: o.connectTimeoutMs,
     ...(authenticator === undefined ? {} : { authenticator }),
-    ...(o.tls ? { tls: { ...tls } } : {}),
+    ...(o.tls ? { tls: tlsOptions(o, () => dialling) } : {}),
     reconnectToServer: pool => {
       // throwing here ends a pending connect or a reconnect loop: used by close()
       if (hooks.isClosing()) throw new Error(NatsConnectionMessages.closedWhileOpening());
       // the client redials the server it lost first: after a silent one, that costs a whole
       // connect timeout, so another server goes first
       const avoid = hooks.takeAvoid();
-      if (avoid !== undefined && pool.length > 1 && pool[0]!.listen === avoid) return pool[1]!;
-      return null;
+      const pick =
+        avoid !== undefined && pool.length > 1 && pool[0]!.listen === avoid ? pool[1]! : pool[0];
+      dialling = pick?.hostname;
+      return pick === pool[0] ? null : pick!;
     },
   };
+}
+
+/**
+ * The client's TLS options: the CA, certificate and key read at resolution, and a certificate
+ * check that knows the host. The client upgrades the socket without telling Node the host (it
+ * sends no SNI for an IP address), so Node checks the certificate against "localhost": a server
+ * addressed by IP (its certificate naming `IP:10.0.0.1`) would be refused. The check uses the host
+ * being dialled instead (learnt before each dial); a host name the client does pass is checked
+ * as it is.
+ */
+function tlsOptions(
+  o: ResolvedNatsConnection,
+  dialling: () => string | undefined,
+): NonNullable<NodeConnectionOptions['tls']> {
+  const material = o.secrets.reveal().tls;
+  const extra = {
+    checkServerIdentity: (host: string, cert: PeerCertificate): Error | undefined => {
+      const target = dialling();
+      return checkServerIdentity(host === 'localhost' && target ? target : host, cert);
+    },
+  };
+  return { ...material, ...extra };
 }
 
 /** Node's codes for a server certificate that is not trusted or names another host. */

@@ -67,6 +67,10 @@ export const NatsConnectionMessages = {
     `NATS at ${servers} refused the credentials (authorization violation, ${method}); check "user"/"passwordFile", "tokenFile", "nkeySeedFile" or "credsFile" (GEN_CLUSTER_NATS_*) against the server's authorization block. Retrying would not help.`,
   tlsRefused: (servers: string, reason: string) =>
     `The TLS connection to NATS at ${servers} failed (${reason}); check "tls.caFile" (the CA that signed the server's certificate), "tls.certFile"/"tls.keyFile" when the server verifies clients, and that the host names match the certificate. Retrying would not help.`,
+  clientCertRequired: (server: string) =>
+    `NATS at ${server} verifies client certificates (tls_verify) and the TLS connection did not complete: give "tls.certFile" and "tls.keyFile" (GEN_CLUSTER_NATS_CERT_FILE / GEN_CLUSTER_NATS_KEY_FILE), a certificate signed by a CA the server trusts. Retrying would not help.`,
+  clientCertRefused: (server: string) =>
+    `NATS at ${server} verifies client certificates (tls_verify) and did not accept this node's ("tls.certFile"): it must be signed by a CA in the server's tls ca_file, be valid now, and allow client authentication. Retrying would not help.`,
   tlsUnsupported: (servers: string) =>
     `NATS at ${servers} does not offer TLS but TLS is required (a tls:// server or a "tls" option); start the server with TLS (--tls ...) or use nats:// without "tls".`,
   closedWhileOpening: () => 'The NATS connection was closed while it was opening.',

@@ -30,6 +30,7 @@ import {
   type ResolvedNatsConnection,
 } from './nats-connection-options.js';
 import { NatsSubscriptions } from './nats-subscriptions.js';
+import { clientCertFault } from './nats-tls-probe.js';
 
 /** What a {@link NatsLink} reports to and logs through. */
 export interface NatsLinkPorts {
@@ -259,7 +260,9 @@ export class NatsLink {
         nc = await this.mod.connect(options);
       } catch (error) {
         if (this.closing) return;
-        const fatal = fatalFirstConnectError(error, this.o);
+        const fatal =
+          fatalFirstConnectError(error, this.o) ?? (await clientCertFault(error, this.o));
+        if (this.closing) return;
         if (fatal !== undefined && this.firstOutcome !== undefined) {
           this.ports.logger.error(fatal.message, {
             event: 'natsConnectFailed',
@@ -269,13 +272,16 @@ export class NatsLink {
           void this.close();
           return;
         }
+        // after open went on cut off, even a failure retrying cannot fix is retried (the server
+        // may be fixed) and logged, as an error, rate-limited
         const reason = describeClientError(error);
         this.log.write(
           'connect',
-          fatal !== undefined
-            ? M.authFailing(this.servers, reason)
-            : M.connectFailing(this.servers, reason, this.o.reconnectTimeWaitMs),
-          line => (fatal ? this.ports.logger.error(line) : this.ports.logger.warn(line)),
+          fatal?.message ?? M.connectFailing(this.servers, reason, this.o.reconnectTimeWaitMs),
+          line =>
+            fatal
+              ? this.ports.logger.error(line, { event: 'natsConnectFailed', reason: fatal.code })
+              : this.ports.logger.warn(line, { event: 'natsConnectFailing', reason }),
         );
         await this.pause(this.o.reconnectTimeWaitMs);
         continue;

@@ -26,4 +26,5 @@ export {
   NatsPayloadTooLargeError,
 } from './nats-connection.errors.js';
 export { NatsConnectionMessages } from './nats-connection.messages.js';
-export { NatsLink, type NatsLinkPorts, type NatsLinkStats } from './nats-link.js';
+export { NatsLink } from './nats-link.js';
+export type { NatsLinkPorts, NatsLinkStats } from './nats-link.types.js';

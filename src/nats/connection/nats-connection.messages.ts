@@ -100,6 +100,8 @@ export const NatsConnectionMessages = {
     `A handler of NATS subject ${subject} threw: ${reason} (the message is dropped; this line is rate-limited).`,
   clientClosed: (reason: string) =>
     `The NATS client closed by itself (${reason}); opening a new connection.`,
+  statusThrew: (reason: string) => `The NATS connectivity callback threw: ${reason}.`,
+  loopFailed: (reason: string) => `The NATS connection loop failed unexpectedly: ${reason}.`,
   staleReason: () => 'stale connection',
   authReason: () => 'authorization violation',
   closedReason: () => 'connection closed',

@@ -6,7 +6,7 @@
  * subscriptions across reconnects, and closes within a second.
  */
 import type { NatsConnection, Status } from '@nats-io/transport-node';
-import { type ClusterLogger, RateLimitedLog, loadOptional } from '../../core/index.js';
+import { RateLimitedLog, loadOptional, toError } from '../../core/index.js';
 import {
   type NatsClientModule,
   buildAuthenticator,
@@ -29,31 +29,11 @@ import {
   NATS_CONNECTION_DEFAULTS,
   type ResolvedNatsConnection,
 } from './nats-connection-options.js';
+import type { NatsLinkPorts, NatsLinkStats } from './nats-link.types.js';
 import { NatsSubscriptions } from './nats-subscriptions.js';
 import { clientCertFault } from './nats-tls-probe.js';
 
-/** What a {@link NatsLink} reports to and logs through. */
-export interface NatsLinkPorts {
-  /** The client's name on the server (its monitoring pages show it), e.g. the node name. */
-  readonly name: string;
-  readonly logger: ClusterLogger;
-  /** Every change of connectivity (repeats are possible; the engine ignores them). */
-  status(connected: boolean, reason?: string): void;
-  /** Aborting it while `open` waits ends `open` with ERR_NATS_CONNECT and closes the link. */
-  readonly signal?: AbortSignal;
-}
-
-/** Counters of a {@link NatsLink}, across its client connections. */
-export interface NatsLinkStats {
-  readonly inMsgs: number;
-  readonly outMsgs: number;
-  readonly inBytes: number;
-  readonly outBytes: number;
-  /** Reconnects after the first connect. */
-  readonly reconnects: number;
-}
-
-/** Most distinct keys of the rate-limited log (subjects of handlers that throw, ...). */
+/** The window of the rate-limited log lines (handlers that throw, connect failures, ...). */
 const LOG_WINDOW_MS = 30_000;
 
 /** How long a stale connection may take to close by itself before its socket is destroyed. */
@@ -223,15 +203,26 @@ export class NatsLink {
           event: 'natsNotReachable',
           reason: 'connecting',
         });
-        this.ports.status(false, reason);
+        this.report(false, reason);
         resolve();
       }, this.o.firstConnectWaitMs);
       timer.unref();
       this.firstOutcome = { resolve, reject, timer };
       if (signal?.aborted) return void this.close();
       signal?.addEventListener('abort', () => void this.close(), { once: true });
-      void this.connectLoop();
+      this.connectLoop().catch((error: unknown) =>
+        this.ports.logger.error(M.loopFailed(toError(error).message), { error }),
+      );
     });
+  }
+
+  /** Reports connectivity; a status callback that throws is logged, never breaks the link. */
+  private report(connected: boolean, reason?: string): void {
+    try {
+      this.ports.status(connected, reason);
+    } catch (error) {
+      this.ports.logger.error(M.statusThrew(toError(error).message), { error });
+    }
   }
 
   /** Ends a pending `open`: resolved without `error`, rejected with it. */
@@ -300,7 +291,7 @@ export class NatsLink {
         event: 'natsClientClosed',
         reason: 'closed',
       });
-      this.ports.status(false, reason);
+      this.report(false, reason);
       await this.pause(this.o.reconnectTimeWaitMs);
     }
   }
@@ -317,7 +308,7 @@ export class NatsLink {
       this.ports.logger.log(M.reconnected(server), { event: 'natsReconnected' });
     else this.ports.logger.log(M.connected(server), { event: 'natsConnected' });
     this.everConnected = true;
-    this.ports.status(true);
+    this.report(true);
     this.settleFirst();
   }
 
@@ -339,7 +330,11 @@ export class NatsLink {
     try {
       for await (const status of nc.status()) {
         if (this.closing || this.nc !== nc) return;
-        this.onStatus(status);
+        try {
+          this.onStatus(status);
+        } catch (error) {
+          this.ports.logger.error(M.loopFailed(toError(error).message), { error });
+        }
       }
     } catch (error) {
       this.ports.logger.warn(M.serverError(describeClientError(error)));
@@ -356,12 +351,12 @@ export class NatsLink {
           event: 'natsDisconnected',
           reason: 'disconnect',
         });
-        this.ports.status(false, `disconnected from ${status.server}`);
+        this.report(false, `disconnected from ${status.server}`);
         return;
       case 'staleConnection':
         this.#connected = false;
         logger.warn(M.stale(), { event: 'natsDisconnected', reason: 'stale' });
-        this.ports.status(false, M.staleReason());
+        this.report(false, M.staleReason());
         this.avoid = this.nc?.getServer();
         this.forceDisconnectSoon();
         return;
@@ -370,7 +365,7 @@ export class NatsLink {
         this.reconnects++;
         this.log.forget('auth');
         logger.log(M.reconnected(status.server), { event: 'natsReconnected' });
-        this.ports.status(true);
+        this.report(true);
         return;
       case 'error': {
         const reason = describeClientError(status.error);
@@ -379,7 +374,7 @@ export class NatsLink {
           this.log.write('auth', M.authFailing(this.servers, reason), line =>
             logger.error(line, { event: 'natsAuthFailing', reason: 'auth' }),
           );
-          this.ports.status(false, M.authReason());
+          this.report(false, M.authReason());
         } else {
           this.log.write(`error:${reason}`, M.serverError(reason), line =>
             logger.warn(line, { event: 'natsError' }),

@@ -1,6 +1,7 @@
 import type { CoreErrorCode } from './core/index.js';
 import type { DiscoveryErrorCode, KubernetesErrorCode } from './discovery/index.js';
 import type { MessagingErrorCode, TcpErrorCode, TransportErrorCode } from './distribution/index.js';
+import type { NatsConnectionErrorCode } from './nats/index.js';
 import type { PortMapperErrorCode } from './portmapper/index.js';
 import type { PrimitivesErrorCode } from './primitives/index.js';
 
@@ -17,4 +18,5 @@ export type GenClusterErrorCode =
   | MessagingErrorCode
   | TcpErrorCode
   | PortMapperErrorCode
+  | NatsConnectionErrorCode
   | PrimitivesErrorCode;

@@ -5,7 +5,9 @@
  * Nest microservices transport and client; needs `@nestjs/microservices`), `./terminus` (health
  * indicator; needs `@nestjs/terminus`), `./metrics` (Prometheus; needs `prom-client`), `./otel`
  * (tracing; needs `@opentelemetry/api`), `./etcd` (the etcd discovery class; `{ strategy: 'etcd' }`
- * here loads it lazily). This entry names none of those optional packages.
+ * here loads it lazily), `./nats` (the NATS dist and discovery classes; `{ strategy: 'nats' }` here
+ * builds them, and they load `@nats-io/transport-node` at start). This entry names none of those
+ * optional packages.
  */
 
 // --- Nest module and service -------------------------------------------------------------------
@@ -77,6 +79,8 @@ export {
 
 // --- Engine without Nest -----------------------------------------------------------------------
 export {
+  type BuiltInDiscoveryOptions,
+  type BuiltInDistOptions,
   type ClusterLogFormat,
   type ClusterLogLevel,
   type ClusterOptions,
@@ -160,7 +164,6 @@ export {
 export {
   AggregateDiscovery,
   type AggregateDiscoveryOptions,
-  type BuiltInDiscoveryOptions,
   DNS_DISCOVERY_DEFAULTS,
   DnsDiscovery,
   type DnsDiscoveryOptions,
@@ -184,7 +187,6 @@ export {
 
 // --- Built-in dist: the TCP mesh, and the payload codecs of messaging ---------------------------
 export {
-  type BuiltInDistOptions,
   DEFAULT_TCP_DIST_OPTIONS,
   type PayloadCodec,
   type PayloadCodecKind,

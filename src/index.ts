@@ -238,6 +238,8 @@ export type {
   ConnectFailedEvent,
   DiscoveredEvent,
   DiscoveryErrorEvent,
+  DistConnectedEvent,
+  DistDisconnectedEvent,
   LostEvent,
   Membership,
   NodeDownEvent,

@@ -6,7 +6,7 @@
  * with the cluster's key) and never a member. A node stopped gracefully leaves at once.
  */
 import { NatsServer } from '../support/nats-server.js';
-import { type NatsNode, fullMesh, startNatsNode } from '../support/nats-nodes.js';
+import { killAllNatsNodes, type NatsNode, fullMesh, startNatsNode } from '../support/nats-nodes.js';
 import { TEST_COOKIE } from '../support/nodes.js';
 import { until } from '../support/wait.js';
 
@@ -33,7 +33,7 @@ describe('NATS discovery for the TCP mesh (real nats-server)', () => {
   let nodes: NatsNode[] = [];
 
   afterAll(async () => {
-    await Promise.all(nodes.map(n => n.kill()));
+    await killAllNatsNodes();
     await server?.close();
   });
 

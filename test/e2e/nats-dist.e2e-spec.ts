@@ -60,7 +60,7 @@ describe('the NATS dist: three sample processes on one nats-server', () => {
   beforeAll(async () => {
     server = await NatsServer.start();
     stranger = await connect({ servers: server.url, name: 'stranger' });
-    stranger.subscribe('gc.>', {
+    stranger.subscribe('>', {
       callback: (error, msg) => {
         if (!error) captured.push({ subject: msg.subject, data: Uint8Array.from(msg.data) });
       },
@@ -100,7 +100,7 @@ describe('the NATS dist: three sample processes on one nats-server', () => {
       expect(sorted(view.members)).toEqual(others(i));
       expect((await http(node, 'GET', '/health/ready')).status).toBe(200);
     }
-    // everything on the NATS server went over the namespaced subjects
+    // everything on the NATS server went over the cluster's namespaced subjects
     expect(captured.some(c => c.subject === subjects.presence)).toBe(true);
     expect(captured.every(c => c.subject.startsWith('gc.default.'))).toBe(true);
   });
@@ -200,6 +200,12 @@ describe('the NATS dist: three sample processes on one nats-server', () => {
       expect((await http<unknown[]>(receiver, 'GET', '/cluster/announcements')).body).toHaveLength(
         1,
       );
+    // the attack did reach them: each counted and warned about the forged presence, and the
+    // receivers of the announcement about its replayed frames
+    for (const node of nodes)
+      expect(node.output.join('\n')).toMatch(/Dropped a presence received over NATS: badMac/);
+    for (const receiver of nodes.slice(1))
+      expect(receiver.output.join('\n')).toMatch(/Dropped a frame received over NATS: replayed/);
     // and the cluster still works
     const [a, b] = nodes as [SampleNode, SampleNode];
     expect(

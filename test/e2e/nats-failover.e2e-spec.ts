@@ -6,7 +6,13 @@
  * failover is shorter than it; the members stay intact. The failover time is printed.
  */
 import { type NatsCluster, type NatsServer, startNatsCluster } from '../support/nats-server.js';
-import { type NatsNode, fullMesh, natsNodeOptions, startNatsNode } from '../support/nats-nodes.js';
+import {
+  killAllNatsNodes,
+  type NatsNode,
+  fullMesh,
+  natsNodeOptions,
+  startNatsNode,
+} from '../support/nats-nodes.js';
 import { until } from '../support/wait.js';
 
 const HEARTBEAT_MS = 200;
@@ -18,7 +24,7 @@ describe('NATS server failover (three routed servers)', () => {
   let nodes: NatsNode[] = [];
 
   afterAll(async () => {
-    await Promise.all(nodes.map(n => n.kill()));
+    await killAllNatsNodes();
     await cluster?.close();
   });
 

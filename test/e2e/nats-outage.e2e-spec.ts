@@ -13,7 +13,13 @@
  * The 31 s outage of the issue, with default timings: test/soak/nats-outage.soak-spec.ts.
  */
 import { NatsServer } from '../support/nats-server.js';
-import { type NatsNode, fullMesh, natsNodeOptions, startNatsNode } from '../support/nats-nodes.js';
+import {
+  killAllNatsNodes,
+  type NatsNode,
+  fullMesh,
+  natsNodeOptions,
+  startNatsNode,
+} from '../support/nats-nodes.js';
 import { until } from '../support/wait.js';
 
 const FAILURE_TIMEOUT_MS = 1_000;
@@ -26,7 +32,7 @@ describe('NATS down, then back (real nats-server)', () => {
   let nodes: NatsNode[] = [];
 
   afterAll(async () => {
-    await Promise.all(nodes.map(n => n.kill()));
+    await killAllNatsNodes();
     await server?.close();
   });
 

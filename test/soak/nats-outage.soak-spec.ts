@@ -11,7 +11,7 @@
  *    silence (as in a network partition); no node may be declared down for it either.
  */
 import { NatsServer } from '../support/nats-server.js';
-import { type NatsNode, fullMesh, startNatsNode } from '../support/nats-nodes.js';
+import { killAllNatsNodes, type NatsNode, fullMesh, startNatsNode } from '../support/nats-nodes.js';
 import { TEST_COOKIE } from '../support/nodes.js';
 import { until } from '../support/wait.js';
 
@@ -34,7 +34,7 @@ describe('NATS down for more than 30 s (soak)', () => {
   let nodes: NatsNode[] = [];
 
   afterAll(async () => {
-    await Promise.all(nodes.map(n => n.kill()));
+    await killAllNatsNodes();
     await server?.close();
   });
 

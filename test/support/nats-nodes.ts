@@ -8,6 +8,8 @@ import { until } from './wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixture = join(root, 'test', 'fixtures', 'nats-node.mjs');
+/** Every node started and not yet exited, so a failed start still gets cleaned up. */
+const live = new Set<NatsNode>();
 
 /** One line a {@link NatsNode} printed (see test/fixtures/nats-node.mjs). */
 export interface NatsNodeLine {
@@ -50,6 +52,8 @@ export class NatsNode extends ManagedProcess {
     child: ReturnType<typeof spawn>,
   ) {
     super(child, { tag: `[${node}] ` });
+    live.add(this);
+    void this.exited.then(() => live.delete(this));
     let rest = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       rest += chunk.toString('utf8');
@@ -173,15 +177,20 @@ export async function startNatsNode(
 
 /** Waits for `node`'s `ready` line; fails early, with its output, if it exits. */
 export async function nodeReady(node: NatsNode, timeoutMs = 15_000): Promise<void> {
-  await until(
-    () => {
-      if (node.exitCode !== undefined)
-        throw new Error(`${node.node} exited (${node.exitCode}):\n${node.output.join('\n')}`);
-      return node.lines.some(l => l.ready);
-    },
-    timeoutMs,
-    `${node.node} to start`,
-  );
+  try {
+    await until(
+      () => {
+        if (node.exitCode !== undefined)
+          throw new Error(`${node.node} exited (${node.exitCode}):\n${node.output.join('\n')}`);
+        return node.lines.some(l => l.ready);
+      },
+      timeoutMs,
+      `${node.node} to start`,
+    );
+  } catch (error) {
+    if (node.exitCode !== undefined) throw error;
+    throw new Error(`${(error as Error).message}; its output:\n${node.output.join('\n')}`);
+  }
 }
 
 /** Waits until every node in `nodes` has exactly the others as members. */
@@ -200,4 +209,12 @@ export async function fullMesh(nodes: readonly NatsNode[], timeoutMs: number): P
     timeoutMs,
     `a full cluster of ${nodes.map(n => n.node).join(', ')}`,
   );
+}
+
+/**
+ * Kills (SIGKILL) every node process still running, those of a failed start included: call it in
+ * `afterAll`. (A child's pipes would keep Jest's process alive until then.)
+ */
+export async function killAllNatsNodes(): Promise<void> {
+  await Promise.all([...live].map(n => n.kill()));
 }

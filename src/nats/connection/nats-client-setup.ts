@@ -69,17 +69,21 @@ export function buildAuthenticator(
  * retried (credentials may be fixed on the server), client pings every `pingIntervalMs` with 2
  * unanswered allowed, TLS when required. The first connect is not retried by the client
  * (`waitOnFirstConnect` false): {@link NatsLink} retries it itself, so that it can stop at once.
- * @param hooks `isClosing` tells the client to stop dialling (checked before each attempt);
- *   `takeAvoid` names a server (`host:port`) not to dial first (it just went silent), once
+ * After losing a server the client redials that same server first: for a silent one that costs a
+ * whole connect timeout. So the first attempt after a loss goes to another server of the list
+ * (the lost one keeps its turn after that).
+ * @param isClosing tells the client to stop dialling (checked before each attempt)
  */
 export function buildClientOptions(
   o: ResolvedNatsConnection,
   name: string,
   authenticator: Authenticator | undefined,
-  hooks: { isClosing(): boolean; takeAvoid(): string | undefined },
+  isClosing: () => boolean,
 ): NodeConnectionOptions {
   // the host of the server being dialled, for the certificate check below
   let dialling: string | undefined;
+  // `listen@lastConnect` of the server skipped once after it was lost
+  let skipped: string | undefined;
   const jitter = Math.min(100, Math.floor(o.reconnectTimeWaitMs / 2));
   return {
     servers: o.servers.map(s => s.listen),
@@ -98,12 +102,16 @@ export function buildClientOptions(
     ...(o.tls ? { tls: tlsOptions(o, () => dialling) } : {}),
     reconnectToServer: pool => {
       // throwing here ends a pending connect or a reconnect loop: used by close()
-      if (hooks.isClosing()) throw new Error(NatsConnectionMessages.closedWhileOpening());
-      // the client redials the server it lost first: after a silent one, that costs a whole
-      // connect timeout, so another server goes first
-      const avoid = hooks.takeAvoid();
-      const pick =
-        avoid !== undefined && pool.length > 1 && pool[0]!.listen === avoid ? pool[1]! : pool[0];
+      if (isClosing()) throw new Error(NatsConnectionMessages.closedWhileOpening());
+      let pick = pool[0];
+      // pool[0] is the client's choice; one it connected to that has not failed since (its
+      // reconnects reset at each connect) is the server just lost
+      const lost = pick?.didConnect === true && pick.reconnects === 0 && pool.length > 1;
+      const key = `${pick?.listen}@${pick?.lastConnect}`;
+      if (lost && skipped !== key) {
+        skipped = key;
+        pick = pool[1];
+      }
       dialling = pick?.hostname;
       return pick === pool[0] ? null : pick!;
     },

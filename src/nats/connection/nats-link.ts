@@ -54,8 +54,6 @@ export class NatsLink {
   private wake: (() => void) | undefined;
   /** Set between a stale connection and its disconnect: destroys the socket if that hangs. */
   private staleTimer: NodeJS.Timeout | undefined;
-  /** The server that went silent, not to be redialled first. */
-  private avoid: string | undefined;
   private firstOutcome:
     | { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout | undefined }
     | undefined;
@@ -237,14 +235,12 @@ export class NatsLink {
 
   /** Connects (again and again until it works or the link closes), then hands over to the client. */
   private async connectLoop(): Promise<void> {
-    const options = buildClientOptions(this.o, this.ports.name, this.authenticator, {
-      isClosing: () => this.closing,
-      takeAvoid: () => {
-        const avoid = this.avoid;
-        this.avoid = undefined;
-        return avoid;
-      },
-    });
+    const options = buildClientOptions(
+      this.o,
+      this.ports.name,
+      this.authenticator,
+      () => this.closing,
+    );
     while (!this.closing) {
       let nc: NatsConnection;
       try {
@@ -357,7 +353,6 @@ export class NatsLink {
         this.#connected = false;
         logger.warn(M.stale(), { event: 'natsDisconnected', reason: 'stale' });
         this.report(false, M.staleReason());
-        this.avoid = this.nc?.getServer();
         this.forceDisconnectSoon();
         return;
       case 'reconnect':

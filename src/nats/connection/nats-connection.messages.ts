@@ -54,7 +54,7 @@ export const NatsConnectionMessages = {
   badTlsMaterial: (option: string, reason: string) =>
     `Invalid option ${option}: the TLS files cannot be used (${reason}); check that "certFile" and "keyFile" are a matching PEM certificate and key, and "caFile" a PEM CA bundle.`,
   notSeed: (option: string, file: string) =>
-    `Invalid option ${option}: ${file} does not hold an NATS user nkey seed (one line of 58 base32 characters starting with "SU", as written by "nk -gen user" or createUser() of @nats-io/nkeys).`,
+    `Invalid option ${option}: ${file} does not hold a NATS user nkey seed (one line of 58 base32 characters starting with "SU", as written by "nk -gen user" or createUser() of @nats-io/nkeys).`,
   badSeed: (option: string, file: string, reason: string) =>
     `Invalid option ${option}: the nkey seed in ${file} cannot sign (${reason}); write a user seed (starting with "SU") to it.`,
   notCreds: (option: string, file: string) =>

@@ -8,7 +8,7 @@ export interface NatsLinkPorts {
   readonly logger: ClusterLogger;
   /** Every change of connectivity (repeats are possible; the engine ignores them). */
   status(connected: boolean, reason?: string): void;
-  /** Aborting it while `open` waits ends `open` with ERR_NATS_CONNECT and closes the link. */
+  /** Aborting it closes the link; while `open` still waits, `open` rejects with ERR_NATS_CONNECT. */
   readonly signal?: AbortSignal;
 }
 

@@ -17,6 +17,8 @@ import { until } from '../support/wait.js';
 
 const HEARTBEAT_MS = 200;
 const FAILURE_TIMEOUT_MS = 1_500;
+/** The connection's default. */
+const RECONNECT_TIME_WAIT_MS = 1_000;
 const names = ['f1', 'f2', 'f3', 'f4'].map(n => `${n}@127.0.0.1`);
 
 describe('NATS server failover (three routed servers)', () => {
@@ -47,7 +49,17 @@ describe('NATS server failover (three routed servers)', () => {
         ),
       ),
     );
+    const connectedAt = performance.now();
     await fullMesh(nodes, 10_000);
+    // The client redials the server it lost first, and waits out reconnectTimeWait (1 s by
+    // default) since it connected there: a server dying within a second of the connect costs up to
+    // that second. A server in service has held its clients longer: so here.
+    await until(
+      () => performance.now() - connectedAt > RECONNECT_TIME_WAIT_MS + 200,
+      RECONNECT_TIME_WAIT_MS + 1_000,
+      'the clients connected for longer than reconnectTimeWait',
+      50,
+    );
     const servers = cluster.servers;
     // every node holds its connection by now (it heard the others through it)
     const spread = await clientsPerServer(servers);

@@ -10,6 +10,8 @@
  * Once NATS is back: `distConnected` everywhere, the killed node declared down
  * (`heartbeatTimeout`) within the failure timeout of the reconnect, the others all members again
  * with no nodeDown, the node started during the outage joined, every node ready.
+ * Then NATS frozen (SIGSTOP) as long: nothing closes, every node only stops hearing (itself
+ * included, so it freezes its membership before any peer's silence counts): no nodeDown.
  * The 31 s outage of the issue, with default timings: test/soak/nats-outage.soak-spec.ts.
  */
 import { NatsServer } from '../support/nats-server.js';
@@ -96,6 +98,8 @@ describe('NATS down, then back (real nats-server)', () => {
       10,
     );
     const o3DownMs = Math.round(performance.now() - backAt);
+    // counted from the reconnect (generous: a tick, a heartbeat and a loaded machine on top)
+    expect(o3DownMs - reconnectedMs).toBeLessThan(FAILURE_TIMEOUT_MS + 2_000);
     await fullMesh(live, 5_000);
     const joinedMs = Math.round(performance.now() - backAt);
     for (const [i, node] of [o1, o2].entries())
@@ -108,9 +112,54 @@ describe('NATS down, then back (real nats-server)', () => {
       expect(state.health.distConnected).not.toBe(false);
       expect(state.ready.up).toBe(true);
     }
+    nodes = live;
     const downFor = live.flatMap(n => n.events('distConnected').map(l => l.downForMs));
     console.log(
       `NATS outage of ${OUTAGE_MS} ms: distDisconnected on all ${noticedMs} ms after the kill; a node started meanwhile was ready in ${lateStartMs} ms; after the restart: distConnected on all in ${reconnectedMs} ms (downForMs ${downFor.join(', ')}), the node killed meanwhile down in ${o3DownMs} ms (failure timeout ${FAILURE_TIMEOUT_MS} ms), the late node joined in ${joinedMs} ms`,
+    );
+  });
+
+  it('keeps the members through NATS frozen (SIGSTOP) past the failure timeout: silence, no close', async () => {
+    await fullMesh(nodes, 5_000);
+    const marks = nodes.map(n => n.mark());
+    server!.pause();
+    const frozenAt = performance.now();
+    try {
+      // nothing closes: each node only stops hearing everyone, itself included. Its own presence
+      // not coming back freezes its membership before any peer's silence counts.
+      await until(
+        () => performance.now() - frozenAt > OUTAGE_MS,
+        OUTAGE_MS + 1_000,
+        'the freeze',
+        50,
+      );
+    } finally {
+      server!.resume();
+    }
+    const resumedAt = performance.now();
+    await fullMesh(nodes, 5_000);
+    // a nodeDown for the freeze would come within a failure timeout of the thaw: that window is
+    // what is checked, so it is waited out
+    await until(
+      () => performance.now() - resumedAt > 2 * FAILURE_TIMEOUT_MS,
+      2 * FAILURE_TIMEOUT_MS + 1_000,
+      'two failure timeouts after the resume',
+      50,
+    );
+    for (const [i, node] of nodes.entries()) {
+      expect(
+        node.since(marks[i]!).filter(l => l.event === 'nodeDown' || l.event === 'nodeUp'),
+      ).toEqual([]);
+      expect((await node.state()).members.sort()).toEqual(
+        nodes
+          .filter(o => o !== node)
+          .map(o => o.node)
+          .sort(),
+      );
+    }
+    const reported = nodes.filter((n, i) => n.events('distDisconnected', marks[i]).length > 0);
+    console.log(
+      `NATS frozen ${OUTAGE_MS} ms: no nodeDown; distDisconnected reported by ${reported.length} of ${nodes.length} nodes (the client's pings notice a silent server after about two ping intervals)`,
     );
   });
 });

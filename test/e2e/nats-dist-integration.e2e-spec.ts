@@ -8,12 +8,11 @@ import {
   GenCluster,
   type GenClusterOptions,
   type NodeDownReason,
-} from '../../core/index.js';
-import { NatsServer, stopAllNatsServers } from '../../../test/support/nats-server.js';
-import { quietLogger } from '../../../test/support/dist-context.js';
-import { until } from '../../../test/support/wait.js';
-import { NatsDist } from './nats.dist.js';
-import type { NatsDistOptions } from './nats-dist-options.js';
+} from '../../src/core/index.js';
+import { NatsDist, type NatsDistOptions } from '../../src/nats/dist/index.js';
+import { quietLogger } from '../support/dist-context.js';
+import { NatsServer, stopAllNatsServers } from '../support/nats-server.js';
+import { until } from '../support/wait.js';
 
 const COOKIE = 'nats-dist-spec-cookie';
 const HEARTBEAT = 100;

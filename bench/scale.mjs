@@ -126,7 +126,15 @@ async function measure(cfg, progress) {
     const groups = split(n, procs, ports);
     const peers = ports ? ports.map((port, i) => `s${i + 1}@127.0.0.1:${port}`) : [];
     children = await Promise.all(
-      groups.map((_, p) => startChild(`scale-${dist}-p${p + 1}`, { main: CHILD })),
+      groups.map((_, p) =>
+        startChild(`scale-${dist}-p${p + 1}`, {
+          main: CHILD,
+          // BENCH_SCALE_PROF=<dir>: a V8 CPU profile of each process (bench/prof-summary.mjs)
+          flags: process.env.BENCH_SCALE_PROF
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCALE_PROF}`]
+            : [],
+        }),
+      ),
     );
     await Promise.all(children.map(c => c.call('load', { dist }, 60_000)));
     // each process's RSS with the library loaded and no node yet: the base that is not per node
@@ -268,7 +276,7 @@ async function measure(cfg, progress) {
     return record;
   } finally {
     await Promise.allSettled(children.map(c => c.call('stop', { ms: 3_000 }, 5_000)));
-    await stopAll(children, 500);
+    await stopAll(children, process.env.BENCH_SCALE_PROF ? 8_000 : 500);
     await server?.stop();
   }
 }

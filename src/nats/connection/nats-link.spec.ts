@@ -1,377 +1,54 @@
-import { spawn } from 'node:child_process';
-import { ManagedProcess } from '../../../test/support/managed-process.js';
+/**
+ * NatsLink where no server is needed: an open aborted by its signal, and a seed refused before
+ * any connection. Against real nats-servers: test/e2e/nats-link.e2e-spec.ts and
+ * test/e2e/nats-link-tls.e2e-spec.ts.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../../../test/support/ports.js';
-import { until } from '../../../test/support/wait.js';
-import type { ClusterLogger } from '../../core/index.js';
-import {
-  type NatsConnectionOptions,
-  resolveNatsConnectionOptions,
-} from './nats-connection-options.js';
-import { NatsConnectionError, NatsNotConnectedError } from './nats-connection.errors.js';
+import { InvalidConfigError } from '../../core/index.js';
+import { resolveNatsConnectionOptions } from './nats-connection-options.js';
 import { NatsLink } from './nats-link.js';
 
-/** A nats-server on 127.0.0.1 that this spec starts, kills, restarts and stops by its own pid. */
-class Server {
-  private proc: ManagedProcess | undefined;
-  private constructor(
-    readonly port: number,
-    private readonly args: readonly string[],
-  ) {}
-  static async start(args: readonly string[] = [], port?: number): Promise<Server> {
-    const server = new Server(port ?? (await freePort()), args);
-    await server.launch();
-    return server;
-  }
-  /** Only reserves a port; {@link launch} starts it later. */
-  static async notYet(args: readonly string[] = []): Promise<Server> {
-    return new Server(await freePort(), args);
-  }
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-  async launch(): Promise<void> {
-    const child = spawn(
-      '/usr/sbin/nats-server',
-      ['-a', '127.0.0.1', '-p', String(this.port), ...this.args],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const proc = (this.proc = new ManagedProcess(child));
-    await until(
-      () => {
-        if (proc.exitCode !== undefined) throw new Error(proc.output.join('\n'));
-        return proc.output.some(line => line.includes('Server is ready'));
-      },
-      10_000,
-      `nats-server on ${this.port}`,
-    );
-  }
-  signal(signal: NodeJS.Signals): void {
-    this.proc?.signal(signal);
-  }
-  async kill(): Promise<void> {
-    await this.proc?.kill();
-  }
-  async stop(): Promise<void> {
-    await this.proc?.stop(2_000);
-  }
-}
+const noop = () => undefined;
+const logger = { log: noop, warn: noop, error: noop };
 
-interface Recorder {
-  readonly events: { connected: boolean; reason?: string; at: number }[];
-  readonly lines: { level: string; message: string }[];
-  readonly ports: Parameters<typeof NatsLink.open>[1];
-}
-
-function recorder(name = 'a@127.0.0.1', signal?: AbortSignal): Recorder {
-  const events: Recorder['events'] = [];
-  const lines: Recorder['lines'] = [];
-  const logger: ClusterLogger = {
-    log: message => lines.push({ level: 'log', message }),
-    warn: message => lines.push({ level: 'warn', message }),
-    error: message => lines.push({ level: 'error', message }),
-  };
-  return {
-    events,
-    lines,
-    ports: {
-      name,
-      logger,
-      signal,
-      status: (connected, reason) => events.push({ connected, reason, at: performance.now() }),
-    },
-  };
-}
-
-const FAST: Partial<NatsConnectionOptions> = {
-  reconnectTimeWaitMs: 100,
-  pingIntervalMs: 1_000,
-  firstConnectWaitMs: 3_000,
-  connectTimeoutMs: 1_000,
-};
-
-const servers: Server[] = [];
-const links: NatsLink[] = [];
-async function open(options: NatsConnectionOptions, rec = recorder()): Promise<NatsLink> {
-  const link = await NatsLink.open(
-    resolveNatsConnectionOptions({ ...FAST, ...options }),
-    rec.ports,
-  );
-  links.push(link);
-  return link;
-}
-async function start(args: readonly string[] = []): Promise<Server> {
-  const server = await Server.start(args);
-  servers.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  await Promise.all(links.splice(0).map(link => link.close()));
-  await Promise.all(servers.splice(0).map(server => server.stop()));
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), `gen-cluster-nats-link-${process.pid}-`));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
 });
 
-const bytes = (text: string) => new TextEncoder().encode(text);
-const text = (payload: Uint8Array) => new TextDecoder().decode(payload);
-
-/** Collects the payloads of `subject` on `link`. */
-function collect(link: NatsLink, subject: string): string[] {
-  const got: string[] = [];
-  link.subscribe(subject, payload => got.push(text(payload)));
-  return got;
-}
-
 describe('NatsLink', () => {
-  it('connects, publishes and subscribes, and counts', async () => {
-    const server = await start();
-    const rec = recorder();
-    const a = await open({ servers: server.url }, rec);
-    const b = await open({ servers: `127.0.0.1:${server.port}` });
-    expect(a.connected).toBe(true);
-    expect(rec.events).toEqual([expect.objectContaining({ connected: true })]);
-    expect(a.maxPayload).toBe(1024 * 1024);
-    const got = collect(b, 'gc.t.>');
-    await b.flush();
-    a.publish('gc.t.x', bytes('one'));
-    a.publish('gc.t.y', bytes('two'));
-    await until(() => got.length === 2, 5_000, 'two messages');
-    expect(got).toEqual(['one', 'two']);
-    expect(a.stats()).toMatchObject({ outMsgs: 2, outBytes: 6, reconnects: 0 });
-    expect(b.stats()).toMatchObject({ inMsgs: 2, inBytes: 6 });
-    expect(a.pendingBytes()).toBeGreaterThanOrEqual(0);
-  });
-
-  it('authenticates with a user and password, and with a token', async () => {
-    const withPassword = await start(['--user', 'u', '--pass', 'p']);
-    const a = await open({ servers: withPassword.url, user: 'u', password: 'p' });
-    expect(a.connected).toBe(true);
-    const withToken = await start(['--auth', 'tok']);
-    const b = await open({ servers: withToken.url, token: 'tok' });
-    expect(b.connected).toBe(true);
-    const got = collect(b, 's');
-    await b.flush();
-    b.publish('s', bytes('x'));
-    await until(() => got.length === 1, 5_000, 'own message');
-  });
-
-  it('rejects open with ERR_NATS_AUTH for a wrong password, without the password', async () => {
-    const server = await start(['--user', 'u', '--pass', 'p']);
-    const started = performance.now();
-    const error = (await open({ servers: server.url, user: 'u', password: 'wrong-pw' }).catch(
-      (e: unknown) => e,
-    )) as NatsConnectionError;
-    expect(error).toBeInstanceOf(NatsConnectionError);
-    expect(error.code).toBe('ERR_NATS_AUTH');
-    expect(error.message).toContain('refused the credentials');
-    expect(error.message).not.toContain('wrong-pw');
-    expect(performance.now() - started).toBeLessThan(2_000);
-    // no credentials at all, against a server that requires them
-    const none = await open({ servers: server.url }).catch((e: unknown) => e);
-    expect(none).toMatchObject({ code: 'ERR_NATS_AUTH' });
-  });
-
-  it('opens cut off while NATS is down, then connects when it starts', async () => {
-    const server = await Server.notYet();
-    servers.push(server);
-    const rec = recorder();
-    const started = performance.now();
-    const link = await open({ servers: server.url, firstConnectWaitMs: 300 }, rec);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
-    expect(link.connected).toBe(false);
-    expect(rec.events).toEqual([expect.objectContaining({ connected: false })]);
-    expect(() => link.publish('s', bytes('x'))).toThrow(NatsNotConnectedError);
-    await expect(link.flush()).rejects.toBeInstanceOf(NatsNotConnectedError);
-    const got = collect(link, 's'); // subscribed while cut off
-    await server.launch();
-    await until(() => link.connected, 5_000, 'the link to connect');
-    expect(rec.events.at(-1)).toMatchObject({ connected: true });
-    await link.flush();
-    link.publish('s', bytes('after'));
-    await until(() => got.length === 1, 5_000, 'a message after the late connect');
-    expect(rec.lines.some(l => l.message.includes('not reachable after 300 ms'))).toBe(true);
-  });
-
-  it('reports the loss and the return of the server, keeps subscriptions, and refuses to publish meanwhile', async () => {
-    const server = await start();
-    const rec = recorder();
-    const link = await open({ servers: server.url }, rec);
-    const got = collect(link, 'k.>');
-    await link.flush();
-    await server.kill();
-    await until(() => !link.connected, 5_000, 'the link to notice the loss');
-    expect(rec.events.at(-1)).toMatchObject({ connected: false });
-    expect(() => link.publish('k.x', bytes('lost'))).toThrow(NatsNotConnectedError);
-    await server.launch();
-    await until(() => link.connected, 5_000, 'the link to reconnect');
-    expect(rec.events.at(-1)).toMatchObject({ connected: true });
-    expect(link.stats().reconnects).toBe(1);
-    link.publish('k.x', bytes('back'));
-    await until(() => got.length >= 1, 5_000, 'a message after the reconnect');
-    // nothing published while down was kept and sent later
-    expect(got).toEqual(['back']);
-  });
-
-  it('moves to another server of the list when its server dies', async () => {
-    const [s1, s2] = [await start(), await start()];
-    const rec = recorder();
-    const link = await open({ servers: [s1.url, s2.url] }, rec);
-    const first = link.server;
-    const dying = first === `127.0.0.1:${s1.port}` ? s1 : s2;
-    const killedAt = performance.now();
-    await dying.kill();
-    await until(
-      () => link.connected && link.server !== first,
-      5_000,
-      'the move to the other server',
-    );
-    const back = rec.events.findLast(e => e.connected)!;
-    // SIGKILL closes the socket: the move takes about one reconnect wait, not a ping timeout
-    expect(back.at - killedAt).toBeLessThan(1_500);
-  });
-
-  it('keeps going when a handler throws, logging it rate-limited', async () => {
-    const server = await start();
-    const rec = recorder();
-    const link = await open({ servers: server.url }, rec);
-    const got: string[] = [];
-    link.subscribe('h', () => {
-      throw new Error('handler bug');
-    });
-    link.subscribe('h', payload => got.push(text(payload)));
-    await link.flush();
-    for (let i = 0; i < 5; i++) link.publish('h', bytes(String(i)));
-    await until(() => got.length === 5, 5_000, 'every message to the good handler');
-    const logged = rec.lines.filter(l => l.message.includes('handler bug'));
-    expect(logged).toHaveLength(1);
-    expect(link.connected).toBe(true);
-  });
-
-  it('stops delivering to an unsubscribed handler', async () => {
-    const server = await start();
-    const link = await open({ servers: server.url });
-    const got: string[] = [];
-    const off = link.subscribe('u', payload => got.push(text(payload)));
-    const all = collect(link, 'u');
-    await link.flush();
-    link.publish('u', bytes('1'));
-    await until(() => got.length === 1, 5_000, 'the first message');
-    off();
-    off(); // twice is fine
-    link.publish('u', bytes('2'));
-    await until(() => all.length === 2, 5_000, 'the second message');
-    expect(got).toEqual(['1']);
-  });
-
-  it('closes within a second, idempotently, also while the first connect is pending', async () => {
-    const server = await Server.notYet();
-    const rec = recorder();
-    const link = await open({ servers: server.url, firstConnectWaitMs: 0 }, rec);
-    const started = performance.now();
-    const first = link.close();
-    expect(link.close()).toBe(first);
-    await first;
-    expect(performance.now() - started).toBeLessThan(1_000);
-    const eventsAtClose = rec.events.length;
-    // a server appearing later is not connected to
-    servers.push(server);
-    await server.launch();
-    // an observation window of 3 reconnect waits: nothing may dial it
-    await new Promise(resolve => setTimeout(resolve, 300));
-    expect(rec.events).toHaveLength(eventsAtClose);
-    expect(link.connected).toBe(false);
-    expect(() => link.publish('s', bytes('x'))).toThrow(/closed/);
-  });
-
   it('ends a pending open when its signal aborts', async () => {
-    const server = await Server.notYet();
+    // a free port: nothing listens, every dial is refused at once
+    const servers = `nats://127.0.0.1:${await freePort()}`;
     const controller = new AbortController();
-    const pending = open(
-      { servers: server.url, firstConnectWaitMs: 10_000 },
-      recorder('a@h', controller.signal),
+    const pending = NatsLink.open(
+      resolveNatsConnectionOptions({
+        servers,
+        reconnectTimeWaitMs: 100,
+        connectTimeoutMs: 1_000,
+        firstConnectWaitMs: 10_000,
+      }),
+      { name: 'a@h', logger, status: noop, signal: controller.signal },
     );
     setTimeout(() => controller.abort(), 50);
     await expect(pending).rejects.toMatchObject({ code: 'ERR_NATS_CONNECT' });
   });
 
-  it('closes a connected link within a second', async () => {
-    const server = await start();
-    const link = await open({ servers: server.url });
-    const started = performance.now();
-    await link.close();
-    expect(performance.now() - started).toBeLessThan(1_000);
-    expect(link.connected).toBe(false);
-    await link.close();
-  });
-
-  it('counts the bytes waiting for a server that does not read', async () => {
-    const server = await start();
-    const link = await open({ servers: server.url, pingIntervalMs: 60_000 });
-    await link.flush();
-    server.signal('SIGSTOP');
-    try {
-      const chunk = new Uint8Array(512 * 1024);
-      for (let i = 0; i < 64; i++) link.publish('big', chunk);
-      await new Promise(resolve => setImmediate(resolve));
-      // 32 MiB published: the kernel's buffers hold a few, the rest waits in the socket
-      expect(link.pendingBytes()).toBeGreaterThan(8 * 1024 * 1024);
-    } finally {
-      server.signal('SIGCONT');
-    }
-    await until(() => link.pendingBytes() === 0, 10_000, 'the backlog to drain');
-  });
-});
-
-describe('NatsLink when the server changes under it', () => {
-  it('moves to another server when its server goes silent with a backlog', async () => {
-    const [s1, s2] = [await start(), await start()];
-    const rec = recorder();
-    const link = await open({ servers: [s1.url, s2.url], pingIntervalMs: 200 }, rec);
-    await link.flush();
-    const first = link.server;
-    const silent = first === `127.0.0.1:${s1.port}` ? s1 : s2;
-    silent.signal('SIGSTOP');
-    const stoppedAt = performance.now();
-    try {
-      // a backlog the silent server never reads: the client alone would hang on it
-      const chunk = new Uint8Array(512 * 1024);
-      for (let i = 0; i < 64; i++) link.publish('big', chunk);
-      await until(() => link.connected && link.server !== first, 5_000, 'the move');
-      // 3 ping intervals (600 ms) to notice, 250 ms grace, then the other server at once
-      expect(performance.now() - stoppedAt).toBeLessThan(2_500);
-      expect(rec.events.map(e => e.reason ?? 'up')).toContain('stale connection');
-    } finally {
-      silent.signal('SIGCONT');
-    }
-  });
-
-  it('keeps retrying when the server refuses its credentials after the first connect', async () => {
-    let server = await start(['--user', 'u', '--pass', 'p']);
-    const rec = recorder();
-    const link = await open({ servers: server.url, user: 'u', password: 'p' }, rec);
-    const got = collect(link, 'r');
-    await link.flush();
-    await server.kill();
-    servers.pop();
-    server = await Server.start(['--user', 'u', '--pass', 'rotated'], server.port);
-    servers.push(server);
-    await until(
-      () => rec.lines.some(l => l.level === 'error' && l.message.includes('refuses this node')),
-      5_000,
-      'the credentials error',
-    );
-    expect(link.connected).toBe(false);
-    // retried every 100 ms (each refusal reported), logged once
-    const refusals = () => rec.events.filter(e => e.reason === 'authorization violation').length;
-    await until(() => refusals() >= 3, 5_000, 'three refused attempts');
-    expect(rec.lines.filter(l => l.message.includes('refuses this node'))).toHaveLength(1);
-    expect(rec.lines.some(l => l.message.includes('rotated') || l.message.includes(': p'))).toBe(
-      false,
-    );
-    await server.kill();
-    servers.pop();
-    server = await Server.start(['--user', 'u', '--pass', 'p'], server.port);
-    servers.push(server);
-    await until(() => link.connected, 5_000, 'the reconnect with the good credentials');
-    link.publish('r', bytes('again'));
-    await until(() => got.length === 1, 5_000, 'a message after the fix');
+  it('refuses at open a seed that has the right shape but cannot sign', async () => {
+    // valid base32 and prefix, wrong checksum
+    const seedFile = join(dir, 'broken.nk');
+    writeFileSync(seedFile, `SU${'A'.repeat(56)}\n`);
+    const error = await NatsLink.open(
+      resolveNatsConnectionOptions({ servers: '127.0.0.1:1', nkeySeedFile: seedFile }),
+      { name: 'a@h', logger, status: noop },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect((error as InvalidConfigError).option).toBe('nats.nkeySeedFile');
   });
 });

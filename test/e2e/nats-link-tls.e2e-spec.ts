@@ -1,56 +1,52 @@
-import { spawn } from 'node:child_process';
+/**
+ * NatsLink over TLS and with nkeys, against real nats-servers (Debian's, on loopback, through
+ * test/support/nats-server.ts) and a test PKI made with openssl: trusted, untrusted and misnamed
+ * server certificates, a server without TLS, client certificates, an nkey seed and another one.
+ * Also, on the same PKI, resolving the options' TLS files (the rest of the options needs no
+ * certificates: the unit spec src/nats/connection/nats-connection-options.spec.ts).
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess } from '../../../test/support/managed-process.js';
-import { freePort } from '../../../test/support/ports.js';
-import { makeTestCerts, type TestCerts } from '../../../test/support/test-certs.js';
-import { until } from '../../../test/support/wait.js';
-import { InvalidConfigError } from '../../core/index.js';
+import { inspect } from 'node:util';
+import { InvalidConfigError } from '../../src/core/index.js';
 import {
+  NatsConnectionError,
   type NatsConnectionOptions,
+  NatsLink,
   resolveNatsConnectionOptions,
-} from './nats-connection-options.js';
-import { NatsConnectionError } from './nats-connection.errors.js';
-import { NatsLink } from './nats-link.js';
-
-/** nats-server processes this spec started, stopped by their own pid after each test. */
-const running: ManagedProcess[] = [];
+} from '../../src/nats/connection/index.js';
+import { NatsServer, stopAllNatsServers } from '../support/nats-server.js';
+import { makeTestCerts, type TestCerts } from '../support/test-certs.js';
+import { until } from '../support/wait.js';
 
 /** Starts nats-server on 127.0.0.1 with `args`; resolves with its port once it is ready. */
 async function startServer(args: readonly string[]): Promise<number> {
-  const port = await freePort();
-  const child = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc = new ManagedProcess(child);
-  running.push(proc);
-  await until(
-    () => {
-      if (proc.exitCode !== undefined) throw new Error(proc.output.join('\n'));
-      return proc.output.some(line => line.includes('Server is ready'));
-    },
-    10_000,
-    `nats-server on ${port}`,
-  );
-  return port;
+  return (await NatsServer.start({ args })).port;
 }
 
 let certs: TestCerts;
 let dir: string;
 const links: NatsLink[] = [];
+/**
+ * The port of a server with the test CA's certificate for 127.0.0.1, and of one that also
+ * verifies client certificates: each is shared by the tests that only connect to it.
+ */
+let tlsPort: number;
+let verifyPort: number;
 
 beforeAll(async () => {
   certs = await makeTestCerts();
   dir = mkdtempSync(join(tmpdir(), `gen-cluster-nats-tls-${process.pid}-`));
+  [tlsPort, verifyPort] = await Promise.all([startServer(tlsArgs()), startServer(verifyArgs())]);
 }, 30_000);
 afterAll(async () => {
+  await stopAllNatsServers();
   await certs?.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
 afterEach(async () => {
   await Promise.all(links.splice(0).map(link => link.close()));
-  await Promise.all(running.splice(0).map(proc => proc.stop(2_000)));
 });
 
 const noop = () => undefined;
@@ -96,17 +92,17 @@ async function refusal(options: NatsConnectionOptions): Promise<NatsConnectionEr
 
 describe('NatsLink over TLS', () => {
   it('connects to a tls:// server whose certificate chains to caFile', async () => {
-    const port = await startServer(tlsArgs());
+    const port = tlsPort;
     await roundTrip({ servers: `tls://127.0.0.1:${port}`, tls: { caFile: certs.caFile } });
   });
 
   it('upgrades a nats:// server to TLS when the tls option is given', async () => {
-    const port = await startServer(tlsArgs());
+    const port = tlsPort;
     await roundTrip({ servers: `nats://127.0.0.1:${port}`, tls: { caFile: certs.caFile } });
   });
 
   it('rejects open with ERR_NATS_TLS when the server certificate is not trusted', async () => {
-    const port = await startServer(tlsArgs());
+    const port = tlsPort;
     const error = await refusal({ servers: `tls://127.0.0.1:${port}` });
     expect(error.code).toBe('ERR_NATS_TLS');
     expect(error.message).toContain('tls.caFile');
@@ -138,7 +134,7 @@ describe('NatsLink over TLS', () => {
   });
 
   it('presents a client certificate to a server that verifies clients', async () => {
-    const port = await startServer(verifyArgs());
+    const port = verifyPort;
     await roundTrip({
       servers: `tls://127.0.0.1:${port}`,
       tls: { caFile: certs.caFile, certFile: certs.node.certFile, keyFile: certs.node.keyFile },
@@ -147,7 +143,7 @@ describe('NatsLink over TLS', () => {
 
   it('rejects open with ERR_NATS_TLS without a client certificate the server trusts', async () => {
     // under TLS 1.3 the client sees only a timeout: the server's INFO (tls_verify) tells why
-    const port = await startServer(verifyArgs());
+    const port = verifyPort;
     const servers = `tls://127.0.0.1:${port}`;
     const none = await refusal({ servers, connectTimeoutMs: 500, tls: { caFile: certs.caFile } });
     expect(none.code).toBe('ERR_NATS_TLS');
@@ -182,16 +178,42 @@ describe('NatsLink with nkeys', () => {
     const error = await refusal({ servers: `127.0.0.1:${port}`, nkeySeedFile: otherSeed });
     expect(error.code).toBe('ERR_NATS_AUTH');
   });
+});
 
-  it('refuses at open a seed that has the right shape but cannot sign', async () => {
-    // valid base32 and prefix, wrong checksum
-    const seedFile = join(dir, 'broken.nk');
-    writeFileSync(seedFile, `SU${'A'.repeat(56)}\n`);
-    const error = await NatsLink.open(
-      resolveNatsConnectionOptions({ servers: '127.0.0.1:1', nkeySeedFile: seedFile }),
-      { name: 'a@h', logger: { log: noop, warn: noop, error: noop }, status: noop },
-    ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidConfigError);
-    expect((error as InvalidConfigError).option).toBe('nats.nkeySeedFile');
+describe('NATS connection options: TLS files', () => {
+  /** The InvalidConfigError that resolving `options` (with a server) throws. */
+  function refusal(options: Record<string, unknown>): InvalidConfigError {
+    try {
+      resolveNatsConnectionOptions(
+        { servers: 'nats://127.0.0.1:4222', ...options } as unknown as NatsConnectionOptions,
+        'dist (nats)',
+      );
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidConfigError);
+      return error as InvalidConfigError;
+    }
+    throw new Error(`accepted ${inspect(options)}`);
+  }
+
+  it('reads the TLS files and requires TLS when the tls option is given', () => {
+    const o = resolveNatsConnectionOptions({
+      servers: 'nats://127.0.0.1:4222',
+      tls: { caFile: certs.caFile, certFile: certs.node.certFile, keyFile: certs.node.keyFile },
+    });
+    expect(o.tls).toBe(true);
+    expect(o.secrets.reveal().tls).toEqual({
+      ca: certs.ca,
+      cert: certs.node.cert,
+      key: certs.node.key,
+    });
+    expect(JSON.stringify(o)).not.toContain('PRIVATE KEY');
+  });
+
+  it('refuses a certificate and a key that do not belong together, without showing them', () => {
+    const mismatch = refusal({
+      tls: { certFile: certs.node.certFile, keyFile: certs.foreign.keyFile },
+    });
+    expect(mismatch.option).toBe('dist (nats).tls');
+    expect(mismatch.message).not.toContain('PRIVATE');
   });
 });

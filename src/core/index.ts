@@ -19,6 +19,7 @@ export * from './idle-cluster.js';
 export * from './observability.types.js';
 export * from './cluster-health.js';
 export * from './optional-package.js';
+export { deriveLabelledKey } from './derive-key.js';
 export * from './version.js';
 export * from './node-start.js';
 export * from './quorum.js';

@@ -2,7 +2,6 @@
  * The options of the `gossip` discovery: their types and defaults, and their resolution (checks,
  * defaults, the interface resolved to its address, the secret file read).
  */
-import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import {
@@ -14,6 +13,7 @@ import {
   checkPort,
   invalidOption,
   toError,
+  deriveLabelledKey,
 } from '../../core/index.js';
 import { checkStrategyOptions, optionName } from '../option-checks.js';
 import { multicastInterfaceAddress } from './gossip-interface.js';
@@ -119,7 +119,7 @@ export function isIPv4Multicast(value: unknown): value is string {
 
 /** The gossip key of a shared secret: HKDF-SHA256 with {@link GOSSIP_KEY_LABEL}, as the TCP dist. */
 export function gossipKeyOf(secret: string | Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), GOSSIP_KEY_LABEL, 32));
+  return deriveLabelledKey(secret, GOSSIP_KEY_LABEL);
 }
 
 /**

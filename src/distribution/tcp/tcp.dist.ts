@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -13,6 +12,7 @@ import {
   type Peer,
   nodeKey,
   parseNodeName,
+  deriveLabelledKey,
 } from '../../core/index.js';
 import { DeferredMessaging } from '../deferred-messaging.js';
 import { Messaging } from '../messaging/index.js';
@@ -72,7 +72,7 @@ export class TcpDist implements MessagingDistStrategy {
    * never give the same key, and no key reveals the cookie or the handshake's digests.
    */
   deriveKey(label: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.cookie, Buffer.alloc(0), label, 32));
+    return deriveLabelledKey(this.cookie, label);
   }
 
   /** The cluster namespace this node is in (the `namespace` option). */

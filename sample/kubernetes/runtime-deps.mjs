@@ -3,11 +3,12 @@
 // into the manifest of the sample app's run time: the library's `dependencies`, plus what the
 // sample needs beyond them, at the versions package-lock.json pins: the library's peer
 // dependencies (Nest, RxJS, reflect-metadata, and the optional ones the sample uses:
-// @nestjs/terminus for its probes, prom-client for GET /metrics, @opentelemetry/api), Nest's
-// Express adapter and @nestjs/schedule (the sample's job that runs on the leader). Those are
-// devDependencies of the library (a library does not install its own peers), so
-// `npm ci --omit=dev` alone would leave them out. After it, `npm install --omit=dev` installs
-// exactly these, keeping every locked version, and no development package.
+// @nestjs/terminus for its probes, prom-client for GET /metrics, @opentelemetry/api, and the NATS
+// client @nats-io/transport-node, so that one image runs on the TCP mesh and, with overlays/nats,
+// on the NATS dist), Nest's Express adapter and @nestjs/schedule (the sample's job that runs on
+// the leader). Those are devDependencies of the library (a library does not install its own
+// peers), so `npm ci --omit=dev` alone would leave them out. After it, `npm install --omit=dev`
+// installs exactly these, keeping every locked version, and no development package.
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));

@@ -13,7 +13,14 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { DnsDiscovery, type DnsDiscoveryOptions } from '../../src/discovery/index.js';
 import { KubernetesDiscovery, type KubernetesDiscoveryOptions } from '../../src/discovery/index.js';
-import { parseDiscoveryEnv } from '../../src/config/index.js';
+import {
+  type ClusterOptions,
+  distFindsPeers,
+  parseDiscoveryEnv,
+  parseDistEnv,
+  resolveClusterOptions,
+} from '../../src/config/index.js';
+import { natsServerBinary } from '../support/nats-server.js';
 
 /**
  * The sample deployment (sample/kubernetes): each kustomization is rendered with the real
@@ -31,6 +38,11 @@ const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DIR = join(ROOT, 'sample/kubernetes');
 const NS = 'gen-cluster-sample';
+/** The sample's Deployment and its headless Service. */
+const APP = 'gen-cluster-sample';
+/** The kustomizations on the TCP mesh, and all of them (the NATS overlay too). */
+const TCP_KUSTOMIZATIONS = ['base', 'overlays/srv', 'overlays/kubernetes-api'];
+const ALL_KUSTOMIZATIONS = [...TCP_KUSTOMIZATIONS, 'overlays/nats'];
 
 /** The Debian package with kubectl (and `kubectl kustomize`). */
 const KUBECTL_APT_PACKAGE = 'kubernetes-client';
@@ -56,6 +68,11 @@ interface Probe {
   httpGet?: { path: string; port: string | number };
 }
 
+interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+
 interface Container {
   name: string;
   image: string;
@@ -65,6 +82,10 @@ interface Container {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  startupProbe?: Probe;
+  command?: string[];
+  resources?: { requests?: ResourceList; limits?: ResourceList };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   securityContext?: {
     allowPrivilegeEscalation?: boolean;
     readOnlyRootFilesystem?: boolean;
@@ -80,11 +101,21 @@ interface PodSpec {
   automountServiceAccountToken?: boolean;
   terminationGracePeriodSeconds?: number;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  volumes?: { name: string; configMap?: { name: string }; emptyDir?: object }[];
 }
 
 interface Deployment extends K8sObject {
   spec: {
     replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+}
+
+interface StatefulSet extends K8sObject {
+  spec: {
+    replicas: number;
+    serviceName: string;
     selector: { matchLabels: Record<string, string> };
     template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
   };
@@ -204,11 +235,11 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-describe.each(['base', 'overlays/srv', 'overlays/kubernetes-api'])('%s', kustomization => {
+describe.each(ALL_KUSTOMIZATIONS)('%s', kustomization => {
   it('renders a namespace, a headless Service and a Deployment of 3 replicas in it', async () => {
     const r = await render(kustomization);
     expect(r.one('Namespace').metadata.name).toBe(NS);
-    const service = r.one<Service>('Service');
+    const service = r.one<Service>('Service', APP);
     const deployment = r.one<Deployment>('Deployment');
     expect(service.spec.clusterIP).toBe('None');
     expect(service.spec.publishNotReadyAddresses).toBe(true);
@@ -221,21 +252,6 @@ describe.each(['base', 'overlays/srv', 'overlays/kubernetes-api'])('%s', kustomi
     const labels = deployment.spec.template.metadata.labels;
     expect(labels).toMatchObject(deployment.spec.selector.matchLabels);
     expect(labels).toMatchObject(service.spec.selector);
-  });
-
-  it('uses one dist port everywhere: the Service port "dist", the container port and GEN_CLUSTER_PORT', async () => {
-    const r = await render(kustomization);
-    const service = r.one<Service>('Service');
-    const c = container(r);
-    const servicePort = service.spec.ports.find(p => p.name === 'dist');
-    const containerPort = c.ports.find(p => p.name === 'dist');
-    expect(servicePort).toBeDefined();
-    expect(containerPort).toBeDefined();
-    const port = Number(env(c, 'GEN_CLUSTER_PORT').value);
-    expect(servicePort!.port).toBe(port);
-    expect(containerPort!.containerPort).toBe(port);
-    expect([port, 'dist']).toContain(servicePort!.targetPort);
-    expect(servicePort!.protocol ?? 'TCP').toBe('TCP');
   });
 
   it('names the node from the downward API, with every $(VAR) defined before its use', async () => {
@@ -308,10 +324,28 @@ describe.each(['base', 'overlays/srv', 'overlays/kubernetes-api'])('%s', kustomi
   });
 });
 
+// The TCP mesh's kustomizations (the NATS overlay has no dist port: see below).
+describe.each(TCP_KUSTOMIZATIONS)('%s (TCP mesh)', kustomization => {
+  it('uses one dist port everywhere: the Service port "dist", the container port and GEN_CLUSTER_PORT', async () => {
+    const r = await render(kustomization);
+    const service = r.one<Service>('Service', APP);
+    const c = container(r);
+    const servicePort = service.spec.ports.find(p => p.name === 'dist');
+    const containerPort = c.ports.find(p => p.name === 'dist');
+    expect(servicePort).toBeDefined();
+    expect(containerPort).toBeDefined();
+    const port = Number(env(c, 'GEN_CLUSTER_PORT').value);
+    expect(servicePort!.port).toBe(port);
+    expect(containerPort!.containerPort).toBe(port);
+    expect([port, 'dist']).toContain(servicePort!.targetPort);
+    expect(servicePort!.protocol ?? 'TCP').toBe('TCP');
+  });
+});
+
 describe('base: DNS A records', () => {
   it('finds peers with dns:<service>.<namespace>, as app@$(POD_IP), without API access', async () => {
     const r = await render('base');
-    const service = r.one<Service>('Service');
+    const service = r.one<Service>('Service', APP);
     const c = container(r);
     expect(env(c, 'GEN_CLUSTER_NODE').value).toBe('app@$(POD_IP)');
     const options = discoveryOptions(r);
@@ -326,7 +360,7 @@ describe('base: DNS A records', () => {
 describe('overlays/srv: DNS SRV records', () => {
   it('names pods <pod>.<subdomain>.<namespace>.svc.cluster.local and asks _dist._tcp.<service>.<namespace>', async () => {
     const r = await render('overlays/srv');
-    const service = r.one<Service>('Service');
+    const service = r.one<Service>('Service', APP);
     const spec = podSpec(r);
     const c = container(r);
     expect(spec.subdomain).toBe(service.metadata.name);
@@ -389,7 +423,7 @@ describe('overlays/kubernetes-api: the Kubernetes API strategy', () => {
 
   it('configures the kubernetes discovery for the Service and its dist port, with options the strategy accepts', async () => {
     const r = await render('overlays/kubernetes-api');
-    const service = r.one<Service>('Service');
+    const service = r.one<Service>('Service', APP);
     const c = container(r);
     expect(env(c, 'GEN_CLUSTER_NODE').value).toBe('app@$(POD_IP)');
     const options = discoveryOptions(r);
@@ -410,6 +444,203 @@ describe('overlays/kubernetes-api: the Kubernetes API strategy', () => {
   });
 });
 
+describe('overlays/nats: the NATS dist', () => {
+  const KUSTOMIZATION = 'overlays/nats';
+  const TCP_ONLY = ['GEN_CLUSTER_PORT', 'GEN_CLUSTER_BIND', 'GEN_CLUSTER_PORTMAPPER_BIND'];
+
+  /** The NATS servers' StatefulSet, its container, and the named container port. */
+  const nats = (r: Rendered) => {
+    const set = r.one<StatefulSet>('StatefulSet');
+    const c = set.spec.template.spec.containers[0]!;
+    const port = (name: string) => {
+      const found = c.ports.find(p => p.name === name);
+      if (!found) throw new Error(`the nats container has no port "${name}"`);
+      return found.containerPort;
+    };
+    return { set, container: c, port };
+  };
+
+  /** The server configuration: nats.conf of the ConfigMap the StatefulSet mounts. */
+  const natsConf = (r: Rendered): string => {
+    const { set, container: c } = nats(r);
+    const volume = set.spec.template.spec.volumes?.find(v => v.configMap);
+    const map = r.one('ConfigMap', volume?.configMap?.name) as K8sObject & {
+      data: Record<string, string>;
+    };
+    const mount = c.volumeMounts?.find(m => m.name === volume!.name);
+    const config = c.command?.[c.command.indexOf('--config') + 1];
+    expect(config).toBe(`${mount!.mountPath}/nats.conf`);
+    return map.data['nats.conf']!;
+  };
+
+  /** A numeric setting of nats.conf (`name: value` on a line of its own, at any depth). */
+  const setting = (conf: string, name: string): string | undefined =>
+    new RegExp(`^\\s*${name}\\s*[:=]\\s*(\\S+)\\s*$`, 'm').exec(conf)?.[1];
+
+  /** The environment a sample pod would see: literal values with $(VAR) expanded, the downward API and the Secret filled in. */
+  const podEnv = (r: Rendered): Record<string, string> => {
+    const values: Record<string, string> = {};
+    for (const e of container(r).env) {
+      if (e.value !== undefined)
+        values[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_, n: string) => {
+          return values[n] ?? `$(${n})`;
+        });
+      else if (e.valueFrom?.fieldRef?.fieldPath === 'status.podIP') values[e.name] = '10.244.0.5';
+      else if (e.valueFrom?.fieldRef) values[e.name] = 'gen-cluster-sample-7d9c5b8f4-x2k9p';
+      else if (e.valueFrom?.secretKeyRef) {
+        const { name, key } = e.valueFrom.secretKeyRef;
+        const secret = r.one('Secret', name) as K8sObject & { data: Record<string, string> };
+        values[e.name] = Buffer.from(secret.data[key]!, 'base64').toString('utf8');
+      }
+    }
+    return values;
+  };
+
+  it('runs the sample on GEN_CLUSTER_DIST=nats://<client Service>:<port>, without GEN_CLUSTER_PORT or GEN_CLUSTER_DISCOVERY', async () => {
+    const r = await render(KUSTOMIZATION);
+    const c = container(r);
+    const names = c.env.map(e => e.name);
+    for (const name of ['GEN_CLUSTER_DISCOVERY', ...TCP_ONLY]) expect(names).not.toContain(name);
+    expect(names.filter(n => n === 'GEN_CLUSTER_DIST')).toHaveLength(1);
+    const dist = parseDistEnv(env(c, 'GEN_CLUSTER_DIST').value!);
+    expect(dist.strategy).toBe('nats');
+    const client = r.one<Service>('Service', 'nats');
+    const clientPort = client.spec.ports.find(p => p.name === 'client')!.port;
+    const servers = (dist as { servers: readonly string[] }).servers;
+    expect(servers.length).toBeGreaterThan(0);
+    for (const server of servers) {
+      const url = new URL(server);
+      expect([url.protocol, url.hostname, Number(url.port)]).toEqual([
+        'nats:',
+        client.metadata.name,
+        clientPort,
+      ]);
+    }
+  });
+
+  it('gives a configuration the library accepts, the dist being its own discovery, where the base GEN_CLUSTER_PORT would be refused', async () => {
+    const r = await render(KUSTOMIZATION);
+    const values = podEnv(r);
+    const { options, self } = resolveClusterOptions<ClusterOptions>({}, values);
+    expect(self).toBe('app@10.244.0.5');
+    expect(options.dist).toMatchObject({ strategy: 'nats', cookie: values.GEN_CLUSTER_COOKIE });
+    expect(options.discovery).toBeUndefined();
+    expect(distFindsPeers(options.dist)).toBe(true);
+    // Why the patch deletes it: the NATS dist refuses the TCP mesh's listener variables.
+    const port = env(container(await render('base')), 'GEN_CLUSTER_PORT').value!;
+    expect(() => resolveClusterOptions({}, { ...values, GEN_CLUSTER_PORT: port })).toThrow(
+      /GEN_CLUSTER_PORT/,
+    );
+  });
+
+  it('drops the dist port from the container and the sample Service, which keeps its DNS records for HTTP', async () => {
+    const r = await render(KUSTOMIZATION);
+    const basePort = Number(env(container(await render('base')), 'GEN_CLUSTER_PORT').value);
+    const c = container(r);
+    const service = r.one<Service>('Service', APP);
+    expect(c.ports.map(p => p.name)).not.toContain('dist');
+    expect(c.ports.map(p => p.containerPort)).not.toContain(basePort);
+    expect(service.spec.ports.map(p => p.port)).not.toContain(basePort);
+    expect(service.spec.ports).toEqual([
+      {
+        name: 'http',
+        protocol: 'TCP',
+        port: Number(env(c, 'HTTP_PORT').value),
+        targetPort: 'http',
+      },
+    ]);
+  });
+
+  it('runs 3 nats-server pods (nats:2.10-alpine) in a StatefulSet behind a headless Service, probed on /healthz of the monitoring port, with resources', async () => {
+    const r = await render(KUSTOMIZATION);
+    const { set, container: c, port } = nats(r);
+    expect(set.metadata.namespace).toBe(NS);
+    expect(set.spec.replicas).toBe(3);
+    expect(c.image).toBe('nats:2.10-alpine');
+    const headless = r.one<Service>('Service', set.spec.serviceName);
+    expect(headless.spec.clusterIP).toBe('None');
+    expect(headless.spec.publishNotReadyAddresses).toBe(true);
+    const labels = set.spec.template.metadata.labels;
+    expect(labels).toMatchObject(set.spec.selector.matchLabels);
+    expect(labels).toMatchObject(headless.spec.selector);
+    // The sample's Service does not select the NATS pods, nor the reverse.
+    expect(labels).not.toMatchObject(r.one<Service>('Service', APP).spec.selector);
+    const cluster = headless.spec.ports.find(p => p.name === 'cluster');
+    expect(cluster?.port).toBe(port('cluster'));
+    for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
+      expect(probe?.httpGet?.path).toBe('/healthz');
+      expect(['monitor', port('monitor')]).toContain(probe?.httpGet?.port);
+    }
+    expect(c.resources?.requests?.cpu).toBeDefined();
+    expect(c.resources?.requests?.memory).toBeDefined();
+    expect(c.resources?.limits?.memory).toBeDefined();
+    expect(set.spec.template.spec.securityContext?.runAsNonRoot).toBe(true);
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+    });
+  });
+
+  it('routes every server to the three pods by their DNS names, in a configuration nats-server accepts', async () => {
+    const r = await render(KUSTOMIZATION);
+    const { set, container: c, port } = nats(r);
+    const conf = natsConf(r);
+    const block = /^cluster\s*\{([\s\S]*?)^\}/m.exec(conf)?.[1];
+    expect(block).toBeDefined();
+    const routes = /routes\s*[:=]?\s*\[([^\]]*)\]/.exec(block!)?.[1]?.match(/\S+/g);
+    const pods = [0, 1, 2].map(i => `${set.metadata.name}-${i}`);
+    expect(routes).toEqual(
+      pods.map(
+        pod => `nats://${pod}.${set.spec.serviceName}.${NS}.svc.cluster.local:${port('cluster')}`,
+      ),
+    );
+    expect(Number(setting(block!, 'port'))).toBe(port('cluster'));
+    expect(Number(setting(conf, 'port'))).toBe(port('client'));
+    expect(Number(setting(conf, 'http_port'))).toBe(port('monitor'));
+    // The default max_payload (1 MB): the dist fragments larger messages.
+    expect(setting(conf, 'max_payload') ?? '1MB').toBe('1MB');
+    // The preStop hook signals lame-duck mode through the pid file, on a writable volume.
+    const pidFile = setting(conf, 'pid_file')!;
+    expect(c.lifecycle?.preStop?.exec?.command).toEqual([
+      'nats-server',
+      '--signal',
+      `ldm=${pidFile}`,
+    ]);
+    const pidMount = c.volumeMounts?.find(m => pidFile.startsWith(`${m.mountPath}/`));
+    const pidVolume = set.spec.template.spec.volumes?.find(v => v.name === pidMount?.name);
+    expect(pidVolume?.emptyDir).toBeDefined();
+    // server_name comes from the pod name.
+    expect(setting(conf, 'server_name')).toBe('$SERVER_NAME');
+    expect(env(c, 'SERVER_NAME').valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    // The real nats-server parses it (-t: test the configuration and exit).
+    const file = join(scratch, 'nats.conf');
+    writeFileSync(file, conf);
+    const { stdout, stderr } = await run(natsServerBinary(), ['-c', file, '-t'], {
+      timeout: 30_000,
+      env: { ...process.env, SERVER_NAME: pods[0] },
+    });
+    expect(`${stdout}${stderr}`).toMatch(/valid/);
+  });
+
+  it('serves NATS clients on the Service "nats", port 4222, selecting the NATS pods', async () => {
+    const r = await render(KUSTOMIZATION);
+    const { set, port } = nats(r);
+    const client = r.one<Service>('Service', 'nats');
+    expect(client.spec.clusterIP).not.toBe('None');
+    expect(client.spec.ports).toEqual([
+      { name: 'client', protocol: 'TCP', port: 4222, targetPort: 'client' },
+    ]);
+    expect(port('client')).toBe(4222);
+    expect(set.spec.template.metadata.labels).toMatchObject(client.spec.selector);
+    expect(
+      r
+        .all('Service')
+        .map(s => s.metadata.name)
+        .sort(),
+    ).toEqual([APP, 'nats', set.spec.serviceName].sort());
+  });
+});
+
 describe('the Dockerfile', () => {
   const dockerfile = readFileSync(join(DIR, 'Dockerfile'), 'utf8');
 
@@ -425,7 +656,7 @@ describe('the Dockerfile', () => {
     expect(runtime).toMatch(/^CMD \["node", "dist\/sample\/main\.js"\]$/m);
   });
 
-  it("installs the sample's run-time packages, the health and metrics ones included, at their locked versions", async () => {
+  it("installs the sample's run-time packages, the health and metrics ones and the NATS client (overlays/nats) included, at their locked versions", async () => {
     const dir = join(scratch, 'runtime-deps');
     mkdirSync(dir);
     for (const file of ['package.json', 'package-lock.json'])
@@ -438,7 +669,13 @@ describe('the Dockerfile', () => {
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { version: string }>;
     };
-    for (const name of ['@nestjs/terminus', 'prom-client', '@nestjs/platform-express', 'rxjs'])
+    for (const name of [
+      '@nestjs/terminus',
+      'prom-client',
+      '@nestjs/platform-express',
+      'rxjs',
+      '@nats-io/transport-node',
+    ])
       expect([name, manifest.dependencies[name]]).toEqual([
         name,
         lock.packages[`node_modules/${name}`]!.version,

@@ -26,7 +26,13 @@ const SERVER = 'nsrv@127.0.0.1';
 
 async function startNode({ name, natsUrl }) {
   if (!natsUrl) throw new Error('ours-nats: no natsUrl (the run starts nats-server)');
-  const dist = new NatsDist({ servers: natsUrl, cookie: COOKIE });
+  // BENCH_NATS_MESSAGE_AUTH=none: the dist's messageAuth option, to see what the HMAC costs
+  const messageAuth = process.env.BENCH_NATS_MESSAGE_AUTH;
+  const dist = new NatsDist({
+    servers: natsUrl,
+    cookie: COOKIE,
+    ...(messageAuth ? { messageAuth } : {}),
+  });
   const cluster = new GenCluster({
     node: name,
     discovery: dist.discovery(),

@@ -204,7 +204,9 @@ export class NatsLink {
         this.report(false, reason);
         resolve();
       }, this.o.firstConnectWaitMs);
-      timer.unref();
+      // referenced (bounded, cleared on the first connect): a refused connect fails at once, so
+      // while NATS is down nothing else may hold the event loop, and `await cluster.start()`
+      // followed by `server.listen()` must not find the process exited in between
       this.firstOutcome = { resolve, reject, timer };
       if (signal?.aborted) return void this.close();
       signal?.addEventListener('abort', () => void this.close(), { once: true });
@@ -405,11 +407,14 @@ export class NatsLink {
     return this.everConnected ? 'reconnecting' : M.connectingReason();
   }
 
-  /** Waits `ms` (plus up to 10 % jitter), or less when the link closes. */
+  /**
+   * Waits `ms` (plus up to 10 % jitter), or less when the link closes. The timer is referenced:
+   * between connect attempts no socket is open, and a link that has not been closed must keep the
+   * process alive while it retries (as a connected client's socket does).
+   */
   private pause(ms: number): Promise<void> {
     return new Promise(resolve => {
       const timer = setTimeout(done, ms + Math.floor(Math.random() * ms * 0.1));
-      timer.unref();
       this.wake = done;
       function done() {
         clearTimeout(timer);

@@ -68,11 +68,11 @@ describe('the NATS dist: three sample processes on one nats-server', () => {
     await stranger.flush();
     nodes = await Promise.all(
       names.map(name =>
-        startNode({
-          GEN_CLUSTER_NODE: name,
-          GEN_CLUSTER_DIST: server.url,
-          GEN_CLUSTER_LOG_LEVEL: 'warn',
-        }),
+        startNode(
+          { GEN_CLUSTER_NODE: name, GEN_CLUSTER_DIST: server.url, GEN_CLUSTER_LOG_LEVEL: 'warn' },
+          // generous: three Nest processes at once on a loaded machine
+          { timeoutMs: 40_000 },
+        ),
       ),
     );
   });

@@ -66,7 +66,7 @@ describe('NATS down, then back (real nats-server)', () => {
     // a node started while NATS is down starts (after the first connect wait) and says it is cut off
     const startedAt = performance.now();
     const [late] = await Promise.all([
-      startNatsNode(LATE, options, { timeoutMs: 10_000 }),
+      startNatsNode(LATE, options, { timeoutMs: 20_000 }),
       o3.kill(), // and a node dies during the outage
     ]);
     nodes.push(late);

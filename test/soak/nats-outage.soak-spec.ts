@@ -53,7 +53,7 @@ describe('NATS down for more than 30 s (soak)', () => {
       'distDisconnected on every node',
     );
     const startedAt = performance.now();
-    const late = await startNatsNode('s4@127.0.0.1', options(server.url), { timeoutMs: 15_000 });
+    const late = await startNatsNode('s4@127.0.0.1', options(server.url), { timeoutMs: 30_000 });
     nodes.push(late);
     const lateStartMs = Math.round(performance.now() - startedAt);
     expect((await late.state()).ready).toMatchObject({ up: false, reason: 'distDisconnected' });

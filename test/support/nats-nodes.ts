@@ -116,7 +116,10 @@ export class NatsNode extends ManagedProcess {
 
 /** Options of {@link startNatsNode}. */
 export interface StartNatsNodeOptions {
-  /** Wait for the `ready` line (default true); the deadline is `timeoutMs` (15 s). */
+  /**
+   * Wait for the `ready` line (default true); the deadline is `timeoutMs` (30 s: generous, for a
+   * loaded machine; a node starts in about a second).
+   */
   readonly waitReady?: boolean;
   readonly timeoutMs?: number;
 }
@@ -155,7 +158,7 @@ export function natsNodeOptions(
 export async function startNatsNode(
   node: string,
   options: Record<string, unknown>,
-  { waitReady = true, timeoutMs = 15_000 }: StartNatsNodeOptions = {},
+  { waitReady = true, timeoutMs = 30_000 }: StartNatsNodeOptions = {},
 ): Promise<NatsNode> {
   for (const built of ['config', 'nats'])
     if (!existsSync(join(root, 'dist', 'src', built, 'index.js')))
@@ -176,7 +179,7 @@ export async function startNatsNode(
 }
 
 /** Waits for `node`'s `ready` line; fails early, with its output, if it exits. */
-export async function nodeReady(node: NatsNode, timeoutMs = 15_000): Promise<void> {
+export async function nodeReady(node: NatsNode, timeoutMs = 30_000): Promise<void> {
   try {
     await until(
       () => {

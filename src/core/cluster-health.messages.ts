@@ -15,7 +15,7 @@ export const HealthMessages = {
     `Discovery has failed ${consecutive} time(s) in a row${forMs === undefined ? '' : ` over ${Math.round(forMs / 1000)} s`}.`,
   distNotListening: (reason: string | undefined) =>
     `The dist no longer accepts connections${reason ? `: ${reason}` : ''}.`,
-  distDisconnected: () =>
-    'The dist is cut off from its broker: membership is frozen until it reconnects.',
+  distDisconnected: (forMs: number | undefined) =>
+    `The dist has been cut off from its broker${forMs === undefined ? '' : ` for ${Math.round(forMs / 1000)} s`}: membership is frozen until it reconnects.`,
   distHealthFailed: (message: string) => `The dist's health() failed: ${message}`,
 } as const;

@@ -180,6 +180,27 @@ describe('evaluateReadiness', () => {
     ['the dist cut off from its broker', { distConnected: false }, {}, 'none', 'distDisconnected'],
     ['the dist connected to its broker', { distConnected: true }, { minMembers: 2 }, 'none', 'up'],
     [
+      'cut off within the grace',
+      { distConnected: false, distDisconnectedForMs: 30_000 },
+      {},
+      'none',
+      'up',
+    ],
+    [
+      'cut off past the grace',
+      { distConnected: false, distDisconnectedForMs: 30_001 },
+      {},
+      'none',
+      'distDisconnected',
+    ],
+    [
+      'cut off past a given grace',
+      { distConnected: false, distDisconnectedForMs: 2_001 },
+      { discoveryGraceMs: 2_000 },
+      'none',
+      'distDisconnected',
+    ],
+    [
       'cut off comes before not formed',
       { distConnected: false, formed: false },
       {},
@@ -244,12 +265,15 @@ describe('evaluateReadiness', () => {
   });
 
   it('says the membership is frozen while the dist is cut off', () => {
-    expect(evaluateReadiness({ ...HEALTHY, distConnected: false })).toEqual({
+    expect(
+      evaluateReadiness({ ...HEALTHY, distConnected: false, distDisconnectedForMs: 45_000 }),
+    ).toEqual({
       up: false,
       reason: 'distDisconnected',
-      message: HealthMessages.distDisconnected(),
+      message: HealthMessages.distDisconnected(45_000),
     });
-    expect(HealthMessages.distDisconnected()).toContain('membership is frozen');
+    expect(HealthMessages.distDisconnected(45_000)).toContain('for 45 s');
+    expect(HealthMessages.distDisconnected(undefined)).toContain('membership is frozen');
   });
 
   it("never puts the discovery error's text in the message (a probe body may be public)", () => {

@@ -47,6 +47,8 @@ export interface ClusterHealthSnapshot {
    * disconnect and the reconnect); unset or `true` otherwise.
    */
   readonly distConnected?: boolean;
+  /** How long the dist has been cut off, in ms (monotonic clock), while `distConnected` is false. */
+  readonly distDisconnectedForMs?: number;
   /** The refresh interval, which sets the default discovery grace. */
   readonly refreshIntervalMs: number | 'infinity';
   readonly dist: DistHealth;
@@ -57,8 +59,8 @@ export interface ReadinessOptions {
   /** Peers that must be connected, this node not counted (default 0). */
   readonly minMembers?: number;
   /**
-   * How long discovery may fail before readiness goes down (default the larger of 30 s and three
-   * refresh intervals).
+   * How long discovery may fail, or a broker dist stay cut off from its broker, before readiness
+   * goes down (default the larger of 30 s and three refresh intervals).
    */
   readonly discoveryGraceMs?: number;
 }
@@ -107,7 +109,7 @@ export function defaultDiscoveryGraceMs(refreshIntervalMs: number | 'infinity'):
  * The checks, in order: state `new` → `notStarted`; phase `draining` → `draining` (the engine is
  * still `running` while requests drain); state `leaving` or phase `closing` → `leaving` (so a
  * shutdown reads draining, then leaving, to its end); state `stopped` → `stopped`; the dist
- * cut off from its broker (`distConnected: false`) → `distDisconnected`; a configured formation
+ * cut off from its broker (`distConnected: false`) for longer than the grace → `distDisconnected`; a configured formation
  * gate not formed yet (`formed: false`) → `notFormed`; fewer than `minMembers` peers →
  * `tooFewMembers`; discovery failing longer than the grace → `discoveryFailing`. `paused` counts
  * as running (pausing is an operator's choice, the links stay up).
@@ -140,8 +142,15 @@ export function evaluateReadiness(
   if (phase === 'draining') return down('draining', HealthMessages.draining());
   if (state === 'leaving' || phase === 'closing') return down('leaving', HealthMessages.leaving());
   if (state === 'stopped') return down('stopped', HealthMessages.stopped());
-  if (snapshot.distConnected === false)
-    return down('distDisconnected', HealthMessages.distDisconnected());
+  if (snapshot.distConnected === false) {
+    // Every node of a broker dist loses the broker at once: failing readiness at the first
+    // blip would take every pod out of its Service together, so the outage gets the same grace
+    // as a failing discovery (the membership is frozen meanwhile, the node serves as before).
+    const grace = discoveryGraceMs ?? defaultDiscoveryGraceMs(snapshot.refreshIntervalMs);
+    const outage = snapshot.distDisconnectedForMs;
+    if (outage === undefined || outage > grace)
+      return down('distDisconnected', HealthMessages.distDisconnected(outage));
+  }
   if (snapshot.formed === false)
     return down('notFormed', HealthMessages.notFormed(snapshot.members));
   if (snapshot.members < minMembers)

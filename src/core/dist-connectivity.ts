@@ -26,9 +26,19 @@ export class DistConnectivity {
     return this.downSince === undefined;
   }
 
+  /** How long the current outage has lasted, in ms; `undefined` while connected. */
+  disconnectedForMs(): number | undefined {
+    if (this.downSince === undefined) return undefined;
+    return Math.max(0, Math.round(this.now() - this.downSince));
+  }
+
+  private now(): number {
+    return (this.ports.now ?? performance.now.bind(performance))();
+  }
+
   report(connected: boolean, reason?: string): void {
     if (!this.ports.reporting() || connected === this.connected) return;
-    const now = (this.ports.now ?? performance.now.bind(performance))();
+    const now = this.now();
     if (!connected) {
       this.downSince = now;
       const cause = reason ?? 'no reason given';

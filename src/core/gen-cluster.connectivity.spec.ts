@@ -36,21 +36,27 @@ describe('GenCluster: a dist reporting its connectivity', () => {
     expect(evaluateReadiness(cluster.health())).toEqual({ up: true });
 
     report(dist)(false, 'connection to 127.0.0.1:4222 closed');
-    expect(cluster.health().distConnected).toBe(false);
+    expect(cluster.health()).toMatchObject({ distConnected: false, distDisconnectedForMs: 0 });
+    // within the grace (30 s by default) readiness stays up: every pod loses the broker at once
+    expect(evaluateReadiness(cluster.health())).toEqual({ up: true });
+    await advance(30_001);
+    expect(cluster.health().distDisconnectedForMs).toBe(30_001);
     expect(evaluateReadiness(cluster.health())).toMatchObject({
       up: false,
       reason: 'distDisconnected',
     });
+    expect(evaluateReadiness(cluster.health(), { discoveryGraceMs: 60_000 })).toEqual({
+      up: true,
+    });
     // cut off is not dead: restarting the process would not bring the broker back
     expect(evaluateLiveness(cluster.health())).toEqual({ up: true });
 
-    await advance(3_000);
     report(dist)(true);
     expect(cluster.health().distConnected).toBeUndefined();
     expect(evaluateReadiness(cluster.health())).toEqual({ up: true });
     expect(connectivityEvents(events)).toEqual([
       { type: 'distDisconnected', reason: 'connection to 127.0.0.1:4222 closed' },
-      { type: 'distConnected', downForMs: 3_000 },
+      { type: 'distConnected', downForMs: 30_001 },
     ]);
     await cluster.stop();
   });
@@ -93,7 +99,11 @@ describe('GenCluster: a dist reporting its connectivity', () => {
     cluster.events$.subscribe(e => events.push(e));
     await cluster.start();
     expect(cluster.health()).toMatchObject({ state: 'running', distConnected: false });
-    expect(evaluateReadiness(cluster.health()).reason).toBe('distDisconnected');
+    expect(evaluateReadiness(cluster.health(), { discoveryGraceMs: 1_000 }).up).toBe(true);
+    await advance(1_001);
+    expect(evaluateReadiness(cluster.health(), { discoveryGraceMs: 1_000 }).reason).toBe(
+      'distDisconnected',
+    );
     expect(connectivityEvents(events)).toEqual([
       { type: 'distDisconnected', reason: 'no server answered at 127.0.0.1:4222' },
     ]);

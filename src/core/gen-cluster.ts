@@ -231,7 +231,9 @@ export class GenCluster {
     const counts = { members: this.members.size, discovered: this.discovered.size };
     const facts = { state, ...counts, refreshIntervalMs: options.refreshIntervalMs };
     const formed = this.formationConfigured ? { formed: this.formation.formed } : {};
-    const connectivity = this.connectivity.connected ? {} : { distConnected: false };
+    const outage = this.connectivity.disconnectedForMs();
+    const connectivity =
+      outage === undefined ? {} : { distConnected: false, distDisconnectedForMs: outage };
     return {
       ...facts,
       ...this.lookup.health(),

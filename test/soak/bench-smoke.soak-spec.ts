@@ -75,7 +75,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
       '--quick',
       '--only=rr,oneway,formation,failure,refresh',
       // every stack but the instrumented pairs, which the next test runs on their own
-      '--stacks=ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,ours-call,ours-request,moleculer-call',
+      '--stacks=ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,ours-call,ours-request,moleculer-call,nats,moleculer-nats',
       '--cell-ms=100',
       '--in-flight=1',
       '--sizes=32',
@@ -114,9 +114,11 @@ describe('bench/run.mjs --quick (smoke)', () => {
     expect(rates.map(r => r.stack).sort()).toEqual([
       '@nestjs/microservices TCP',
       'gen-cluster',
+      'gen-cluster NATS',
       'gen-cluster Nest decorated',
       'gen-cluster Nest on()',
       'gen-cluster microservices transport',
+      'moleculer NATS',
       'moleculer TCP',
       'raw net.Socket',
       'raw net.Socket, coalesced',

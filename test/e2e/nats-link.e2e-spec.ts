@@ -76,23 +76,27 @@ async function startTwo(): Promise<[NatsServer, NatsServer]> {
 }
 /** A server that is down: its ports are known, {@link NatsServer.restart} starts it. */
 async function notYet(): Promise<NatsServer> {
-  const server = await start();
-  await server.kill();
-  return server;
+  await spare.kill();
+  return spare;
 }
 
 /**
- * Servers that no test stops, pauses or restarts, shared by those tests (each on subjects of its
- * own): a server start is a quarter of a second.
+ * Servers started side by side before the tests, a start being a quarter of a second: those that
+ * no test stops, pauses or restarts, shared by the tests that only use them (each on subjects of
+ * its own), and a spare one, killed by each test that needs a server not there yet.
  */
 let plain: NatsServer;
 let secured: NatsServer;
+let withToken: NatsServer;
+let spare: NatsServer;
 let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), `gen-cluster-nats-link-${process.pid}-`));
-  [plain, secured] = await Promise.all([
+  [plain, secured, withToken, spare] = await Promise.all([
     NatsServer.start(),
     NatsServer.start({ user: 'u', password: 'p' }),
+    NatsServer.start({ token: 'tok' }),
+    NatsServer.start(),
   ]);
 });
 afterEach(async () => {
@@ -137,7 +141,6 @@ describe('NatsLink', () => {
   it('authenticates with a user and password, and with a token', async () => {
     const a = await open({ servers: secured.url, user: 'u', password: 'p' });
     expect(a.connected).toBe(true);
-    const withToken = await start({ token: 'tok' });
     const b = await open({ servers: withToken.url, token: 'tok' });
     expect(b.connected).toBe(true);
     const got = collect(b, 's');

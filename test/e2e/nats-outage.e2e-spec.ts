@@ -3,8 +3,8 @@
  * failure timeout 1 s, one real nats-server on loopback): the server is killed with SIGKILL for
  * three failure timeouts, then started again on the same port.
  *
- * While it is down: every node emits `distDisconnected` and reads not ready with reason
- * `distDisconnected`; no node emits nodeDown (membership is frozen: a node cut off cannot tell who
+ * While it is down: every node emits `distDisconnected`, and reads not ready with reason
+ * `distDisconnected` once the outage outlasts the readiness grace; no node emits nodeDown (membership is frozen: a node cut off cannot tell who
  * is alive); a node started meanwhile starts (neither hangs nor fails) and reports itself
  * disconnected; a node killed meanwhile stays a member, frozen.
  * Once NATS is back: `distConnected` everywhere, the killed node declared down
@@ -26,12 +26,33 @@ import { until } from '../support/wait.js';
 
 const FAILURE_TIMEOUT_MS = 1_000;
 const OUTAGE_MS = 3 * FAILURE_TIMEOUT_MS;
+/**
+ * Readiness tolerates a broker outage this long (discoveryGraceMs; 30 s by default), then says
+ * distDisconnected: every pod loses the broker at once, and a blip must not empty the Service.
+ */
+const GRACE_MS = OUTAGE_MS / 2;
+const readiness = { discoveryGraceMs: GRACE_MS };
 const names = ['o1', 'o2', 'o3'].map(n => `${n}@127.0.0.1`);
 const LATE = 'o4@127.0.0.1';
 
 describe('NATS down, then back (real nats-server)', () => {
   let server: NatsServer | undefined;
   let nodes: NatsNode[] = [];
+
+  /**
+   * `node` says it is cut off; its readiness is up within the grace, down (`distDisconnected`)
+   * after it.
+   */
+  async function expectCutOff(node: NatsNode) {
+    const state = await node.state();
+    expect(state.health.distConnected).toBe(false);
+    const outageMs = state.health.distDisconnectedForMs;
+    expect(outageMs).toEqual(expect.any(Number));
+    if (outageMs! > GRACE_MS)
+      expect(state.ready).toMatchObject({ up: false, reason: 'distDisconnected' });
+    else expect(state.ready.up).toBe(true);
+    return state;
+  }
 
   afterAll(async () => {
     await killAllNatsNodes();
@@ -44,7 +65,7 @@ describe('NATS down, then back (real nats-server)', () => {
       failureTimeoutMs: FAILURE_TIMEOUT_MS,
       reconnectTimeWaitMs: 200,
     });
-    nodes = await Promise.all(names.map(n => startNatsNode(n, options)));
+    nodes = await Promise.all(names.map(n => startNatsNode(n, options, { readiness })));
     await fullMesh(nodes, 10_000);
     const [o1, o2, o3] = nodes as [NatsNode, NatsNode, NatsNode];
     const marks = nodes.map(n => n.mark());
@@ -57,26 +78,27 @@ describe('NATS down, then back (real nats-server)', () => {
       'distDisconnected on every node',
     );
     const noticedMs = Math.round(performance.now() - downAt);
-    for (const node of nodes) {
-      const state = await node.state();
-      expect(state.health.distConnected).toBe(false);
-      expect(state.ready).toMatchObject({ up: false, reason: 'distDisconnected' });
-    }
+    for (const node of nodes) await expectCutOff(node);
 
     // a node started while NATS is down starts (after the first connect wait) and says it is cut off
     const startedAt = performance.now();
     const [late] = await Promise.all([
-      startNatsNode(LATE, options, { timeoutMs: 20_000 }),
+      startNatsNode(LATE, options, { timeoutMs: 20_000, readiness }),
       o3.kill(), // and a node dies during the outage
     ]);
     nodes.push(late);
     const lateStartMs = Math.round(performance.now() - startedAt);
     expect(late.events('distDisconnected')).toHaveLength(1);
-    expect((await late.state()).ready).toMatchObject({ up: false, reason: 'distDisconnected' });
+    await expectCutOff(late);
 
     // The outage's length is what the test is about: waited out, not a condition.
     await until(() => performance.now() - downAt > OUTAGE_MS, OUTAGE_MS + 1_000, 'the outage', 50);
     for (const [i, node] of [o1, o2].entries()) {
+      // cut off longer than the grace by now: not ready
+      expect((await expectCutOff(node)).ready).toMatchObject({
+        up: false,
+        reason: 'distDisconnected',
+      });
       expect(node.since(marks[i]!).filter(l => l.event === 'nodeDown')).toEqual([]);
       expect((await node.state()).members.sort()).toEqual(names.filter(n => n !== node.node));
     }

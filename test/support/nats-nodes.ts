@@ -32,7 +32,11 @@ export interface NatsNodeState {
   readonly members: string[];
   /** What discovery last answered. */
   readonly discovered: string[];
-  readonly health: { readonly distConnected?: boolean; readonly state: string };
+  readonly health: {
+    readonly distConnected?: boolean;
+    readonly distDisconnectedForMs?: number;
+    readonly state: string;
+  };
   readonly ready: { readonly up: boolean; readonly reason?: string };
   readonly dist: string;
   /** The TCP dist's socket to each member, when the dist is TCP. */
@@ -122,6 +126,8 @@ export interface StartNatsNodeOptions {
    */
   readonly waitReady?: boolean;
   readonly timeoutMs?: number;
+  /** evaluateReadiness's options for the `ready` of {@link NatsNode.state} (defaults: none). */
+  readonly readiness?: Record<string, unknown>;
 }
 
 /**
@@ -158,7 +164,7 @@ export function natsNodeOptions(
 export async function startNatsNode(
   node: string,
   options: Record<string, unknown>,
-  { waitReady = true, timeoutMs = 30_000 }: StartNatsNodeOptions = {},
+  { waitReady = true, timeoutMs = 30_000, readiness = {} }: StartNatsNodeOptions = {},
 ): Promise<NatsNode> {
   for (const built of ['config', 'nats'])
     if (!existsSync(join(root, 'dist', 'src', built, 'index.js')))
@@ -170,6 +176,7 @@ export async function startNatsNode(
       HOME: process.env.HOME ?? '/tmp',
       NATS_NODE: node,
       NATS_NODE_OPTIONS: JSON.stringify(options),
+      NATS_NODE_READINESS: JSON.stringify(readiness),
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -71,6 +71,18 @@ export interface FrameReaderOptions {
   readonly maxMessageBytes: number;
   /** Senders remembered at once (default 10 000); the least recently heard is forgotten first. */
   readonly maxSenders?: number;
+  /**
+   * Most bytes of unfinished messages buffered at once, all senders together (default twice
+   * `maxMessageBytes`): a fragment that would go over drops the oldest unfinished messages first.
+   */
+  readonly maxPartialBytes?: number;
+  /**
+   * An unfinished message with no new fragment for this long (ms) is dropped when
+   * {@link FrameReader.sweep} runs; unset: never by age.
+   */
+  readonly partialTimeoutMs?: number;
+  /** Monotonic ms; `performance.now` by default. */
+  readonly clock?: () => number;
 }
 
 /** The default of {@link FrameReaderOptions.maxSenders}. */
@@ -86,9 +98,14 @@ interface Reassembly {
   nextSeq: number;
   /** The fragments' bodies (views of their payloads); `undefined` while skipping a message. */
   readonly chunks: Buffer[] | undefined;
+  /** When its last fragment arrived (monotonic ms). */
+  lastAt: number;
+  /** Bytes it holds in `chunks` (counted in the reader's buffered partial bytes). */
+  bytes: number;
 }
 
 interface Sender {
+  readonly from: string;
   readonly history: IncarnationHistory;
   reassembly: Reassembly | undefined;
 }
@@ -107,7 +124,9 @@ interface Sender {
  * gap (NATS dropped one) drops the message under way (`fragmentOrder` for what follows, or the
  * next whole message or first fragment simply replaces it; counted in {@link droppedPartials}).
  * At most one message per sender is buffered, up to `maxMessageBytes`; the first fragment of a
- * longer one is refused (`tooLarge`) and its followers skipped with the same reason.
+ * longer one is refused (`tooLarge`) and its followers skipped with the same reason. All senders
+ * together buffer at most `maxPartialBytes` (the oldest unfinished message dropped first to make
+ * room); {@link dropPartial} frees a dead sender's at once and {@link sweep} those gone stale.
  */
 export class FrameReader {
   private readonly incarnation: Buffer;
@@ -116,6 +135,12 @@ export class FrameReader {
   private readonly maxMessageBytes: number;
   private readonly maxSenders: number;
   private readonly senders = new Map<string, Sender>();
+  /** Senders with a message under way, oldest started first. */
+  private readonly partials = new Set<Sender>();
+  private partialBytes = 0;
+  private readonly maxPartialBytes: number;
+  private readonly partialTimeoutMs: number;
+  private readonly clock: () => number;
   /** The sender touched last: a burst from one sender skips the LRU reordering. */
   private lastSender: string | undefined;
   private dropped = 0;
@@ -130,6 +155,30 @@ export class FrameReader {
     this.key = o.key === null ? null : createSecretKey(o.key);
     this.maxMessageBytes = o.maxMessageBytes;
     this.maxSenders = maxSenders;
+    this.maxPartialBytes = o.maxPartialBytes ?? 2 * o.maxMessageBytes;
+    checkInteger('maxPartialBytes', this.maxPartialBytes, 1, Number.MAX_SAFE_INTEGER);
+    this.partialTimeoutMs = o.partialTimeoutMs ?? Number.POSITIVE_INFINITY;
+    this.clock = o.clock ?? (() => performance.now());
+  }
+
+  /** Bytes of unfinished messages buffered now. */
+  get bufferedPartialBytes(): number {
+    return this.partialBytes;
+  }
+
+  /**
+   * Drops the message under way from `from`, if any, keeping its seqs (unlike {@link forget},
+   * which would let its earlier frames be replayed): for a sender declared down.
+   */
+  dropPartial(from: string): void {
+    const sender = this.senders.get(from);
+    if (sender?.reassembly !== undefined) this.drop(sender);
+  }
+
+  /** Drops the unfinished messages with no fragment for `partialTimeoutMs`. */
+  sweep(now = this.clock()): void {
+    for (const sender of this.partials)
+      if (now - sender.reassembly!.lastAt > this.partialTimeoutMs) this.drop(sender);
   }
 
   /** Messages under way dropped because a fragment was missing (or a sender was forgotten). */
@@ -201,7 +250,11 @@ export class FrameReader {
   private sender(from: string, incarnation: string, seq: number): Sender | undefined {
     let sender = this.senders.get(from);
     if (sender === undefined) {
-      sender = { history: new IncarnationHistory(incarnation, seq), reassembly: undefined };
+      sender = {
+        from,
+        history: new IncarnationHistory(incarnation, seq),
+        reassembly: undefined,
+      };
       this.senders.set(from, sender);
       this.lastSender = from;
       if (this.senders.size > this.maxSenders) {
@@ -249,8 +302,13 @@ export class FrameReader {
         received: length,
         nextSeq: seq + 1,
         chunks,
+        lastAt: this.clock(),
+        bytes: 0,
       };
-      return skipped ? TOO_LARGE : PARTIAL;
+      this.partials.add(sender);
+      if (skipped) return TOO_LARGE;
+      this.buffered(sender, length);
+      return sender.reassembly === undefined ? PARTIAL_DROPPED : PARTIAL;
     }
     const r = sender.reassembly;
     if (
@@ -265,11 +323,19 @@ export class FrameReader {
     }
     r.received += length;
     r.nextSeq++;
+    r.lastAt = this.clock();
     const done = r.received === total;
-    if (done) sender.reassembly = undefined;
-    if (r.chunks === undefined) return TOO_LARGE;
+    if (r.chunks === undefined) {
+      if (done) this.release(sender);
+      return TOO_LARGE;
+    }
     r.chunks.push(frame.subarray(bodyAt, macAt));
-    return done ? this.complete(from, fromIncarnation, r.chunks, total) : PARTIAL;
+    if (done) {
+      this.release(sender);
+      return this.complete(from, fromIncarnation, r.chunks, total);
+    }
+    this.buffered(sender, length);
+    return sender.reassembly === undefined ? PARTIAL_DROPPED : PARTIAL;
   }
 
   private complete(
@@ -282,10 +348,30 @@ export class FrameReader {
     return { kind: 'message', from, fromIncarnation, body: Buffer.concat(chunks, total) };
   }
 
-  private drop(sender: Sender): void {
-    // A skipped message (over the limit) was already refused: not counted again.
-    if (sender.reassembly!.chunks !== undefined) this.dropped++;
+  /** `bytes` more buffered for `sender`: over the global cap, the oldest partials go first. */
+  private buffered(sender: Sender, bytes: number): void {
+    sender.reassembly!.bytes += bytes;
+    this.partialBytes += bytes;
+    for (const oldest of this.partials) {
+      if (this.partialBytes <= this.maxPartialBytes) break;
+      this.drop(oldest);
+    }
+  }
+
+  /** The message under way of `sender` is done (complete or skipped to its end). */
+  private release(sender: Sender): void {
+    this.partialBytes -= sender.reassembly!.bytes;
     sender.reassembly = undefined;
+    this.partials.delete(sender);
+  }
+
+  private drop(sender: Sender): void {
+    const r = sender.reassembly!;
+    // A skipped message (over the limit) was already refused: not counted again.
+    if (r.chunks !== undefined) this.dropped++;
+    this.partialBytes -= r.bytes;
+    sender.reassembly = undefined;
+    this.partials.delete(sender);
   }
 }
 
@@ -297,3 +383,5 @@ const TOO_LARGE = { kind: 'refused', reason: 'tooLarge' } as const;
 const FRAGMENT_ORDER = { kind: 'refused', reason: 'fragmentOrder' } as const;
 const AUTH_MISMATCH = { kind: 'refused', reason: 'authMismatch' } as const;
 const PARTIAL = { kind: 'partial' } as const;
+/** The fragment was taken, but the cap on buffered bytes dropped its own message. */
+const PARTIAL_DROPPED = { kind: 'refused', reason: 'tooLarge' } as const;

@@ -45,9 +45,16 @@ export interface FrameWriterOptions {
   readonly incarnation: string;
   /** The message key (32 bytes from `deriveKey`); `null` for messageAuth `'none'`: no MAC. */
   readonly key: Buffer | null;
-  /** The largest NATS payload (the server's `max_payload`): longer messages are fragmented. */
-  readonly maxPayloadBytes: number;
+  /**
+   * The largest NATS payload (the server's `max_payload`): longer messages are fragmented. A
+   * function is read at each {@link FrameWriter.encode}: the limit becomes known (or changes)
+   * when the client connects to a server, which may be after the writer was made.
+   */
+  readonly maxPayloadBytes: number | (() => number);
 }
+
+/** Destinations whose incarnation bytes are kept ready (cleared at the bound). */
+const MAX_CACHED_DESTINATIONS = 10_000;
 
 /**
  * Frames this node start's messages: one writer per start, shared by every destination, so its
@@ -61,7 +68,11 @@ export class FrameWriter {
 
   /** The key made a `KeyObject` once (faster per MAC); `null`: no MAC. */
   private readonly key: KeyObject | null;
-  private readonly maxPayloadBytes: number;
+  private readonly maxPayloadBytes: () => number;
+  /** The smallest `maxPayloadBytes` a fragment fits in (64 body bytes at least). */
+  private readonly minPayloadBytes: number;
+  /** Destination incarnations already checked, as their 8 wire bytes. */
+  private readonly destinations = new Map<string, Buffer>();
   /** Header and name of a whole message, destination and seq left to fill. */
   private readonly wholeTemplate: Buffer;
   /** The same for a fragment (fragment fields left to fill). */
@@ -70,7 +81,8 @@ export class FrameWriter {
 
   /**
    * @throws InvalidConfigError when the name is empty or over 255 bytes, the incarnation is not
-   *   16 lowercase hex characters, or `maxPayloadBytes` leaves under 64 bytes for a fragment's body
+   *   16 lowercase hex characters, or `maxPayloadBytes` (a number) leaves under 64 bytes for a
+   *   fragment's body
    */
   constructor(o: FrameWriterOptions) {
     checkIncarnation('incarnation', o.incarnation);
@@ -82,14 +94,14 @@ export class FrameWriter {
       );
     const macBytes = o.key === null ? 0 : MAC_BYTES;
     this.overheadBytes = HEADER_BYTES + name.length + macBytes;
-    checkInteger(
-      'maxPayloadBytes',
-      o.maxPayloadBytes,
-      this.overheadBytes + FRAGMENT_FIELDS_BYTES + MIN_FRAGMENT_ROOM,
-      Number.MAX_SAFE_INTEGER,
-    );
+    this.minPayloadBytes = this.overheadBytes + FRAGMENT_FIELDS_BYTES + MIN_FRAGMENT_ROOM;
+    const max = o.maxPayloadBytes;
+    if (typeof max === 'function') this.maxPayloadBytes = max;
+    else {
+      checkInteger('maxPayloadBytes', max, this.minPayloadBytes, Number.MAX_SAFE_INTEGER);
+      this.maxPayloadBytes = () => max;
+    }
     this.key = o.key === null ? null : createSecretKey(o.key);
-    this.maxPayloadBytes = o.maxPayloadBytes;
     const flags = o.key === null ? 0 : FLAG_MAC;
     this.wholeTemplate = template(flags, o.incarnation, name, HEADER_BYTES);
     this.fragmentTemplate = template(
@@ -104,24 +116,38 @@ export class FrameWriter {
    * The NATS payloads carrying the concatenation of `parts` to the start `toIncarnation`, in the
    * order they must be published (on one subject, synchronously): one payload when it fits
    * `maxPayloadBytes`, else fragments of at most that size. Each payload takes the next seq.
-   * @throws InvalidConfigError when `toIncarnation` is not an incarnation
+   * @throws InvalidConfigError when `toIncarnation` is not an incarnation, or the payload limit
+   *   read now leaves under 64 bytes for a fragment's body
    * @throws RangeError when the message is over 4 GiB - 1 and must be fragmented
    */
   encode(toIncarnation: string, parts: readonly Buffer[]): Buffer[] {
-    // Checked: Buffer.write(hex) would silently stop at the first bad character.
-    if (!INCARNATION_PATTERN.test(toIncarnation)) checkIncarnation('toIncarnation', toIncarnation);
+    const to = this.destination(toIncarnation);
     let total = 0;
     for (const part of parts) total += part.length;
-    if (this.overheadBytes + total <= this.maxPayloadBytes)
-      return [this.whole(toIncarnation, parts, total)];
+    const maxPayloadBytes = this.maxPayloadBytes();
+    if (this.overheadBytes + total <= maxPayloadBytes) return [this.whole(to, parts, total)];
+    if (!(maxPayloadBytes >= this.minPayloadBytes))
+      checkInteger('maxPayloadBytes', maxPayloadBytes, this.minPayloadBytes);
     if (total > MAX_FRAGMENTED_MESSAGE)
       throw new RangeError(
         ProtocolMessages.unencodable('message', total, `up to ${MAX_FRAGMENTED_MESSAGE} bytes`),
       );
-    return this.fragments(toIncarnation, parts, total);
+    return this.fragments(to, parts, total, maxPayloadBytes);
   }
 
-  private whole(to: string, parts: readonly Buffer[], total: number): Buffer {
+  /** The wire bytes of a destination start, checked once per incarnation. */
+  private destination(incarnation: string): Buffer {
+    let bytes = this.destinations.get(incarnation);
+    if (bytes !== undefined) return bytes;
+    // Checked: Buffer.write(hex) would silently stop at the first bad character.
+    if (!INCARNATION_PATTERN.test(incarnation)) checkIncarnation('toIncarnation', incarnation);
+    bytes = Buffer.from(incarnation, 'hex');
+    if (this.destinations.size >= MAX_CACHED_DESTINATIONS) this.destinations.clear();
+    this.destinations.set(incarnation, bytes);
+    return bytes;
+  }
+
+  private whole(to: Buffer, parts: readonly Buffer[], total: number): Buffer {
     const template = this.wholeTemplate;
     const macAt = template.length + total;
     const payload = Buffer.allocUnsafe(macAt + (this.key === null ? 0 : MAC_BYTES));
@@ -133,10 +159,15 @@ export class FrameWriter {
     return payload;
   }
 
-  private fragments(to: string, parts: readonly Buffer[], total: number): Buffer[] {
+  private fragments(
+    to: Buffer,
+    parts: readonly Buffer[],
+    total: number,
+    maxPayloadBytes: number,
+  ): Buffer[] {
     const template = this.fragmentTemplate;
     const macBytes = this.key === null ? 0 : MAC_BYTES;
-    const room = this.maxPayloadBytes - template.length - macBytes;
+    const room = maxPayloadBytes - template.length - macBytes;
     const payloads: Buffer[] = [];
     let partIndex = 0;
     let partAt = 0;
@@ -167,8 +198,8 @@ export class FrameWriter {
   }
 
   /** Writes the destination and the next seq. */
-  private stamp(payload: Buffer, to: string): void {
-    payload.write(to, OFFSET_TO, INCARNATION_BYTES, 'hex');
+  private stamp(payload: Buffer, to: Buffer): void {
+    to.copy(payload, OFFSET_TO, 0, INCARNATION_BYTES);
     writeSafeU64(payload, ++this.seq, OFFSET_SEQ);
   }
 

@@ -12,7 +12,9 @@ export const REMEMBERED_INCARNATIONS = 4;
  *
  * A counter is news when it is above the last one of its incarnation, or when its incarnation is
  * not remembered (a restart). So a captured packet of any remembered start is refused; one of a
- * start older than those (or of a sender forgotten) is accepted once, which the callers document.
+ * start older than those (or of a sender forgotten) is accepted once. Accepting is therefore no
+ * proof of life: the dist admits a start only on an answer bound to its own current start (see
+ * `PresenceReplayGuard`), and frames carry their destination start under their MAC.
  */
 export class IncarnationHistory {
   /** Incarnation → last counter, oldest first (insertion order is first-seen order). */

@@ -3,7 +3,7 @@
  * (random bytes, cut or padded packets, one byte changed, another key) is refused without an
  * exception, and only the exact encoding of an announcement under the right key is accepted.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { InvalidConfigError } from '../../core/index.js';
 import { FrameWriter } from './frame-writer.js';
@@ -20,16 +20,21 @@ const hex16 = fc
   .uint8Array({ minLength: 8, maxLength: 8 })
   .map(bytes => Buffer.from(bytes).toString('hex'));
 const safe = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
-const announcement: fc.Arbitrary<PresenceAnnouncement> = fc.record({
-  kind: fc.constantFrom('alive', 'hello', 'reply', 'leaving'),
-  node: fc
-    .string({ unit: 'grapheme', minLength: 1, maxLength: 60 })
-    .filter(node => Buffer.byteLength(node) <= 255),
-  incarnation: hex16,
-  counter: safe,
-  startedAt: safe,
-  port: fc.integer({ min: 0, max: 65_535 }),
-});
+const announcement: fc.Arbitrary<PresenceAnnouncement> = fc.record(
+  {
+    kind: fc.constantFrom('alive', 'hello', 'reply', 'leaving'),
+    node: fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 60 })
+      .filter(node => Buffer.byteLength(node) <= 255),
+    incarnation: hex16,
+    counter: safe,
+    startedAt: safe,
+    port: fc.integer({ min: 0, max: 65_535 }),
+    // All zeros is "no destination" on the wire.
+    to: hex16.filter(to => to !== '0000000000000000'),
+  },
+  { requiredKeys: ['kind', 'node', 'incarnation', 'counter', 'startedAt', 'port'] },
+);
 const SAMPLE: PresenceAnnouncement = {
   kind: 'hello',
   node: 'api@10.0.0.1',
@@ -83,6 +88,20 @@ describe('encodePresence / decodePresence', () => {
     });
   });
 
+  it('binds a reply to the start it answers: its destination is under the MAC', () => {
+    const reply = { ...SAMPLE, kind: 'reply' as const, to: '0123456789abcdef' };
+    const packet = encodePresence(reply, createSecretKey(KEY));
+    expect(packet.toString('hex', 32, 40)).toBe('0123456789abcdef');
+    expect(decodePresence(packet, createSecretKey(KEY))).toEqual({ ok: true, announcement: reply });
+    // Another start's incarnation written over it: refused as forged.
+    packet.write('0123456789abcdee', 32, 8, 'hex');
+    expect(decodePresence(packet, KEY)).toEqual({ ok: false, reason: 'badMac' });
+    // A broadcast carries no destination (8 zero bytes), decoded as unset.
+    const broadcast = encodePresence(SAMPLE, KEY);
+    expect(broadcast.subarray(32, 40).equals(Buffer.alloc(8))).toBe(true);
+    expect(decodePresence(broadcast, KEY)).toEqual({ ok: true, announcement: SAMPLE });
+  });
+
   it('tells a later version apart from garbage', () => {
     const packet = encodePresence(SAMPLE, KEY);
     packet[4] = 2;
@@ -92,7 +111,7 @@ describe('encodePresence / decodePresence', () => {
   it('skips signed extensions a later release may add', () => {
     const extension = Buffer.from('capabilities');
     const plain = encodePresence(SAMPLE, KEY);
-    const nameEnd = 33 + Buffer.byteLength(SAMPLE.node);
+    const nameEnd = 41 + Buffer.byteLength(SAMPLE.node);
     const body = Buffer.concat([
       plain.subarray(0, nameEnd),
       Buffer.from([0, extension.length]),
@@ -140,6 +159,7 @@ describe('encodePresence / decodePresence', () => {
     ['an unsafe counter', { counter: 2 ** 53 }],
     ['a fractional start time', { startedAt: 1.5 }],
     ['an uppercase incarnation', { incarnation: '00112233445566FF' }],
+    ['a destination that is not an incarnation', { to: 'abc' }],
     ['an unknown kind', { kind: 'bye' as never }],
   ])('refuses to encode %s', (_what, change) => {
     expect(() => encodePresence({ ...SAMPLE, ...change }, KEY)).toThrow(InvalidConfigError);

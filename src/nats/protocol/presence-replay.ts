@@ -18,9 +18,10 @@ export const DEFAULT_PRESENCE_NODES = 10_000;
  *
  * Bounded: at most `maxNodes` names, the least recently accepted forgotten first, so a flood of
  * distinct names (even authentic ones) never grows memory. A forgotten name's old packets (and
- * those of a start older than the 4 remembered) are accepted once if replayed: at most one
- * heartbeat's worth of a stale entry, which the node's next announcement corrects (its counter
- * is above its own last, and its incarnation becomes current again).
+ * those of a start older than the 4 remembered, or any packet replayed to a node start that never
+ * saw it) pass this guard once. So passing it is not proof that a start is alive: the dist makes a
+ * start a member only once it answered this node's current start (a `reply` whose `to` is this
+ * start's incarnation, MAC-covered), which no recording made before this start can contain.
  */
 export class PresenceReplayGuard {
   private readonly nodes = new Map<string, IncarnationHistory>();

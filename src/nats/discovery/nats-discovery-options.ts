@@ -2,7 +2,6 @@
  * The options of the NATS discovery: their type and defaults, and their resolution (checks,
  * defaults, the secret file read, the connection options resolved).
  */
-import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   DEFAULT_NAMESPACE,
@@ -12,6 +11,7 @@ import {
   checkMilliseconds,
   checkNamespace,
   checkOneOf,
+  deriveLabelledKey,
   invalidOption,
   isPlainObject,
   toError,
@@ -100,7 +100,7 @@ const option = (key: string) => `${PREFIX}.${key}`;
 
 /** The discovery key of a shared secret: HKDF-SHA256 with {@link NATS_DISCOVERY_KEY_LABEL}. */
 export function natsDiscoveryKeyOf(secret: string | Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), NATS_DISCOVERY_KEY_LABEL, 32));
+  return deriveLabelledKey(secret, NATS_DISCOVERY_KEY_LABEL);
 }
 
 /**

@@ -5,6 +5,7 @@
 import {
   DEFAULT_NAMESPACE,
   checkInteger,
+  checkKnownKeys,
   checkMilliseconds,
   checkNamespace,
   checkOneOf,
@@ -15,7 +16,7 @@ import {
   type PayloadCodec,
   structuredLimit,
 } from '../../distribution/index.js';
-import type { NatsConnectionOptions } from '../connection/index.js';
+import { NATS_CONNECTION_OPTION_KEYS, type NatsConnectionOptions } from '../connection/index.js';
 import { NatsDistMessages as M } from './nats-dist.messages.js';
 
 /**
@@ -47,9 +48,13 @@ export interface NatsDistOptions extends NatsConnectionOptions {
    */
   readonly heartbeatIntervalMs?: number;
   /**
-   * Silence after which a peer is declared down (`heartbeatTimeout`), 5000 ms by default; more
-   * than `heartbeatIntervalMs`. Not applied while this node is cut off from NATS: peers not heard
-   * within it after the reconnect are declared down then.
+   * Silence after which a peer is declared down (`heartbeatTimeout`), 5000 ms by default; at
+   * least twice `heartbeatIntervalMs`. Not applied while this node is cut off from NATS: peers
+   * not heard within it after the reconnect are declared down then. Membership also freezes when
+   * this node's own presence stops coming back from NATS for max(1.65 × heartbeatIntervalMs,
+   * failureTimeoutMs / 2) although the client counts as connected (a hung server); that check is
+   * off only while that limit is not below `failureTimeoutMs` (it always is at the 2× minimum),
+   * until the first own announcement came back, after `leave`, and while cut off.
    */
   readonly failureTimeoutMs?: number;
   /** Default request timeout, in ms (5000). */
@@ -94,6 +99,20 @@ export const NATS_DIST_DEFAULTS = Object.freeze({
   maxQueueBytes: 128 * 1024 * 1024,
 });
 
+/** The option prefix of the dist in messages (`dist (nats).servers`). */
+export const NATS_DIST_OPTION_PREFIX = 'dist (nats)';
+
+/** Every option key the dist takes: its own, the connection's, `strategy`. */
+const KNOWN_KEYS: readonly string[] = [
+  'strategy',
+  ...Object.keys(NATS_DIST_DEFAULTS),
+  'cookie',
+  'cookieFile',
+  'codec',
+  'startedAt',
+  ...NATS_CONNECTION_OPTION_KEYS,
+];
+
 /** The dist's own options, resolved: every one has a value. */
 export type NatsDistSettings = {
   -readonly [K in keyof typeof NATS_DIST_DEFAULTS]: (typeof NATS_DIST_DEFAULTS)[K];
@@ -101,9 +120,11 @@ export type NatsDistSettings = {
 
 /**
  * The dist's own options merged over the defaults, then checked.
- * @throws InvalidConfigError naming the first bad option, its value and the forms accepted.
+ * @throws InvalidConfigError naming the first bad option, its value and the forms accepted (an
+ *   unknown key too: a misspelt option must not be silently ignored).
  */
 export function resolveNatsDistSettings(options: NatsDistOptions): NatsDistSettings {
+  checkKnownKeys(NATS_DIST_OPTION_PREFIX, options, KNOWN_KEYS);
   const given = Object.fromEntries(
     Object.keys(NATS_DIST_DEFAULTS)
       .map(key => [key, (options as unknown as Record<string, unknown>)[key]])
@@ -132,7 +153,7 @@ function validate(settings: NatsDistSettings, options: NatsDistOptions): void {
   checkInteger('maxQueueBytes', settings.maxQueueBytes, 1);
   if (options.startedAt !== undefined)
     checkInteger('startedAt', options.startedAt, 1, Number.MAX_SAFE_INTEGER);
-  if (settings.failureTimeoutMs <= settings.heartbeatIntervalMs)
+  if (settings.failureTimeoutMs < 2 * settings.heartbeatIntervalMs)
     throw invalidOption(
       'failureTimeoutMs',
       settings.failureTimeoutMs,

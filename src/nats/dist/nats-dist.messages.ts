@@ -9,6 +9,8 @@ export const NatsDistMessages = {
   nodeDown: (node: string) => `Node ${node} is not a member reachable over NATS.`,
   cutOff: (node: string) =>
     `Node ${node} cannot be reached: this node is cut off from NATS (it reconnects by itself).`,
+  payloadRefused: (node: string) =>
+    `The message to ${node} was refused by the NATS server as over its max_payload twice (the server's limit changed while sending); it was not sent.`,
   queueFull: (node: string, pending: number, limit: number) =>
     `The NATS client's outgoing buffer holds ${pending} bytes, over the ${limit}-byte limit (maxQueueBytes); the message to ${node} was not sent. Slow down, or check the connection to NATS.`,
   messageTooLarge: (node: string, bytes: number, limit: number) =>
@@ -17,7 +19,8 @@ export const NatsDistMessages = {
     'The NATS dist is cut off from NATS: it cannot tell who is present (the last answer stands).',
   discoveryNotStarted: () => 'The NATS dist has not started yet: no presence heard.',
   failureNotAboveHeartbeat: (heartbeatMs: number) =>
-    `more than heartbeatIntervalMs (${heartbeatMs})`,
+    `at least twice heartbeatIntervalMs (${heartbeatMs}), so one lost heartbeat never declares a node down`,
+  unknownOption: (key: string) => `a known option of the NATS dist (is "${key}" misspelt?)`,
   queueBelowMessage: (maxMessageBytes: number) =>
     `at least maxMessageBytes (${maxMessageBytes}), so a largest message can be sent`,
   started: (self: string, namespace: string, auth: string) =>

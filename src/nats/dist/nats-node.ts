@@ -4,11 +4,18 @@
  * {@link NatsDist} facade delegates to it.
  *
  * Inbound path: presence subject → `decodePresence` (MAC checked first) → replay guard →
- * {@link PresenceTracker} → `nodeUp` / `nodeDown`; inbox subject → `reply` presences as above,
- * frames → `FrameReader` (MAC, seq, destination, reassembly) → `Messaging.receive`. Nothing a
- * peer or a stranger publishes throws out of a handler: refusals are counted and warned about at
- * most once a minute per reason.
+ * {@link PresenceTracker} → `nodeUp` / `nodeDown`; inbox subject → `reply` and directed `hello`
+ * presences as above, frames → `FrameReader` (MAC, seq, destination, reassembly) → sender check
+ * (a member's start) → `Messaging.receive`. Nothing a peer or a stranger publishes throws out of
+ * a handler: refusals are counted and warned about at most once a minute per reason.
+ *
+ * Membership is proved, not replayed: an `alive` or `hello` only makes its start pending (a
+ * recording of a dead node's packets, replayed to a start that never saw them, passes the replay
+ * guard). This start then sends that start a `hello` on its inbox; its `reply`, whose MAC covers
+ * this start's incarnation, makes it a member. A signed frame addressed to this start proves as
+ * much. After that, its `alive`s (counters above the last) keep it a member.
  */
+import { type KeyObject, createSecretKey } from 'node:crypto';
 import type { DistContext, Peer } from '../../core/index.js';
 import { Messaging, type PayloadCodec } from '../../distribution/index.js';
 import { NatsLink, type ResolvedNatsConnection } from '../connection/index.js';
@@ -16,6 +23,7 @@ import {
   FrameReader,
   FrameWriter,
   type NatsSubjects,
+  type PresenceAnnouncement,
   PresenceReplayGuard,
   decodePresence,
   isPresencePayload,
@@ -40,8 +48,8 @@ export interface NatsNodeOptions {
   readonly presenceKey: Buffer;
   /** Key of message frames; `null` for `messageAuth: 'none'`. */
   readonly messageKey: Buffer | null;
-  /** Called when a node not heard before is heard but not admitted (discovery may now name it). */
-  readonly newCandidate?: () => void;
+  /** Called when the heard nodes change (a node joined, left or went down): discovery refreshes. */
+  readonly heardChanged?: () => void;
 }
 
 /** The running dist (see the file header). */
@@ -54,9 +62,15 @@ export class NatsNode {
   private readonly subjects: NatsSubjects;
   private readonly reader: FrameReader;
   private readonly guard = new PresenceReplayGuard();
+  /** The presence key made a `KeyObject` once (faster per MAC). */
+  private readonly presenceKey: KeyObject;
+  /** Inbox subjects of destination starts, built once each (cleared at the bound). */
+  private readonly inboxes = new Map<string, string>();
+  /** `leave` was called: the heartbeat stopped, so our own presence no longer comes back. */
+  private leaving = false;
   private readonly counters: NatsDistStatsCounter;
   private link: NatsLink | undefined;
-  private writer: FrameWriter | undefined;
+  private readonly writer: FrameWriter;
   private announcer: PresenceAnnouncer | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribes: (() => void)[] = [];
@@ -78,10 +92,20 @@ export class NatsNode {
     const { context, settings } = options;
     this.counters = new NatsDistStatsCounter(context.logger);
     this.subjects = natsSubjects(options.connection.subjectPrefix, settings.namespace);
+    this.presenceKey = createSecretKey(options.presenceKey);
     this.reader = new FrameReader({
       incarnation: this.incarnation,
       key: options.messageKey,
       maxMessageBytes: settings.maxMessageBytes,
+      partialTimeoutMs: settings.failureTimeoutMs,
+    });
+    // One writer per start: its seq only grows, so readers can refuse anything seen before. The
+    // payload limit is read at each message: the server's becomes known when the link connects.
+    this.writer = new FrameWriter({
+      self: context.self,
+      incarnation: this.incarnation,
+      key: options.messageKey,
+      maxPayloadBytes: () => this.link?.maxPayload ?? DEFAULT_MAX_PAYLOAD,
     });
     this.tracker = new PresenceTracker(
       {
@@ -94,9 +118,8 @@ export class NatsNode {
     );
     this.transport = new NatsTransport({
       link: () => this.link,
-      // Only called once `route` found the link open, so the writer exists.
-      writer: { encode: (to, parts) => this.writer!.encode(to, parts) },
-      inbox: incarnation => this.subjects.inbox(incarnation),
+      writer: this.writer,
+      inbox: incarnation => this.inboxOf(incarnation),
       memberIncarnation: node => this.tracker.memberIncarnation(node),
       members: () => this.tracker.members().map(m => m.node),
       maxMessageBytes: settings.maxMessageBytes,
@@ -137,6 +160,7 @@ export class NatsNode {
 
   /** Every node heard (members and candidates): what the dist's own discovery answers. */
   heard(): Peer[] {
+    // Verified starts only: a pending one may be a recording.
     return this.tracker.heardNodes().map(peerOf);
   }
 
@@ -167,6 +191,7 @@ export class NatsNode {
 
   /** Stops the heartbeat, tells every node this start leaves, and flushes (at most 1 s). */
   async leave(): Promise<void> {
+    this.leaving = true;
     this.announcer?.leave();
     const link = this.link;
     if (link?.connected) await link.flush(1_000).catch(() => undefined);
@@ -207,13 +232,6 @@ export class NatsNode {
       status: (connected, reason) => this.status(connected, reason),
     });
     this.link = link;
-    // One writer per start: its seq only grows, so readers can refuse anything seen before.
-    this.writer = new FrameWriter({
-      self: context.self,
-      incarnation: this.incarnation,
-      key: this.options.messageKey,
-      maxPayloadBytes: link.maxPayload,
-    });
     this.unsubscribes.push(
       link.subscribe(this.subjects.presence, payload => this.presence(payload, false)),
       link.subscribe(this.subjects.inbox(this.incarnation), payload =>
@@ -226,7 +244,7 @@ export class NatsNode {
       startedAt: this.options.startedAt,
       key: this.options.presenceKey,
       presenceSubject: this.subjects.presence,
-      inbox: incarnation => this.subjects.inbox(incarnation),
+      inbox: incarnation => this.inboxOf(incarnation),
       link: () => this.link,
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
       counters: this.counters,
@@ -240,6 +258,8 @@ export class NatsNode {
     if (this.closed) return;
     if (connected) {
       this.linkDown = false;
+      // Our echo is awaited afresh from now: the outage was not its silence.
+      if (this.lastEcho !== undefined) this.lastEcho = performance.now();
       this.updateFreeze();
       this.options.context.reportConnectivity?.(true);
       // Everyone answers a `hello` at once: members are confirmed in one round trip.
@@ -251,14 +271,21 @@ export class NatsNode {
     }
   }
 
-  /** A presence packet: on the presence subject (`direct` false) or on our inbox (a `reply`). */
+  /**
+   * A presence packet: on the presence subject (`direct` false: `alive`, `hello`, `leaving`) or
+   * on our inbox (a `reply`, or a `hello` asking us to answer; both carry our incarnation).
+   */
   private presence(payload: Uint8Array, direct: boolean): void {
     try {
-      const decoded = decodePresence(payload, this.options.presenceKey);
+      const decoded = decodePresence(payload, this.presenceKey);
       if (!decoded.ok) return this.counters.refused('presence', decoded.reason);
       const a = decoded.announcement;
-      // Only a `reply` is sent to an inbox, and never to the presence subject.
-      if (direct !== (a.kind === 'reply')) return this.counters.refused('presence', 'misdirected');
+      const fits = direct
+        ? a.kind === 'reply' || a.kind === 'hello'
+        : a.kind !== 'reply' && a.to === undefined;
+      if (!fits) return this.counters.refused('presence', 'misdirected');
+      if (direct && a.to !== this.incarnation)
+        return this.counters.refused('presence', 'wrongDestination');
       if (!this.guard.accept(a)) return this.counters.refused('presence', 'replayed');
       if (a.node === this.options.context.self) {
         if (a.incarnation === this.incarnation) this.echoed();
@@ -267,20 +294,32 @@ export class NatsNode {
       }
       this.counters.presenceIn++;
       if (a.kind === 'leaving') {
-        this.tracker.leaving(a);
+        if (this.tracker.leaving(a)) return;
+        // A candidate left: the heard nodes changed all the same (a member's `down` says it).
+        if (!this.tracker.has(a.node)) this.options.heardChanged?.();
         return;
       }
-      const known = this.tracker.get(a.node) !== undefined;
-      const outcome = this.tracker.heard(a);
+      if (a.kind === 'hello') this.announcer?.reply(a);
+      if (a.kind === 'reply') return this.verified(a);
+      const outcome = this.tracker.unverified(a);
       if (outcome === 'duplicate')
         return this.counters.warnOnce(`duplicate|${a.node}`, M.duplicatePeer(a.node));
-      if (outcome === 'full')
-        return this.counters.warnOnce('full', M.trackerFull(this.tracker.size));
-      if (outcome === 'candidate' && !known) this.options.newCandidate?.();
-      if (a.kind === 'hello') this.announcer?.reply(a);
+      // Not proved alive: ask it; its `reply` (bound to this start) makes it a member.
+      if (outcome === 'pending') this.announcer?.ask(a);
     } catch (error) {
       this.counters.warnOnce('presenceFailed', M.handlerFailed('presence packet', error), error);
     }
+  }
+
+  /** A `reply` to this start: its sender is alive now. */
+  private verified(a: PresenceAnnouncement): void {
+    const known = this.tracker.has(a.node);
+    const outcome = this.tracker.heard(a);
+    if (outcome === 'duplicate')
+      return this.counters.warnOnce(`duplicate|${a.node}`, M.duplicatePeer(a.node));
+    if (outcome === 'full') return this.counters.warnOnce('full', M.trackerFull(this.tracker.size));
+    // A member's `up` reports the change; a new candidate (not admitted) is news too.
+    if (outcome === 'candidate' && !known) this.options.heardChanged?.();
   }
 
   /** A frame on our inbox: a whole message, a fragment, or something refused. */
@@ -289,7 +328,15 @@ export class NatsNode {
       const result = this.reader.accept(payload);
       if (result.kind === 'partial') return;
       if (result.kind === 'refused') return this.counters.refused('frame', result.reason);
-      // Verified: an answer to it can go to that start even before its presence is heard.
+      // Only a member's start is heard (or, messages unsigned, a pending start admission lets
+      // in). A signed frame addressed to this start proves its sender alive as a `reply` does.
+      const sender = this.tracker.frameFrom(
+        result.from,
+        result.fromIncarnation,
+        this.options.messageKey !== null,
+      );
+      if (sender === 'notMember') return this.counters.refused('frame', 'notMember');
+      // An answer goes to that start even while it is pending (unsigned messages).
       this.transport.learn(result.from, result.fromIncarnation);
       this.counters.received(result.from, result.body.length);
       this.messaging.receive(result.from, result.body);
@@ -301,6 +348,7 @@ export class NatsNode {
   private up(node: TrackedNode): void {
     this.counters.memberUp(node.node);
     this.options.context.nodeUp(peerOf(node));
+    this.options.heardChanged?.();
     const waiting = this.waiters.get(node.node);
     if (waiting) for (const settle of [...waiting]) settle(true);
   }
@@ -308,8 +356,21 @@ export class NatsNode {
   private down(node: string, incarnation: string, reason: Parameters<DistContext['nodeDown']>[1]) {
     this.counters.memberDown(node);
     this.transport.forget(node, incarnation);
+    // Its message under way never completes; its seqs stay remembered (no replay reopened).
+    this.reader.dropPartial(node);
     this.messaging.nodeDown(node);
     this.options.context.nodeDown(node, reason);
+    this.options.heardChanged?.();
+  }
+
+  /** The inbox subject of a start, built once. */
+  private inboxOf(incarnation: string): string {
+    let subject = this.inboxes.get(incarnation);
+    if (subject !== undefined) return subject;
+    subject = this.subjects.inbox(incarnation);
+    if (this.inboxes.size >= MAX_CACHED_INBOXES) this.inboxes.clear();
+    this.inboxes.set(incarnation, subject);
+    return subject;
   }
 
   /** Membership is frozen while cut off or while our own presence does not come back. */
@@ -330,10 +391,12 @@ export class NatsNode {
   /**
    * Freezes membership once our own presence has not come back for longer than about 1.5
    * heartbeats (at least half the failure timeout, so it happens before any peer's silence
-   * counts). Off until the first echo: a server that does not echo changes nothing.
+   * counts). Off until the first echo: a server that does not echo changes nothing. Off too once
+   * leaving (the heartbeat stopped) and while the link is known down (frozen anyway; the clock
+   * restarts at the reconnect).
    */
   private checkEcho(now: number): void {
-    if (this.lastEcho === undefined || this.echoLost) return;
+    if (this.lastEcho === undefined || this.echoLost || this.leaving || this.linkDown) return;
     const { heartbeatIntervalMs, failureTimeoutMs } = this.options.settings;
     const limit = Math.max(1.65 * heartbeatIntervalMs, failureTimeoutMs / 2);
     if (limit >= failureTimeoutMs || now - this.lastEcho <= limit) return;
@@ -352,6 +415,7 @@ export class NatsNode {
         const now = performance.now();
         this.checkEcho(now);
         this.tracker.tick(now);
+        this.reader.sweep(now);
       } catch (error) {
         this.counters.warnOnce('tickFailed', M.handlerFailed('heartbeat check', error), error);
       }
@@ -360,6 +424,11 @@ export class NatsNode {
     this.tickTimer.unref();
   }
 }
+
+/** The payload limit assumed until the server tells its own (NATS's default `max_payload`). */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Inbox subjects kept built at once. */
+const MAX_CACHED_INBOXES = 10_000;
 
 /** A tracked node as the engine sees it: its name and announced start time. */
 function peerOf(node: TrackedNode): Peer {

@@ -11,6 +11,7 @@ import {
   NodeDownError,
   QueueFullError,
 } from '../../distribution/index.js';
+import { NatsPayloadTooLargeError } from '../connection/index.js';
 import { NatsDistMessages as M } from './nats-dist.messages.js';
 
 /** What the transport needs of the NATS link (a part of `NatsLink`). */
@@ -64,14 +65,28 @@ export class NatsTransport implements MessageTransport {
     let bytes = 0;
     for (const part of parts) bytes += part.length;
     const { link, incarnation } = this.route(node, bytes);
-    const payloads = this.options.writer.encode(incarnation, parts);
     const subject = this.options.inbox(incarnation);
+    let payloads = this.options.writer.encode(incarnation, parts);
     try {
-      for (const payload of payloads) link.publish(subject, payload);
+      try {
+        for (const payload of payloads) link.publish(subject, payload);
+      } catch (error) {
+        // The server's limit changed (a reconnect to another server) after the message was cut
+        // to the old one: cut it again to the limit known now, once. A receiver drops what a
+        // first attempt may have delivered of it (a fragment gap).
+        if (!(error instanceof NatsPayloadTooLargeError)) throw error;
+        payloads = this.options.writer.encode(incarnation, parts);
+        for (const payload of payloads) link.publish(subject, payload);
+      }
     } catch (error) {
-      // The client refuses a publish only while it is cut off from NATS; anything else is a bug.
-      if (link.connected) throw error;
-      throw new NodeDownError(M.cutOff(node), { node, cause: error });
+      // The client refuses a publish while it is cut off from NATS; a payload still over the
+      // server's limit means the limit moved again under us: the node is unreachable for now.
+      if (error instanceof NatsPayloadTooLargeError || !link.connected)
+        throw new NodeDownError(link.connected ? M.payloadRefused(node) : M.cutOff(node), {
+          node,
+          cause: error,
+        });
+      throw error;
     }
     this.options.sent?.(node, bytes, payloads.length);
   }
@@ -91,6 +106,8 @@ export class NatsTransport implements MessageTransport {
 
   /** A verified frame came from `node`'s start `incarnation`: answers to it can go there. */
   learn(node: string, incarnation: string): void {
+    // The hot path (a member's frames): nothing to learn, an answer goes to its member start.
+    if (this.options.memberIncarnation(node) === incarnation) return;
     this.learned.delete(node);
     this.learned.set(node, incarnation);
     if (this.learned.size > this.maxLearned) {

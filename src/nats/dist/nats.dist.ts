@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto';
 import {
   type DiscoveryContext,
   DiscoveryError,
@@ -8,11 +7,13 @@ import {
   GenClusterError,
   type MessagingDistStrategy,
   type Peer,
+  deriveLabelledKey,
   nodeKey,
 } from '../../core/index.js';
 import { DeferredMessaging, resolveCookie } from '../../distribution/index.js';
 import { type ResolvedNatsConnection, resolveNatsConnectionOptions } from '../connection/index.js';
 import {
+  NATS_DIST_OPTION_PREFIX,
   type NatsDistOptions,
   type NatsDistSettings,
   resolveNatsDistSettings,
@@ -58,7 +59,7 @@ export class NatsDist implements MessagingDistStrategy {
    */
   constructor(private readonly options: NatsDistOptions) {
     this.settings = resolveNatsDistSettings(options ?? ({} as NatsDistOptions));
-    this.connection = resolveNatsConnectionOptions(options);
+    this.connection = resolveNatsConnectionOptions(options, NATS_DIST_OPTION_PREFIX);
     this.cookie = resolveCookie(options);
     // Node names are taken in any spelling (`b@LOCALHOST`), as everywhere else.
     this.messaging = new DeferredMessaging(
@@ -72,7 +73,7 @@ export class NatsDist implements MessagingDistStrategy {
    * TCP dist's): other layers can authenticate with the cluster's secret without holding it.
    */
   deriveKey(label: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.cookie, Buffer.alloc(0), label, 32));
+    return deriveLabelledKey(this.cookie, label);
   }
 
   /** The cluster namespace this node is in (the `namespace` option). */
@@ -122,9 +123,9 @@ export class NatsDist implements MessagingDistStrategy {
       startedAt,
       presenceKey: this.deriveKey(PRESENCE_KEY_LABEL),
       messageKey: this.settings.messageAuth === 'hmac' ? this.deriveKey(MESSAGE_KEY_LABEL) : null,
-      // Under removalPolicy 'disconnect' a new node is a member once discovery names it: ask
-      // for that refresh now rather than at the next interval.
-      newCandidate: () => this.discoveryContext?.requestRefresh(),
+      // The heard nodes changed (joined, left, down): discovery refreshes now rather than at the
+      // next interval (under removalPolicy 'disconnect' a new node is a member once it is named).
+      heardChanged: () => this.discoveryContext?.requestRefresh(),
     });
     this.node = node;
     this.started = startedAt;
@@ -152,7 +153,8 @@ export class NatsDist implements MessagingDistStrategy {
   }
 
   /**
-   * The dist's own discovery (`name: 'nats'`): the nodes it hears, members or not. While this node
+   * The dist's own discovery (`name: 'nats'`): the nodes it hears and verified (each answered
+   * this start), members or not; asked to refresh whenever they change. While this node
    * is cut off from NATS it throws a `DiscoveryError`, so the last good answer stands.
    */
   discovery(): DiscoveryStrategy {

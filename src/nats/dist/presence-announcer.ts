@@ -1,10 +1,13 @@
 /**
  * This node start's presence over NATS: a `hello` when it starts (and each time it has NATS
  * again), an `alive` every heartbeat interval (±10% jitter, so that nodes started together do not
- * announce in bursts), a `reply` to each other node's `hello` (sent to that start's inbox, so a
- * newcomer learns everyone in one round trip instead of one heartbeat interval), and a `leaving`
- * when it stops gracefully. Publishing while cut off is skipped: presence is only news live.
+ * announce in bursts), a `reply` to each other node's `hello` (sent to that start's inbox and
+ * bound to it by its `to` field, so a newcomer learns everyone in one round trip instead of one
+ * heartbeat interval), a directed `hello` to a start heard but not verified yet (its `reply`
+ * proves it alive now: a recording cannot), and a `leaving` when it stops gracefully. Publishing
+ * while cut off is skipped: presence is only news live.
  */
+import { type KeyObject, createSecretKey } from 'node:crypto';
 import { type PresenceAnnouncement, type PresenceKind, encodePresence } from '../protocol/index.js';
 import type { NatsDistStatsCounter } from './nats-dist-stats.js';
 import { NatsDistMessages as M } from './nats-dist.messages.js';
@@ -46,12 +49,17 @@ export class PresenceAnnouncer {
   private stopped = false;
   /** When each node start was last answered (monotonic ms), least recently answered first. */
   private readonly replied = new Map<string, number>();
+  /** When each unverified node start was last asked (directed `hello`), the same way. */
+  private readonly asked = new Map<string, number>();
   private readonly maxReplyTargets: number;
   private readonly random: () => number;
+  /** The presence key made a `KeyObject` once (faster per MAC). */
+  private readonly key: KeyObject;
 
   constructor(private readonly options: PresenceAnnouncerOptions) {
     this.maxReplyTargets = options.maxReplyTargets ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.key = createSecretKey(options.key);
   }
 
   /** Announces this start (`hello`) and starts the heartbeat. */
@@ -71,16 +79,34 @@ export class PresenceAnnouncer {
    * answer it more often.
    */
   reply(to: PresenceAnnouncement, now = performance.now()): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.due(this.replied, to, now)) return;
+    this.publish('reply', this.options.inbox(to.incarnation), to.incarnation);
+  }
+
+  /**
+   * Asks a start heard but not verified to answer (a `hello` to its inbox, carrying its
+   * incarnation): its `reply` makes it a member. At most once per window per start, as
+   * {@link reply}.
+   */
+  ask(to: Pick<PresenceAnnouncement, 'node' | 'incarnation'>, now = performance.now()): void {
+    if (this.stopped || !this.due(this.asked, to, now)) return;
+    this.publish('hello', this.options.inbox(to.incarnation), to.incarnation);
+  }
+
+  /** Whether `to` may be sent to again (then recorded as sent `now`): see {@link reply}. */
+  private due(
+    sent: Map<string, number>,
+    to: Pick<PresenceAnnouncement, 'node' | 'incarnation'>,
+    now: number,
+  ): boolean {
     const target = `${to.node}|${to.incarnation}`;
-    const last = this.replied.get(target);
+    const last = sent.get(target);
     const window = Math.min(this.options.heartbeatIntervalMs, 1_000);
-    if (last !== undefined && now - last < window) return;
-    this.replied.delete(target);
-    this.replied.set(target, now);
-    if (this.replied.size > this.maxReplyTargets)
-      this.replied.delete(this.replied.keys().next().value as string);
-    this.publish('reply', this.options.inbox(to.incarnation));
+    if (last !== undefined && now - last < window) return false;
+    sent.delete(target);
+    sent.set(target, now);
+    if (sent.size > this.maxReplyTargets) sent.delete(sent.keys().next().value as string);
+    return true;
   }
 
   /**
@@ -111,14 +137,14 @@ export class PresenceAnnouncer {
     this.timer.unref();
   }
 
-  private publish(kind: PresenceKind, subject: string): void {
+  private publish(kind: PresenceKind, subject: string, to?: string): void {
     const link = this.options.link();
     // Cut off: nothing to say. The next `hello` (on reconnect) and `alive` say it again.
     if (!link?.connected) return;
-    const { self, incarnation, startedAt, key, counters } = this.options;
+    const { self, incarnation, startedAt, counters } = this.options;
     const packet = encodePresence(
-      { kind, node: self, incarnation, counter: ++this.counter, startedAt, port: 0 },
-      key,
+      { kind, node: self, incarnation, counter: ++this.counter, startedAt, port: 0, to },
+      this.key,
     );
     try {
       link.publish(subject, packet);

@@ -6,6 +6,13 @@
  * Two kinds of entries: **members** (their `nodeUp` was reported) and **candidates** (heard, but
  * not admitted by the engine's {@link LinkAdmission}, or disconnected on purpose and waiting for
  * the engine's `connect`). Both are "heard nodes", which the dist's own discovery names.
+ *
+ * Both are **verified** starts: the dist feeds {@link PresenceTracker.heard} only with a `reply`
+ * bound to this node's current start (or a message frame signed for it), and announcements of a
+ * verified start. Any other announcement (an `alive` or `hello` of a start not verified yet, which
+ * may be a recording replayed to this start) goes to {@link PresenceTracker.unverified}: kept as
+ * **pending** (bounded, forgotten after the failure timeout), never a member, never named by
+ * discovery, until the start answers.
  */
 import type { NodeDownReason } from '../../core/index.js';
 
@@ -63,6 +70,16 @@ export const MAX_TRACKED_NODES = 10_000;
 export type HeardOutcome =
   'up' | 'restarted' | 'refreshed' | 'candidate' | 'self' | 'duplicate' | 'full';
 
+/**
+ * What an unverified announcement did: `refreshed` (its start is the tracked, verified one: heard
+ * again), `pending` (kept until the start answers; the dist asks it with a directed `hello`),
+ * `self`/`duplicate` as for {@link HeardOutcome}.
+ */
+export type UnverifiedOutcome = 'refreshed' | 'pending' | 'self' | 'duplicate';
+
+/** What {@link PresenceTracker.frameFrom} decided for a frame: see there. */
+export type FrameSender = 'member' | 'up' | 'pending' | 'notMember';
+
 /** What {@link PresenceTracker.connect} found: see there. */
 export type ConnectOutcome = 'member' | 'up' | 'notAdmitted' | 'unknown';
 
@@ -80,6 +97,8 @@ interface Entry {
 export class PresenceTracker {
   /** Entries in the order they were last heard (re-inserted on each), so `tick` stops early. */
   private readonly entries = new Map<string, Entry>();
+  /** Starts heard but not verified, by node, least recently heard first (see the file header). */
+  private readonly pending = new Map<string, PresenceFacts & { lastHeard: number }>();
   private readonly maxNodes: number;
   private readonly clock: () => number;
   private readonly admits: (node: string) => boolean;
@@ -99,6 +118,11 @@ export class PresenceTracker {
     return this.frozen;
   }
 
+  /** Number of unverified starts kept. */
+  get pendingSize(): number {
+    return this.pending.size;
+  }
+
   /** Number of tracked nodes, members and candidates. */
   get size(): number {
     return this.entries.size;
@@ -109,6 +133,8 @@ export class PresenceTracker {
     const { node, incarnation } = facts;
     if (node === this.options.self)
       return incarnation === this.options.selfIncarnation ? 'self' : 'duplicate';
+    const waiting = this.pending.get(node);
+    if (waiting !== undefined && waiting.incarnation === incarnation) this.pending.delete(node);
     const entry = this.entries.get(node);
     if (entry === undefined) {
       if (this.entries.size >= this.maxNodes) return 'full';
@@ -133,12 +159,75 @@ export class PresenceTracker {
   }
 
   /**
+   * An authentic announcement (MAC and replay guard passed) that does not prove its start alive
+   * now: an `alive` or a `hello`. Refreshes the start when it is the verified one tracked; else
+   * keeps it pending (the newest start per node, at most `maxNodes`, least recently heard
+   * dropped first), to be made a member by {@link heard} once it answers this start.
+   */
+  unverified(facts: PresenceFacts, now = this.clock()): UnverifiedOutcome {
+    const { node, incarnation } = facts;
+    if (node === this.options.self)
+      return incarnation === this.options.selfIncarnation ? 'self' : 'duplicate';
+    const entry = this.entries.get(node);
+    if (entry !== undefined && entry.incarnation === incarnation) {
+      entry.lastHeard = now;
+      this.entries.delete(node);
+      this.entries.set(node, entry);
+      return 'refreshed';
+    }
+    const waiting = this.pending.get(node);
+    // An older start while a later one is pending or tracked: a stray packet, not kept.
+    const later = waiting ?? entry;
+    if (
+      later !== undefined &&
+      later.incarnation !== incarnation &&
+      facts.startedAt < later.startedAt
+    )
+      return 'duplicate';
+    this.pending.delete(node);
+    this.pending.set(node, {
+      node,
+      incarnation,
+      startedAt: facts.startedAt,
+      lastHeard: now,
+    });
+    if (this.pending.size > this.maxNodes) this.pending.delete(this.pending.keys().next().value!);
+    return 'pending';
+  }
+
+  /**
+   * A verified frame came from `node`'s start `incarnation`: `member` (that start is a member:
+   * take it), `up` (it was pending and `proves` is set — the frame's MAC covers this start, as a
+   * verified `reply` does — so it is verified now and became a member: take it), `pending` (it
+   * was pending, `proves` unset — messages not signed — and admission lets it in: take it, it is
+   * not made a member), `notMember` (refuse it: not admitted, disconnected, gone, or unknown).
+   */
+  frameFrom(node: string, incarnation: string, proves: boolean): FrameSender {
+    const entry = this.entries.get(node);
+    if (entry !== undefined && entry.incarnation === incarnation)
+      return entry.member ? 'member' : 'notMember';
+    const waiting = this.pending.get(node);
+    if (waiting === undefined || waiting.incarnation !== incarnation) return 'notMember';
+    if (!proves) return this.admitted(node) ? 'pending' : 'notMember';
+    const outcome = this.heard(waiting);
+    return outcome === 'up' || outcome === 'restarted' ? 'up' : 'notMember';
+  }
+
+  /** Whether `node` is tracked (verified: member or candidate). */
+  has(node: string): boolean {
+    return this.entries.has(node);
+  }
+
+  /**
    * A verified `leaving` of `facts.node` was heard: that start is gone at once (reason `left`).
    * A `leaving` of another start than the one tracked (a restart raced it) changes nothing.
    * @returns whether a member went down
    */
   leaving(facts: PresenceFacts): boolean {
     const entry = this.entries.get(facts.node);
+    const waiting = this.pending.get(facts.node);
+    if (waiting !== undefined && waiting.incarnation === facts.incarnation)
+      this.pending.delete(facts.node);
     if (entry === undefined || entry.incarnation !== facts.incarnation) return false;
     this.entries.delete(facts.node);
     if (entry.member) this.events.down(entry.node, entry.incarnation, 'left');
@@ -147,11 +236,15 @@ export class PresenceTracker {
 
   /**
    * Declares down (`heartbeatTimeout`) every member silent for more than the failure timeout,
-   * and forgets such candidates. Does nothing while frozen.
+   * and forgets such candidates and pending starts. Does nothing while frozen.
    */
   tick(now = this.clock()): void {
     if (this.frozen) return;
     const limit = this.options.failureTimeoutMs;
+    for (const waiting of this.pending.values()) {
+      if (now - waiting.lastHeard <= limit) break;
+      this.pending.delete(waiting.node);
+    }
     for (const entry of this.entries.values()) {
       // Ordered by last heard: the first fresh entry ends the expired ones.
       if (now - entry.lastHeard <= limit) return;

@@ -35,10 +35,12 @@ export const ConfigMessages = {
     `one key prefix: every URL carries the same path (these carry ${paths.map(p => JSON.stringify(p)).join(', ')})`,
   natsForms: (kind: 'dist' | 'discovery') =>
     kind === 'dist'
-      ? '"tcp" (the TCP mesh, the default), or the NATS dist\'s servers: one or more NATS URLs, comma-separated, e.g. "nats://10.0.0.1:4222,nats://10.0.0.2:4222" ("tls://host:4222" for TLS)'
-      : 'one or more NATS URLs, comma-separated, e.g. "nats://10.0.0.1:4222,nats://10.0.0.2:4222" ("tls://host:4222" for TLS)',
+      ? '"tcp" (the TCP mesh, the default), or the NATS dist\'s servers: one or more NATS servers, comma-separated, the first with its scheme, e.g. "nats://10.0.0.1:4222,10.0.0.2:4222" ("tls://host:4222" for TLS; a server without a scheme takes the first one\'s)'
+      : 'one or more NATS servers, comma-separated, the first with its scheme, e.g. "nats://10.0.0.1:4222,10.0.0.2:4222" ("tls://host:4222" for TLS; a server without a scheme takes the first one\'s)',
   natsCredentialsInUrl: () =>
     'NATS URLs without credentials (they would show in process listings and logs): give the user in GEN_CLUSTER_NATS_USER and the password in a file named by GEN_CLUSTER_NATS_PASSWORD_FILE, or a token, an nkey seed or a creds file in files named by GEN_CLUSTER_NATS_TOKEN_FILE, GEN_CLUSTER_NATS_NKEY_SEED_FILE or GEN_CLUSTER_NATS_CREDS_FILE (or the options user/passwordFile, tokenFile, nkeySeedFile, credsFile)',
+  natsCredentialsRefused: (variable: string): string =>
+    `Invalid ${variable}: a NATS server in it holds credentials (something before "@"); the value is not shown, since it may hold a password or a token. Expected ${ConfigMessages.natsCredentialsInUrl()}.`,
   tcpOnlyWithNats: (variable: string) =>
     `${variable} is set, but the dist is the NATS dist (GEN_CLUSTER_DIST=nats://... or dist.strategy "nats"), which listens on no port: ${variable} configures the TCP mesh only. Unset it (or use the TCP dist).`,
   namespaceConflict: (given: readonly (readonly [string, string])[]) =>

@@ -5,17 +5,18 @@
 import { isIP } from 'node:net';
 import { InvalidConfigError, redactUrlCredentials } from '../core/index.js';
 import { ConfigMessages } from './config.messages.js';
-import { parseNatsServers } from './nats-servers.js';
+import { credentialsRefused, natsServerUrls } from './nats-env.js';
 
 /** The short forms and the JSON form, as refusals list them. */
 export const DISCOVERY_FORMS =
-  'JSON such as {"strategy":"dns","domain":"svc.ns"}, or "static:a@h1,b@h2:4000", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:host1,host2", "kubernetes:service", "gossip", "gossip:239.255.43.69:45892", "hosts:/etc/gen-cluster.hosts", "etcd:http://10.0.0.1:2379/prefix[,http://10.0.0.2:2379/prefix]", "nats://10.0.0.1:4222[,nats://10.0.0.2:4222]" (tls:// for TLS), or several short forms joined by "|" ("hosts:/etc/gen-cluster.hosts|gossip")';
+  'JSON such as {"strategy":"dns","domain":"svc.ns"}, or "static:a@h1,b@h2:4000", "dns:svc.ns", "dns+srv:_dist._tcp.svc.ns", "local", "local:host1,host2", "kubernetes:service", "gossip", "gossip:239.255.43.69:45892", "hosts:/etc/gen-cluster.hosts", "etcd:http://10.0.0.1:2379/prefix[,http://10.0.0.2:2379/prefix]", "nats://10.0.0.1:4222[,10.0.0.2:4222]" (tls:// for TLS), or several short forms joined by "|" ("hosts:/etc/gen-cluster.hosts|gossip")';
 
 /** Options built from a short form: a built-in strategy's, by `strategy` name. */
 export type ParsedDiscovery = Readonly<Record<string, unknown>> & { readonly strategy: string };
 
 const SHORT_FORM =
   /^(static|dns|dns\+srv|local|kubernetes|k8s|gossip|hosts|etcd)(:|$)|^(nats|tls):\/\//i;
+const NATS_URL = /^(nats|tls):\/\//i;
 
 /**
  * Whether `value` is written as a `GEN_CLUSTER_DISCOVERY` short form (`static:...`, `local`,
@@ -40,6 +41,10 @@ export function parseDiscoveryShortForm(value: string, variable: string): Parsed
     throw badValue(variable, whole, ConfigMessages.aggregateForms());
   // a `|` inside a hosts path or an etcd prefix splits it: the piece after it names no strategy
   const stray = parts.find(part => !SHORT_FORM.test(part));
+  // ... or inside a password in a NATS URL: then nothing of the value is shown
+  const nats = parts.findIndex(part => NATS_URL.test(part));
+  if (stray !== undefined && nats >= 0 && parts.slice(nats).some(part => part.includes('@')))
+    throw credentialsRefused(variable);
   if (stray !== undefined)
     throw badValue(
       variable,
@@ -109,7 +114,7 @@ function parseOne(value: string, variable: string): ParsedDiscovery {
       // the NATS discovery: members found through NATS, connected by the TCP mesh
       return {
         strategy: 'nats',
-        servers: parseNatsServers(value, variable, ConfigMessages.natsForms('discovery')),
+        servers: natsServerUrls(value, variable, ConfigMessages.natsForms('discovery')),
       };
     default:
       throw badValue(variable, value, DISCOVERY_FORMS);

@@ -16,7 +16,13 @@ import {
   type ClusterOptions,
 } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
-import { isNatsUrlList, parseNatsServers } from './nats-servers.js';
+import {
+  type EnvDist,
+  type EnvNatsCredentials,
+  NATS_ENV,
+  parseDistEnv,
+  readNatsCredentials,
+} from './nats-env.js';
 import {
   DISCOVERY_FORMS,
   badValue as bad,
@@ -47,48 +53,10 @@ export const ENV = {
   formationStableMs: 'GEN_CLUSTER_FORMATION_STABLE_MS',
   etcdUsername: 'GEN_CLUSTER_ETCD_USERNAME',
   etcdPasswordFile: 'GEN_CLUSTER_ETCD_PASSWORD_FILE',
-  dist: 'GEN_CLUSTER_DIST',
-  natsUser: 'GEN_CLUSTER_NATS_USER',
-  natsPasswordFile: 'GEN_CLUSTER_NATS_PASSWORD_FILE',
-  natsTokenFile: 'GEN_CLUSTER_NATS_TOKEN_FILE',
-  natsNkeySeedFile: 'GEN_CLUSTER_NATS_NKEY_SEED_FILE',
-  natsCredsFile: 'GEN_CLUSTER_NATS_CREDS_FILE',
-  natsCaFile: 'GEN_CLUSTER_NATS_CA_FILE',
-  natsCertFile: 'GEN_CLUSTER_NATS_CERT_FILE',
-  natsKeyFile: 'GEN_CLUSTER_NATS_KEY_FILE',
+  ...NATS_ENV,
 } as const;
 
-/** The dist `GEN_CLUSTER_DIST` names: the TCP mesh, or the NATS dist on these servers. */
-export type EnvDist =
-  { readonly strategy: 'tcp' } | { readonly strategy: 'nats'; readonly servers: readonly string[] };
-
-/**
- * The NATS credentials and TLS files of the environment (`GEN_CLUSTER_NATS_*`), as the options of
- * the NATS dist and the NATS discovery name them: a user, and paths to the secrets (never the
- * secrets themselves, which would show in process listings).
- */
-export interface EnvNatsCredentials {
-  readonly user?: string;
-  readonly passwordFile?: string;
-  readonly tokenFile?: string;
-  readonly nkeySeedFile?: string;
-  readonly credsFile?: string;
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-}
-
-/** Each field of {@link EnvNatsCredentials} and its variable. */
-const NATS_CREDENTIAL_VARIABLES: readonly [keyof EnvNatsCredentials, string][] = [
-  ['user', ENV.natsUser],
-  ['passwordFile', ENV.natsPasswordFile],
-  ['tokenFile', ENV.natsTokenFile],
-  ['nkeySeedFile', ENV.natsNkeySeedFile],
-  ['credsFile', ENV.natsCredsFile],
-  ['caFile', ENV.natsCaFile],
-  ['certFile', ENV.natsCertFile],
-  ['keyFile', ENV.natsKeyFile],
-];
+export { type EnvDist, type EnvNatsCredentials, parseDistEnv };
 
 /** The `GEN_CLUSTER_EXPECTED_SIZE` value that derives the size from discovery (unsafe). */
 export const DISCOVERED_UNSAFE = 'discovered-unsafe';
@@ -270,26 +238,9 @@ export function readEnvConfig(env: Env = process.env): EnvConfig {
   if (etcdPasswordFile !== undefined) config.etcdPasswordFile = etcdPasswordFile;
   const dist = get(ENV.dist);
   if (dist !== undefined) config.dist = parseDistEnv(dist);
-  const nats: { -readonly [K in keyof EnvNatsCredentials]: string } = {};
-  for (const [field, variable] of NATS_CREDENTIAL_VARIABLES) {
-    const value = get(variable);
-    if (value !== undefined) nats[field] = value;
-  }
-  if (Object.keys(nats).length) config.nats = nats;
+  const nats = readNatsCredentials(get);
+  if (nats) config.nats = nats;
   return config;
-}
-
-/**
- * Parses `GEN_CLUSTER_DIST`: `tcp` (the TCP mesh, the default), or one or more NATS server URLs,
- * comma-separated (`nats://10.0.0.1:4222,nats://10.0.0.2:4222`, `tls://` for TLS) for the NATS
- * dist. URL credentials are refused, never quoted.
- */
-export function parseDistEnv(value: string, variable: string = ENV.dist): EnvDist {
-  const text = value.trim();
-  if (text.toLowerCase() === 'tcp') return { strategy: 'tcp' };
-  const accepted = ConfigMessages.natsForms('dist');
-  if (!isNatsUrlList(text)) throw bad(variable, text, accepted);
-  return { strategy: 'nats', servers: parseNatsServers(text, variable, accepted) };
 }
 
 /**
@@ -297,7 +248,7 @@ export function parseDistEnv(value: string, variable: string = ENV.dist): EnvDis
  * short form (see {@link parseDiscoveryShortForm}): `static:a@h1,b@h2:4000`, `dns:svc.ns`,
  * `dns+srv:_dist._tcp.svc.ns`, `local`, `local:host1,host2`, `kubernetes:service`, `gossip`,
  * `gossip:239.255.43.69:45892`, `hosts:/path`, `etcd:http://h:2379/prefix`,
- * `nats://h:4222[,nats://h2:4222]`, and `a|b` aggregates.
+ * `nats://h:4222[,h2:4222]`, and `a|b` aggregates.
  */
 export function parseDiscoveryEnv(
   value: string,

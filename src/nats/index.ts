@@ -5,7 +5,8 @@
  * optional peer `@nats-io/transport-node`, loaded when a strategy starts (`init`), never when this
  * entry loads: an app without it can import this entry and gets `ERR_OPTIONAL_PACKAGE_MISSING`
  * only when it starts a NATS strategy. The main entry's `{ strategy: 'nats', ... }`,
- * `GEN_CLUSTER_DIST=nats://...` and `GEN_CLUSTER_DISCOVERY=nats://...` build the same classes.
+ * `GEN_CLUSTER_DIST=nats://...` and `GEN_CLUSTER_DISCOVERY=nats://...` build the same classes
+ * (their server lists are read by the same {@link parseNatsServers}).
  */
 export {
   NATS_DIST_DEFAULTS,
@@ -24,6 +25,8 @@ export {
 } from './discovery/index.js';
 export {
   type NatsConnectionOptions,
+  type NatsServerAddress,
+  parseNatsServers,
   NatsConnectionError,
   type NatsConnectionErrorCode,
   NatsNotConnectedError,

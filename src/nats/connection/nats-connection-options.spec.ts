@@ -124,6 +124,29 @@ describe('NATS connection options', () => {
     expect(refusal({ servers: [`ws://u:${SECRET}@x`, 5] }, false).message).not.toContain(SECRET);
   });
 
+  it.each([
+    // unencoded secrets holding what ends a URL's userinfo elsewhere: space, "/", "#", "?", ","
+    ['a space', 'nats://u:Qx7v Zk9w@h1:4222'],
+    ['a slash', 'nats://Qx7v/Zk9w@h1:4222'],
+    ['a hash', 'tls://u:Qx7v#Zk9w@h2'],
+    ['a question mark', 'nats://u:Qx7v?Zk9w@h1:4222'],
+    ['a comma', 'nats://h0:4222,nats://u:Qx7v,Zk9w@h1:4222'],
+    ['no scheme', 'u:Qx7v Zk9w@h1:4222'],
+  ])('refuses a password holding %s without showing any of it', (_, servers) => {
+    const error = refusal({ servers }, false);
+    expect(error.message).toContain('holds credentials');
+    expect(error.message).not.toMatch(/Qx7v|Zk9w/);
+    expect(error.message).toContain('***@h');
+  });
+
+  it('gives a server without a scheme the scheme of the first one', () => {
+    const urls = (servers: string) =>
+      resolveNatsConnectionOptions({ servers }).servers.map(s => s.url);
+    expect(urls('nats://h1:4222,h2:4222')).toEqual(['nats://h1:4222', 'nats://h2:4222']);
+    expect(urls('tls://h1:4222,h2')).toEqual(['tls://h1:4222', 'tls://h2:4222']);
+    expect(urls('h1:4222,tls://h2:4222')).toEqual(['nats://h1:4222', 'tls://h2:4222']);
+  });
+
   it('reads the password file once and never shows a password', () => {
     const passwordFile = file('password', `${SECRET}\n`);
     const o = resolveNatsConnectionOptions({ servers: SERVERS, user: 'gc', passwordFile });

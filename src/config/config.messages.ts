@@ -41,6 +41,10 @@ export const ConfigMessages = {
     'NATS URLs without credentials (they would show in process listings and logs): give the user in GEN_CLUSTER_NATS_USER and the password in a file named by GEN_CLUSTER_NATS_PASSWORD_FILE, or a token, an nkey seed or a creds file in files named by GEN_CLUSTER_NATS_TOKEN_FILE, GEN_CLUSTER_NATS_NKEY_SEED_FILE or GEN_CLUSTER_NATS_CREDS_FILE (or the options user/passwordFile, tokenFile, nkeySeedFile, credsFile)',
   natsCredentialsRefused: (variable: string): string =>
     `Invalid ${variable}: a NATS server in it holds credentials (something before "@"); the value is not shown, since it may hold a password or a token. Expected ${ConfigMessages.natsCredentialsInUrl()}.`,
+  natsDiscoveryWithNatsDist: (option: string) =>
+    `The ${option} is the NATS discovery (GEN_CLUSTER_DISCOVERY=nats://... or strategy "nats"), which finds members for the TCP mesh, but the dist is the NATS dist (GEN_CLUSTER_DIST=nats://... or dist.strategy "nats"), which listens on no TCP port and finds its peers itself. Use the NATS dist alone (unset GEN_CLUSTER_DISCOVERY / the discovery option), or, to narrow the members it hears under removalPolicy "disconnect", a dns, static or kubernetes discovery; or keep the NATS discovery with the TCP dist (GEN_CLUSTER_DIST=tcp).`,
+  localDiscoveryWithNatsDist: (option: string) =>
+    `The ${option} is local discovery, which asks this host's port mapper, but the dist is the NATS dist (GEN_CLUSTER_DIST=nats://... or dist.strategy "nats"), which registers nothing there: it would find nobody. Use the NATS dist alone (unset GEN_CLUSTER_DISCOVERY / the discovery option), or, to narrow the members it hears under removalPolicy "disconnect", a dns, static or kubernetes discovery.`,
   tcpOnlyWithNats: (variable: string) =>
     `${variable} is set, but the dist is the NATS dist (GEN_CLUSTER_DIST=nats://... or dist.strategy "nats"), which listens on no port: ${variable} configures the TCP mesh only. Unset it (or use the TCP dist).`,
   namespaceConflict: (given: readonly (readonly [string, string])[]) =>

@@ -102,3 +102,43 @@ export function checkTcpOnlyVariables(dist: unknown, env: EnvConfig): void {
     throw new InvalidConfigError(ConfigMessages.tcpOnlyWithNats(variable), { option: variable });
   }
 }
+
+/**
+ * Refuses the discoveries that cannot work beside the NATS dist: the NATS discovery (it announces
+ * a TCP port for the TCP mesh, and the NATS dist listens on none: it would fail only at start,
+ * with `noPort`) and `local` discovery (it asks this host's port mapper, where the NATS dist
+ * registers nothing: it finds nobody), at any depth of an aggregate. `discovery` is the merged
+ * option, short forms already parsed.
+ */
+export function checkDiscoveryWithNatsDist(dist: unknown, discovery: unknown): void {
+  // the options, or an instance (the NATS dist is named "nats")
+  const natsDist = isBuiltInOptions(dist)
+    ? dist.strategy === 'nats'
+    : typeof dist === 'object' && dist !== null && (dist as { name?: unknown }).name === 'nats';
+  if (!natsDist) return;
+  const refused = findStrategy(discovery, 'discovery', 0);
+  if (refused === undefined) return;
+  const [option, strategy] = refused;
+  throw new InvalidConfigError(
+    strategy === 'nats'
+      ? ConfigMessages.natsDiscoveryWithNatsDist(option)
+      : ConfigMessages.localDiscoveryWithNatsDist(option),
+    { option },
+  );
+}
+
+/** The first `nats` or `local` discovery in `value` (an aggregate's children included). */
+function findStrategy(
+  value: unknown,
+  option: string,
+  depth: number,
+): [string, 'nats' | 'local'] | undefined {
+  if (!isBuiltInOptions(value) || depth > 8) return undefined;
+  if (value.strategy === 'nats' || value.strategy === 'local') return [option, value.strategy];
+  if (value.strategy !== 'aggregate' || !Array.isArray(value.of)) return undefined;
+  for (const [i, child] of (value.of as unknown[]).entries()) {
+    const found = findStrategy(child, `${option}.of[${i}]`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}

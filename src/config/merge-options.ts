@@ -11,7 +11,12 @@ import { multicastInterfaceAddress } from '../discovery/index.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { ConfigMessages } from './config.messages.js';
 import { isBuiltInOptions } from './built-in-strategies.js';
-import { checkTcpOnlyVariables, fillDistFromEnv, withNatsCredentials } from './dist-env.js';
+import {
+  checkDiscoveryWithNatsDist,
+  checkTcpOnlyVariables,
+  fillDistFromEnv,
+  withNatsCredentials,
+} from './dist-env.js';
 import {
   ENV,
   type EnvConfig,
@@ -58,6 +63,7 @@ export function resolveClusterOptions<T extends LayeredOptions>(
   if (merged.namespace !== undefined) checkNamespace('namespace', merged.namespace);
   checkEnvQuorum(merged, fromEnv);
   const options = shareHostSettings(merged, fromEnv);
+  checkDiscoveryWithNatsDist(options.dist, options.discovery);
   if (options.node) return { options, self: nodeKey(options.node) };
   return { options, self: defaultNodeName(process.pid, zeroConfigurationHost(options)) };
 }

@@ -456,13 +456,52 @@ describe('the NATS dist and the other variables', () => {
       { GEN_CLUSTER_DIST: 'nats://127.0.0.1:4222' },
     );
     expect(self).toBe(defaultNodeName(process.pid, hostname()));
-    // local discovery does not make a NATS node a loopback one: nothing dials its name
-    expect(
-      resolveClusterOptions<LayeredOptions>(
-        { discovery: 'local' },
-        { GEN_CLUSTER_DIST: 'nats://127.0.0.1:4222' },
-      ).self,
-    ).toBe(defaultNodeName(process.pid, hostname()));
+  });
+
+  it.each([
+    ['GEN_CLUSTER_DISCOVERY=nats://...', {}, { GEN_CLUSTER_DISCOVERY: 'nats://127.0.0.1:4222' }],
+    ['the nats:// short form in code', { discovery: 'nats://127.0.0.1:4222' }, {}],
+    [
+      'a NATS discovery in an aggregate',
+      { discovery: { strategy: 'nats', servers: 'h:4222' } },
+      { GEN_CLUSTER_DISCOVERY: 'dns:svc.ns|nats://h:4222' },
+    ],
+  ])('refuses %s beside the NATS dist (it needs a TCP port)', (_, options, env) => {
+    const read = () =>
+      resolveClusterOptions<LayeredOptions>(options, {
+        GEN_CLUSTER_DIST: 'nats://127.0.0.1:4222',
+        ...env,
+      });
+    expect(read).toThrow(InvalidConfigError);
+    expect(read).toThrow(/is the NATS discovery .* but the dist is the NATS dist/);
+    expect(read).toThrow(/Use the NATS dist alone .* a dns, static or kubernetes discovery/);
+    // with the TCP dist it is what the NATS discovery is for
+    expect(() =>
+      resolveClusterOptions<LayeredOptions>(options, { ...env, GEN_CLUSTER_DIST: 'tcp' }),
+    ).not.toThrow();
+  });
+
+  it('refuses local discovery beside the NATS dist (it would find nobody)', () => {
+    for (const [options, env] of [
+      [{ discovery: 'local' }, {}],
+      [{}, { GEN_CLUSTER_DISCOVERY: 'local:h1,h2' }],
+      [{ discovery: 'dns:svc.ns|local' }, {}],
+    ] as const) {
+      const read = () =>
+        resolveClusterOptions<LayeredOptions>(options, {
+          GEN_CLUSTER_DIST: 'nats://127.0.0.1:4222',
+          ...env,
+        });
+      expect(read).toThrow(InvalidConfigError);
+      expect(read).toThrow(/is local discovery, .* it would find nobody/);
+    }
+    // an instance of the NATS dist as well
+    const dist = new NatsDist({ servers: 'nats://127.0.0.1:4222', cookie: 'd'.repeat(32) });
+    expect(() => resolve({ dist, discovery: 'local' })).toThrow(/is local discovery/);
+    expect(resolve({ dist, discovery: 'dns:svc.ns' }).discovery).toEqual({
+      strategy: 'dns',
+      domain: 'svc.ns',
+    });
   });
 });
 

@@ -257,6 +257,39 @@ describe('NatsDist with a real nats-server', () => {
     }
   });
 
+  it('never brings a dead node back from a recording of its presence replayed to a start that never saw it', async () => {
+    const { namespace, nodes } = await formCluster(['a', 'b']);
+    const [a, b] = nodes as [TestNode, TestNode];
+    const { connect } = await import('@nats-io/transport-node');
+    const raw = await connect({ servers: server.url });
+    try {
+      const presence = `gc.${namespace}.p`;
+      const bInbox = `gc.${namespace}.n.${b.dist.incarnation!}`;
+      const recorded: Uint8Array[] = [];
+      raw.subscribe(presence, { callback: (_e, m) => void recorded.push(m.data) });
+      await raw.flush();
+      await until(() => recorded.length > 6, 2_000, 'some presence recorded');
+      await b.dist.crashForTest();
+      await until(() => a.downs().length === 1, 2_000, 'b down');
+      // A start that never heard b: the recording passes its replay guard, but b cannot answer.
+      const c = await startNode('c', namespace);
+      await until(() => c.members().length === 1, 2_000, 'c to see a');
+      const asked: Uint8Array[] = [];
+      raw.subscribe(bInbox, { callback: (_e, m) => void asked.push(m.data) });
+      await raw.flush();
+      for (const packet of recorded) raw.publish(presence, packet);
+      await raw.flush();
+      // c asks b's start to answer (a directed hello): it has read the replay.
+      await until(() => asked.length > 0, 2_000, 'c to ask the replayed start');
+      const deadline = performance.now() + AFTER_WINDOW;
+      await until(() => performance.now() > deadline, AFTER_WINDOW + 500, 'the window');
+      expect(c.members()).toEqual([a.name]);
+      expect(c.events.filter(e => e.type === 'nodeUp' && e.node === b.name)).toEqual([]);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('declares nobody down while the server hangs unnoticed by the client (own presence not echoed)', async () => {
     const { nodes } = await formCluster(['a', 'b']);
     server.pause();

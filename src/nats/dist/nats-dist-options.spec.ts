@@ -36,6 +36,9 @@ describe('NATS dist options', () => {
     ['heartbeatIntervalMs', { heartbeatIntervalMs: 0 }],
     ['failureTimeoutMs', { failureTimeoutMs: 1.5 }],
     ['failureTimeoutMs', { heartbeatIntervalMs: 1_000, failureTimeoutMs: 1_000 }],
+    ['failureTimeoutMs', { heartbeatIntervalMs: 1_000, failureTimeoutMs: 1_999 }],
+    ['dist (nats).heartbeatInterval', { heartbeatInterval: 500 } as Partial<NatsDistOptions>],
+    ['dist (nats).port', { port: 4370 } as Partial<NatsDistOptions>],
     ['requestTimeoutMs', { requestTimeoutMs: -1 }],
     ['messageAuth', { messageAuth: 'sha1' as 'hmac' }],
     ['maxMessageBytes', { maxMessageBytes: 0 }],
@@ -43,6 +46,20 @@ describe('NATS dist options', () => {
     ['maxStructuredPayloadBytes', { maxMessageBytes: 1024, maxStructuredPayloadBytes: 2048 }],
     ['startedAt', { startedAt: 0 }],
   ];
+  it('accepts a failure timeout of exactly twice the heartbeat, and names both when under', () => {
+    expect(
+      resolveNatsDistSettings({ ...base, heartbeatIntervalMs: 500, failureTimeoutMs: 1_000 })
+        .failureTimeoutMs,
+    ).toBe(1_000);
+    expect(() =>
+      resolveNatsDistSettings({ ...base, heartbeatIntervalMs: 500, failureTimeoutMs: 999 }),
+    ).toThrow(/failureTimeoutMs[\s\S]*heartbeatIntervalMs/);
+  });
+
+  it('names a bad connection option under the dist (dist (nats).servers)', () => {
+    expect(() => new NatsDist({ ...base, servers: 'http://h:1' })).toThrow('dist (nats).servers');
+  });
+
   it.each(bad)('refuses a bad %s, naming it', (option, options) => {
     const resolve = () => resolveNatsDistSettings({ ...base, ...options });
     expect(resolve).toThrow(InvalidConfigError);

@@ -305,3 +305,57 @@ describe('PresenceTracker views', () => {
     expect(tracker.size).toBe(1);
   });
 });
+
+describe('PresenceTracker unverified starts', () => {
+  it('keeps an unverified start pending, never a member nor heard, until a verified announcement', () => {
+    const h = harness();
+    expect(h.tracker.unverified(a1)).toBe('pending');
+    expect(h.tracker.unverified(a1)).toBe('pending');
+    expect(h.tracker.pendingSize).toBe(1);
+    expect(h.tracker.heardNodes()).toEqual([]);
+    expect(h.tracker.connect('a@h')).toBe('unknown');
+    expect(h.take()).toEqual([]);
+    expect(h.tracker.heard(a1)).toBe('up');
+    expect(h.tracker.pendingSize).toBe(0);
+    // Once verified, its announcements refresh it.
+    expect(h.tracker.unverified(a1)).toBe('refreshed');
+    expect(h.take()).toEqual(['up a@h a1 100']);
+  });
+
+  it('never lets an unverified new start take over a member: it stays pending', () => {
+    const h = harness();
+    h.tracker.heard(a1);
+    h.take();
+    expect(h.tracker.unverified(a2)).toBe('pending');
+    expect(h.tracker.memberIncarnation('a@h')).toBe('a1');
+    expect(h.take()).toEqual([]);
+    // An older start than the one tracked is a stray packet.
+    h.tracker.heard(a2);
+    expect(h.tracker.unverified(a1)).toBe('duplicate');
+  });
+
+  it('forgets pending starts after the failure timeout, and bounds them', () => {
+    const h = harness({ maxNodes: 1 });
+    h.tracker.unverified(a1);
+    h.tracker.unverified(b1);
+    expect(h.tracker.pendingSize).toBe(1);
+    h.at(FAILURE + 1);
+    h.tracker.tick();
+    expect(h.tracker.pendingSize).toBe(0);
+  });
+
+  it('decides frames by their sender start: member, proved pending, unsigned pending, or refused', () => {
+    const h = harness({ admits: node => node !== 'b@h' });
+    expect(h.tracker.frameFrom('a@h', 'a1', true)).toBe('notMember');
+    h.tracker.unverified(a1);
+    expect(h.tracker.frameFrom('a@h', 'a1', false)).toBe('pending');
+    expect(h.tracker.frameFrom('a@h', 'a2', true)).toBe('notMember');
+    expect(h.tracker.frameFrom('a@h', 'a1', true)).toBe('up');
+    expect(h.tracker.frameFrom('a@h', 'a1', true)).toBe('member');
+    h.tracker.unverified(b1);
+    expect(h.tracker.frameFrom('b@h', 'b1', false)).toBe('notMember');
+    expect(h.tracker.frameFrom('b@h', 'b1', true)).toBe('notMember');
+    h.tracker.disconnect('a@h');
+    expect(h.tracker.frameFrom('a@h', 'a1', true)).toBe('notMember');
+  });
+});

@@ -153,3 +153,78 @@ describe('fragmented messages', () => {
     expect(r.accept(payloads[1]!)).toEqual(refused('fragmentOrder'));
   });
 });
+
+describe('partial messages held by a reader', () => {
+  const senderWriter = (self: string, incarnation: string) =>
+    new FrameWriter({ self, incarnation, key: KEY, maxPayloadBytes: MAX_PAYLOAD });
+
+  it('drops a dead sender’s message under way without forgetting its seqs (dropPartial)', () => {
+    const r = reader();
+    const payloads = writer().encode(B_INC, [randomBytes(500)]);
+    expect(r.accept(payloads[0]!)).toEqual({ kind: 'partial' });
+    expect(r.bufferedPartialBytes).toBeGreaterThan(0);
+    r.dropPartial('a@h');
+    expect(r.bufferedPartialBytes).toBe(0);
+    expect(r.droppedPartials).toBe(1);
+    expect(r.accept(payloads[1]!)).toEqual(refused('fragmentOrder'));
+    // Still remembered: the first fragment again is a replay.
+    expect(r.accept(payloads[0]!)).toEqual(refused('replayed'));
+  });
+
+  it('caps the bytes buffered across senders: the oldest message under way goes first', () => {
+    const r = new FrameReader({
+      incarnation: B_INC,
+      key: KEY,
+      maxMessageBytes: 1_000,
+      maxPartialBytes: 300,
+    });
+    const first = senderWriter('a@h', A_INC).encode(B_INC, [randomBytes(900)]);
+    const second = senderWriter('c@h', 'ccccccccccccccc1').encode(B_INC, [randomBytes(900)]);
+    expect(r.accept(first[0]!)).toEqual({ kind: 'partial' });
+    expect(r.accept(second[0]!)).toEqual({ kind: 'partial' });
+    expect(r.accept(second[1]!)).toEqual({ kind: 'partial' });
+    expect(r.bufferedPartialBytes).toBeLessThanOrEqual(300);
+    expect(r.accept(first[1]!)).toEqual(refused('fragmentOrder'));
+  });
+
+  it('sweeps a message under way with no fragment for partialTimeoutMs', () => {
+    let now = 0;
+    const r = new FrameReader({
+      incarnation: B_INC,
+      key: KEY,
+      maxMessageBytes: 10_000,
+      partialTimeoutMs: 100,
+      clock: () => now,
+    });
+    const payloads = writer().encode(B_INC, [randomBytes(500)]);
+    r.accept(payloads[0]!);
+    now = 100;
+    r.sweep();
+    expect(r.bufferedPartialBytes).toBeGreaterThan(0);
+    now = 101;
+    r.sweep();
+    expect(r.bufferedPartialBytes).toBe(0);
+    expect(r.accept(payloads[1]!)).toEqual(refused('fragmentOrder'));
+  });
+});
+
+describe('a writer whose payload limit is read at each message', () => {
+  it('fragments to the limit known now, with one seq counter', () => {
+    let limit = 1_000;
+    const w = new FrameWriter({
+      self: 'a@h',
+      incarnation: A_INC,
+      key: KEY,
+      maxPayloadBytes: () => limit,
+    });
+    const r = reader();
+    const body = randomBytes(500);
+    expect(w.encode(B_INC, [body])).toHaveLength(1);
+    limit = MAX_PAYLOAD;
+    const split = w.encode(B_INC, [body]);
+    expect(split.length).toBeGreaterThan(1);
+    expect(r.accept(w.encode(B_INC, [Buffer.from('x')])[0]!).kind).toBe('message');
+    // Earlier seqs than the last taken are refused: one counter across limits.
+    expect(r.accept(split[0]!)).toEqual(refused('replayed'));
+  });
+});

@@ -249,12 +249,12 @@ export class NatsDiscovery implements DiscoveryStrategy {
   }
 
   /** Publishes the next announcement of `kind` to `subject`; whether it went out. */
-  private announce(subject: string, kind: PresenceKind): boolean {
+  private announce(subject: string, kind: PresenceKind, to?: string): boolean {
     const link = this.link;
     if (link === undefined) return false;
     this.counter++;
     try {
-      link.publish(subject, encodePresence(this.announcement(kind), this.key!));
+      link.publish(subject, encodePresence({ ...this.announcement(kind), to }, this.key!));
       this.counts.sent++;
       return true;
     } catch (error) {
@@ -291,9 +291,16 @@ export class NatsDiscovery implements DiscoveryStrategy {
       if (a.incarnation !== this.incarnation) this.warn('duplicate', M.duplicateName(a.node));
       return;
     }
-    // Only a `reply` goes to an inbox, and never to the namespace's subject: a packet moved from
-    // one to the other is a replay (counted as malformed, as a bad name or port).
-    if (direct !== (a.kind === 'reply') || a.port === 0 || !isCanonicalNodeName(a.node)) {
+    // Only a `reply` goes to an inbox, bound to this start (`to`), and never to the namespace's
+    // subject: a packet moved from one to the other, or a reply recorded for another start, is a
+    // replay (counted as malformed, as a bad name or port).
+    const placed = direct ? a.kind === 'reply' && a.to === this.incarnation : a.kind !== 'reply';
+    if (
+      !placed ||
+      (!direct && a.to !== undefined) ||
+      a.port === 0 ||
+      !isCanonicalNodeName(a.node)
+    ) {
       this.counts.malformed++;
       return;
     }
@@ -304,7 +311,8 @@ export class NatsDiscovery implements DiscoveryStrategy {
     }
     this.counts.accepted++;
     // A newcomer: answer on its own subject, so it learns this node within one round trip.
-    if (a.kind === 'hello') this.announce(this.subjects.discoveryInbox(a.incarnation), 'reply');
+    if (a.kind === 'hello')
+      this.announce(this.subjects.discoveryInbox(a.incarnation), 'reply', a.incarnation);
     if (result === 'changed') {
       this.answerKey = undefined;
       this.requestRefresh?.();

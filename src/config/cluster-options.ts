@@ -7,7 +7,7 @@ import type {
   SchedulerOptions,
 } from '../core/index.js';
 import type { BuiltInDiscoveryOptions as MeshDiscoveryOptions } from '../discovery/index.js';
-import type { BuiltInDistOptions as TcpBuiltInDistOptions } from '../distribution/index.js';
+import type { TcpBuiltInDistOptions } from '../distribution/index.js';
 import type { NatsDiscoveryOptions, NatsDistOptions } from '../nats/index.js';
 
 /**

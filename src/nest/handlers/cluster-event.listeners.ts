@@ -1,25 +1,30 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ContextIdFactory } from '@nestjs/core';
 import type { Observable } from 'rxjs';
-import { InvalidConfigError } from '../../core/index.js';
+import { type ClusterEvent, InvalidConfigError } from '../../core/index.js';
 import type { ClusterService } from '../cluster.service.js';
 import { NestMessages } from '../gen-cluster.messages.js';
 import { resolveScoped } from './cluster-context.creator.js';
 import type { ClusterEventRequest } from './cluster-request.interface.js';
 import { type Host, clusterOf } from './cluster-hosts.js';
 
-/** Every `ClusterEvent['type']`, to refuse a misspelt one at bootstrap. */
-const EVENT_TYPES: readonly string[] = [
-  'nodeUp',
-  'nodeDown',
-  'discovered',
-  'lost',
-  'discoveryError',
-  'connectFailed',
-  'quorumChanged',
-  'distDisconnected',
-  'distConnected',
-];
+/**
+ * Every `ClusterEvent['type']`, to refuse a misspelt one at bootstrap: the keys of a record over
+ * the union, so the compiler reports a type added to `ClusterEvent` and missing here (and one here
+ * that is no event type).
+ */
+const EVENT_TYPE_SET = {
+  nodeUp: true,
+  nodeDown: true,
+  discovered: true,
+  lost: true,
+  discoveryError: true,
+  connectFailed: true,
+  quorumChanged: true,
+  distDisconnected: true,
+  distConnected: true,
+} as const satisfies Record<ClusterEvent['type'], true>;
+const EVENT_TYPES: readonly string[] = Object.keys(EVENT_TYPE_SET);
 
 /** One node-event registration found by the explorer. @internal */
 export interface EventRegistration {

@@ -52,9 +52,10 @@ export interface NatsDistOptions extends NatsConnectionOptions {
    * least twice `heartbeatIntervalMs`. Not applied while this node is cut off from NATS: peers
    * not heard within it after the reconnect are declared down then. Membership also freezes when
    * this node's own presence stops coming back from NATS for max(1.65 × heartbeatIntervalMs,
-   * failureTimeoutMs / 2) although the client counts as connected (a hung server); that check is
-   * off only while that limit is not below `failureTimeoutMs` (it always is at the 2× minimum),
-   * until the first own announcement came back, after `leave`, and while cut off.
+   * failureTimeoutMs / 2) although the client counts as connected (a hung server). With
+   * `failureTimeoutMs` at least twice the heartbeat that limit is always below it, so the check is
+   * on, except before this node's first announcement came back (a server that does not echo
+   * changes nothing), after `leave`, and while cut off (it restarts at the reconnect).
    */
   readonly failureTimeoutMs?: number;
   /** Default request timeout, in ms (5000). */

@@ -191,6 +191,44 @@ describe('ClusterMetrics', () => {
     expect(value(families, METRIC_NAMES.connectFailures, { cluster: 'default' })).toBe(1);
   });
 
+  it('shows whether the dist is connected, and counts its disconnects, from the events', async () => {
+    const a = new FakeCluster('default');
+    attach(a.source(), { registry });
+    const read = async () => {
+      const f = await scrape(registry);
+      return {
+        connected: value(f, METRIC_NAMES.distConnected, { cluster: 'default' }),
+        disconnects: value(f, METRIC_NAMES.distDisconnects, { cluster: 'default' }),
+      };
+    };
+    expect(family(await scrape(registry), METRIC_NAMES.distConnected)).toMatchObject({
+      type: 'GAUGE',
+      help: "Whether this node's dist is connected (1) or cut off from its broker (0; the NATS dist without NATS); always 1 for the TCP mesh.",
+    });
+    expect(family(await scrape(registry), METRIC_NAMES.distDisconnects)).toMatchObject({
+      type: 'COUNTER',
+      help: "Times this node's dist was cut off from its broker (distDisconnected events; the NATS dist losing NATS).",
+    });
+    expect(await read()).toEqual({ connected: 1, disconnects: 0 });
+    a.events.next({ type: 'distDisconnected', reason: 'connection to 127.0.0.1:4222 closed' });
+    expect(await read()).toEqual({ connected: 0, disconnects: 1 });
+    a.events.next({ type: 'distConnected', downForMs: 1_200 });
+    expect(await read()).toEqual({ connected: 1, disconnects: 1 });
+    a.events.next({ type: 'distDisconnected', reason: 'stale' });
+    expect(await read()).toEqual({ connected: 0, disconnects: 2 });
+  });
+
+  it('starts the dist gauge at 0 for a dist already cut off when the metrics attach', async () => {
+    const a = new FakeCluster('default');
+    a.health.distConnected = false;
+    const metrics = attach(a.source(), { registry });
+    const f = await scrape(registry);
+    expect(value(f, METRIC_NAMES.distConnected, { cluster: 'default' })).toBe(0);
+    expect(value(f, METRIC_NAMES.distDisconnects, { cluster: 'default' })).toBe(0);
+    metrics.close();
+    expect(await registry.metrics()).not.toContain('gen_cluster_dist_connected{');
+  });
+
   it('adds running totals as deltas at scrape, so the counters only grow', async () => {
     const a = new FakeCluster('default');
     attach(a.source(), { registry });
@@ -400,11 +438,13 @@ describe('ClusterMetrics', () => {
     );
   });
 
-  it('lists the 17 metrics, the quorum gauge included', () => {
+  it('lists the 19 metrics, the quorum gauge included', () => {
     expect(Object.values(METRIC_NAMES).sort()).toEqual([
       'gen_cluster_connect_failures_total',
       'gen_cluster_discovered_nodes',
       'gen_cluster_discovery_errors_total',
+      'gen_cluster_dist_connected',
+      'gen_cluster_dist_disconnects_total',
       'gen_cluster_handshake_refusals_total',
       'gen_cluster_members',
       'gen_cluster_messages_received_total',

@@ -72,6 +72,9 @@ export class ClusterSeries {
     metrics.nodeUp.inc(labels, 0);
     metrics.discoveryErrors.inc(labels, 0);
     metrics.connectFailures.inc(labels, 0);
+    metrics.distDisconnects.inc(labels, 0);
+    // cut off already (a node started while NATS is down): then the events say when it connects
+    metrics.distConnected.set(labels, this.source.engine.health().distConnected === false ? 0 : 1);
     for (const reason of NODE_DOWN_REASONS) metrics.nodeDown.inc({ ...labels, reason }, 0);
     this.subscription = this.source.engine.events$.subscribe(event => this.onEvent(event));
     this.uninstrument = this.source.messaging?.instrument?.(this.latency);
@@ -90,6 +93,7 @@ export class ClusterSeries {
       metrics.discoveredNodes,
       metrics.requestsInFlight,
       metrics.requestsServing,
+      metrics.distConnected,
     ]) {
       gauge.remove(labels);
     }
@@ -97,6 +101,7 @@ export class ClusterSeries {
       metrics.nodeUp,
       metrics.discoveryErrors,
       metrics.connectFailures,
+      metrics.distDisconnects,
       metrics.messagesSent,
       metrics.messagesReceived,
       metrics.sentBytes,
@@ -209,6 +214,13 @@ export class ClusterSeries {
         break;
       case 'connectFailed':
         metrics.connectFailures.inc(labels);
+        break;
+      case 'distDisconnected':
+        metrics.distConnected.set(labels, 0);
+        metrics.distDisconnects.inc(labels);
+        break;
+      case 'distConnected':
+        metrics.distConnected.set(labels, 1);
         break;
       case 'quorumChanged':
         this.quorum?.set(labels, event.quorum.has ? 1 : 0);

@@ -19,6 +19,13 @@ export const METRIC_NAMES = Object.freeze({
   nodeDown: 'gen_cluster_node_down_total',
   /** Counter: failed discovery lookups. */
   discoveryErrors: 'gen_cluster_discovery_errors_total',
+  /**
+   * Gauge: 1 while this node's dist is connected, 0 while it is cut off from its broker (the NATS
+   * dist from NATS: `distDisconnected` until `distConnected`); always 1 for the TCP mesh.
+   */
+  distConnected: 'gen_cluster_dist_connected',
+  /** Counter: times this node's dist was cut off from its broker (`distDisconnected` events). */
+  distDisconnects: 'gen_cluster_dist_disconnects_total',
   /** Counter: failed connection attempts. */
   connectFailures: 'gen_cluster_connect_failures_total',
   /** Counter, label `reason`: refused handshakes. */

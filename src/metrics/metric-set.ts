@@ -16,6 +16,8 @@ export interface ClusterMetricObjects {
   readonly nodeDown: Counter<'cluster' | 'reason'>;
   readonly discoveryErrors: Counter<'cluster'>;
   readonly connectFailures: Counter<'cluster'>;
+  readonly distConnected: Gauge<'cluster'>;
+  readonly distDisconnects: Counter<'cluster'>;
   readonly handshakeRefusals: Counter<'cluster' | 'reason'>;
   readonly messagesSent: Counter<'cluster'>;
   readonly messagesReceived: Counter<'cluster'>;
@@ -175,6 +177,8 @@ export class ClusterMetricSet {
       nodeDown: counter(n.nodeDown, help.nodeDown, ['cluster', 'reason']),
       discoveryErrors: counter(n.discoveryErrors, help.discoveryErrors, ['cluster']),
       connectFailures: counter(n.connectFailures, help.connectFailures, ['cluster']),
+      distConnected: gauge(n.distConnected, help.distConnected, ['cluster']),
+      distDisconnects: counter(n.distDisconnects, help.distDisconnects, ['cluster']),
       handshakeRefusals: counter(
         n.handshakeRefusals,
         help.handshakeRefusals,

@@ -41,6 +41,10 @@ export const MetricsMessages = {
     nodeDown: 'Members that went down (nodeDown events), by reason.',
     discoveryErrors: 'Failed discovery lookups.',
     connectFailures: 'Failed connection attempts to discovered nodes.',
+    distConnected:
+      "Whether this node's dist is connected (1) or cut off from its broker (0; the NATS dist without NATS); always 1 for the TCP mesh.",
+    distDisconnects:
+      "Times this node's dist was cut off from its broker (distDisconnected events; the NATS dist losing NATS).",
     handshakeRefusals: 'Handshakes refused (either direction), by reason.',
     messagesSent: 'Messages sent by this node (requests, answers, sends, broadcasts).',
     messagesReceived: 'Messages received by this node.',

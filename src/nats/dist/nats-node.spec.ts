@@ -152,19 +152,28 @@ describe('NatsNode membership', () => {
     expect(h.node.members().map(m => m.node)).toEqual([p.name]);
   });
 
-  it('answers a hello with a reply bound to the asker, and asks the asker in turn', async () => {
+  it('asks an unverified hello; a directed hello naming this start proves its sender and is answered', async () => {
     const h = await start();
     const p = peer();
     h.link.deliver(SUBJECTS.presence, p.presence('hello'));
+    // The ask names p's start: it proves this start to p as a reply would.
     expect(sentTo(h, SUBJECTS.inbox(p.incarnation))).toMatchObject([
-      { kind: 'reply', to: p.incarnation },
       { kind: 'hello', to: p.incarnation },
     ]);
+    const q = peer('q@h');
+    h.link.deliver(h.inbox, q.presence('hello', h.node.incarnation));
+    expect(h.ups).toEqual([q.name]);
+    expect(sentTo(h, SUBJECTS.inbox(q.incarnation))).toMatchObject([
+      { kind: 'reply', to: q.incarnation },
+    ]);
+    // A verified member's broadcast hello (a reconnect) is answered with a reply.
+    h.link.deliver(SUBJECTS.presence, q.presence('hello'));
+    expect(sentTo(h, SUBJECTS.inbox(q.incarnation))).toHaveLength(1); // within the reply window
     // A reply on the broadcast subject, or a broadcast kind on the inbox, is misplaced.
     h.link.deliver(SUBJECTS.presence, p.presence('reply', h.node.incarnation));
     h.link.deliver(h.inbox, p.presence('alive'));
     expect(refusals(h)['presence.misdirected']).toBe(2);
-    expect(h.ups).toEqual([]);
+    expect(h.ups).toEqual([q.name]);
   });
 
   it('resolves a connect waiter once the start is verified, and false when aborted', async () => {

@@ -12,8 +12,9 @@
  * Membership is proved, not replayed: an `alive` or `hello` only makes its start pending (a
  * recording of a dead node's packets, replayed to a start that never saw them, passes the replay
  * guard). This start then sends that start a `hello` on its inbox; its `reply`, whose MAC covers
- * this start's incarnation, makes it a member. A signed frame addressed to this start proves as
- * much. After that, its `alive`s (counters above the last) keep it a member.
+ * this start's incarnation, makes it a member (and the directed `hello`, naming that start, proves
+ * this one to it: a pair verifies each other in two packets). A signed frame addressed to this
+ * start proves as much. After that, its `alive`s (counters above the last) keep it a member.
  */
 import { type KeyObject, createSecretKey } from 'node:crypto';
 import type { DistContext, Peer } from '../../core/index.js';
@@ -299,19 +300,26 @@ export class NatsNode {
         if (!this.tracker.has(a.node)) this.options.heardChanged?.();
         return;
       }
-      if (a.kind === 'hello') this.announcer?.reply(a);
-      if (a.kind === 'reply') return this.verified(a);
+      if (direct) {
+        // A `reply` or a `hello` naming this start under its MAC: its sender is alive now. A
+        // directed `hello` asks for a `reply` too (that proves this start to its sender).
+        this.verified(a);
+        if (a.kind === 'hello') this.announcer?.reply(a);
+        return;
+      }
       const outcome = this.tracker.unverified(a);
       if (outcome === 'duplicate')
         return this.counters.warnOnce(`duplicate|${a.node}`, M.duplicatePeer(a.node));
-      // Not proved alive: ask it; its `reply` (bound to this start) makes it a member.
+      // Not proved alive: ask it (a `hello` to its inbox, naming its start). Its answer makes it a
+      // member; and the ask, naming it, proves this start to it as a `reply` would.
       if (outcome === 'pending') this.announcer?.ask(a);
+      else if (a.kind === 'hello') this.announcer?.reply(a);
     } catch (error) {
       this.counters.warnOnce('presenceFailed', M.handlerFailed('presence packet', error), error);
     }
   }
 
-  /** A `reply` to this start: its sender is alive now. */
+  /** A `reply` or directed `hello` naming this start: its sender is alive now. */
   private verified(a: PresenceAnnouncement): void {
     const known = this.tracker.has(a.node);
     const outcome = this.tracker.heard(a);

@@ -14,7 +14,6 @@ import {
   GenClusterModule,
   NodeDownError,
   RequestTimeoutError,
-  TcpDist,
 } from '../src/index.js';
 import { ClusterHealthModule } from '../src/terminus/index.js';
 import { ClusterUiController } from './cluster-ui/cluster-ui.controller.js';
@@ -49,12 +48,14 @@ export class ClusterController {
 
   /**
    * `{"self":"name@host","members":[...],"namespace":"..."}`; members exclude self, like Erlang's
-   * `nodes()`; `namespace` is the cluster namespace of the TCP dist (absent with no cluster).
+   * `nodes()`; `namespace` is the cluster namespace of the dist (the TCP mesh and the NATS dist
+   * both say it; absent with no cluster).
    */
   @Get()
   view(): { self: string; members: string[]; namespace?: string } {
     const dist = this.cluster.engine?.strategies.dist;
-    const namespace = dist instanceof TcpDist ? dist.namespace : undefined;
+    const named = dist && 'namespace' in dist ? dist.namespace : undefined;
+    const namespace = typeof named === 'string' ? named : undefined;
     return { self: this.cluster.self, members: this.cluster.nodes(), namespace };
   }
 

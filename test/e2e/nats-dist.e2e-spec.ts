@@ -98,6 +98,9 @@ describe('the NATS dist: three sample processes on one nats-server', () => {
       const view = await node.cluster();
       expect(view.self).toBe(names[i]);
       expect(sorted(view.members)).toEqual(others(i));
+      // the same shape as over the TCP mesh, the namespace included
+      const body = (await http<{ namespace?: string }>(node, 'GET', '/cluster')).body;
+      expect(body.namespace).toBe('default');
       expect((await http(node, 'GET', '/health/ready')).status).toBe(200);
     }
     // everything on the NATS server went over the cluster's namespaced subjects

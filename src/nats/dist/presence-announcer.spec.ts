@@ -7,14 +7,14 @@ const KEY = Buffer.alloc(32, 7);
 const logger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 function harness(options: Partial<PresenceAnnouncerOptions> = {}) {
-  const published: { subject: string; kind: string; counter: number }[] = [];
+  const published: { subject: string; kind: string; counter: number; to?: string }[] = [];
   const link = {
     connected: true,
     publish(subject: string, payload: Uint8Array) {
       const decoded = decodePresence(payload, KEY);
       if (!decoded.ok) throw new Error('bad packet');
-      const { kind, counter } = decoded.announcement;
-      published.push({ subject, kind, counter });
+      const { kind, counter, to } = decoded.announcement;
+      published.push({ subject, kind, counter, ...(to === undefined ? {} : { to }) });
     },
   };
   const announcer = new PresenceAnnouncer({
@@ -110,5 +110,19 @@ describe('PresenceAnnouncer', () => {
     h.announcer.hello();
     h.announcer.reply(hello('1111111111111111'), 0);
     expect(h.published.map(p => p.kind)).toEqual(['leaving']);
+  });
+
+  it('binds a reply and an ask to the start they go to, each at most once per window', () => {
+    const h = harness();
+    h.announcer.reply(hello('00000000000000b1'), 0);
+    h.announcer.reply(hello('00000000000000b1'), 500);
+    h.announcer.ask(hello('00000000000000b1'), 500);
+    h.announcer.ask(hello('00000000000000b1'), 900);
+    h.announcer.ask(hello('00000000000000b1'), 1_500);
+    expect(h.published).toEqual([
+      { subject: 'gc.ns.n.00000000000000b1', kind: 'reply', counter: 1, to: '00000000000000b1' },
+      { subject: 'gc.ns.n.00000000000000b1', kind: 'hello', counter: 2, to: '00000000000000b1' },
+      { subject: 'gc.ns.n.00000000000000b1', kind: 'hello', counter: 3, to: '00000000000000b1' },
+    ]);
   });
 });

@@ -2,7 +2,7 @@
  * The Nest module with no discovery configured and a dist that finds its peers itself (as the
  * NATS dist does): the dist's discovery() is the discovery, so the cluster runs instead of idling.
  */
-import { Injectable } from '@nestjs/common';
+import { type DynamicModule, Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { DiscoveryStrategy } from '../core/index.js';
 import { TestDiscovery, TestDist } from '../testing/index.js';
@@ -18,9 +18,10 @@ class FindingDist extends TestDist {
   }
 }
 
-async function boot(dist: unknown) {
+async function boot(dist: unknown, imports: DynamicModule[] = []) {
   const moduleRef = await Test.createTestingModule({
     imports: [
+      ...imports,
       GenClusterModule.forRoot({
         node: 'a@10.0.0.1',
         dist: dist as never,
@@ -54,12 +55,57 @@ describe('GenClusterModule: a dist that finds its peers itself', () => {
     }
   });
 
-  it('stays idle with a dist that finds no peers itself', async () => {
-    const app = await boot(new TestDist());
+  it('runs a cluster on the discovery of a dist given as a provider token', async () => {
+    const TOKEN = Symbol('finding dist');
+    const found = new FindingDist();
+    const app = await boot(TOKEN, [
+      {
+        module: class DistHolder {},
+        providers: [{ provide: TOKEN, useValue: found }],
+        exports: [TOKEN],
+        global: true,
+      },
+    ]);
     try {
-      expect(app.get(ClusterService).started).toBe(false);
+      const cluster = app.get(ClusterService);
+      await cluster.start();
+      await cluster.refresh();
+      expect(cluster.engine!.strategies.dist).toBe(found);
+      expect(cluster.engine!.strategies.discovery).toBe(found.own);
+      expect(found.connectCalls).toEqual(['b@10.0.0.2']);
     } finally {
       await app.close();
+    }
+  });
+
+  it('stays idle with a dist that finds no peers itself, saying what would run one', async () => {
+    const TOKEN = 'PLAIN_DIST';
+    for (const [dist, imports] of [
+      [new TestDist(), []],
+      [
+        TOKEN,
+        [
+          {
+            module: class PlainHolder {},
+            providers: [{ provide: TOKEN, useValue: new TestDist() }],
+            exports: [TOKEN],
+            global: true,
+          },
+        ],
+      ],
+    ] as const) {
+      const app = await boot(dist, imports as never);
+      try {
+        const cluster = app.get(ClusterService);
+        expect(cluster.started).toBe(false);
+        await expect(
+          Promise.resolve().then(() => cluster.send('b@10.0.0.2', 't', 1)),
+        ).rejects.toThrow(
+          /no discovery is configured.*GEN_CLUSTER_DIST=nats:\/\/host:4222.*a custom dist with a discovery\(\) method/,
+        );
+      } finally {
+        await app.close();
+      }
     }
   });
 });

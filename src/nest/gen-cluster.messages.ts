@@ -13,7 +13,7 @@ export const NestMessages = {
   duplicatePort: (port: number, first: string, second: string) =>
     `GenClusterModule: clusters "${first}" and "${second}" both use dist port ${port}. Each cluster of an application is its own node: give each its own "dist: { port }" (GEN_CLUSTER_PORT can serve only one of them).`,
   notConfigured: (name: string) =>
-    `Cluster "${name}" is not running: no discovery is configured, so there is no peer to reach. Set the "discovery" option of GenClusterModule.forRoot() (e.g. { strategy: "local" }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns").`,
+    `Cluster "${name}" is not running: no discovery is configured, so there is no peer to reach. Set the "discovery" option of GenClusterModule.forRoot() (e.g. { strategy: "local" }) or GEN_CLUSTER_DISCOVERY (e.g. "local" or "dns:my-svc.my-ns"), or use a dist that finds its peers itself: the NATS dist (GEN_CLUSTER_DIST=nats://host:4222 or dist: { strategy: "nats", servers: [...] }), or a custom dist with a discovery() method.`,
   noCluster: (name: string) => `No discovery configured; cluster "${name}" is not started.`,
   noMessaging: (dist: string) => `The dist "${dist}" does not carry messages.`,
   noRegistry: (dist: string, cluster: string) =>

@@ -83,8 +83,15 @@ async function createClusterService(
   checkOperationsOptions(name, options);
   // Built for both paths: it also checks logLevel/logFormat, so a bad one fails in dev too.
   const logger = createNestClusterLogger(name, options);
-  // no discovery and a dist that cannot find peers itself (as NATS does): no cluster runs
-  if (options.discovery === undefined && !distFindsPeers(options.dist)) {
+  // A dist given as a provider token cannot be told before it is resolved: with no discovery,
+  // resolve it now, so that one finding its peers itself (as NATS does) runs a cluster.
+  const tokenDist =
+    options.discovery === undefined &&
+    (typeof options.dist === 'string' || typeof options.dist === 'symbol')
+      ? await resolveStrategy('dist', options.dist, moduleRef)
+      : undefined;
+  // no discovery and a dist that cannot find peers itself: no cluster runs
+  if (options.discovery === undefined && !distFindsPeers(tokenDist ?? options.dist)) {
     const idle = new IdleCluster(self, NestMessages.notConfigured(name));
     // never attached: handlers are checked and kept, a broadcast reaches nobody, sends fail
     const messaging = new DeferredMessaging(
@@ -136,7 +143,8 @@ async function createClusterService(
     options.discovery === undefined
       ? undefined
       : await resolveStrategy('discovery', options.discovery, moduleRef);
-  const dist = await resolveStrategy('dist', options.dist ?? { strategy: 'tcp' }, moduleRef);
+  const dist =
+    tokenDist ?? (await resolveStrategy('dist', options.dist ?? { strategy: 'tcp' }, moduleRef));
   const cluster = new GenCluster({
     ...schedulerOptions(options),
     node: self,

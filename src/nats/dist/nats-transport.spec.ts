@@ -1,4 +1,5 @@
 import { MessageTooLargeError, NodeDownError, QueueFullError } from '../../distribution/index.js';
+import { NatsPayloadTooLargeError } from '../connection/index.js';
 import { NatsTransport, type NatsTransportOptions, type TransportLink } from './nats-transport.js';
 
 /**
@@ -159,5 +160,28 @@ describe('NatsTransport', () => {
     const h = harness();
     expect(h.transport.members()).toEqual(['a@h']);
     expect(h.transport.headers()).toBe(true);
+  });
+
+  it('cuts a message again once when the server refuses a payload as too large, then gives up as node down', () => {
+    let tooLarge = 1;
+    let encodes = 0;
+    const published: string[] = [];
+    const link = {
+      connected: true,
+      publish(_subject: string, payload: Uint8Array) {
+        if (tooLarge-- > 0)
+          throw new NatsPayloadTooLargeError('too large', { bytes: payload.length, maxPayload: 1 });
+        published.push(Buffer.from(payload).toString());
+      },
+    };
+    const h = harness({
+      link: () => link,
+      writer: { encode: (_to, p) => (encodes++, [Buffer.concat(p)]) },
+    });
+    h.transport.send('a@h', parts('hi'));
+    expect(encodes).toBe(2);
+    expect(published).toEqual(['hi']);
+    tooLarge = 2;
+    expect(() => h.transport.send('a@h', parts('hi'))).toThrow(NodeDownError);
   });
 });

@@ -33,6 +33,8 @@ export const NatsDistMessages = {
     `Two starts of node ${node} announce themselves over NATS at once: the later start is kept; two live nodes may not share a name.`,
   trackerFull: (max: number) =>
     `Presence of more than ${max} nodes heard over NATS: new ones are ignored until others leave.`,
+  echoLostReason: (ms: number) =>
+    `this node's own presence has not come back from NATS for ${ms} ms`,
   echoLost: (ms: number) =>
     `This node's own presence has not come back from NATS for ${ms} ms although the client still counts as connected: membership is frozen until it does (or until the client reconnects).`,
   handlerFailed: (what: string, error: unknown) =>

@@ -58,6 +58,8 @@ interface Harness {
   readonly link: FakeLink;
   readonly ups: string[];
   readonly downs: [string, NodeDownReason][];
+  /** What the node reported to the engine: `true`, or the reason it is cut off. */
+  readonly connectivity: (boolean | string)[];
   readonly inbox: string;
 }
 
@@ -76,11 +78,13 @@ async function start(timing = { heartbeatIntervalMs: 1_000, failureTimeoutMs: 5_
   });
   const ups: string[] = [];
   const downs: [string, NodeDownReason][] = [];
+  const connectivity: (boolean | string)[] = [];
   const context: DistContext = {
     self: 'self@h',
     logger: quiet,
     nodeUp: (peer: Peer) => void ups.push(peer.node),
     nodeDown: (node, reason) => void downs.push([node, reason]),
+    reportConnectivity: (connected, reason) => void connectivity.push(connected || reason || ''),
   };
   const node = await NatsNode.start({
     context,
@@ -92,7 +96,8 @@ async function start(timing = { heartbeatIntervalMs: 1_000, failureTimeoutMs: 5_
     messageKey: MESSAGE_KEY,
   });
   nodes.push(node);
-  const h: Harness = { node, link, ups, downs, inbox: SUBJECTS.inbox(node.incarnation) };
+  const inbox = SUBJECTS.inbox(node.incarnation);
+  const h: Harness = { node, link, ups, downs, connectivity, inbox };
   return h;
 }
 
@@ -252,10 +257,13 @@ describe('NatsNode own presence', () => {
     const h = await start(timing);
     echo(h);
     expect(await waitFor(() => h.node.tracker.isFrozen, 2_000)).toBe(true);
+    // reported as cut off at once, before the client's pings would give up on the server
+    expect(h.connectivity).toEqual([expect.stringContaining('own presence has not come back')]);
     // A fresh packet of ours (the first was taken: the replay guard refuses it again).
     const fresh = h.link.published.filter(p => p.subject === SUBJECTS.presence).at(-1)!;
     h.link.deliver(SUBJECTS.presence, fresh.payload);
     expect(h.node.tracker.isFrozen).toBe(false);
+    expect(h.connectivity.at(-1)).toBe(true);
   });
 
   it('does not freeze after leave (the heartbeat stopped)', async () => {

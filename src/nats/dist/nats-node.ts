@@ -261,6 +261,7 @@ export class NatsNode {
       this.linkDown = false;
       // Our echo is awaited afresh from now: the outage was not its silence.
       if (this.lastEcho !== undefined) this.lastEcho = performance.now();
+      this.echoLost = false;
       this.updateFreeze();
       this.options.context.reportConnectivity?.(true);
       // Everyone answers a `hello` at once: members are confirmed in one round trip.
@@ -394,6 +395,7 @@ export class NatsNode {
     if (!this.echoLost) return;
     this.echoLost = false;
     this.updateFreeze();
+    if (!this.linkDown) this.options.context.reportConnectivity?.(true);
   }
 
   /**
@@ -410,7 +412,11 @@ export class NatsNode {
     if (limit >= failureTimeoutMs || now - this.lastEcho <= limit) return;
     this.echoLost = true;
     this.updateFreeze();
-    this.counters.warnOnce('echoLost', M.echoLost(Math.round(now - this.lastEcho)));
+    const silentMs = Math.round(now - this.lastEcho);
+    this.counters.warnOnce('echoLost', M.echoLost(silentMs));
+    // As cut off as a closed connection (a hung server, a partition): the engine says so at once,
+    // before the client's pings give up on the server.
+    this.options.context.reportConnectivity?.(false, M.echoLostReason(silentMs));
   }
 
   /** Checks for silent members a few times per failure timeout (a chained, unref'd timer). */

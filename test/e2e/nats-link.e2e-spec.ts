@@ -159,7 +159,8 @@ describe('NatsLink', () => {
     expect(error.code).toBe('ERR_NATS_AUTH');
     expect(error.message).toContain('refused the credentials');
     expect(error.message).not.toContain('wrong-pw');
-    expect(performance.now() - started).toBeLessThan(2_000);
+    // refused by the server at once, not after the first-connect wait or a timeout (5 s)
+    expect(performance.now() - started).toBeLessThan(4_000);
     // no credentials at all, against a server that requires them
     const none = await open({ servers: server.url }).catch((e: unknown) => e);
     expect(none).toMatchObject({ code: 'ERR_NATS_AUTH' });
@@ -220,7 +221,8 @@ describe('NatsLink', () => {
     );
     const back = rec.events.findLast(e => e.connected)!;
     // SIGKILL closes the socket: the move takes about one reconnect wait, not a ping timeout
-    expect(back.at - killedAt).toBeLessThan(1_500);
+    // (10 s at these options); generous for a loaded host
+    expect(back.at - killedAt).toBeLessThan(4_000);
   });
 
   it('keeps going when a handler throws, logging it rate-limited', async () => {
@@ -264,7 +266,8 @@ describe('NatsLink', () => {
     const first = link.close();
     expect(link.close()).toBe(first);
     await first;
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // close() is bounded by 1 s; the slack is for a loaded host's event loop
+    expect(performance.now() - started).toBeLessThan(1_500);
     const eventsAtClose = rec.events.length;
     // a server appearing later is not connected to
     await server.restart();
@@ -285,7 +288,8 @@ describe('NatsLink', () => {
     const link = await open({ servers: server.url });
     const started = performance.now();
     await link.close();
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // close() is bounded by 1 s; the slack is for a loaded host's event loop
+    expect(performance.now() - started).toBeLessThan(1_500);
     expect(link.connected).toBe(false);
     await link.close();
   });
@@ -322,9 +326,12 @@ describe('NatsLink when the server changes under it', () => {
       // a backlog the silent server never reads: the client alone would hang on it
       const chunk = new Uint8Array(512 * 1024);
       for (let i = 0; i < 64; i++) link.publish('big', chunk);
-      await until(() => link.connected && link.server !== first, 5_000, 'the move');
-      // 3 ping intervals (600 ms) to notice, 250 ms grace, then the other server at once
-      expect(performance.now() - stoppedAt).toBeLessThan(2_500);
+      // 3 ping intervals (600 ms) to notice, 250 ms grace, then the other server at once: ~0.9 s
+      // quiet, ~3.5 s seen at load 15; the client alone never leaves (the deadline tells them apart)
+      await until(() => link.connected && link.server !== first, 8_000, 'the move');
+      console.log(
+        `NatsLink: moved off a silent server in ${Math.round(performance.now() - stoppedAt)} ms`,
+      );
       expect(rec.events.map(e => e.reason ?? 'up')).toContain('stale connection');
     } finally {
       silent.resume();

@@ -39,6 +39,7 @@ export { HOSTS_DISCOVERY_DEFAULTS, type HostsFileDiscoveryOptions } from './host
 export { createEtcdDiscovery } from './etcd/etcd-lazy.js';
 export type { EtcdDiscoveryOptions } from './etcd/etcd-options.js';
 export type { EtcdErrorCode } from './etcd/etcd.errors.js';
+export { AnswerChangeNotifier, isCanonicalNodeName } from './answer-change.js';
 export { multicastInterfaceAddress } from './gossip/gossip-interface.js';
 export { GossipDiscovery, type GossipStats } from './gossip/gossip.discovery.js';
 export { GOSSIP_DISCOVERY_DEFAULTS, type GossipDiscoveryOptions } from './gossip/gossip-options.js';

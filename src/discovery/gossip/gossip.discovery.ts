@@ -7,8 +7,8 @@ import {
   InvalidConfigError,
   type Peer,
   RateLimitedLog,
-  nodeKey,
 } from '../../core/index.js';
+import { AnswerChangeNotifier, isCanonicalNodeName } from '../answer-change.js';
 import type { GossipSocketError } from './gossip.errors.js';
 import { GossipMessages } from './gossip.messages.js';
 import {
@@ -110,13 +110,11 @@ export class GossipDiscovery implements DiscoveryStrategy {
   private key: Buffer | undefined;
   private socket: GossipSocket | undefined;
   private logger: ClusterLogger | undefined;
-  private requestRefresh: (() => void) | undefined;
   private self = '';
   private port = 0;
   /** Why the socket cannot gossip now: a failed bind or join, or the last send's failure. */
   private failure: GossipSocketError | undefined;
-  /** The answer the cluster was last asked to refresh for; `undefined` after a change mid-round. */
-  private answerKey: string | undefined = '';
+  private readonly answers = new AnswerChangeNotifier();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -165,7 +163,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
     this.failure = undefined;
     this.self = context.self;
     this.logger = context.logger;
-    this.requestRefresh = context.requestRefresh;
+    this.answers.attach(context.requestRefresh);
     this.key = this.settings.key ?? context.deriveKey?.(GOSSIP_KEY_LABEL);
     if (this.key === undefined)
       throw new InvalidConfigError(GossipMessages.noKey('this dist'), { option: 'secret' });
@@ -218,7 +216,7 @@ export class GossipDiscovery implements DiscoveryStrategy {
     if (opened !== undefined) this.fail(opened);
     else await this.announce(socket, false);
     if (generation !== this.generation) return;
-    this.noticeChange();
+    this.answers.notice(this.table.peers());
     const jitter = GOSSIP_DISCOVERY_DEFAULTS.jitter * (Math.random() * 2 - 1);
     this.timer = setTimeout(
       () => void this.tick(generation),
@@ -294,36 +292,12 @@ export class GossipDiscovery implements DiscoveryStrategy {
     }
     this.counts.accepted++;
     if (result === 'changed') {
-      // Calls coalesce. The next round asks again (a change and an expiry within one round
-      // could leave the answer looking unchanged).
-      this.answerKey = undefined;
-      this.requestRefresh?.();
+      this.answers.changed();
     }
-  }
-
-  /** Asks the cluster for a refresh when the answer differs from the last one noticed. */
-  private noticeChange(): void {
-    const key = this.table
-      .peers()
-      .map(p => `${p.node}:${p.port}`)
-      .sort()
-      .join(',');
-    if (key === this.answerKey) return;
-    this.answerKey = key;
-    this.requestRefresh?.();
   }
 
   private warnOnce(key: string, message: string): void {
     const logger = this.logger;
     if (logger !== undefined) this.packetWarnings.write(key, message, m => logger.warn(m));
-  }
-}
-
-/** Whether `node` is a valid node name in its canonical form (as the engine would dial it). */
-function isCanonicalNodeName(node: string): boolean {
-  try {
-    return nodeKey(node) === node;
-  } catch {
-    return false;
   }
 }

@@ -6,9 +6,9 @@ import {
   InvalidConfigError,
   type Peer,
   RateLimitedLog,
-  nodeKey,
   toError,
 } from '../../core/index.js';
+import { AnswerChangeNotifier, isCanonicalNodeName } from '../../discovery/index.js';
 import { NatsLink } from '../connection/index.js';
 import {
   type NatsSubjects,
@@ -108,13 +108,11 @@ export class NatsDiscovery implements DiscoveryStrategy {
   private link: NatsLink | undefined;
   private unsubscribe: (() => void)[] = [];
   private logger: ClusterLogger | undefined;
-  private requestRefresh: (() => void) | undefined;
   private abort: AbortController | undefined;
   /** Whether the link said it is connected last (repeats are possible). */
   private wasConnected = false;
   private cutOffReason: string | undefined;
-  /** The answer noticed last (sorted `node:port`), to ask for a refresh only on a change. */
-  private answerKey: string | undefined = '';
+  private readonly answers = new AnswerChangeNotifier();
   private timer: NodeJS.Timeout | undefined;
 
   /**
@@ -150,7 +148,7 @@ export class NatsDiscovery implements DiscoveryStrategy {
     this.self = context.self;
     this.port = context.port;
     this.logger = context.logger;
-    this.requestRefresh = context.requestRefresh;
+    this.answers.attach(context.requestRefresh);
     // A new start: peers take its counters from the beginning again.
     this.incarnation = newIncarnation();
     this.counter = 0;
@@ -228,7 +226,7 @@ export class NatsDiscovery implements DiscoveryStrategy {
     if (this.link?.connected === true) {
       this.announce(this.subjects.discoveryPresence, 'alive');
       this.table.prune(this.settings.failureTimeoutMs * 2);
-      this.noticeChange();
+      this.answers.notice(this.table.peers());
     }
     this.schedule(generation);
   }
@@ -244,8 +242,7 @@ export class NatsDiscovery implements DiscoveryStrategy {
       this.announce(this.subjects.discoveryPresence, 'hello');
     }
     // Either way the answer changes (an error, or an answer again).
-    this.answerKey = undefined;
-    this.requestRefresh?.();
+    this.answers.changed();
   }
 
   /** Publishes the next announcement of `kind` to `subject`; whether it went out. */
@@ -314,34 +311,12 @@ export class NatsDiscovery implements DiscoveryStrategy {
     if (a.kind === 'hello')
       this.announce(this.subjects.discoveryInbox(a.incarnation), 'reply', a.incarnation);
     if (result === 'changed') {
-      this.answerKey = undefined;
-      this.requestRefresh?.();
+      this.answers.changed();
     }
-  }
-
-  /** Asks the cluster for a refresh when the answer differs from the last one noticed. */
-  private noticeChange(): void {
-    const key = this.table
-      .peers()
-      .map(p => `${p.node}:${p.port}`)
-      .sort()
-      .join(',');
-    if (key === this.answerKey) return;
-    this.answerKey = key;
-    this.requestRefresh?.();
   }
 
   private warn(key: string, message: string): void {
     const logger = this.logger;
     if (logger !== undefined) this.warnings.write(key, message, m => logger.warn(m));
-  }
-}
-
-/** Whether `node` is a valid node name in its canonical form (as the engine would dial it). */
-function isCanonicalNodeName(node: string): boolean {
-  try {
-    return nodeKey(node) === node;
-  } catch {
-    return false;
   }
 }

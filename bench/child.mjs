@@ -3,18 +3,9 @@
 // orchestrator goes away, and after an hour whatever happens.
 import { runRequests } from './lib/driver.mjs';
 import { now } from './lib/common.mjs';
+import { childProcess, serveCommands, usageCommand } from './lib/child-ipc.mjs';
 
-const label = process.argv[2] ?? 'child';
-process.title = `bench-${label}`;
-const send = message => {
-  try {
-    process.send?.(message);
-  } catch {
-    // the orchestrator is gone
-  }
-};
-process.on('disconnect', () => process.exit(0));
-setTimeout(() => process.exit(3), 60 * 60 * 1000).unref();
+const send = childProcess(process.argv[2] ?? 'child');
 
 const loaders = {
   ours: () => import('./lib/stacks/ours.mjs'),
@@ -44,13 +35,7 @@ let client; // the client endpoint of a request/response pair
 let node; // a cluster node (ours or moleculer)
 let callServer; // a serving node of the calls section
 
-const usage = ({ gc = true } = {}) => {
-  if (gc) {
-    global.gc?.();
-    global.gc?.();
-  }
-  return { cpu: process.cpuUsage(), mem: process.memoryUsage(), t: now() };
-};
+const usage = usageCommand(true);
 
 const commands = {
   /** Imports a stack without starting anything (--parallel-start: the slow part, done at once). */
@@ -136,17 +121,4 @@ const commands = {
   usage,
 };
 
-process.on('message', async message => {
-  if (!message || typeof message.cmd !== 'string') return;
-  if (message.cmd === 'exit') process.exit(0);
-  const { id, cmd, args } = message;
-  try {
-    const handler = commands[cmd];
-    if (!handler) throw new Error(`unknown command ${cmd}`);
-    send({ id, ok: true, result: await handler(args ?? {}) });
-  } catch (error) {
-    send({ id, ok: false, error: error?.stack ?? String(error) });
-  }
-});
-
-send({ ev: 'ready', t: now(), pid: process.pid });
+serveCommands(commands, send);

@@ -4,18 +4,10 @@
 // events). It exits when the runner goes away, and after an hour whatever happens.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { distUrl, now } from './lib/common.mjs';
+import { childProcess, serveCommands, usageCommand } from './lib/child-ipc.mjs';
+import { natsDistClass } from './lib/nats-dist.mjs';
 
-const label = process.argv[2] ?? 'scale-child';
-process.title = `bench-${label}`;
-const send = message => {
-  try {
-    process.send?.(message);
-  } catch {
-    // the runner is gone
-  }
-};
-process.on('disconnect', () => process.exit(0));
-setTimeout(() => process.exit(3), 60 * 60 * 1000).unref();
+const send = childProcess(process.argv[2] ?? 'scale-child');
 
 const COOKIE = 'bench-scale-cookie-5d1e9a7c3b28f064';
 const quiet = name => ({
@@ -23,19 +15,6 @@ const quiet = name => ({
   warn: m => process.stderr.write(`[${name}] warn ${m}\n`),
   error: m => process.stderr.write(`[${name}] error ${m}\n`),
 });
-
-/** The NATS dist of the measured build: its own entry point (dist/src/nats), else the main one. */
-async function natsDistClass() {
-  for (const file of [['nats', 'index.js'], ['index.js']]) {
-    try {
-      const mod = await import(distUrl(...file));
-      if (mod.NatsDist) return mod.NatsDist;
-    } catch {
-      // not in this build
-    }
-  }
-  throw new Error('NatsDist is not in the build (dist/src/nats/index.js): run "npm run build"');
-}
 
 /** Event-loop delay since the last `stats` (10 ms resolution, beyond its own timer). */
 const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -53,13 +32,7 @@ function checkFormed() {
   send({ ev: 'formed', t: Math.max(...nodes.map(n => n.formedAt)) });
 }
 
-const usage = ({ gc = false } = {}) => {
-  if (gc) {
-    global.gc?.();
-    global.gc?.();
-  }
-  return { cpu: process.cpuUsage(), mem: process.memoryUsage(), t: now() };
-};
+const usage = usageCommand(false);
 
 /** Sums the numeric fields of the dists' stats(): links' bytes for TCP, the counters for NATS. */
 function distTotals() {
@@ -176,17 +149,4 @@ const commands = {
   },
 };
 
-process.on('message', async message => {
-  if (!message || typeof message.cmd !== 'string') return;
-  if (message.cmd === 'exit') process.exit(0);
-  const { id, cmd, args } = message;
-  try {
-    const handler = commands[cmd];
-    if (!handler) throw new Error(`unknown command ${cmd}`);
-    send({ id, ok: true, result: await handler(args ?? {}) });
-  } catch (error) {
-    send({ id, ok: false, error: error?.stack ?? String(error) });
-  }
-});
-
-send({ ev: 'ready', t: now(), pid: process.pid });
+serveCommands(commands, send);

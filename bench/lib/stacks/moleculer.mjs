@@ -7,7 +7,8 @@
 //   requestTimeout 10 s (its default is 0: wait forever). Heartbeats: the TCP transporter turns
 //   Moleculer's heartbeat checks off, so nothing is configurable for hang detection.
 import { createRequire } from 'node:module';
-import { now, payloadOf } from '../common.mjs';
+import { now } from '../common.mjs';
+import { benchClient, createBenchService, moleculerLogger } from '../moleculer-bench.mjs';
 
 const require = createRequire(import.meta.url);
 const { ServiceBroker } = require('moleculer');
@@ -17,9 +18,7 @@ export function createBroker({ nodeID, port, urls, registry }) {
     ...(registry ? { registry } : {}),
     nodeID,
     namespace: 'bench',
-    logger: process.env.BENCH_MOLECULER_LOG
-      ? { type: 'Console', options: { level: process.env.BENCH_MOLECULER_LOG } }
-      : false,
+    logger: moleculerLogger(),
     requestTimeout: 10_000,
     transporter: {
       type: 'TCP',
@@ -67,24 +66,12 @@ export async function startNode({ nodeID, port, all }, report) {
 }
 
 export async function serve({ port, peerPort }) {
-  let received = 0;
   const broker = createBroker({
     nodeID: 'msrv',
     port,
     urls: [url(port, 'msrv'), url(peerPort, 'mcli')],
   });
-  broker.createService({
-    name: 'bench',
-    actions: {
-      echo: ctx => ctx.params,
-      count: () => received,
-    },
-    events: {
-      'bench.sink'() {
-        received++;
-      },
-    },
-  });
+  createBenchService(broker);
   await broker.start();
   return { port };
 }
@@ -96,34 +83,5 @@ export async function connect({ port, peerPort }) {
     urls: [url(port, 'mcli'), url(peerPort, 'msrv')],
   });
   await broker.start();
-  await broker.waitForServices(['bench'], 20_000);
-  let payload = payloadOf(32);
-  const client = {
-    prepare(size) {
-      payload = payloadOf(size);
-    },
-    issue(cb) {
-      broker.call('bench.echo', payload).then(() => cb(), cb);
-    },
-    barrier: () => broker.call('bench.count', null, { timeout: 60_000 }),
-    /**
-     * Moleculer has no send-side back-pressure: emits are flow-controlled by a request after every
-     * batch (about 1 MiB), so the sender never runs ahead of the receiver by more than that.
-     */
-    async oneway(ms, maxCount, size) {
-      const batch = Math.min(4096, Math.max(16, Math.floor((1024 * 1024) / size)));
-      const end = performance.now() + ms;
-      let sent = 0;
-      while (sent < maxCount && performance.now() < end) {
-        for (let i = 0; i < batch && sent < maxCount; i++, sent++) {
-          const p = broker.emit('bench.sink', payload);
-          if (p && typeof p.catch === 'function') p.catch(() => undefined);
-        }
-        await client.barrier();
-      }
-      return sent;
-    },
-    close: () => broker.stop(),
-  };
-  return client;
+  return benchClient(broker);
 }

@@ -4,20 +4,8 @@
 // or BENCH_DIST). Defaults unless stated: msgpack payloads, HMAC on every message, heartbeat
 // 1 s, failure timeout 5 s.
 import { distUrl, messagingClient } from '../common.mjs';
+import { natsDistClass } from '../nats-dist.mjs';
 import { COOKIE, quiet } from './ours.mjs';
-
-/** The NATS dist of the measured build: its own entry point (dist/src/nats), else the main one. */
-async function natsDistClass() {
-  for (const file of [['nats', 'index.js'], ['index.js']]) {
-    try {
-      const mod = await import(distUrl(...file));
-      if (mod.NatsDist) return mod.NatsDist;
-    } catch {
-      // not in this build
-    }
-  }
-  throw new Error('NatsDist is not in the build (dist/src/nats/index.js): run "npm run build"');
-}
 
 const { GenCluster } = await import(distUrl('index.js'));
 const NatsDist = await natsDistClass();

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ManagedProcess } from './managed-process.js';
+import { NodeEventProcess } from './node-event-process.js';
 import { freePort } from './ports.js';
 import { until } from './wait.js';
 
@@ -314,46 +315,7 @@ export interface EtcdNodeLine {
 }
 
 /** A cluster node in its own process, discovering through etcd (see {@link startEtcdNode}). */
-export class EtcdNode extends ManagedProcess {
-  readonly lines: EtcdNodeLine[] = [];
-
-  constructor(
-    readonly node: string,
-    child: ReturnType<typeof spawn>,
-  ) {
-    super(child, { tag: `[${node}] ` });
-    let rest = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      rest += chunk.toString('utf8');
-      let newline = rest.indexOf('\n');
-      while (newline >= 0) {
-        const line = rest.slice(0, newline);
-        rest = rest.slice(newline + 1);
-        try {
-          this.lines.push(JSON.parse(line) as EtcdNodeLine);
-        } catch {
-          // not one of ours (a stack trace): kept in output
-        }
-        newline = rest.indexOf('\n');
-      }
-    });
-  }
-
-  /** The connected members, from the nodeUp/nodeDown events seen so far. */
-  members(): string[] {
-    const up = new Set<string>();
-    for (const l of this.lines) {
-      if (l.event === 'nodeUp') up.add(l.node!);
-      if (l.event === 'nodeDown') up.delete(l.node!);
-    }
-    return [...up].sort();
-  }
-
-  /** The lines of events of `type`. */
-  events(type: string): EtcdNodeLine[] {
-    return this.lines.filter(l => l.event === type);
-  }
-}
+export class EtcdNode extends NodeEventProcess<EtcdNodeLine> {}
 
 /**
  * The etcd discovery options of the e2e and soak node processes: one endpoint, `prefix`, lease

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ManagedProcess } from './managed-process.js';
+import { NodeEventProcess } from './node-event-process.js';
 import { TEST_COOKIE } from './nodes.js';
 import { until } from './wait.js';
 
@@ -48,41 +48,11 @@ export interface NatsNodeState {
  * A cluster node in its own process (test/fixtures/nats-node.mjs: createCluster from the build,
  * no Nest), with every event and log line it printed kept in {@link lines}.
  */
-export class NatsNode extends ManagedProcess {
-  readonly lines: NatsNodeLine[] = [];
-
-  constructor(
-    readonly node: string,
-    child: ReturnType<typeof spawn>,
-  ) {
-    super(child, { tag: `[${node}] ` });
+export class NatsNode extends NodeEventProcess<NatsNodeLine> {
+  constructor(node: string, child: ReturnType<typeof spawn>) {
+    super(node, child);
     live.add(this);
     void this.exited.then(() => live.delete(this));
-    let rest = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      rest += chunk.toString('utf8');
-      let newline = rest.indexOf('\n');
-      while (newline >= 0) {
-        const line = rest.slice(0, newline);
-        rest = rest.slice(newline + 1);
-        try {
-          this.lines.push(JSON.parse(line) as NatsNodeLine);
-        } catch {
-          // not one of ours (a stack trace): kept in output
-        }
-        newline = rest.indexOf('\n');
-      }
-    });
-  }
-
-  /** The members, from the nodeUp/nodeDown events seen so far (sorted). */
-  members(): string[] {
-    const up = new Set<string>();
-    for (const l of this.lines) {
-      if (l.event === 'nodeUp') up.add(l.node!);
-      if (l.event === 'nodeDown') up.delete(l.node!);
-    }
-    return [...up].sort();
   }
 
   /** The number of lines so far, to look only at what comes after with {@link since}. */
@@ -93,11 +63,6 @@ export class NatsNode extends ManagedProcess {
   /** The lines from `mark` on. */
   since(mark: number): NatsNodeLine[] {
     return this.lines.slice(mark);
-  }
-
-  /** The event lines of `type` (from `mark` on). */
-  events(type: string, mark = 0): NatsNodeLine[] {
-    return this.lines.slice(mark).filter(l => l.event === type);
   }
 
   /** Asks the node for its state (members, health, readiness, links). */

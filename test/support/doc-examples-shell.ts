@@ -91,12 +91,16 @@ export function clusterSettings(block: CodeBlock): { line: number; env: Record<s
  * Whether the library accepts these `GEN_CLUSTER_*` variables: the message of the error that
  * `createCluster()` throws for them, or undefined. Nothing is started. So that no cookie file is
  * read or created, a placeholder `GEN_CLUSTER_COOKIE` stands in when none is set; a command that
- * names no discovery is checked with `local`, since `createCluster()` needs one.
+ * names no discovery is checked with `local`, since `createCluster()` needs one (unless
+ * `GEN_CLUSTER_DIST` names NATS, whose dist finds its peers itself).
  */
 export function checkClusterEnv(settings: Readonly<Record<string, string>>): string | undefined {
+  // the NATS dist finds its peers itself: no discovery stands in for it
+  const dist = settings.GEN_CLUSTER_DIST;
+  const findsPeers = dist !== undefined && dist.trim() !== '' && dist.trim() !== 'tcp';
   const env: Record<string, string> = {
     GEN_CLUSTER_COOKIE: 'docs-example',
-    GEN_CLUSTER_DISCOVERY: 'local',
+    ...(findsPeers ? {} : { GEN_CLUSTER_DISCOVERY: 'local' }),
     ...Object.fromEntries(
       Object.entries(settings).filter(([name]) => name.startsWith('GEN_CLUSTER_')),
     ),

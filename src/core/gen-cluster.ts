@@ -3,7 +3,7 @@
 // backoff, connection attempts, outbox, connect-failure report, link admission, formation gate,
 // discovery context) live beside it, and what remains shares its state.
 import { setMaxListeners } from 'node:events';
-import { type Observable, filter, firstValueFrom, timeout } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { type ClusterHealthSnapshot, readDistHealth } from './cluster-health.js';
 import { QuorumTracker } from './quorum.js';
 import type { SchedulerOptions } from './defaults.js';
@@ -28,6 +28,7 @@ import { RefreshLoop, type RefreshRound } from './refresh-loop.js';
 import { resolveSchedulerOptions } from './scheduler-options.js';
 import type { DiscoveryStrategy, DistStrategy } from './strategy.js';
 import { invalidOption } from './validate.js';
+import { waitForMemberCount } from './wait-for-members.js';
 
 import type { GenClusterOptions } from './gen-cluster-options.js';
 
@@ -325,22 +326,7 @@ export class GenCluster {
   /** Resolves once at least `count` nodes are connected; rejects after `timeoutMs`. */
   async waitForMembers(count: number, options: { timeoutMs?: number } = {}): Promise<Membership> {
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const enough = this.membership$.pipe(filter(m => m.members.length >= count));
-    try {
-      return await firstValueFrom(
-        Number.isFinite(timeoutMs) ? enough.pipe(timeout({ first: timeoutMs })) : enough,
-      );
-    } catch (error) {
-      if (error instanceof Error && error.name === 'TimeoutError') {
-        throw new GenClusterError(
-          'ERR_WAIT_TIMEOUT',
-          CoreMessages.waitTimeout(count, timeoutMs, this.members.size),
-        );
-      }
-      if (error instanceof Error && error.name === 'EmptyError')
-        throw new GenClusterError('ERR_CLUSTER_STOPPED', CoreMessages.stopped());
-      throw error;
-    }
+    return waitForMemberCount(this.membership$, count, timeoutMs, () => this.members.size);
   }
 
   /**

@@ -10,6 +10,7 @@ const send = childProcess(process.argv[2] ?? 'child');
 const loaders = {
   ours: () => import('./lib/stacks/ours.mjs'),
   raw: () => import('./lib/stacks/raw.mjs'),
+  'json-rpc': () => import('./lib/stacks/json-rpc.mjs'),
   moleculer: () => import('./lib/stacks/moleculer.mjs'),
   nest: () => import('./lib/stacks/nest.mjs'),
   'nest-on': () => import('./lib/stacks/ours-nest.mjs').then(m => m.variant('on')),

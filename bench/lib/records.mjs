@@ -10,6 +10,7 @@ export const STACK_NAMES = {
   'nest-decorated': 'gen-cluster Nest decorated',
   raw: 'raw net.Socket',
   'raw-coalesced': 'raw net.Socket, coalesced',
+  'json-rpc': 'minimal coalesced JSON RPC',
   moleculer: 'moleculer TCP',
   nest: '@nestjs/microservices TCP',
   'ours-ms': 'gen-cluster microservices transport',

@@ -5,12 +5,13 @@
 // (bench/targets.mjs). `npm run bench:docs` turns the results file into docs/benchmarks.md.
 //
 //   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls,failover]
-//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,
-//                               ours-call,ours-request,moleculer-call] [--reps N] [--cell-ms MS]
+//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,json-rpc,moleculer,nest,
+//                               ours-ms,ours-metrics,ours-otel-idle,ours-call,ours-request,
+//                               moleculer-call,nats,moleculer-nats] [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
-//                      [--warm-count N] [--parallel-start]
+//                      [--warm-count N] [--parallel-start] [--all-cells] [--estimate]
 //                      [--large-messages N] [--large-mib MIB] [--large-in-flight N]
 //                      [--large-baseline-ms MS] [--large-structured-mib 1,4,16]
 //   --merge keeps, from the results file already at --out, the records of the sections this run
@@ -23,6 +24,17 @@
 //   --scale runs the scale runner instead (bench/scale.mjs: N nodes in a few processes over the
 //   TCP mesh and over NATS; formation, idle CPU, traffic and memory per node; its own options,
 //   written to bench/results/scale.json): `npm run bench -- --scale [--dists tcp,nats] ...`.
+//
+// The full run (`npm run bench`): medians of 3 repetitions per cell, with their min–max in the
+// tables, capped at about 30 minutes (issue 19; later issues add stacks). The cap is kept by
+// bench/lib/plan.mjs: gen-cluster and the references (raw, raw coalesced, minimal JSON RPC) run
+// every cell; Moleculer and Nest TCP every size at 1 and 100 in flight; every other stack only the
+// cells its targets compare (`--all-cells` runs the whole grid for all); the failover section
+// forms 3 fresh clusters, not 5. The expected duration is printed when the run starts (with
+// `--estimate`, printed and nothing run), and a full run still going after 35 minutes is aborted
+// (longer only when the options ask for more than the full set). `--quick` is the CI smoke run:
+// one repetition of short cells, every cell of every stack, to show that everything runs; its
+// figures are not the benchmark's.
 //   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
 //   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
 //
@@ -45,6 +57,7 @@ import { evaluateTargets, targetRecords } from './lib/evaluate-targets.mjs';
 import * as failover from './lib/failover.mjs';
 import { loadAverage, machine } from './lib/machine.mjs';
 import { SECTION_RECORDS, parseOptions } from './lib/options.mjs';
+import { FULL_RUN_CAP_MIN, describeEstimate, estimateRun } from './lib/plan.mjs';
 import { childFlags, killAll } from './lib/procs.mjs';
 import { formatReport } from './lib/report.mjs';
 import * as broadcast from './sections/broadcast.mjs';
@@ -103,10 +116,12 @@ function readResults(file) {
   }
 }
 
-/** Aborts the whole run (children killed) if it is still going after `ms`. */
-function armHardDeadline(ms) {
+/** Aborts the whole run (children killed) if it is still going after `ms`; `why` says what the cap is. */
+function armHardDeadline(ms, why = '') {
   const timer = setTimeout(() => {
-    process.stderr.write(`bench: hard deadline of ${ms / 60_000} min reached, aborting\n`);
+    process.stderr.write(
+      `bench: hard deadline of ${Math.round(ms / 60_000)} min reached, aborting with nothing written${why ? ` (${why})` : ''}\n`,
+    );
     killAll();
     process.exit(2);
   }, ms);
@@ -137,7 +152,23 @@ async function main() {
           ]
         : [];
   }
-  armHardDeadline(options.hardDeadlineMs);
+  const estimate = estimateRun(options);
+  // a run asked to do more than the full set gets the time its estimate says, and a margin
+  const deadlineMs = Math.max(options.hardDeadlineMs, Math.ceil(estimate.totalS * 1.4) * 1000);
+  const mode = quick ? 'CI smoke run (--quick)' : 'full run';
+  const expected = `expected duration about ${describeEstimate(estimate)}`;
+  if (options.estimate) {
+    process.stdout.write(
+      `${mode}: ${expected}; hard deadline ${Math.round(deadlineMs / 60_000)} min\n`,
+    );
+    return;
+  }
+  armHardDeadline(
+    deadlineMs,
+    quick
+      ? 'the CI smoke run'
+      : `the full run is planned to fit in ${FULL_RUN_CAP_MIN} min (bench/lib/plan.mjs), ${expected}: a busy machine, or a section far slower than recorded`,
+  );
   if (!existsSync(join(DIST_DIR, 'src', 'index.js'))) {
     process.stderr.write(`bench: ${DIST_DIR}/src/index.js is missing; run "npm run build" first\n`);
     process.exit(1);
@@ -145,8 +176,9 @@ async function main() {
 
   const ctx = createContext(options);
   ctx.progress(
-    `gen-cluster bench${quick ? ' (quick)' : ''}: sections ${[...options.sections].join(', ')}; stacks ${stacks.join(', ')}; ${config.reps} rep(s) of ${config.cellMs} ms per cell`,
+    `gen-cluster bench, ${quick ? 'CI smoke run (--quick: one repetition of short cells, not for figures)' : `full run (median of ${config.reps} repetitions, ${config.cells === 'used' ? 'the cells the targets and tables use' : 'every cell for every stack'})`}: sections ${[...options.sections].join(', ')}; stacks ${stacks.join(', ')}; ${config.reps} rep(s) of ${config.cellMs} ms per cell`,
   );
+  ctx.progress(`${expected}; hard deadline ${Math.round(deadlineMs / 60_000)} min`);
   const date = new Date().toISOString();
   const loadAverageAtStart = loadAverage();
   try {
@@ -174,7 +206,7 @@ async function main() {
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(
-    `\n${formatReport(records, targetRows, { config: result.config, stacks })}\n\n`,
+    `\n${formatReport(records, targetRows, { config: result.config, stacks, quick: result.quick })}\n\n`,
   );
   if (previous)
     process.stdout.write(
@@ -182,8 +214,12 @@ async function main() {
     );
   const m = run.machine;
   process.stdout.write(
-    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${process.version}; load average ${m.loadAverageAtStart.join(' / ')} at the start, ${m.loadAverage.join(' / ')} at the end; ${run.durationS} s; written ${options.out}\n`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${process.version}; load average ${m.loadAverageAtStart.join(' / ')} at the start, ${m.loadAverage.join(' / ')} at the end; ${run.durationS} s (expected ${Math.round(estimate.totalS)} s); written ${options.out}\n`,
   );
+  if (!quick && run.durationS > FULL_RUN_CAP_MIN * 60)
+    process.stdout.write(
+      `bench: this run took ${(run.durationS / 60).toFixed(1)} min, over the full run's cap of ${FULL_RUN_CAP_MIN} min: see bench/lib/plan.mjs\n`,
+    );
 }
 
 main().then(

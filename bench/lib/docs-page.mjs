@@ -5,8 +5,10 @@
 import { fmt, sizeLabel } from './common.mjs';
 import { evaluateTargets } from './evaluate-targets.mjs';
 import { failoverBullet } from './failover.mjs';
+import { FULL_GRID_STACKS, TABLE_STACKS, cellsOf } from './plan.mjs';
 import { STACK_NAMES, stacksIn } from './records.mjs';
 import { resultSections, targetSection } from './report.mjs';
+import { noteFor } from '../target-notes.mjs';
 
 /** The words the page uses for the state of a target. */
 export const PAGE_MARKS = {
@@ -32,6 +34,7 @@ const andList = items =>
   items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : (items[0] ?? '');
 // a no-break space keeps "64 KiB" on one line when Prettier wraps the prose
 const sizes = bytes => orList((bytes ?? []).map(b => sizeLabel(b).replace(' ', '\u00a0')));
+const allSizes = bytes => andList((bytes ?? []).map(b => sizeLabel(b).replace(' ', '\u00a0')));
 const counts = values => orList((values ?? []).map(v => fmt(v, 0)));
 const utc = iso => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
@@ -64,6 +67,8 @@ function stackList(stacks, versions = {}) {
     raw: 'two processes and one `net.Socket`, length-prefixed frames, no serialization, one `write` per message on each side.',
     'raw-coalesced':
       'the same, but every frame produced in one event-loop turn leaves in a single `write`: the most this machine can move through one socket, a physical reference rather than a competitor.',
+    'json-rpc':
+      "the most a general-purpose Node RPC does with a structured codec, a reference rather than a competitor: the same two processes and socket, each frame a 4-byte length and the JSON text of `{ id, method, payload }` (one-way: `{ topic, payload }`), the payload the same JS value the framework stacks send, requests matched to responses by id in a `Map`, `JSON.parse` on receipt, and every frame queued while one task runs written in one `write` from a `queueMicrotask` flush (one write per event-loop turn on each side). No timeouts, no bounds beyond the socket's back-pressure, no checks of the parsed payloads.",
     moleculer: `Moleculer${versions.moleculer ? ` ${versions.moleculer}` : ''} with its TCP transporter, set up for its best loopback showing: static URLs of every node, UDP discovery off, JSON serializer (its default), gossip every second. Its TCP transporter turns Moleculer's heartbeat checks off, so nothing can be configured to detect a peer that stops answering.`,
     nest: `\`@nestjs/microservices\`${versions['@nestjs/microservices'] ? ` ${versions['@nestjs/microservices']}` : ''} TCP transport: \`@MessagePattern\`/\`@EventPattern\` handlers and a \`ClientTCP\`. It has no membership, so it takes part in the messaging measurements only.`,
     'ours-ms':
@@ -92,7 +97,7 @@ function largeBullet(result) {
   const peak = Math.max(merged?.loadAverageAtStart?.[0] ?? 0, merged?.loadAverage?.[0] ?? 0);
   const cores = result.machine?.cores;
   const separate = merged
-    ? ` These figures come from a separate ${merged.quick ? 'quick' : 'full'} run of ${utc(merged.date)}, merged into this results file (load average ${load(merged.loadAverageAtStart)} when it started, ${load(merged.loadAverage)} when it ended${cores && peak > cores ? `: **a busy machine**, more than its ${cores} cores` : ''}).`
+    ? ` These figures come from a separate ${merged.quick ? 'CI smoke run' : 'full run'} of ${utc(merged.date)}, merged into this results file (load average ${load(merged.loadAverageAtStart)} when it started, ${load(merged.loadAverage)} when it ended${cores && peak > cores ? `: **a busy machine**, more than its ${cores} cores` : ''}).`
     : '';
   const flood = `${fmt(c.largeMessages, 0)} × ${sizes([c.largeBytes])}`;
   return `
@@ -125,8 +130,8 @@ function methodSection(result, stacks) {
   const m = result.machine ?? {};
   const sigstop = result.records.some(r => r.name === 'failure-sigstop');
   const runs = result.quick
-    ? 'the quick set (`npm run bench -- --quick`): one repetition per cell'
-    : `the full set (\`npm run bench\`): ${c.reps} repetitions per cell`;
+    ? 'a **CI smoke run** (`npm run bench -- --quick`): one repetition of short cells, every cell of every stack, to show that the benchmark runs; its figures are single runs on a shared machine, not figures to compare'
+    : `the full run (\`npm run bench\`): the median of ${c.reps} repetitions per cell, with the min–max of the runs`;
   return `## Method
 
 \`npm run bench\` (bench/run.mjs) runs every stack in the same run on one machine, over loopback
@@ -135,6 +140,8 @@ its measurement ends. This page shows ${runs}. Two flags serve the smoke test (s
 and change no figure: \`--parallel-start\` starts the processes of the request/response pairs
 and call groups at once (start-up is not measured there), and \`--warm-count N\` sets the count
 warm-up (30,000 round trips by default).
+
+${capSection(result, stacks)}
 
 The stacks:
 
@@ -167,7 +174,8 @@ ${callsBullet(result)}- **One-way**: the client sends as fast as the stack accep
   memory an accepting node spends per connection (${c.memoryConnections} links, after a full GC);
   and one discovery refresh of the engine alone with ${counts(c.refreshSizes)} discovered peers,
   the first (which connects them all through an in-process dist that connects at once) and the
-  median of steady ones, when nothing changes.${largeBullet(result)}${failoverBullet(result)}
+  steady ones, when nothing changes, on ${c.refreshReps ?? 1} fresh ${(c.refreshReps ?? 1) === 1 ? 'cluster' : 'clusters'} per size; with the cost per
+  peer at each size and its growth from 1,000 peers to the largest set (1.00 is linear).${largeBullet(result)}${failoverBullet(result)}
 
 The machine of this run: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; Node
 ${result.node}. ${loadLine(m)} The run took ${fmt(result.durationS, 0)} s. ${busyLine(m)}
@@ -181,6 +189,53 @@ Each run writes a results file (\`bench/results/latest.json\` unless \`--out\` s
 \`{ machine, node, date, quick, durationS, config, records }\`, one record per figure as
 \`{ name, stack, metric, value, unit, params }\`, where \`value\` is the median and \`params\` holds
 the cell (payload, in flight, nodes), \`min\`, \`max\` and \`runs\`.`;
+}
+
+/**
+ * How the full run keeps to its cap (bench/lib/plan.mjs): which cells each stack of the run
+ * measured, when not all of them.
+ */
+function capSection(result, stacks) {
+  const c = result.config ?? {};
+  const lead =
+    'The full run is kept to about 30 minutes (later issues add stacks): gen-cluster and the reference stacks run every cell; the failover section forms 3 fresh clusters; `npm run bench -- --estimate` prints the expected duration without running anything, every run prints it when it starts, and a full run still going after 35 minutes is aborted.';
+  if (c.cells !== 'used' || !c.sizes || !c.inFlight) {
+    return `${lead} This run measured every cell for every stack${result.quick ? '' : ' (`--all-cells`, or a grid given with `--in-flight`/`--sizes`)'}.`;
+  }
+  const trimmed = stacks
+    .filter(s => !FULL_GRID_STACKS.includes(s) && STACK_NAMES[s])
+    .map(s => {
+      const plan = cellsOf(s, c);
+      const windows = [...new Set(plan.rr.map(x => x.window))].map(w => {
+        const at = plan.rr.filter(x => x.window === w).map(x => x.size);
+        return `${w} in flight at ${allSizes(at)}`;
+      });
+      const oneway = plan.oneway.length ? `one-way at ${allSizes(plan.oneway)}` : 'no one-way';
+      const rr = windows.length ? `request/response ${andList(windows)}` : 'no request/response';
+      const why = TABLE_STACKS[s] ? ' (a competitor of the tables)' : ' (its targets)';
+      return `- **${STACK_NAMES[s]}**${why}: ${rr}; ${oneway}.`;
+    });
+  return `${lead} The other stacks run only the cells their targets in \`bench/targets.mjs\` compare, and Moleculer and Nest TCP every size at 1 and 100 in flight (\`--all-cells\` runs every cell for all):
+
+${trimmed.join('\n')}`;
+}
+
+/** The missed targets, each with why it was missed and the profile that shows it. */
+function missedSection(rows) {
+  const missed = rows.filter(r => r.status === 'missed');
+  if (missed.length === 0) return '';
+  const items = missed.map(r => {
+    const note = noteFor(r);
+    return `- **${r.label}**: ${note ?? '_not explained yet: the profile that explains it goes in `bench/target-notes.mjs`_'}`;
+  });
+  return `
+
+### Missed targets: why (profile)
+
+From \`bench/target-notes.mjs\`, written after the run from its CPU profiles (\`npm run bench -- --cpu-prof\`,
+then \`node bench/prof-summary.mjs\`).
+
+${items.join('\n')}`;
 }
 
 function targetsSection(result) {
@@ -198,7 +253,7 @@ function targetsSection(result) {
 The project's targets, from \`bench/targets.mjs\`. A ratio is gen-cluster's figure over the other
 stack's; rows marked "for comparison" are shown beside a target and are not one. ${summary}
 
-${markdownTable(section.headers, section.rows)}`;
+${markdownTable(section.headers, section.rows)}${missedSection(rows)}`;
 }
 
 function resultsSection(result, stacks) {
@@ -207,10 +262,12 @@ function resultsSection(result, stacks) {
     s =>
       `### ${s.title}\n\n${s.note ? `${s.note[0].toUpperCase()}${s.note.slice(1)}.\n\n` : ''}${markdownTable(s.headers, s.rows)}`,
   );
+  const runs = result.quick
+    ? 'A CI smoke run: one run of each cell, so no [min–max]; not figures to compare.'
+    : 'Median of the runs of each cell, with [min–max] where there was more than one.';
   return `## Results
 
-Median of the runs of each cell, with [min–max] where there was more than one; CPU µs is the
-CPU time of both processes per message or round trip.
+${runs} CPU µs is the CPU time of both processes per message or round trip.
 
 ${tables.join('\n\n')}`;
 }
@@ -228,7 +285,7 @@ function mergedRuns(result) {
         .map(([section]) => section)
         .join(
           ', ',
-        )} from a ${run.quick ? 'quick' : 'full'} run of ${utc(run.date)} (load average ${run.loadAverageAtStart?.[0] ?? '?'} at its start)`,
+        )} from a ${run.quick ? 'CI smoke run' : 'full run'} of ${utc(run.date)} (load average ${run.loadAverageAtStart?.[0] ?? '?'} at its start)`,
   );
   return `, except the sections ${described.join('; ')}`;
 }
@@ -243,9 +300,10 @@ export function renderBenchmarksPage(result, { source }) {
 
 <!-- Generated by bench/docs.mjs: edit the template there, not this file. -->
 
-_Generated by \`npm run bench:docs\` from \`${source}\`, a ${result.quick ? 'quick' : 'full'} run of
-${utc(result.date)}${mergedRuns(result)}. To refresh it: \`npm run bench\` (or \`npm run bench -- --quick\`, about
-90 s), then \`npm run bench:docs\`._
+_Generated by \`npm run bench:docs\` from \`${source}\`, ${result.quick ? 'a CI smoke run (`--quick`)' : 'a full run'} of
+${utc(result.date)}${mergedRuns(result)}. To refresh it: \`npm run bench\` (the full run, about 20 minutes,
+capped at 30), then \`npm run bench:docs\`; \`npm run bench -- --quick\` is the CI smoke run (a few minutes),
+which shows that everything runs, not figures to compare._
 
 ${methodSection(result, stacks)}
 

@@ -8,6 +8,7 @@ import { TARGETS } from '../targets.mjs';
 /**
  * @typedef {object} TargetRow
  * @property {string} label the figure, its placeholders filled in
+ * @property {string} figure the target's figure, placeholders not filled in (for its notes)
  * @property {number | null} value the ratio, or the measured value in `unit`
  * @property {number | null} target
  * @property {string} [compare]
@@ -20,7 +21,7 @@ import { TARGETS } from '../targets.mjs';
  */
 
 /** The params each row of `target` is about: one set, or one per value of a config list. */
-function expand(target, config) {
+export function expand(target, config) {
   const fixed = target.params ?? {};
   if (!target.each) return [fixed];
   const { param, max = Infinity, min = -Infinity } = target.each;
@@ -82,6 +83,7 @@ export function evaluateTargets(records, config, targets = TARGETS) {
       const status = !found ? 'not measured' : target.informative ? 'info' : met ? 'met' : 'missed';
       rows.push({
         label: fill(target.figure, params),
+        figure: target.figure,
         value,
         target: target.target,
         ...(target.compare ? { compare: target.compare } : {}),

@@ -2,13 +2,14 @@
 // (the quick or the full set, then the overrides given on the command line).
 //
 //   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls,failover]
-//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,moleculer,nest,ours-ms,
-//                               ours-metrics,ours-otel-idle,ours-call,ours-request,moleculer-call]
+//                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,json-rpc,moleculer,nest,
+//                               ours-ms,ours-metrics,ours-otel-idle,ours-call,ours-request,
+//                               moleculer-call,nats,moleculer-nats]
 //                      [--reps N] [--cell-ms MS]
 //                      [--in-flight 1,10,100] [--sizes 32,1024,65536] [--nodes 3,8,16,32]
 //                      [--refresh-sizes 10,100,1000,10000] [--connections 200]
 //                      [--out FILE] [--merge] [--cpu-prof] [--no-sigstop]
-//                      [--warm-count N] [--parallel-start]
+//                      [--warm-count N] [--parallel-start] [--all-cells] [--estimate]
 //                      [--large-messages N] [--large-mib MIB] [--large-in-flight N]
 //                      [--large-baseline-ms MS] [--large-structured-mib 1,4,16]
 import { join, resolve } from 'node:path';
@@ -76,6 +77,9 @@ export function baseConfig(quick) {
     // thousands of calls, and on a busy machine a warm-up by time alone left code unoptimized
     // (several times the CPU per round trip of a warm process)
     warmCount: 30_000,
+    // the cells of `rr` and `oneway` each stack runs: 'all' of the grid, or 'used' (the full run:
+    // the cells its targets and tables use, see bench/lib/plan.mjs), so the full run fits its cap
+    cells: pick('all', 'used'),
     inFlight: [1, 10, 100],
     sizes: [32, 1024, 65536],
     onewaySizes: [32, 1024, 65536],
@@ -90,6 +94,8 @@ export function baseConfig(quick) {
     idleMs: pick(2_000, 5_000),
     memoryConnections: pick(50, 200),
     refreshSizes: [10, 100, 1_000, 10_000],
+    // fresh clusters per size (each: the first refresh, then refreshSteadyReps steady ones)
+    refreshReps: pick(1, 3),
     refreshSteadyReps: pick(3, 5),
     // section `large`: A floods B with largeMessages Buffers of largeBytes, largeInFlight at a
     // time, while 1 KiB requests go from A to B and C every largeProbeIntervalMs
@@ -112,7 +118,9 @@ export function baseConfig(quick) {
     callsInFlight: [1, 100],
     // section `failover`: sample processes per cluster, and fresh clusters (each: kill -9, SIGSTOP)
     failoverNodes: [5],
-    failoverReps: pick(1, 5),
+    // 3 fresh clusters, the fewest a median and its min–max need (5 took 2 of the full run's
+    // 30 minutes; see bench/lib/plan.mjs)
+    failoverReps: pick(1, 3),
   };
 }
 
@@ -132,7 +140,7 @@ export function argReader(argv) {
 }
 
 /** Applies the command-line overrides to `config`, keeping the node counts consistent. */
-function applyOverrides(config, { option, list }) {
+function applyOverrides(config, { flag, option, list }) {
   if (option('nodes')) {
     const nodes = list('nodes').map(Number);
     const smallest = Math.min(...nodes);
@@ -147,6 +155,8 @@ function applyOverrides(config, { option, list }) {
     config.idleNodes = Math.max(...nodes);
     config.broadcastNodes = Math.max(3, Math.min(config.broadcastNodes, Math.max(...nodes)));
   }
+  // a grid asked for on the command line is run whole, for every stack
+  if (flag('all-cells') || option('in-flight') || option('sizes')) config.cells = 'all';
   if (option('refresh-sizes')) config.refreshSizes = list('refresh-sizes').map(Number);
   if (option('connections')) config.memoryConnections = Math.max(1, Number(option('connections')));
   if (option('in-flight')) config.inFlight = config.callsInFlight = list('in-flight').map(Number);
@@ -184,8 +194,10 @@ function applyOverrides(config, { option, list }) {
  *   `calls` groups all at once, each importing its stack, before they are connected one stack
  *   at a time (`--parallel-start`): start-up is not measured there, so only the run gets shorter
  *   (the clusters of `formation` still start as they are timed)
+ * @property {boolean} estimate print the expected duration and exit (`--estimate`)
  * @property {ReturnType<typeof baseConfig>} config the run's configuration, as recorded
- * @property {number} hardDeadlineMs the whole run is aborted after this long
+ * @property {number} hardDeadlineMs the whole run is aborted after this long (bench/run.mjs
+ *   lengthens it when the estimate of a run larger than the full set needs more)
  * @property {number} refreshLimitMs the longest the refresh measurement may take
  */
 
@@ -206,8 +218,11 @@ export function parseOptions(argv, benchDir) {
     sigstop: !args.flag('no-sigstop'),
     merge: args.flag('merge'),
     parallelStart: args.flag('parallel-start'),
+    estimate: args.flag('estimate'),
     config: applyOverrides(baseConfig(quick), args),
-    hardDeadlineMs: (quick ? 8 : 45) * 60_000,
+    // the full run's deadline, FULL_RUN_DEADLINE_MIN of bench/lib/plan.mjs (not imported: plan
+    // imports the targets, which import this file)
+    hardDeadlineMs: (quick ? 8 : 35) * 60_000,
     refreshLimitMs: quick ? 40_000 : 120_000,
   };
 }

@@ -28,6 +28,8 @@ export function table(headers, rows) {
 const shortRange = (r, digits) =>
   r?.params.runs > 1 ? ` [${fmt(r.params.min, digits)}–${fmt(r.params.max, digits)}]` : '';
 const range = r => shortRange(r, r.unit === 'ms' ? 3 : 0);
+/** A record's median with " [min–max]" of its runs; "—" when there is none. */
+const withRange = (r, digits) => (r ? `${fmt(r.value, digits)}${shortRange(r, digits)}` : '—');
 
 /**
  * Rows of a latency table: one per payload size, in-flight window and stack that has `record`
@@ -49,7 +51,7 @@ function latencyRows(records, stacks, { record, sizes, inFlight, rate, cpu, extr
           `${fmt(measured.value, 0)}${shortRange(measured, 0)}`,
           fmt(get('p50_latency')?.value, 3),
           fmt(get('p99_latency')?.value, 3),
-          fmt(get(cpu)?.value, 1),
+          withRange(get(cpu), 1),
           ...extra.map(([metric, digits]) => fmt(get(metric)?.value, digits)),
         ]);
       }
@@ -98,12 +100,12 @@ function oneWay(records) {
         r.stack,
         `${fmt(r.value, 0)}${shortRange(r, 0)}`,
         fmt(get('payload_megabytes_per_s')?.value, 1),
-        fmt(get('cpu_per_message')?.value, 2),
+        withRange(get('cpu_per_message'), 2),
       ];
     });
   return {
     title: 'One-way messages',
-    note: 'CPU: both processes, per message',
+    note: 'median [min–max] of runs; CPU: both processes, per message',
     headers: ['payload', 'stack', 'messages/s', 'MB/s', 'CPU µs'],
     rows,
   };
@@ -181,20 +183,61 @@ function failureDetection(records) {
 }
 
 function cost(records) {
-  const names = ['idle-cost', 'memory-per-connection', 'refresh'];
+  const names = ['idle-cost', 'memory-per-connection'];
   const rows = names
     .flatMap(name => records.filter(r => r.name === name))
     .map(r => [
       `${r.name} ${r.metric}`,
       r.stack,
-      r.name === 'refresh'
-        ? `${r.params.peers} peers`
-        : r.name === 'idle-cost'
-          ? `${r.params.nodes} nodes`
-          : `${r.params.connections} links`,
+      r.name === 'idle-cost' ? `${r.params.nodes} nodes` : `${r.params.connections} links`,
       `${r.value === null ? '—' : fmt(r.value, r.unit === 'ms' || r.unit === '%' ? 3 : 0)} ${r.unit}${range(r)}${r.params.notes ? ` (${r.params.notes.join('; ')})` : ''}`,
     ]);
   return { title: 'Cost', headers: ['measure', 'stack', 'params', 'value'], rows };
+}
+
+/**
+ * One discovery refresh as the discovered set grows: the first (discover N, connect them all)
+ * and the steady ones, in ms and in µs per peer, and how the per-peer cost grows from 1,000
+ * peers to the largest set (1.00: linear).
+ */
+function refresh(records) {
+  const of = metric => records.filter(r => r.name === 'refresh' && r.metric === metric);
+  const rows = of('first_refresh_connect_all_ms')
+    .sort((a, b) => a.params.peers - b.params.peers)
+    .map(first => {
+      const peers = { peers: first.params.peers };
+      const get = metric => findRecord(records, 'refresh', 'ours', metric, peers);
+      return [
+        fmt(first.params.peers, 0),
+        first.value === null ? 'not done' : withRange(first, 1),
+        withRange(get('first_refresh_us_per_peer'), 2),
+        withRange(get('steady_refresh_ms'), 2),
+        withRange(get('steady_refresh_us_per_peer'), 2),
+        first.params.notes?.join('; ') ?? '',
+      ];
+    });
+  const growth = (metric, label) =>
+    of(metric).map(
+      r =>
+        `${label} ${fmt(r.value, 2)}× from ${fmt(r.params.relativeTo, 0)} to ${fmt(r.params.peers, 0)} peers`,
+    );
+  const linear = [
+    ...growth('first_refresh_per_peer_growth', 'first'),
+    ...growth('steady_refresh_per_peer_growth', 'steady'),
+  ];
+  return {
+    title: 'Refresh at scale',
+    note: `one discovery refresh of the engine alone, with an in-process dist that connects at once: the first (discover every peer and connect them all, until membership shows them) and the steady ones (nothing changes); median [min–max] of the runs${linear.length ? `; cost per peer ${linear.join(', ')} (1.00: linear)` : ''}`,
+    headers: [
+      'peers',
+      'first refresh ms',
+      'first µs/peer',
+      'steady refresh ms',
+      'steady µs/peer',
+      'notes',
+    ],
+    rows,
+  };
 }
 
 /** The records of the `large` section named `name` with `metric`, in the order they were made. */
@@ -343,6 +386,7 @@ export function resultSections(records, { config, stacks }) {
     failureDetection(records),
     failoverSection(records),
     cost(records),
+    refresh(records),
     largeFlood(records),
     largeNodes(records),
     largeRefused(records),
@@ -385,11 +429,20 @@ export function targetSection(rows, marks = TERMINAL_MARKS) {
   };
 }
 
+/** What the tables of a run are: the full run's medians, or the CI smoke run's single runs. */
+export const runLabel = (quick, config) =>
+  quick
+    ? 'CI smoke run (--quick): one repetition of short cells, to show that every stack and section runs; not figures to compare'
+    : `full run: median [min–max] of ${config?.reps ?? 3} repetitions per cell`;
+
 /** The whole report as bench/run.mjs prints it. */
-export function formatReport(records, targetRows, { config, stacks }) {
+export function formatReport(records, targetRows, { config, stacks, quick = false }) {
   const sections = resultSections(records, { config, stacks });
   if (targetRows.length) sections.push(targetSection(targetRows));
-  return sections
-    .map(s => `${s.note ? `${s.title} (${s.note})` : s.title}\n${table(s.headers, s.rows)}`)
-    .join('\n\n');
+  return [
+    runLabel(quick, config),
+    ...sections.map(
+      s => `${s.note ? `${s.title} (${s.note})` : s.title}\n${table(s.headers, s.rows)}`,
+    ),
+  ].join('\n\n');
 }

@@ -1,6 +1,7 @@
 // Sections `rr` and `oneway`: request/response and one-way messages between a pair of processes
 // (a server and a client) of each stack, every pair warmed up first, the stacks rotated per
-// repetition. CPU per message counts both processes.
+// repetition. CPU per message counts both processes. Each stack runs the cells bench/lib/plan.mjs
+// gives it (in the full run, those its targets and the tables use).
 // The NATS stacks (gen-cluster's NATS dist, Moleculer's NATS transporter) share one nats-server,
 // started here on loopback when one of them runs and stopped at the end; their CPU per message
 // counts the server's CPU time too (/proc/<pid>/stat), as it is part of their path.
@@ -10,7 +11,8 @@ import { DIST_DIR, fmt, freePorts, sizeLabel } from '../lib/common.mjs';
 import { BenchNatsServer, natsServerBinary } from '../lib/nats-server.mjs';
 import { MAX_COUNT, WARM_CAP_FACTOR } from '../lib/options.mjs';
 import { startChild, startLoaded, stopAll } from '../lib/procs.mjs';
-import { CALL_STACKS, NATS_STACKS, STACK_NAMES } from '../lib/records.mjs';
+import { cellsOf, pairStacks, runsCell } from '../lib/plan.mjs';
+import { NATS_STACKS, STACK_NAMES } from '../lib/records.mjs';
 
 /** The module a stack's processes load (bench/child.mjs): both raw stacks are `raw`. */
 const moduleOf = stack => (stack === 'raw-coalesced' ? 'raw' : stack);
@@ -179,9 +181,9 @@ async function oneWay(ctx, pair, size, rep) {
 export async function run(ctx) {
   const { sections } = ctx.options;
   const { config } = ctx;
-  // the calls section's stacks have 3 servers and a caller, not a pair
-  const wanted = ctx.options.stacks.filter(s => !CALL_STACKS.includes(s));
   if (!sections.has('rr') && !sections.has('oneway')) return;
+  // the pairs with a cell to run (the calls section's stacks have 3 servers and a caller)
+  const wanted = pairStacks(ctx.options);
   const runnable = natsStacks(ctx, wanted);
   const stacks = wanted.filter(s => !NATS_STACKS.includes(s) || runnable.includes(s));
   if (stacks.length === 0) return;
@@ -214,16 +216,23 @@ export async function run(ctx) {
       }
     }
     await warmUp(ctx, pairs);
+    const plans = new Map(pairs.map(p => [p, cellsOf(p.stack, config)]));
+    /** The pairs that run a cell, rotated for the repetition. */
+    const running = (size, window, rep) =>
+      rotate(
+        pairs.filter(p => runsCell(plans.get(p), size, window)),
+        rep,
+      );
     if (sections.has('rr'))
       for (const size of config.sizes)
         for (const window of config.inFlight)
           for (let rep = 0; rep < config.reps; rep++)
-            for (const pair of rotate(pairs, rep))
+            for (const pair of running(size, window, rep))
               await requestResponse(ctx, pair, size, window, rep);
     if (sections.has('oneway'))
       for (const size of config.onewaySizes)
         for (let rep = 0; rep < config.reps; rep++)
-          for (const pair of rotate(pairs, rep)) await oneWay(ctx, pair, size, rep);
+          for (const pair of running(size, undefined, rep)) await oneWay(ctx, pair, size, rep);
   } finally {
     await stopAll(
       pairs.flatMap(p => [p.server, p.client]),

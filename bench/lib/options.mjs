@@ -1,5 +1,5 @@
 // The benchmark's command line: which sections and stacks run, and the configuration of the run
-// (the quick or the full set, then the overrides given on the command line).
+// (the CI smoke run of `--quick` or the full run, then the overrides given on the command line).
 //
 //   node bench/run.mjs [--quick] [--only rr,oneway,broadcast,formation,failure,cost,memory,refresh,large,calls,failover]
 //                      [--stacks ours,nest-on,nest-decorated,raw,raw-coalesced,json-rpc,moleculer,nest,
@@ -63,8 +63,8 @@ export const WARM_CAP_FACTOR = 25;
 export const MAX_COUNT = 20_000_000;
 
 /**
- * The configuration of a quick or a full run, written once: `pick(quick, full)` where the two
- * differ. The object is recorded as `config` in the results file.
+ * The configuration of a CI smoke run (`--quick`) or a full run, written once: `pick(quick,
+ * full)` where the two differ. The object is recorded as `config` in the results file.
  */
 export function baseConfig(quick) {
   const pick = (whenQuick, whenFull) => (quick ? whenQuick : whenFull);
@@ -183,7 +183,7 @@ function applyOverrides(config, { flag, option, list }) {
 
 /**
  * @typedef {object} BenchOptions
- * @property {boolean} quick the reduced set (`--quick`)
+ * @property {boolean} quick the CI smoke run (`--quick`): one repetition of short cells, every cell
  * @property {Set<string>} sections the sections to run (`--only`)
  * @property {string[]} stacks the stacks to run (`--stacks`), known ones only
  * @property {string} out the results file (`--out`)

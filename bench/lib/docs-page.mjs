@@ -5,7 +5,13 @@
 import { fmt, sizeLabel } from './common.mjs';
 import { evaluateTargets } from './evaluate-targets.mjs';
 import { failoverBullet } from './failover.mjs';
-import { FULL_GRID_STACKS, TABLE_STACKS, cellsOf } from './plan.mjs';
+import {
+  FULL_GRID_STACKS,
+  FULL_RUN_CAP_MIN,
+  FULL_RUN_DEADLINE_MIN,
+  TABLE_STACKS,
+  cellsOf,
+} from './plan.mjs';
 import { STACK_NAMES, stacksIn } from './records.mjs';
 import { resultSections, targetSection } from './report.mjs';
 import { noteFor } from '../target-notes.mjs';
@@ -197,8 +203,7 @@ the cell (payload, in flight, nodes), \`min\`, \`max\` and \`runs\`.`;
  */
 function capSection(result, stacks) {
   const c = result.config ?? {};
-  const lead =
-    'The full run is kept to about 30 minutes (later issues add stacks): gen-cluster and the reference stacks run every cell; the failover section forms 3 fresh clusters; `npm run bench -- --estimate` prints the expected duration without running anything, every run prints it when it starts, and a full run still going after 35 minutes is aborted.';
+  const lead = `The full run is kept to about ${FULL_RUN_CAP_MIN} minutes (later issues add stacks): gen-cluster and the reference stacks run every cell; the failover section forms 3 fresh clusters; \`npm run bench -- --estimate\` prints the expected duration without running anything, every run prints it when it starts, and a full run still going after ${FULL_RUN_DEADLINE_MIN} minutes is aborted.`;
   if (c.cells !== 'used' || !c.sizes || !c.inFlight) {
     return `${lead} This run measured every cell for every stack${result.quick ? '' : ' (`--all-cells`, or a grid given with `--in-flight`/`--sizes`)'}.`;
   }

@@ -217,6 +217,22 @@ export async function run(ctx) {
     }
     await warmUp(ctx, pairs);
     const plans = new Map(pairs.map(p => [p, cellsOf(p.stack, config)]));
+    if (config.cells === 'used') {
+      const grid = config.sizes.length * config.inFlight.length;
+      const partial = pairs
+        .map(p => [p.stack, plans.get(p)])
+        .filter(
+          ([, plan]) => plan.rr.length < grid || plan.oneway.length < config.onewaySizes.length,
+        )
+        .map(
+          ([stack, plan]) =>
+            `${stack} ${plan.rr.length}/${grid} rr, ${plan.oneway.length}/${config.onewaySizes.length} one-way`,
+        );
+      if (partial.length)
+        ctx.progress(
+          `cells the targets and tables use (bench/lib/plan.mjs): ${partial.join('; ')}`,
+        );
+    }
     /** The pairs that run a cell, rotated for the repetition. */
     const running = (size, window, rep) =>
       rotate(

@@ -26,6 +26,14 @@ import { payloadOf, yieldTurn } from '../common.mjs';
 const PREFIX = 4;
 
 /**
+ * Bytes the one-way sender lets wait in the socket before it waits for 'drain': a general-purpose
+ * RPC queues past the socket's 16 KiB highWaterMark and stops its producer at a bound of its own
+ * (gen-cluster's is 64 MiB). Waiting at 16 KiB cost about a third more CPU per 1 KiB message in
+ * a quick run (10-11 µs against 6.5-9 µs), the sender idle while each batch drained.
+ */
+const MAX_BACKLOG = 1024 * 1024;
+
+/**
  * A sender of JSON frames on `socket`: `send(text)` queues one message's JSON, and every text
  * queued during one task leaves in one buffer, one socket.write, at the task's end.
  */
@@ -163,7 +171,7 @@ export async function connect({ port }) {
     /**
      * One-way `sink` messages for `ms` (at most `maxCount`), honouring the socket's back-pressure:
      * each message is queued on its own, at most about 256 KiB (and 1,024 messages) per turn,
-     * and the loop waits for 'drain' whenever the socket's buffer is full.
+     * and the loop waits for 'drain' once MAX_BACKLOG bytes wait in the socket.
      */
     async oneway(ms, maxCount) {
       const end = performance.now() + ms;
@@ -173,7 +181,8 @@ export async function connect({ port }) {
         for (let i = 0; i < perTurn && sent < maxCount; i++, sent++)
           out.send(JSON.stringify({ topic: 'sink', payload }));
         await yieldTurn(); // the microtask flush has written this turn's messages
-        if (socket.writableNeedDrain) await new Promise(resolve => socket.once('drain', resolve));
+        if (socket.writableLength >= MAX_BACKLOG)
+          await new Promise(resolve => socket.once('drain', resolve));
       }
       return sent;
     },

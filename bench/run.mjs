@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench`: this library beside raw sockets, Moleculer's TCP transporter and
-// @nestjs/microservices TCP, in one run on this machine, loopback only. Prints progress and a
+// `npm run bench`: this library beside raw sockets, a minimal JSON RPC, Moleculer's TCP transporter
+// and @nestjs/microservices TCP, in one run on this machine, loopback only. Prints progress and a
 // table, writes bench/results/latest.json, and the ratios the project's targets are about
 // (bench/targets.mjs). `npm run bench:docs` turns the results file into docs/benchmarks.md.
 //
@@ -24,6 +24,8 @@
 //   --scale runs the scale runner instead (bench/scale.mjs: N nodes in a few processes over the
 //   TCP mesh and over NATS; formation, idle CPU, traffic and memory per node; its own options,
 //   written to bench/results/scale.json): `npm run bench -- --scale [--dists tcp,nats] ...`.
+//   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
+//   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
 //
 // The full run (`npm run bench`): medians of 3 repetitions per cell, with their min–max in the
 // tables, capped at about 30 minutes (issue 19; later issues add stacks). The cap is kept by
@@ -32,11 +34,9 @@
 // cells its targets compare (`--all-cells` runs the whole grid for all); the failover section
 // forms 3 fresh clusters, not 5. The expected duration is printed when the run starts (with
 // `--estimate`, printed and nothing run), and a full run still going after 35 minutes is aborted
-// (longer only when the options ask for more than the full set). `--quick` is the CI smoke run:
-// one repetition of short cells, every cell of every stack, to show that everything runs; its
-// figures are not the benchmark's.
-//   --cpu-prof writes V8 CPU profiles of our processes to bench/results/prof/ (summarize them
-//   with `node bench/prof-summary.mjs bench/results/prof/<label>.<time>.cpuprofile`).
+// (longer only when the options ask for more than the full set); it is expected to take about
+// 20 minutes. `--quick` is the CI smoke run: one repetition of short cells, every cell of every
+// stack, to show that everything runs; its figures are not the benchmark's.
 //
 // Needs the build (`npm run build`): our side is imported from dist/src/index.js, or from another
 // build named by BENCH_DIST (e.g. to compare a change with the build before it).

@@ -203,7 +203,7 @@ the cell (payload, in flight, nodes), \`min\`, \`max\` and \`runs\`.`;
  */
 function capSection(result, stacks) {
   const c = result.config ?? {};
-  const lead = `The full run is kept to about ${FULL_RUN_CAP_MIN} minutes (later issues add stacks): gen-cluster and the reference stacks run every cell; the failover section forms 3 fresh clusters; \`npm run bench -- --estimate\` prints the expected duration without running anything, every run prints it when it starts, and a full run still going after ${FULL_RUN_DEADLINE_MIN} minutes is aborted.`;
+  const lead = `The full run is kept to about ${FULL_RUN_CAP_MIN} minutes (later issues add stacks): gen-cluster and the reference stacks run every cell; the failover section forms 3 fresh clusters; \`node bench/run.mjs --estimate\` prints the expected duration without building or running anything, every run prints it when it starts, and a full run still going after ${FULL_RUN_DEADLINE_MIN} minutes is aborted.`;
   if (c.cells !== 'used' || !c.sizes || !c.inFlight) {
     return `${lead} This run measured every cell for every stack${result.quick ? '' : ' (`--all-cells`, or a grid given with `--in-flight`/`--sizes`)'}.`;
   }

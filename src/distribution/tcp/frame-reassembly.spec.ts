@@ -5,8 +5,11 @@
  * the memory held bounded by the bytes received. Correctness under any chunking is in the
  * property tests of frame-codec.spec.ts.
  */
+import { once } from 'node:events';
+import net from 'node:net';
 import { jest } from '@jest/globals';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameType, encodeFrame } from './frame-codec.js';
+import { SendQueue } from './send-queue.js';
 
 /** Payload bytes from a seed. */
 function pattern(length: number, seed: number): Buffer {
@@ -138,5 +141,42 @@ describe('FrameDecoder reassembly', () => {
     expect(errors).toEqual([]);
     expect(d.bufferedBytes).toBe(1 + 100 * 100);
     expect(Math.max(0, ...sizes)).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('decodes large and small messages written by a send queue to a real socket, in order', async () => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as net.AddressInfo;
+    const accepted = once(server, 'connection');
+    const client = net.connect({ port, host: '127.0.0.1', noDelay: true });
+    const [socket] = (await accepted) as [net.Socket];
+    try {
+      const sent = Array.from({ length: 200 }, (_, i) =>
+        pattern(i % 3 === 0 ? 40 : 64 * 1024 + (i % 7) * 1_000, i),
+      );
+      const { d, payloads, errors } = decoder();
+      socket.on('data', (chunk: Buffer) => d.push(chunk));
+      const queue = new SendQueue(client, {
+        maxFramePayloadBytes: 1024 * 1024,
+        maxMessageBytes: 16 * 1024 * 1024,
+        maxQueueBytes: 64 * 1024 * 1024,
+        maxQueueMessages: 1_000,
+      });
+      // Each message in two parts, as messaging gives them (envelope header, payload).
+      for (const message of sent)
+        queue.enqueue([message.subarray(0, 11), message.subarray(11)], 'b');
+      const deadline = Date.now() + 10_000;
+      while (payloads.length < sent.length && errors.length === 0 && Date.now() < deadline) {
+        await new Promise(resolve => setImmediate(resolve));
+      }
+      expect(errors).toEqual([]);
+      expect(payloads).toHaveLength(sent.length);
+      payloads.forEach((payload, i) => expect(payload.equals(sent[i]!)).toBe(true));
+    } finally {
+      client.destroy();
+      socket.destroy();
+      server.close();
+    }
   });
 });

@@ -39,11 +39,23 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024 + 64;
 /** Largest `L` the 4-byte length field can hold. */
 export const MAX_FRAME_LENGTH_FIELD = 0xffff_ffff;
 
-/** Smallest capacity the decoder allocates when it must reassemble a frame split across chunks. */
+/** Smallest capacity the decoder allocates when it must copy a frame split across chunks. */
 const MIN_ASSEMBLY_BYTES = 16 * 1024;
 
 /** Below this many bytes a copy is done in JavaScript rather than by a native call. */
 const SMALL_COPY_BYTES = 16;
+
+/**
+ * A piece of a split frame at least this large is kept as a view of its chunk until the frame is
+ * complete (copied once, into a buffer of the exact size); smaller pieces are copied at once.
+ */
+const MIN_VIEW_BYTES = 1024;
+
+/**
+ * Most views kept for one frame: past it (a peer trickling a frame in many chunks) the frame is
+ * copied into a growing buffer instead, so the bookkeeping stays small whatever the chunking.
+ */
+const MAX_VIEWS = 64;
 
 /**
  * Encodes one frame in a single allocation.
@@ -108,10 +120,17 @@ export interface FrameDecoderOptions {
  * Incremental decoder of a frame stream. Feed it socket chunks with {@link FrameDecoder.push}; it
  * calls `onFrame` per complete frame and `onError` once on a bad stream.
  *
- * Work and memory are linear in the input whatever the chunking: a frame inside one chunk is
- * delivered as a view; a frame split across chunks is reassembled in one buffer that grows
- * geometrically up to its declared length, so each byte is copied a bounded number of times and
- * at most about twice the bytes received are held (never the declared size up front).
+ * Work and memory are linear in the input whatever the chunking. A frame inside one chunk is
+ * delivered as a view (no copy). A frame split across chunks is kept as views of its pieces (small
+ * pieces copied) until it is complete, then copied once into a buffer of its exact size: one
+ * allocation and one copy per byte, and nothing is allocated for the declared size before its
+ * bytes arrived. A frame trickled in more than {@link MAX_VIEWS} pieces is copied into a buffer
+ * that grows geometrically up to its declared length instead. Either way the decoder holds about
+ * the bytes received for the frame (at most twice, plus the one chunk a first view shares with
+ * frames before it), never the declared size up front.
+ *
+ * Since a split frame may be kept as views, a pushed chunk must not be written to afterwards
+ * (socket chunks are fresh buffers, never reused).
  *
  * `push` may be called from inside `onFrame` (the chunk is queued and decoded after the current
  * one), and {@link FrameDecoder.maxFrameBytes} may be changed at any time (e.g. raised once the
@@ -126,8 +145,11 @@ export class FrameDecoder {
   private headerFill = 0;
   /** Declared length of the frame being read, or -1 while reading a length field. */
   private bodyLength = -1;
-  /** Reassembly buffer of a frame split across chunks (capacity never above `bodyLength`). */
+  /** Pieces of a split frame, in order, while it is kept as views (`body` undefined). */
+  private readonly views: Buffer[] = [];
+  /** Copy of a split frame trickled in too many pieces (capacity never above `bodyLength`). */
   private body: Buffer | undefined;
+  /** Bytes of the frame being read received so far (in `views` or in `body`). */
   private bodyFill = 0;
   private stopped = false;
   private decoding = false;
@@ -162,7 +184,10 @@ export class FrameDecoder {
     return this.stopped;
   }
 
-  /** Decodes a chunk of the stream. Never throws. */
+  /**
+   * Decodes a chunk of the stream. Never throws. The chunk may be kept (as a view) until the frame
+   * it ends in is complete: do not write to it afterwards.
+   */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
     if (this.decoding) {
@@ -216,13 +241,30 @@ export class FrameDecoder {
       }
       const missing = this.bodyLength - this.bodyFill;
       if (this.bodyFill === 0 && end - offset >= missing) {
-        const frame = chunk.subarray(offset, offset + missing);
+        // The whole frame is in this chunk: the payload is a view, the only object made for it.
+        const type = chunk[offset]!;
+        const payload = chunk.subarray(offset + 1, offset + missing);
         offset += missing;
         this.bodyLength = -1;
-        this.deliver(frame);
+        this.deliver(type, payload);
         continue;
       }
       const take = Math.min(missing, end - offset);
+      if (this.body === undefined) {
+        if (take === missing) {
+          offset = this.completeViews(chunk, offset, take);
+          continue;
+        }
+        if (this.views.length < MAX_VIEWS) {
+          // A small piece is copied (from the pool): it must not pin nor depend on its chunk.
+          const piece = chunk.subarray(offset, offset + take);
+          this.views.push(take < MIN_VIEW_BYTES ? Buffer.from(piece) : piece);
+          this.bodyFill += take;
+          offset += take;
+          continue;
+        }
+        this.copyViews(this.bodyFill + take);
+      }
       const body = this.reserve(this.bodyFill + take);
       if (take <= SMALL_COPY_BYTES) {
         // A native copy call costs more than a few byte moves (trickled input).
@@ -237,12 +279,39 @@ export class FrameDecoder {
         this.body = undefined;
         this.bodyFill = 0;
         this.bodyLength = -1;
-        this.deliver(frame);
+        this.deliver(frame[0]!, frame.subarray(1));
       }
     }
   }
 
-  /** The reassembly buffer, grown geometrically (capped at the declared length) to `needed`. */
+  /**
+   * Completes a frame kept as views with its last `take` bytes at `offset` of `chunk`: one buffer
+   * of the exact size, each byte copied once. Returns the offset after the frame.
+   */
+  private completeViews(chunk: Buffer, offset: number, take: number): number {
+    const frame = Buffer.allocUnsafe(this.bodyLength);
+    let at = 0;
+    for (const view of this.views) at += view.copy(frame, at);
+    chunk.copy(frame, at, offset, offset + take);
+    this.views.length = 0;
+    this.bodyFill = 0;
+    this.bodyLength = -1;
+    this.deliver(frame[0]!, frame.subarray(1));
+    return offset + take;
+  }
+
+  /** Too many pieces: copies the views into a buffer of twice `needed` (capped at the length). */
+  private copyViews(needed: number): void {
+    const body = Buffer.allocUnsafe(
+      Math.min(this.bodyLength, Math.max(needed * 2, MIN_ASSEMBLY_BYTES)),
+    );
+    let at = 0;
+    for (const view of this.views) at += view.copy(body, at);
+    this.views.length = 0;
+    this.body = body;
+  }
+
+  /** The copy buffer, grown geometrically (capped at the declared length) to `needed`. */
   private reserve(needed: number): Buffer {
     const current = this.body;
     if (current !== undefined && current.length >= needed) return current;
@@ -256,9 +325,9 @@ export class FrameDecoder {
     return next;
   }
 
-  private deliver(frame: Buffer): void {
+  private deliver(type: number, payload: Buffer): void {
     try {
-      this.onFrame(frame[0]!, frame.subarray(1));
+      this.onFrame(type, payload);
     } catch (error) {
       this.fail(
         error instanceof GenClusterError
@@ -280,6 +349,7 @@ export class FrameDecoder {
 
   private release(): void {
     this.body = undefined;
+    this.views.length = 0;
     this.bodyFill = 0;
     this.bodyLength = -1;
     this.headerFill = 0;

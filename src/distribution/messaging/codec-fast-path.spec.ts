@@ -141,6 +141,11 @@ describe('msgpack codec fast path', () => {
     const copy = Buffer.from(first);
     for (let i = 0; i < 200; i++) encoder.encode({ d: 'b'.repeat(1000) }, Infinity);
     expect(first.equals(copy)).toBe(true);
+    // an object whose values outgrow the chunk mid-way moves, keys and all, to a new one
+    for (let i = 0; i < 300; i++) {
+      const value = { k: 'é'.repeat(i * 50), n: i, s: 'x'.repeat(i) };
+      expect(encoder.encode(value, Infinity)!.equals(packr.pack(value))).toBe(true);
+    }
   });
 
   it('reads what msgpackr reads from every encoding it takes', () => {

@@ -57,67 +57,76 @@ function scalarRoom(value: unknown): number {
  */
 export class FastEncoder {
   private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  /** Where the next encoding starts in {@link FastEncoder.chunk}. */
   private position = 0;
-  /**
-   * The values of the object being encoded, read once each (getters run once); emptied when the
-   * next object starts, so a getter that throws half-way leaves nothing behind.
-   */
-  private readonly values: unknown[] = [];
 
   /**
    * The msgpack encoding of `value` (byte for byte msgpackr's), or `undefined` when the fast path
    * does not take it or it would be over `limit` bytes (the general path then refuses it with
-   * its own error).
+   * its own error). Written in one pass, each value read once (a getter runs once, as in msgpackr).
    */
   encode(value: unknown, limit: number): Buffer | undefined {
-    let room = scalarRoom(value);
-    let keys: string[] | undefined;
-    if (room < 0) {
+    const room = scalarRoom(value);
+    let at: number;
+    if (room >= 0) {
+      const target = this.reserve(0, room);
+      at = writeScalar(target, this.position, value);
+    } else {
       if (typeof value !== 'object' || value === null) return undefined;
       // msgpackr's own test for a record; an own `constructor` key fails it, so does a class
       if ((value as { constructor?: unknown }).constructor !== Object) return undefined;
-      keys = Object.keys(value);
+      const keys = Object.keys(value);
       const count = keys.length;
       if (count > FAST_MAX_KEYS) return undefined;
-      const values = this.values;
-      values.length = 0;
-      room = 4;
+      let keysRoom = 4;
       for (let i = 0; i < count; i++) {
         const key = keys[i];
         // `__proto__` is refused by the general path; with an own `hasOwnProperty` msgpackr
         // walks inherited keys too
         if (key === '__proto__' || key === 'hasOwnProperty' || key.length > FAST_MAX_STRING)
           return undefined;
-        const item = (value as Record<string, unknown>)[key];
-        const itemRoom = scalarRoom(item);
-        if (itemRoom < 0) return undefined;
-        values.push(item);
-        room += 5 + 3 * key.length + itemRoom;
+        keysRoom += 5 + 3 * key.length;
       }
-    }
-    if (this.position + room > this.chunk.length) {
-      this.chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, room));
-      this.position = 0;
-    }
-    const target = this.chunk;
-    const start = this.position;
-    let at = start;
-    if (keys === undefined) {
-      at = writeScalar(target, at, value);
-    } else {
       // a record definition of id 0x40 (the first of a message), its keys, then the values
+      let target = this.reserve(0, keysRoom);
+      at = this.position;
       target[at] = 0xd4;
       target[at + 1] = 0x72;
       target[at + 2] = 0x40;
-      target[at + 3] = 0x90 + keys.length;
+      target[at + 3] = 0x90 + count;
       at += 4;
-      for (const key of keys) at = writeString(target, at, key);
-      const values = this.values;
-      for (let i = 0; i < values.length; i++) at = writeScalar(target, at, values[i]);
+      for (let i = 0; i < count; i++) at = writeString(target, at, keys[i]);
+      for (let i = 0; i < count; i++) {
+        const item = (value as Record<string, unknown>)[keys[i]];
+        const itemRoom = scalarRoom(item);
+        // bytes written past `position` are not handed out: the next encoding writes over them
+        if (itemRoom < 0) return undefined;
+        if (at + itemRoom > target.length) {
+          at -= this.position;
+          target = this.reserve(at, itemRoom);
+          at += this.position;
+        }
+        at = writeScalar(target, at, item);
+      }
     }
+    const start = this.position;
     if (at - start > limit) return undefined;
     this.position = at;
-    return target.subarray(start, at);
+    return this.chunk.subarray(start, at);
+  }
+
+  /**
+   * The chunk, with room for `room` more bytes after the `written` bytes of this encoding (from
+   * {@link FastEncoder.position}); when it has not, a new chunk, into which those are copied.
+   */
+  private reserve(written: number, room: number): Buffer {
+    const chunk = this.chunk;
+    if (this.position + written + room <= chunk.length) return chunk;
+    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, written + room));
+    chunk.copy(next, 0, this.position, this.position + written);
+    this.chunk = next;
+    this.position = 0;
+    return next;
   }
 }
 

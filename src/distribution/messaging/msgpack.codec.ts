@@ -112,8 +112,6 @@ export class MsgpackCodec implements PayloadCodec {
    * @throws PayloadError (`ERR_PAYLOAD_TOO_LARGE` before encoding when it can tell)
    */
   encodeParts(value: unknown): Buffer[] {
-    const fast = this.encodeFast(value);
-    if (fast !== undefined) return [fast];
     return binaryParts(value) ?? [this.encode(value)];
   }
 

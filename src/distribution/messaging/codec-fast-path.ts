@@ -21,8 +21,11 @@ export const FAST_MAX_KEYS = 15;
 /** Longest string (UTF-16 units) the fast path writes; longer ones go to msgpackr. */
 export const FAST_MAX_STRING = 16 * 1024;
 
-/** Size of the chunks encodings are cut from (as msgpackr's own buffer: views, never copied). */
-const CHUNK_BYTES = 64 * 1024;
+/**
+ * Size of the chunks encodings are cut from, as views (never copied), as msgpackr cuts them from
+ * its own 8 KiB buffer: a small message held in a queue keeps at most this much memory alive.
+ */
+const CHUNK_BYTES = 8 * 1024;
 
 /** Marks "not taken by the fast path": the general path must handle the value or bytes. */
 export const NOT_FAST: unique symbol = Symbol('not fast');

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import {
   ENVELOPE_HEADER_BYTES,
@@ -92,6 +93,41 @@ describe('message envelope', () => {
     } catch (error) {
       expect((error as EnvelopeError).code).toBe('ERR_BAD_ENVELOPE');
     }
+  });
+
+  it('writes and reads any topic as UTF-8 does, short ASCII ones without native calls alike', () => {
+    const topics = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 80 }),
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(topics, fc.integer({ min: 0, max: 0xffff_ffff }), (topic, requestId) => {
+        const utf8 = Buffer.from(topic, 'utf8');
+        fc.pre(utf8.length <= MAX_TOPIC_BYTES);
+        const [header] = encodeEnvelope(EnvelopeKind.Request, requestId, topic, Buffer.alloc(0));
+        expect(header.readUInt32BE(1)).toBe(requestId);
+        expect(header.readUInt16BE(5)).toBe(utf8.length);
+        expect(header.subarray(ENVELOPE_HEADER_BYTES).equals(utf8)).toBe(true);
+        expect(decodeEnvelope(header).topic).toBe(utf8.toString('utf8'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses topic bytes that are not UTF-8, short or long, and reads the others', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), bytes => {
+        const raw = Buffer.from(bytes);
+        const header = Buffer.alloc(ENVELOPE_HEADER_BYTES);
+        header[0] = EnvelopeKind.Send;
+        header.writeUInt16BE(raw.length, 5);
+        const message = Buffer.concat([header, raw]);
+        if (isUtf8(raw)) expect(decodeEnvelope(message).topic).toBe(raw.toString('utf8'));
+        else expect(() => decodeEnvelope(message)).toThrow(EnvelopeError);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('never throws anything but an EnvelopeError on random bytes', () => {

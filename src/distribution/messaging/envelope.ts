@@ -92,24 +92,53 @@ export function encodeEnvelope(
     throw new EnvelopeError(MessagingMessages.envelopeRequestIdInvalid(requestId, MAX_REQUEST_ID));
   if (typeof topic !== 'string')
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
-  const parts = Buffer.isBuffer(body) ? [body] : body;
-  if (!Array.isArray(parts) || !parts.every(part => Buffer.isBuffer(part)))
+  const single = Buffer.isBuffer(body);
+  if (!single && !allBuffers(body))
     throw new EnvelopeError(MessagingMessages.envelopeBodyInvalid());
-  const topicBytes = topic.length === 0 ? 0 : Buffer.byteLength(topic, 'utf8');
+  const topicBytes = topicByteLength(topic);
   if (topicBytes > MAX_TOPIC_BYTES)
     throw new InvalidTopicError(MessagingMessages.topicInvalid(topic, MAX_TOPIC_BYTES));
   const headerBytes = headers === undefined ? 0 : 2 + headers.length;
   const header = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + topicBytes + headerBytes);
   header[0] = headers === undefined ? kind : kind + 4;
-  header.writeUInt32BE(requestId, 1);
-  header.writeUInt16BE(topicBytes, 5);
-  if (topicBytes > 0) header.write(topic, ENVELOPE_HEADER_BYTES, 'utf8');
+  header[1] = requestId >>> 24;
+  header[2] = (requestId >>> 16) & 0xff;
+  header[3] = (requestId >>> 8) & 0xff;
+  header[4] = requestId & 0xff;
+  header[5] = topicBytes >>> 8;
+  header[6] = topicBytes & 0xff;
+  if (topicBytes === topic.length) {
+    // ASCII (one byte per unit): copied here, cheaper than a native write for a short topic
+    for (let i = 0; i < topicBytes; i++) header[ENVELOPE_HEADER_BYTES + i] = topic.charCodeAt(i);
+  } else header.write(topic, ENVELOPE_HEADER_BYTES, 'utf8');
   if (headers !== undefined) {
     const at = ENVELOPE_HEADER_BYTES + topicBytes;
     header.writeUInt16BE(headers.length, at);
     headers.copy(header, at + 2);
   }
-  return [header, ...parts];
+  if (single) return [header, body];
+  const parts: Buffer[] = [header];
+  for (const part of body as readonly Buffer[]) parts.push(part);
+  return parts;
+}
+
+/** Whether `body` is an array of buffers. */
+function allBuffers(body: unknown): boolean {
+  if (!Array.isArray(body)) return false;
+  for (const part of body) if (!Buffer.isBuffer(part)) return false;
+  return true;
+}
+
+/** Longest topic measured in JavaScript (ASCII topics); longer ones ask `Buffer.byteLength`. */
+const SHORT_TOPIC = 64;
+
+/** UTF-8 length of `topic`; a short ASCII topic is measured without a native call. */
+function topicByteLength(topic: string): number {
+  const length = topic.length;
+  if (length > SHORT_TOPIC) return Buffer.byteLength(topic, 'utf8');
+  for (let i = 0; i < length; i++)
+    if (topic.charCodeAt(i) >= 0x80) return Buffer.byteLength(topic, 'utf8');
+  return length;
 }
 
 /** Total length of the parts of an envelope, e.g. for a frame header. */
@@ -143,9 +172,7 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
     throw new EnvelopeError(MessagingMessages.envelopeTruncated(bytes.length, bodyStart));
   let topic = '';
   if (topicBytes > 0) {
-    const raw = bytes.subarray(ENVELOPE_HEADER_BYTES, topicEnd);
-    if (!isUtf8(raw)) throw new EnvelopeError(MessagingMessages.envelopeTopicUtf8());
-    topic = raw.toString('utf8');
+    topic = readTopic(bytes, topicEnd);
   }
   let headers: Buffer | undefined;
   if (kind > 4) {
@@ -166,4 +193,25 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
     body: bytes.subarray(bodyStart),
     headers,
   };
+}
+
+/**
+ * The topic at {@link ENVELOPE_HEADER_BYTES} up to `end`: a short ASCII one read in JavaScript
+ * (cheaper than a view, a UTF-8 check and a native decode), any other checked as UTF-8.
+ * @throws EnvelopeError when the bytes are not valid UTF-8
+ */
+function readTopic(bytes: Buffer, end: number): string {
+  if (end - ENVELOPE_HEADER_BYTES <= SHORT_TOPIC) {
+    let topic = '';
+    let i = ENVELOPE_HEADER_BYTES;
+    for (; i < end; i++) {
+      const c = bytes[i];
+      if (c >= 0x80) break;
+      topic += String.fromCharCode(c);
+    }
+    if (i === end) return topic;
+  }
+  const raw = bytes.subarray(ENVELOPE_HEADER_BYTES, end);
+  if (!isUtf8(raw)) throw new EnvelopeError(MessagingMessages.envelopeTopicUtf8());
+  return raw.toString('utf8');
 }

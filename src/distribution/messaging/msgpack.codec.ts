@@ -19,10 +19,16 @@
  * `__proto_`) and a message that would decode into too many objects are refused both ways. A
  * msgpack *map* is decoded as a `Map`, where `"__proto__"` is an ordinary key. A binary value
  * inside a structured payload is copied out of the received message.
+ *
+ * The commonest small payloads (a string, number, boolean or `null`, or a plain object of up to 15
+ * of them) take a fast path (`codec-fast-path.ts`) that writes msgpackr's bytes itself and reads
+ * them back directly: it accepts only a subset the scan accepts by construction, and falls back
+ * here for anything else, so the checks above hold for every payload.
  */
 import { constants } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { Refusal, SizeRefusal, codecFailure } from './codec-failure.js';
+import { FastEncoder, NOT_FAST, fastDecode } from './codec-fast-path.js';
 import type { PayloadError } from './messaging.errors.js';
 import { MessagingMessages } from './messaging.messages.js';
 import { NOT_BINARY, binaryParts, readBinary } from './msgpack-binary.js';
@@ -54,6 +60,7 @@ export class MsgpackCodec implements PayloadCodec {
   private readonly packr: Packr;
   private readonly unpackr: Unpackr;
   private encodeRoom: Buffer | undefined;
+  private readonly fast = new FastEncoder();
 
   /**
    * @param maxDepth deepest nesting accepted, already checked by the factory
@@ -75,6 +82,8 @@ export class MsgpackCodec implements PayloadCodec {
   }
 
   encode(value: unknown): Buffer {
+    const fast = this.encodeFast(value);
+    if (fast !== undefined) return fast;
     const binary = binaryParts(value);
     if (binary !== undefined) return Buffer.concat(binary);
     let bytes: Buffer;
@@ -113,10 +122,25 @@ export class MsgpackCodec implements PayloadCodec {
     try {
       if (bytes.length > this.maxStructuredBytes)
         throw new SizeRefusal(bytes.length, this.maxStructuredBytes);
+      // the common small shapes, read directly; anything else is scanned and read by msgpackr
+      const fast = fastDecode(bytes);
+      if (fast !== NOT_FAST) return fast;
       scanMsgpack(bytes, this.maxDepth);
       return this.unpackr.unpack(bytes);
     } catch (error) {
       throw codecFailure(error, this.name, this.maxDepth, 'decode');
+    }
+  }
+
+  /**
+   * The fast path's encoding (`codec-fast-path.ts`), or `undefined` for the general path, which
+   * also takes whatever the fast path threw (a getter, say) so it is refused as it always was.
+   */
+  private encodeFast(value: unknown): Buffer | undefined {
+    try {
+      return this.fast.encode(value, this.maxStructuredBytes);
+    } catch {
+      return undefined;
     }
   }
 

@@ -9,6 +9,7 @@ export * from './node-name.js';
 export * from './peer.js';
 export * from './strategy.js';
 export * from './deadline.js';
+export * from './deadline-queue.js';
 export * from './limiter.js';
 export { type LinkAdmission, ADMISSION_REFRESH_WINDOW_MS } from './link-admission.js';
 export * from './messages.js';

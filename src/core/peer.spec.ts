@@ -71,6 +71,18 @@ describe('peer names', () => {
     expect(canonicalHost('[::1]')).toBe('::1');
   });
 
+  it('gives the same key for a name asked again, and refuses a bad name every time', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(nodeKey('k@HOST.example.:4000')).toBe('k@host.example');
+      expect(nodeKey('k@host.example')).toBe('k@host.example');
+      expect(() => nodeKey('no-at-sign')).toThrow(InvalidNodeNameError);
+    }
+    // More names than the cache keeps: the oldest are parsed again, with the same result.
+    for (let i = 0; i < 5_000; i++)
+      expect(nodeKey(`n${i}@10.0.0.1:${1 + (i % 9)}`)).toBe(`n${i}@10.0.0.1`);
+    expect(nodeKey('n0@10.0.0.1:1')).toBe('n0@10.0.0.1');
+  });
+
   it('moves a port written into the node string to the port field', () => {
     expect(toPeer('b@host:4000')).toEqual({ node: 'b@host', port: 4000 });
     expect(toPeer({ node: 'b@host', port: 4000 })).toEqual({ node: 'b@host', port: 4000 });

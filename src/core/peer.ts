@@ -183,9 +183,28 @@ export function formatNodeName(name: NodeName): string {
   return `${name.name}@${name.host}`;
 }
 
+/**
+ * How many node strings {@link nodeKey} remembers: the members of a large cluster, so a node
+ * sending to every member in turn still finds each name known. At most a few MiB even with node
+ * names of the longest valid form, about 100 bytes an entry for usual ones.
+ */
+const NODE_KEYS_KEPT = 4_096;
+
+// Node string -> its canonical name. Messaging turns the node of every send and request into its
+// key: parsing it each time (regular expressions, an IP check, a new string the link table must
+// hash again) cost more than the rest of the send's own bookkeeping. Bounded: past the bound the
+// oldest entry goes. A canonical string maps to itself, so its key is the caller's own string.
+const nodeKeys = new Map<string, string>();
+
 /** The canonical node name (`name@host`) of a node string, dropping any port written into it. */
 export function nodeKey(node: string): string {
-  return formatNodeName(parseNodeName(node));
+  const known = nodeKeys.get(node);
+  if (known !== undefined) return known;
+  const formatted = formatNodeName(parseNodeName(node));
+  const key = formatted === node ? node : formatted;
+  if (nodeKeys.size >= NODE_KEYS_KEPT) nodeKeys.delete(nodeKeys.keys().next().value as string);
+  nodeKeys.set(node, key);
+  return key;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type MessageHandler,
   type MessagingInstrumentation,
   type MessagingStatsSnapshot,
+  type OutgoingScope,
   type RequestAllOptions,
   type RequestAllResult,
   type RequestOptions,
@@ -47,7 +48,7 @@ import {
   checkSelfAndTransport,
   checkTimeout,
 } from './messaging.options.js';
-import { type EncodedRequest, type RequestAllDriver, requestAll } from './request-all.js';
+import { type RequestAllDriver, requestAll } from './request-all.js';
 import { withRequest } from './request-errors.js';
 import { ServingRequests } from './serving-requests.js';
 import { checkTopic } from './topic.js';
@@ -59,6 +60,9 @@ export {
   type MessagingOptions,
   checkHandlerRegistration,
 } from './messaging.options.js';
+
+// What checkTopic is told for a send, a broadcast or a request: one object, not one per call.
+const SENDABLE = { allowReserved: true } as const;
 
 /**
  * Request/response, one-way sends and broadcasts between the nodes of a cluster, by topic.
@@ -157,7 +161,17 @@ export class Messaging implements ClusterMessaging {
       prepare: (topic, options) => this.prepareRequest(topic, options),
       encode: payload => encodePayload(this.codec, payload),
       admit: (node, topic, signal) => this.pending.admit(node, topic, signal),
-      open: request => this.openEncoded(request),
+      open: r =>
+        this.openEncoded(
+          r.node,
+          r.topic,
+          r.body,
+          r.timeoutMs,
+          r.signal,
+          r.resolve,
+          r.reject,
+          r.scope,
+        ),
       drop: (id, outcome, error) => this.pending.drop(id, outcome, error),
       outgoing: (node, topic) => this.instrumentation.outgoing(node, topic, 'request', 'request'),
       refused: (scope, error) => endRefused(this.counters, scope, error),
@@ -284,7 +298,7 @@ export class Messaging implements ClusterMessaging {
    */
   send(node: string, topic: string, payload: unknown): void {
     this.checkOpen();
-    checkTopic(topic, { allowReserved: true });
+    checkTopic(topic, SENDABLE);
     const scope = this.instrumentation.outgoing(node, topic, 'oneWay', 'send');
     if (scope === undefined) this.delivery.send(node, topic, payload);
     else endOneWay(scope, () => this.delivery.send(node, topic, payload, scope.headers));
@@ -301,7 +315,7 @@ export class Messaging implements ClusterMessaging {
    */
   broadcast(topic: string, payload: unknown, options?: BroadcastOptions): number {
     this.checkOpen();
-    checkTopic(topic, { allowReserved: true });
+    checkTopic(topic, SENDABLE);
     const scope = this.instrumentation.outgoing('*', topic, 'oneWay', 'broadcast');
     if (scope === undefined) return this.delivery.broadcast(topic, payload, options);
     return endOneWay(scope, () => this.delivery.broadcast(topic, payload, options, scope.headers));
@@ -409,7 +423,7 @@ export class Messaging implements ClusterMessaging {
       this.pending.admit(node, topic, signal);
       this.delivery.checkRoom(node, payload);
       const body = encodePayload(this.codec, payload);
-      this.openEncoded({ node, topic, body, timeoutMs, signal, resolve, reject, scope });
+      this.openEncoded(node, topic, body, timeoutMs, signal, resolve, reject, scope);
     } catch (error) {
       const failure = withRequest(error, node, topic);
       endRefused(this.counters, scope, failure);
@@ -420,18 +434,29 @@ export class Messaging implements ClusterMessaging {
   /** Checks what a request or a requestAll is refused for before any node; returns the timeout. */
   private prepareRequest(topic: string, options: RequestOptions | undefined): number {
     this.checkOpen();
-    checkTopic(topic, { allowReserved: true });
+    checkTopic(topic, SENDABLE);
     return options?.timeoutMs === undefined
       ? this.defaultTimeoutMs
       : checkTimeout('timeoutMs', options.timeoutMs);
   }
 
-  /** Opens an admitted request whose payload is encoded, and sends it; throws what `deliver` does. */
-  private openEncoded(request: EncodedRequest): number {
-    const { node, topic, body } = request;
-    const id = this.pending.open(request);
+  /**
+   * Opens an admitted request whose payload is encoded, and sends it; throws what `deliver` does.
+   * The fields of an `EncodedRequest`, one by one: no object per request.
+   */
+  private openEncoded(
+    node: string,
+    topic: string,
+    body: Buffer[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+    scope: OutgoingScope | undefined,
+  ): number {
+    const id = this.pending.open(node, topic, timeoutMs, signal, resolve, reject, scope);
     try {
-      this.delivery.deliver(node, EnvelopeKind.Request, id, topic, body, request.scope?.headers);
+      this.delivery.deliver(node, EnvelopeKind.Request, id, topic, body, scope?.headers);
     } catch (error) {
       this.pending.drop(id);
       throw error;

@@ -17,7 +17,7 @@ import {
   TooManyRequestsError,
 } from './messaging.errors.js';
 import { createPayloadCodec } from './payload-codec.js';
-import { RequestIdAllocator } from './pending-requests.js';
+import { PendingRequests, RequestIdAllocator } from './pending-requests.js';
 
 describe('pending requests', () => {
   let net: MemoryNetwork;
@@ -217,5 +217,67 @@ describe('RequestIdAllocator', () => {
     const taken = [1, 2, 3].map(() => ids.take(id => inUse.has(id)));
     expect(taken).toEqual([0xffff_fffe, 1, 3]);
     expect(ids.next).toBe(4);
+  });
+});
+
+describe('PendingRequests timeouts', () => {
+  /** Timers counted and fired by hand, on a clock moved by hand. */
+  function manualTimers() {
+    const clock = { now: 0 };
+    const armed = new Set<{ at: number; callback: () => void }>();
+    const timers = {
+      set: (callback: () => void, ms: number) => {
+        const timer = { at: clock.now + ms, callback };
+        armed.add(timer);
+        return timer;
+      },
+      clear: (timer: unknown) => armed.delete(timer as { at: number; callback: () => void }),
+    };
+    const advance = (ms: number) => {
+      clock.now += ms;
+      for (const timer of [...armed])
+        if (timer.at <= clock.now && armed.delete(timer)) timer.callback();
+    };
+    return { armed, advance, options: { now: () => clock.now, timers } };
+  }
+
+  it('shares one timer among the timeouts of every pending request, and stops it with failAll', () => {
+    const time = manualTimers();
+    const table = new PendingRequests(100, new RequestIdAllocator(), undefined, time.options);
+    const rejected: Error[] = [];
+    const ids = [1, 2, 3].map(() =>
+      table.open(
+        B,
+        'wait',
+        1_000,
+        undefined,
+        () => undefined,
+        e => rejected.push(e),
+        undefined,
+      ),
+    );
+    expect(time.armed.size).toBe(1);
+    // Answered: its timeout never fires; the others' still do.
+    expect(table.take(ids[0], B)).toBeDefined();
+    time.advance(999);
+    expect(rejected).toEqual([]);
+    time.advance(1);
+    expect(rejected).toHaveLength(2);
+    expect(rejected[0]).toBeInstanceOf(RequestTimeoutError);
+    expect(rejected[0]).toMatchObject({ node: B, topic: 'wait', timeoutMs: 1_000 });
+    expect(table.size).toBe(0);
+    table.open(
+      B,
+      'wait',
+      1_000,
+      undefined,
+      () => undefined,
+      e => rejected.push(e),
+      undefined,
+    );
+    expect(time.armed.size).toBe(1);
+    table.failAll(() => new MessagingClosedError('closed'));
+    expect(time.armed.size).toBe(0);
+    expect(rejected[2]).toBeInstanceOf(MessagingClosedError);
   });
 });

@@ -7,7 +7,13 @@
  * Not core's `withDeadline`: a request is ended from outside (by its response, found by id, or by
  * its node going down), and each way out has its own typed error.
  */
-import type { OutgoingScope, RequestOutcome } from '../../core/index.js';
+import {
+  DeadlineItem,
+  DeadlineQueue,
+  type DeadlineQueueOptions,
+  type OutgoingScope,
+  type RequestOutcome,
+} from '../../core/index.js';
 import { NodeDownError } from '../transport.errors.js';
 import { TransportMessages } from '../transport.messages.js';
 import {
@@ -69,30 +75,54 @@ export interface NewRequest {
   readonly scope?: OutgoingScope;
 }
 
-interface Entry extends PendingRequest {
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/** A pending request; its deadline fields belong to the table's {@link DeadlineQueue}. */
+class Entry extends DeadlineItem implements PendingRequest {
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    readonly node: string,
+    readonly topic: string,
+    readonly timeoutMs: number,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: Error) => void,
+    readonly scope: OutgoingScope | undefined,
+  ) {
+    super();
+  }
 }
 
 /**
- * Requests awaiting an answer, by id and by node, bounded by `maxPending`.
+ * Requests awaiting an answer, by id and by node, bounded by `maxPending`. Their timeouts share
+ * one timer (see {@link DeadlineQueue}), which does not keep the process alive and which
+ * {@link failAll} stops.
  * @internal
  */
 export class PendingRequests {
   private readonly byId = new Map<number, Entry>();
   private readonly byNode = new Map<string, Set<Entry>>();
+  // The set of the last node whose requests all ended, reused by the next node: one request at a
+  // time to a node would otherwise allocate a set for each.
+  private spare: Set<Entry> | undefined;
+  private readonly deadlines: DeadlineQueue<Entry>;
+  // Built once: the allocator asks it for each id.
+  private readonly inUse = (id: number): boolean => this.byId.has(id);
 
   /**
    * @param maxPending most requests at once (`maxPendingRequests`)
    * @param ids where request ids come from
    * @param stats where each request's outcome is counted
+   * @param deadlines the clock and timers of the timeouts (the process's by default)
    */
   constructor(
     private readonly maxPending: number,
     private readonly ids: RequestIdAllocator,
     private readonly stats: MessagingStats = new MessagingStats(),
-  ) {}
+    deadlines?: DeadlineQueueOptions,
+  ) {
+    this.deadlines = new DeadlineQueue<Entry>(entry => this.timedOut(entry), deadlines);
+  }
 
   /** Requests awaiting an answer. */
   get size(): number {
@@ -121,37 +151,29 @@ export class PendingRequests {
   /**
    * Adds a request (after {@link admit}): takes a free id and arms its timeout and its abort
    * listener, which reject it with {@link RequestTimeoutError} or {@link RequestAbortedError}.
+   * The arguments are those of {@link NewRequest}, passed one by one on the path of every request.
    * @returns the request's id
    */
-  open(request: NewRequest): number {
-    const { node, topic, timeoutMs, signal, reject } = request;
-    const id = this.ids.take(taken => this.byId.has(taken));
-    const entry: Entry = {
-      id,
-      node,
-      topic,
-      resolve: request.resolve,
-      reject,
-      scope: request.scope,
-      timer: undefined,
-      signal: undefined,
-      onAbort: undefined,
-    };
+  open(
+    node: string,
+    topic: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+    scope: OutgoingScope | undefined,
+  ): number {
+    const id = this.ids.take(this.inUse);
+    const entry = new Entry(id, node, topic, timeoutMs, resolve, reject, scope);
     this.byId.set(id, entry);
     let forNode = this.byNode.get(node);
-    if (forNode === undefined) this.byNode.set(node, (forNode = new Set()));
+    if (forNode === undefined) {
+      forNode = this.spare ?? new Set();
+      this.spare = undefined;
+      this.byNode.set(node, forNode);
+    }
     forNode.add(entry);
-    entry.timer = setTimeout(() => {
-      if (this.byId.get(id) !== entry) return;
-      this.forget(entry);
-      const error = new RequestTimeoutError(
-        MessagingMessages.requestTimeout(node, topic, timeoutMs),
-        { node, topic, timeoutMs },
-      );
-      this.ended(entry, 'timeout', error);
-      reject(error);
-    }, timeoutMs);
-    entry.timer.unref();
+    this.deadlines.add(entry, timeoutMs);
     if (signal !== undefined) {
       entry.signal = signal;
       entry.onAbort = () => {
@@ -215,7 +237,10 @@ export class PendingRequests {
     }
   }
 
-  /** Rejects every pending request with the error `reason()` builds for each. */
+  /**
+   * Rejects every pending request with the error `reason()` builds for each, and stops the timer
+   * of the timeouts (messaging is closing; a request opened later arms it again).
+   */
   failAll(reason: () => Error): void {
     for (const entry of [...this.byId.values()]) {
       this.forget(entry);
@@ -223,20 +248,40 @@ export class PendingRequests {
       this.ended(entry, 'closed', error);
       entry.reject(error);
     }
+    this.deadlines.clear();
   }
 
-  /** Forgets a request: its timer, abort listener and index entries. */
+  /** Its timeout passed: rejects it with {@link RequestTimeoutError}. */
+  private timedOut(entry: Entry): void {
+    if (this.byId.get(entry.id) !== entry) return;
+    this.forget(entry);
+    const { node, topic, timeoutMs } = entry;
+    const error = new RequestTimeoutError(
+      MessagingMessages.requestTimeout(node, topic, timeoutMs),
+      {
+        node,
+        topic,
+        timeoutMs,
+      },
+    );
+    this.ended(entry, 'timeout', error);
+    entry.reject(error);
+  }
+
+  /** Forgets a request: its deadline, abort listener and index entries. */
   private forget(entry: Entry): void {
     if (this.byId.get(entry.id) === entry) this.byId.delete(entry.id);
     const forNode = this.byNode.get(entry.node);
-    if (forNode !== undefined && forNode.delete(entry) && forNode.size === 0)
+    if (forNode !== undefined && forNode.delete(entry) && forNode.size === 0) {
       this.byNode.delete(entry.node);
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
-    entry.timer = undefined;
-    if (entry.signal !== undefined && entry.onAbort !== undefined)
-      entry.signal.removeEventListener('abort', entry.onAbort);
-    entry.signal = undefined;
-    entry.onAbort = undefined;
+      this.spare = forNode;
+    }
+    this.deadlines.remove(entry);
+    if (entry.onAbort !== undefined) {
+      entry.signal!.removeEventListener('abort', entry.onAbort);
+      entry.signal = undefined;
+      entry.onAbort = undefined;
+    }
   }
 }
 

@@ -239,7 +239,7 @@ describe('msgpack codec fast path', () => {
         else expect(same(read, general(fast))).toBe(true);
       }
     }
-    // encodings cut from one large chunk are never written over by the next ones
+    // no encoding is written over by the next ones
     for (const [bytes, copy] of handed) expect(bytes.equals(copy)).toBe(true);
     // over the limit: refused before writing, the general path then refuses it
     expect(encoder.encode('x'.repeat(70000), 65536)).toBeUndefined();

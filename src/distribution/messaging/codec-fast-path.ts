@@ -1,6 +1,7 @@
 /**
- * The msgpack codec's fast path for the most common small payloads: a string, a number, a
- * boolean, `null`, or a plain object of up to {@link FAST_MAX_KEYS} such values (`{ d: 'x' }`).
+ * The msgpack codec's fast path for the most common payloads: a string (of any length within the
+ * limit), a number, a boolean, `null`, or a plain object of up to {@link FAST_MAX_KEYS} such
+ * values (`{ d: 'x' }`, `{ d: 'x'.repeat(65536) }`).
  * It writes exactly the bytes msgpackr writes for the same value (a record definition carrying
  * its keys inline, then the values), so the wire format does not change and any build reads them;
  * and it reads back exactly what msgpackr would, without msgpackr's record machinery and without

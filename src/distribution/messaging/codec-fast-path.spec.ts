@@ -58,6 +58,20 @@ const strings = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 80 }),
   fc.string({ minLength: 30, maxLength: 300 }),
   fc.constantFrom('', 'x'.repeat(31), 'x'.repeat(32), 'é'.repeat(40), 'x'.repeat(70000)),
+  // large strings: past the in-chunk bound, past the large-chunk bound, str 16 / str 32 headers,
+  // ASCII (read as Latin-1) and not, lone surrogates (written as U+FFFD past 64 units)
+  fc.constantFrom(
+    'x'.repeat(16 * 1024 + 1),
+    'x'.repeat(65535),
+    'x'.repeat(65536),
+    'é'.repeat(30000),
+    '€'.repeat(22000),
+    'x'.repeat(90000),
+    'a\ud800'.repeat(20000),
+    '😀'.repeat(20000),
+    'x'.repeat(65535) + 'é',
+    'é' + 'x'.repeat(65535),
+  ),
 );
 const numbers = fc.oneof(
   fc.integer(),
@@ -106,7 +120,16 @@ describe('msgpack codec fast path', () => {
 
   it('takes the payloads of the benchmark and common small objects', () => {
     const encoder = new FastEncoder();
-    for (const value of [{ d: 'x'.repeat(32) }, { d: 'x'.repeat(1024) }, 'text', 5, null, {}])
+    for (const value of [
+      { d: 'x'.repeat(32) },
+      { d: 'x'.repeat(1024) },
+      { d: 'x'.repeat(65536) },
+      'x'.repeat(300_000),
+      'text',
+      5,
+      null,
+      {},
+    ])
       expect(encoder.encode(value, Infinity)).toBeDefined();
   });
 
@@ -127,7 +150,6 @@ describe('msgpack codec fast path', () => {
       { constructor: 'x' },
       Buffer.from('x'),
       Object.fromEntries(Array.from({ length: FAST_MAX_KEYS + 1 }, (_, i) => [`k${i}`, i])),
-      'x'.repeat(20_000),
     ])
       expect(encoder.encode(value, Infinity)).toBeUndefined();
     // a getter runs (as msgpackr runs it), and the value is taken
@@ -194,6 +216,55 @@ describe('msgpack codec fast path', () => {
     const own = JSON.parse('{"__proto__": {"polluted": true}}') as unknown;
     expect(payloadError(() => codec.encode(own)).code).toBe('ERR_PAYLOAD_ENCODE');
     expectPrototypeClean();
+  });
+
+  it('writes and reads large strings as msgpackr does, and keeps each encoding intact', () => {
+    const encoder = new FastEncoder();
+    const handed: [Buffer, Buffer][] = [];
+    for (const text of [
+      'x'.repeat(65536),
+      'é'.repeat(40000),
+      'x'.repeat(100_000),
+      'a\ud800b'.repeat(30000),
+      '😀'.repeat(70000),
+      'x'.repeat(65536) + '\u00ff',
+    ]) {
+      for (const value of [text, { d: text }, { n: 1, d: text, e: 'y' }]) {
+        const fast = encoder.encode(value, Infinity)!;
+        expect(fast.equals(packr.pack(value))).toBe(true);
+        handed.push([fast, Buffer.from(fast)]);
+        const read = fastDecode(fast);
+        // a lone surrogate was written as U+FFFD, which the fast path leaves to msgpackr
+        if (text.includes('\ud800')) expect(read).toBe(NOT_FAST);
+        else expect(same(read, general(fast))).toBe(true);
+      }
+    }
+    // no encoding is written over by the next ones
+    for (const [bytes, copy] of handed) expect(bytes.equals(copy)).toBe(true);
+    // over the limit: refused before writing, the general path then refuses it
+    expect(encoder.encode('x'.repeat(70000), 65536)).toBeUndefined();
+    expect(encoder.encode({ d: 'é'.repeat(33000) }, 65536)).toBeUndefined();
+  });
+
+  it('leaves large invalid UTF-8 to the general path, and reads Latin-1-looking bytes as UTF-8', () => {
+    const header = (length: number): number[] => [
+      0xdb,
+      0,
+      length >> 16,
+      (length >> 8) & 0xff,
+      length & 0xff,
+    ];
+    const ascii = Buffer.alloc(70000, 0x78);
+    const invalid = Buffer.from(ascii);
+    invalid[50000] = 0xff;
+    expect(fastDecode(bytesOf(header(invalid.length), [...invalid]))).toBe(NOT_FAST);
+    const latin1 = Buffer.from(ascii);
+    latin1[10] = 0xc3;
+    latin1[11] = 0xa9;
+    const read = fastDecode(bytesOf(header(latin1.length), [...latin1]));
+    expect(read).toBe('x'.repeat(10) + 'é' + 'x'.repeat(70000 - 12));
+    // a str 32 running past the end falls back
+    expect(fastDecode(bytesOf(header(70001), [...ascii]))).toBe(NOT_FAST);
   });
 
   it('leaves invalid UTF-8 to the general path', () => {

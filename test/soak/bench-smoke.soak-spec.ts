@@ -480,7 +480,7 @@ describe('bench/run.mjs --quick (smoke)', () => {
     const missed = page.slice(page.indexOf('### Missed targets: why (profile)'));
     expect(missed).not.toBe(page);
     expect(flat(missed)).toContain(
-      '- **one-way 32 B: gen-cluster / coalesced raw**: _not explained',
+      '- **one-way 32 B: gen-cluster / coalesced raw**: The coalesced raw socket sends',
     );
     expect(mark('one-way 64 KiB: gen-cluster / coalesced raw')).toEqual([
       '0.50×',

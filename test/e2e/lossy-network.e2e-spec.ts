@@ -106,7 +106,7 @@ describe('scenario 13: 10 % loss and 200 ± 50 ms jitter, default timings (short
     const formed = (await Promise.all(cluster.names.map((_, i) => cluster!.changes(i)))).map(
       changes => changes ?? [],
     );
-    const acceptedAtFormation = (await cluster.proxyStats()).map(s => s.accepted);
+    const proxyAtFormation = await cluster.proxyStats();
 
     const seen = await cluster.observe(STEADY_MS, formed);
     const figures = {
@@ -116,13 +116,18 @@ describe('scenario 13: 10 % loss and 200 ± 50 ms jitter, default timings (short
       maxArrivalGapMs: Math.round(Math.max(...seen.proxy.map(s => s.maxArrivalGapMs))),
       maxDeliveryGapMs: Math.round(Math.max(...seen.proxy.map(s => s.maxDeliveryGapMs))),
       nodeDowns: seen.nodeDowns.length,
+      // Dials accepted after formation (late dials that lost the tie-break).
+      lateDials:
+        seen.proxy.reduce((sum, s) => sum + s.accepted, 0) -
+        proxyAtFormation.reduce((sum, s) => sum + s.accepted, 0),
     };
     console.log(`lossy-network e2e figures: ${JSON.stringify(figures)}`);
     expect(seen.nodeDowns).toEqual([]);
     expect(seen.nodeUps).toEqual([]);
     expect(seen.flaps).toEqual([]);
-    // No link was replaced: the proxy accepted no new connection after the mesh formed.
-    expect(seen.proxy.map(s => s.accepted)).toEqual(acceptedAtFormation);
+    // No link was replaced: each pair is still joined by the connection it had at formation
+    // (a late dial refused as already-connected is allowed; it adds a connection, not a relink).
+    expect(LossyCluster.keptLinks(proxyAtFormation, seen.proxy)).toBe(cluster.pairs);
     // The fault was there: about 10 % of the candidate packets were dropped.
     expect(seen.loss.matched).toBeGreaterThan(200);
     expect(seen.loss.dropped / seen.loss.matched).toBeGreaterThan(0.04);

@@ -190,6 +190,25 @@ export class LossyCluster {
   }
 
   /**
+   * How many links stayed: of the connections open in `before` (proxy counters taken when the
+   * mesh formed), those still open in `after`. A whole mesh that kept its links keeps one per pair
+   * of nodes. A late dial that loses the tie-break (refused as `already-connected`) is not in
+   * `before`, and a tie-break loser still open at formation is gone by `after`; a link dropped
+   * and dialled again is in neither, so the count falls short. (Nodes dial from 127.0.0.1, so the
+   * client address does not tell which pair a connection joins; the count does, while every node
+   * lists all the others.)
+   */
+  static keptLinks(before: readonly ProxyRouteStats[], after: readonly ProxyRouteStats[]): number {
+    const open = new Set(before.flatMap(route => route.connections));
+    return after.flatMap(route => route.connections.filter(id => open.has(id))).length;
+  }
+
+  /** The number of pairs of nodes: the links of a whole mesh. */
+  get pairs(): number {
+    return (this.names.length * (this.names.length - 1)) / 2;
+  }
+
+  /**
    * Watches the formed mesh for `durationMs`: every second, each node's members (a node that does
    * not list exactly the others is a flap); at the end, the nodeDown/nodeUp events each node
    * logged since `since` (from {@link changes}, taken when the mesh formed), the proxy's counters

@@ -175,6 +175,11 @@ export interface ProxyRouteStats {
   readonly established: number;
   /** Connections open now. */
   readonly open: number;
+  /**
+   * The numbers of the connections open now (unique over all routes, in order of acceptance), so
+   * a test can tell a link kept from a link replaced.
+   */
+  readonly connections: readonly number[];
   /** Connections whose dial of the target failed. */
   readonly failedUpstream: number;
   readonly bytes: { readonly toTarget: number; readonly toClient: number };

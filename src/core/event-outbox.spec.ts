@@ -1,6 +1,8 @@
+import { jest } from '@jest/globals';
 import { EventOutbox, sortedIndex } from './event-outbox.js';
 import type { ClusterEvent, Membership, QuorumState } from './events.js';
 import { QuorumTracker } from './quorum.js';
+import { flushPromises } from '../../test/support/wait.js';
 
 const SELF = 'self@10.0.0.1';
 
@@ -20,7 +22,7 @@ describe('EventOutbox', () => {
     expect(outbox.membership).toEqual({ self: SELF, members: ['a@h', 'b@h', 'd@h'] });
   });
 
-  it('delivers in order what a subscriber causes during a delivery, after that delivery', () => {
+  it('delivers in order what a subscriber causes during a delivery, after that delivery', async () => {
     const outbox = new EventOutbox(SELF);
     const seen = record(outbox);
     outbox.events$.subscribe(event => {
@@ -33,6 +35,8 @@ describe('EventOutbox', () => {
     outbox.addMember('a@h');
     outbox.emit({ type: 'nodeUp', node: 'a@h', peer: { node: 'a@h' } });
     outbox.publishMembership();
+    await flushPromises();
+    // no snapshot: the burst ended where it began
     expect(seen).toEqual([
       { self: SELF, members: [] },
       { type: 'nodeUp', node: 'a@h', peer: { node: 'a@h' } },
@@ -40,29 +44,94 @@ describe('EventOutbox', () => {
     ]);
   });
 
-  it('snapshots the member list when a change is published, not when it is delivered', () => {
+  it('delivers one snapshot per burst of changes, a microtask after its events', async () => {
     const outbox = new EventOutbox(SELF);
-    const snapshots: Membership[] = [];
-    outbox.events$.subscribe(() => {
-      outbox.addMember('b@h');
-      outbox.publishMembership(); // queued behind the event being delivered
-      outbox.addMember('c@h');
-    });
-    outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
-    outbox.addMember('a@h');
-    outbox.emit({ type: 'lost', node: 'x@h' });
-    expect(snapshots.map(s => s.members)).toEqual([[], ['a@h', 'b@h']]);
-    outbox.publishMembership();
-    expect(snapshots.map(s => s.members)).toEqual([[], ['a@h', 'b@h'], ['a@h', 'b@h', 'c@h']]);
+    const seen = record(outbox);
+    for (const node of ['a@h', 'b@h', 'c@h']) {
+      outbox.addMember(node);
+      outbox.emit({ type: 'nodeUp', node, peer: { node } });
+      outbox.publishMembership();
+    }
+    // the events at once; the membership is current even before its snapshot is delivered
+    expect(seen.map(item => ('type' in item ? item.type : item.members))).toEqual([
+      [],
+      'nodeUp',
+      'nodeUp',
+      'nodeUp',
+    ]);
+    expect(outbox.membership.members).toEqual(['a@h', 'b@h', 'c@h']);
+    await flushPromises();
+    expect(seen.slice(4)).toEqual([{ self: SELF, members: ['a@h', 'b@h', 'c@h'] }]);
   });
 
-  it('replays the current snapshot to a late subscriber and skips unchanged ones', () => {
+  it('builds one snapshot for a burst of 10,000 changes (not one copy of the list per change)', async () => {
+    const outbox = new EventOutbox(SELF);
+    const snapshots: Membership[] = [];
+    outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
+    const slice = jest.spyOn(Array.prototype, 'slice');
+    try {
+      for (let i = 0; i < 10_000; i++) {
+        outbox.addMember(`n${i}@h`);
+        outbox.publishMembership();
+      }
+      await flushPromises();
+      expect(slice).toHaveBeenCalledTimes(1);
+    } finally {
+      slice.mockRestore();
+    }
+    expect(snapshots.map(s => s.members.length)).toEqual([0, 10_000]);
+  });
+
+  it('delivers the snapshot the membership showed during the burst, when nothing changed after', async () => {
+    const outbox = new EventOutbox(SELF);
+    const snapshots: Membership[] = [];
+    outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
+    outbox.addMember('a@h');
+    outbox.publishMembership();
+    const read = outbox.membership;
+    await flushPromises();
+    expect(snapshots.at(-1)).toBe(read);
+    // read, then changed again: the later state is delivered
+    outbox.addMember('b@h');
+    outbox.publishMembership();
+    expect(outbox.membership.members).toEqual(['a@h', 'b@h']);
+    outbox.addMember('c@h');
+    outbox.publishMembership();
+    await flushPromises();
+    expect(snapshots.map(s => s.members)).toEqual([[], ['a@h'], ['a@h', 'b@h', 'c@h']]);
+  });
+
+  it('starts a late subscriber from the current membership, even during a burst', async () => {
     const outbox = new EventOutbox(SELF);
     outbox.addMember('a@h');
     outbox.publishMembership();
     const snapshots: Membership[] = [];
     outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
+    expect(snapshots).toEqual([{ self: SELF, members: ['a@h'] }]);
+    await flushPromises();
+    // the flush delivers the same state: not repeated
+    expect(snapshots).toHaveLength(1);
+  });
+
+  it('delivers a pending snapshot before completing', () => {
+    const outbox = new EventOutbox(SELF);
+    const snapshots: Membership[] = [];
+    outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
+    outbox.addMember('a@h');
     outbox.publishMembership();
+    outbox.complete();
+    expect(snapshots.map(s => s.members)).toEqual([[], ['a@h']]);
+  });
+
+  it('replays the current snapshot to a late subscriber and skips unchanged ones', async () => {
+    const outbox = new EventOutbox(SELF);
+    outbox.addMember('a@h');
+    outbox.publishMembership();
+    await flushPromises();
+    const snapshots: Membership[] = [];
+    outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
+    outbox.publishMembership();
+    await flushPromises();
     expect(snapshots).toEqual([{ self: SELF, members: ['a@h'] }]);
   });
 
@@ -101,14 +170,17 @@ describe('EventOutbox with a quorum rule', () => {
     expect(outbox.membership).toEqual({ self: SELF, members: ['a@h'], quorum: state(true, 2) });
   });
 
-  it('delivers the change event, then quorumChanged, then the snapshot that shows it', () => {
+  it('delivers the change event, then quorumChanged at once, then the snapshot that shows it', async () => {
     const { outbox } = withQuorum();
     outbox.addMember('a@h');
     outbox.publishMembership();
+    await flushPromises();
     const seen = record(outbox);
     outbox.removeMember('a@h');
     outbox.emit({ type: 'nodeDown', node: 'a@h', reason: 'connectionClosed' });
     outbox.publishMembership();
+    expect(seen).toHaveLength(3);
+    await flushPromises();
     expect(seen).toEqual([
       { self: SELF, members: ['a@h'], quorum: state(true, 2) },
       { type: 'nodeDown', node: 'a@h', reason: 'connectionClosed' },
@@ -117,7 +189,7 @@ describe('EventOutbox with a quorum rule', () => {
     ]);
   });
 
-  it('does not swallow a snapshot whose members are the same but whose quorum changed', () => {
+  it('does not swallow a snapshot whose members are the same but whose quorum changed', async () => {
     const { outbox, quorum } = withQuorum();
     const snapshots: Membership[] = [];
     outbox.membership$.subscribe(snapshot => snapshots.push(snapshot));
@@ -128,15 +200,18 @@ describe('EventOutbox with a quorum rule', () => {
       return { ...result, state: { ...result.state, expectedSize: 5, needed: 3 } };
     };
     outbox.publishMembership();
+    await flushPromises();
     expect(snapshots.map(s => s.quorum?.expectedSize)).toEqual([3, 5]);
     outbox.publishMembership(); // nothing new: skipped
+    await flushPromises();
     expect(snapshots).toHaveLength(2);
   });
 
-  it('announces no quorumChanged for the first snapshot, formed before anyone listens', () => {
+  it('announces no quorumChanged for the first snapshot, formed before anyone listens', async () => {
     const { outbox } = withQuorum(1);
     const seen = record(outbox);
     outbox.publishMembership();
+    await flushPromises();
     expect(seen).toEqual([
       { self: SELF, members: [], quorum: { has: true, size: 1, needed: 1, expectedSize: 1 } },
     ]);

@@ -1,8 +1,9 @@
 /**
- * The engine's output: events and membership snapshots, delivered strictly in the order they
- * were produced, with the member list kept sorted as it changes.
+ * The engine's output: events, delivered at once and strictly in the order they were produced,
+ * and membership snapshots, one per burst of changes, with the member list kept sorted as it
+ * changes.
  */
-import { BehaviorSubject, type Observable, Subject, distinctUntilChanged } from 'rxjs';
+import { BehaviorSubject, Observable, Subject, distinctUntilChanged, skip } from 'rxjs';
 import type { ClusterEvent, Membership, QuorumState } from './events.js';
 import type { QuorumTracker } from './quorum.js';
 
@@ -24,13 +25,23 @@ const sameSnapshot = (a: Membership, b: Membership) =>
   a.members.every((node, i) => node === b.members[i]) &&
   sameQuorum(a.quorum, b.quorum);
 
+/** Flushes are queued on a resolved promise, not `queueMicrotask`, which fake timers replace. */
+const RESOLVED = Promise.resolve();
+
 /**
  * An ordered outbox in front of `events$` and `membership$`. A subscriber that reacts to a
  * delivery by causing another one (a `nodeUp` handler that disconnects the node) has its
  * delivery queued behind the current one, never delivered in the middle of it.
+ *
+ * Events (`quorumChanged` included) are delivered at once. Membership snapshots are coalesced:
+ * the changes published in one burst (one synchronous run and the microtasks queued during it,
+ * as when a refresh connects thousands of peers) give one snapshot, delivered a microtask later,
+ * after the burst's events. A snapshot copies the member list, so one per change would cost
+ * O(n²) for a burst of n changes; `events$` still carries every change. {@link membership} is
+ * current at any time, and a late subscriber of `membership$` starts from it.
  */
 export class EventOutbox {
-  /** Snapshots of the membership: the current one at once, then each change. */
+  /** Snapshots of the membership: the current one at once, then one per burst of changes. */
   readonly membership$: Observable<Membership>;
   /** Events, in the order they were produced. */
   readonly events$: Observable<ClusterEvent>;
@@ -39,30 +50,43 @@ export class EventOutbox {
   private readonly eventsSubject = new Subject<ClusterEvent>();
   private readonly queue: Outgoing[] = [];
   private delivering = false;
+  /** Changes were published since the last snapshot delivered (a flush is queued). */
+  private dirty = false;
+  /** The snapshot of the current state once built (by a read or the flush), until a change. */
+  private pending: Membership | undefined;
+  /** The quorum state of the last evaluation (with a quorum rule). */
+  private quorumState: QuorumState | undefined;
   /** The member names in order, kept sorted as they change (sorting per change is O(n log n)). */
   private readonly sortedMembers: string[] = [];
 
   /**
    * @param self this node's name, carried by every snapshot
-   * @param quorum the quorum rule, if one is configured: every snapshot then carries its state
-   *   with the snapshot's members, and a change of `has` is delivered as a `quorumChanged` event
-   *   just before the snapshot that shows it
+   * @param quorum the quorum rule, if one is configured: it is evaluated on every change, a
+   *   change of `has` is delivered at once as a `quorumChanged` event (after the event that
+   *   caused it), and every snapshot carries the state of its time
    */
   constructor(
     private readonly self: string,
     private readonly quorum?: Pick<QuorumTracker, 'evaluate'>,
   ) {
     // The first snapshot is the state before anyone listens (quorum formed alone: expectedSize 1).
-    this.membershipSubject = new BehaviorSubject<Membership>(this.snapshot([], false));
-    this.membership$ = this.membershipSubject
-      .asObservable()
-      .pipe(distinctUntilChanged(sameSnapshot));
+    this.quorumState = quorum?.evaluate(0).state;
+    this.membershipSubject = new BehaviorSubject<Membership>(this.snapshot([]));
+    this.membership$ = new Observable<Membership>(subscriber =>
+      // A late subscriber starts from the current state, not the last snapshot delivered: the
+      // subject's replay of that one is skipped, and the flush's copy is dropped as unchanged.
+      this.dirty && !this.membershipSubject.closed
+        ? (subscriber.next(this.membership),
+          this.membershipSubject.pipe(skip(1)).subscribe(subscriber))
+        : this.membershipSubject.subscribe(subscriber),
+    ).pipe(distinctUntilChanged(sameSnapshot));
     this.events$ = this.eventsSubject.asObservable();
   }
 
-  /** The last snapshot delivered. */
+  /** The current snapshot: the last one delivered, or the one the queued flush will deliver. */
   get membership(): Membership {
-    return this.membershipSubject.value;
+    if (!this.dirty) return this.membershipSubject.value;
+    return (this.pending ??= this.snapshot(this.sortedMembers.slice()));
   }
 
   /** Adds `node` to the member list; the change is delivered by {@link publishMembership}. */
@@ -76,11 +100,21 @@ export class EventOutbox {
   }
 
   /**
-   * Queues a snapshot of the member list as it is now (with the quorum state for it, preceded by
-   * a `quorumChanged` event when `has` changed), and delivers what is due.
+   * Marks the member list (or the quorum's inputs) changed: the quorum is evaluated now (a change
+   * of `has` delivered at once as a `quorumChanged` event), and one snapshot for all the changes
+   * published before it runs is delivered from a microtask.
    */
   publishMembership(): void {
-    this.queue.push({ snapshot: this.snapshot(this.sortedMembers.slice()) });
+    if (this.quorum) {
+      const { state, changed } = this.quorum.evaluate(this.sortedMembers.length);
+      this.quorumState = state;
+      if (changed) this.queue.push({ event: { type: 'quorumChanged', quorum: state } });
+    }
+    this.pending = undefined;
+    if (!this.dirty) {
+      this.dirty = true;
+      void RESOLVED.then(() => this.flushMembership());
+    }
     this.drain();
   }
 
@@ -90,22 +124,27 @@ export class EventOutbox {
     this.drain();
   }
 
-  /** Delivers what is still queued, then completes both streams. */
+  /** Delivers what is still queued (a pending snapshot included), then completes both streams. */
   complete(): void {
-    this.drain();
+    this.flushMembership();
     this.eventsSubject.complete();
     this.membershipSubject.complete();
   }
 
-  /**
-   * A snapshot of `members`; with a quorum rule, evaluated now and a change of `has` queued
-   * first as an event (when `announce`).
-   */
-  private snapshot(members: readonly string[], announce = true): Membership {
+  /** Queues the snapshot of the changes published so far, if any, and delivers what is due. */
+  private flushMembership(): void {
+    if (this.dirty) {
+      this.queue.push({ snapshot: this.membership });
+      this.dirty = false;
+      this.pending = undefined;
+    }
+    this.drain();
+  }
+
+  /** A snapshot of `members`, with the current quorum state when a rule is configured. */
+  private snapshot(members: readonly string[]): Membership {
     if (!this.quorum) return { self: this.self, members };
-    const { state, changed } = this.quorum.evaluate(members.length);
-    if (changed && announce) this.queue.push({ event: { type: 'quorumChanged', quorum: state } });
-    return { self: this.self, members, quorum: state };
+    return { self: this.self, members, quorum: this.quorumState! };
   }
 
   /** Delivers strictly in order, even when a subscriber reacts by causing another delivery. */

@@ -464,6 +464,11 @@ export class GenCluster {
     }
     const keys = new Set<string>();
     for (const entry of reported) {
+      // A member reported under its own key (canonical, so its own key): nothing to parse again.
+      if (this.members.has(entry.node)) {
+        keys.add(entry.node);
+        continue;
+      }
       let peer: Peer;
       try {
         peer = toPeer(entry);

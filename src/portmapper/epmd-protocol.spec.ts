@@ -337,7 +337,7 @@ describe('EPMD codec', () => {
           onlyTypedErrors(() => decodePort2Response(bytes));
           onlyTypedErrors(() => decodeNamesResponse(bytes));
         }),
-        { seed: 1, numRuns: 10_000 },
+        { seed: 1, numRuns: 3_000 },
       );
     });
 
@@ -351,7 +351,7 @@ describe('EPMD codec', () => {
           onlyTypedErrors(() => decodeAlive2Response(bytes));
           onlyTypedErrors(() => decodePort2Response(bytes));
         }),
-        { seed: 1, numRuns: 10_000 },
+        { seed: 1, numRuns: 3_000 },
       );
     });
   });

@@ -27,7 +27,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
 
 /**
  * The manifest of the published package. What `npm pack` makes of it, installed and used by a new
- * Nest application, is checked in consumer-app.e2e-spec.ts.
+ * Nest application, is checked in test/soak/consumer-app.soak-spec.ts.
  */
 describe('the published package', () => {
   it('peer-depends on Nest, rxjs and reflect-metadata instead of bundling them', () => {

@@ -214,10 +214,10 @@ describe('msgpack codec: more than 64 record shapes in one message', () => {
             expect(codec.decode(packr.pack(value))).toEqual(value);
           },
         ),
-        { seed: 12, numRuns: 40 },
+        { seed: 12, numRuns: 20 },
       );
       // the runs did hold hundreds of shapes per message
-      expect(manyShapes).toBeGreaterThan(20);
+      expect(manyShapes).toBeGreaterThan(10);
     });
   });
 

@@ -318,6 +318,27 @@ export const TARGETS = [
     informative: true,
   },
   {
+    // issue 19: "keep it linear": the cost per peer of the first refresh (discover and connect
+    // every peer) at 10,000 peers at most 1.5 times that at 1,000 (1.0 is linear)
+    figure: 'refresh, first (connect all): cost per peer at 10,000 / at 1,000 peers',
+    record: 'refresh',
+    metric: 'first_refresh_per_peer_growth',
+    params: { peers: 10_000, relativeTo: 1_000 },
+    stacks: ['ours'],
+    compare: '<=',
+    target: 1.5,
+  },
+  {
+    // issue 19: the same for a steady refresh (nothing changed)
+    figure: 'refresh, steady: cost per peer at 10,000 / at 1,000 peers',
+    record: 'refresh',
+    metric: 'steady_refresh_per_peer_growth',
+    params: { peers: 10_000, relativeTo: 1_000 },
+    stacks: ['ours'],
+    compare: '<=',
+    target: 1.5,
+  },
+  {
     figure: 'kill -9 detected by every survivor, {nodes} nodes (gen-cluster)',
     record: 'failure-kill9',
     metric: 'detected_by_every_survivor_ms',

@@ -55,7 +55,7 @@ export class EventOutbox {
   /** The snapshot of the current state once built (by a read or the flush), until a change. */
   private pending: Membership | undefined;
   /** The quorum state of the last evaluation (with a quorum rule). */
-  private quorumState: QuorumState | undefined;
+  private currentQuorum: QuorumState | undefined;
   /** The member names in order, kept sorted as they change (sorting per change is O(n log n)). */
   private readonly sortedMembers: string[] = [];
 
@@ -70,16 +70,15 @@ export class EventOutbox {
     private readonly quorum?: Pick<QuorumTracker, 'evaluate'>,
   ) {
     // The first snapshot is the state before anyone listens (quorum formed alone: expectedSize 1).
-    this.quorumState = quorum?.evaluate(0).state;
+    this.currentQuorum = quorum?.evaluate(0).state;
     this.membershipSubject = new BehaviorSubject<Membership>(this.snapshot([]));
-    this.membership$ = new Observable<Membership>(subscriber =>
+    this.membership$ = new Observable<Membership>(subscriber => {
+      if (!this.dirty) return this.membershipSubject.subscribe(subscriber);
       // A late subscriber starts from the current state, not the last snapshot delivered: the
       // subject's replay of that one is skipped, and the flush's copy is dropped as unchanged.
-      this.dirty && !this.membershipSubject.closed
-        ? (subscriber.next(this.membership),
-          this.membershipSubject.pipe(skip(1)).subscribe(subscriber))
-        : this.membershipSubject.subscribe(subscriber),
-    ).pipe(distinctUntilChanged(sameSnapshot));
+      subscriber.next(this.membership);
+      return this.membershipSubject.pipe(skip(1)).subscribe(subscriber);
+    }).pipe(distinctUntilChanged(sameSnapshot));
     this.events$ = this.eventsSubject.asObservable();
   }
 
@@ -87,6 +86,11 @@ export class EventOutbox {
   get membership(): Membership {
     if (!this.dirty) return this.membershipSubject.value;
     return (this.pending ??= this.snapshot(this.sortedMembers.slice()));
+  }
+
+  /** The quorum state of the current membership (`undefined` without a quorum rule). */
+  get quorumState(): QuorumState | undefined {
+    return this.currentQuorum;
   }
 
   /** Adds `node` to the member list; the change is delivered by {@link publishMembership}. */
@@ -107,7 +111,7 @@ export class EventOutbox {
   publishMembership(): void {
     if (this.quorum) {
       const { state, changed } = this.quorum.evaluate(this.sortedMembers.length);
-      this.quorumState = state;
+      this.currentQuorum = state;
       if (changed) this.queue.push({ event: { type: 'quorumChanged', quorum: state } });
     }
     this.pending = undefined;
@@ -144,7 +148,7 @@ export class EventOutbox {
   /** A snapshot of `members`, with the current quorum state when a rule is configured. */
   private snapshot(members: readonly string[]): Membership {
     if (!this.quorum) return { self: this.self, members };
-    return { self: this.self, members, quorum: this.quorumState! };
+    return { self: this.self, members, quorum: this.currentQuorum! };
   }
 
   /** Delivers strictly in order, even when a subscriber reacts by causing another delivery. */

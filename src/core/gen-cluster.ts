@@ -188,7 +188,7 @@ export class GenCluster {
 
   /** Whether this side has quorum; always true when no `quorum` rule is configured. */
   hasQuorum(): boolean {
-    return this.membership.quorum?.has ?? true;
+    return this.outbox.quorumState?.has ?? true;
   }
 
   /** The last good discovery answer, without self. */

@@ -1,4 +1,4 @@
-// Over the ~450-line guide on purpose (about 530 lines): this is the engine's public face
+// Over the ~450-line guide on purpose (about 540 lines): this is the engine's public face
 // (lifecycle, refresh, dist reports, their log lines); its rooms (options, lookup, refresh loop,
 // backoff, connection attempts, outbox, connect-failure report, link admission, formation gate,
 // discovery context) live beside it, and what remains shares its state.
